@@ -1,0 +1,3 @@
+from mailbox_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""What a change does beyond itself: stale test results (M17), approval reset (M18),
+new mailboxes for users and queues (U2, Q2), and the organisation defaults."""
+
+from __future__ import annotations
+
+from .options import ActMethod, ApprovalStatus, MailboxKind, TestStatus
+from .records import MailboxDraft, OrgSettings, QueueDraft, UserDraft
+from .text import email_key
+
+STATUS_FIELDS = ("incoming_status", "outgoing_status", "act_status")
+# M17: which test results a changed field makes stale.
+_STALE_BY_FIELD = {
+    "email": STATUS_FIELDS,
+    "profile_id": STATUS_FIELDS,
+    "allow_credentials": STATUS_FIELDS,
+    "username": STATUS_FIELDS,
+    "password": STATUS_FIELDS,
+    "incoming": ("incoming_status",),
+    "outgoing": ("outgoing_status",),
+    "act": ("act_status",),
+}
+_ENABLED_BY_STATUS = {
+    "incoming_status": "enabled_incoming",
+    "outgoing_status": "enabled_outgoing",
+    "act_status": "enabled_act",
+}
+
+
+def mailbox_changes(before: MailboxDraft, after: MailboxDraft) -> list[str]:
+    """Edited fields that differ; email compares case-insensitively."""
+    out = []
+    for name in ("name", "email", "owner_id", "delete_after_processing", "allow_credentials", "username",
+                 "profile_id", "incoming", "outgoing", "act", "state"):
+        a, b = getattr(before, name), getattr(after, name)
+        if name == "email":
+            if email_key(a or "") != email_key(b or "") or (a or "").strip() != (b or "").strip():
+                out.append(name)
+        elif a != b:
+            out.append(name)
+    if after.password.changed:
+        out.append("password")
+    return out
+
+
+def stale_statuses(changed: list[str]) -> dict[str, object]:
+    """M17: the status fields to return to Not Run (and the enabled flags to drop)."""
+    out: dict[str, object] = {}
+    for name in changed:
+        for status in _STALE_BY_FIELD.get(name, ()):
+            out[status] = TestStatus.NOT_RUN
+            out[_ENABLED_BY_STATUS[status]] = False
+    return out
+
+
+def email_changed(before: str, after: str) -> bool:
+    return email_key(before or "") != email_key(after or "")
+
+
+def approval_after_email_change(kind: MailboxKind, org: OrgSettings, current: int) -> int:
+    """M18: a user's or queue's new address needs approval again when the organisation asks."""
+    if kind == MailboxKind.USER and org.approval_required_users:
+        return ApprovalStatus.PENDING
+    if kind == MailboxKind.QUEUE and org.approval_required_queues:
+        return ApprovalStatus.PENDING
+    return current
+
+
+def initial_approval(kind: MailboxKind, org: OrgSettings) -> int:
+    if kind == MailboxKind.USER and org.approval_required_users:
+        return ApprovalStatus.PENDING
+    if kind == MailboxKind.QUEUE and org.approval_required_queues:
+        return ApprovalStatus.PENDING
+    return ApprovalStatus.EMPTY
+
+
+def new_user_mailbox(user: UserDraft, org: OrgSettings) -> MailboxDraft:
+    """U2: name and email from the user, owned by the user, profile and methods from defaults."""
+    return MailboxDraft(
+        kind=MailboxKind.USER,
+        name=user.full_name.strip(),
+        email=user.email.strip(),
+        owner_id=user.id,
+        regarding_id=user.id,
+        profile_id=org.default_profile_id,
+        incoming=org.default_incoming,
+        outgoing=org.default_outgoing,
+        act=org.default_act,
+        state=user.state,
+        approval=initial_approval(MailboxKind.USER, org),
+    )
+
+
+def new_queue_mailbox(queue: QueueDraft, org: OrgSettings) -> MailboxDraft:
+    """Q2: the queue's mailbox, owned by the queue's owner; ACT is personal, so None."""
+    return MailboxDraft(
+        kind=MailboxKind.QUEUE,
+        name=queue.name.strip(),
+        email=queue.email.strip(),
+        owner_id=queue.owner_id,
+        regarding_id=queue.id,
+        profile_id=org.default_profile_id,
+        incoming=queue.incoming,
+        outgoing=queue.outgoing,
+        act=ActMethod.NONE,
+        state=queue.state,
+        approval=initial_approval(MailboxKind.QUEUE, org),
+    )
+
+
+def with_default_settings(draft: MailboxDraft, org: OrgSettings) -> MailboxDraft:
+    """Apply Default Email Settings: the organisation's profile and methods.
+
+    A forward mailbox keeps its fixed methods; a queue or forward mailbox keeps ACT = None
+    (ACT is personal, M14).
+    """
+    out = draft.copy(profile_id=org.default_profile_id)
+    if draft.kind == MailboxKind.USER:
+        out.incoming, out.outgoing, out.act = org.default_incoming, org.default_outgoing, org.default_act
+    elif draft.kind == MailboxKind.QUEUE:
+        out.incoming, out.outgoing = org.default_incoming, org.default_outgoing
+    return out

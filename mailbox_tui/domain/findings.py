@@ -1,0 +1,43 @@
+"""What a rule says about a draft."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # stable rule ID from DOMAIN.md: M1, P3, U1, ...
+    field: str  # the draft field it concerns
+    severity: Severity
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "field": self.field, "severity": self.severity.value, "message": self.message}
+
+
+def errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.is_error]
+
+
+def warnings(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if not f.is_error]
+
+
+class RuleViolation(Exception):
+    """A write refused because the rules found errors. Carries every finding."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = list(findings)
+        errs = errors(self.findings)
+        super().__init__("; ".join(f"{f.rule}: {f.message}" for f in errs) or "rule violation")

@@ -1,0 +1,204 @@
+"""Records as plain data: the drafts that forms edit, rules judge and the store saves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+
+from .options import (
+    ActMethod,
+    ApprovalStatus,
+    AuthMethod,
+    IncomingMethod,
+    MailboxKind,
+    OutgoingMethod,
+    RecordState,
+    ServerType,
+    TestStatus,
+    TlsMode,
+)
+
+
+@dataclass
+class PasswordEdit:
+    """A write-only password: what is on record, and what the admin typed.
+
+    The typed value never appears in repr(), so it cannot leak into a log or a traceback.
+    """
+
+    stored: bool = False
+    new: str | None = field(default=None, repr=False)
+    clear: bool = False
+    readable: bool = True  # False when stored but the key cannot decrypt it
+
+    @property
+    def present(self) -> bool:
+        """Whether a password will be on record after saving (M9: a stored one counts)."""
+        if self.new:
+            return True
+        return self.stored and not self.clear
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new) or (self.clear and self.stored)
+
+    def __repr__(self) -> str:
+        typed = "typed" if self.new else "none typed"
+        return f"PasswordEdit(stored={self.stored}, {typed}, clear={self.clear})"
+
+
+@dataclass
+class MailboxDraft:
+    kind: MailboxKind
+    name: str = ""
+    email: str = ""
+    owner_id: int | None = None
+    regarding_id: int | None = None  # the user's or queue's id, per kind
+    delete_after_processing: bool = False
+    allow_credentials: bool = False
+    username: str = ""
+    password: PasswordEdit = field(default_factory=PasswordEdit)
+    profile_id: int | None = None
+    incoming: int = IncomingMethod.NONE
+    outgoing: int = OutgoingMethod.NONE
+    act: int = ActMethod.NONE
+    state: int = RecordState.ACTIVE
+    approval: int = ApprovalStatus.EMPTY
+    # Configuration Test Results: written only by Test & Enable.
+    incoming_status: int = TestStatus.NOT_RUN
+    outgoing_status: int = TestStatus.NOT_RUN
+    act_status: int = TestStatus.NOT_RUN
+    test_completed_on: datetime | None = None
+    enabled_incoming: bool = False
+    enabled_outgoing: bool = False
+    enabled_act: bool = False
+    id: int | None = None
+    version: int = 0
+
+    @property
+    def is_forward(self) -> bool:
+        return self.kind == MailboxKind.FORWARD
+
+    def copy(self, **changes) -> MailboxDraft:
+        changes.setdefault("password", replace(self.password))
+        return replace(self, **changes)
+
+
+# Fields an admin edits on the mailbox form, in form order.
+MAILBOX_EDITABLE_FIELDS = (
+    "name",
+    "owner_id",
+    "email",
+    "delete_after_processing",
+    "allow_credentials",
+    "username",
+    "password",
+    "profile_id",
+    "incoming",
+    "outgoing",
+    "act",
+)
+
+MAILBOX_FIELD_LABELS = {
+    "name": "Name",
+    "owner_id": "Owner",
+    "email": "Email Address",
+    "delete_after_processing": "Delete Email Messages After Processing",
+    "regarding_id": "Regarding",
+    "kind": "Is Forward Mailbox",
+    "allow_credentials": "Allow to Use Credentials for Email Processing",
+    "username": "User Name",
+    "password": "Password",
+    "profile_id": "Server Profile",
+    "incoming": "Incoming Email",
+    "outgoing": "Outgoing Email",
+    "act": "Appointments, Contacts, and Tasks",
+    "state": "Status",
+    "approval": "Email Address Approval",
+    "incoming_status": "Incoming Email Status",
+    "outgoing_status": "Outgoing Email Status",
+    "act_status": "Appointments, Contacts, and Tasks Status",
+    "test_completed_on": "Mailbox Test Completed On",
+}
+
+
+@dataclass
+class ProfileDraft:
+    name: str = ""
+    server_type: int | None = ServerType.IMAP_SMTP
+    auto_discover: bool = False
+    incoming_location: str = ""
+    incoming_port: int | None = None
+    incoming_tls: int = TlsMode.IMPLICIT
+    outgoing_location: str = ""
+    outgoing_port: int | None = None
+    outgoing_tls: int = TlsMode.IMPLICIT
+    auth_method: int = AuthMethod.USER_OR_QUEUE_CREDENTIALS
+    outgoing_auth_method: int = AuthMethod.USER_OR_QUEUE_CREDENTIALS
+    use_same_settings_for_outgoing: bool = True
+    username: str = ""
+    password: PasswordEdit = field(default_factory=PasswordEdit)
+    outgoing_username: str = ""
+    outgoing_password: PasswordEdit = field(default_factory=PasswordEdit)
+    max_concurrent_connections: int | None = 10
+    min_polling_minutes: int | None = 0
+    timeout_seconds: int = 30
+    incoming_cert_sha256: str = ""
+    outgoing_cert_sha256: str = ""
+    state: int = RecordState.ACTIVE
+    id: int | None = None
+    version: int = 0
+
+    def copy(self, **changes) -> ProfileDraft:
+        changes.setdefault("password", replace(self.password))
+        changes.setdefault("outgoing_password", replace(self.outgoing_password))
+        return replace(self, **changes)
+
+
+@dataclass
+class UserDraft:
+    full_name: str = ""
+    email: str = ""
+    state: int = RecordState.ACTIVE
+    id: int | None = None
+    version: int = 0
+
+
+@dataclass
+class QueueDraft:
+    name: str = ""
+    email: str = ""
+    owner_id: int | None = None
+    incoming: int = IncomingMethod.NONE
+    outgoing: int = OutgoingMethod.NONE
+    state: int = RecordState.ACTIVE
+    id: int | None = None
+    version: int = 0
+
+
+@dataclass
+class OrgSettings:
+    default_profile_id: int | None = None
+    default_incoming: int = IncomingMethod.SERVER_SIDE_SYNC
+    default_outgoing: int = OutgoingMethod.SERVER_SIDE_SYNC
+    default_act: int = ActMethod.NONE
+    approval_required_users: bool = True
+    approval_required_queues: bool = True
+    version: int = 0
+
+
+def changed_fields(before, after, names=None) -> list[str]:
+    """Names of the dataclass fields whose values differ between two drafts."""
+    out = []
+    for f in fields(before):
+        if names is not None and f.name not in names:
+            continue
+        if f.name in ("version",):
+            continue
+        a, b = getattr(before, f.name), getattr(after, f.name)
+        if isinstance(a, PasswordEdit):
+            if b.changed or a.stored != b.stored:
+                out.append(f.name)
+        elif a != b:
+            out.append(f.name)
+    return out

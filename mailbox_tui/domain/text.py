@@ -1,0 +1,71 @@
+"""Small text checks shared by the rules: email syntax, host names, control characters."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+
+def has_control_chars(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def normalise_email(text: str) -> tuple[str | None, str | None]:
+    """(normalised address, None) or (None, reason). Syntax only: no DNS lookup."""
+    try:
+        result = validate_email(text.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        return None, str(exc)
+    return result.normalized, None
+
+
+def email_key(address: str) -> str:
+    """Case-insensitive comparison key (Python casefold; SQLite LOWER() folds ASCII only)."""
+    return address.strip().casefold()
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def host_problem(text: str) -> str | None:
+    """Why `text` is not a bare host name or IP address, or None if it is one."""
+    value = text.strip()
+    if "://" in value:
+        return "Enter a host name or IP address without a scheme (no imap://, https://)."
+    if "/" in value:
+        return "Enter a host name or IP address without a path."
+    if ":" in value and not _is_ip(value):
+        return "Enter the port in the port field, not after the host name."
+    if _is_ip(value):
+        return None
+    if len(value) > 253:
+        return "A host name is at most 253 characters."
+    labels = value.rstrip(".").split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        return f"{value!r} is not a valid host name."
+    return None
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def https_url_problem(text: str) -> str | None:
+    """Why `text` is not an https URL with a host, or None."""
+    parts = urlsplit(text.strip())
+    if parts.scheme.lower() != "https":
+        return "An Exchange server location is an https:// URL."
+    if not parts.hostname:
+        return "The URL has no host name."
+    problem = host_problem(parts.hostname)
+    return problem

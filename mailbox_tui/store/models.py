@@ -1,0 +1,155 @@
+"""Peewee models. Bound to `database` (a proxy) when a Store opens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from peewee import (
+    SQL,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+)
+
+database = DatabaseProxy()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Meta(BaseModel):
+    """Key/value facts about the database: schema version, key-check value."""
+
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+
+class Versioned(BaseModel):
+    created_on = DateTimeField(default=utcnow)
+    modified_on = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)  # optimistic locking
+
+
+class AppUser(Versioned):
+    full_name = CharField(max_length=200)
+    email = CharField(max_length=100)
+    email_key = CharField(max_length=100, unique=True)
+    state = SmallIntegerField(default=0)
+
+    class Meta:
+        table_name = "app_user"
+
+
+class EmailServerProfile(Versioned):
+    name = CharField(max_length=100)
+    name_key = CharField(max_length=100, unique=True)
+    server_type = SmallIntegerField()
+    auto_discover = BooleanField(default=False)
+    incoming_location = CharField(max_length=500, default="")
+    incoming_port = IntegerField(null=True)
+    incoming_tls = SmallIntegerField(default=1)
+    outgoing_location = CharField(max_length=500, default="")
+    outgoing_port = IntegerField(null=True)
+    outgoing_tls = SmallIntegerField(default=1)
+    auth_method = SmallIntegerField(default=0)
+    outgoing_auth_method = SmallIntegerField(default=0)
+    use_same_settings_for_outgoing = BooleanField(default=True)
+    username = CharField(max_length=200, default="")
+    password_enc = TextField(null=True)
+    outgoing_username = CharField(max_length=200, default="")
+    outgoing_password_enc = TextField(null=True)
+    max_concurrent_connections = IntegerField(default=10)
+    min_polling_minutes = IntegerField(default=0)
+    timeout_seconds = IntegerField(default=30)
+    incoming_cert_sha256 = CharField(max_length=64, default="")
+    outgoing_cert_sha256 = CharField(max_length=64, default="")
+    state = SmallIntegerField(default=0)
+
+    class Meta:
+        table_name = "email_server_profile"
+
+
+class Queue(Versioned):
+    name = CharField(max_length=200)
+    name_key = CharField(max_length=200, unique=True)
+    email = CharField(max_length=100, default="")
+    email_key = CharField(max_length=100, default="", index=True)
+    owner = ForeignKeyField(AppUser, backref="queues", on_delete="RESTRICT")
+    state = SmallIntegerField(default=0)
+
+
+class Mailbox(Versioned):
+    kind = SmallIntegerField()  # MailboxKind: 0 user, 1 queue, 2 forward
+    name = CharField(max_length=200)
+    name_key = CharField(max_length=200)  # casefolded, for sorting and filtering
+    email = CharField(max_length=100, default="")
+    email_key = CharField(max_length=100, default="", index=True)
+    owner = ForeignKeyField(AppUser, backref="owned_mailboxes", on_delete="RESTRICT")
+    regarding_user = ForeignKeyField(AppUser, null=True, unique=True, backref="mailbox", on_delete="CASCADE")
+    regarding_queue = ForeignKeyField(Queue, null=True, unique=True, backref="mailbox", on_delete="CASCADE")
+    profile = ForeignKeyField(EmailServerProfile, null=True, backref="mailboxes", on_delete="SET NULL", index=True)
+    delete_after_processing = BooleanField(default=False)
+    allow_credentials = BooleanField(default=False)
+    username = CharField(max_length=200, default="")
+    password_enc = TextField(null=True)
+    incoming = SmallIntegerField(default=0)
+    outgoing = SmallIntegerField(default=0)
+    act = SmallIntegerField(default=2)
+    incoming_status = SmallIntegerField(default=0)
+    outgoing_status = SmallIntegerField(default=0)
+    act_status = SmallIntegerField(default=0)
+    test_completed_on = DateTimeField(null=True)
+    enabled_incoming = BooleanField(default=False)
+    enabled_outgoing = BooleanField(default=False)
+    enabled_act = BooleanField(default=False)
+    approval = SmallIntegerField(default=0)
+    state = SmallIntegerField(default=0)
+
+    class Meta:
+        indexes = (
+            (("name_key", "id"), False),
+            (("state", "name_key", "id"), False),
+            (("kind", "name_key", "id"), False),
+        )
+
+
+class MailboxAlert(BaseModel):
+    mailbox = ForeignKeyField(Mailbox, backref="alerts", on_delete="CASCADE")
+    created_on = DateTimeField(default=utcnow)
+    level = CharField(max_length=16)  # error, warning, info
+    step = CharField(max_length=32, default="")  # DNS, connect, TLS, greeting, authentication, mailbox access
+    message = TextField()
+
+    class Meta:
+        table_name = "mailbox_alert"
+        indexes = ((("mailbox", "created_on"), False),)
+
+
+class OrganizationSettings(BaseModel):
+    id = IntegerField(primary_key=True, constraints=[SQL("CHECK (id = 1)")])
+    default_profile = ForeignKeyField(EmailServerProfile, null=True, on_delete="SET NULL")
+    default_incoming = SmallIntegerField(default=2)
+    default_outgoing = SmallIntegerField(default=2)
+    default_act = SmallIntegerField(default=2)
+    approval_required_users = BooleanField(default=True)
+    approval_required_queues = BooleanField(default=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        table_name = "organization_settings"
+
+
+ALL_MODELS = (Meta, AppUser, EmailServerProfile, Queue, Mailbox, MailboxAlert, OrganizationSettings)
