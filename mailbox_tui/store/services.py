@@ -282,18 +282,21 @@ def user_mailbox_id(user_id: int) -> int | None:
     return row.id if row else None
 
 
-def create_user(store: Store, d: UserDraft) -> tuple[UserDraft, MailboxDraft]:
-    """U1, then U2: the user's mailbox with the organisation defaults, in one transaction."""
+def create_user(store: Store, d: UserDraft) -> tuple[UserDraft, MailboxDraft, list[Finding]]:
+    """U1, then U2: the user's mailbox with the organisation defaults, in one transaction.
+
+    The new mailbox is created even when it needs more settings (say, credentials for M10):
+    what it still lacks comes back as findings, as `mailbox-tui check` and the form show them."""
     with store.transaction():
         _refuse_on_errors(check_user(d, _user_context(d)))
         row = AppUser.create(**user_columns(d))
         user = user_draft(row)
         mailbox = new_user_mailbox(user, org_settings(store))
         mailbox.email = row.email
-        _refuse_on_errors(check_mailbox(mailbox, mailbox_context(store, mailbox)))
+        findings = check_mailbox(mailbox, mailbox_context(store, mailbox))
         mrow = Mailbox.create(**mailbox_columns(mailbox))
         log.info("user %s created with mailbox %s", row.id, mrow.id)
-        return user, mailbox_draft(mrow, store.key_ok)
+        return user, mailbox_draft(mrow, store.key_ok), findings
 
 
 def update_user(store: Store, base: UserDraft, new: UserDraft) -> UserDraft:
@@ -335,7 +338,7 @@ def delete_user(store: Store, user_id: int) -> None:
 # ---------------------------------------------------------------- queues
 
 
-def _queue_context(d: QueueDraft) -> QueueContext:
+def queue_context(d: QueueDraft) -> QueueContext:
     ctx = QueueContext()
     if d.owner_id is not None:
         ctx.owner_exists = AppUser.select().where(AppUser.id == d.owner_id).exists()
@@ -345,7 +348,7 @@ def _queue_context(d: QueueDraft) -> QueueContext:
 
 
 def validate_queue(store: Store, d: QueueDraft) -> list[Finding]:
-    return check_queue(d, _queue_context(d))
+    return check_queue(d, queue_context(d))
 
 
 def queue_mailbox(queue_id: int) -> Mailbox | None:
@@ -359,18 +362,18 @@ def get_queue(store: Store, queue_id: int) -> QueueDraft:
     return queue_draft(row, queue_mailbox(queue_id))
 
 
-def create_queue(store: Store, d: QueueDraft) -> tuple[QueueDraft, MailboxDraft]:
-    """Q1, then Q2: its mailbox, owned by the queue's owner."""
+def create_queue(store: Store, d: QueueDraft) -> tuple[QueueDraft, MailboxDraft, list[Finding]]:
+    """Q1, then Q2: its mailbox, owned by the queue's owner (what it still lacks comes back as findings)."""
     with store.transaction():
-        _refuse_on_errors(check_queue(d, _queue_context(d)))
+        _refuse_on_errors(check_queue(d, queue_context(d)))
         row = Queue.create(**queue_columns(d))
         queue = queue_draft(row, None)
         queue.incoming, queue.outgoing = d.incoming, d.outgoing
         mailbox = new_queue_mailbox(queue, org_settings(store))
         mailbox.email = row.email
-        _refuse_on_errors(check_mailbox(mailbox, mailbox_context(store, mailbox)))
+        findings = check_mailbox(mailbox, mailbox_context(store, mailbox))
         mrow = Mailbox.create(**mailbox_columns(mailbox))
-        return get_queue(store, row.id), mailbox_draft(mrow, store.key_ok)
+        return get_queue(store, row.id), mailbox_draft(mrow, store.key_ok), findings
 
 
 def update_queue(store: Store, base: QueueDraft, new: QueueDraft) -> QueueDraft:
@@ -379,7 +382,7 @@ def update_queue(store: Store, base: QueueDraft, new: QueueDraft) -> QueueDraft:
         current = get_queue(store, base.id)
         if current.version != base.version:
             raise ConflictError(f"Queue {current.name!r}", changed_fields(base, current))
-        _refuse_on_errors(check_queue(new, _queue_context(new)))
+        _refuse_on_errors(check_queue(new, queue_context(new)))
         cols = queue_columns(new)
         _guarded_update(Queue, base.id, base.version, cols, f"Queue {current.name!r}",
                         lambda: changed_fields(base, get_queue(store, base.id)))
@@ -487,3 +490,35 @@ def mailbox_password(store: Store, mailbox_id: int) -> str | None:
     return store.keyring.decrypt(row.password_enc) if row and row.password_enc else None
 
 
+
+
+# ---------------------------------------------------------------- Test & Enable results
+
+
+@dataclass
+class AlertDraft:
+    level: str  # error, warning, info
+    step: str
+    message: str
+
+
+def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
+                        alerts: list[AlertDraft], completed_on=None) -> None:
+    """Write what Test & Enable found: the statuses, when, the enabled flags, and its alerts.
+
+    Only Test & Enable calls this. Earlier alerts stay as history."""
+    from .models import MailboxAlert
+
+    completed_on = completed_on or utcnow()
+    values = {name: int(statuses[name]) for name in ("incoming_status", "outgoing_status", "act_status")
+              if name in statuses}
+    for status, flag in (("incoming_status", "enabled_incoming"), ("outgoing_status", "enabled_outgoing"),
+                         ("act_status", "enabled_act")):
+        if status in values:
+            values[flag] = values[status] == TestStatus.SUCCESS
+    with store.transaction():
+        Mailbox.update(**values, test_completed_on=completed_on, version=Mailbox.version + 1,
+                       modified_on=utcnow()).where(Mailbox.id == mailbox_id).execute()
+        for alert in alerts:
+            MailboxAlert.create(mailbox=mailbox_id, created_on=completed_on, level=alert.level, step=alert.step,
+                                message=alert.message)

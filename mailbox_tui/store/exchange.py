@@ -1,0 +1,790 @@
+"""Import and export in the exchange format. Import is all-or-nothing: every row is judged by
+the domain rules first, and nothing is written unless there are no errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from ..domain.context import EmailUse, MailboxContext, ProfileContext, ProfileFacts, UserContext
+from ..domain.effects import mailbox_changes, new_queue_mailbox, new_user_mailbox
+from ..domain.findings import Finding, RuleViolation, Severity
+from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TlsMode
+from ..domain.records import MailboxDraft, PasswordEdit, changed_fields, ProfileDraft, QueueDraft, UserDraft
+from ..domain.rules import check_mailbox, check_profile, check_queue, check_user, normalise_profile
+from ..domain.text import email_key, normalise_email
+from . import services
+from .convert import mailbox_columns, mailbox_draft, name_key, profile_draft, user_columns
+from .database import ConflictError, Store, StoreError
+from .exchange_format import (
+    COLUMNS,
+    SECTIONS,
+    TLS_NAMES,
+    FormatProblem,
+    ImportFinding,
+    as_bool,
+    as_int,
+    as_text,
+    regarding_ref,
+    regarding_text,
+    state_code,
+    tls_mode,
+)
+from .models import AppUser, EmailServerProfile, Mailbox, Queue
+
+log = logging.getLogger(__name__)
+CHUNK = 500
+
+
+class ImportFileError(StoreError):
+    """The file cannot be read as an exchange document."""
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def read_document(path: Path) -> dict[str, list[dict]]:
+    """A JSON document, a folder of <section>.csv files, or one <section>.csv file."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFileError(f"{path} does not exist.")
+    if path.is_dir():
+        doc = {s: _read_csv(path / f"{s}.csv") for s in SECTIONS if (path / f"{s}.csv").exists()}
+        if not doc:
+            raise ImportFileError(f"{path} holds none of {', '.join(s + '.csv' for s in SECTIONS)}.")
+        return doc
+    if path.suffix.lower() == ".csv":
+        if path.stem not in SECTIONS:
+            raise ImportFileError(f"A CSV file is named after its section: {', '.join(s + '.csv' for s in SECTIONS)}.")
+        return {path.stem: _read_csv(path)}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportFileError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ImportFileError("The document must be a JSON object with profiles, users, queues and mailboxes.")
+    unknown = set(doc) - set(SECTIONS)
+    if unknown:
+        raise ImportFileError(f"Unknown section(s): {', '.join(sorted(unknown))}. Expected {', '.join(SECTIONS)}.")
+    for section, rows in doc.items():
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ImportFileError(f"Section {section!r} must be a list of objects.")
+    return doc
+
+
+def _read_csv(path: Path) -> list[dict]:
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ImportFileError(f"{path} is not a readable CSV file: {exc}") from None
+    for row in rows:
+        for key in [k for k, v in row.items() if v == ""]:
+            row[key] = None
+        if row.get("regarding"):
+            row["regarding"] = row["regarding"]  # parsed later by regarding_ref
+        if None in row:
+            raise ImportFileError(f"{path}: a row has more values than there are columns.")
+    return rows
+
+
+# ---------------------------------------------------------------- the plan
+
+
+@dataclass
+class _MailboxPlan:
+    section: str
+    row: int
+    draft: MailboxDraft  # as it will be after the import (ids may be placeholders < 0)
+    edits: dict = field(default_factory=dict)  # fields the file sets, for an existing mailbox
+    existing: bool = False
+    password: PasswordEdit | None = None
+
+
+@dataclass
+class ImportReport:
+    findings: list[ImportFinding] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SECTIONS})
+    updated: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SECTIONS})
+    written: bool = False
+
+    @property
+    def errors(self) -> list[ImportFinding]:
+        return [f for f in self.findings if f.is_error]
+
+    def as_dict(self) -> dict:
+        return {"written": self.written, "created": self.created, "updated": self.updated,
+                "errors": len(self.errors), "warnings": len(self.findings) - len(self.errors),
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+class _Importer:
+    def __init__(self, store: Store, doc: dict[str, list[dict]]):
+        self.store = store
+        self.doc = {s: doc.get(s) or [] for s in SECTIONS}
+        self.report = ImportReport()
+        self.org = services.org_settings(store)
+        self._next_placeholder = -1
+        self.profiles: dict[str, tuple[int, ProfileDraft, bool]] = {}  # name_key -> (row, draft, existing)
+        self.profile_facts: dict[int, ProfileFacts] = {}
+        self.users: dict[str, tuple[int, UserDraft, bool, dict]] = {}  # email_key -> (row, draft, existing, extras)
+        self.queues: dict[str, tuple[int, QueueDraft, bool]] = {}
+        self.mailboxes: dict[tuple, _MailboxPlan] = {}  # ("user", key) / ("queue", key) / ("forward", key)
+        self._profile_ids_by_key: dict[str, int] = {}
+
+    # -- helpers
+    def placeholder(self) -> int:
+        self._next_placeholder -= 1
+        return self._next_placeholder
+
+    def add(self, section: str, row: int, finding: Finding) -> None:
+        self.report.findings.append(ImportFinding(section, row, finding.rule, finding.field, finding.severity,
+                                                  finding.message))
+
+    def error(self, section: str, row: int, rule: str, fld: str, message: str) -> None:
+        self.add(section, row, Finding(rule, fld, Severity.ERROR, message))
+
+    def _unknown_columns(self, section: str, row_no: int, row: dict) -> None:
+        unknown = set(row) - set(COLUMNS[section])
+        if unknown:
+            self.add(section, row_no, Finding("FORMAT", sorted(unknown)[0], Severity.WARNING,
+                                              f"Ignored unknown field(s): {', '.join(sorted(unknown))}."))
+
+    # -- phase 1: judge every row
+    def plan(self) -> None:
+        self._plan_profiles()
+        self._plan_users()
+        self._plan_queues()
+        self._plan_mailbox_rows()
+        self._check_mailboxes()
+
+    def _plan_profiles(self) -> None:
+        rows = self.doc["profiles"]
+        keys = [name_key(str(r.get("name") or "")) for r in rows]
+        existing = {}
+        for chunk in _chunks(keys):
+            for p in EmailServerProfile.select().where(EmailServerProfile.name_key.in_(chunk)):
+                existing[p.name_key] = p
+        for i, row in enumerate(rows, 1):
+            self._unknown_columns("profiles", i, row)
+            key = keys[i - 1]
+            if key in self.profiles:
+                self.error("profiles", i, "P1", "name", f"Profile {row.get('name')!r} appears twice in this file.")
+                continue
+            old = existing.get(key)
+            base = profile_draft(old, self.store.key_ok) if old else ProfileDraft()
+            try:
+                draft = _profile_from_row(row, base)
+            except FormatProblem as exc:
+                self.error("profiles", i, "FORMAT", exc.field, str(exc))
+                continue
+            draft = normalise_profile(draft)
+            for f in check_profile(draft, ProfileContext(name_taken=False)):
+                self.add("profiles", i, f)
+            pid = old.id if old else self.placeholder()
+            draft.id = old.id if old else None
+            self.profiles[key] = (i, draft, old is not None)
+            self.profile_facts[pid] = ProfileFacts(pid, draft.name, draft.server_type, draft.auth_method,
+                                                   draft.state == RecordState.ACTIVE)
+            self._profile_ids_by_key[key] = pid
+
+    def profile_id(self, name: str | None) -> int | None | bool:
+        """The id (or placeholder) of a profile named in the file or the database; False if unknown."""
+        if name is None or not str(name).strip():
+            return None
+        key = name_key(str(name))
+        if key in self._profile_ids_by_key:
+            return self._profile_ids_by_key[key]
+        p = EmailServerProfile.get_or_none(EmailServerProfile.name_key == key)
+        if p is None:
+            return False
+        self._profile_ids_by_key[key] = p.id
+        self.profile_facts[p.id] = ProfileFacts(p.id, p.name, p.server_type, p.auth_method,
+                                                p.state == RecordState.ACTIVE)
+        return p.id
+
+    def _plan_users(self) -> None:
+        rows = self.doc["users"]
+        keys = []
+        for r in rows:
+            raw = str(r.get("internalemailaddress") or "")
+            normalised, _ = normalise_email(raw.strip()) if raw.strip() else (None, None)
+            keys.append(email_key(normalised or raw))
+        existing = self._existing_users(keys)
+        existing_boxes = {}
+        ids = [u.id for u in existing.values()]
+        for chunk in _chunks(ids):
+            for m in Mailbox.select().where(Mailbox.regarding_user.in_(chunk)):
+                existing_boxes[m.regarding_user_id] = m
+        for i, row in enumerate(rows, 1):
+            self._unknown_columns("users", i, row)
+            key = keys[i - 1]
+            if key and key in self.users:
+                self.error("users", i, "U1", "email", f"{row.get('internalemailaddress')} appears twice in this file.")
+                continue
+            old = existing.get(key)
+            try:
+                draft = UserDraft(
+                    full_name=as_text(row, "fullname", old.full_name if old else "") or "",
+                    email=as_text(row, "internalemailaddress", "") or "",
+                    state=RecordState.INACTIVE if as_bool(row, "isdisabled", bool(old and old.state)) else 0,
+                    id=old.id if old else None, version=old.version if old else 0,
+                )
+                edits = _mailbox_method_edits(row)
+            except FormatProblem as exc:
+                self.error("users", i, "FORMAT", exc.field, str(exc))
+                continue
+            findings = check_user(draft, UserContext(email_taken=False))
+            for f in findings:
+                self.add("users", i, f)
+            if any(f.is_error for f in findings):
+                continue
+            uid = old.id if old else self.placeholder()
+            self.users[key] = (i, draft, old is not None, {"id": uid})
+            if old and old.id in existing_boxes:
+                base = mailbox_draft(existing_boxes[old.id], self.store.key_ok)
+                self.mailboxes[("user", key)] = _MailboxPlan("users", i, _apply(base, edits), dict(edits), True)
+            else:
+                user = UserDraft(draft.full_name, draft.email, draft.state, uid)
+                box = new_user_mailbox(user, self.org)
+                self.mailboxes[("user", key)] = _MailboxPlan("users", i, _apply(box, edits), dict(edits), False)
+
+    def _existing_users(self, keys: list[str]) -> dict[str, AppUser]:
+        out = {}
+        for chunk in _chunks([k for k in keys if k]):
+            for u in AppUser.select().where(AppUser.email_key.in_(chunk)):
+                out[u.email_key] = u
+        return out
+
+    def user_id(self, email: str | None) -> int | None | bool:
+        if email is None or not str(email).strip():
+            return None
+        normalised, _ = normalise_email(str(email).strip())
+        key = email_key(normalised or str(email))
+        if key in self.users:
+            return self.users[key][3]["id"]
+        u = AppUser.get_or_none(AppUser.email_key == key)
+        return u.id if u else False
+
+    def _plan_queues(self) -> None:
+        for i, row in enumerate(self.doc["queues"], 1):
+            self._unknown_columns("queues", i, row)
+            key = name_key(str(row.get("name") or ""))
+            if key and key in self.queues:
+                self.error("queues", i, "Q1", "name", f"Queue {row.get('name')!r} appears twice in this file.")
+                continue
+            old = Queue.get_or_none(Queue.name_key == key) if key else None
+            owner = self.user_id(row.get("owner")) if "owner" in row else (old.owner_id if old else None)
+            if owner is False:
+                self.error("queues", i, "Q1", "owner_id", f"Owner {row.get('owner')} is not a user here or in this file.")
+                continue
+            oldbox = services.queue_mailbox(old.id) if old else None
+            try:
+                edits = _mailbox_method_edits(row)
+                draft = QueueDraft(
+                    name=as_text(row, "name", "") or "", email=as_text(row, "emailaddress", old.email if old else "") or "",
+                    owner_id=owner,
+                    incoming=edits.get("incoming", oldbox.incoming if oldbox else 0),
+                    outgoing=edits.get("outgoing", oldbox.outgoing if oldbox else 0),
+                    state=state_code(row, old.state if old else 0),
+                    id=old.id if old else None, version=old.version if old else 0,
+                )
+            except FormatProblem as exc:
+                self.error("queues", i, "FORMAT", exc.field, str(exc))
+                continue
+            ctx = services.queue_context(draft)
+            if owner is not None and owner < 0:  # a user this file creates
+                ctx.owner_exists = True
+            findings = check_queue(draft, ctx)
+            for f in findings:
+                self.add("queues", i, f)
+            if any(f.is_error for f in findings):
+                continue
+            qid = old.id if old else self.placeholder()
+            self.queues[key] = (i, draft, old is not None)
+            edits.update({"owner_id": owner, "email": draft.email})
+            if oldbox:
+                base = mailbox_draft(oldbox, self.store.key_ok)
+                self.mailboxes[("queue", key)] = _MailboxPlan("queues", i, _apply(base, edits), edits, True)
+            else:
+                box = new_queue_mailbox(QueueDraft(draft.name, draft.email, owner, draft.incoming, draft.outgoing,
+                                                   draft.state, qid), self.org)
+                self.mailboxes[("queue", key)] = _MailboxPlan("queues", i, _apply(box, edits), edits, False)
+
+    def _plan_mailbox_rows(self) -> None:
+        for i, row in enumerate(self.doc["mailboxes"], 1):
+            self._unknown_columns("mailboxes", i, row)
+            try:
+                ref = regarding_ref(row.get("regarding"))
+                forward = as_bool(row, "isforwardmailbox", ref is None)
+                if forward and ref is not None:
+                    self.error("mailboxes", i, "M7", "regarding_id", "A forward mailbox has no regarding record.")
+                    continue
+                if not forward and ref is None:
+                    self.error("mailboxes", i, "M7", "regarding_id",
+                               'A user or queue mailbox names its record: "regarding": {"user": EMAIL} or {"queue": NAME}.')
+                    continue
+                edits = self._mailbox_edits(i, row)
+                if edits is None:
+                    continue
+            except FormatProblem as exc:
+                self.error("mailboxes", i, "FORMAT", exc.field, str(exc))
+                continue
+            if forward:
+                self._plan_forward(i, row, edits)
+            else:
+                self._plan_regarding(i, ref, edits)
+
+    def _mailbox_edits(self, i: int, row: dict) -> dict | None:
+        edits = _mailbox_method_edits(row)
+        for key, attr, conv in (("name", "name", as_text), ("emailaddress", "email", as_text),
+                                ("processanddeleteemails", "delete_after_processing", as_bool),
+                                ("allowemailconnectortousecredentials", "allow_credentials", as_bool),
+                                ("username", "username", as_text), ("statecode", "state", as_int)):
+            if key in row and row[key] is not None:
+                edits[attr] = conv(row, key)
+        if "actdeliverymethod" in row and row["actdeliverymethod"] is not None:
+            edits["act"] = as_int(row, "actdeliverymethod")
+        if "emailserverprofile" in row:
+            pid = self.profile_id(row["emailserverprofile"])
+            if pid is False:
+                self.error("mailboxes", i, "M11", "profile_id",
+                           f"Server profile {row['emailserverprofile']!r} is not here or in this file.")
+                return None
+            edits["profile_id"] = pid
+        if "owner" in row and row["owner"] is not None:
+            owner = self.user_id(row["owner"])
+            if owner is False:
+                self.error("mailboxes", i, "M2", "owner_id", f"Owner {row['owner']} is not a user here or in this file.")
+                return None
+            edits["owner_id"] = owner
+        password = as_text(row, "password")
+        if password:
+            edits["password"] = password
+        return edits
+
+    def _plan_forward(self, i: int, row: dict, edits: dict) -> None:
+        key = ("forward", name_key(str(edits.get("name") or "")))
+        if key in self.mailboxes:
+            self.error("mailboxes", i, "M1", "name", f"Forward mailbox {edits.get('name')!r} appears twice in this file.")
+            return
+        old = (Mailbox.select().where(Mailbox.kind == MailboxKind.FORWARD, Mailbox.name_key == key[1]).first()
+               if key[1] else None)
+        if old:
+            base = mailbox_draft(old, self.store.key_ok)
+            self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply(base, edits), edits, True)
+        else:
+            base = MailboxDraft(kind=MailboxKind.FORWARD, incoming=2, outgoing=0, act=2)
+            self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply(base, edits), edits, False)
+
+    def _plan_regarding(self, i: int, ref: tuple, edits: dict) -> None:
+        kind, natural = ref
+        if kind == MailboxKind.USER:
+            normalised, _ = normalise_email(natural.strip())
+            key = ("user", email_key(normalised or natural))
+            if key not in self.mailboxes:
+                u = AppUser.get_or_none(AppUser.email_key == key[1])
+                m = Mailbox.get_or_none(Mailbox.regarding_user == u.id) if u else None
+                if m is None:
+                    self.error("mailboxes", i, "M7", "regarding_id", f"No user {natural} here or in this file.")
+                    return
+                self.mailboxes[key] = _MailboxPlan("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+        else:
+            key = ("queue", name_key(natural))
+            if key not in self.mailboxes:
+                q = Queue.get_or_none(Queue.name_key == key[1])
+                m = services.queue_mailbox(q.id) if q else None
+                if m is None:
+                    self.error("mailboxes", i, "M7", "regarding_id", f"No queue {natural!r} here or in this file.")
+                    return
+                self.mailboxes[key] = _MailboxPlan("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+        plan = self.mailboxes[key]
+        if not plan.existing and "email" in edits and email_key(edits["email"]) != email_key(plan.draft.email):
+            self.error("mailboxes", i, "M4", "email",
+                       "A new user's or queue's mailbox takes its record's address: change it in the users or queues section.")
+            return
+        plan.section, plan.row = "mailboxes", i
+        plan.edits.update(edits)
+        plan.draft = _apply(plan.draft, edits)
+
+    def _check_mailboxes(self) -> None:
+        same_email = self._same_email_index()
+        forward_active = any(p.draft.kind == MailboxKind.FORWARD and p.draft.state == RecordState.ACTIVE
+                             for p in self.mailboxes.values()) or Mailbox.select().where(
+            Mailbox.kind == MailboxKind.FORWARD, Mailbox.state == RecordState.ACTIVE).exists()
+        for key, plan in self.mailboxes.items():
+            d = plan.draft
+            ctx = MailboxContext(
+                profile=self.profile_facts.get(d.profile_id) if d.profile_id is not None else None,
+                owner_exists=d.owner_id is None or d.owner_id < 0 or AppUser.select().where(
+                    AppUser.id == d.owner_id).exists(),
+                expected_owner_id=self._expected_owner(key, d),
+                same_email=tuple(u for mid, u in same_email.get(email_key(d.email), ()) if mid != (d.id or key)),
+                active_forward_mailbox_exists=forward_active,
+                original=None,
+            )
+            if d.profile_id is not None and ctx.profile is None:
+                self.profile_id_fact(d.profile_id, ctx)
+            for f in check_mailbox(d, ctx):
+                if plan.section in ("users", "queues") and not plan.existing and f.is_error:
+                    # As in create_user/create_queue: the new mailbox is made; what it lacks is a warning.
+                    f = Finding(f.rule, f.field, Severity.WARNING, f"Its new mailbox: {f.message}")
+                self.add(plan.section, plan.row, f)
+
+    def _expected_owner(self, key: tuple, d: MailboxDraft) -> int | None:
+        if d.kind == MailboxKind.USER:
+            return d.regarding_id
+        if d.kind == MailboxKind.QUEUE:
+            if key[1] in self.queues:
+                return self.queues[key[1]][1].owner_id
+            q = Queue.get_or_none(Queue.id == d.regarding_id)
+            return q.owner_id if q else None
+        return d.owner_id
+
+    def profile_id_fact(self, pid: int, ctx: MailboxContext) -> None:
+        p = EmailServerProfile.get_or_none(EmailServerProfile.id == pid)
+        if p is not None:
+            ctx.profile = self.profile_facts[pid] = ProfileFacts(p.id, p.name, p.server_type, p.auth_method)
+
+    def _same_email_index(self) -> dict[str, list[tuple]]:
+        """email key -> [(mailbox id or plan key, EmailUse)] from the database and this file (M5)."""
+        index: dict[str, list[tuple]] = {}
+        keys = {email_key(p.draft.email) for p in self.mailboxes.values() if p.draft.email}
+        for chunk in _chunks(sorted(keys)):
+            for m in Mailbox.select(Mailbox.id, Mailbox.name, Mailbox.email_key, Mailbox.enabled_incoming).where(
+                    Mailbox.email_key.in_(chunk)):
+                index.setdefault(m.email_key, []).append((m.id, EmailUse(m.name, m.enabled_incoming)))
+        for key, plan in self.mailboxes.items():
+            if plan.draft.email and not plan.existing:
+                index.setdefault(email_key(plan.draft.email), []).append((key, EmailUse(plan.draft.name, False)))
+        return index
+
+    # -- phase 2: write, in the caller's transaction
+    def write(self) -> None:
+        store = self.store
+        profile_ids: dict[int, int] = {}
+        for key, (i, draft, existing) in self.profiles.items():
+            placeholder = self._profile_ids_by_key[key]
+            if existing:
+                base = services.get_profile(store, draft.id)
+                if changed_fields(base, draft):
+                    services.update_profile(store, base, draft)
+                    self.report.updated["profiles"] += 1
+            else:
+                profile_ids[placeholder] = services.create_profile(store, draft).id
+                self.report.created["profiles"] += 1
+        resolve_profile = lambda pid: profile_ids.get(pid, pid)  # noqa: E731
+
+        user_ids = self._write_users()
+        resolve_user = lambda uid: user_ids.get(uid, uid)  # noqa: E731
+
+        for key, (i, draft, existing) in self.queues.items():
+            draft.owner_id = resolve_user(draft.owner_id)
+            plan = self.mailboxes[("queue", key)]
+            if existing:
+                base = services.get_queue(store, draft.id)
+                if changed_fields(base, draft):
+                    services.update_queue(store, base, draft)
+                    self.report.updated["queues"] += 1
+                plan.existing = True
+                plan.draft.id = services.queue_mailbox(draft.id).id
+            else:
+                queue, box, _ = services.create_queue(store, draft)
+                self.report.created["queues"] += 1
+                plan.existing, plan.draft.id = True, box.id
+            plan.edits.pop("owner_id", None)
+            plan.edits.pop("email", None)
+
+        new_user_boxes = []
+        for key, plan in self.mailboxes.items():
+            edits = dict(plan.edits)
+            for attr, resolve in (("profile_id", resolve_profile), ("owner_id", resolve_user)):
+                if edits.get(attr) is not None:
+                    edits[attr] = resolve(edits[attr])
+            if key[0] == "user" and not plan.existing:
+                new_user_boxes.append((key, plan, edits))
+            elif plan.existing:
+                # A queue's own row already went through update_queue/create_queue (owner, email, methods).
+                if plan.section == "mailboxes" or (key[0] == "user" and edits):
+                    base = services.get_mailbox(store, plan.draft.id)
+                    new = _apply(base, edits)
+                    if mailbox_changes(base, new) or new.approval != base.approval:
+                        services.update_mailbox(store, base, new)
+                        self.report.updated["mailboxes"] += 1
+            else:
+                draft = _apply(MailboxDraft(kind=MailboxKind.FORWARD, incoming=2, outgoing=0, act=2), edits)
+                services.create_forward_mailbox(store, draft)
+                self.report.created["mailboxes"] += 1
+        self._insert_user_mailboxes(new_user_boxes, resolve_user, resolve_profile)
+
+    def _write_users(self) -> dict[int, int]:
+        """Existing users through the service; new ones in bulk. Returns placeholder -> id."""
+        store, ids = self.store, {}
+        new = []
+        for key, (i, draft, existing, extra) in self.users.items():
+            if existing:
+                current = services.get_user(store, draft.id)
+                if current.full_name != draft.full_name.strip() or current.state != draft.state:
+                    services.update_user(store, current, UserDraft(draft.full_name, current.email, draft.state,
+                                                                   current.id, current.version))
+                    self.report.updated["users"] += 1
+            else:
+                new.append((key, extra["id"], user_columns(draft)))
+        for chunk in _chunks(new):
+            AppUser.insert_many([cols for _, _, cols in chunk]).execute()
+            found = {u.email_key: u.id for u in AppUser.select(AppUser.id, AppUser.email_key)
+                     .where(AppUser.email_key.in_([cols["email_key"] for _, _, cols in chunk]))}
+            for key, placeholder, cols in chunk:
+                ids[placeholder] = found[cols["email_key"]]
+        self.report.created["users"] += len(new)
+        return ids
+
+    def _insert_user_mailboxes(self, boxes, resolve_user, resolve_profile) -> None:
+        keyring = self.store.keyring
+        rows = []
+        for key, plan, edits in boxes:
+            d = plan.draft.copy(owner_id=resolve_user(plan.draft.owner_id),
+                                regarding_id=resolve_user(plan.draft.regarding_id),
+                                profile_id=resolve_profile(plan.draft.profile_id))
+            cols = mailbox_columns(d)
+            cols["password_enc"] = keyring.encrypt(d.password.new) if d.password.new else None
+            rows.append(cols)
+        for chunk in _chunks(rows):
+            Mailbox.insert_many(chunk).execute()
+
+
+def _mailbox_method_edits(row: dict) -> dict:
+    edits = {}
+    for key, attr in (("incomingemaildeliverymethod", "incoming"), ("outgoingemaildeliverymethod", "outgoing"),
+                      ("emailrouteraccessapproval", "approval")):
+        value = as_int(row, key)
+        if value is not None:
+            edits[attr] = value
+    return edits
+
+
+def _apply(draft: MailboxDraft, edits: dict) -> MailboxDraft:
+    out = draft.copy()
+    for attr, value in edits.items():
+        if attr == "password":
+            out.password = PasswordEdit(stored=draft.password.stored, new=value)
+        else:
+            setattr(out, attr, value)
+    return out
+
+
+def _profile_from_row(row: dict, base: ProfileDraft) -> ProfileDraft:
+    d = base.copy()
+    d.name = as_text(row, "name", d.name) or ""
+    d.server_type = as_int(row, "servertype", d.server_type)
+    d.auto_discover = as_bool(row, "useautodiscover", d.auto_discover)
+    d.incoming_location = as_text(row, "incomingserverlocation", d.incoming_location) or ""
+    d.outgoing_location = as_text(row, "outgoingserverlocation", d.outgoing_location) or ""
+    d.incoming_tls = tls_mode(row, "incoming", d.incoming_tls)
+    d.outgoing_tls = tls_mode(row, "outgoing", d.outgoing_tls)
+    d.incoming_port = as_int(row, "incomingportnumber", d.incoming_port)
+    d.outgoing_port = as_int(row, "outgoingportnumber", d.outgoing_port)
+    d.auth_method = as_int(row, "incomingcredentialretrieval", d.auth_method)
+    d.outgoing_auth_method = as_int(row, "outgoingcredentialretrieval", d.outgoing_auth_method)
+    d.use_same_settings_for_outgoing = as_bool(row, "usesamesettingsforoutgoingconnections",
+                                               d.use_same_settings_for_outgoing)
+    d.username = as_text(row, "username", d.username) or ""
+    d.outgoing_username = as_text(row, "outgoingusername", d.outgoing_username) or ""
+    if as_text(row, "password"):
+        d.password = PasswordEdit(stored=d.password.stored, new=as_text(row, "password"))
+    if as_text(row, "outgoingpassword"):
+        d.outgoing_password = PasswordEdit(stored=d.outgoing_password.stored, new=as_text(row, "outgoingpassword"))
+    d.max_concurrent_connections = as_int(row, "maxconcurrentconnections", d.max_concurrent_connections)
+    d.min_polling_minutes = as_int(row, "minpollingintervalinminutes", d.min_polling_minutes)
+    d.timeout_seconds = as_int(row, "timeoutseconds", d.timeout_seconds)
+    d.incoming_cert_sha256 = as_text(row, "incomingcertsha256", d.incoming_cert_sha256) or ""
+    d.outgoing_cert_sha256 = as_text(row, "outgoingcertsha256", d.outgoing_cert_sha256) or ""
+    d.state = state_code(row, d.state)
+    return d
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def import_document(store: Store, doc: dict[str, list[dict]], dry_run: bool = False) -> ImportReport:
+    """Judge every row, then write everything in one transaction, or nothing."""
+    importer = _Importer(store, doc)
+    with store.transaction() as txn:
+        importer.plan()
+        report = importer.report
+        if report.errors or dry_run:
+            txn.rollback()
+            return report
+        try:
+            importer.write()
+        except RuleViolation as exc:
+            txn.rollback()
+            report.findings += [ImportFinding("import", 0, f.rule, f.field, f.severity, f.message)
+                                for f in exc.findings]
+            report.created = {s: 0 for s in SECTIONS}
+            report.updated = {s: 0 for s in SECTIONS}
+            return report
+        except ConflictError as exc:
+            txn.rollback()
+            report.findings.append(ImportFinding("import", 0, "CONFLICT", "", Severity.ERROR, str(exc)))
+            return report
+        report.written = True
+    log.info("import written: created %s, updated %s", report.created, report.updated)
+    return report
+
+
+# ---------------------------------------------------------------- export
+
+
+def _keyed(model, *, where=None, size: int = 1000) -> Iterator:
+    """Every row of a table in id order, a page at a time (never the whole table in memory)."""
+    last = 0
+    while True:
+        q = model.select().where(model.id > last)
+        if where is not None:
+            q = q.where(where)
+        page = list(q.order_by(model.id).limit(size))
+        if not page:
+            return
+        yield from page
+        last = page[-1].id
+
+
+def _emails(ids: set[int]) -> dict[int, str]:
+    out = {}
+    for chunk in _chunks(sorted(ids)):
+        out.update({u.id: u.email for u in AppUser.select(AppUser.id, AppUser.email).where(AppUser.id.in_(chunk))})
+    return out
+
+
+def profile_records() -> Iterator[dict]:
+    for p in _keyed(EmailServerProfile):
+        yield {
+            "name": p.name, "servertype": p.server_type, "useautodiscover": p.auto_discover,
+            "incomingserverlocation": p.incoming_location or None, "incomingportnumber": p.incoming_port,
+            "incomingusessl": p.incoming_tls != TlsMode.NONE, "incomingtlsmode": TLS_NAMES[TlsMode(p.incoming_tls)],
+            "outgoingserverlocation": p.outgoing_location or None, "outgoingportnumber": p.outgoing_port,
+            "outgoingusessl": p.outgoing_tls != TlsMode.NONE, "outgoingtlsmode": TLS_NAMES[TlsMode(p.outgoing_tls)],
+            "incomingcredentialretrieval": p.auth_method, "outgoingcredentialretrieval": p.outgoing_auth_method,
+            "usesamesettingsforoutgoingconnections": p.use_same_settings_for_outgoing,
+            "username": p.username or None, "password": None, "ispasswordset": p.password_enc is not None,
+            "outgoingusername": p.outgoing_username or None, "outgoingpassword": None,
+            "isoutgoingpasswordset": p.outgoing_password_enc is not None,
+            "maxconcurrentconnections": p.max_concurrent_connections,
+            "minpollingintervalinminutes": p.min_polling_minutes, "timeoutseconds": p.timeout_seconds,
+            "incomingcertsha256": p.incoming_cert_sha256 or None, "outgoingcertsha256": p.outgoing_cert_sha256 or None,
+            "statecode": p.state,
+        }
+
+
+def user_records() -> Iterator[dict]:
+    for page in _pages(AppUser):
+        boxes = {m.regarding_user_id: m for m in Mailbox.select(
+            Mailbox.regarding_user, Mailbox.incoming, Mailbox.outgoing, Mailbox.approval)
+            .where(Mailbox.regarding_user.in_([u.id for u in page]))}
+        for u in page:
+            m = boxes.get(u.id)
+            yield {"fullname": u.full_name, "internalemailaddress": u.email, "isdisabled": u.state == 1,
+                   "emailrouteraccessapproval": m.approval if m else ApprovalStatus.EMPTY,
+                   "incomingemaildeliverymethod": m.incoming if m else None,
+                   "outgoingemaildeliverymethod": m.outgoing if m else None}
+
+
+def _pages(model, size: int = 1000) -> Iterator[list]:
+    page = []
+    for row in _keyed(model, size=size):
+        page.append(row)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def queue_records() -> Iterator[dict]:
+    for page in _pages(Queue):
+        owners = _emails({q.owner_id for q in page})
+        boxes = {m.regarding_queue_id: m for m in Mailbox.select(
+            Mailbox.regarding_queue, Mailbox.incoming, Mailbox.outgoing, Mailbox.approval)
+            .where(Mailbox.regarding_queue.in_([q.id for q in page]))}
+        for q in page:
+            m = boxes.get(q.id)
+            yield {"name": q.name, "emailaddress": q.email or None, "owner": owners.get(q.owner_id),
+                   "incomingemaildeliverymethod": m.incoming if m else 0,
+                   "outgoingemaildeliverymethod": m.outgoing if m else 0,
+                   "emailrouteraccessapproval": m.approval if m else 0, "statecode": q.state}
+
+
+def mailbox_records() -> Iterator[dict]:
+    profiles = {p.id: p.name for p in EmailServerProfile.select(EmailServerProfile.id, EmailServerProfile.name)}
+    for page in _pages(Mailbox):
+        users = _emails({m.owner_id for m in page} | {m.regarding_user_id for m in page if m.regarding_user_id})
+        queue_ids = [m.regarding_queue_id for m in page if m.regarding_queue_id]
+        queues = {q.id: q.name for q in Queue.select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))} \
+            if queue_ids else {}
+        for m in page:
+            regarding = ({"user": users.get(m.regarding_user_id)} if m.regarding_user_id else
+                         {"queue": queues.get(m.regarding_queue_id)} if m.regarding_queue_id else None)
+            yield {
+                "name": m.name, "emailaddress": m.email or None, "isforwardmailbox": m.kind == MailboxKind.FORWARD,
+                "owner": users.get(m.owner_id), "regarding": regarding,
+                "emailserverprofile": profiles.get(m.profile_id), "processanddeleteemails": m.delete_after_processing,
+                "allowemailconnectortousecredentials": m.allow_credentials, "username": m.username or None,
+                "password": None, "ispasswordset": m.password_enc is not None,
+                "incomingemaildeliverymethod": m.incoming, "outgoingemaildeliverymethod": m.outgoing,
+                "actdeliverymethod": m.act, "statecode": m.state, "emailrouteraccessapproval": m.approval,
+                "incomingemailstatus": m.incoming_status, "outgoingemailstatus": m.outgoing_status,
+                "actstatus": m.act_status,
+                "testmailboxaccesscompletedon": m.test_completed_on.isoformat() + "Z" if m.test_completed_on else None,
+            }
+
+
+RECORDS = {"profiles": profile_records, "users": user_records, "queues": queue_records, "mailboxes": mailbox_records}
+
+
+def export_json(out: TextIO) -> dict[str, int]:
+    """Write the whole document, streaming row by row. Returns counts per section."""
+    counts = {}
+    out.write("{")
+    for s_index, section in enumerate(SECTIONS):
+        out.write(("," if s_index else "") + f"\n  {json.dumps(section)}: [")
+        n = 0
+        for record in RECORDS[section]():
+            out.write(("," if n else "") + "\n    " + json.dumps(record, ensure_ascii=False))
+            n += 1
+        out.write("\n  ]" if n else "]")
+        counts[section] = n
+    out.write("\n}\n")
+    return counts
+
+
+def export_csv(folder: Path) -> dict[str, int]:
+    """One <section>.csv per record kind, with the same columns as the JSON."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for section in SECTIONS:
+        with (folder / f"{section}.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=COLUMNS[section], extrasaction="ignore")
+            writer.writeheader()
+            n = 0
+            for record in RECORDS[section]():
+                if section == "mailboxes":
+                    record["regarding"] = regarding_text(record["regarding"])
+                writer.writerow({k: _csv_value(v) for k, v in record.items()})
+                n += 1
+            counts[section] = n
+    return counts
+
+
+def _csv_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+

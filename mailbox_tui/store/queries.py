@@ -1,0 +1,165 @@
+"""Read-only queries for lists: views, SQL filtering, keyed and offset pages. Never a whole table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from peewee import JOIN, Tuple, fn
+
+from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TestStatus
+from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert
+
+# Views of the Mailboxes page (DOMAIN.md), in menu order.
+VIEWS = {
+    "active": "Active Mailboxes",
+    "all": "All Mailboxes",
+    "forward": "Forward Mailboxes",
+    "user": "User Mailboxes",
+    "queue": "Queue Mailboxes",
+    "pending": "Pending Approval",
+    "failed": "Failed",
+    "never_tested": "Never Tested",
+    "inactive": "Inactive",
+}
+
+SORTS = {
+    "name": Mailbox.name_key,
+    "email": Mailbox.email_key,
+    "kind": Mailbox.kind,
+    "approval": Mailbox.approval,
+    "incoming": Mailbox.incoming,
+    "outgoing": Mailbox.outgoing,
+    "act": Mailbox.act,
+    "tested": fn.COALESCE(Mailbox.test_completed_on, datetime(1900, 1, 1)),
+}
+
+@dataclass(frozen=True)
+class MailboxRow:
+    """One line of the mailbox list. Carries no secret."""
+
+    id: int
+    name: str
+    email: str
+    kind: int
+    profile_name: str
+    incoming: int
+    outgoing: int
+    act: int
+    incoming_status: int
+    outgoing_status: int
+    act_status: int
+    approval: int
+    state: int
+    test_completed_on: datetime | None
+    version: int
+
+    @property
+    def mailbox_status(self) -> int:
+        """Failure if any test failed; Success if at least one ran and none failed; else Not Run."""
+        statuses = (self.incoming_status, self.outgoing_status, self.act_status)
+        if TestStatus.FAILURE in statuses:
+            return TestStatus.FAILURE
+        if TestStatus.SUCCESS in statuses:
+            return TestStatus.SUCCESS
+        return TestStatus.NOT_RUN
+
+def _view_condition(view: str):
+    m = Mailbox
+    return {
+        "active": m.state == RecordState.ACTIVE,
+        "all": None,
+        "forward": m.kind == MailboxKind.FORWARD,
+        "user": m.kind == MailboxKind.USER,
+        "queue": m.kind == MailboxKind.QUEUE,
+        "pending": m.approval == ApprovalStatus.PENDING,
+        "failed": (m.incoming_status == TestStatus.FAILURE) | (m.outgoing_status == TestStatus.FAILURE)
+        | (m.act_status == TestStatus.FAILURE),
+        "never_tested": m.test_completed_on.is_null(),
+        "inactive": m.state == RecordState.INACTIVE,
+    }[view]
+
+def needle(text: str) -> str:
+    """Filter text as stored keys hold it; contains() escapes LIKE wildcards."""
+    return text.strip().casefold()
+
+def _filter_condition(text: str):
+    if not text.strip():
+        return None
+    key = needle(text)
+    profiles = EmailServerProfile.select(EmailServerProfile.id).where(EmailServerProfile.name_key.contains(key))
+    return Mailbox.name_key.contains(key) | Mailbox.email_key.contains(key) | Mailbox.profile.in_(profiles)
+
+def _where(query, view: str, text: str):
+    for cond in (_view_condition(view), _filter_condition(text)):
+        if cond is not None:
+            query = query.where(cond)
+    return query
+
+def count_mailboxes(view: str = "all", text: str = "") -> int:
+    return _where(Mailbox.select(), view, text).count()
+
+def total_mailboxes() -> int:
+    return Mailbox.select().count()
+
+_ROW_FIELDS = (
+    Mailbox.id, Mailbox.name, Mailbox.email, Mailbox.kind, EmailServerProfile.name.alias("profile_name"),
+    Mailbox.incoming, Mailbox.outgoing, Mailbox.act, Mailbox.incoming_status, Mailbox.outgoing_status,
+    Mailbox.act_status, Mailbox.approval, Mailbox.state, Mailbox.test_completed_on, Mailbox.version,
+)
+
+def _rows(query) -> list[MailboxRow]:
+    out = []
+    for r in query.dicts():
+        r["profile_name"] = r["profile_name"] or ""
+        out.append(MailboxRow(**r))
+    return out
+
+def mailbox_page(view: str = "all", text: str = "", sort: str = "name", descending: bool = False,
+                 limit: int = 200, offset: int = 0, after: tuple | None = None) -> list[MailboxRow]:
+    """A page of the list. `after` is the (sort value, id) of the last row seen: a keyed page,
+    which costs the same anywhere in the list; `offset` is for jumping (the end, a scroll bar)."""
+    sort_expr = SORTS[sort]
+    query = (Mailbox.select(*_ROW_FIELDS)
+             .join(EmailServerProfile, JOIN.LEFT_OUTER, on=(Mailbox.profile == EmailServerProfile.id)))
+    query = _where(query, view, text)
+    if after is not None:
+        key = Tuple(sort_expr, Mailbox.id)
+        query = query.where(key < Tuple(*after) if descending else key > Tuple(*after))
+    order = (sort_expr.desc(), Mailbox.id.desc()) if descending else (sort_expr.asc(), Mailbox.id.asc())
+    query = query.order_by(*order).limit(limit)
+    if offset and after is None:
+        query = query.offset(offset)
+    return _rows(query)
+
+def sort_key(row: MailboxRow, sort: str = "name") -> tuple:
+    """The `after` value for a keyed page following `row`."""
+    value = {
+        "name": row.name.strip().casefold(),
+        "email": row.email.casefold(),
+        "kind": row.kind,
+        "approval": row.approval,
+        "incoming": row.incoming,
+        "outgoing": row.outgoing,
+        "act": row.act,
+        "tested": row.test_completed_on or datetime(1900, 1, 1),
+    }[sort]
+    return (value, row.id)
+
+def mailbox_alerts(mailbox_id: int, limit: int = 50) -> list[MailboxAlert]:
+    return list(MailboxAlert.select().where(MailboxAlert.mailbox == mailbox_id)
+                .order_by(MailboxAlert.created_on.desc(), MailboxAlert.id.desc()).limit(limit))
+
+def users_lookup(text: str = "", limit: int = 50) -> list[tuple[int, str, str]]:
+    """(id, full name, email) of users matching text, for Owner pickers."""
+    q = AppUser.select(AppUser.id, AppUser.full_name, AppUser.email)
+    if text.strip():
+        key = needle(text)
+        q = q.where(AppUser.full_name.contains(key) | AppUser.email_key.contains(key))
+    return [(u.id, u.full_name, u.email) for u in q.order_by(AppUser.full_name, AppUser.id).limit(limit)]
+
+def profiles_lookup(limit: int = 500) -> list[tuple[int, str, int]]:
+    """(id, name, server type) of every profile; profiles are few."""
+    q = EmailServerProfile.select(EmailServerProfile.id, EmailServerProfile.name, EmailServerProfile.server_type)
+    return [(p.id, p.name, p.server_type) for p in q.order_by(EmailServerProfile.name_key).limit(limit)]
+
