@@ -53,6 +53,10 @@ def mailbox_fields(d: MailboxDraft) -> dict[str, FieldState]:
     return out
 
 
+_OUT_OWN = ("Only when Use Same Settings for Outgoing is No and outgoing authenticates with the "
+            "profile's own credentials (P6, P7).")
+
+
 def profile_fields(d: ProfileDraft) -> dict[str, FieldState]:
     exchange = d.server_type in EXCHANGE_TYPES
     auto = exchange and d.auto_discover
@@ -78,7 +82,7 @@ def profile_fields(d: ProfileDraft) -> dict[str, FieldState]:
                                "Only when authenticating with the profile's own credentials (P6)."),
         "password": FieldState(own, visible=own, reason="" if own else
                                "Only when authenticating with the profile's own credentials (P6)."),
-        "outgoing_username": FieldState(out_own, visible=out_own, reason="" if out_own else "P6/P7"),
-        "outgoing_password": FieldState(out_own, visible=out_own, reason="" if out_own else "P6/P7"),
+        "outgoing_username": FieldState(out_own, visible=out_own, reason="" if out_own else _OUT_OWN),
+        "outgoing_password": FieldState(out_own, visible=out_own, reason="" if out_own else _OUT_OWN),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .options import ActMethod, ApprovalStatus, MailboxKind, TestStatus
 from .records import MailboxDraft, OrgSettings, QueueDraft, UserDraft
+from .rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
 from .text import email_key
 
 STATUS_FIELDS = ("incoming_status", "outgoing_status", "act_status")
@@ -33,7 +34,7 @@ def mailbox_changes(before: MailboxDraft, after: MailboxDraft) -> list[str]:
                  "profile_id", "incoming", "outgoing", "act", "state"):
         a, b = getattr(before, name), getattr(after, name)
         if name == "email":
-            if email_key(a or "") != email_key(b or "") or (a or "").strip() != (b or "").strip():
+            if email_changed(a, b):  # case-insensitive: a case-only edit is the same address
                 out.append(name)
         elif a != b:
             out.append(name)
@@ -113,9 +114,15 @@ def with_default_settings(draft: MailboxDraft, org: OrgSettings) -> MailboxDraft
     A forward mailbox keeps its fixed methods; a queue or forward mailbox keeps ACT = None
     (ACT is personal, M14).
     """
-    out = draft.copy(profile_id=org.default_profile_id)
+    out = draft.copy()
+    if org.default_profile_id is not None or draft.kind != MailboxKind.FORWARD:
+        out.profile_id = org.default_profile_id  # a forward mailbox always needs one (M11)
     if draft.kind == MailboxKind.USER:
         out.incoming, out.outgoing, out.act = org.default_incoming, org.default_outgoing, org.default_act
     elif draft.kind == MailboxKind.QUEUE:
-        out.incoming, out.outgoing = org.default_incoming, org.default_outgoing
+        # Queues have no Outlook option (M12, M13): such a default leaves the queue's own method.
+        if org.default_incoming in ALLOWED_INCOMING[MailboxKind.QUEUE]:
+            out.incoming = org.default_incoming
+        if org.default_outgoing in ALLOWED_OUTGOING[MailboxKind.QUEUE]:
+            out.outgoing = org.default_outgoing
     return out

@@ -179,8 +179,8 @@ class QueueDraft:
 @dataclass
 class OrgSettings:
     default_profile_id: int | None = None
-    default_incoming: int = IncomingMethod.SERVER_SIDE_SYNC
-    default_outgoing: int = OutgoingMethod.SERVER_SIDE_SYNC
+    default_incoming: int = IncomingMethod.NONE
+    default_outgoing: int = OutgoingMethod.NONE
     default_act: int = ActMethod.NONE
     approval_required_users: bool = True
     approval_required_queues: bool = True

@@ -111,7 +111,7 @@ def _m3_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 def _m5_same_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if not ctx.same_email:
         return
-    if ctx.stage == Stage.TEST and d.incoming in (IncomingMethod.SERVER_SIDE_SYNC,):
+    if ctx.stage == Stage.TEST and d.incoming in (IncomingMethod.SERVER_SIDE_SYNC, IncomingMethod.FORWARD_MAILBOX):
         clash = [u.name for u in ctx.same_email if u.enabled_incoming]
         if clash:
             yield Finding(
@@ -194,9 +194,9 @@ def _m14_act(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 
 def _option_rule(rule, field, code, allowed, options, kind) -> Iterator[Finding]:
     if code not in allowed:
-        names = " or ".join(options.label_of(c) for c in sorted(allowed))
-        yield Finding(rule, field, E,
-                      f"{options.label_of(code)} is not allowed for a {kind.label.lower()} mailbox: choose {names}.")
+        names = " or ".join(f"“{options.label_of(c)}”" for c in sorted(allowed))
+        what = f"“{options(code).label}”" if code in set(options) else f"Code {code}"
+        yield Finding(rule, field, E, f"{what} is not allowed for a {kind.label.lower()} mailbox: choose {names}.")
 
 
 def _m15_act_exchange(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
@@ -428,11 +428,18 @@ def check_queue(d: QueueDraft, ctx: QueueContext | None = None) -> list[Finding]
 
 
 def check_org_settings(d: OrgSettings, profile: object | None = True) -> list[Finding]:
-    """Defaults must be values a user mailbox may hold (M12–M14); the profile must exist (M11)."""
+    """Defaults must be values a user mailbox may hold (M12–M14); server-side sync needs a
+    default profile, and it must exist (M11)."""
     out: list[Finding] = []
     out += _option_rule("M12", "default_incoming", d.default_incoming, ALLOWED_INCOMING[MailboxKind.USER], IncomingMethod, MailboxKind.USER)
     out += _option_rule("M13", "default_outgoing", d.default_outgoing, ALLOWED_OUTGOING[MailboxKind.USER], OutgoingMethod, MailboxKind.USER)
     out += _option_rule("M14", "default_act", d.default_act, ALLOWED_ACT[MailboxKind.USER], ActMethod, MailboxKind.USER)
     if d.default_profile_id is not None and profile is None:
         out.append(Finding("M11", "default_profile_id", E, "The default server profile no longer exists."))
+    elif d.default_profile_id is None and (d.default_incoming == IncomingMethod.SERVER_SIDE_SYNC
+                                           or d.default_outgoing == OutgoingMethod.SERVER_SIDE_SYNC
+                                           or d.default_act == ActMethod.SERVER_SIDE_SYNC):
+        out.append(Finding("M11", "default_profile_id", E,
+                           "Choose a default server profile: new mailboxes would use server-side "
+                           "synchronization without one."))
     return out

@@ -141,8 +141,9 @@ class MailboxAlert(BaseModel):
 class OrganizationSettings(BaseModel):
     id = IntegerField(primary_key=True, constraints=[SQL("CHECK (id = 1)")])
     default_profile = ForeignKeyField(EmailServerProfile, null=True, on_delete="SET NULL")
-    default_incoming = SmallIntegerField(default=2)
-    default_outgoing = SmallIntegerField(default=2)
+    # None until an admin picks a default profile: server-side sync without one breaks M11.
+    default_incoming = SmallIntegerField(default=0)
+    default_outgoing = SmallIntegerField(default=0)
     default_act = SmallIntegerField(default=2)
     approval_required_users = BooleanField(default=True)
     approval_required_queues = BooleanField(default=True)

@@ -162,7 +162,7 @@ def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft) -> Mailb
         changed = mailbox_changes(current, new)
         values = mailbox_columns(new)
         values.update(stale_statuses(changed))
-        if "email" in changed:
+        if values["email"] != current.email:  # M4, even a change of case only
             values.update(_mirror_email_to_record(store, current, new))
         row = Mailbox.get_by_id(base.id)
         values["password_enc"] = password_column(store.keyring, new.password, row.password_enc)
@@ -174,7 +174,7 @@ def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft) -> Mailb
 
 def _mirror_email_to_record(store: Store, current: MailboxDraft, new: MailboxDraft) -> dict:
     """M4 (mailbox → user/queue) and M18; returns extra mailbox columns to write."""
-    if new.kind == MailboxKind.FORWARD or not email_changed(current.email, new.email):
+    if new.kind == MailboxKind.FORWARD:
         return {}
     org = org_settings(store)
     cols = mailbox_columns(new)
@@ -189,6 +189,8 @@ def _mirror_email_to_record(store: Store, current: MailboxDraft, new: MailboxDra
         queue = Queue.get_by_id(new.regarding_id)
         _guarded_update(Queue, queue.id, queue.version, {"email": cols["email"], "email_key": cols["email_key"]},
                         f"Queue {queue.name!r}", lambda: ["email"])
+    if not email_changed(current.email, new.email):
+        return {}
     return {"approval": approval_after_email_change(new.kind, org, new.approval)}
 
 

@@ -229,7 +229,7 @@ def assert_plain_sentence(message: str) -> None:
     assert message, "empty message"
     assert message == message.strip(), f"stray whitespace: {message!r}"
     assert "\n" not in message, f"more than one line: {message!r}"
-    assert message[0].isupper() or message[0] in "'\"", f"does not start like a sentence: {message!r}"
+    assert message[0].isupper() or message[0] in "'\"“", f"does not start like a sentence: {message!r}"
     assert message.endswith("."), f"does not end with a full stop: {message!r}"
     assert not _RULE_PREFIX.match(message), f"starts with a rule ID: {message!r}"
     for noise in ("<", "object at", "Traceback", "IncomingMethod.", "OutgoingMethod.", "ActMethod.",

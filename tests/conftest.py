@@ -1,0 +1,44 @@
+"""Shared fixtures: an isolated environment per test, and a store on each real backend."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+pytest_plugins = ["support.postgres"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """No test reads or writes the real config/data directories; each has its own key."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("MAILBOX_TUI_KEY", Fernet.generate_key().decode())
+    for name in ("MAILBOX_TUI_DB", "MAILBOX_TUI_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'mailboxes.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path) -> str:
+    """The same test on a real SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mailboxes.db'}"
+    return request.getfixturevalue("pg_database_url")
+
+
+@pytest.fixture
+def store(db_url):
+    from mailbox_tui.store.database import Store
+
+    s = Store(db_url)
+    yield s
+    s.close()
