@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+import copy as _copy
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from .options import (
@@ -80,8 +81,12 @@ class MailboxDraft:
         return self.kind == MailboxKind.FORWARD
 
     def copy(self, **changes) -> MailboxDraft:
-        changes.setdefault("password", replace(self.password))
-        return replace(self, **changes)
+        """A separate draft (its password edit too), with `changes` applied."""
+        out = _copy.copy(self)
+        out.password = _copy.copy(self.password)
+        for name, value in changes.items():
+            setattr(out, name, value)
+        return out
 
 
 # Fields an admin edits on the mailbox form, in form order.
@@ -150,9 +155,11 @@ class ProfileDraft:
     version: int = 0
 
     def copy(self, **changes) -> ProfileDraft:
-        changes.setdefault("password", replace(self.password))
-        changes.setdefault("outgoing_password", replace(self.outgoing_password))
-        return replace(self, **changes)
+        out = _copy.copy(self)
+        out.password, out.outgoing_password = _copy.copy(self.password), _copy.copy(self.outgoing_password)
+        for name, value in changes.items():
+            setattr(out, name, value)
+        return out
 
 
 @dataclass

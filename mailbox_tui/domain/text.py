@@ -4,22 +4,43 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # exactly Unicode category Cc
+
+
 def has_control_chars(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in text)
+    return _CONTROL.search(text) is not None
+
+
+# An unquoted ASCII dot-atom local part (RFC 5322): nothing in it that the validator would change.
+_PLAIN_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+
+
+@lru_cache(maxsize=131_072)
+def normalise_email(text: str) -> tuple[str | None, str | None]:
+    """(normalised address, None) or (None, reason). Syntax only: no DNS lookup.
+
+    Cached: one address is judged several times per save or import row (user, mailbox,
+    uniqueness). A bulk import clears the cache when done."""
+    text = text.strip()
+    local, at, domain = text.rpartition("@")
+    if at and len(local) <= 64 and len(text) <= 254 and _PLAIN_LOCAL.match(local):
+        # The costly part is the domain (IDNA, special-use names); many addresses share one.
+        normalised_domain, problem = _validate(f"a@{domain}")
+        if problem is None:
+            return f"{local}@{normalised_domain.partition('@')[2]}", None
+    return _validate(text)
 
 
 @lru_cache(maxsize=4096)
-def normalise_email(text: str) -> tuple[str | None, str | None]:
-    """(normalised address, None) or (None, reason). Syntax only: no DNS lookup."""
+def _validate(text: str) -> tuple[str | None, str | None]:
     try:
-        result = validate_email(text.strip(), check_deliverability=False)
+        result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         return None, str(exc)
     return result.normalized, None

@@ -35,7 +35,7 @@ from .exchange_format import (
     state_code,
     tls_mode,
 )
-from .models import AppUser, EmailServerProfile, Mailbox, Queue
+from .models import AppUser, EmailServerProfile, Mailbox, Queue, bulk_insert, reserve_ids
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -248,16 +248,17 @@ class _Importer:
             self.users[key] = (i, draft, old is not None, {"id": uid})
             if old and old.id in existing_boxes:
                 base = mailbox_draft(existing_boxes[old.id], self.store.key_ok)
-                self.mailboxes[("user", key)] = _MailboxPlan("users", i, _apply(base, edits), dict(edits), True)
+                self.mailboxes[("user", key)] = _MailboxPlan("users", i, _apply_in_place(base, edits), dict(edits), True)
             else:
                 user = UserDraft(draft.full_name, draft.email, draft.state, uid)
                 box = new_user_mailbox(user, self.org)
-                self.mailboxes[("user", key)] = _MailboxPlan("users", i, _apply(box, edits), dict(edits), False)
+                self.mailboxes[("user", key)] = _MailboxPlan("users", i, _apply_in_place(box, edits), dict(edits), False)
 
     def _existing_users(self, keys: list[str]) -> dict[str, AppUser]:
+        found = [row[0] for row in _where_in(AppUser, "email_key", [k for k in keys if k], ["id"])]
         out = {}
-        for chunk in _chunks([k for k in keys if k]):
-            for u in AppUser.select().where(AppUser.email_key.in_(chunk)):
+        for chunk in _chunks(found):
+            for u in AppUser.select().where(AppUser.id.in_(chunk)):
                 out[u.email_key] = u
         return out
 
@@ -310,11 +311,11 @@ class _Importer:
             edits.update({"owner_id": owner, "email": draft.email})
             if oldbox:
                 base = mailbox_draft(oldbox, self.store.key_ok)
-                self.mailboxes[("queue", key)] = _MailboxPlan("queues", i, _apply(base, edits), edits, True)
+                self.mailboxes[("queue", key)] = _MailboxPlan("queues", i, _apply_in_place(base, edits), edits, True)
             else:
                 box = new_queue_mailbox(QueueDraft(draft.name, draft.email, owner, draft.incoming, draft.outgoing,
                                                    draft.state, qid), self.org)
-                self.mailboxes[("queue", key)] = _MailboxPlan("queues", i, _apply(box, edits), edits, False)
+                self.mailboxes[("queue", key)] = _MailboxPlan("queues", i, _apply_in_place(box, edits), edits, False)
 
     def _plan_mailbox_rows(self) -> None:
         for i, row in enumerate(self.doc["mailboxes"], 1):
@@ -377,10 +378,10 @@ class _Importer:
                if key[1] else None)
         if old:
             base = mailbox_draft(old, self.store.key_ok)
-            self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply(base, edits), edits, True)
+            self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply_in_place(base, edits), edits, True)
         else:
             base = MailboxDraft(kind=MailboxKind.FORWARD, incoming=2, outgoing=0, act=2)
-            self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply(base, edits), edits, False)
+            self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply_in_place(base, edits), edits, False)
 
     def _plan_regarding(self, i: int, ref: tuple, edits: dict) -> None:
         kind, natural = ref
@@ -410,7 +411,7 @@ class _Importer:
             return
         plan.section, plan.row = "mailboxes", i
         plan.edits.update(edits)
-        plan.draft = _apply(plan.draft, edits)
+        _apply_in_place(plan.draft, edits)
 
     def _check_mailboxes(self) -> None:
         same_email = self._same_email_index()
@@ -455,10 +456,9 @@ class _Importer:
         """email key -> [(mailbox id or plan key, EmailUse)] from the database and this file (M5)."""
         index: dict[str, list[tuple]] = {}
         keys = {email_key(p.draft.email) for p in self.mailboxes.values() if p.draft.email}
-        for chunk in _chunks(sorted(keys)):
-            for m in Mailbox.select(Mailbox.id, Mailbox.name, Mailbox.email_key, Mailbox.enabled_incoming).where(
-                    Mailbox.email_key.in_(chunk)):
-                index.setdefault(m.email_key, []).append((m.id, EmailUse(m.name, m.enabled_incoming)))
+        for mid, name, key, enabled in _where_in(Mailbox, "email_key", sorted(keys),
+                                                 ["id", "name", "email_key", "enabled_incoming"]):
+            index.setdefault(key, []).append((mid, EmailUse(name, bool(enabled))))
         for key, plan in self.mailboxes.items():
             if plan.draft.email and not plan.existing:
                 index.setdefault(email_key(plan.draft.email), []).append((key, EmailUse(plan.draft.name, False)))
@@ -535,12 +535,10 @@ class _Importer:
                     self.report.updated["users"] += 1
             else:
                 new.append((key, extra["id"], user_columns(draft)))
-        for chunk in _chunks(new):
-            AppUser.insert_many([cols for _, _, cols in chunk]).execute()
-            found = {u.email_key: u.id for u in AppUser.select(AppUser.id, AppUser.email_key)
-                     .where(AppUser.email_key.in_([cols["email_key"] for _, _, cols in chunk]))}
-            for key, placeholder, cols in chunk:
-                ids[placeholder] = found[cols["email_key"]]
+        for (key, placeholder, cols), user_id in zip(new, reserve_ids(AppUser, len(new))):
+            cols["id"] = ids[placeholder] = user_id
+        for chunk in _chunks(new, 5000):
+            bulk_insert(AppUser, [cols for _, _, cols in chunk])
         self.report.created["users"] += len(new)
         return ids
 
@@ -548,14 +546,14 @@ class _Importer:
         keyring = self.store.keyring
         rows = []
         for key, plan, edits in boxes:
-            d = plan.draft.copy(owner_id=resolve_user(plan.draft.owner_id),
-                                regarding_id=resolve_user(plan.draft.regarding_id),
-                                profile_id=resolve_profile(plan.draft.profile_id))
+            d = plan.draft  # this plan's own draft: resolving its placeholder ids in place is safe
+            d.owner_id, d.regarding_id = resolve_user(d.owner_id), resolve_user(d.regarding_id)
+            d.profile_id = resolve_profile(d.profile_id)
             cols = mailbox_columns(d)
             cols["password_enc"] = keyring.encrypt(d.password.new) if d.password.new else None
             rows.append(cols)
-        for chunk in _chunks(rows):
-            Mailbox.insert_many(chunk).execute()
+        for chunk in _chunks(rows, 5000):
+            bulk_insert(Mailbox, chunk)
 
 
 def _mailbox_method_edits(row: dict) -> dict:
@@ -569,13 +567,18 @@ def _mailbox_method_edits(row: dict) -> dict:
 
 
 def _apply(draft: MailboxDraft, edits: dict) -> MailboxDraft:
-    out = draft.copy()
+    """A copy of `draft` with the file's values."""
+    return _apply_in_place(draft.copy(), edits)
+
+
+def _apply_in_place(draft: MailboxDraft, edits: dict) -> MailboxDraft:
+    """For a draft the plan owns (built for this import): no copy, which counts at 100,000 rows."""
     for attr, value in edits.items():
         if attr == "password":
-            out.password = PasswordEdit(stored=draft.password.stored, new=value)
+            draft.password = PasswordEdit(stored=draft.password.stored, new=value)
         else:
-            setattr(out, attr, value)
-    return out
+            setattr(draft, attr, value)
+    return draft
 
 
 def _profile_from_row(row: dict, base: ProfileDraft) -> ProfileDraft:
@@ -608,6 +611,18 @@ def _profile_from_row(row: dict, base: ProfileDraft) -> ProfileDraft:
     return d
 
 
+def _where_in(model, column: str, keys: list, columns: list[str]) -> Iterator[tuple]:
+    """Rows whose `column` is one of `keys`, as tuples, a chunk of keys per query.
+
+    Plain SQL: peewee builds a node per IN value, which dominates at 100,000 keys."""
+    db = model._meta.database
+    wanted = ", ".join(f'"{c}"' for c in columns)
+    for chunk in _chunks(keys):
+        marks = ", ".join([db.param] * len(chunk))
+        sql = f'SELECT {wanted} FROM "{model._meta.table_name}" WHERE "{column}" IN ({marks})'
+        yield from db.execute_sql(sql, chunk).fetchall()
+
+
 def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -615,6 +630,13 @@ def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
 
 def import_document(store: Store, doc: dict[str, list[dict]], dry_run: bool = False) -> ImportReport:
     """Judge every row, then write everything in one transaction, or nothing."""
+    try:
+        return _import(store, doc, dry_run)
+    finally:
+        normalise_email.cache_clear()  # an import can fill it with every address in the file
+
+
+def _import(store: Store, doc: dict[str, list[dict]], dry_run: bool) -> ImportReport:
     importer = _Importer(store, doc)
     with store.transaction() as txn:
         importer.plan()

@@ -1,0 +1,123 @@
+"""Store benchmark: bulk import, keyed page, filtered page, peak memory. Prints its figures.
+
+    .venv/bin/python benchmarks/store_bench.py [--rows 100000]
+
+The import goes through the real importer (every row judged by the domain rules, passwords
+encrypted with Fernet); the raw figure is sqlite3.executemany of the same rows into the same
+schema, in the same run, on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    os.environ.setdefault("MAILBOX_TUI_KEY", Fernet.generate_key().decode())
+
+    from mailbox_tui.store import queries
+    from mailbox_tui.store.database import Store
+    from mailbox_tui.store.exchange import import_document
+
+    n = args.rows
+    tmp = Path(tempfile.mkdtemp(prefix="mailbox-bench-"))
+    users = [{"fullname": f"User {i:06d}", "internalemailaddress": f"user{i:06d}@example.com"} for i in range(n)]
+    boxes = [{"regarding": {"user": f"user{i:06d}@example.com"}, "emailserverprofile": "Corporate IMAP",
+              "allowemailconnectortousecredentials": True, "username": f"user{i:06d}@example.com",
+              "password": f"pw-{i:06d}", "incomingemaildeliverymethod": 2, "outgoingemaildeliverymethod": 2}
+             for i in range(n)]
+    profile = {"name": "Corporate IMAP", "servertype": 4, "incomingserverlocation": "imap.example.com",
+               "outgoingserverlocation": "smtp.example.com"}
+    doc = {"profiles": [profile], "users": users, "mailboxes": boxes}
+
+    store = Store(f"sqlite:///{tmp / 'bench.db'}")
+    start = time.perf_counter()
+    report = import_document(store, doc)
+    import_s = time.perf_counter() - start
+    assert report.written and not report.errors, report.findings[:5]
+    store.close()
+
+    raw_s = _raw_insert(tmp / "raw.db", n)
+
+    store = Store(f"sqlite:///{tmp / 'bench.db'}")
+    total = queries.total_mailboxes()
+    middle = queries.mailbox_page("all", limit=1, offset=total // 2)[0]
+    keyed = _timed(lambda: queries.mailbox_page("all", limit=200, after=queries.sort_key(middle)), 50)
+    first = _timed(lambda: queries.mailbox_page("active", limit=200), 50)
+    common = _timed(lambda: queries.mailbox_page("all", "user05", limit=200), 30)
+    rare = _timed(lambda: queries.mailbox_page("all", "user099999", limit=200), 30)
+    none = _timed(lambda: queries.mailbox_page("all", "no-such-mailbox", limit=200), 30)
+    count = _timed(lambda: queries.count_mailboxes("all", "user05"), 10)
+    store.close()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    rate, raw_rate = n / import_s, n / raw_s
+    print(f"rows: {n} users + {n} mailboxes (SQLite file, WAL)")
+    print(f"import (validated, passwords encrypted): {import_s:.2f} s = {rate:,.0f} mailboxes/s "
+          f"({2 * rate:,.0f} inserted rows/s, user + mailbox)")
+    print(f"raw sqlite3.executemany of the same rows: {raw_s:.2f} s = {raw_rate:,.0f} mailboxes/s "
+          f"(import takes {import_s / raw_s:.1f}x as long)")
+    print(f"keyed page of 200 from the middle: median {keyed[0]:.2f} ms, p95 {keyed[1]:.2f} ms")
+    print(f"first page of 200 (Active view): median {first[0]:.2f} ms, p95 {first[1]:.2f} ms")
+    print(f"filtered page, LIKE '%user05%' (many matches): median {common[0]:.2f} ms, p95 {common[1]:.2f} ms")
+    print(f"filtered page, LIKE '%user099999%' (one match, full scan): median {rare[0]:.2f} ms, p95 {rare[1]:.2f} ms")
+    print(f"filtered page, no match (full scan): median {none[0]:.2f} ms, p95 {none[1]:.2f} ms")
+    print(f"count for the filter '%user05%': median {count[0]:.2f} ms")
+    print(f"peak RSS (whole run, including the {n}-row input document): {rss_mb:.0f} MB")
+
+
+def _timed(fn, repeat: int) -> tuple[float, float]:
+    fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def _raw_insert(path: Path, n: int) -> float:
+    """The same rows, already prepared, with no validation and no encryption."""
+    from mailbox_tui.store.database import Store
+
+    Store(f"sqlite:///{path}").close()  # the same schema and indexes
+    con = sqlite3.connect(path)
+    con.execute("pragma journal_mode=wal")
+    con.execute("pragma synchronous=normal")
+    now = "2026-01-01 00:00:00"
+    user_rows = [(now, now, 1, f"User {i:06d}", f"user{i:06d}@example.com", f"user{i:06d}@example.com", 0)
+                 for i in range(n)]
+    token = Fernet(Fernet.generate_key()).encrypt(b"pw").decode()
+    start = time.perf_counter()
+    with con:
+        con.executemany("insert into app_user (created_on, modified_on, version, full_name, email, email_key, state)"
+                        " values (?,?,?,?,?,?,?)", user_rows)
+        box_rows = [(now, now, 1, 0, f"User {i:06d}", f"user {i:06d}", f"user{i:06d}@example.com",
+                     f"user{i:06d}@example.com", i + 1, i + 1, 1, False, True, f"user{i:06d}@example.com", token,
+                     2, 2, 2, 0, 0, 0, False, False, False, 2, 0) for i in range(n)]
+        con.executemany(
+            "insert into mailbox (created_on, modified_on, version, kind, name, name_key, email, email_key, owner_id,"
+            " regarding_user_id, profile_id, delete_after_processing, allow_credentials, username, password_enc,"
+            " incoming, outgoing, act, incoming_status, outgoing_status, act_status, enabled_incoming,"
+            " enabled_outgoing, enabled_act, approval, state) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            box_rows)
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+if __name__ == "__main__":
+    main()
