@@ -3,6 +3,7 @@ new mailboxes for users and queues (U2, Q2), and the organisation defaults."""
 
 from __future__ import annotations
 
+from .findings import Finding, Severity
 from .options import ActMethod, ApprovalStatus, MailboxKind, TestStatus
 from .records import MailboxDraft, OrgSettings, QueueDraft, UserDraft
 from .rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
@@ -125,4 +126,21 @@ def with_default_settings(draft: MailboxDraft, org: OrgSettings) -> MailboxDraft
             out.incoming = org.default_incoming
         if org.default_outgoing in ALLOWED_OUTGOING[MailboxKind.QUEUE]:
             out.outgoing = org.default_outgoing
+    return out
+
+
+def mailbox_edit_notices(before: MailboxDraft, after: MailboxDraft, org: OrgSettings) -> list[Finding]:
+    """What saving this edit will also change, said before the admin saves (M4, M17, M18)."""
+    out: list[Finding] = []
+    if after.kind != MailboxKind.FORWARD and before.id is not None and email_changed(before.email, after.email):
+        record = after.kind.label.lower()
+        text = f"Saving also changes the {record}'s email address (M4)"
+        if approval_after_email_change(after.kind, org, after.approval) == ApprovalStatus.PENDING:
+            text += " and sets its approval back to Pending Approval (M18)"
+        out.append(Finding("M4", "email", Severity.INFO, text + "."))
+    stale = [s for s in STATUS_FIELDS if s in stale_statuses(mailbox_changes(before, after))
+             and getattr(before, s) != TestStatus.NOT_RUN]
+    if stale:
+        out.append(Finding("M17", "test_results", Severity.INFO,
+                           "Saving returns the earlier test results to Not Run: run Test & Enable again."))
     return out

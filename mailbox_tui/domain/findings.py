@@ -9,6 +9,7 @@ from enum import Enum
 class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # what saving will also do; never blocks
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def errors(findings: list[Finding]) -> list[Finding]:
 
 
 def warnings(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if not f.is_error]
+    return [f for f in findings if f.severity is Severity.WARNING]
 
 
 class RuleViolation(Exception):

@@ -85,7 +85,7 @@ def _m2_owner(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.owner_id is None:
         yield Finding("M2", "owner_id", E, "Owner is required.")
     elif not ctx.owner_exists:
-        yield Finding("M2", "owner_id", E, "The chosen owner no longer exists.")
+        yield Finding("M2", "owner_id", E, "The owner must be a user of this organisation; no user has that email.")
     elif d.kind == MailboxKind.USER and d.owner_id != d.regarding_id:
         yield Finding("M2", "owner_id", E, "A user mailbox is owned by its user.")
     elif d.kind == MailboxKind.QUEUE and ctx.expected_owner_id is not None and d.owner_id != ctx.expected_owner_id:

@@ -2,31 +2,133 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import App
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..domain.text import email_key
 from ..store.database import Store, describe_url
+from ..store.models import AppUser
+from ..store.queries import VIEWS
+from .settings import load_settings, save_settings
+
+
+class ActionsProvider(Provider):
+    """Every action of the app, by name, for the command palette (ctrl+p)."""
+
+    def commands(self) -> list[tuple[str, object, str]]:
+        app = self.app
+        screen = self.screen  # the screen under the palette
+        out = []
+        from .screens.mailbox_list import MailboxListScreen
+
+        lists = [s for s in app.screen_stack if isinstance(s, MailboxListScreen)]
+        if isinstance(screen, MailboxListScreen):
+            out += [
+                ("New Forward Mailbox", screen.action_new_forward, "create a forward mailbox (n)"),
+                ("Open", lambda: screen.table.action_open(), "open the highlighted mailbox (enter)"),
+                ("Approve Email", partial(screen.action_approve, True), "on the marked mailboxes (A1)"),
+                ("Reject Email", partial(screen.action_approve, False), "on the marked mailboxes (A1)"),
+                ("Activate", partial(screen.action_set_state, True), "the marked mailboxes"),
+                ("Deactivate", partial(screen.action_set_state, False), "the marked mailboxes"),
+                ("Delete", screen.action_delete, "the highlighted forward mailbox (delete)"),
+                ("Export", screen.action_export, "everything to a JSON file, without passwords"),
+                ("Filter", screen.action_filter, "by name, email or profile (/)"),
+            ]
+            out += [(f"View: {title}", partial(screen.set_view, key), "switch the mailbox view (v)")
+                    for key, title in VIEWS.items()]
+        elif lists:
+            out.append(("Back to Mailboxes", screen.action_back if hasattr(screen, "action_back") else app.pop_screen,
+                        "leave this screen (escape)"))
+        if hasattr(screen, "action_save"):
+            out += [("Save", partial(screen.action_save, False), "ctrl+s"),
+                    ("Save & Close", partial(screen.action_save, True), "ctrl+w or F9")]
+        out += [("Help", app.action_help, "keys of this screen (? or F1)"),
+                ("Choose acting admin", app.action_choose_admin, "the default owner of new forward mailboxes"),
+                ("Quit", app.action_quit, "ctrl+q")]
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 class MailboxApp(App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
-    ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="quit")]
+    COMMANDS = {ActionsProvider}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="palette"),
+    ]
 
     def __init__(self, store: Store, acting: str | None = None):
         super().__init__()
         self.store = store
-        self.acting = acting
-        self.sub_title = describe_url(store.url)
+        self.acting_user_id: int | None = None
+        self._acting_request = acting
 
     def on_mount(self) -> None:
         from .screens.mailbox_list import MailboxListScreen
 
-        self.theme = "textual-ansi" if "textual-ansi" in self.available_themes else self.theme
+        self.theme = "ansi-dark"  # the terminal's own 16 colours: readable over any SSH client
         self.push_screen(MailboxListScreen())
+        self._choose_acting(self._acting_request)
         if not self.store.key_ok:
             self.notify(self.store.key_message, severity="warning", timeout=30)
+
+    def _choose_acting(self, requested: str | None) -> None:
+        settings = load_settings()
+        wanted = requested or settings.get("acting_admin")
+        if wanted:
+            user = AppUser.get_or_none(AppUser.email_key == email_key(wanted))
+            if user is None:
+                self.notify(f"No user has the email {wanted}: choose the acting admin (ctrl+p).",
+                            severity="warning", timeout=10)
+            else:
+                self._set_acting(user, remember=bool(requested))
+                return
+        if AppUser.select().exists():
+            self.action_choose_admin()
+        self._update_title()
+
+    def _set_acting(self, user: AppUser, remember: bool) -> None:
+        self.acting_user_id = user.id
+        self._acting_label = f"{user.full_name} <{user.email}>"
+        if remember:
+            save_settings({**load_settings(), "acting_admin": user.email})
+        self._update_title()
+
+    def _update_title(self) -> None:
+        label = getattr(self, "_acting_label", "no acting admin")
+        self.sub_title = f"{describe_url(self.store.url)} · as {label}"
+
+    def action_choose_admin(self) -> None:
+        from .dialogs.acting import ActingAdminDialog
+
+        def chosen(user_id: int | None) -> None:
+            if user_id:
+                self._set_acting(AppUser.get_by_id(user_id), remember=True)
+
+        self.push_screen(ActingAdminDialog(), chosen)
+
+    def action_help(self) -> None:
+        from .dialogs.help import HelpScreen, describe_bindings
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(f"Keys: {self.screen.__class__.__name__.removesuffix('Screen')}",
+                                    describe_bindings(self.screen)))
 
 
 def run_app(store: Store, acting: str | None = None, mouse: bool = True) -> int:

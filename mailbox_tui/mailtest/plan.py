@@ -1,0 +1,332 @@
+"""What Test & Enable tests for one mailbox (DOMAIN.md "Test & Enable"), and what its results mean.
+
+The rules run first, at the TEST stage: an error that blocks a direction (A2 not approved,
+M15 ACT on a non-Exchange profile, M5 another mailbox already receiving the address, missing
+profile or credentials...) makes that direction a Failure with the rule's own message, and
+nothing connects for it. What is left becomes probes: POP3 or IMAP by server type for
+incoming, SMTP for outgoing, with the credentials "Authenticate Using" names.
+
+Planning reads the database; it runs in the thread that owns the store's connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..domain.context import Stage
+from ..domain.findings import Finding, errors
+from ..domain.options import (
+    EXCHANGE_TYPES,
+    ActMethod,
+    AuthMethod,
+    IncomingMethod,
+    MailboxKind,
+    OutgoingMethod,
+    RecordState,
+    ServerType,
+    TestStatus,
+    TlsMode,
+)
+from ..domain.rules import check_mailbox, default_port
+from ..store import services
+from ..store.crypto import SecretUnreadable
+from ..store.models import EmailServerProfile, Mailbox, utcnow
+from ..store.services import AlertDraft
+from .probes import IMAP, POP3, SMTP, Credentials, Endpoint, ProbeResult
+from .redact import Redactor
+
+INCOMING, OUTGOING, ACT = "incoming", "outgoing", "act"
+DIRECTIONS = (INCOMING, OUTGOING, ACT)
+STATUS_FIELDS = {INCOMING: "incoming_status", OUTGOING: "outgoing_status", ACT: "act_status"}
+DIRECTION_LABELS = {INCOMING: "Incoming email", OUTGOING: "Outgoing email", ACT: "Appointments, contacts and tasks"}
+CONFIGURATION = "configuration"  # the step of a failure found before connecting
+EWS_MESSAGE = ("Exchange (EWS) connections are not supported by this tool yet: {what} through "
+               "{profile!r} ({server_type}) was not tested.")
+UNREADABLE_MESSAGE = "The stored password can't be read with the current key: re-enter it, or use the right key."
+
+
+@dataclass
+class Check:
+    """One direction of one mailbox: decided already (status set) or a probe to run."""
+
+    direction: str
+    status: int | None = None  # None: run `endpoint`
+    step: str = ""
+    message: str = ""
+    rule: str = ""
+    endpoint: Endpoint | None = None
+    credentials: Credentials | None = field(default=None, repr=False)
+    note: str = ""  # added to a success message: what was not tested
+    warning: bool = False  # and the note is worth an alert (a sign-in method this tool cannot use)
+
+    @property
+    def needs_probe(self) -> bool:
+        return self.status is None
+
+
+@dataclass
+class CheckOutcome:
+    direction: str
+    status: int
+    step: str
+    message: str
+    rule: str = ""
+    probe: ProbeResult | None = None
+
+    def as_dict(self) -> dict:
+        return {"direction": self.direction, "status": TestStatus.label_of(self.status), "step": self.step,
+                "message": self.message, "rule": self.rule or None,
+                "probe": self.probe.as_dict() if self.probe else None}
+
+
+@dataclass
+class MailboxOutcome:
+    """What Test & Enable found for one mailbox: what record_test_results writes."""
+
+    mailbox_id: int
+    name: str
+    email: str
+    checks: dict[str, CheckOutcome]
+    alerts: list[AlertDraft]
+    completed_on: datetime
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        return {STATUS_FIELDS[d]: int(c.status) for d, c in self.checks.items()}
+
+    @property
+    def failed(self) -> bool:
+        return any(c.status == TestStatus.FAILURE for c in self.checks.values())
+
+    @property
+    def tested(self) -> bool:
+        return any(c.status != TestStatus.NOT_RUN for c in self.checks.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.mailbox_id, "name": self.name, "email": self.email,
+            "result": "Failure" if self.failed else "Success" if self.tested else "Not Run",
+            **{STATUS_FIELDS[d]: TestStatus.label_of(c.status) for d, c in self.checks.items()},
+            "test_completed_on": self.completed_on.isoformat(),
+            "checks": [c.as_dict() for c in self.checks.values()],
+            "alerts": [{"level": a.level, "step": a.step, "message": a.message} for a in self.alerts],
+        }
+
+
+@dataclass
+class MailboxPlan:
+    mailbox_id: int
+    name: str
+    email: str
+    checks: dict[str, Check]
+    blocking: list[Finding] = field(default_factory=list)  # rule errors that stopped a direction
+    connection_limit: int = 10  # the profile's Maximum Concurrent Connections
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def probes(self) -> list[Check]:
+        return [c for c in self.checks.values() if c.needs_probe]
+
+    def conclude(self, results: dict[str, ProbeResult], completed_on: datetime | None = None) -> MailboxOutcome:
+        """The statuses and alerts, from the decided checks and the probes' results."""
+        redact = Redactor(self.secrets)
+        outcomes: dict[str, CheckOutcome] = {}
+        alerts: list[AlertDraft] = []
+        for finding in self.blocking:
+            alerts.append(AlertDraft("error", f"rule {finding.rule}", redact(finding.message)))
+        for direction, check in self.checks.items():
+            if not check.needs_probe:
+                outcomes[direction] = CheckOutcome(direction, int(check.status), check.step,
+                                                   redact(check.message), check.rule)
+                if check.status == TestStatus.FAILURE and not check.rule:
+                    alerts.append(AlertDraft("error", check.step,
+                                             redact(f"{DIRECTION_LABELS[direction]}: {check.message}")))
+                continue
+            result = results[direction]
+            status = TestStatus.SUCCESS if result.ok else TestStatus.FAILURE
+            message = result.message + (f" {check.note}" if check.note and result.ok else "")
+            outcomes[direction] = CheckOutcome(direction, int(status), result.step, redact(message), probe=result)
+            if not result.ok:
+                answer = f" Server answered: {result.server_answer}" if result.server_answer else ""
+                alerts.append(AlertDraft("error", result.step, redact(
+                    f"{DIRECTION_LABELS[direction]} ({check.endpoint.label}), step {result.step}: "
+                    f"{result.message}{answer}")))
+            elif check.warning:
+                alerts.append(AlertDraft("warning", result.step, redact(f"{DIRECTION_LABELS[direction]}: {check.note}")))
+        return MailboxOutcome(self.mailbox_id, self.name, self.email, outcomes, _unique(alerts),
+                              completed_on or utcnow())
+
+
+def _unique(alerts: list[AlertDraft]) -> list[AlertDraft]:
+    seen, out = set(), []
+    for a in alerts:
+        key = (a.level, a.step, a.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
+
+
+# ---------------------------------------------------------------- planning
+
+
+def _wanted(d) -> dict[str, bool]:
+    return {
+        INCOMING: d.incoming in (IncomingMethod.SERVER_SIDE_SYNC, IncomingMethod.FORWARD_MAILBOX),
+        OUTGOING: d.outgoing == OutgoingMethod.SERVER_SIDE_SYNC,
+        ACT: d.act == ActMethod.SERVER_SIDE_SYNC,
+    }
+
+
+def _blocks(finding: Finding) -> tuple[str, ...]:
+    """The directions a rule error stops."""
+    if finding.rule == "M5" or finding.field == "incoming":
+        return (INCOMING,)
+    if finding.field == "outgoing":
+        return (OUTGOING,)
+    if finding.field == "act":
+        return (ACT,)
+    return DIRECTIONS  # A2, missing profile or credentials, a broken record: nothing can be enabled
+
+
+def _not_run_message(direction: str, code: int) -> str:
+    label = {INCOMING: IncomingMethod, OUTGOING: OutgoingMethod, ACT: ActMethod}[direction].label_of(code)
+    return f"{DIRECTION_LABELS[direction]} is {label}: nothing to test server-side."
+
+
+class Planner:
+    """Plans mailboxes one by one for a run; profiles and their secrets are read once per run."""
+
+    def __init__(self, store):
+        self.store = store
+        self._profiles: dict[int, EmailServerProfile | None] = {}
+
+    def profile(self, profile_id: int | None) -> EmailServerProfile | None:
+        if profile_id is None:
+            return None
+        if profile_id not in self._profiles:
+            self._profiles[profile_id] = EmailServerProfile.get_or_none(EmailServerProfile.id == profile_id)
+        return self._profiles[profile_id]
+
+    def plan(self, mailbox_id: int) -> MailboxPlan:
+        """Raises services.NotFound when the mailbox no longer exists."""
+        d = services.get_mailbox(self.store, mailbox_id)
+        findings = errors(check_mailbox(d, services.mailbox_context(self.store, d, Stage.TEST)))
+        wanted = _wanted(d)
+        codes = {INCOMING: d.incoming, OUTGOING: d.outgoing, ACT: d.act}
+        checks = {direction: Check(direction, TestStatus.NOT_RUN, "", _not_run_message(direction, codes[direction]))
+                  for direction in DIRECTIONS if not wanted[direction]}
+        blocking: list[Finding] = []
+        for finding in findings:
+            hit = [direction for direction in _blocks(finding) if wanted[direction]]
+            if hit:
+                blocking.append(finding)
+            for direction in hit:
+                checks.setdefault(direction, Check(direction, TestStatus.FAILURE, f"rule {finding.rule}",
+                                                   finding.message, finding.rule))
+        profile = self.profile(d.profile_id)
+        secrets: list[str] = []
+        for direction in DIRECTIONS:
+            if direction in checks:
+                continue
+            if direction == INCOMING and d.incoming == IncomingMethod.FORWARD_MAILBOX:
+                checks[direction] = self._forward_check()
+            else:
+                checks[direction] = self._server_check(d, profile, direction, secrets)
+        ordered = {direction: checks[direction] for direction in DIRECTIONS}
+        limit = profile.max_concurrent_connections if profile is not None else 10
+        return MailboxPlan(d.id, d.name, d.email, ordered, blocking, max(1, limit or 1), tuple(secrets))
+
+    # ---------------------------------------------------------------- one direction
+
+    def _forward_check(self) -> Check:
+        forwards = list(Mailbox.select(Mailbox.name, Mailbox.incoming_status)
+                        .where(Mailbox.kind == MailboxKind.FORWARD, Mailbox.state == RecordState.ACTIVE)
+                        .order_by(Mailbox.name_key).limit(20))
+        if not forwards:
+            return Check(INCOMING, TestStatus.FAILURE, CONFIGURATION,
+                         "Incoming Email is Forward Mailbox, but there is no active forward mailbox: mail "
+                         "forwarded for this mailbox would not be processed. Create one (New Forward Mailbox) "
+                         "or choose another Incoming Email method.", "M16")
+        working = [f for f in forwards if f.incoming_status == TestStatus.SUCCESS]
+        if working:
+            return Check(INCOMING, TestStatus.SUCCESS, CONFIGURATION,
+                         f"Forward mailbox {working[0].name!r} is active and passed its incoming test: "
+                         f"mail forwarded to it is processed for this mailbox.")
+        names = ", ".join(repr(f.name) for f in forwards[:3])
+        states = {TestStatus.label_of(f.incoming_status) for f in forwards}
+        return Check(INCOMING, TestStatus.FAILURE, CONFIGURATION,
+                     f"Incoming Email is Forward Mailbox, but no active forward mailbox has passed its incoming "
+                     f"test ({names}: {' / '.join(sorted(states))}). Test & Enable the forward mailbox first.")
+
+    def _server_check(self, d, profile: EmailServerProfile | None, direction: str, secrets: list[str]) -> Check:
+        def fail(message: str, step: str = CONFIGURATION) -> Check:
+            return Check(direction, TestStatus.FAILURE, step, message)
+
+        if profile is None:  # M11 stops this first; kept for a profile deleted meanwhile
+            return fail("The mailbox has no server profile.")
+        server_type = profile.server_type
+        if server_type in EXCHANGE_TYPES:
+            what = {INCOMING: "incoming email", OUTGOING: "outgoing email",
+                    ACT: "appointments, contacts and tasks"}[direction]
+            return fail(EWS_MESSAGE.format(what=what, profile=profile.name,
+                                           server_type=ServerType.label_of(server_type)))
+        if direction == ACT:  # M15 stops this first
+            return fail(f"Appointments, contacts and tasks need an Exchange profile (rule M15); "
+                        f"{profile.name!r} is {ServerType.label_of(server_type)}.")
+        if server_type not in (ServerType.POP3_SMTP, ServerType.IMAP_SMTP):
+            return fail(f"Server profile {profile.name!r} has an unknown server type ({server_type}).")
+        incoming = direction == INCOMING
+        host = (profile.incoming_location if incoming else profile.outgoing_location).strip()
+        if not host:
+            return fail(f"Server profile {profile.name!r} has no {direction} server location (rule P3).")
+        tls = profile.incoming_tls if incoming else profile.outgoing_tls
+        port = (profile.incoming_port if incoming else profile.outgoing_port) or default_port(
+            server_type, direction, tls)
+        protocol = (POP3 if server_type == ServerType.POP3_SMTP else IMAP) if incoming else SMTP
+        endpoint = Endpoint(protocol, host, int(port), TlsMode(tls) if tls in set(TlsMode) else tls,
+                            float(profile.timeout_seconds or 30),
+                            profile.incoming_cert_sha256 if incoming else profile.outgoing_cert_sha256)
+        check = Check(direction, None, endpoint=endpoint)
+        same = profile.use_same_settings_for_outgoing
+        method = profile.auth_method if incoming or same else profile.outgoing_auth_method
+        try:
+            if method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
+                if not d.allow_credentials:  # M10 stops this first
+                    return fail("Allow to Use Credentials is No, but the profile uses the mailbox's credentials.")
+                password = services.mailbox_password(self.store, d.id)
+                if not d.username.strip() or not password:  # M9 stops this first
+                    return fail("The mailbox's user name or password is missing.")
+                check.credentials = Credentials(d.username.strip(), password)
+            elif method == AuthMethod.PROFILE_CREDENTIALS:
+                username = profile.username if incoming or same else profile.outgoing_username
+                token = profile.password_enc if incoming or same else profile.outgoing_password_enc
+                password = self.store.keyring.decrypt(token) if token else ""
+                if not username.strip() or not password:
+                    return fail(f"Server profile {profile.name!r} authenticates with its own credentials "
+                                f"but has no user name or password (rule P6).")
+                check.credentials = Credentials(username.strip(), password)
+            elif method == AuthMethod.ANONYMOUS:
+                check.note = "The profile signs in without credentials: connection, TLS and greeting tested."
+            else:
+                check.note = (f"{AuthMethod.label_of(method)} is not supported by this tool yet: only the "
+                              f"connection, TLS and greeting were tested, not the sign-in.")
+                check.warning = True
+        except SecretUnreadable:
+            return fail(UNREADABLE_MESSAGE, "authentication")
+        if check.credentials is not None:
+            secrets.append(check.credentials.password)
+        return check
+
+
+def plan_mailbox(store, mailbox_id: int) -> MailboxPlan:
+    return Planner(store).plan(mailbox_id)
+
+
+def evaluate(store, mailbox_id: int) -> MailboxOutcome:
+    """Plan, probe and conclude one mailbox in this thread. Writes nothing: the runner writes."""
+    from .probes import probe
+
+    plan = plan_mailbox(store, mailbox_id)
+    return plan.conclude({c.direction: probe(c.endpoint, c.credentials) for c in plan.probes})

@@ -1,0 +1,41 @@
+"""Choose the acting admin: the default owner of new forward mailboxes."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from ...domain.text import email_key
+from ...store.models import AppUser
+from ..screens.mailbox_form import OwnerSuggester
+
+
+class ActingAdminDialog(ModalScreen[int | None]):
+    DEFAULT_CSS = """
+    ActingAdminDialog { align: center middle; }
+    ActingAdminDialog > Vertical { width: 70; max-width: 100%; height: auto; border: thick $primary; padding: 1 2;
+                                   background: $surface; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Who is acting? Your user's email (→ completes). New forward mailboxes are yours "
+                         "by default. Escape: decide later.")
+            yield Input(placeholder="you@example.com", id="acting-email", suggester=OwnerSuggester())
+            yield Static("", id="acting-message")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        user = AppUser.get_or_none(AppUser.email_key == email_key(event.value))
+        if user is None:
+            self.query_one("#acting-message", Static).update(f"No user has the email {event.value!r}.")
+            return
+        self.dismiss(user.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,45 @@
+"""A modal with several labelled choices, each on its own key."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ChoiceDialog(ModalScreen[str]):
+    """Returns the chosen key; Escape returns `escape_choice`."""
+
+    DEFAULT_CSS = """
+    ChoiceDialog { align: center middle; }
+    ChoiceDialog > Vertical { width: 70; max-width: 100%; height: auto; border: thick $warning; padding: 1 2;
+                              background: $surface; }
+    ChoiceDialog Horizontal { height: auto; margin-top: 1; }
+    ChoiceDialog Button { margin-right: 1; }
+    """
+
+    def __init__(self, message: str, choices: list[tuple[str, str]], escape_choice: str) -> None:
+        super().__init__()
+        self.message, self.choices, self.escape_choice = message, choices, escape_choice
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.message, id="message")
+            with Horizontal():
+                for key, label in self.choices:
+                    yield Button(f"{label} ({key})", id=f"choice-{key}")
+
+    def on_mount(self) -> None:
+        for key, _ in self.choices:
+            self._bindings.bind(key, f"choose('{key}')", show=False)
+        self._bindings.bind("escape", f"choose('{self.escape_choice}')", show=False)
+        self.query_one(f"#choice-{self.escape_choice}", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id.removeprefix("choice-"))
+
+    def action_choose(self, key: str) -> None:
+        self.dismiss(key)
+
+

@@ -1,0 +1,46 @@
+"""Help: every binding of the screen underneath, and the app's."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+
+def describe_bindings(screen: Screen) -> list[tuple[str, str]]:
+    """(keys, description) for the screen, its focused widget's chain and the app."""
+    seen, out = set(), []
+    nodes = [screen.focused] if screen.focused else []
+    nodes += [screen, screen.app]
+    for node in nodes:
+        for binding in getattr(node, "BINDINGS", []):
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            if binding.action in seen:
+                continue
+            seen.add(binding.action)
+            keys = ", ".join(screen.app.get_key_display(Binding(k.strip(), "")) for k in binding.key.split(","))
+            out.append((keys, binding.description))
+    return out
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 72; max-width: 100%; height: 80%; border: thick $primary; padding: 0 1;
+                                  background: $surface; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close help")]
+
+    def __init__(self, title: str, bindings: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text, self.bindings_list = title, bindings
+
+    def compose(self) -> ComposeResult:
+        lines = [f"[b]{self.title_text}[/b]", ""]
+        lines += [f"[b]{keys:<18}[/b] {description}" for keys, description in self.bindings_list]
+        lines += ["", "ctrl+p opens the command palette: every action, by name. Escape closes this."]
+        with VerticalScroll():
+            yield Static("\n".join(lines), markup=True)

@@ -1,0 +1,216 @@
+"""A virtual list of mailboxes: draws only the visible lines, fetching pages from SQL as needed."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...domain.options import ApprovalStatus, MailboxKind, TestStatus
+from ...store.queries import MailboxRow
+
+SHORT = {
+    "incoming": {0: "None", 1: "Outlook", 2: "Server", 3: "Forward"},
+    "outgoing": {0: "None", 1: "Outlook", 2: "Server"},
+    "act": {0: "Outlook", 1: "Server", 2: "None"},
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # also the sort key in store.queries.SORTS, where sortable
+    title: str
+    width: int
+    value: Callable[[MailboxRow], str]
+    sortable: bool = True
+
+
+COLUMNS = (
+    Column("name", "Name", 24, lambda r: r.name),
+    Column("email", "Email Address", 28, lambda r: r.email),
+    Column("kind", "Kind", 7, lambda r: MailboxKind.label_of(r.kind)),
+    Column("profile", "Server Profile", 16, lambda r: r.profile_name, sortable=False),
+    Column("incoming", "Incoming", 8, lambda r: SHORT["incoming"].get(r.incoming, "?")),
+    Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?")),
+    Column("act", "ACT", 7, lambda r: SHORT["act"].get(r.act, "?")),
+    Column("status", "Status", 7, lambda r: TestStatus.label_of(r.mailbox_status), sortable=False),
+    Column("approval", "Approval", 8, lambda r: ApprovalStatus.label_of(r.approval).replace(" Approval", "")),
+    Column("tested", "Tested", 16, lambda r: r.test_completed_on.strftime("%Y-%m-%d %H:%M")
+           if r.test_completed_on else ""),
+)
+
+PageFetcher = Callable[[int, int], list[MailboxRow]]  # (offset, limit) -> rows
+
+
+class RowCache:
+    """Pages of rows by offset; keeps the most recently used few."""
+
+    def __init__(self, fetch: PageFetcher, page_size: int = 100, max_pages: int = 12):
+        self.fetch, self.page_size, self.max_pages = fetch, page_size, max_pages
+        self.pages: OrderedDict[int, list[MailboxRow]] = OrderedDict()
+
+    def get(self, index: int) -> MailboxRow | None:
+        number, within = divmod(index, self.page_size)
+        page = self.pages.get(number)
+        if page is None:
+            page = self.fetch(number * self.page_size, self.page_size)
+            self.pages[number] = page
+            while len(self.pages) > self.max_pages:
+                self.pages.popitem(last=False)
+        else:
+            self.pages.move_to_end(number)
+        return page[within] if within < len(page) else None
+
+    def seed(self, first_page: list[MailboxRow]) -> None:
+        self.pages.clear()
+        self.pages[0] = first_page
+
+
+class MailboxTable(ScrollView, can_focus=True):
+    """Header on the first line; one mailbox per line below; the cursor row is highlighted."""
+
+    COMPONENT_CLASSES = {"mailbox-table--header", "mailbox-table--cursor", "mailbox-table--marked"}
+    DEFAULT_CSS = """
+    MailboxTable { height: 1fr; }
+    MailboxTable > .mailbox-table--header { text-style: bold reverse; }
+    MailboxTable > .mailbox-table--cursor { text-style: reverse; }
+    MailboxTable > .mailbox-table--marked { text-style: bold; color: $warning; }
+    """
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("left,h", "scroll_cols(-8)", "Left", show=False),
+        Binding("right,l", "scroll_cols(8)", "Right", show=False),
+        Binding("space", "toggle_mark", "Mark", id="mark"),
+        Binding("enter", "open", "Open", id="open"),
+    ]
+
+    class Opened(Message):
+        def __init__(self, row: MailboxRow) -> None:
+            self.row = row
+            super().__init__()
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.count = 0
+        self.cursor = 0
+        self.cache = RowCache(lambda offset, limit: [])
+        self.marked: set[int] = set()
+        self.sort, self.descending = "name", False
+        self.width_total = sum(c.width + 1 for c in COLUMNS)
+
+    # -- data
+    def set_source(self, fetch: PageFetcher, count: int, first_page: list[MailboxRow]) -> None:
+        """New rows (a view, a filter or a sort changed): keep the cursor's place if possible."""
+        self.cache = RowCache(fetch)
+        self.cache.seed(first_page)
+        self.count = count
+        self.cursor = min(self.cursor, max(count - 1, 0))
+        self.virtual_size = Size(self.width_total, count + 1)
+        self.refresh()
+
+    def refresh_rows(self) -> None:
+        """Drop cached pages (rows changed in the database) and redraw."""
+        self.cache.pages.clear()
+        self.refresh()
+
+    @property
+    def current(self) -> MailboxRow | None:
+        return self.cache.get(self.cursor) if self.count else None
+
+    # -- drawing
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        if y == 0:
+            style = self.get_component_rich_style("mailbox-table--header")
+            titles = []
+            for c in COLUMNS:
+                arrow = ("▼" if self.descending else "▲") if c.key == self.sort else ""
+                titles.append(_fit(c.title + arrow, c.width))
+            return self._strip(" ".join(titles), style, scroll_x, width)
+        index = scroll_y + y - 1
+        if index >= self.count:
+            return Strip.blank(width, self.rich_style)
+        row = self.cache.get(index)
+        if row is None:
+            return Strip.blank(width, self.rich_style)
+        text = " ".join(_fit(c.value(row), c.width) for c in COLUMNS)
+        style = self.rich_style
+        if row.id in self.marked:
+            style += self.get_component_rich_style("mailbox-table--marked")
+            text = "•" + text[1:]
+        if index == self.cursor:
+            style += self.get_component_rich_style("mailbox-table--cursor")
+        return self._strip(text, style, scroll_x, width)
+
+    def _strip(self, text: str, style: Style, scroll_x: int, width: int) -> Strip:
+        text = text.ljust(self.width_total)[scroll_x:scroll_x + width].ljust(width)
+        return Strip([Segment(text, style)], width)
+
+    # -- moving
+    def _move_to(self, index: int) -> None:
+        if not self.count:
+            return
+        old = self.cursor
+        self.cursor = max(0, min(index, self.count - 1))
+        self._refresh_row(old)
+        self._refresh_row(self.cursor)
+        visible = self.size.height - 1
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - self.scroll_offset.y + 1
+        if 0 < y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(self.size.height - 2, 1))
+
+    def action_jump(self, where: int) -> None:
+        self._move_to(0 if where == 0 else self.count - 1)
+
+    def action_scroll_cols(self, delta: int) -> None:
+        self.scroll_to(x=max(0, self.scroll_offset.x + delta), animate=False)
+
+    def action_toggle_mark(self) -> None:
+        row = self.current
+        if row is None:
+            return
+        self.marked.symmetric_difference_update({row.id})
+        self._refresh_row(self.cursor)
+        self._move_to(self.cursor + 1)
+        self.post_message(self.MarksChanged(len(self.marked)))
+
+    def action_open(self) -> None:
+        row = self.current
+        if row is not None:
+            self.post_message(self.Opened(row))
+
+    class MarksChanged(Message):
+        def __init__(self, count: int) -> None:
+            self.count = count
+            super().__init__()
+
+
+def _fit(text: str, width: int) -> str:
+    return text[: width - 1] + "…" if len(text) > width else text.ljust(width)

@@ -1,0 +1,41 @@
+"""A small, fixed organisation for driving the app, and a way to wait for it to settle."""
+
+from __future__ import annotations
+
+from mailbox_tui.domain.options import AuthMethod, ServerType, TlsMode
+from mailbox_tui.domain.records import OrgSettings, PasswordEdit, ProfileDraft, QueueDraft
+from mailbox_tui.store import services
+
+from support.builders import forward_draft, imap_profile, user
+
+
+def seed_small_org(store) -> dict:
+    """Two profiles, three users with mailboxes, a queue and a forward mailbox; no timestamps shown."""
+    imap = imap_profile(store)
+    pop = services.create_profile(store, ProfileDraft(
+        name="Branch POP3", server_type=ServerType.POP3_SMTP, incoming_location="pop.example.com",
+        outgoing_location="smtp.example.com", incoming_tls=TlsMode.IMPLICIT, outgoing_tls=TlsMode.STARTTLS,
+        auth_method=AuthMethod.USER_OR_QUEUE_CREDENTIALS))
+    exchange = services.create_profile(store, ProfileDraft(
+        name="Exchange Online", server_type=ServerType.EXCHANGE_ONLINE_HYBRID,
+        incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
+        outgoing_location="https://outlook.office365.com/EWS/Exchange.asmx", auth_method=AuthMethod.OAUTH))
+    org = services.org_settings(store)
+    services.update_org_settings(store, org, OrgSettings(**{**org.__dict__, "default_profile_id": imap.id}))
+    alice, alice_box = user(store, "Alice Berg", "alice@example.com")
+    bob, bob_box = user(store, "Bob Dahl", "bob@example.com")
+    _, carol_box = user(store, "Carol Eriksen", "carol@example.com")
+    queue, queue_box, _ = services.create_queue(store, QueueDraft(name="Support", email="support@example.com",
+                                                                  owner_id=alice.id))
+    forward = services.create_forward_mailbox(store, forward_draft(alice.id, imap.id))
+    bob_box = services.update_mailbox(store, bob_box, bob_box.copy(
+        allow_credentials=True, username="bob@example.com", password=PasswordEdit(new="bob-secret-pw")))
+    return {"imap": imap, "pop": pop, "exchange": exchange, "alice": alice, "alice_box": alice_box, "bob": bob, "bob_box": bob_box,
+            "carol_box": carol_box, "queue": queue, "queue_box": queue_box, "forward": forward}
+
+
+async def settle(pilot) -> None:
+    """Let workers finish and the screen catch up."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
