@@ -189,3 +189,32 @@ async def test_100000_mailboxes_scroll_and_filter_without_loading_them_all(big_d
             assert "10 shown of 100,000" in status(app)
     finally:
         store.close()
+
+
+async def test_nothing_blinks_or_redraws_while_idle(app):
+    """Over SSH an idle screen sends nothing: no blinking cursors, no timers redrawing."""
+    from textual.widgets import Input
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.press("escape", "n")
+        await settle(pilot)
+        inputs = list(app.screen.query(Input))
+        assert inputs and not any(box.cursor_blink for box in inputs)
+        await pilot.pause(0.5)
+        from textual.widget import Widget
+
+        refreshed = []
+        original = Widget.refresh
+
+        def counting(self, *args, **kwargs):
+            refreshed.append(self)
+            return original(self, *args, **kwargs)
+
+        Widget.refresh = counting
+        try:
+            await pilot.pause(1.2)  # longer than a cursor blink (0.5 s)
+        finally:
+            Widget.refresh = original
+        assert refreshed == []

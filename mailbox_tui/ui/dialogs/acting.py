@@ -22,6 +22,10 @@ class ActingAdminDialog(ModalScreen[int | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = False
+        self.query_one(Input).focus()
+
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Who is acting? Your user's email (→ completes). New forward mailboxes are yours "

@@ -190,6 +190,8 @@ class MailboxFormScreen(Screen[bool]):
         self.call_after_refresh(self._ready)
 
     def _ready(self) -> None:
+        for box in self.query(Input):
+            box.cursor_blink = False  # nothing may redraw while the admin is idle (SSH)
         self._loading = False
         self.validate()
         self.query_one("#name", Input).focus()

@@ -56,6 +56,7 @@ class MailboxListScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#filter", Input).cursor_blink = False  # no redraws while idle (SSH)
         self.table.focus()
         self.reload()
 
