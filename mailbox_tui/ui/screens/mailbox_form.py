@@ -12,17 +12,30 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Checkbox, Header, Input, Label, Select, Static
 
 from ...domain.availability import mailbox_fields
 from ...domain.effects import mailbox_changes, mailbox_edit_notices
 from ...domain.findings import Finding, RuleViolation, Severity
-from ...domain.options import ActMethod, ApprovalStatus, IncomingMethod, MailboxKind, OutgoingMethod, TestStatus
-from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft, PasswordEdit
+from ...domain.options import (
+    ActMethod,
+    ApprovalStatus,
+    IncomingMethod,
+    MailboxKind,
+    OutgoingMethod,
+    TestStatus,
+)
+from ...domain.records import (
+    MAILBOX_EDITABLE_FIELDS,
+    MAILBOX_FIELD_LABELS,
+    MailboxDraft,
+    PasswordEdit,
+)
 from ...domain.text import email_key
 from ...store import queries, services
 from ...store.database import ConflictError, StoreError
 from ...store.models import AppUser, Queue
+from ..widgets.keybar import KeyBar
 
 SECTIONS = ("general", "credentials", "sync", "results")
 # Labels that fit 22 columns at 80×24; the long Dynamics names are in the help text.
@@ -111,7 +124,11 @@ class MailboxFormScreen(Screen[bool]):
     MailboxFormScreen .section-title { text-style: bold reverse; width: 100%; margin-top: 1; padding: 0 1; }
     MailboxFormScreen VerticalScroll { padding: 0 1; }
     MailboxFormScreen Input, MailboxFormScreen Select { width: 1fr; }
-    MailboxFormScreen Checkbox { width: auto; border: none; padding: 0; height: 1; }
+    MailboxFormScreen Input { background: $panel; }
+    MailboxFormScreen Input:disabled { background: $background; color: $text-muted; }
+    MailboxFormScreen Checkbox, MailboxFormScreen Checkbox:focus { width: auto; border: none; padding: 0;
+                                                                   height: 1; }
+    MailboxFormScreen Checkbox:focus > .toggle--label { text-style: reverse; }
     MailboxFormScreen .switch-row { height: auto; }
     MailboxFormScreen #owner-name, MailboxFormScreen #password-state { padding-left: 22; color: $text-muted; }
     MailboxFormScreen #results, MailboxFormScreen #alerts { height: auto; }
@@ -148,42 +165,46 @@ class MailboxFormScreen(Screen[bool]):
     # -- building the form
     def compose(self) -> ComposeResult:
         d = self.base
+        states = mailbox_fields(d)
+        locked = {name: not state.editable for name, state in states.items()}  # set now: restyling later costs
+        locked["clear_password"] = locked["password"] or not d.password.stored
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
             yield Static(SECTION_TITLES["general"] + "  (F2)", classes="section-title", id="section-general")
-            yield Field("name", Input(d.name, id="name", compact=True, placeholder="required"))
-            yield Field("owner_id", Input(self._owner_email(d.owner_id), id="owner_id", compact=True,
+            yield Field("name", Input(d.name, id="name", compact=True, placeholder="required", disabled=locked["name"]))
+            yield Field("owner_id", Input(self._owner_email(d.owner_id), id="owner_id", compact=True, disabled=locked["owner_id"],
                                           placeholder="user's email; → completes", suggester=OwnerSuggester()))
             yield Static("", id="owner-name")
-            yield Field("email", Input(d.email, id="email", compact=True, placeholder="name@example.com"))
-            yield self._switch_row("delete_after_processing", d.delete_after_processing)
+            yield Field("email", Input(d.email, id="email", compact=True, placeholder="name@example.com", disabled=locked["email"]))
+            yield self._switch_row("delete_after_processing", d.delete_after_processing, locked)
             yield Static(f"Regarding: {self._regarding_text(d)}", id="regarding")
             yield Static(f"Is Forward Mailbox: {'Yes' if d.is_forward else 'No'}"
                          + ("" if self.is_new else "  (fixed when created, M8)"), id="kind")
             yield Static(SECTION_TITLES["credentials"] + "  (F3)", classes="section-title",
                          id="section-credentials")
-            yield self._switch_row("allow_credentials", d.allow_credentials)
-            yield Field("username", Input(d.username, id="username", compact=True))
-            yield Field("password", Input("", id="password", password=True, compact=True,
+            yield self._switch_row("allow_credentials", d.allow_credentials, locked)
+            yield Field("username", Input(d.username, id="username", compact=True, disabled=locked["username"]))
+            yield Field("password", Input("", id="password", password=True, compact=True, disabled=locked["password"],
                                           placeholder="new password; blank keeps the stored one"))
             yield Static("", id="password-state")
-            yield Field("clear_password", Checkbox("No", False, id="clear_password"),
+            yield Field("clear_password", Checkbox("No", False, id="clear_password", disabled=locked["clear_password"]),
                         label="Clear Password")
             yield Static(SECTION_TITLES["sync"] + "  (F4)", classes="section-title", id="section-sync")
             yield Field("profile_id", Select(self._profile_options(), value=d.profile_id
                                              if d.profile_id is not None else Select.NULL,
-                                             prompt="(no server profile)", id="profile_id", compact=True))
+                                             prompt="(no server profile)", id="profile_id", compact=True,
+                                             disabled=locked["profile_id"]))
             for name in ("incoming", "outgoing", "act"):
                 yield Field(name, Select(OPTIONS[name].choices(), value=getattr(d, name), allow_blank=False,
-                                         id=name, compact=True))
+                                         id=name, compact=True, disabled=locked[name]))
             yield Static(SECTION_TITLES["results"] + "  (F5)", classes="section-title", id="section-results")
             yield Static(self._results_text(d), id="results")
             yield Static(self._alerts_text(d), id="alerts")
-        yield Footer()
+        yield KeyBar()
 
-    def _switch_row(self, name: str, value: bool) -> Field:
-        return Field(name, Checkbox("Yes" if value else "No", value, id=name))
+    def _switch_row(self, name: str, value: bool, locked: dict[str, bool]) -> Field:
+        return Field(name, Checkbox("Yes" if value else "No", value, id=name, disabled=locked[name]))
 
     def on_mount(self) -> None:
         self.sub_title = f"{'New forward mailbox' if self.is_new else self.base.name}"

@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import get_current_worker
 
 from ...domain.findings import RuleViolation
@@ -17,6 +17,7 @@ from ...domain.options import MailboxKind, RecordState
 from ...store import queries, services
 from ...store.database import StoreError
 from ..messages import RowsLoaded
+from ..widgets.keybar import KeyBar
 from ..widgets.mailbox_table import COLUMNS, MailboxTable
 
 VIEW_ORDER = list(queries.VIEWS)
@@ -53,12 +54,13 @@ class MailboxListScreen(Screen):
         yield Input(placeholder="Filter by name, email or profile (Enter: back to the list, Escape: clear)",
                     id="filter", compact=True)
         yield MailboxTable(id="mailboxes")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).cursor_blink = False  # no redraws while idle (SSH)
         self.table.focus()
-        self.reload()
+        # The first rows come synchronously (a few ms even at 100,000): the first paint shows them.
+        self.on_rows_loaded(RowsLoaded(*self._query(self.view, "", self.table.sort, self.table.descending)))
 
     @property
     def table(self) -> MailboxTable:
@@ -68,17 +70,21 @@ class MailboxListScreen(Screen):
     def reload(self) -> None:
         self.load_rows(self.view, self.filter_text, self.table.sort, self.table.descending)
 
+    @staticmethod
+    def _query(view: str, text: str, sort: str, descending: bool) -> tuple:
+        count = queries.count_mailboxes(view, text)
+        first = queries.mailbox_page(view, text, sort, descending, limit=100)
+        total = queries.total_mailboxes() if (view != "all" or text) else count
+        return view, text, sort, descending, count, total, first
+
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def load_rows(self, view: str, text: str, sort: str, descending: bool) -> None:
-        store = self.app.store
         try:
-            count = queries.count_mailboxes(view, text)
-            first = queries.mailbox_page(view, text, sort, descending, limit=100)
-            total = queries.total_mailboxes() if (view != "all" or text) else count
+            result = self._query(view, text, sort, descending)
         finally:
-            store.db.close()  # this thread's connection
+            self.app.store.db.close()  # this thread's connection
         if not get_current_worker().is_cancelled:
-            self.post_message(RowsLoaded(view, text, sort, descending, count, total, first))
+            self.post_message(RowsLoaded(*result))
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
         wanted = (self.view, self.filter_text, self.table.sort, self.table.descending)
