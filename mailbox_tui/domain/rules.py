@@ -414,7 +414,7 @@ def check_queue(d: QueueDraft, ctx: QueueContext | None = None) -> list[Finding]
     if d.owner_id is None:
         out.append(Finding("Q1", "owner_id", E, "Owner is required."))
     elif not ctx.owner_exists:
-        out.append(Finding("Q1", "owner_id", E, "The chosen owner no longer exists."))
+        out.append(Finding("Q1", "owner_id", E, "The owner must be a user of this organisation; no user has that email."))
     email = d.email.strip()
     if email:
         _, problem = normalise_email(email) if len(email) <= EMAIL_MAX else (None, f"Email is at most {EMAIL_MAX} characters.")

@@ -8,7 +8,7 @@ from datetime import datetime
 from peewee import JOIN, Tuple, fn
 
 from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TestStatus
-from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert
+from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue
 
 # Views of the Mailboxes page (DOMAIN.md), in menu order.
 VIEWS = {
@@ -163,3 +163,118 @@ def profiles_lookup(limit: int = 500) -> list[tuple[int, str, int]]:
     q = EmailServerProfile.select(EmailServerProfile.id, EmailServerProfile.name, EmailServerProfile.server_type)
     return [(p.id, p.name, p.server_type) for p in q.order_by(EmailServerProfile.name_key).limit(limit)]
 
+
+
+# ---------------------------------------------------------------- users, queues, profiles
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    full_name: str
+    email: str
+    state: int
+    approval: int
+    incoming: int
+    outgoing: int
+    mailbox_id: int | None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    name: str
+    email: str
+    owner_email: str
+    state: int
+    approval: int
+    incoming: int
+    outgoing: int
+    mailbox_id: int | None
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    id: int
+    name: str
+    server_type: int
+    incoming_location: str
+    auth_method: int
+    state: int
+    mailboxes: int
+
+
+USER_VIEWS = {"all": "All Users", "active": "Active Users", "pending": "Pending Approval", "inactive": "Inactive"}
+QUEUE_VIEWS = {"all": "All Queues", "pending": "Pending Approval"}
+PROFILE_VIEWS = {"all": "All Profiles"}
+
+
+def _user_query(view: str, text: str):
+    q = (AppUser.select(AppUser.id, AppUser.full_name, AppUser.email, AppUser.state,
+                        fn.COALESCE(Mailbox.approval, 0).alias("approval"),
+                        fn.COALESCE(Mailbox.incoming, 0).alias("incoming"),
+                        fn.COALESCE(Mailbox.outgoing, 0).alias("outgoing"), Mailbox.id.alias("mailbox_id"))
+         .join(Mailbox, JOIN.LEFT_OUTER, on=(Mailbox.regarding_user == AppUser.id)))
+    if view == "active":
+        q = q.where(AppUser.state == RecordState.ACTIVE)
+    elif view == "inactive":
+        q = q.where(AppUser.state == RecordState.INACTIVE)
+    elif view == "pending":
+        q = q.where(Mailbox.approval == ApprovalStatus.PENDING)
+    if text.strip():
+        key = needle(text)
+        q = q.where(fn.LOWER(AppUser.full_name).contains(key) | AppUser.email_key.contains(key))
+    return q
+
+
+def count_users(view: str = "all", text: str = "") -> int:
+    return _user_query(view, text).count()
+
+
+def user_page(view: str = "all", text: str = "", limit: int = 100, offset: int = 0) -> list[UserRow]:
+    q = _user_query(view, text).order_by(fn.LOWER(AppUser.full_name), AppUser.id).limit(limit).offset(offset)
+    return [UserRow(**r) for r in q.dicts()]
+
+
+def _queue_query(view: str, text: str):
+    owner = AppUser.alias()
+    q = (Queue.select(Queue.id, Queue.name, Queue.email, owner.email.alias("owner_email"), Queue.state,
+                      fn.COALESCE(Mailbox.approval, 0).alias("approval"),
+                      fn.COALESCE(Mailbox.incoming, 0).alias("incoming"),
+                      fn.COALESCE(Mailbox.outgoing, 0).alias("outgoing"), Mailbox.id.alias("mailbox_id"))
+         .join(owner, on=(Queue.owner == owner.id))
+         .switch(Queue).join(Mailbox, JOIN.LEFT_OUTER, on=(Mailbox.regarding_queue == Queue.id)))
+    if view == "pending":
+        q = q.where(Mailbox.approval == ApprovalStatus.PENDING)
+    if text.strip():
+        key = needle(text)
+        q = q.where(Queue.name_key.contains(key) | Queue.email_key.contains(key))
+    return q
+
+
+def count_queues(view: str = "all", text: str = "") -> int:
+    return _queue_query(view, text).count()
+
+
+def queue_page(view: str = "all", text: str = "", limit: int = 100, offset: int = 0) -> list[QueueRow]:
+    q = _queue_query(view, text).order_by(Queue.name_key, Queue.id).limit(limit).offset(offset)
+    return [QueueRow(**r) for r in q.dicts()]
+
+
+def _profile_query(text: str):
+    usage = (Mailbox.select(fn.COUNT(Mailbox.id)).where(Mailbox.profile == EmailServerProfile.id))
+    q = EmailServerProfile.select(EmailServerProfile.id, EmailServerProfile.name, EmailServerProfile.server_type,
+                                  EmailServerProfile.incoming_location, EmailServerProfile.auth_method,
+                                  EmailServerProfile.state, usage.alias("mailboxes"))
+    if text.strip():
+        q = q.where(EmailServerProfile.name_key.contains(needle(text)))
+    return q
+
+
+def count_profiles(view: str = "all", text: str = "") -> int:
+    return _profile_query(text).count()
+
+
+def profile_page(view: str = "all", text: str = "", limit: int = 100, offset: int = 0) -> list[ProfileRow]:
+    q = _profile_query(text).order_by(EmailServerProfile.name_key, EmailServerProfile.id).limit(limit).offset(offset)
+    return [ProfileRow(**r) for r in q.dicts()]

@@ -23,11 +23,14 @@ class ActionsProvider(Provider):
         screen = self.screen  # the screen under the palette
         out = []
         from .screens.mailbox_list import MailboxListScreen
+        from .screens.record_list import PAGE_TITLES, PAGES
 
         lists = [s for s in app.screen_stack if isinstance(s, MailboxListScreen)]
         if isinstance(screen, MailboxListScreen):
             out += [
-                ("New Forward Mailbox", screen.action_new_forward, "create a forward mailbox (n)"),
+                ("New Forward Mailbox", screen.action_new, "create a forward mailbox (n)"),
+                ("Apply Default Email Settings", screen.action_apply_defaults,
+                 "the organisation's defaults on the marked mailboxes, after a preview"),
                 ("Open", lambda: screen.table.action_open(), "open the highlighted mailbox (enter)"),
                 ("Approve Email", partial(screen.action_approve, True), "on the marked mailboxes (A1)"),
                 ("Reject Email", partial(screen.action_approve, False), "on the marked mailboxes (A1)"),
@@ -42,6 +45,11 @@ class ActionsProvider(Provider):
         elif lists:
             out.append(("Back to Mailboxes", screen.action_back if hasattr(screen, "action_back") else app.pop_screen,
                         "leave this screen (escape)"))
+        out += [(f"Go to {title}", partial(app.action_go, page), f"key {key} on any list")
+                for key, page in PAGES.items() for title in [PAGE_TITLES[page]]]
+        if hasattr(screen, "action_approve") and not isinstance(screen, MailboxListScreen):
+            out += [("Approve Email", partial(screen.action_approve, True), "the marked records (A1)"),
+                    ("Reject Email", partial(screen.action_approve, False), "the marked records (A1)")]
         if hasattr(screen, "action_save"):
             out += [("Save", partial(screen.action_save, False), "ctrl+s"),
                     ("Save & Close", partial(screen.action_save, True), "ctrl+w or F9")]
@@ -121,6 +129,30 @@ class MailboxApp(App[int]):
                 self._set_acting(AppUser.get_by_id(user_id), remember=True)
 
         self.push_screen(ActingAdminDialog(), chosen)
+
+    def action_go(self, page: str, filter_text: str | None = None, view: str | None = None) -> None:
+        """One key per page (1–5 on any list). The Mailboxes list stays at the bottom of the stack."""
+        from ..store import services
+        from .screens.mailbox_list import MailboxListScreen
+        from .screens.profiles import ProfileListScreen
+        from .screens.queues import QueueListScreen
+        from .screens.record_form import RecordFormScreen
+        from .screens.settings import SettingsScreen
+        from .screens.users import UserListScreen
+
+        current = self.screen
+        if isinstance(current, RecordFormScreen) and current.is_dirty():
+            self.notify("Save (ctrl+s) or discard (Escape) your changes first.", severity="warning")
+            return
+        while not isinstance(self.screen, MailboxListScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        if page == "settings":
+            self.push_screen(SettingsScreen(services.org_settings(self.store)))
+        elif page in ("profiles", "users", "queues"):
+            lists = {"profiles": ProfileListScreen, "users": UserListScreen, "queues": QueueListScreen}
+            self.push_screen(lists[page]())
+        elif filter_text is not None or view is not None:
+            self.screen.show(view=view, filter_text=filter_text)
 
     def action_help(self) -> None:
         from .dialogs.help import HelpScreen, describe_bindings

@@ -62,3 +62,17 @@ async def test_every_colour_on_screen_is_one_of_the_16_ansi_colours(app):
                     for color in (style.color, style.bgcolor):
                         assert color is None or color.type in (ColorType.DEFAULT, ColorType.STANDARD) or (
                             color.type == ColorType.EIGHT_BIT and color.number < 16), (keys, segment)
+
+
+@pytest.mark.parametrize("keys", [["2"], ["2", "n"], ["3"], ["3", "enter"], ["4"], ["4", "enter"], ["5"]],
+                         ids=["profiles", "profile-form", "users", "user-form", "queues", "queue-form", "settings"])
+def test_snapshot_organisation_pages(snap_compare, app, keys):
+    steady = _steady(app)
+
+    async def run_before(pilot) -> None:
+        await steady(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -5,150 +5,48 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Header, Input, Static
-from textual.worker import get_current_worker
 
 from ...domain.findings import RuleViolation
 from ...domain.options import MailboxKind, RecordState
 from ...store import queries, services
 from ...store.database import StoreError
-from ..messages import RowsLoaded
-from ..widgets.keybar import KeyBar
-from ..widgets.mailbox_table import COLUMNS, MailboxTable
+from ..widgets.record_table import COLUMNS, MailboxTable
+from .record_list import RecordListScreen
 
-VIEW_ORDER = list(queries.VIEWS)
 SORTABLE = [c.key for c in COLUMNS if c.sortable]
 
 
-class MailboxListScreen(Screen):
+class MailboxListScreen(RecordListScreen):
     """The start screen. Never holds more than a few pages of rows."""
 
-    BINDINGS = [
-        Binding("n", "new_forward", "New forward", id="new_forward"),
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("v", "view(1)", "View", id="next_view"),
-        Binding("V", "view(-1)", "Prev view", show=False, id="prev_view"),
+    PAGE = "mailboxes"
+    VIEWS = queries.VIEWS
+    DEFAULT_VIEW = "active"
+    FILTER_HINT = "Filter by name, email or profile"
+    TABLE = MailboxTable
+    BINDINGS = RecordListScreen.COMMON_BINDINGS + [
+        Binding("n", "new", "New forward", id="new"),
         Binding("s", "sort_next", "Sort", id="sort"),
         Binding("S", "sort_reverse", "Reverse", show=False, id="sort_reverse"),
         Binding("delete", "delete", "Delete", id="delete"),
-        Binding("a", "approve(True)", "Approve", show=False, id="approve"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
-        Binding("f5", "reload", "Refresh", show=False, id="reload"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.view = "active"
-        self.filter_text = ""
-        self.total = 0
-        self.loads = 0  # how many result sets arrived; tests and benchmarks wait on it
-        self._shown: tuple | None = None  # what the table shows: view, filter, sort, direction
+    def count_rows(self, view: str, text: str) -> int:
+        return queries.count_mailboxes(view, text)
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="status")
-        yield Input(placeholder="Filter by name, email or profile (Enter: back to the list, Escape: clear)",
-                    id="filter", compact=True)
-        yield MailboxTable(id="mailboxes")
-        yield KeyBar()
+    def page_rows(self, view, text, sort, descending, limit, offset) -> list:
+        return queries.mailbox_page(view, text, sort, descending, limit=limit, offset=offset)
 
-    def on_mount(self) -> None:
-        self.query_one("#filter", Input).cursor_blink = False  # no redraws while idle (SSH)
-        self.table.focus()
-        # The first rows come synchronously (a few ms even at 100,000): the first paint shows them.
-        self.on_rows_loaded(RowsLoaded(*self._query(self.view, "", self.table.sort, self.table.descending)))
+    def total_rows(self) -> int:
+        return queries.total_mailboxes()
 
-    @property
-    def table(self) -> MailboxTable:
-        return self.query_one(MailboxTable)
-
-    # -- loading rows (in a thread: a filter keystroke never blocks typing)
-    def reload(self) -> None:
-        self.load_rows(self.view, self.filter_text, self.table.sort, self.table.descending)
-
-    @staticmethod
-    def _query(view: str, text: str, sort: str, descending: bool) -> tuple:
-        count = queries.count_mailboxes(view, text)
-        first = queries.mailbox_page(view, text, sort, descending, limit=100)
-        total = queries.total_mailboxes() if (view != "all" or text) else count
-        return view, text, sort, descending, count, total, first
-
-    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
-    def load_rows(self, view: str, text: str, sort: str, descending: bool) -> None:
-        try:
-            result = self._query(view, text, sort, descending)
-        finally:
-            self.app.store.db.close()  # this thread's connection
-        if not get_current_worker().is_cancelled:
-            self.post_message(RowsLoaded(*result))
-
-    def on_rows_loaded(self, message: RowsLoaded) -> None:
-        wanted = (self.view, self.filter_text, self.table.sort, self.table.descending)
-        if (message.view, message.text, message.sort, message.descending) != wanted:
-            return  # an older request; a newer one is on its way
-        view, text, sort, descending = message.view, message.text, message.sort, message.descending
-
-        def fetch(offset: int, limit: int):
-            return queries.mailbox_page(view, text, sort, descending, limit=limit, offset=offset)
-
-        self.total = message.total
-        if self._shown != (view, text, sort, descending):  # new rows: start at the top
-            self._shown = (view, text, sort, descending)
-            self.table.cursor = 0
-            self.table.scroll_to(0, 0, animate=False)
-        self.table.set_source(fetch, message.count, message.first_page)
-        self.loads += 1
-        self.update_status()
-
-    def update_status(self) -> None:
+    def status_parts(self) -> list[str]:
         table = self.table
-        parts = [queries.VIEWS[self.view], f"{table.count:,} shown of {self.total:,}"]
-        if table.marked:
-            parts.append(f"{len(table.marked)} marked")
-        if self.filter_text:
-            parts.append(f"filter: {self.filter_text}")
+        parts = super().status_parts()
+        parts[0] = self.VIEWS[self.view]
         title = next(c.title for c in COLUMNS if c.key == table.sort)
-        parts.append(f"sort: {title} {'▼' if table.descending else '▲'}")
-        self.query_one("#status", Static).update(" · ".join(parts))
-
-    @on(MailboxTable.MarksChanged)
-    def _marks_changed(self) -> None:
-        self.update_status()
-
-    # -- filter and views
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("visible")
-        box.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
-        self.reload()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self.table.focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.has_class("visible") or self.filter_text:
-            box.value = ""
-            box.remove_class("visible")
-            self.filter_text = ""
-            self.table.focus()
-            self.reload()
-
-    def action_view(self, step: int) -> None:
-        self.set_view(VIEW_ORDER[(VIEW_ORDER.index(self.view) + step) % len(VIEW_ORDER)])
-
-    def set_view(self, view: str) -> None:
-        self.view = view
-        self.reload()
+        return parts + [f"sort: {title} {'▼' if table.descending else '▲'}"]
 
     def action_sort_next(self) -> None:
         table = self.table
@@ -160,13 +58,9 @@ class MailboxListScreen(Screen):
         self.table.descending = not self.table.descending
         self.reload()
 
-    def action_reload(self) -> None:
-        self.reload()
-
     # -- opening and creating
-    @on(MailboxTable.Opened)
-    def _open(self, event: MailboxTable.Opened) -> None:
-        self.open_mailbox(event.row.id)
+    def open_row(self, row) -> None:
+        self.open_mailbox(row.id)
 
     def open_mailbox(self, mailbox_id: int) -> None:
         from .mailbox_form import MailboxFormScreen
@@ -177,24 +71,14 @@ class MailboxListScreen(Screen):
             self.notify(str(exc), severity="error")
             self.reload()
             return
-        self.app.push_screen(MailboxFormScreen(draft), lambda _: self.after_form())
+        self.app.push_screen(MailboxFormScreen(draft))
 
-    def action_new_forward(self) -> None:
+    def action_new(self) -> None:
         from .mailbox_form import MailboxFormScreen
 
-        self.app.push_screen(MailboxFormScreen.new_forward(self.app), lambda _: self.after_form())
-
-    def after_form(self) -> None:
-        self.table.refresh_rows()
-        self.reload()
+        self.app.push_screen(MailboxFormScreen.new_forward(self.app))
 
     # -- commands on the marked mailboxes (or the highlighted one)
-    def selected_ids(self) -> list[int]:
-        if self.table.marked:
-            return sorted(self.table.marked)
-        row = self.table.current
-        return [row.id] if row else []
-
     def _run(self, what: str, fn) -> None:
         ids = self.selected_ids()
         if not ids:
@@ -207,7 +91,7 @@ class MailboxListScreen(Screen):
             return
         self.notify(f"{what}: {changed} of {len(ids)} mailbox(es) changed.")
         self.table.marked.clear()
-        self.after_form()
+        self.after_change()
 
     def action_approve(self, approved: bool) -> None:
         self._run("Approve Email" if approved else "Reject Email",
@@ -240,10 +124,25 @@ class MailboxListScreen(Screen):
                 return
             self.table.marked.discard(row.id)
             self.notify(f"Deleted forward mailbox {row.name!r}.")
-            self.after_form()
+            self.after_change()
 
         self.app.push_screen(ConfirmDialog(f"Delete the forward mailbox {row.name!r} and its alerts?",
                                            yes="Delete", no="Keep"), done)
+
+    def action_apply_defaults(self) -> None:
+        from ..dialogs.defaults_preview import DefaultsPreviewScreen
+
+        ids = self.selected_ids()
+        if not ids:
+            self.notify("Mark mailboxes (space) first.", severity="warning")
+            return
+        previews = services.preview_default_settings(self.app.store, ids)
+
+        def done(apply: bool | None) -> None:
+            if apply:
+                self._run("Apply Default Email Settings", services.apply_default_settings)
+
+        self.app.push_screen(DefaultsPreviewScreen(previews), done)
 
     def action_export(self) -> None:
         from ...store.exchange import export_json

@@ -1,4 +1,6 @@
-"""A virtual list of mailboxes: draws only the visible lines, fetching pages from SQL as needed."""
+"""A virtual list of records: draws only the visible lines, fetching pages from SQL as needed.
+
+Used for mailboxes, profiles, users and queues: a list is its columns and a page fetcher."""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ COLUMNS = (
            if r.test_completed_on else ""),
 )
 
-PageFetcher = Callable[[int, int], list[MailboxRow]]  # (offset, limit) -> rows
+PageFetcher = Callable[[int, int], list]  # (offset, limit) -> rows, each with an `id`
 
 
 class RowCache:
@@ -55,9 +57,9 @@ class RowCache:
 
     def __init__(self, fetch: PageFetcher, page_size: int = 100, max_pages: int = 12):
         self.fetch, self.page_size, self.max_pages = fetch, page_size, max_pages
-        self.pages: OrderedDict[int, list[MailboxRow]] = OrderedDict()
+        self.pages: OrderedDict[int, list] = OrderedDict()
 
-    def get(self, index: int) -> MailboxRow | None:
+    def get(self, index: int):
         number, within = divmod(index, self.page_size)
         page = self.pages.get(number)
         if page is None:
@@ -69,20 +71,22 @@ class RowCache:
             self.pages.move_to_end(number)
         return page[within] if within < len(page) else None
 
-    def seed(self, first_page: list[MailboxRow]) -> None:
+    def seed(self, first_page: list) -> None:
         self.pages.clear()
         self.pages[0] = first_page
 
 
-class MailboxTable(ScrollView, can_focus=True):
-    """Header on the first line; one mailbox per line below; the cursor row is highlighted."""
+class RecordTable(ScrollView, can_focus=True):
+    COLUMNS: tuple[Column, ...] = ()
+
+    """Header on the first line; one record per line below; the cursor row is highlighted."""
 
     COMPONENT_CLASSES = {"mailbox-table--header", "mailbox-table--cursor", "mailbox-table--marked"}
     DEFAULT_CSS = """
-    MailboxTable { height: 1fr; }
-    MailboxTable > .mailbox-table--header { text-style: bold reverse; }
-    MailboxTable > .mailbox-table--cursor { text-style: reverse; }
-    MailboxTable > .mailbox-table--marked { text-style: bold; color: $warning; }
+    RecordTable { height: 1fr; }
+    RecordTable > .mailbox-table--header { text-style: bold reverse; }
+    RecordTable > .mailbox-table--cursor { text-style: reverse; }
+    RecordTable > .mailbox-table--marked { text-style: bold; color: $warning; }
     """
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -98,21 +102,22 @@ class MailboxTable(ScrollView, can_focus=True):
     ]
 
     class Opened(Message):
-        def __init__(self, row: MailboxRow) -> None:
+        def __init__(self, row) -> None:
             self.row = row
             super().__init__()
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, columns: tuple[Column, ...] = (), **kwargs) -> None:
         super().__init__(**kwargs)
+        self.columns = columns or self.COLUMNS
         self.count = 0
         self.cursor = 0
         self.cache = RowCache(lambda offset, limit: [])
         self.marked: set[int] = set()
         self.sort, self.descending = "name", False
-        self.width_total = sum(c.width + 1 for c in COLUMNS)
+        self.width_total = sum(c.width + 1 for c in self.columns)
 
     # -- data
-    def set_source(self, fetch: PageFetcher, count: int, first_page: list[MailboxRow]) -> None:
+    def set_source(self, fetch: PageFetcher, count: int, first_page: list) -> None:
         """New rows (a view, a filter or a sort changed): keep the cursor's place if possible."""
         self.cache = RowCache(fetch)
         self.cache.seed(first_page)
@@ -127,7 +132,7 @@ class MailboxTable(ScrollView, can_focus=True):
         self.refresh()
 
     @property
-    def current(self) -> MailboxRow | None:
+    def current(self):
         return self.cache.get(self.cursor) if self.count else None
 
     # -- drawing
@@ -137,7 +142,7 @@ class MailboxTable(ScrollView, can_focus=True):
         if y == 0:
             style = self.get_component_rich_style("mailbox-table--header")
             titles = []
-            for c in COLUMNS:
+            for c in self.columns:
                 arrow = ("▼" if self.descending else "▲") if c.key == self.sort else ""
                 titles.append(_fit(c.title + arrow, c.width))
             return self._strip(" ".join(titles), style, scroll_x, width)
@@ -147,7 +152,7 @@ class MailboxTable(ScrollView, can_focus=True):
         row = self.cache.get(index)
         if row is None:
             return Strip.blank(width, self.rich_style)
-        text = " ".join(_fit(c.value(row), c.width) for c in COLUMNS)
+        text = " ".join(_fit(c.value(row), c.width) for c in self.columns)
         style = self.rich_style
         if row.id in self.marked:
             style += self.get_component_rich_style("mailbox-table--marked")
@@ -214,3 +219,7 @@ class MailboxTable(ScrollView, can_focus=True):
 
 def _fit(text: str, width: int) -> str:
     return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
+
+
+class MailboxTable(RecordTable):
+    COLUMNS = COLUMNS

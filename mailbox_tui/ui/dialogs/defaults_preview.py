@@ -1,0 +1,69 @@
+"""Apply Default Email Settings: first what would change, per mailbox, and any rule it would break."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...domain.findings import Severity
+from ...domain.options import ActMethod, IncomingMethod, OutgoingMethod
+from ...store.models import EmailServerProfile
+from ...store.services import DefaultsPreview
+
+NAMES = {"profile_id": "Server Profile", "incoming": "Incoming", "outgoing": "Outgoing", "act": "ACT"}
+OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
+
+
+def _value(field: str, value) -> str:
+    if field == "profile_id":
+        if value is None:
+            return "(none)"
+        profile = EmailServerProfile.get_or_none(EmailServerProfile.id == value)
+        return profile.name if profile else f"#{value}"
+    return OPTIONS[field].label_of(value)
+
+
+class DefaultsPreviewScreen(ModalScreen[bool]):
+    """y applies (one transaction); n or Escape changes nothing."""
+
+    DEFAULT_CSS = """
+    DefaultsPreviewScreen { align: center middle; }
+    DefaultsPreviewScreen > Vertical { width: 100%; max-width: 100; height: 90%; border: thick $warning;
+                                       background: $surface; padding: 0 1; }
+    DefaultsPreviewScreen #preview { height: 1fr; }
+    """
+    BINDINGS = [Binding("y", "answer(True)", "Apply", id="apply"),
+                Binding("n,escape", "answer(False)", "Cancel", id="cancel")]
+
+    def __init__(self, previews: list[DefaultsPreview]) -> None:
+        super().__init__()
+        self.previews = previews
+        self.blocked = any(f.severity is Severity.ERROR for p in previews for f in p.findings)
+
+    def compose(self) -> ComposeResult:
+        lines = []
+        changing = [p for p in self.previews if p.changes]
+        for p in self.previews:
+            lines.append(f"[b]{p.name}[/b]" + ("" if p.changes else "  (already on the defaults)"))
+            for field, old, new in p.changes:
+                lines.append(f"  {NAMES[field]}: {_value(field, old)} → {_value(field, new)}")
+            for f in p.findings:
+                lines.append(f"  {'✗' if f.severity is Severity.ERROR else '!'} {f.rule}: {f.message}")
+        if self.blocked:
+            footer = "Some mailboxes would break a rule (✗): nothing can be applied. n / Escape: back."
+        else:
+            footer = f"y: apply to {len(changing)} mailbox(es) in one transaction · n / Escape: change nothing."
+        with Vertical():
+            yield Static(f"[b]Apply Default Email Settings[/b] to {len(self.previews)} mailbox(es)")
+            with VerticalScroll(id="preview"):
+                yield Static("\n".join(lines) or "Nothing selected.", markup=True)
+            yield Static(footer, id="preview-footer")
+
+    def action_answer(self, apply: bool) -> None:
+        if apply and self.blocked:
+            self.notify("Nothing applied: fix the mailboxes marked ✗ first.", severity="error")
+            return
+        self.dismiss(apply)

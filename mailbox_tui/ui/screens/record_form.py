@@ -1,0 +1,299 @@
+"""What every record form shares: fields with their live messages, save, save & close, conflicts
+with another admin's save, and Escape that asks before discarding."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.suggester import Suggester
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from ...domain.availability import FieldState
+from ...domain.findings import Finding, RuleViolation, Severity
+from ...store.database import ConflictError, StoreError
+from ...store.models import AppUser
+
+MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
+FORM_CSS = """
+    #summary { height: auto; padding: 0 1; }
+    #summary.errors { color: $error; text-style: bold; }
+    #summary.clean { color: $success; }
+    .section-title { text-style: bold reverse; width: 100%; margin-top: 1; padding: 0 1; }
+    VerticalScroll { padding: 0 1; }
+    Input, Select { width: 1fr; }
+    Input { background: $panel; }
+    Input:disabled { background: $background; color: $text-muted; }
+    Checkbox, Checkbox:focus { width: auto; border: none; padding: 0; height: 1; }
+    Checkbox:focus > .toggle--label { text-style: reverse; }
+    .note { padding-left: 22; color: $text-muted; }
+"""
+
+
+class UserEmailSuggester(Suggester):
+    """Completes a user's email from the database as the admin types (never loads all users)."""
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        row = (AppUser.select(AppUser.email_key).where(AppUser.email_key.startswith(value))
+               .order_by(AppUser.email_key).first())
+        return row.email_key if row else None
+
+
+class Field(Vertical):
+    """The label and the widget on one line; under them, the rule messages or why it is locked."""
+
+    DEFAULT_CSS = """
+    Field { height: auto; }
+    Field > Horizontal { height: auto; }
+    Field .label { width: 22; color: $text-muted; padding: 0 1 0 0; }
+    Field > .message { height: auto; padding-left: 22; display: none; }
+    Field > .message.shown { display: block; }
+    Field > .message.error { color: $error; text-style: bold; }
+    Field > .message.warning { color: $warning; }
+    Field > .message.info { color: $accent; }
+    Field > .message.locked { color: $text-muted; text-style: italic; }
+    Field.hidden { display: none; }
+    """
+
+    def __init__(self, name: str, widget: Widget, label: str) -> None:
+        super().__init__(id=f"field-{name}")
+        self.field_name, self.widget, self.label_text = name, widget, label
+        self.shown = ("", "")
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(self.label_text, classes="label")
+            yield self.widget
+        yield Static("", classes="message", id=f"msg-{self.field_name}")
+
+    def show(self, findings: list[Finding], locked_reason: str) -> None:
+        if findings:
+            worst = min(findings, key=lambda f: ("error", "warning", "info").index(f.severity.value))
+            shown = ("\n".join(f"{MARKS[f.severity]} {f.message} ({f.rule})" for f in findings),
+                     worst.severity.value)
+        elif locked_reason:
+            shown = (locked_reason, "locked")
+        else:
+            shown = ("", "")
+        if shown == self.shown:
+            return  # restyling is the costly part of a keystroke: only when something changed
+        self.shown = shown
+        message = self.query_one(".message", Static)
+        message.remove_class("error", "warning", "info", "locked", "shown")
+        message.update(shown[0])
+        if shown[1]:
+            message.add_class(shown[1], "shown")
+
+
+def yes_no(box: Checkbox) -> str:
+    return "Yes" if box.value else "No"
+
+
+def checkbox(name: str, value: bool, disabled: bool = False) -> Checkbox:
+    return Checkbox("Yes" if value else "No", value, id=name, disabled=disabled)
+
+
+class RecordFormScreen(Screen[bool]):
+    """A form over one draft. Subclasses build the widgets and say how to read, judge and save."""
+
+    RECORD = "record"
+    FIELD_ORDER: tuple[str, ...] = ()
+    BINDINGS = [
+        Binding("ctrl+s", "save(False)", "Save", priority=True, id="save"),
+        Binding("ctrl+w,f9", "save(True)", "Save & Close", priority=True, id="save_close"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self, draft) -> None:
+        super().__init__()
+        self.base = draft
+        self.findings: list[Finding] = []
+        self.saved = False
+        self._loading = True
+        self.validations = 0  # how many times the rules ran; tests and the benchmark wait on it
+
+    @property
+    def is_new(self) -> bool:
+        return self.base.id is None
+
+    # -- what a subclass provides
+    def read_draft(self):
+        raise NotImplementedError
+
+    def check(self, draft) -> list[Finding]:
+        raise NotImplementedError
+
+    def field_states(self, draft) -> dict[str, FieldState]:
+        return {}
+
+    def write(self, draft, base):
+        """Save through a store service; returns the saved draft."""
+        raise NotImplementedError
+
+    def reload_base(self):
+        """The record as it is in the database now."""
+        raise NotImplementedError
+
+    def fill(self, draft) -> None:
+        """Put a draft's values into the widgets."""
+        raise NotImplementedError
+
+    def changes(self, base, draft) -> list[str]:
+        from dataclasses import fields
+
+        return [f.name for f in fields(base) if f.name not in ("version",)
+                and getattr(base, f.name) != getattr(draft, f.name)]
+
+    def notices(self, draft) -> list[Finding]:
+        return []
+
+    def after_validate(self, draft) -> None:
+        pass
+
+    # -- live validation
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._ready)
+
+    def _ready(self) -> None:
+        for box in self.query(Input):
+            box.cursor_blink = False  # nothing may redraw while the admin is idle (SSH)
+        self._loading = False
+        self.validate()
+        first = next((w for name in self.FIELD_ORDER for w in self.query(f"#{name}") if not w.disabled), None)
+        if first is not None:
+            first.focus()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self, event) -> None:
+        if isinstance(event, Checkbox.Changed):  # the box itself is hard to read in 16 colours
+            event.checkbox.label = self.checkbox_label(event.checkbox)
+        if not self._loading:
+            self.validate()
+
+    def checkbox_label(self, box: Checkbox) -> str:
+        return yes_no(box)
+
+    def validate(self) -> list[Finding]:
+        draft = self.read_draft()
+        self.findings = self.check(draft)
+        states = self.field_states(draft)
+        by_field: dict[str, list[Finding]] = {}
+        for f in self.findings + self.notices(draft):
+            by_field.setdefault(f.field, []).append(f)
+        for field in self.query(Field):
+            state = states.get(field.field_name)
+            locked = state is not None and not state.editable
+            widget = self.query_one(f"#{field.field_name}")
+            if widget.disabled != locked:
+                widget.disabled = locked
+            hidden = state is not None and not state.visible
+            field.set_class(hidden, "hidden")
+            field.show(by_field.pop(field.field_name, []), state.reason if locked and not hidden else "")
+        self.after_validate(draft)
+        self._summary(by_field)
+        self.validations += 1
+        return self.findings
+
+    def _summary(self, unplaced: dict[str, list[Finding]]) -> None:
+        summary = self.query_one("#summary", Static)
+        errors = [f for f in self.findings if f.severity is Severity.ERROR]
+        warns = [f for f in self.findings if f.severity is Severity.WARNING]
+        extra = [f"{f.rule}: {f.message}" for fs in unplaced.values() for f in fs if f.severity is not Severity.INFO]
+        text = f"{len(errors)} error(s), {len(warns)} warning(s)" if (errors or warns) else "No problems found."
+        if self.is_dirty():
+            text += " · unsaved changes"
+        summary.update(" · ".join([text, *extra]))
+        summary.set_class(bool(errors), "errors")
+        summary.set_class(not errors and not warns, "clean")
+
+    def is_dirty(self) -> bool:
+        return bool(self.changes(self.base, self.read_draft()))
+
+    # -- saving
+    def action_save(self, close: bool) -> None:
+        errors = [f for f in self.validate() if f.severity is Severity.ERROR]
+        if errors:
+            self._focus_first_error(errors)
+            self.notify(f"Not saved: {len(errors)} error(s). {errors[0].message}", severity="error", timeout=8)
+            return
+        self._save(self.read_draft(), self.base, close)
+
+    def _save(self, draft, base, close: bool) -> None:
+        try:
+            saved = self.write(draft, base)
+        except ConflictError as exc:
+            self._conflict(exc, draft, close)
+            return
+        except RuleViolation as exc:  # someone else's change made it invalid since the last check
+            self.validate()
+            self.notify(f"Not saved: {exc}", severity="error", timeout=8)
+            return
+        except StoreError as exc:
+            self.notify(f"Not saved: {exc}", severity="error", timeout=8)
+            return
+        self.saved = True
+        self.notify(f"Saved {self.RECORD} {self.title_of(saved)!r}.")
+        if close:
+            self.dismiss(True)
+        else:
+            self.fill(saved)
+
+    def title_of(self, draft) -> str:
+        return getattr(draft, "name", None) or getattr(draft, "full_name", "")
+
+    def _conflict(self, exc: ConflictError, draft, close: bool) -> None:
+        from ..dialogs.choice import ChoiceDialog
+
+        def decide(choice: str | None) -> None:
+            if choice == "r":
+                self.fill(self.reload_base())
+                self.notify("Reloaded the saved version; your edits were discarded.")
+            elif choice == "o":
+                self.base = self.reload_base()
+                self._save(draft, self.base, close)
+            else:
+                self.notify("Still editing: your changes are not saved.", severity="warning")
+
+        fields = ", ".join(self.label_for(f) for f in exc.changed) or "its state"
+        self.app.push_screen(ChoiceDialog(
+            f"Someone else saved this {self.RECORD} after you opened it. They changed: {fields}.\n"
+            "Reload their version (your edits are lost), overwrite with yours, or keep editing?",
+            [("r", "Reload"), ("o", "Overwrite"), ("k", "Keep editing")], escape_choice="k"), decide)
+
+    def label_for(self, field: str) -> str:
+        found = self.query(f"#field-{field}")
+        return found.first().label_text if found else field
+
+    def _focus_first_error(self, errors: list[Finding]) -> None:
+        fields = {f.field for f in errors}
+        for name in self.FIELD_ORDER:
+            if name in fields:
+                widget = self.query_one(f"#{name}")
+                if widget.disabled:
+                    continue
+                widget.focus()
+                widget.scroll_visible(animate=False)
+                return
+
+    def action_back(self) -> None:
+        from ..dialogs.confirm import ConfirmDialog
+
+        if self.app.screen is not self:
+            return
+        if not self.is_dirty():
+            self.dismiss(self.saved)
+            return
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(self.saved)
+
+        self.app.push_screen(ConfirmDialog(f"Discard your unsaved changes to this {self.RECORD}?",
+                                           yes="Discard", no="Keep editing"), answer)

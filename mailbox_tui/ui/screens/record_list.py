@@ -1,0 +1,202 @@
+"""What every list page shares: views, a filter done in SQL as you type, marks, the row count,
+and one key per page to move between Mailboxes, Profiles, Users, Queues and Email Settings."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Header, Input, Static
+from textual.worker import get_current_worker
+
+from ..messages import RowsLoaded
+from ..widgets.keybar import KeyBar
+from ..widgets.record_table import RecordTable
+
+PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings"}
+PAGE_TITLES = {"mailboxes": "Mailboxes", "profiles": "Email Server Profiles", "users": "Users",
+               "queues": "Queues", "settings": "Email Settings"}
+
+
+class RecordListScreen(Screen):
+    """A list page. Subclasses say which rows (`count_rows`, `page_rows`) and what opening does."""
+
+    PAGE = ""
+    VIEWS: dict[str, str] = {"all": "All"}
+    DEFAULT_VIEW = "all"
+    FILTER_HINT = "Filter by name or email"
+    TABLE: type[RecordTable] = RecordTable
+    COMMON_BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("v", "view(1)", "View", id="next_view"),
+        Binding("V", "view(-1)", "Prev view", show=False, id="prev_view"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+        Binding("f5", "reload", "Refresh", show=False, id="reload"),
+    ] + [Binding(key, f"app.go('{page}')", PAGE_TITLES[page], show=False, id=f"go_{page}")
+         for key, page in PAGES.items()]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = self.DEFAULT_VIEW
+        self.filter_text = ""
+        self.total = 0
+        self.loads = 0  # how many result sets arrived; tests and benchmarks wait on it
+        self._shown: tuple | None = None  # what the table shows: view, filter, sort, direction
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="status")
+        yield Input(placeholder=f"{self.FILTER_HINT} (Enter: back to the list, Escape: clear)", id="filter",
+                    compact=True)
+        yield self.TABLE(id="records")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).cursor_blink = False  # no redraws while idle (SSH)
+        self.table.focus()
+        # The first rows come synchronously (a few ms even at 100,000): the first paint shows them.
+        self.on_rows_loaded(RowsLoaded(*self._query(self.view, "", self.table.sort, self.table.descending)))
+
+    def on_screen_resume(self) -> None:
+        if self.loads:
+            self.refresh_rows()
+
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one(RecordTable)
+
+    # -- rows, a page at a time
+    def count_rows(self, view: str, text: str) -> int:
+        raise NotImplementedError
+
+    def page_rows(self, view: str, text: str, sort: str, descending: bool, limit: int, offset: int) -> list:
+        raise NotImplementedError
+
+    def total_rows(self) -> int:
+        return self.count_rows("all", "")
+
+    def _query(self, view: str, text: str, sort: str, descending: bool) -> tuple:
+        count = self.count_rows(view, text)
+        first = self.page_rows(view, text, sort, descending, 100, 0)
+        total = self.total_rows() if (view != "all" or text) else count
+        return view, text, sort, descending, count, total, first
+
+    def reload(self) -> None:
+        self.load_rows(self.view, self.filter_text, self.table.sort, self.table.descending)
+
+    def refresh_rows(self) -> None:
+        """After a change: the same view and filter, fresh rows."""
+        self.table.refresh_rows()
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
+    def load_rows(self, view: str, text: str, sort: str, descending: bool) -> None:
+        """In a thread: a filter keystroke never waits for SQL."""
+        try:
+            result = self._query(view, text, sort, descending)
+        finally:
+            self.app.store.db.close()  # this thread's connection
+        if not get_current_worker().is_cancelled:
+            self.post_message(RowsLoaded(*result))
+
+    def on_rows_loaded(self, message: RowsLoaded) -> None:
+        wanted = (self.view, self.filter_text, self.table.sort, self.table.descending)
+        key = (message.view, message.text, message.sort, message.descending)
+        if key != wanted:
+            return  # an older request; a newer one is on its way
+
+        def fetch(offset: int, limit: int):
+            return self.page_rows(*key, limit, offset)
+
+        self.total = message.total
+        if self._shown != key:  # new rows: start at the top
+            self._shown = key
+            self.table.cursor = 0
+            self.table.scroll_to(0, 0, animate=False)
+        self.table.set_source(fetch, message.count, message.first_page)
+        self.loads += 1
+        self.update_status()
+
+    def status_parts(self) -> list[str]:
+        table = self.table
+        parts = [f"{PAGE_TITLES[self.PAGE]}: {self.VIEWS[self.view]}", f"{table.count:,} shown of {self.total:,}"]
+        if table.marked:
+            parts.append(f"{len(table.marked)} marked")
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        return parts
+
+    def update_status(self) -> None:
+        self.query_one("#status", Static).update(" · ".join(self.status_parts()))
+
+    @on(RecordTable.MarksChanged)
+    def _marks_changed(self) -> None:
+        self.update_status()
+
+    # -- filter and views
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("visible")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.reload()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("visible") or self.filter_text:
+            box.value = ""
+            box.remove_class("visible")
+            self.filter_text = ""
+            self.table.focus()
+            self.reload()
+
+    def action_view(self, step: int) -> None:
+        order = list(self.VIEWS)
+        self.set_view(order[(order.index(self.view) + step) % len(order)])
+
+    def show(self, view: str | None = None, filter_text: str | None = None) -> None:
+        """Open on a given view and filter (another page's "list these" lands here)."""
+        if view is not None:
+            self.view = view
+        if filter_text is not None:
+            box = self.query_one("#filter", Input)
+            box.add_class("visible")
+            with box.prevent(Input.Changed):
+                box.value = filter_text
+            self.filter_text = filter_text
+        self.reload()
+
+    def set_view(self, view: str) -> None:
+        self.view = view
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.refresh_rows()
+
+    # -- opening and marking
+    @on(RecordTable.Opened)
+    def _open(self, event: RecordTable.Opened) -> None:
+        self.open_row(event.row)
+
+    def open_row(self, row) -> None:
+        raise NotImplementedError
+
+    def action_new(self) -> None:
+        raise NotImplementedError
+
+    def selected_ids(self) -> list[int]:
+        if self.table.marked:
+            return sorted(self.table.marked)
+        row = self.table.current
+        return [row.id] if row else []
+
+    def after_change(self, _result=None) -> None:
+        self.refresh_rows()

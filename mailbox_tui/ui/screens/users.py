@@ -1,0 +1,180 @@
+"""Users: the list and the form. Creating a user creates its mailbox (U2); its email follows (M4)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Header, Input, Static
+
+from ...domain.findings import Finding, Severity
+from ...domain.options import ApprovalStatus, IncomingMethod, OutgoingMethod, RecordState
+from ...domain.records import UserDraft
+from ...domain.effects import email_changed
+from ...store import queries, services
+from ...store.database import StoreError
+from ..widgets.keybar import KeyBar
+from ..widgets.record_table import Column, RecordTable
+from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
+from .record_list import RecordListScreen
+
+USER_COLUMNS = (
+    Column("name", "Full Name", 24, lambda r: r.full_name, sortable=False),
+    Column("email", "Primary Email", 30, lambda r: r.email, sortable=False),
+    Column("state", "Status", 8, lambda r: RecordState.label_of(r.state), sortable=False),
+    Column("approval", "Approval", 16, lambda r: ApprovalStatus.label_of(r.approval), sortable=False),
+    Column("incoming", "Incoming", 12, lambda r: IncomingMethod.label_of(r.incoming)[:12], sortable=False),
+    Column("outgoing", "Outgoing", 12, lambda r: OutgoingMethod.label_of(r.outgoing)[:12], sortable=False),
+)
+
+
+class UserTable(RecordTable):
+    COLUMNS = USER_COLUMNS
+
+
+class ApprovalCommands:
+    """Approve Email / Reject Email (A1) on the marked users' or queues' mailboxes."""
+
+    def action_approve(self, approved: bool) -> None:
+        ids = self.selected_ids()
+        mailbox_ids = self.mailbox_ids(ids)
+        if not mailbox_ids:
+            self.notify("Nothing is highlighted or marked.", severity="warning")
+            return
+        changed = services.set_approval(self.app.store, mailbox_ids, approved)
+        self.notify(f"{'Approve' if approved else 'Reject'} Email: {changed} changed.")
+        self.table.marked.clear()
+        self.after_change()
+
+
+class UserListScreen(ApprovalCommands, RecordListScreen):
+    PAGE = "users"
+    VIEWS = queries.USER_VIEWS
+    TABLE = UserTable
+    BINDINGS = RecordListScreen.COMMON_BINDINGS + [
+        Binding("n", "new", "New user", id="new"),
+        Binding("delete", "delete", "Delete", id="delete"),
+        Binding("a", "approve(True)", "Approve", id="approve"),
+        Binding("r", "approve(False)", "Reject", id="reject"),
+    ]
+
+    def count_rows(self, view, text) -> int:
+        return queries.count_users(view, text)
+
+    def page_rows(self, view, text, sort, descending, limit, offset) -> list:
+        return queries.user_page(view, text, limit=limit, offset=offset)
+
+    def mailbox_ids(self, user_ids: list[int]) -> list[int]:
+        return [m for m in (services.user_mailbox_id(u) for u in user_ids) if m is not None]
+
+    def open_row(self, row) -> None:
+        self.app.push_screen(UserFormScreen(services.get_user(self.app.store, row.id)))
+
+    def action_new(self) -> None:
+        self.app.push_screen(UserFormScreen(UserDraft()))
+
+    def action_delete(self) -> None:
+        from ..dialogs.confirm import ConfirmDialog
+
+        row = self.table.current
+        if row is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                services.delete_user(self.app.store, row.id)
+            except StoreError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+                return
+            self.notify(f"Deleted user {row.full_name} and their mailbox.")
+            self.after_change()
+
+        self.app.push_screen(ConfirmDialog(
+            f"Delete the user {row.full_name} <{row.email}>? Their mailbox goes too.", yes="Delete", no="Keep"),
+            done)
+
+
+class UserFormScreen(RecordFormScreen):
+    RECORD = "user"
+    FIELD_ORDER = ("full_name", "email", "state")
+    DEFAULT_CSS = FORM_CSS
+    BINDINGS = RecordFormScreen.BINDINGS + [Binding("f6", "open_mailbox", "Mailbox", id="open_mailbox")]
+
+    def compose(self) -> ComposeResult:
+        d = self.base
+        yield Header()
+        yield Static("", id="summary")
+        with VerticalScroll(id="form"):
+            yield Static("User", classes="section-title")
+            yield Field("full_name", Input(d.full_name, id="full_name", compact=True, placeholder="required"),
+                        "Full Name")
+            yield Field("email", Input(d.email, id="email", compact=True, placeholder="name@example.com"),
+                        "Primary Email")
+            yield Field("state", checkbox("state", d.state == RecordState.ACTIVE), "Active")
+            yield Static(self._mailbox_text(), id="mailbox-info", classes="note")
+        yield KeyBar()
+
+    def _mailbox_text(self) -> str:
+        if self.is_new:
+            return "Saving creates the user's mailbox with the organisation's default email settings (U2)."
+        mid = services.user_mailbox_id(self.base.id)
+        if mid is None:
+            return "This user has no mailbox."
+        box = services.get_mailbox(self.app.store, mid)
+        return (f"Mailbox: approval {ApprovalStatus.label_of(box.approval)}, incoming "
+                f"{IncomingMethod.label_of(box.incoming)}, outgoing {OutgoingMethod.label_of(box.outgoing)}. "
+                "F6 opens it.")
+
+    def read_draft(self) -> UserDraft:
+        return UserDraft(full_name=self.query_one("#full_name", Input).value,
+                         email=self.query_one("#email", Input).value,
+                         state=RecordState.ACTIVE if self.query_one("#state").value else RecordState.INACTIVE,
+                         id=self.base.id, version=self.base.version)
+
+    def check(self, draft) -> list[Finding]:
+        return services.validate_user(self.app.store, draft)
+
+    def notices(self, draft) -> list[Finding]:
+        if self.is_new or not email_changed(self.base.email, draft.email):
+            return []
+        org = services.org_settings(self.app.store)
+        text = "Saving also changes the email address of the user's mailbox (M4)"
+        if org.approval_required_users:
+            text += " and sets its approval back to Pending Approval (M18)"
+        return [Finding("M4", "email", Severity.INFO, text + ".")]
+
+    def write(self, draft, base):
+        if self.is_new:
+            user, _, findings = services.create_user(self.app.store, draft)
+            for f in findings:
+                self.notify(f"Its new mailbox: {f.message} ({f.rule})", severity="warning", timeout=10)
+            return user
+        return services.update_user(self.app.store, base, draft)
+
+    def reload_base(self):
+        return services.get_user(self.app.store, self.base.id)
+
+    def fill(self, draft) -> None:
+        self._loading = True
+        self.base = draft
+        self.query_one("#full_name", Input).value = draft.full_name
+        self.query_one("#email", Input).value = draft.email
+        self.query_one("#state").value = draft.state == RecordState.ACTIVE
+        self.query_one("#mailbox-info", Static).update(self._mailbox_text())
+        self._loading = False
+        self.validate()
+
+    def title_of(self, draft) -> str:
+        return draft.full_name
+
+    def action_open_mailbox(self) -> None:
+        from .mailbox_form import MailboxFormScreen
+
+        if self.is_new:
+            self.notify("Save the user first: saving creates the mailbox.", severity="warning")
+            return
+        mid = services.user_mailbox_id(self.base.id)
+        if mid is not None:
+            self.app.push_screen(MailboxFormScreen(services.get_mailbox(self.app.store, mid)))
