@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 
 from ...domain.text import email_key
 from ...store.models import AppUser
-from ..screens.mailbox_form import OwnerSuggester
+from ..screens.record_form import UserEmailSuggester as OwnerSuggester
 
 
 class ActingAdminDialog(ModalScreen[int | None]):
