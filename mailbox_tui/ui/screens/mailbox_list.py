@@ -103,8 +103,6 @@ class MailboxListScreen(RecordListScreen):
                   lambda store, ids: services.set_mailbox_state(store, ids, state))
 
     def action_delete(self) -> None:
-        from ..dialogs.confirm import ConfirmDialog
-
         row = self.table.current
         if row is None:
             return
@@ -113,21 +111,9 @@ class MailboxListScreen(RecordListScreen):
             self.notify(f"{row.name!r} is a {kind} mailbox: it is deleted with its {kind}, not here.",
                         severity="warning", timeout=8)
             return
-
-        def done(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                services.delete_mailbox(self.app.store, row.id)
-            except StoreError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.table.marked.discard(row.id)
-            self.notify(f"Deleted forward mailbox {row.name!r}.")
-            self.after_change()
-
-        self.app.push_screen(ConfirmDialog(f"Delete the forward mailbox {row.name!r} and its alerts?",
-                                           yes="Delete", no="Keep"), done)
+        self.confirm_then(f"Delete the forward mailbox {row.name!r} and its alerts?",
+                          lambda: services.delete_mailbox(self.app.store, row.id),
+                          f"Deleted forward mailbox {row.name!r}.")
 
     def action_apply_defaults(self) -> None:
         from ..dialogs.defaults_preview import DefaultsPreviewScreen

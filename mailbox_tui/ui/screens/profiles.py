@@ -14,7 +14,6 @@ from ...domain.options import AuthMethod, ServerType, TlsMode
 from ...domain.records import PasswordEdit, ProfileDraft
 from ...domain.rules import ALLOWED_AUTH, default_port
 from ...store import queries, services
-from ...store.database import StoreError
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import Column, RecordTable
 from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
@@ -70,27 +69,15 @@ class ProfileListScreen(RecordListScreen):
 
     def action_delete(self) -> None:
         """P11: say how many mailboxes lose the profile, then clear it from them."""
-        from ..dialogs.confirm import ConfirmDialog
-
         row = self.table.current
         if row is None:
             return
         count = services.profile_usage(row.id)
-
-        def done(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                cleared = services.delete_profile(self.app.store, row.id)
-            except StoreError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.notify(f"Deleted profile {row.name!r}; cleared it from {cleared} mailbox(es).")
-            self.after_change()
-
-        self.app.push_screen(ConfirmDialog(
+        self.confirm_then(
             f"Delete the server profile {row.name!r}? {count:,} mailbox(es) use it: it will be cleared from "
-            "them and their test results return to Not Run.", yes="Delete", no="Keep"), done)
+            "them and their test results return to Not Run.",
+            lambda: services.delete_profile(self.app.store, row.id),
+            lambda cleared: f"Deleted profile {row.name!r}; cleared it from {cleared} mailbox(es).")
 
 
 class ProfileFormScreen(RecordFormScreen):

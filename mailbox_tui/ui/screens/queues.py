@@ -13,7 +13,6 @@ from ...domain.records import QueueDraft
 from ...domain.rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
 from ...domain.text import email_key
 from ...store import queries, services
-from ...store.database import StoreError
 from ...store.models import AppUser
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import Column, RecordTable
@@ -62,25 +61,11 @@ class QueueListScreen(ApprovalCommands, RecordListScreen):
         self.app.push_screen(QueueFormScreen(QueueDraft(owner_id=self.app.acting_user_id)))
 
     def action_delete(self) -> None:
-        from ..dialogs.confirm import ConfirmDialog
-
         row = self.table.current
-        if row is None:
-            return
-
-        def done(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                services.delete_queue(self.app.store, row.id)
-            except StoreError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.notify(f"Deleted queue {row.name} and its mailbox.")
-            self.after_change()
-
-        self.app.push_screen(ConfirmDialog(f"Delete the queue {row.name}? Its mailbox goes too.",
-                                           yes="Delete", no="Keep"), done)
+        if row is not None:
+            self.confirm_then(f"Delete the queue {row.name}? Its mailbox goes too.",
+                              lambda: services.delete_queue(self.app.store, row.id),
+                              f"Deleted queue {row.name} and its mailbox.")
 
 
 class QueueFormScreen(RecordFormScreen):

@@ -200,3 +200,22 @@ class RecordListScreen(Screen):
 
     def after_change(self, _result=None) -> None:
         self.refresh_rows()
+
+    def confirm_then(self, question: str, act, done_message) -> None:
+        """Ask (focus on the safe answer); on yes run `act()`, report, refresh. Errors are sentences."""
+        from ...store.database import StoreError
+        from ..dialogs.confirm import ConfirmDialog
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                result = act()
+            except StoreError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+                return
+            self.table.marked.clear()
+            self.notify(done_message(result) if callable(done_message) else done_message)
+            self.after_change()
+
+        self.app.push_screen(ConfirmDialog(question, yes="Delete", no="Keep"), answer)

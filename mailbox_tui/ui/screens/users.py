@@ -12,7 +12,6 @@ from ...domain.options import ApprovalStatus, IncomingMethod, OutgoingMethod, Re
 from ...domain.records import UserDraft
 from ...domain.effects import email_changed
 from ...store import queries, services
-from ...store.database import StoreError
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import Column, RecordTable
 from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
@@ -74,26 +73,11 @@ class UserListScreen(ApprovalCommands, RecordListScreen):
         self.app.push_screen(UserFormScreen(UserDraft()))
 
     def action_delete(self) -> None:
-        from ..dialogs.confirm import ConfirmDialog
-
         row = self.table.current
-        if row is None:
-            return
-
-        def done(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                services.delete_user(self.app.store, row.id)
-            except StoreError as exc:
-                self.notify(str(exc), severity="error", timeout=10)
-                return
-            self.notify(f"Deleted user {row.full_name} and their mailbox.")
-            self.after_change()
-
-        self.app.push_screen(ConfirmDialog(
-            f"Delete the user {row.full_name} <{row.email}>? Their mailbox goes too.", yes="Delete", no="Keep"),
-            done)
+        if row is not None:
+            self.confirm_then(f"Delete the user {row.full_name} <{row.email}>? Their mailbox goes too.",
+                              lambda: services.delete_user(self.app.store, row.id),
+                              f"Deleted user {row.full_name} and their mailbox.")
 
 
 class UserFormScreen(RecordFormScreen):
