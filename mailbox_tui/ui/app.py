@@ -29,6 +29,9 @@ class ActionsProvider(Provider):
         if isinstance(screen, MailboxListScreen):
             out += [
                 ("New Forward Mailbox", screen.action_new, "create a forward mailbox (n)"),
+                ("Test & Enable Mailbox", screen.action_test_enable, "the marked mailboxes, in the background (t)"),
+                ("Retest failures", screen.action_retest_failures, "every mailbox whose last test failed"),
+                ("Cancel Test & Enable", screen.action_cancel_test, "stop the running test (x)"),
                 ("Apply Default Email Settings", screen.action_apply_defaults,
                  "the organisation's defaults on the marked mailboxes, after a preview"),
                 ("Open", lambda: screen.table.action_open(), "open the highlighted mailbox (enter)"),

@@ -13,3 +13,21 @@ class RowsLoaded(Message):
         super().__init__()
         self.view, self.text, self.sort, self.descending = view, text, sort, descending
         self.count, self.total, self.first_page = count, total, first_page
+
+
+class TestProgress(Message):
+    """A Test & Enable run moved on: done of total, and the mailbox that just finished."""
+
+    __test__ = False
+
+    def __init__(self, progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class TestFinished(Message):
+    __test__ = False
+
+    def __init__(self, report, error: str = "") -> None:
+        super().__init__()
+        self.report, self.error = report, error

@@ -61,7 +61,9 @@ class MailboxFormScreen(RecordFormScreen):
         Binding("f3", "section('credentials')", "Credentials", id="section_credentials"),
         Binding("f4", "section('sync')", "Sync", id="section_sync"),
         Binding("f5", "section('results')", "Results", id="section_results"),
+        Binding("f6", "test_enable", "Test & Enable", id="test_enable"),
     ]
+    test_run = None
 
     @classmethod
     def new_forward(cls, app) -> MailboxFormScreen:
@@ -245,6 +247,31 @@ class MailboxFormScreen(RecordFormScreen):
         self.sub_title = d.name
         self._loading = False
         self.validate()
+
+    # -- Test & Enable this mailbox; the results section updates in place
+    def action_test_enable(self) -> None:
+        from ..testing import TestRun
+
+        if self.is_new or self.is_dirty():
+            self.notify("Save first: Test & Enable tests what is saved.", severity="warning")
+            return
+        if self.test_run is not None:
+            return
+        self.test_run = TestRun(self, [self.base.id])
+        self.test_run.start()
+        self.query_one("#results", Static).update("Testing… (the connection timeout bounds this)")
+        self.action_section("results")
+
+    def on_test_finished(self, message) -> None:
+        from ..testing import summary
+
+        self.test_run = None
+        if message.error:
+            self.notify(message.error, severity="error", timeout=15)
+        else:
+            self.notify(summary(message.report), timeout=10,
+                        severity="error" if message.report.failures else "information")
+        self.fill(self.reload_base())
 
     # -- moving around
     def action_section(self, section: str) -> None:

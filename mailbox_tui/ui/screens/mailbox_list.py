@@ -30,7 +30,10 @@ class MailboxListScreen(RecordListScreen):
         Binding("s", "sort_next", "Sort", id="sort"),
         Binding("S", "sort_reverse", "Reverse", show=False, id="sort_reverse"),
         Binding("delete", "delete", "Delete", id="delete"),
+        Binding("t", "test_enable", "Test & Enable", id="test_enable"),
+        Binding("x", "cancel_test", "Cancel test", show=False, id="cancel_test"),
     ]
+    test_run = None  # the Test & Enable run in progress, if any
 
     def count_rows(self, view: str, text: str) -> int:
         return queries.count_mailboxes(view, text)
@@ -44,6 +47,8 @@ class MailboxListScreen(RecordListScreen):
     def status_parts(self) -> list[str]:
         table = self.table
         parts = super().status_parts()
+        if self.test_run is not None:
+            return [self.test_run.status()] + parts[1:]
         parts[0] = self.VIEWS[self.view]
         title = next(c.title for c in COLUMNS if c.key == table.sort)
         return parts + [f"sort: {title} {'▼' if table.descending else '▲'}"]
@@ -114,6 +119,55 @@ class MailboxListScreen(RecordListScreen):
         self.confirm_then(f"Delete the forward mailbox {row.name!r} and its alerts?",
                           lambda: services.delete_mailbox(self.app.store, row.id),
                           f"Deleted forward mailbox {row.name!r}.")
+
+    # -- Test & Enable: in the background, rows update as results arrive
+    def action_test_enable(self, mailbox_ids: list[int] | None = None) -> None:
+        from ..testing import TestRun
+
+        if self.test_run is not None:
+            self.notify("A test is already running (x cancels it).", severity="warning")
+            return
+        ids = mailbox_ids if mailbox_ids is not None else self.selected_ids()
+        if not ids:
+            self.notify("Nothing to test: highlight or mark mailboxes.", severity="warning")
+            return
+        self.test_run = TestRun(self, ids)
+        self.test_run.start()
+        self.update_status()
+
+    def action_retest_failures(self) -> None:
+        from ...mailtest.selection import failed_mailboxes
+
+        ids = failed_mailboxes()
+        if not ids:
+            self.notify("No mailbox has a failed test.")
+            return
+        self.action_test_enable(ids)
+
+    def action_cancel_test(self) -> None:
+        if self.test_run is not None:
+            self.test_run.cancel.set()
+            self.update_status()
+
+    def on_test_progress(self, message) -> None:
+        if self.test_run is None:
+            return
+        self.test_run.last = message.progress
+        self.update_status()
+        if message.progress.outcome is not None:
+            self.table.refresh_rows()  # results are written in batches; visible rows re-read as they land
+
+    def on_test_finished(self, message) -> None:
+        from ..testing import summary
+
+        self.test_run = None
+        if message.error:
+            self.notify(message.error, severity="error", timeout=15)
+        else:
+            report = message.report
+            self.notify(summary(report), severity="error" if report.failures else "information", timeout=10)
+            self.table.marked.clear()
+        self.refresh_rows()
 
     def action_apply_defaults(self) -> None:
         from ..dialogs.defaults_preview import DefaultsPreviewScreen

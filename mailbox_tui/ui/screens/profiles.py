@@ -86,6 +86,7 @@ class ProfileFormScreen(RecordFormScreen):
     DEFAULT_CSS = FORM_CSS
     BINDINGS = RecordFormScreen.BINDINGS + [
         Binding("f6", "open_mailboxes", "Its mailboxes", id="open_mailboxes"),
+        Binding("f7", "test_mailboxes", "Test its mailboxes", id="test_mailboxes"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -234,6 +235,20 @@ class ProfileFormScreen(RecordFormScreen):
         if self.is_new:
             return
         self.app.action_go("mailboxes", filter_text=self.base.name, view="all")
+
+    def action_test_mailboxes(self) -> None:
+        """Test & Enable Mailboxes: every mailbox that uses this profile, on the Mailboxes page."""
+        from ...store.models import Mailbox
+
+        if self.is_new or self.is_dirty():
+            self.notify("Save the profile first: Test & Enable tests what is saved.", severity="warning")
+            return
+        ids = [m.id for m in Mailbox.select(Mailbox.id).where(Mailbox.profile == self.base.id)]
+        self.app.action_go("mailboxes", filter_text=self.base.name, view="all")
+        if ids:
+            self.app.screen.action_test_enable(ids)
+        else:
+            self.notify("No mailbox uses this profile.")
 
 
 def _text(value) -> str:

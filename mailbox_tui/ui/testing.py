@@ -1,0 +1,57 @@
+"""Test & Enable from the app: a background run with live progress that can be cancelled."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from textual.widget import Widget
+
+from ..mailtest.runner import TestRunner
+from .messages import TestFinished, TestProgress
+
+
+class TestRun:
+    """One run in a thread worker of `owner`; progress and the end arrive as messages."""
+
+    __test__ = False
+
+    def __init__(self, owner: Widget, mailbox_ids: list[int]) -> None:
+        self.owner, self.mailbox_ids = owner, mailbox_ids
+        self.cancel = threading.Event()
+        self.last = None
+        self.started = time.monotonic()
+
+    def start(self) -> None:
+        self.owner.run_worker(self._run, thread=True, exclusive=True, group="test-enable", exit_on_error=False)
+
+    def _run(self) -> None:
+        store = self.owner.app.store
+        try:
+            runner = TestRunner(store, cancel=self.cancel,
+                                on_progress=lambda p: self.owner.post_message(TestProgress(p)))
+            report = runner.run(self.mailbox_ids)
+        except Exception as exc:  # reported on screen as a sentence; the run is over either way
+            self.owner.post_message(TestFinished(None, f"Test & Enable stopped: {exc}"))
+            return
+        finally:
+            store.db.close()
+        self.owner.post_message(TestFinished(report))
+
+    def status(self) -> str:
+        p = self.last
+        if p is None:
+            return f"Testing {len(self.mailbox_ids)} mailbox(es)… (x cancels)"
+        verb = "Cancelling" if self.cancel.is_set() else "Testing"
+        return f"{verb}: {p.done}/{p.total} · {p.successes} succeeded · {p.failures} failed (x cancels)"
+
+
+def summary(report) -> str:
+    text = f"Test & Enable: {report.successes} succeeded, {report.failures} failed"
+    if report.not_run:
+        text += f", {len(report.not_run)} not run"
+    if report.cancelled:
+        text += " (cancelled)"
+    if report.deadline_reached:
+        text += " (deadline reached)"
+    return text + f" in {report.elapsed:.1f} s."

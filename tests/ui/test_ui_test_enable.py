@@ -1,0 +1,92 @@
+"""Test & Enable from the app, against the real dovecot and aiosmtpd on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from mailtest.mail_builders import approve_all, server_profile, user_mailbox
+from support.ui import settle
+
+from mailbox_tui.domain.options import TestStatus
+from mailbox_tui.store import queries, services
+from mailbox_tui.store.database import Store
+from mailbox_tui.ui.app import MailboxApp
+from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
+
+
+@pytest.fixture
+def tested_org(sqlite_url, dovecot, smtp_servers, trust_mail_certificate):
+    smtp = smtp_servers
+    store = Store(sqlite_url)
+    profile = server_profile(store, dovecot, smtp)
+    approve_all(store)
+    good = user_mailbox(store, profile.id, "alice@example.com", name="Alice Good")
+    bad = user_mailbox(store, profile.id, "bob@example.com", name="Bob Wrong", login="alice@example.com",
+                       password="not-her-password")
+    yield store, good, bad
+    store.close()
+
+
+async def wait_for(predicate, timeout: float = 30.0) -> None:
+    async def loop():
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(loop(), timeout)
+
+
+async def test_t_tests_marked_mailboxes_in_the_background_and_rows_resolve(tested_org):
+    store, good, bad = tested_org
+    app = MailboxApp(store, acting="alice@example.com")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("space", "space", "t")
+        await pilot.pause()
+        assert screen.test_run is not None  # the app stays responsive while it runs
+        await pilot.press("down")
+        await wait_for(lambda: screen.test_run is None)
+        await settle(pilot)
+        rows = {r.name: r for r in queries.mailbox_page("all")}
+        assert rows["Alice Good"].mailbox_status == TestStatus.SUCCESS
+        assert rows["Bob Wrong"].mailbox_status == TestStatus.FAILURE
+        shown = {screen.table.cache.get(i).name: screen.table.cache.get(i) for i in range(screen.table.count)}
+        assert shown["Bob Wrong"].mailbox_status == TestStatus.FAILURE  # the list shows what was written
+    alerts = queries.mailbox_alerts(bad.id)
+    assert alerts and alerts[0].step == "authentication"
+    assert "not-her-password" not in alerts[0].message
+    assert services.get_mailbox(store, good.id).enabled_incoming
+
+
+async def test_f6_in_the_form_tests_this_mailbox_and_shows_results_in_place(tested_org):
+    store, good, bad = tested_org
+    app = MailboxApp(store, acting="alice@example.com")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "enter")  # Bob Wrong
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, MailboxFormScreen) and form.base.id == bad.id
+        await pilot.press("f6")
+        await wait_for(lambda: form.test_run is None)
+        await settle(pilot)
+        results = str(form.query_one("#results").render())
+        alerts = str(form.query_one("#alerts").render())
+        assert "Incoming Email Status: Failure" in results
+        assert "authentication" in alerts and "not-her-password" not in alerts
+
+
+async def test_test_and_enable_waits_for_a_saved_form(tested_org):
+    store, good, bad = tested_org
+    app = MailboxApp(store, acting="alice@example.com")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        form = app.screen
+        form.query_one("#name").focus()
+        await pilot.press("x", "f6")
+        await pilot.pause()
+        assert form.test_run is None
+    assert services.get_mailbox(store, good.id).test_completed_on is None
