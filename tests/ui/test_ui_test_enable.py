@@ -90,3 +90,34 @@ async def test_test_and_enable_waits_for_a_saved_form(tested_org):
         await pilot.pause()
         assert form.test_run is None
     assert services.get_mailbox(store, good.id).test_completed_on is None
+
+
+async def test_profile_test_connection_then_pin_the_self_signed_certificate(sqlite_url, dovecot, smtp_servers):
+    """No trust store holds the test CA here: the app shows the certificate and pins it on 'y'."""
+    from mailbox_tui.store.models import EmailServerProfile
+    from mailbox_tui.ui.dialogs.connection import ConnectionDialog
+
+    store = Store(sqlite_url)
+    profile = server_profile(store, dovecot, smtp_servers)
+    app = MailboxApp(store)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("2", "enter")
+            await settle(pilot)
+            await pilot.press("f8")
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, ConnectionDialog)
+            await wait_for(lambda: dialog.checks)
+            assert any(c.untrusted_certificate for c in dialog.checks)
+            await pilot.press("p")
+            await wait_for(lambda: dialog.certificate is not None)
+            text = str(dialog.query_one("#connection-text").render())
+            assert "SHA-256" in text and "localhost" in text
+            await pilot.press("y")
+            await wait_for(lambda: dialog.checks and all(c.result and c.result.ok for c in dialog.checks[:1]))
+        pinned = EmailServerProfile.get_by_id(profile.id)
+        assert len(pinned.incoming_cert_sha256) == 64
+    finally:
+        store.close()

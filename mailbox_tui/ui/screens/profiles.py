@@ -87,6 +87,7 @@ class ProfileFormScreen(RecordFormScreen):
     BINDINGS = RecordFormScreen.BINDINGS + [
         Binding("f6", "open_mailboxes", "Its mailboxes", id="open_mailboxes"),
         Binding("f7", "test_mailboxes", "Test its mailboxes", id="test_mailboxes"),
+        Binding("f8", "test_connection", "Test Connection", id="test_connection"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -235,6 +236,18 @@ class ProfileFormScreen(RecordFormScreen):
         if self.is_new:
             return
         self.app.action_go("mailboxes", filter_text=self.base.name, view="all")
+
+    def action_test_connection(self) -> None:
+        from ..dialogs.connection import ConnectionDialog
+
+        if self.is_new or self.is_dirty():
+            self.notify("Save the profile first: Test Connection tests what is saved.", severity="warning")
+            return
+
+        def reload(_=None) -> None:
+            self.fill(self.reload_base())  # a pinned certificate changed the profile
+
+        self.app.push_screen(ConnectionDialog(self.base.id), reload)
 
     def action_test_mailboxes(self) -> None:
         """Test & Enable Mailboxes: every mailbox that uses this profile, on the Mailboxes page."""

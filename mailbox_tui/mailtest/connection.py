@@ -1,0 +1,68 @@
+"""A profile's own "Test Connection": each server it names, with the profile's own credentials
+when it authenticates with them, else reachability, TLS and the greeting only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain.options import EXCHANGE_TYPES, AuthMethod, ServerType
+from ..store.crypto import SecretUnreadable
+from ..store.models import EmailServerProfile
+from .probes import IMAP, POP3, SMTP, TLS, Credentials, Endpoint, ProbeResult, fetch_certificate, probe
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    direction: str  # incoming or outgoing
+    endpoint: Endpoint | None
+    result: ProbeResult | None
+    note: str = ""  # why nothing was probed
+
+    @property
+    def untrusted_certificate(self) -> bool:
+        r = self.result
+        return r is not None and not r.ok and r.step == TLS and "not trusted" in r.message
+
+
+def endpoint(profile: EmailServerProfile, direction: str) -> Endpoint:
+    incoming = direction == "incoming"
+    protocol = (POP3 if profile.server_type == ServerType.POP3_SMTP else IMAP) if incoming else SMTP
+    prefix = "incoming" if incoming else "outgoing"
+    return Endpoint(protocol, getattr(profile, f"{prefix}_location"), int(getattr(profile, f"{prefix}_port")),
+                    getattr(profile, f"{prefix}_tls"), float(profile.timeout_seconds),
+                    getattr(profile, f"{prefix}_cert_sha256") or "")
+
+
+def _credentials(store, profile: EmailServerProfile, direction: str) -> Credentials | None:
+    outgoing = direction == "outgoing" and not profile.use_same_settings_for_outgoing
+    method = profile.outgoing_auth_method if outgoing else profile.auth_method
+    if method != AuthMethod.PROFILE_CREDENTIALS:
+        return None
+    username = profile.outgoing_username if outgoing else profile.username
+    token = profile.outgoing_password_enc if outgoing else profile.password_enc
+    return Credentials(username, store.keyring.decrypt(token) if token else "")
+
+
+def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
+    profile = EmailServerProfile.get_by_id(profile_id)
+    if profile.server_type in EXCHANGE_TYPES:
+        return [ConnectionCheck("incoming", None, None,
+                                "Exchange (EWS) connections are not tested by this tool yet.")]
+    out = []
+    for direction in ("incoming", "outgoing"):
+        ep = endpoint(profile, direction)
+        try:
+            credentials = _credentials(store, profile, direction)
+        except SecretUnreadable as exc:
+            out.append(ConnectionCheck(direction, ep, None, str(exc)))
+            continue
+        out.append(ConnectionCheck(direction, ep, probe(ep, credentials)))
+    return out
+
+
+def certificate_of(ep: Endpoint) -> ProbeResult:
+    """The certificate the server presents (not trusted), for the admin to compare and pin."""
+    return fetch_certificate(Endpoint(ep.protocol, ep.host, ep.port, ep.tls, ep.timeout))
+
+
+test_connection.__test__ = False
