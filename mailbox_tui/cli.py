@@ -45,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
     sub.add_parser("check", parents=[common], help="run every rule over every stored record")
+    test = sub.add_parser("test", parents=[common],
+                          help="Test & Enable: connect to each mailbox's servers for real, record the results")
+    test.add_argument("emails", nargs="*", metavar="EMAIL", help="the mailboxes with these addresses")
+    test.add_argument("--all", action="store_true", help="every active mailbox")
+    test.add_argument("--failed", action="store_true", help="every mailbox with a failed test")
+    test.add_argument("--profile", metavar="NAME", help="every mailbox of this server profile")
+    test.add_argument("--concurrency", type=int, default=32, metavar="N",
+                      help="connections at once (default 32; each server also gets at most its profile's "
+                           "Maximum Concurrent Connections)")
+    test.add_argument("--deadline", type=float, metavar="SECONDS",
+                      help="stop after this long; mailboxes not reached are reported as not tested")
     rotate = sub.add_parser("rotate-key", parents=[common], help="re-encrypt every stored password under a new key")
     rotate.add_argument("--out", metavar="PATH", type=Path,
                         help="where to write the new key when the current one comes from $MAILBOX_TUI_KEY")
@@ -166,6 +177,69 @@ def cmd_rotate_key(args) -> int:
     return EXIT_OK
 
 
+def _test_selection(args) -> tuple[list[int] | None, str]:
+    """The mailbox ids `mailbox-tui test` covers, or None and the reason."""
+    from .mailtest import selection
+
+    chosen = [args.all, args.failed, args.profile is not None, bool(args.emails)]
+    if sum(map(bool, chosen)) != 1:
+        return None, "say which mailboxes to test: --all, --failed, --profile NAME, or EMAIL addresses"
+    if args.all:
+        return selection.active_mailboxes(), ""
+    if args.failed:
+        return selection.failed_mailboxes(), ""
+    if args.profile is not None:
+        ids = selection.profile_mailboxes(args.profile)
+        return (None, f"there is no server profile named {args.profile!r}") if ids is None else (ids, "")
+    ids, missing = selection.mailboxes_by_email(args.emails)
+    return (None, f"no mailbox has the address {', '.join(missing)}") if missing else (ids, "")
+
+
+def _test_progress(progress) -> None:
+    from .domain.options import TestStatus
+
+    outcome = progress.outcome
+    if outcome is None:
+        print(f"Testing {progress.total} mailbox(es)…", file=sys.stderr)
+        return
+    result = "Failure" if outcome.failed else "Success" if outcome.tested else "Not Run"
+    first = next((c for c in outcome.checks.values() if c.status == TestStatus.FAILURE), None)
+    why = f": {first.direction} failed at {first.step}" if first else ""
+    print(f"[{progress.done}/{progress.total}] {outcome.name} <{outcome.email}> {result}{why}", file=sys.stderr)
+
+
+def cmd_test(args) -> int:
+    from .domain.options import TestStatus
+    from .mailtest.runner import TestRunner
+
+    if args.concurrency < 1:
+        print("mailbox-tui: error: --concurrency must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    with _open_store(args) as store:
+        _key_warning(store)
+        ids, problem = _test_selection(args)
+        if ids is None:
+            print(f"mailbox-tui: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        report = TestRunner(store, concurrency=args.concurrency, deadline=args.deadline,
+                            on_progress=_test_progress).run(ids)
+    report.outcomes.sort(key=lambda o: (o.name.casefold(), o.mailbox_id))
+    if getattr(args, "json", False):
+        _print(args, report.as_dict(), "")
+    else:
+        for o in report.outcomes:
+            statuses = ", ".join(f"{c.direction} {TestStatus.label_of(c.status)}" for c in o.checks.values())
+            print(f"{'Failure' if o.failed else 'Success' if o.tested else 'Not Run':8} {o.name} <{o.email}>: "
+                  f"{statuses}")
+            for alert in o.alerts:
+                print(f"    {alert.level} ({alert.step}): {alert.message}")
+        for mailbox_id, why in report.not_run:
+            print(f"{'Not Run':8} mailbox {mailbox_id}: {why}")
+        print(f"{len(report.outcomes)} tested: {report.successes} succeeded, {report.failures} failed, "
+              f"{len(report.not_run)} not tested, in {report.elapsed:.1f} s.")
+    return EXIT_OK if report.ok else EXIT_FINDINGS
+
+
 def cmd_app(args) -> int:
     from .ui.app import run_app
 
@@ -174,7 +248,7 @@ def cmd_app(args) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check": cmd_check,
-            "rotate-key": cmd_rotate_key, None: cmd_app}
+            "test": cmd_test, "rotate-key": cmd_rotate_key, None: cmd_app}
 
 
 def main(argv: list[str] | None = None) -> int:

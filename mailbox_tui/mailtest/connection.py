@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.options import EXCHANGE_TYPES, AuthMethod, ServerType
+from ..domain.options import EXCHANGE_TYPES, AuthMethod
 from ..store.crypto import SecretUnreadable
 from ..store.models import EmailServerProfile
-from .probes import IMAP, POP3, SMTP, TLS, Credentials, Endpoint, ProbeResult, fetch_certificate, probe
+from .plan import profile_endpoint
+from .probes import TLS, Credentials, Endpoint, ProbeResult, fetch_certificate, probe
 
 
 @dataclass(frozen=True)
@@ -22,15 +23,6 @@ class ConnectionCheck:
     def untrusted_certificate(self) -> bool:
         r = self.result
         return r is not None and not r.ok and r.step == TLS and "not trusted" in r.message
-
-
-def endpoint(profile: EmailServerProfile, direction: str) -> Endpoint:
-    incoming = direction == "incoming"
-    protocol = (POP3 if profile.server_type == ServerType.POP3_SMTP else IMAP) if incoming else SMTP
-    prefix = "incoming" if incoming else "outgoing"
-    return Endpoint(protocol, getattr(profile, f"{prefix}_location"), int(getattr(profile, f"{prefix}_port")),
-                    getattr(profile, f"{prefix}_tls"), float(profile.timeout_seconds),
-                    getattr(profile, f"{prefix}_cert_sha256") or "")
 
 
 def _credentials(store, profile: EmailServerProfile, direction: str) -> Credentials | None:
@@ -50,7 +42,10 @@ def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
                                 "Exchange (EWS) connections are not tested by this tool yet.")]
     out = []
     for direction in ("incoming", "outgoing"):
-        ep = endpoint(profile, direction)
+        ep = profile_endpoint(profile, direction)
+        if ep is None:
+            out.append(ConnectionCheck(direction, None, None, f"The {direction} server location is empty."))
+            continue
         try:
             credentials = _credentials(store, profile, direction)
         except SecretUnreadable as exc:

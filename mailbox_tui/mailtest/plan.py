@@ -150,7 +150,7 @@ class MailboxPlan:
             if not result.ok:
                 answer = f" Server answered: {result.server_answer}" if result.server_answer else ""
                 alerts.append(AlertDraft("error", result.step, redact(
-                    f"{DIRECTION_LABELS[direction]} ({check.endpoint.label}), step {result.step}: "
+                    f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, failed at {result.step}: "
                     f"{result.message}{answer}")))
             elif check.warning:
                 alerts.append(AlertDraft("warning", result.step, redact(f"{DIRECTION_LABELS[direction]}: {check.note}")))
@@ -193,6 +193,24 @@ def _blocks(finding: Finding) -> tuple[str, ...]:
 def _not_run_message(direction: str, code: int) -> str:
     label = {INCOMING: IncomingMethod, OUTGOING: OutgoingMethod, ACT: ActMethod}[direction].label_of(code)
     return f"{DIRECTION_LABELS[direction]} is {label}: nothing to test server-side."
+
+
+def profile_endpoint(profile, direction: str) -> Endpoint | None:
+    """Where a POP3/IMAP/SMTP profile connects for `direction` (incoming or outgoing); None without a host.
+
+    Takes a stored profile row or a ProfileDraft (the same field names), so a form can fetch the
+    server's certificate (probes.fetch_certificate) before the profile is saved, to offer a pin."""
+    incoming = direction == INCOMING
+    host = (profile.incoming_location if incoming else profile.outgoing_location).strip()
+    if not host:
+        return None
+    tls = profile.incoming_tls if incoming else profile.outgoing_tls
+    port = (profile.incoming_port if incoming else profile.outgoing_port) or default_port(
+        profile.server_type, direction, tls)
+    protocol = (POP3 if profile.server_type == ServerType.POP3_SMTP else IMAP) if incoming else SMTP
+    return Endpoint(protocol, host, int(port), TlsMode(tls) if tls in set(TlsMode) else tls,
+                    float(profile.timeout_seconds or 30),
+                    profile.incoming_cert_sha256 if incoming else profile.outgoing_cert_sha256)
 
 
 class Planner:
@@ -278,16 +296,9 @@ class Planner:
         if server_type not in (ServerType.POP3_SMTP, ServerType.IMAP_SMTP):
             return fail(f"Server profile {profile.name!r} has an unknown server type ({server_type}).")
         incoming = direction == INCOMING
-        host = (profile.incoming_location if incoming else profile.outgoing_location).strip()
-        if not host:
+        endpoint = profile_endpoint(profile, direction)
+        if endpoint is None:
             return fail(f"Server profile {profile.name!r} has no {direction} server location (rule P3).")
-        tls = profile.incoming_tls if incoming else profile.outgoing_tls
-        port = (profile.incoming_port if incoming else profile.outgoing_port) or default_port(
-            server_type, direction, tls)
-        protocol = (POP3 if server_type == ServerType.POP3_SMTP else IMAP) if incoming else SMTP
-        endpoint = Endpoint(protocol, host, int(port), TlsMode(tls) if tls in set(TlsMode) else tls,
-                            float(profile.timeout_seconds or 30),
-                            profile.incoming_cert_sha256 if incoming else profile.outgoing_cert_sha256)
         check = Check(direction, None, endpoint=endpoint)
         same = profile.use_same_settings_for_outgoing
         method = profile.auth_method if incoming or same else profile.outgoing_auth_method

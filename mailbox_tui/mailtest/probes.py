@@ -358,15 +358,25 @@ def _run(ep: Endpoint, creds: Credentials | None, steps, fetch_only: bool = Fals
         _goodbye(attempt.conn, polite=healthy)
 
 
+_GOODBYE = {imaplib.IMAP4: b"Z LOGOUT\r\n", poplib.POP3: b"QUIT\r\n", smtplib.SMTP: b"QUIT\r\n"}
+
+
 def _goodbye(conn, polite: bool) -> None:
-    """Log out when the connection still works; otherwise just close it."""
+    """Say goodbye when the connection still works, then close it.
+
+    The goodbye is sent without waiting for the server's reply: that would cost a round trip
+    per connection and tell nothing (what mattered is already in the result)."""
     if conn is None:
         return
-    if polite:
-        try:
-            conn.logout() if isinstance(conn, imaplib.IMAP4) else conn.quit()
-        except Exception:  # noqa: BLE001 - best effort
-            pass
+    sock = getattr(conn, "sock", None)
+    if polite and sock is not None:
+        for kind, words in _GOODBYE.items():
+            if isinstance(conn, kind):
+                try:
+                    sock.sendall(words)
+                except OSError:
+                    pass
+                break
     for name in ("file", "sock"):
         part = getattr(conn, name, None)
         if part is not None:
@@ -417,18 +427,19 @@ def _imap_steps(a: _Attempt) -> str:
     caps = set(conn.capabilities)
     user, password = a.creds.username, a.creds.password
     try:
-        if "AUTH=PLAIN" in caps:
-            # AUTHENTICATE PLAIN carries UTF-8; LOGIN is ASCII-only in imaplib.
-            blob = f"\0{user}\0{password}".encode("utf-8")
+        ascii_only = (user + password).isascii()
+        if ascii_only and "LOGINDISABLED" not in caps:
+            typ, data = conn.login(user, password)  # one round trip
+        elif "AUTH=PLAIN" in caps:
+            # AUTHENTICATE PLAIN carries UTF-8; imaplib's LOGIN is ASCII only.
+            blob = f"\0{user}\0{password}".encode()
             typ, data = conn.authenticate("PLAIN", lambda _challenge: blob)
         elif "LOGINDISABLED" in caps:
             raise _Stopped(_method_not_offered("the server disabled LOGIN on this connection (LOGINDISABLED)."),
                            " ".join(sorted(caps)))
-        elif not password.isascii() or not user.isascii():
+        else:
             raise _Stopped(_method_not_offered("the server offers only LOGIN, which cannot carry a "
                                                "non-ASCII user name or password."), " ".join(sorted(caps)))
-        else:
-            typ, data = conn.login(user, password)
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error as exc:
@@ -568,7 +579,10 @@ def _smtp_steps(a: _Attempt) -> str:
         raise _Stopped(_method_not_offered(f"{ep.address} does not offer AUTH on this connection."),
                        f"{code} {_text(msg)}")
     try:
-        code, msg = conn.login(a.creds.username, a.creds.password)
+        if (a.creds.username + a.creds.password).isascii():
+            code, msg = conn.login(a.creds.username, a.creds.password)
+        else:
+            code, msg = _smtp_auth_plain_utf8(conn, a.creds)
     except smtplib.SMTPAuthenticationError as exc:
         raise _Stopped(_login_rejected(a.creds), _exc_answer(exc)) from None
     except smtplib.SMTPNotSupportedError as exc:
@@ -584,6 +598,21 @@ def _smtp_steps(a: _Attempt) -> str:
                                            f"none of which this tool speaks."), _exc_answer(exc)) from None
     a.heard(f"{code} {_text(msg)}")
     return f"Signed in to {ep.label} (EHLO and AUTH accepted; no mail sent)."
+
+
+def _smtp_auth_plain_utf8(conn: smtplib.SMTP, creds: Credentials) -> tuple[int, bytes]:
+    """AUTH PLAIN with UTF-8 (RFC 4616): smtplib encodes its AUTH answers as ASCII only."""
+    import base64
+
+    mechanisms = conn.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" not in mechanisms:
+        raise _Stopped(_method_not_offered("the user name or password is not ASCII, which needs AUTH PLAIN, "
+                                           "and the server does not offer it."), " ".join(mechanisms))
+    blob = base64.b64encode(f"\0{creds.username}\0{creds.password}".encode()).decode("ascii")
+    code, msg = conn.docmd("AUTH", f"PLAIN {blob}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, msg)
+    return code, msg
 
 
 # ---------------------------------------------------------------- entry points

@@ -21,7 +21,7 @@ def test_reopening_keeps_data(db_url):
 
 
 def test_database_from_a_newer_release_is_refused_with_a_message(db_url):
-    with Store(db_url) as store:
+    with Store(db_url):
         Meta.update(value=str(SCHEMA_VERSION + 1)).where(Meta.key == "schema_version").execute()
     with pytest.raises(StoreError, match="upgrade mailbox-tui"):
         Store(db_url)

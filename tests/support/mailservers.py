@@ -19,12 +19,13 @@ See /work/shared/MAILSERVERS.md for why the dovecot configuration looks the way 
 from __future__ import annotations
 
 import datetime as dt
+import grp
 import hashlib
 import imaplib
 import ipaddress
+import logging
 import os
 import pwd
-import grp
 import shutil
 import signal
 import socket
@@ -33,6 +34,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +47,12 @@ MAIL_USERS = {
     "bob@example.com": "Bob-pw-Lm27#yy",
     "forward@example.com": "Forward-pw-Tv55%ww",
     "support@example.com": "Support-pw-Hg93&vv",
+    "zoe@example.com": "Zoë-pässwörd-Ω42",  # not ASCII: AUTH PLAIN carries UTF-8
 }
 _START_ATTEMPTS = 3
+
+# The plain and implicit-TLS test servers take AUTH without STARTTLS on purpose.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning)
 
 
 def dovecot_available() -> str | None:
@@ -106,7 +112,7 @@ def make_certificate(folder: Path, common_name: str = "localhost") -> TestCertif
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mailbox-tui tests")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder()
             .subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -226,7 +232,8 @@ class Dovecot:
         user, group = _server_user()
         shutil.copy(self.certificate.cert, self.dir / "cert.pem")
         shutil.copy(self.certificate.key, self.dir / "key.pem")
-        (self.dir / "users").write_text("".join(f"{name}:{{PLAIN}}{pw}::::::\n" for name, pw in self.users.items()))
+        (self.dir / "users").write_text("".join(f"{name}:{{PLAIN}}{pw}::::::\n" for name, pw in self.users.items()),
+                                        encoding="utf-8")
         for sub in ("run", "state", "mail"):
             (self.dir / sub).mkdir()
         self.ports = {name: free_port() for name in ("imap", "imaps", "pop3", "pop3s")}
@@ -239,8 +246,9 @@ class Dovecot:
         command = [DOVECOT, "-F", "-c", str(self.dir / "dovecot.conf")]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "nobody", "--", *command]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=open(self.dir / "stderr.log", "wb"), start_new_session=True)
+        with open(self.dir / "stderr.log", "wb") as stderr:  # the child keeps its own copy
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=stderr, start_new_session=True)
         name, password = next(iter(self.users.items()))
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
@@ -285,11 +293,13 @@ class Dovecot:
 class _Authenticator:
     def __init__(self, users: dict[str, str]):
         self.users = users
+        self.attempts: list[str] = []  # login names tried, so a test can tell none was sent
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
         if isinstance(auth_data, LoginPassword):
+            self.attempts.append(auth_data.login.decode("utf-8", "replace"))
             login = auth_data.login.decode("utf-8", "replace")
             password = auth_data.password.decode("utf-8", "replace")
             if self.users.get(login) == password:
@@ -329,9 +339,11 @@ class SmtpServers:
     def start(self) -> SmtpServers:
         from aiosmtpd.controller import Controller
 
+        # aiosmtpd warns on every session of a server that takes AUTH without TLS (on purpose here).
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(self.certificate.cert, self.certificate.key)
-        auth = _Authenticator(self.users)
+        auth = self.authenticator = _Authenticator(self.users)
         settings = {
             "plain": {"auth_require_tls": False},
             "starttls": {"tls_context": tls, "require_starttls": True},
@@ -386,7 +398,7 @@ class SilentServer:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -401,6 +413,11 @@ class SilentServer:
 
 
 # ---------------------------------------------------------------- fixtures
+
+
+def pytest_configure(config):
+    config.addinivalue_line("filterwarnings", "ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
 
 
 @pytest.fixture(scope="session")

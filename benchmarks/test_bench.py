@@ -1,0 +1,277 @@
+"""Test & Enable benchmark: mailboxes per second against a real dovecot and aiosmtpd. Prints its figures.
+
+    .venv/bin/python benchmarks/test_bench.py [--mailboxes 1000] [--concurrency 32] [--latency-ms 50]
+
+Each mailbox is a full Test & Enable through the runner: plan (rules, decrypt the password),
+IMAP over implicit TLS (connect, handshake, AUTHENTICATE, EXAMINE INBOX, LOGOUT), SMTP over
+implicit TLS (connect, handshake, EHLO, AUTH, QUIT), and the results written to SQLite in
+batches. Every mailbox has its own dovecot user.
+
+Two rounds, each sequential (concurrency 1) and concurrent (default 32) over the same mailboxes:
+directly on 127.0.0.1, then through a TCP relay in this script that delays every chunk by
+--latency-ms in each direction (a WAN-like round trip of twice that). Busy CPU is read from
+/proc/stat during each run, to say whether the machine or the network bounds the figure.
+
+`pytest benchmarks/test_bench.py -s` runs the same thing (this folder is not in the test run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support/mailservers.py starts the servers
+
+
+# ---------------------------------------------------------------- a latency-adding relay
+
+
+class LatencyRelay:
+    """Forwards TCP connections to 127.0.0.1:target, holding every chunk `delay` seconds each way.
+
+    The delay is latency, not a bandwidth limit: chunks are queued with their due time, so
+    several in flight each wait only their own 50 ms."""
+
+    def __init__(self, target_port: int, delay: float):
+        self.target_port = target_port
+        self.delay = delay
+        self.port = 0
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"relay-{target_port}", daemon=True)
+
+    def start(self) -> LatencyRelay:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0, backlog=256))
+        self.server = server
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self.loop.run_forever()
+
+    async def _client(self, client_reader, client_writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client_writer.close()
+            return
+        try:
+            await asyncio.gather(self._pipe(client_reader, up_writer), self._pipe(up_reader, client_writer),
+                                 return_exceptions=True)
+        except asyncio.CancelledError:  # the relay is stopping
+            client_writer.close()
+            up_writer.close()
+
+    async def _pipe(self, reader, writer) -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+
+        async def deliver():
+            while True:
+                due, data = await queue.get()
+                wait = due - self.loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if data is None:
+                    try:
+                        writer.write_eof() if writer.can_write_eof() else writer.close()
+                    except OSError:
+                        pass
+                    return
+                writer.write(data)
+                await writer.drain()
+
+        sender = asyncio.ensure_future(deliver())
+        try:
+            while True:
+                data = await reader.read(65536)
+                queue.put_nowait((self.loop.time() + self.delay, data or None))
+                if not data:
+                    break
+            await sender
+        except (ConnectionError, OSError):
+            sender.cancel()
+        finally:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+    def stop(self) -> None:
+        async def shutdown():
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def timed_run(store, ids: list[int], concurrency: int) -> dict:
+    from mailbox_tui.mailtest.runner import TestRunner
+
+    busy0, total0 = _cpu_times()
+    own0 = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    report = TestRunner(store, concurrency=concurrency).run(ids)
+    seconds = time.perf_counter() - started
+    busy1, total1 = _cpu_times()
+    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    if report.failures or report.not_run:
+        bad = next((o for o in report.outcomes if o.failed), None)
+        raise SystemExit(f"benchmark run had failures: {report.failures} failed, {len(report.not_run)} not run; "
+                         f"first: {bad.as_dict()['alerts'] if bad else report.not_run[:3]}")
+    cores = os.cpu_count() or 1
+    return {
+        "seconds": seconds,
+        "rate": len(ids) / seconds,
+        "machine_busy": (busy1 - busy0) / max(1, total1 - total0),  # share of all cores
+        "client_cpu": (own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime) / seconds,  # cores
+        "cores": cores,
+    }
+
+
+def _bound(run: dict, concurrency: int, latency_ms: float) -> str:
+    if run["machine_busy"] >= 0.85:
+        return (f"CPU-bound: the machine's {run['cores']} cores were {run['machine_busy']:.0%} busy "
+                f"(this process - runner, aiosmtpd, relay - used {run['client_cpu']:.2f} cores; the rest is dovecot)")
+    if concurrency == 1 and latency_ms:
+        return (f"latency-bound: one connection at a time, ~10 round trips of {latency_ms * 2:.0f} ms per "
+                f"mailbox; CPU {run['machine_busy']:.0%} busy")
+    if concurrency == 1:
+        return (f"serial: one connection at a time, each waiting on the servers' work (TLS handshakes, "
+                f"dovecot's login processes); CPU {run['machine_busy']:.0%} busy")
+    return (f"not CPU-bound ({run['machine_busy']:.0%} busy): concurrency {concurrency} x round trips"
+            f"{f' of {latency_ms * 2:.0f} ms' if latency_ms else ''} bound it")
+
+
+# ---------------------------------------------------------------- setup
+
+
+def build_store(url: str, count: int, imap_port: int, smtp_port: int, passwords: dict[str, str]):
+    from mailbox_tui.store import services
+    from mailbox_tui.store.database import Store
+    from mailbox_tui.store.exchange import import_document
+    from mailbox_tui.store.models import Mailbox
+
+    emails = list(passwords)[:count]
+    profile = {"name": "Bench IMAP", "servertype": 4, "incomingserverlocation": "127.0.0.1",
+               "incomingportnumber": imap_port, "incomingtlsmode": "ssl", "outgoingserverlocation": "127.0.0.1",
+               "outgoingportnumber": smtp_port, "outgoingtlsmode": "ssl", "incomingcredentialretrieval": 0,
+               "outgoingcredentialretrieval": 0, "usesamesettingsforoutgoingconnections": True,
+               # The per-host bound is the profile's Maximum Concurrent Connections: let the runner's decide.
+               "maxconcurrentconnections": 300, "timeoutseconds": 30}
+    users = [{"fullname": f"Bench User {i:04d}", "internalemailaddress": e} for i, e in enumerate(emails)]
+    boxes = [{"regarding": {"user": e}, "emailserverprofile": "Bench IMAP", "allowemailconnectortousecredentials": True,
+              "username": e, "password": passwords[e], "incomingemaildeliverymethod": 2,
+              "outgoingemaildeliverymethod": 2} for e in emails]
+    store = Store(url)
+    report = import_document(store, {"profiles": [profile], "users": users, "mailboxes": boxes})
+    assert report.written and not report.errors, report.findings[:3]
+    ids = [m.id for m in Mailbox.select(Mailbox.id).order_by(Mailbox.id)]
+    services.set_approval(store, ids, True)  # A2: approval is required by default
+    return store, ids
+
+
+def set_ports(store, imap_port: int, smtp_port: int) -> None:
+    from mailbox_tui.store.models import EmailServerProfile
+
+    EmailServerProfile.update(incoming_port=imap_port, outgoing_port=smtp_port).execute()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mailboxes", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="added each way by the relay (0: skip)")
+    parser.add_argument("--sequential-mailboxes", type=int, default=None,
+                        help="how many the sequential runs cover (default: all; the relayed one takes long)")
+    args = parser.parse_args(argv)
+
+    from cryptography.fernet import Fernet
+    from support.mailservers import (
+        Dovecot,
+        SmtpServers,
+        _shared_dir,
+        dovecot_available,
+        make_certificate,
+    )
+
+    reason = dovecot_available()
+    if reason:
+        raise SystemExit(f"benchmark needs dovecot: {reason}")
+    os.environ.setdefault("MAILBOX_TUI_KEY", Fernet.generate_key().decode())
+    folder = _shared_dir("mailbox-tui-bench-")
+    certificate = make_certificate(folder)
+    os.environ["SSL_CERT_FILE"] = str(certificate.cert)  # trust the test certificate in this process
+    n = args.mailboxes
+    passwords = {f"bench{i:04d}@example.com": f"Bench-pw-{i:04d}-x" for i in range(n)}
+    dovecot = Dovecot(passwords, certificate).start()
+    smtp = SmtpServers(passwords, certificate).start()
+    relays: list[LatencyRelay] = []
+    tmp = Path(tempfile.mkdtemp(prefix="mailbox-tui-bench-db-"))
+    try:
+        store, ids = build_store(f"sqlite:///{tmp / 'bench.db'}", n, dovecot.imaps, smtp.implicit, passwords)
+        sequential_ids = ids[: args.sequential_mailboxes or n]
+        rounds = [("direct (127.0.0.1)", 0.0, dovecot.imaps, smtp.implicit)]
+        if args.latency_ms > 0:
+            delay = args.latency_ms / 1000
+            relays = [LatencyRelay(dovecot.imaps, delay).start(), LatencyRelay(smtp.implicit, delay).start()]
+            rounds.append((f"through the relay (+{args.latency_ms:g} ms each way)", args.latency_ms,
+                           relays[0].port, relays[1].port))
+        print(f"{n} mailboxes, each: IMAP implicit TLS (login, EXAMINE INBOX) + SMTP implicit TLS (EHLO, AUTH); "
+              f"results written to SQLite; {os.cpu_count()} CPU cores; Python {sys.version.split()[0]}")
+        timed_run(store, ids[:20], args.concurrency)  # warm up: dovecot's first logins, the mail folders
+        for title, latency, imap_port, smtp_port in rounds:
+            set_ports(store, imap_port, smtp_port)
+            seq = timed_run(store, sequential_ids, 1)
+            con = timed_run(store, ids, args.concurrency)
+            print(f"\n{title}")
+            print(f"  sequential (1):  {len(sequential_ids)} mailboxes in {seq['seconds']:.1f} s = "
+                  f"{seq['rate']:.1f} mailboxes/s; {_bound(seq, 1, latency)}")
+            print(f"  concurrent ({args.concurrency}): {n} mailboxes in {con['seconds']:.1f} s = "
+                  f"{con['rate']:.1f} mailboxes/s; {_bound(con, args.concurrency, latency)}")
+            print(f"  speed-up: {con['rate'] / seq['rate']:.1f}x")
+        store.close()
+    finally:
+        for relay in relays:
+            relay.stop()
+        smtp.stop()
+        dovecot.stop()
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_bench():
+    """`pytest benchmarks/test_bench.py -s`: the same figures (options from $MAILBOX_TUI_BENCH_ARGS)."""
+    main(os.environ.get("MAILBOX_TUI_BENCH_ARGS", "").split())
+
+
+if __name__ == "__main__":
+    main()

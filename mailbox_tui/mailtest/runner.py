@@ -1,0 +1,298 @@
+"""Test & Enable for many mailboxes: bounded concurrency, a deadline, cancellation, progress.
+
+Threads: the thread that calls `TestRunner.run` plans (reads), writes results and reports
+progress; it is the only one that touches the database. Worker threads only run probes, so
+the same code is correct on SQLite and PostgreSQL, from the CLI or from a Textual thread worker.
+
+Bounds: at most `concurrency` probes at once, and at most a per-host limit on any one host
+(the profile's Maximum Concurrent Connections, capped by `per_host_limit` and `concurrency`).
+Each probe has the profile's connection timeout; `deadline` bounds the whole run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+
+import peewee
+
+from ..domain.options import IncomingMethod, MailboxKind, TestStatus
+from ..store import services
+from ..store.models import Mailbox
+from .plan import MailboxOutcome, MailboxPlan, Planner
+from .probes import Endpoint, ProbeResult, probe
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 32
+BATCH_SIZE = 50  # results written per transaction
+FLUSH_SECONDS = 1.0  # and at least this often, so a slow run shows its results
+CANCELLED, DEADLINE, DELETED = "cancelled", "deadline reached", "mailbox no longer exists"
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    successes: int
+    failures: int
+    outcome: MailboxOutcome | None = None  # the mailbox that just finished; None for the first call
+
+
+@dataclass
+class RunReport:
+    total: int
+    outcomes: list[MailboxOutcome] = field(default_factory=list)
+    not_run: list[tuple[int, str]] = field(default_factory=list)  # (mailbox id, why)
+    cancelled: bool = False
+    deadline_reached: bool = False
+    elapsed: float = 0.0
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for o in self.outcomes if o.failed)
+
+    @property
+    def successes(self) -> int:
+        return len(self.outcomes) - self.failures
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.not_run
+
+    def as_dict(self) -> dict:
+        return {
+            "total": self.total, "tested": len(self.outcomes), "succeeded": self.successes,
+            "failed": self.failures, "cancelled": self.cancelled, "deadline_reached": self.deadline_reached,
+            "elapsed": round(self.elapsed, 3),
+            "not_run": [{"id": mailbox_id, "reason": why} for mailbox_id, why in self.not_run],
+            "mailboxes": [o.as_dict() for o in self.outcomes],
+        }
+
+
+@dataclass
+class _Job:
+    plan: MailboxPlan
+    direction: str
+    endpoint: Endpoint
+    host: str
+
+
+@dataclass
+class _Open:
+    plan: MailboxPlan
+    results: dict[str, ProbeResult] = field(default_factory=dict)
+    remaining: int = 0
+
+
+class TestRunner:
+    """Runs Test & Enable over mailboxes and writes what it finds. One run per instance."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, store, *, concurrency: int = DEFAULT_CONCURRENCY, per_host_limit: int | None = None,
+                 deadline: float | None = None, cancel: threading.Event | None = None,
+                 on_progress: Callable[[Progress], None] | None = None, batch_size: int = BATCH_SIZE,
+                 probe_fn: Callable[..., ProbeResult] = probe):
+        self.store = store
+        self.concurrency = max(1, int(concurrency))
+        self.per_host_limit = per_host_limit
+        self.deadline = deadline
+        self.cancel = cancel or threading.Event()
+        self.on_progress = on_progress
+        self.batch_size = max(1, batch_size)
+        self.probe_fn = probe_fn
+        self._host_limits: dict[str, int] = {}
+
+    # ---------------------------------------------------------------- the run
+
+    def run(self, mailbox_ids: Iterable[int]) -> RunReport:
+        ids = list(dict.fromkeys(int(i) for i in mailbox_ids))
+        report = RunReport(total=len(ids))
+        started = time.monotonic()
+        stop_at = started + self.deadline if self.deadline else None
+        opened_here = self.store.db.is_closed()  # a Textual worker thread has no connection yet
+        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mailtest")
+        self._report, self._batch, self._last_flush = report, [], time.monotonic()
+        open_plans: dict[int, _Open] = {}
+        try:
+            first, later = self._phases(ids)
+            queue: deque[int] = deque(first)
+            waiting: deque[_Job] = deque()
+            in_flight: dict[Future, _Job] = {}
+            busy: Counter[str] = Counter()
+            planner = Planner(self.store)
+            lookahead = max(4 * self.concurrency, 64)
+            self._emit(None)
+            while True:
+                reason = self._stop_reason(stop_at)
+                if reason:
+                    break
+                # Start what the bounds allow; plan more mailboxes while jobs are few.
+                while len(in_flight) < self.concurrency and not self._stop_reason(stop_at):
+                    job = self._take_startable(waiting, busy)
+                    if job is not None:
+                        future = executor.submit(self.probe_fn, self._bounded(job.endpoint, stop_at),
+                                                 job.plan.checks[job.direction].credentials)
+                        in_flight[future] = job
+                        busy[job.host] += 1
+                        continue
+                    if not queue or len(waiting) >= lookahead:
+                        break
+                    self._plan_next(planner, queue.popleft(), waiting, open_plans)
+                if not queue and not waiting and not in_flight:
+                    if later:  # forward-mailbox users, now that the forward mailboxes have results
+                        self._flush()
+                        planner = Planner(self.store)
+                        queue.extend(later)
+                        later = []
+                        continue
+                    break
+                if in_flight:
+                    timeout = 0.2 if stop_at is None else max(0.0, min(0.2, stop_at - time.monotonic()))
+                    done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        job = in_flight.pop(future)
+                        busy[job.host] -= 1
+                        self._probe_done(job, future.result(), open_plans)
+                if len(self._batch) >= self.batch_size or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+                    self._flush()
+            reason = self._stop_reason(stop_at)
+            if reason:
+                report.cancelled = reason == CANCELLED
+                report.deadline_reached = reason == DEADLINE
+                unfinished = list(open_plans) + [i for i in queue] + list(later)
+                report.not_run += [(mailbox_id, reason) for mailbox_id in dict.fromkeys(unfinished)]
+                log.warning("Test & Enable stopped (%s): %s mailbox(es) not tested", reason, len(unfinished))
+        finally:
+            try:
+                self._flush()
+            finally:
+                executor.shutdown(wait=False, cancel_futures=True)
+                report.elapsed = time.monotonic() - started
+                if opened_here and not self.store.db.is_closed():
+                    self.store.db.close()
+        log.info("Test & Enable: %s mailbox(es), %s succeeded, %s failed, %s not run, in %.1f s",
+                 report.total, report.successes, report.failures, len(report.not_run), report.elapsed)
+        return report
+
+    # ---------------------------------------------------------------- helpers
+
+    def _stop_reason(self, stop_at: float | None) -> str:
+        if self.cancel.is_set():
+            return CANCELLED
+        if stop_at is not None and time.monotonic() >= stop_at:
+            return DEADLINE
+        return ""
+
+    @staticmethod
+    def _bounded(endpoint: Endpoint, stop_at: float | None) -> Endpoint:
+        """No probe outlives the deadline by much: its timeout is cut to the time left."""
+        if stop_at is None:
+            return endpoint
+        left = max(1.0, stop_at - time.monotonic())
+        return endpoint if endpoint.timeout <= left else replace(endpoint, timeout=left)
+
+    def _phases(self, ids: list[int]) -> tuple[list[int], list[int]]:
+        """Mailboxes whose incoming is Forward Mailbox wait for the run's forward mailboxes."""
+        if not ids:
+            return [], []
+        forward, dependent = set(), set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in (Mailbox.select(Mailbox.id, Mailbox.kind, Mailbox.incoming)
+                        .where(Mailbox.id.in_(chunk)).tuples()):
+                if row[1] == MailboxKind.FORWARD:
+                    forward.add(row[0])
+                elif row[2] == IncomingMethod.FORWARD_MAILBOX:
+                    dependent.add(row[0])
+        if not forward or not dependent:
+            return ids, []
+        return [i for i in ids if i not in dependent], [i for i in ids if i in dependent]
+
+    def _host_limit(self, host: str, plan: MailboxPlan) -> int:
+        limit = min(plan.connection_limit, self.per_host_limit or self.concurrency, self.concurrency)
+        self._host_limits[host] = min(self._host_limits.get(host, limit), limit)
+        return self._host_limits[host]
+
+    def _take_startable(self, waiting: deque[_Job], busy: Counter) -> _Job | None:
+        for index, job in enumerate(waiting):
+            if busy[job.host] < self._host_limits[job.host]:
+                del waiting[index]
+                return job
+        return None
+
+    def _plan_next(self, planner: Planner, mailbox_id: int, waiting: deque[_Job],
+                   open_plans: dict[int, _Open]) -> None:
+        try:
+            plan = planner.plan(mailbox_id)
+        except services.NotFound:
+            self._report.not_run.append((mailbox_id, DELETED))
+            return
+        probes = plan.probes
+        if not probes:
+            self._finish(plan.conclude({}))
+            return
+        open_plans[mailbox_id] = _Open(plan, remaining=len(probes))
+        for check in probes:
+            host = check.endpoint.host.strip().lower()
+            self._host_limit(host, plan)
+            waiting.append(_Job(plan, check.direction, check.endpoint, host))
+
+    def _probe_done(self, job: _Job, result: ProbeResult, open_plans: dict[int, _Open]) -> None:
+        entry = open_plans[job.plan.mailbox_id]
+        entry.results[job.direction] = result
+        entry.remaining -= 1
+        if entry.remaining == 0:
+            del open_plans[job.plan.mailbox_id]
+            self._finish(entry.plan.conclude(entry.results))
+
+    def _finish(self, outcome: MailboxOutcome) -> None:
+        self._report.outcomes.append(outcome)
+        self._batch.append(outcome)
+        statuses = ", ".join(f"{name.removesuffix('_status')} {TestStatus.label_of(code)}"
+                             for name, code in outcome.statuses.items())
+        log.info("mailbox %s %r: %s", outcome.mailbox_id, outcome.name, statuses)
+        for alert in outcome.alerts:
+            log.warning("mailbox %s %r: %s at %s: %s", outcome.mailbox_id, outcome.name, alert.level,
+                        alert.step, alert.message)
+        self._emit(outcome)
+        if len(self._batch) >= self.batch_size:
+            self._flush()
+
+    def _emit(self, outcome: MailboxOutcome | None) -> None:
+        if self.on_progress is None:
+            return
+        r = self._report
+        try:
+            self.on_progress(Progress(len(r.outcomes), r.total, r.successes, r.failures, outcome))
+        except Exception:
+            log.exception("the progress callback failed")
+
+    def _flush(self) -> None:
+        """Write finished results, one transaction per batch. A mailbox deleted meanwhile is skipped."""
+        batch, self._batch = self._batch, []
+        self._last_flush = time.monotonic()
+        if not batch:
+            return
+        with self.store.transaction():
+            for outcome in batch:
+                try:
+                    services.record_test_results(self.store, outcome.mailbox_id, outcome.statuses,
+                                                 outcome.alerts, outcome.completed_on)
+                except peewee.IntegrityError:  # its alerts point at a deleted mailbox; savepoint rolled back
+                    self._report.outcomes.remove(outcome)
+                    self._report.not_run.append((outcome.mailbox_id, DELETED))
+
+
+def run_tests(store, mailbox_ids: Iterable[int], **options) -> RunReport:
+    """Test & Enable these mailboxes now (see TestRunner for the options)."""
+    return TestRunner(store, **options).run(mailbox_ids)
+
+
+run_tests.__test__ = False

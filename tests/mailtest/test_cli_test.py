@@ -1,0 +1,97 @@
+"""`mailbox-tui test` end to end, in its own process, against the real servers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from mail_builders import server_profile, user_mailbox
+from support.mailservers import MAIL_USERS
+
+from mailbox_tui.store.database import Store
+
+WRONG = "Wrong-pw-Zz90^uu"
+SECRETS = (WRONG, MAIL_USERS["alice@example.com"], MAIL_USERS["bob@example.com"])
+
+
+def run(*args) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "mailbox_tui", "test", *map(str, args)], capture_output=True,
+                            text=True, env=os.environ.copy(), timeout=120, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def assert_no_secret(*texts):
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+            assert base64.b64encode(secret.encode()).decode() not in text
+
+
+@pytest.fixture
+def organisation(sqlite_url, servers):
+    """Alice signs in; Bob's stored password is wrong; Carol has nothing server-side to test."""
+    with Store(sqlite_url) as store:
+        profile = server_profile(store, *servers)
+        alice = user_mailbox(store, profile.id)
+        bob = user_mailbox(store, profile.id, email="bob@example.com", password=WRONG)
+        carol = user_mailbox(store, None, email="carol@example.com", incoming=0, outgoing=0,
+                             allow_credentials=False)
+    return {"db": sqlite_url, "alice": alice.id, "bob": bob.id, "carol": carol.id}
+
+
+def test_all_reports_json_and_exits_nonzero_when_a_test_fails(organisation, tmp_path):
+    log = tmp_path / "test.log"
+    result = run("--db", organisation["db"], "--all", "--json", "--log", log, "--concurrency", "4")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["total"], report["succeeded"], report["failed"]) == (3, 2, 1)
+    by_email = {m["email"]: m for m in report["mailboxes"]}
+    assert by_email["alice@example.com"]["incoming_status"] == "Success"
+    assert by_email["alice@example.com"]["outgoing_status"] == "Success"
+    assert by_email["bob@example.com"]["result"] == "Failure"
+    assert {a["step"] for a in by_email["bob@example.com"]["alerts"]} == {"authentication"}
+    assert by_email["carol@example.com"]["result"] == "Not Run"
+    assert "Testing 3 mailbox(es)" in result.stderr and "[3/3]" in result.stderr
+    log_text = log.read_text()
+    assert "Login rejected" in log_text
+    assert_no_secret(result.stdout, result.stderr, log_text)
+
+
+def test_addresses_select_mailboxes_and_success_exits_zero(organisation, tmp_path, monkeypatch):
+    monkeypatch.setenv("MAILBOX_TUI_LOG", str(tmp_path / "env.log"))
+    result = run("--db", organisation["db"], "ALICE@example.com")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Success  Alice <alice@example.com>: incoming Success, outgoing Success")
+    assert "1 tested: 1 succeeded, 0 failed, 0 not tested" in result.stdout
+    assert_no_secret(result.stdout, result.stderr, (tmp_path / "env.log").read_text())
+
+
+def test_failed_and_profile_selections(organisation):
+    first = run("--db", organisation["db"], "--profile", "test imap", "--json")
+    assert first.returncode == 1
+    assert {m["email"] for m in json.loads(first.stdout)["mailboxes"]} == {"alice@example.com", "bob@example.com"}
+    failed = run("--db", organisation["db"], "--failed", "--json")
+    assert failed.returncode == 1
+    assert [m["email"] for m in json.loads(failed.stdout)["mailboxes"]] == ["bob@example.com"]
+    text = run("--db", organisation["db"], "--failed")
+    assert "Login rejected for user 'bob@example.com'" in text.stdout
+    assert_no_secret(first.stdout, failed.stdout, text.stdout, text.stderr)
+
+
+@pytest.mark.parametrize("args,message", [
+    ((), "say which mailboxes to test"),
+    (("--all", "--failed"), "say which mailboxes to test"),
+    (("nobody@example.com",), "no mailbox has the address nobody@example.com"),
+    (("--profile", "No such profile"), "there is no server profile named 'No such profile'"),
+    (("--all", "--concurrency", "0"), "--concurrency must be at least 1"),
+])
+def test_usage_errors_exit_2(organisation, args, message):
+    result = run("--db", organisation["db"], *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stdout == ""
