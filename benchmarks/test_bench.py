@@ -203,6 +203,62 @@ def set_ports(store, imap_port: int, smtp_port: int) -> None:
     EmailServerProfile.update(incoming_port=imap_port, outgoing_port=smtp_port).execute()
 
 
+def ui_latency(store, ids: list[int], keystrokes: int = 30) -> dict:
+    """Key-press latency in the app while Test & Enable runs over `ids` in the background.
+
+    Pilot's own cost is in every press, so the figure is the difference from the same key
+    pressed on the idle app just before, in the same process."""
+    import statistics
+
+    from mailbox_tui.ui.app import MailboxApp
+
+    from mailbox_tui.store.models import AppUser
+    from mailbox_tui.ui.widgets.record_table import RecordTable
+
+    handled: list[float] = []
+    original_move = RecordTable._move_to
+
+    def move_to(self, index):  # the app has handled the key: cursor moved, its rows marked for redraw
+        result = original_move(self, index)
+        handled.append(time.perf_counter())
+        return result
+
+    RecordTable._move_to = move_to
+
+    async def measure() -> dict:
+        app = MailboxApp(store, acting=AppUser.select().first().email)  # no first-run question
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            screen = app.screen
+
+            async def presses(count: int) -> tuple[list[float], list[float]]:
+                """(app's own: key posted to key handled; Pilot's whole round trip), in ms."""
+                own, round_trip = [], []
+                for i in range(count):
+                    handled.clear()
+                    begin = time.perf_counter()
+                    await pilot.press("down" if i % 2 == 0 else "up")
+                    round_trip.append((time.perf_counter() - begin) * 1000)
+                    if handled:
+                        own.append((handled[0] - begin) * 1000)
+                return own, round_trip
+
+            idle, idle_trip = await presses(keystrokes)
+            screen.action_test_enable(ids)
+            await asyncio.sleep(1.0)  # the run is in full flow
+            busy, busy_trip = await presses(keystrokes)
+            still_running = screen.test_run is not None
+            while screen.test_run is not None:
+                await asyncio.sleep(0.2)
+            p95 = lambda xs: sorted(xs)[max(int(len(xs) * 0.95) - 1, 0)]  # noqa: E731
+            return {"idle": statistics.median(idle), "busy": statistics.median(busy), "busy_p95": p95(busy),
+                    "trip_idle": statistics.median(idle_trip), "trip_busy": statistics.median(busy_trip),
+                    "trip_busy_p95": p95(busy_trip), "still_running": still_running}
+
+    return asyncio.run(measure())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mailboxes", type=int, default=1000)
@@ -210,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0, help="added each way by the relay (0: skip)")
     parser.add_argument("--sequential-mailboxes", type=int, default=None,
                         help="how many the sequential runs cover (default: all; the relayed one takes long)")
+    parser.add_argument("--no-ui-latency", dest="ui_latency", action="store_false",
+                        help="skip the key-press latency in the app during each concurrent run")
+    parser.add_argument("--skip-sequential", action="store_true", help="only the concurrent runs")
     args = parser.parse_args(argv)
 
     from cryptography.fernet import Fernet
@@ -248,14 +307,23 @@ def main(argv: list[str] | None = None) -> None:
         timed_run(store, ids[:20], args.concurrency)  # warm up: dovecot's first logins, the mail folders
         for title, latency, imap_port, smtp_port in rounds:
             set_ports(store, imap_port, smtp_port)
-            seq = timed_run(store, sequential_ids, 1)
+            seq_ids = sequential_ids[:20] if args.skip_sequential else sequential_ids
+            seq = timed_run(store, seq_ids, 1)
             con = timed_run(store, ids, args.concurrency)
             print(f"\n{title}")
-            print(f"  sequential (1):  {len(sequential_ids)} mailboxes in {seq['seconds']:.1f} s = "
+            print(f"  sequential (1):  {len(seq_ids)} mailboxes in {seq['seconds']:.1f} s = "
                   f"{seq['rate']:.1f} mailboxes/s; {_bound(seq, 1, latency)}")
             print(f"  concurrent ({args.concurrency}): {n} mailboxes in {con['seconds']:.1f} s = "
                   f"{con['rate']:.1f} mailboxes/s; {_bound(con, args.concurrency, latency)}")
             print(f"  speed-up: {con['rate'] / seq['rate']:.1f}x")
+            if args.ui_latency:
+                ui = ui_latency(store, ids)
+                print(f"  app key press while the {n} run in the background (app's own time, key posted to "
+                      f"key handled): median {ui['busy']:.1f} ms, p95 {ui['busy_p95']:.1f} ms "
+                      f"(idle: {ui['idle']:.1f} ms); Pilot round trip median {ui['trip_busy']:.0f} ms, "
+                      f"p95 {ui['trip_busy_p95']:.0f} ms (idle {ui['trip_idle']:.0f} ms: Pilot waits for "
+                      f"the app to go quiet, which it does not while results stream in)"
+                      + ("" if ui["still_running"] else "; WARNING: the run ended before the last key"))
         store.close()
     finally:
         for relay in relays:

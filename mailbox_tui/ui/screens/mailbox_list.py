@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class MailboxListScreen(RecordListScreen):
         Binding("x", "cancel_test", "Cancel test", show=False, id="cancel_test"),
     ]
     test_run = None  # the Test & Enable run in progress, if any
+    _last_progress_draw = 0.0
 
     def count_rows(self, view: str, text: str) -> int:
         return queries.count_mailboxes(view, text)
@@ -153,8 +155,10 @@ class MailboxListScreen(RecordListScreen):
         if self.test_run is None:
             return
         self.test_run.last = message.progress
-        self.update_status()
-        if message.progress.outcome is not None:
+        now = time.monotonic()
+        if now - self._last_progress_draw >= 0.25:  # at most 4 redraws a second, however fast results come
+            self._last_progress_draw = now
+            self.update_status()
             self.table.refresh_rows()  # results are written in batches; visible rows re-read as they land
 
     def on_test_finished(self, message) -> None:
