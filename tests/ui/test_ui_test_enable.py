@@ -121,3 +121,35 @@ async def test_profile_test_connection_then_pin_the_self_signed_certificate(sqli
         assert len(pinned.incoming_cert_sha256) == 64
     finally:
         store.close()
+
+
+async def test_a_server_that_never_speaks_times_out_and_the_app_stays_responsive(sqlite_url, silent_server,
+                                                                                 smtp_servers, dovecot):
+    import time
+
+    from mailbox_tui.domain.options import TlsMode
+
+    store = Store(sqlite_url)
+    profile = server_profile(store, dovecot, smtp_servers, incoming_tls=TlsMode.NONE,
+                             incoming_port=silent_server.port, timeout_seconds=2)
+    approve_all(store)
+    silent = user_mailbox(store, profile.id, "alice@example.com", name="Alice Silent", outgoing=0)
+    user_mailbox(store, profile.id, "bob@example.com", name="Bob Other", outgoing=0)
+    app = MailboxApp(store, acting="alice@example.com")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            started = time.monotonic()
+            await pilot.press("t")  # Alice Silent, highlighted
+            await pilot.pause()
+            assert screen.test_run is not None
+            await pilot.press("down")  # handled while the probe waits on the silent server
+            assert screen.table.cursor == 1 and screen.test_run is not None
+            await wait_for(lambda: screen.test_run is None, timeout=20)
+            assert time.monotonic() - started < 15  # the 2 s timeout held (each step is bounded)
+        result = services.get_mailbox(store, silent.id)
+        assert result.incoming_status == TestStatus.FAILURE
+        assert "timed out" in queries.mailbox_alerts(silent.id)[0].message.lower()
+    finally:
+        store.close()
