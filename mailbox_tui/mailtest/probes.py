@@ -400,18 +400,23 @@ class _IMAP(imaplib.IMAP4):
         return self._ready_sock
 
 
-def _imap_steps(a: _Attempt) -> str:
-    ep = a.ep
+def _greet(a: _Attempt, make):
+    """Connect (TLS-wrapped first for implicit TLS), then `make(sock)` reads the greeting."""
     sock = a.connect()
-    if ep.tls == TlsMode.IMPLICIT:
+    if a.ep.tls == TlsMode.IMPLICIT:
         sock = a.wrap(sock)
     a.step = GREETING
     try:
-        conn = _IMAP(sock, ep.host, ep.port)
+        a.conn = make(sock)
     except BaseException:
         sock.close()
         raise
-    a.conn = conn
+    return a.conn
+
+
+def _imap_steps(a: _Attempt) -> str:
+    ep = a.ep
+    conn = _greet(a, lambda sock: _IMAP(sock, ep.host, ep.port))
     a.heard(conn.welcome)
     if ep.tls == TlsMode.STARTTLS:
         a.step = TLS
@@ -478,16 +483,7 @@ class _POP3(poplib.POP3):
 
 def _pop3_steps(a: _Attempt) -> str:
     ep = a.ep
-    sock = a.connect()
-    if ep.tls == TlsMode.IMPLICIT:
-        sock = a.wrap(sock)
-    a.step = GREETING
-    try:
-        conn = _POP3(sock, ep.host, ep.port)
-    except BaseException:
-        sock.close()
-        raise
-    a.conn = conn
+    conn = _greet(a, lambda sock: _POP3(sock, ep.host, ep.port))
     a.heard(conn.getwelcome())
     if ep.tls == TlsMode.STARTTLS:
         a.step = TLS
@@ -548,12 +544,7 @@ class _SMTP(smtplib.SMTP):
 
 def _smtp_steps(a: _Attempt) -> str:
     ep = a.ep
-    sock = a.connect()
-    if ep.tls == TlsMode.IMPLICIT:
-        sock = a.wrap(sock)
-    a.step = GREETING
-    conn = _SMTP(sock, ep.host, ep.timeout)
-    a.conn = conn
+    conn = _greet(a, lambda sock: _SMTP(sock, ep.host, ep.timeout))
     code, msg = conn.connect(ep.host, ep.port)
     a.heard(f"{code} {_text(msg)}")
     if code != 220:
