@@ -40,7 +40,9 @@ def seed_demo(store: Store, users: int = 50, seed: int = 7) -> dict[str, int]:
             incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
             outgoing_location="https://outlook.office365.com/EWS/Exchange.asmx", auth_method=AuthMethod.OAUTH))
         org = services.org_settings(store)
-        org_new = services.OrgSettings(**{**org.__dict__, "default_profile_id": imap.id})
+        org_new = services.OrgSettings(**{**org.__dict__, "default_profile_id": imap.id,
+                                            "default_incoming": IncomingMethod.SERVER_SIDE_SYNC,
+                                            "default_outgoing": OutgoingMethod.SERVER_SIDE_SYNC})
         services.update_org_settings(store, org, org_new)
 
         people = []
@@ -84,6 +86,9 @@ def _seed_results(store: Store, mailbox_ids: list[int], rnd: random.Random) -> N
     services.set_approval(store, reject, False)
     now = utcnow()
     for mid in mailbox_ids:
+        box = services.get_mailbox(store, mid)
+        if box.incoming != IncomingMethod.SERVER_SIDE_SYNC or box.outgoing != OutgoingMethod.SERVER_SIDE_SYNC:
+            continue  # only what server-side sync would have tested
         roll = rnd.random()
         when = now - timedelta(hours=rnd.randint(1, 72))
         if roll < 0.45:
