@@ -535,7 +535,7 @@ class _Importer:
                     self.report.updated["users"] += 1
             else:
                 new.append((key, extra["id"], user_columns(draft)))
-        for (key, placeholder, cols), user_id in zip(new, reserve_ids(AppUser, len(new))):
+        for (_, placeholder, cols), user_id in zip(new, reserve_ids(AppUser, len(new)), strict=True):
             cols["id"] = ids[placeholder] = user_id
         for chunk in _chunks(new, 5000):
             bulk_insert(AppUser, [cols for _, _, cols in chunk])

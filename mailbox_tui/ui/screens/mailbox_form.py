@@ -122,7 +122,7 @@ class MailboxFormScreen(RecordFormScreen):
 
     # -- reading the widgets into a draft
     def read_draft(self) -> MailboxDraft:
-        value = lambda name: self.query_one(f"#{name}").value  # noqa: E731
+        value = self.value
         d = self.base.copy()
         d.name, d.email, d.username = value("name"), value("email"), value("username")
         if self.base.kind == MailboxKind.FORWARD:

@@ -146,7 +146,7 @@ class ProfileFormScreen(RecordFormScreen):
 
     # -- reading and judging
     def read_draft(self) -> ProfileDraft:
-        value = lambda name: self.query_one(f"#{name}").value  # noqa: E731
+        value = self.value
         d = self.base.copy()
         d.name = value("name")
         d.server_type = value("server_type")

@@ -121,6 +121,10 @@ class RecordFormScreen(Screen[bool]):
     def is_new(self) -> bool:
         return self.base.id is None
 
+    def value(self, widget_id: str):
+        """The current value of the widget with this id."""
+        return self.query_one(f"#{widget_id}").value
+
     # -- what a subclass provides
     def read_draft(self):
         raise NotImplementedError

@@ -63,7 +63,7 @@ class SettingsScreen(RecordFormScreen):
         yield KeyBar()
 
     def read_draft(self) -> OrgSettings:
-        value = lambda name: self.query_one(f"#{name}").value  # noqa: E731
+        value = self.value
         profile = value("default_profile_id")
         return OrgSettings(default_profile_id=None if profile is Select.NULL else profile,
                            default_incoming=value("default_incoming"), default_outgoing=value("default_outgoing"),

@@ -24,7 +24,7 @@ class KeyBar(Static):
     def _bindings_changed(self, screen) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         seen = set()
-        for key, active in screen.active_bindings.items():
+        for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.show or not binding.description or binding.action in seen or not active.enabled:
                 continue
