@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.options import EXCHANGE_TYPES, AuthMethod
+from ..store import services
 from ..store.crypto import SecretUnreadable
 from ..store.models import EmailServerProfile
 from .plan import profile_endpoint
@@ -26,13 +27,11 @@ class ConnectionCheck:
 
 
 def _credentials(store, profile: EmailServerProfile, direction: str) -> Credentials | None:
-    outgoing = direction == "outgoing" and not profile.use_same_settings_for_outgoing
-    method = profile.outgoing_auth_method if outgoing else profile.auth_method
-    if method != AuthMethod.PROFILE_CREDENTIALS:
-        return None
-    username = profile.outgoing_username if outgoing else profile.username
-    token = profile.outgoing_password_enc if outgoing else profile.password_enc
-    return Credentials(username, store.keyring.decrypt(token) if token else "")
+    outgoing = direction == "outgoing"
+    separate = outgoing and not profile.use_same_settings_for_outgoing
+    if (profile.outgoing_auth_method if separate else profile.auth_method) != AuthMethod.PROFILE_CREDENTIALS:
+        return None  # reachability, TLS and the greeting only
+    return Credentials(*services.profile_credentials(store, profile, outgoing))
 
 
 def test_connection(store, profile_id: int) -> list[ConnectionCheck]:

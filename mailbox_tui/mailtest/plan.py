@@ -311,13 +311,11 @@ class Planner:
                     return fail("The mailbox's user name or password is missing.")
                 check.credentials = Credentials(d.username.strip(), password)
             elif method == AuthMethod.PROFILE_CREDENTIALS:
-                username = profile.username if incoming or same else profile.outgoing_username
-                token = profile.password_enc if incoming or same else profile.outgoing_password_enc
-                password = self.store.keyring.decrypt(token) if token else ""
-                if not username.strip() or not password:
+                username, password = services.profile_credentials(self.store, profile, outgoing=not incoming)
+                if not username or not password:
                     return fail(f"Server profile {profile.name!r} authenticates with its own credentials "
                                 f"but has no user name or password (rule P6).")
-                check.credentials = Credentials(username.strip(), password)
+                check.credentials = Credentials(username, password)
             elif method == AuthMethod.ANONYMOUS:
                 check.note = "The profile signs in without credentials: connection, TLS and greeting tested."
             else:

@@ -486,6 +486,16 @@ def delete_profile(store: Store, profile_id: int) -> int:
 # ---------------------------------------------------------------- secrets (for Test & Enable)
 
 
+def profile_credentials(store: Store, profile: EmailServerProfile, outgoing: bool) -> tuple[str, str]:
+    """(user name, clear password) the profile itself signs in with, for one direction (P6, P7).
+
+    For a connection test only. Raises SecretUnreadable on a wrong key."""
+    separate = outgoing and not profile.use_same_settings_for_outgoing
+    username = profile.outgoing_username if separate else profile.username
+    token = profile.outgoing_password_enc if separate else profile.password_enc
+    return username.strip(), store.keyring.decrypt(token) if token else ""
+
+
 def mailbox_password(store: Store, mailbox_id: int) -> str | None:
     """The clear password, for a connection test only. Raises SecretUnreadable on a wrong key."""
     row = Mailbox.select(Mailbox.password_enc).where(Mailbox.id == mailbox_id).first()
