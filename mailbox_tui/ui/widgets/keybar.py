@@ -24,7 +24,9 @@ class KeyBar(Static):
     def _bindings_changed(self, screen) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         seen = set()
-        for active in screen.active_bindings.values():
+        # The page's own keys first (its commands), then the focused widget's, then the app's.
+        rank = lambda active: 0 if active.node is screen else 2 if active.node is self.app else 1  # noqa: E731
+        for active in sorted(screen.active_bindings.values(), key=rank):
             binding = active.binding
             if not binding.show or not binding.description or binding.action in seen or not active.enabled:
                 continue
