@@ -71,10 +71,14 @@ def org_settings(store: Store) -> OrgSettings:
     return org_draft(OrganizationSettings.get_by_id(1))
 
 
+def validate_org_settings(store: Store, d: OrgSettings) -> list[Finding]:
+    profile = EmailServerProfile.get_or_none(id=d.default_profile_id) if d.default_profile_id else True
+    return check_org_settings(d, profile)
+
+
 def update_org_settings(store: Store, base: OrgSettings, new: OrgSettings) -> OrgSettings:
     with store.transaction():
-        profile = EmailServerProfile.get_or_none(id=new.default_profile_id) if new.default_profile_id else True
-        _refuse_on_errors(check_org_settings(new, profile))
+        _refuse_on_errors(validate_org_settings(store, new))
         values = {
             "default_profile": new.default_profile_id,
             "default_incoming": new.default_incoming,
@@ -136,10 +140,22 @@ def mailbox_context(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT,
     return ctx
 
 
-def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT) -> list[Finding]:
-    """The findings a form shows live; the same ones a save acts on."""
-    original = get_mailbox(store, d.id) if d.id is not None and stage == Stage.EDIT else None
+def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT,
+                     original: MailboxDraft | None = None) -> list[Finding]:
+    """The findings a form shows live; the same ones a save acts on. A form passes the record as
+    it read it (`original`), so a keystroke does not read it again."""
+    if original is None and d.id is not None and stage == Stage.EDIT:
+        original = get_mailbox(store, d.id)
     return check_mailbox(d, mailbox_context(store, d, stage, original))
+
+
+def user_id_for_email(text: str) -> int | None:
+    """The user an owner field names by email: None when blank, 0 when no user has it (M2/Q1 say so)."""
+    text = text.strip()
+    if not text:
+        return None
+    row = AppUser.select(AppUser.id).where(AppUser.email_key == email_key(text)).first()
+    return row.id if row else 0
 
 
 def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:

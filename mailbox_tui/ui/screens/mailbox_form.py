@@ -23,7 +23,6 @@ from ...domain.options import (
     TestStatus,
 )
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft, PasswordEdit
-from ...domain.text import email_key
 from ...store import queries, services
 from ...store.models import AppUser, Queue
 from ..widgets.keybar import KeyBar
@@ -126,7 +125,7 @@ class MailboxFormScreen(RecordFormScreen):
         d = self.base.copy()
         d.name, d.email, d.username = value("name"), value("email"), value("username")
         if self.base.kind == MailboxKind.FORWARD:
-            d.owner_id = self._owner_id(value("owner_id").strip())
+            d.owner_id = services.user_id_for_email(value("owner_id"))
         d.delete_after_processing = value("delete_after_processing")
         d.allow_credentials = value("allow_credentials")
         d.password = PasswordEdit(stored=self.base.password.stored, new=value("password") or None,
@@ -136,12 +135,6 @@ class MailboxFormScreen(RecordFormScreen):
         for name in ("incoming", "outgoing", "act"):
             setattr(d, name, value(name))
         return d
-
-    def _owner_id(self, text: str) -> int | None:
-        if not text:
-            return None
-        row = AppUser.select(AppUser.id).where(AppUser.email_key == email_key(text)).first()
-        return row.id if row else 0  # 0: no such user, which M2 reports
 
     def _owner_email(self, user_id: int | None) -> str:
         row = AppUser.get_or_none(AppUser.id == user_id) if user_id else None
@@ -184,7 +177,7 @@ class MailboxFormScreen(RecordFormScreen):
 
     # -- judging
     def check(self, draft) -> list[Finding]:
-        return services.validate_mailbox(self.app.store, draft)
+        return services.validate_mailbox(self.app.store, draft, original=None if self.is_new else self.base)
 
     def notices(self, draft) -> list[Finding]:
         if self.is_new:

@@ -11,7 +11,6 @@ from ...domain.findings import Finding
 from ...domain.options import ApprovalStatus, IncomingMethod, MailboxKind, OutgoingMethod
 from ...domain.records import QueueDraft
 from ...domain.rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
-from ...domain.text import email_key
 from ...store import queries, services
 from ...store.models import AppUser
 from ..widgets.keybar import KeyBar
@@ -96,11 +95,8 @@ class QueueFormScreen(RecordFormScreen):
         yield KeyBar()
 
     def read_draft(self) -> QueueDraft:
-        owner_text = self.query_one("#owner_id", Input).value.strip()
-        owner = AppUser.select(AppUser.id).where(AppUser.email_key == email_key(owner_text)).first() \
-            if owner_text else None
         return QueueDraft(name=self.query_one("#name", Input).value, email=self.query_one("#email", Input).value,
-                          owner_id=(owner.id if owner else 0) if owner_text else None,
+                          owner_id=services.user_id_for_email(self.query_one("#owner_id", Input).value),
                           incoming=self.query_one("#incoming", Select).value,
                           outgoing=self.query_one("#outgoing", Select).value,
                           state=self.base.state, id=self.base.id, version=self.base.version)

@@ -10,9 +10,8 @@ from textual.widgets import Header, Select, Static
 from ...domain.findings import Finding
 from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType
 from ...domain.records import OrgSettings
-from ...domain.rules import ALLOWED_ACT, ALLOWED_INCOMING, ALLOWED_OUTGOING, check_org_settings
+from ...domain.rules import ALLOWED_ACT, ALLOWED_INCOMING, ALLOWED_OUTGOING
 from ...store import queries, services
-from ...store.models import EmailServerProfile
 from ..widgets.keybar import KeyBar
 from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
 from .record_list import PAGE_TITLES, PAGES
@@ -72,9 +71,7 @@ class SettingsScreen(RecordFormScreen):
                            approval_required_queues=value("approval_required_queues"), version=self.base.version)
 
     def check(self, draft) -> list[Finding]:
-        profile = (EmailServerProfile.get_or_none(EmailServerProfile.id == draft.default_profile_id)
-                   if draft.default_profile_id is not None else True)
-        return check_org_settings(draft, profile)
+        return services.validate_org_settings(self.app.store, draft)
 
     def write(self, draft, base):
         return services.update_org_settings(self.app.store, base, draft)
