@@ -414,6 +414,15 @@ def _greet(a: _Attempt, make):
     return a.conn
 
 
+def _before_login(a: _Attempt, reached: str) -> str | None:
+    """Where a probe ends before authenticating: fetching a certificate, or nothing to log in with."""
+    if a.fetch_only:
+        return "Certificate fetched."
+    if a.creds is None:
+        return f"Connected to {a.ep.label}{reached}; no credentials to test."
+    return None
+
+
 def _imap_steps(a: _Attempt) -> str:
     ep = a.ep
     conn = _greet(a, lambda sock: _IMAP(sock, ep.host, ep.port))
@@ -424,10 +433,8 @@ def _imap_steps(a: _Attempt) -> str:
             raise _Stopped(_no_starttls(ep), " ".join(conn.capabilities))
         conn.starttls(ssl_context=a.context())
         a.handshake_done(conn.sock)
-    if a.fetch_only:
-        return "Certificate fetched."
-    if a.creds is None:
-        return f"Connected to {ep.label} and got its greeting; no credentials to test."
+    if stop := _before_login(a, " and got its greeting"):
+        return stop
     a.step = AUTHENTICATION
     caps = set(conn.capabilities)
     user, password = a.creds.username, a.creds.password
@@ -495,10 +502,8 @@ def _pop3_steps(a: _Attempt) -> str:
             raise _Stopped(_no_starttls(ep), " ".join(caps))
         conn.stls(context=a.context())
         a.handshake_done(conn.sock)
-    if a.fetch_only:
-        return "Certificate fetched."
-    if a.creds is None:
-        return f"Connected to {ep.label} and got its greeting; no credentials to test."
+    if stop := _before_login(a, " and got its greeting"):
+        return stop
     a.step = AUTHENTICATION
     try:
         conn.user(a.creds.username)
@@ -561,10 +566,8 @@ def _smtp_steps(a: _Attempt) -> str:
         a.handshake_done(conn.sock)
         code, msg = conn.ehlo()
         a.heard(f"{code} {_text(msg)}")
-    if a.fetch_only:
-        return "Certificate fetched."
-    if a.creds is None:
-        return f"Connected to {ep.label}: greeting and EHLO answered; no credentials to test."
+    if stop := _before_login(a, ": greeting and EHLO answered"):
+        return stop
     a.step = AUTHENTICATION
     if not conn.has_extn("auth"):
         raise _Stopped(_method_not_offered(f"{ep.address} does not offer AUTH on this connection."),
