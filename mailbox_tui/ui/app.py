@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -12,6 +13,7 @@ from ..domain.text import email_key
 from ..store.database import Store, describe_url
 from ..store.models import AppUser
 from ..store.queries import VIEWS
+from .input_queue import InputQueue
 from .settings import load_settings, save_settings
 
 
@@ -88,15 +90,27 @@ class MailboxApp(App[int]):
         self.store = store
         self.acting_user_id: int | None = None
         self._acting_request = acting
+        self.input_queue = InputQueue(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        # Every key and paste goes through the one input queue (keys over SSH arrive in bursts).
+        if self.input_queue.takes(event):
+            self.input_queue.put(event)
+            return
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         from .screens.mailbox_list import MailboxListScreen
 
         self.theme = "ansi-dark"  # the terminal's own 16 colours: readable over any SSH client
         self.push_screen(MailboxListScreen())
+        self.input_queue.start()  # keys typed during start-up were held; they go to the first screen
         self._choose_acting(self._acting_request)
         if not self.store.key_ok:
             self.notify(self.store.key_message, severity="warning", timeout=30)
+
+    def on_unmount(self) -> None:
+        self.input_queue.stop()
 
     def _choose_acting(self, requested: str | None) -> None:
         settings = load_settings()

@@ -7,9 +7,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ..input_queue import GuardsTypeahead
 
-class ChoiceDialog(ModalScreen[str]):
-    """Returns the chosen key; Escape returns `escape_choice`."""
+
+class ChoiceDialog(GuardsTypeahead, ModalScreen[str]):
+    """Returns the chosen key; Escape returns `escape_choice`. Keys typed before it appeared do not answer it."""
 
     DEFAULT_CSS = """
     ChoiceDialog { align: center middle; }

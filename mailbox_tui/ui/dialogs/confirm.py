@@ -8,8 +8,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ..input_queue import GuardsTypeahead
 
-class ConfirmDialog(ModalScreen[bool]):
+
+class ConfirmDialog(GuardsTypeahead, ModalScreen[bool]):
+    """Keys typed before the question appeared do not answer it (see input_queue)."""
+
     DEFAULT_CSS = """
     ConfirmDialog { align: center middle; }
     ConfirmDialog > Vertical { width: 64; max-width: 100%; height: auto; border: thick $warning; padding: 1 2;

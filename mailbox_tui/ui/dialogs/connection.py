@@ -9,11 +9,16 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ...domain.findings import RuleViolation
 from ...mailtest.connection import certificate_of, test_connection
 from ...store import services
+from ...store.database import StoreError
+from ..input_queue import GuardsTypeahead
 
 
-class ConnectionDialog(ModalScreen[None]):
+class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
+    """`y` pins only a certificate the admin has seen: keys typed before it was shown are ignored."""
+
     DEFAULT_CSS = """
     ConnectionDialog { align: center middle; }
     ConnectionDialog > Vertical { width: 100%; max-width: 100; height: 80%; border: thick $primary;
@@ -42,7 +47,7 @@ class ConnectionDialog(ModalScreen[None]):
     def on_mount(self) -> None:
         self.run_checks()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
     def run_checks(self) -> None:
         store = self.app.store
         try:
@@ -77,7 +82,7 @@ class ConnectionDialog(ModalScreen[None]):
         if check is not None:
             self.fetch(check.direction, check.endpoint)
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
     def fetch(self, direction: str, endpoint) -> None:
         result = certificate_of(endpoint)
         self.app.call_from_thread(self._offer, direction, result)
@@ -95,6 +100,7 @@ class ConnectionDialog(ModalScreen[None]):
             "Compare the SHA-256 with one you got from the server's owner. Pinning trusts exactly this "
             "certificate for this profile; verification stays on for everything else.")
         self.query_one("#connection-keys", Static).update("y: pin this certificate · Escape: close")
+        self.mark_shown()
 
     def action_pin(self) -> None:
         if self.certificate is None:
@@ -103,7 +109,11 @@ class ConnectionDialog(ModalScreen[None]):
         store = self.app.store
         base = services.get_profile(store, self.profile_id)
         draft = base.copy(**{f"{direction}_cert_sha256": cert.sha256})
-        services.update_profile(store, base, draft)
+        try:
+            services.update_profile(store, base, draft)
+        except (StoreError, RuleViolation) as exc:  # another admin saved the profile meanwhile, or a rule
+            self.notify(f"Not pinned: {exc}", severity="error", timeout=10)
+            return
         self.notify(f"Pinned the {direction} server's certificate (SHA-256 {cert.sha256[:16]}…).")
         self.certificate = None
         self.query_one("#connection-text", Static).update("Testing again…")

@@ -12,6 +12,7 @@ from ...domain.findings import Severity
 from ...domain.options import ActMethod, IncomingMethod, OutgoingMethod
 from ...store.models import EmailServerProfile
 from ...store.services import DefaultsPreview
+from ..input_queue import GuardsTypeahead
 
 NAMES = {"profile_id": "Server Profile", "incoming": "Incoming", "outgoing": "Outgoing", "act": "ACT"}
 OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
@@ -26,8 +27,8 @@ def _value(field: str, value) -> str:
     return OPTIONS[field].label_of(value)
 
 
-class DefaultsPreviewScreen(ModalScreen[bool]):
-    """y applies (one transaction); n or Escape changes nothing."""
+class DefaultsPreviewScreen(GuardsTypeahead, ModalScreen[bool]):
+    """y applies (one transaction); n or Escape changes nothing; keys typed before it appeared are ignored."""
 
     DEFAULT_CSS = """
     DefaultsPreviewScreen { align: center middle; }

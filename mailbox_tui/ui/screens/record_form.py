@@ -170,7 +170,20 @@ class RecordFormScreen(Screen[bool]):
         self.validate()
         first = next((w for name in self.FIELD_ORDER for w in self.query(f"#{name}") if not w.disabled), None)
         if first is not None:
+            if isinstance(first, Input):
+                # The first key typed must add to the field, not replace it: cursor at the end, nothing
+                # selected. Tab into a field later still selects its text, as browsers do.
+                first.select_on_focus = False
+                first.cursor_position = len(first.value)
+                self._opening_focus = first
             first.focus()
+
+    _opening_focus: Input | None = None
+
+    def on_descendant_focus(self, event) -> None:
+        if self._opening_focus is not None and event.widget is self._opening_focus:
+            self._opening_focus.select_on_focus = True
+            self._opening_focus = None
 
     @on(Input.Changed)
     @on(Select.Changed)

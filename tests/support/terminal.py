@@ -1,0 +1,137 @@
+"""The installed app in a real pseudo-terminal, as an admin over SSH meets it.
+
+`TerminalApp` starts `mailbox-tui` (the console script of this virtual environment) in a pty of
+80×24 with TERM=xterm, renders everything it writes with pyte, and sends keys as raw bytes: a
+burst is ONE write, so the app reads it the way it reads keys coalesced by an SSH link, a fast
+typist or a paste without bracketed paste. Pilot cannot show this: it waits for the app to go
+idle between keys.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import ptyprocess
+import pyte
+
+# xterm's bytes for the keys the tests use
+KEYS = {
+    "enter": "\r", "tab": "\t", "shift+tab": "\x1b[Z", "escape": "\x1b", "backspace": "\x7f",
+    "delete": "\x1b[3~", "up": "\x1b[A", "down": "\x1b[B", "right": "\x1b[C", "left": "\x1b[D",
+    "home": "\x1b[H", "end": "\x1b[F", "pageup": "\x1b[5~", "pagedown": "\x1b[6~",
+    "f1": "\x1bOP", "f2": "\x1bOQ", "f3": "\x1bOR", "f4": "\x1bOS", "f5": "\x1b[15~", "f6": "\x1b[17~",
+    "f7": "\x1b[18~", "f8": "\x1b[19~", "f9": "\x1b[20~",
+    "ctrl+p": "\x10", "ctrl+q": "\x11", "ctrl+s": "\x13", "ctrl+w": "\x17",
+}
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+
+
+def keys(*parts: str) -> bytes:
+    """Bytes for a burst: key names from KEYS, anything else typed as text."""
+    return "".join(KEYS.get(p, p) for p in parts).encode()
+
+
+def console_script() -> str:
+    """The app as installed in the interpreter running the tests."""
+    found = Path(sys.executable).with_name("mailbox-tui")
+    return str(found) if found.exists() else (shutil.which("mailbox-tui") or "mailbox-tui")
+
+
+class TerminalApp:
+    def __init__(self, args: list[str], env: dict[str, str], cols: int = 80, rows: int = 24) -> None:
+        self.cols, self.rows = cols, rows
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.lock = threading.Lock()
+        self.bytes_out = 0  # everything the app wrote to the terminal
+        self.last_output = time.monotonic()
+        full_env = {**os.environ, **env, "TERM": "xterm", "COLUMNS": str(cols), "LINES": str(rows)}
+        full_env.pop("TEXTUAL", None)
+        self.proc = ptyprocess.PtyProcess.spawn([console_script(), *args], env=full_env, dimensions=(rows, cols))
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.proc.read(65536)
+            except (EOFError, OSError):
+                return
+            with self.lock:
+                self.bytes_out += len(data)
+                self.last_output = time.monotonic()
+                self.stream.feed(data)
+
+    # -- input
+    def send(self, data: bytes | str) -> None:
+        """One write: the app receives these bytes together, as over a slow link."""
+        if isinstance(data, str):
+            data = data.encode()
+        os.write(self.proc.fd, data)
+
+    def press(self, *parts: str) -> None:
+        self.send(keys(*parts))
+
+    def paste(self, text: str) -> None:
+        """A bracketed paste (the terminal marks the pasted text)."""
+        self.send(PASTE_START + text + PASTE_END)
+
+    # -- output
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def line(self, y: int) -> str:
+        with self.lock:
+            return self.screen.display[y].rstrip()
+
+    def wait_for(self, what, timeout: float = 15.0) -> str:
+        """Until `what` (text on screen, or a predicate of the screen's text) holds; the screen."""
+        check = (lambda s: what in s) if isinstance(what, str) else what
+        end = time.monotonic() + timeout
+        while True:
+            screen = self.text()
+            if check(screen):
+                return screen
+            if time.monotonic() > end or not self.proc.isalive():
+                raise AssertionError(f"timed out waiting for {what!r}; the screen shows:\n{screen}")
+            time.sleep(0.02)
+
+    def wait_quiet(self, quiet: float = 0.4, timeout: float = 15.0) -> str:
+        """Until the app has written nothing for `quiet` seconds: it has handled what it was sent."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                idle = time.monotonic() - self.last_output
+            if idle >= quiet:
+                return self.text()
+            time.sleep(0.02)
+        raise AssertionError(f"the app kept writing for {timeout} s; the screen shows:\n{self.text()}")
+
+    # -- lifetime
+    def quit(self, timeout: float = 10.0) -> int | None:
+        if self.proc.isalive():
+            self.press("ctrl+q")
+            end = time.monotonic() + timeout
+            while self.proc.isalive() and time.monotonic() < end:
+                time.sleep(0.05)
+        return self.close()
+
+    def close(self) -> int | None:
+        if self.proc.isalive():
+            self.proc.kill(signal.SIGTERM)
+            time.sleep(0.2)
+            if self.proc.isalive():
+                self.proc.kill(signal.SIGKILL)
+        try:
+            self.proc.wait()
+        except ptyprocess.PtyProcessError:
+            pass
+        self._reader.join(timeout=2)
+        return self.proc.exitstatus
