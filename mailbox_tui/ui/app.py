@@ -85,8 +85,8 @@ class MailboxApp(App[int]):
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="palette"),
     ]
 
-    def __init__(self, store: Store, acting: str | None = None):
-        super().__init__()
+    def __init__(self, store: Store, acting: str | None = None, driver_class=None):
+        super().__init__(driver_class=driver_class)
         self.store = store
         self.acting_user_id: int | None = None
         self._acting_request = acting
@@ -181,6 +181,13 @@ class MailboxApp(App[int]):
 
 
 def run_app(store: Store, acting: str | None = None, mouse: bool = True) -> int:
-    app = MailboxApp(store, acting)
+    import sys
+
+    driver_class = None
+    if sys.platform != "win32":
+        from .terminal_input import SshLinuxDriver
+
+        driver_class = SshLinuxDriver  # Escape then a key in one read is two keys, not alt+key
+    app = MailboxApp(store, acting, driver_class=driver_class)
     app.run(mouse=mouse)
     return app.return_code or 0

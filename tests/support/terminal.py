@@ -22,7 +22,7 @@ import pyte
 
 # xterm's bytes for the keys the tests use
 KEYS = {
-    "enter": "\r", "tab": "\t", "shift+tab": "\x1b[Z", "escape": "\x1b", "backspace": "\x7f",
+    "enter": "\r", "space": " ", "tab": "\t", "shift+tab": "\x1b[Z", "escape": "\x1b", "backspace": "\x7f",
     "delete": "\x1b[3~", "up": "\x1b[A", "down": "\x1b[B", "right": "\x1b[C", "left": "\x1b[D",
     "home": "\x1b[H", "end": "\x1b[F", "pageup": "\x1b[5~", "pagedown": "\x1b[6~",
     "f1": "\x1bOP", "f2": "\x1bOQ", "f3": "\x1bOR", "f4": "\x1bOS", "f5": "\x1b[15~", "f6": "\x1b[17~",
@@ -102,6 +102,16 @@ class TerminalApp:
             if time.monotonic() > end or not self.proc.isalive():
                 raise AssertionError(f"timed out waiting for {what!r}; the screen shows:\n{screen}")
             time.sleep(0.02)
+
+    def settle_after(self, sent_at_bytes: int, quiet: float = 0.2, first_output: float = 1.0) -> str:
+        """After a key: wait for the app to answer it (some keys change nothing on screen), then quiet."""
+        end = time.monotonic() + first_output
+        while time.monotonic() < end:
+            with self.lock:
+                if self.bytes_out != sent_at_bytes:
+                    break
+            time.sleep(0.01)
+        return self.wait_quiet(quiet)
 
     def wait_quiet(self, quiet: float = 0.4, timeout: float = 15.0) -> str:
         """Until the app has written nothing for `quiet` seconds: it has handled what it was sent."""
