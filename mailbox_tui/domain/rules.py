@@ -93,7 +93,7 @@ def _name_rule(rule: str, field: str, value: str, limit: int, label: str) -> Ite
     elif has_invisible_chars(value):
         yield Finding(rule, field, E, f"{label} cannot contain invisible characters (bidirectional overrides, "
                                       "zero-width characters): they make different names look the same.")
-    elif len(natural_key(value)) > limit:  # only İ grows under lower(): its key must still fit
+    elif not value.isascii() and len(natural_key(value)) > limit:  # İ grows under lower(): its key must fit
         yield Finding(rule, field, E, f"{label} is at most {limit} characters once compared "
                                       f"case-insensitively (İ counts as two).")
 
@@ -144,7 +144,7 @@ def email_problem(email: str, label: str) -> str | None:
     normalised, problem = normalise_email(email)
     if problem:
         return problem
-    if len(normalised) > EMAIL_MAX or len(natural_key(normalised)) > EMAIL_MAX:
+    if len(normalised) > EMAIL_MAX or (not normalised.isascii() and len(natural_key(normalised)) > EMAIL_MAX):
         return f"{label} is at most {EMAIL_MAX} characters once normalised."
     return None
 

@@ -44,6 +44,8 @@ def has_line_breakers(text: str) -> bool:
 def natural_key(text: str) -> str:
     """The comparison key of a natural key (an email, a queue or profile name): Unicode NFC,
     then str.lower(). Not casefold(): straße@example.com and strasse@example.com are two users."""
+    if text.isascii():  # ASCII is its own NFC: the common case, at import scale
+        return text.strip().lower()
     return unicodedata.normalize("NFC", text.strip()).lower()
 
 
@@ -90,9 +92,8 @@ def _validate(text: str) -> tuple[str | None, str | None]:
     return result.normalized, None
 
 
-def email_key(address: str) -> str:
-    """Case-insensitive comparison key of an address: natural_key (NFC, then str.lower())."""
-    return natural_key(address)
+# The comparison key of an address is its natural key (NFC, then str.lower()).
+email_key = natural_key
 
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")

@@ -169,10 +169,22 @@ class _MailboxPlan:
     edits: dict = field(default_factory=dict)  # fields the file sets, for an existing mailbox
     existing: bool = False
     password: PasswordEdit | None = None
-    origins: dict = field(default_factory=dict)  # draft field -> (section, row) of the row that set it
+    # Where a finding on a field is reported: the row that set it. Only fields an earlier row set
+    # are kept here (most plans have one row; a dict per plan costs at 100,000 rows).
+    origins: dict | None = None
 
-    def set_by(self, section: str, row: int, edits: dict) -> None:
-        self.origins.update({attr: (section, row) for attr in edits})
+    def hand_over(self, section: str, row: int, edits: dict) -> None:
+        """A later row edits this mailbox: what the earlier row set stays that row's."""
+        earlier = [attr for attr in self.edits if attr not in edits]
+        if earlier:
+            if self.origins is None:
+                self.origins = {}
+            for attr in earlier:
+                self.origins.setdefault(attr, (self.section, self.row))
+        self.section, self.row = section, row
+
+    def origin(self, attr: str) -> tuple[str, int]:
+        return self.origins.get(attr, (self.section, self.row)) if self.origins else (self.section, self.row)
 
 
 @dataclass
@@ -224,7 +236,10 @@ class _Importer:
         self.add(section, row, Finding(rule, fld, Severity.ERROR, message))
 
     def _unknown_columns(self, section: str, row_no: int, row: dict) -> None:
-        unknown = sorted(str(k) for k in row if k not in COLUMNS[section])
+        known = _KNOWN_COLUMNS[section]
+        if all(k in known for k in row):
+            return
+        unknown = sorted(str(k) for k in row if k not in known)
         if unknown:
             names = ", ".join(k if len(k) <= 30 else k[:29] + "…" for k in unknown[:5])
             more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
@@ -236,6 +251,10 @@ class _Importer:
         """Report every finding of one row: its format problems, what the importer found (a
         duplicate, an unknown reference), and the rules' findings, without saying twice what
         is wrong with one field. Returns whether the row has an error."""
+        if not values.problems and not explicit and only is None:  # the common case
+            for f in judged:
+                self.add(section, i, f)
+            return any(f.is_error for f in judged)
         covered = {FIELD_OF.get(p.field, p.field) for p in values.problems}
         said = {(f.rule, f.field) for f in explicit}
         has_error = bool(values.problems)
@@ -341,7 +360,6 @@ class _Importer:
                 user = UserDraft(draft.full_name, draft.email, draft.state, uid)
                 box = new_user_mailbox(user, self.org)
                 self.mailboxes[("user", key)] = _MailboxPlan("users", i, _apply_in_place(box, edits), dict(edits), False)
-            self.mailboxes[("user", key)].set_by("users", i, edits)
 
     def _existing_users(self, keys: list[str]) -> dict[str, AppUser]:
         found = [row[0] for row in _where_in(AppUser, "email_key", sorted({k for k in keys if k}), ["id"])]
@@ -412,7 +430,6 @@ class _Importer:
                 box = new_queue_mailbox(QueueDraft(draft.name, draft.email, owner, draft.incoming, draft.outgoing,
                                                    draft.state, qid), self.org)
                 self.mailboxes[("queue", key)] = _MailboxPlan("queues", i, _apply_in_place(box, edits), edits, False)
-            self.mailboxes[("queue", key)].set_by("queues", i, edits)
 
     def _judge_mailbox_values(self, section: str, i: int, kind: MailboxKind, edits: dict) -> None:
         """The mailbox values (methods, approval) of a user or queue row that has errors of its own."""
@@ -454,12 +471,12 @@ class _Importer:
                                 ("username", "username", as_text), ("statecode", "state", as_int),
                                 ("actdeliverymethod", "act", as_int)):
             if row.get(key) is not None:
-                value = values.get(conv, key)
-                if not values.bad(key):
+                value = values.take(conv, key)
+                if value is not _BAD:
                     edits[attr] = value
         if "emailserverprofile" in row:
-            name = values.get(_key_column, "emailserverprofile")
-            if not values.bad("emailserverprofile"):
+            name = values.take(_key_column, "emailserverprofile")
+            if name is not _BAD:
                 pid = self.profile_id(name)
                 if pid is False:
                     explicit.append(Finding("M11", "profile_id", Severity.ERROR,
@@ -467,8 +484,8 @@ class _Importer:
                 else:
                     edits["profile_id"] = pid
         if row.get("owner") is not None:
-            owner_email = values.get(_key_column, "owner")
-            if not values.bad("owner"):
+            owner_email = values.take(_key_column, "owner")
+            if owner_email is not _BAD:
                 owner = self.user_id(owner_email)
                 if owner is False:
                     explicit.append(self._unknown_user("M2", "owner_id", "Owner", owner_email))
@@ -542,8 +559,7 @@ class _Importer:
             only = set(edits) - {"owner_id"} if plan is None else set(edits)
             self._judge_alone(i, base, values, edits, explicit, only)
             return
-        plan.section, plan.row = "mailboxes", i
-        plan.set_by("mailboxes", i, edits)
+        plan.hand_over("mailboxes", i, edits)
         plan.edits.update(edits)
         _apply_in_place(plan.draft, edits)
 
@@ -571,7 +587,7 @@ class _Importer:
                     # As in create_user/create_queue: the new mailbox is made; what it lacks is a warning.
                     # What the row itself sets (a method, the approval) must be valid.
                     f = Finding(f.rule, f.field, Severity.WARNING, f"Its new mailbox: {f.message}")
-                self.add(*plan.origins.get(f.field, (plan.section, plan.row)), f)
+                self.add(*plan.origin(f.field), f)
 
     def _expected_owner(self, key: tuple, d: MailboxDraft) -> int | None:
         if d.kind == MailboxKind.USER:
@@ -692,6 +708,9 @@ class _Importer:
             bulk_insert(Mailbox, chunk)
 
 
+_BAD = object()  # a value with a format problem
+
+
 class _Values:
     """One row's values, read field by field. A value of the wrong type is kept as a format
     problem and the field keeps its default, so the rest of the row is still judged."""
@@ -707,6 +726,14 @@ class _Values:
             self.problems.append(exc)
             return default
 
+    def take(self, convert, key: str):
+        """The converted value, or _BAD when it has a format problem."""
+        try:
+            return convert(self.row, key, None)
+        except FormatProblem as exc:
+            self.problems.append(exc)
+            return _BAD
+
     def call(self, default, function, *args):
         try:
             return function(*args)
@@ -717,6 +744,8 @@ class _Values:
     def bad(self, key: str) -> bool:
         return any(p.field == key for p in self.problems)
 
+
+_KNOWN_COLUMNS = {section: frozenset(columns) for section, columns in COLUMNS.items()}
 
 # Mailbox fields whose rules depend on the mailbox's kind (user, queue, forward).
 _KIND_DEPENDENT = {"incoming", "outgoing", "act", "delete_after_processing", "owner_id", "regarding_id"}
