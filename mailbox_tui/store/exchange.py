@@ -26,18 +26,18 @@ from .convert import mailbox_columns, mailbox_draft, name_key, profile_draft, us
 from .database import ConflictError, Store, StoreError
 from .exchange_format import (
     COLUMNS,
+    FIELD_OF,
     SECTIONS,
     TLS_NAMES,
-    FIELD_OF,
     FormatProblem,
     ImportFinding,
     as_bool,
     as_int,
-    as_text,
-    regarding_ref,
     as_key,
+    as_text,
     csv_guard,
     csv_unguard,
+    regarding_ref,
     regarding_text,
     shown,
     tls_mode,
@@ -343,8 +343,9 @@ class _Importer:
                 id=old.id if old else None, version=old.version if old else 0,
             )
             edits = _mailbox_method_edits(values)
-            explicit = [Finding("U1", "email", Severity.ERROR, f"{shown(row.get('internalemailaddress'))} appears "
-                                                               "twice in this file.")] if duplicate else []
+            email_text = shown(row.get("internalemailaddress"), 60, False)
+            explicit = [Finding("U1", "email", Severity.ERROR, f"{email_text} appears twice in this file.")] \
+                if duplicate else []
             if self.report_row("users", i, values, explicit, check_user(draft, UserContext(email_taken=False))) \
                     or duplicate:
                 if key and not duplicate:
@@ -380,9 +381,10 @@ class _Importer:
 
     def _unknown_user(self, rule: str, fld: str, what: str, email: str) -> Finding:
         if _user_key(email) in self._failed_users:
-            return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email)} is a user whose row in this file "
-                                                      "has errors.")
-        return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email)} is not a user here or in this file.")
+            return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email, 60, False)} is a user whose row in "
+                                                      "this file has errors.")
+        return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email, 60, False)} is not a user here or in "
+                                                  "this file.")
 
     def _plan_queues(self) -> None:
         for i, row in enumerate(self.doc["queues"], 1):
@@ -446,7 +448,8 @@ class _Importer:
             ref = values.call(None, regarding_ref, row.get("regarding"))
             forward = values.get(as_bool, "isforwardmailbox", ref is None)
             if forward and ref is not None:
-                explicit.append(Finding("M7", "regarding_id", Severity.ERROR, "A forward mailbox has no regarding record."))
+                explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
+                                        "A forward mailbox has no regarding record."))
             elif not forward and ref is None and not values.bad("regarding"):
                 explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
                                         'A user or queue mailbox names its record: "regarding": {"user": EMAIL} '
@@ -534,7 +537,7 @@ class _Importer:
                 m = Mailbox.get_or_none(Mailbox.regarding_user == u.id) if u else None
                 if m is not None:
                     self.mailboxes[key] = _MailboxPlan("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
-            what = f"user {shown(natural)}"
+            what = f"user {shown(natural, 60, False)}"
         else:
             key = ("queue", name_key(natural))
             failed = key[1] in self._failed_queues

@@ -99,13 +99,16 @@ class FormatProblem(ValueError):
         super().__init__(message)
 
 
-def shown(value, limit: int = 40) -> str:
-    """A value as a message quotes it: short, one line, never a whole list or object."""
+def shown(value, limit: int = 40, quote: bool = True) -> str:
+    """A value as a message quotes it: short, one line (escaped), never a whole list or object."""
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
         return "a list"
-    text = repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        text = repr(value) if quote else repr(value)[1:-1]
+    else:
+        text = str(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 

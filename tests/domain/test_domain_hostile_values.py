@@ -142,7 +142,8 @@ def test_p6_profile_user_name_and_password_have_the_mailbox_limits(field, value)
 
 
 def test_p6_profile_credentials_of_200_characters_are_allowed():
-    assert_quiet(profile_findings(shared_credentials_profile(username="u" * 200, password=PasswordEdit(new="p" * 200))))
+    draft = shared_credentials_profile(username="u" * 200, password=PasswordEdit(new="p" * 200))
+    assert_quiet(profile_findings(draft))
 
 
 @pytest.mark.parametrize("field", ["incoming_location", "outgoing_location"])

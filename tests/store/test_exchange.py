@@ -528,4 +528,4 @@ def test_a_mailbox_row_naming_a_user_whose_row_failed_says_so(store):
     doc["users"][0]["fullname"] = ""
     report = import_document(store, doc)
     messages = [f.message for f in report.errors if f.section == "mailboxes" and f.row == 2]
-    assert messages == ["The user 'alice@example.com' has errors in this file."]
+    assert messages == ["The user alice@example.com has errors in this file."]

@@ -34,7 +34,7 @@ from mailbox_tui.store.exchange import (
     read_document,
 )
 from mailbox_tui.store.exchange_format import COLUMNS, FORMULA_STARTS, SECTIONS, csv_guard, csv_unguard
-from mailbox_tui.store.models import ALL_MODELS, AppUser, EmailServerProfile, Mailbox, Queue
+from mailbox_tui.store.models import ALL_MODELS, AppUser, EmailServerProfile, Queue
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
