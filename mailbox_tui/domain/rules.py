@@ -23,7 +23,16 @@ from .options import (
     TlsMode,
 )
 from .records import MailboxDraft, OrgSettings, ProfileDraft, QueueDraft, UserDraft
-from .text import has_control_chars, host_problem, https_url_problem, normalise_email
+from .text import (
+    has_control_chars,
+    has_invisible_chars,
+    has_line_breakers,
+    host_problem,
+    https_url_problem,
+    is_sha256_pin,
+    natural_key,
+    normalise_email,
+)
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -52,6 +61,7 @@ ALLOWED_AUTH = {
 }
 NAME_MAX, EMAIL_MAX, USERNAME_MAX, PASSWORD_MAX, PROFILE_NAME_MAX = 200, 100, 200, 200, 100
 USER_NAME_MAX = 200
+LOCATION_MAX = 500  # a server location (P3): a host name, an IP address or an https URL
 PASSWORD_AUTH = frozenset({AuthMethod.USER_OR_QUEUE_CREDENTIALS, AuthMethod.PROFILE_CREDENTIALS})
 
 Rule = Callable[..., Iterator[Finding]]
@@ -73,12 +83,34 @@ def _m1_name(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 
 
 def _name_rule(rule: str, field: str, value: str, limit: int, label: str) -> Iterator[Finding]:
+    """Required, at most `limit` characters, no control or invisible characters (M1, P1, Q1, U1)."""
     if not value.strip():
         yield Finding(rule, field, E, f"{label} is required.")
     elif len(value) > limit:
         yield Finding(rule, field, E, f"{label} is at most {limit} characters (now {len(value)}).")
     elif has_control_chars(value):
         yield Finding(rule, field, E, f"{label} cannot contain control characters (tabs, line breaks).")
+    elif has_invisible_chars(value):
+        yield Finding(rule, field, E, f"{label} cannot contain invisible characters (bidirectional overrides, "
+                                      "zero-width characters): they make different names look the same.")
+    elif not value.isascii() and len(natural_key(value)) > limit:  # İ grows under lower(): its key must fit
+        yield Finding(rule, field, E, f"{label} is at most {limit} characters once compared "
+                                      f"case-insensitively (İ counts as two).")
+
+
+def check_state(code) -> Iterator[Finding]:
+    """R1: Status (statecode) is 0 Active or 1 Inactive, for every record."""
+    if code not in _STATES:
+        yield Finding("R1", "state", E, f"Status code {_code(code)} is not one of 0 Active, 1 Inactive.")
+
+
+_STATES = frozenset(RecordState)
+_APPROVALS = frozenset(ApprovalStatus)
+
+
+def _code(value) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else text[:20] + "…"
 
 
 def _m2_owner(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
@@ -100,12 +132,21 @@ def _m3_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
         elif d.incoming == IncomingMethod.SERVER_SIDE_SYNC or d.outgoing == OutgoingMethod.SERVER_SIDE_SYNC:
             yield Finding("M3", "email", E, "Email Address is required when email is synchronized server-side.")
         return
-    if len(email) > EMAIL_MAX:
-        yield Finding("M3", "email", E, f"Email Address is at most {EMAIL_MAX} characters (now {len(email)}).")
-        return
-    _, problem = normalise_email(email)
+    problem = email_problem(email, "Email Address")
     if problem:
         yield Finding("M3", "email", E, problem)
+
+
+def email_problem(email: str, label: str) -> str | None:
+    """Why a stripped, non-empty address cannot be stored (M3, U1, Q1), or None."""
+    if len(email) > EMAIL_MAX:
+        return f"{label} is at most {EMAIL_MAX} characters (now {len(email)})."
+    normalised, problem = normalise_email(email)
+    if problem:
+        return problem
+    if len(normalised) > EMAIL_MAX or (not normalised.isascii() and len(natural_key(normalised)) > EMAIL_MAX):
+        return f"{label} is at most {EMAIL_MAX} characters once normalised."
+    return None
 
 
 def _m5_same_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
@@ -141,6 +182,30 @@ def _m7_regarding(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 def _m8_forward_fixed(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if ctx.original is not None and ctx.original.kind != d.kind:
         yield Finding("M8", "kind", E, "Is Forward Mailbox is fixed when the mailbox is created.")
+
+
+def _a1_approval_code(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    if d.approval not in _APPROVALS:
+        yield Finding("A1", "approval", E, f"Email Address Approval code {_code(d.approval)} is not one of "
+                                           "0 Empty, 1 Approved, 2 Pending Approval, 3 Rejected.")
+
+
+def _r1_state(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    yield from check_state(d.state)
+
+
+def _m20_no_line_breaks(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    yield from _line_break_rule("username", d.username, "password", d.password.new)
+
+
+def _line_break_rule(user_field: str, username: str, password_field: str, password: str | None) -> Iterator[Finding]:
+    """M20: CR, LF or NUL would reach the mail server as extra protocol commands."""
+    if has_line_breakers(username):
+        yield Finding("M20", user_field, E, "User Name cannot contain line breaks or NUL characters: "
+                                            "they would reach the mail server as extra commands.")
+    if password and has_line_breakers(password):
+        yield Finding("M20", password_field, E, "Password cannot contain line breaks or NUL characters: "
+                                                "they would reach the mail server as extra commands.")
 
 
 def _m9_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
@@ -195,7 +260,7 @@ def _m14_act(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 def _option_rule(rule, field, code, allowed, options, kind) -> Iterator[Finding]:
     if code not in allowed:
         names = " or ".join(f"“{options.label_of(c)}”" for c in sorted(allowed))
-        what = f"“{options(code).label}”" if code in set(options) else f"Code {code}"
+        what = f"“{options(code).label}”" if code in set(options) else f"Code {_code(code)}"
         yield Finding(rule, field, E, f"{what} is not allowed for a {kind.label.lower()} mailbox: choose {names}.")
 
 
@@ -222,7 +287,8 @@ def _a2_approval(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 MAILBOX_RULES: tuple[Rule, ...] = (
     _m1_name, _m2_owner, _m3_email, _m5_same_email, _m6_delete_after, _m7_regarding,
     _m8_forward_fixed, _m9_credentials, _m10_profile_credentials, _m11_profile_required,
-    _m12_incoming, _m13_outgoing, _m14_act, _m15_act_exchange, _m16_forward_exists, _a2_approval,
+    _m12_incoming, _m13_outgoing, _m14_act, _m15_act_exchange, _m16_forward_exists, _m20_no_line_breaks,
+    _a1_approval_code, _a2_approval, _r1_state,
 )
 
 
@@ -299,6 +365,9 @@ def _p3_locations(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
             yield Finding("P3", field, E, f"{label} is required unless Auto Discover is Yes."
                           if exchange else f"{label} is required.")
             continue
+        if len(value) > LOCATION_MAX:
+            yield Finding("P3", field, E, f"{label} is at most {LOCATION_MAX} characters (now {len(value)}).")
+            continue
         problem = https_url_problem(value) if exchange else host_problem(value)
         if problem:
             yield Finding("P3", field, E, problem)
@@ -333,6 +402,10 @@ def _p6_profile_credentials(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Fi
     if not d.use_same_settings_for_outgoing:
         pairs.append(("outgoing_", d.outgoing_auth_method, d.outgoing_username, d.outgoing_password))
     for prefix, method, username, password in pairs:
+        if len(username) > USERNAME_MAX:
+            yield Finding("P6", f"{prefix}username", E, f"User Name is at most {USERNAME_MAX} characters.")
+        if password.new and len(password.new) > PASSWORD_MAX:
+            yield Finding("P6", f"{prefix}password", E, f"Password is at most {PASSWORD_MAX} characters.")
         if method != AuthMethod.PROFILE_CREDENTIALS:
             continue
         if not username.strip():
@@ -373,9 +446,29 @@ def _p10_plaintext(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
             yield Finding("P10", field, W, f"SSL is off for {label} connections: passwords travel in clear text.")
 
 
+def _p13_pins(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    for field, value, label in (("incoming_cert_sha256", d.incoming_cert_sha256, "incoming"),
+                                ("outgoing_cert_sha256", d.outgoing_cert_sha256, "outgoing")):
+        if value.strip() and not is_sha256_pin(value):
+            yield Finding("P13", field, E,
+                          f"The {label} certificate pin must be a SHA-256 fingerprint: exactly 64 hex digits "
+                          "(colons and spaces allowed), or empty for normal verification.")
+
+
+def _m20_profile_line_breaks(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    yield from _line_break_rule("username", d.username, "password", d.password.new)
+    yield from _line_break_rule("outgoing_username", d.outgoing_username, "outgoing_password",
+                                d.outgoing_password.new)
+
+
+def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    yield from check_state(d.state)
+
+
 PROFILE_RULES: tuple[Rule, ...] = (
     _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
-    _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext,
+    _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p13_pins, _m20_profile_line_breaks,
+    _r1_profile_state,
 )
 
 
@@ -393,16 +486,13 @@ def check_user(d: UserDraft, ctx: UserContext | None = None) -> list[Finding]:
     email = d.email.strip()
     if not email:
         out.append(Finding("U1", "email", E, "Primary Email is required."))
-    elif len(email) > EMAIL_MAX:
-        out.append(Finding("U1", "email", E, f"Primary Email is at most {EMAIL_MAX} characters."))
     else:
-        _, problem = normalise_email(email)
+        problem = email_problem(email, "Primary Email")
         if problem:
             out.append(Finding("U1", "email", E, problem))
         elif ctx.email_taken:
             out.append(Finding("U1", "email", E, f"Another user already has the email {email}."))
-    if d.state not in (RecordState.ACTIVE, RecordState.INACTIVE):
-        out.append(Finding("U1", "state", E, "Status must be Active or Inactive."))
+    out += check_state(d.state)
     return out
 
 
@@ -417,13 +507,14 @@ def check_queue(d: QueueDraft, ctx: QueueContext | None = None) -> list[Finding]
         out.append(Finding("Q1", "owner_id", E, "The owner must be a user of this organisation; no user has that email."))
     email = d.email.strip()
     if email:
-        _, problem = normalise_email(email) if len(email) <= EMAIL_MAX else (None, f"Email is at most {EMAIL_MAX} characters.")
+        problem = email_problem(email, "Email")
         if problem:
             out.append(Finding("Q1", "email", E, problem))
     elif d.incoming == IncomingMethod.SERVER_SIDE_SYNC or d.outgoing == OutgoingMethod.SERVER_SIDE_SYNC:
         out.append(Finding("Q1", "email", E, "An email address is required once the queue uses server-side sync."))
     out += _option_rule("M12", "incoming", d.incoming, ALLOWED_INCOMING[MailboxKind.QUEUE], IncomingMethod, MailboxKind.QUEUE)
     out += _option_rule("M13", "outgoing", d.outgoing, ALLOWED_OUTGOING[MailboxKind.QUEUE], OutgoingMethod, MailboxKind.QUEUE)
+    out += check_state(d.state)
     return out
 
 

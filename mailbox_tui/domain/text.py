@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -15,6 +16,51 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # exactly Unicode category Cc
 
 def has_control_chars(text: str) -> bool:
     return _CONTROL.search(text) is not None
+
+
+# Characters that make two different names look the same, or reorder what is shown: every
+# Unicode "format" character (Cf: bidirectional overrides, embeddings and isolates, LRM/RLM,
+# zero-width space/joiners, word joiner, BOM, soft hyphen, tags) and the Unicode line and
+# paragraph separators (Zl, Zp).
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})
+
+
+def has_invisible_chars(text: str) -> bool:
+    """Whether `text` holds a bidirectional-override, zero-width or other invisible formatting character."""
+    if text.isascii():
+        return False
+    return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
+
+
+# M20: what would end a protocol line (IMAP, POP3, SMTP) and start another command.
+_LINE_BREAKERS = re.compile("[\r\n\x00]")
+
+
+def has_line_breakers(text: str) -> bool:
+    """Whether `text` holds CR, LF or NUL (M20)."""
+    return _LINE_BREAKERS.search(text) is not None
+
+
+def natural_key(text: str) -> str:
+    """The comparison key of a natural key (an email, a queue or profile name): Unicode NFC,
+    then str.lower(). Not casefold(): straße@example.com and strasse@example.com are two users."""
+    if text.isascii():  # ASCII is its own NFC: the common case, at import scale
+        return text.strip().lower()
+    return unicodedata.normalize("NFC", text.strip()).lower()
+
+
+_PIN_SEPARATORS = re.compile("[: ]")
+_PIN = re.compile("[0-9a-f]{64}")
+
+
+def normalise_pin(text: str) -> str:
+    """A certificate fingerprint as stored: colons and spaces removed, lower case (P13)."""
+    return _PIN_SEPARATORS.sub("", text.strip()).lower()
+
+
+def is_sha256_pin(text: str) -> bool:
+    """Exactly 64 hex digits once colons and spaces are removed (P13)."""
+    return len(text) <= 256 and _PIN.fullmatch(normalise_pin(text)) is not None
 
 
 # An unquoted ASCII dot-atom local part (RFC 5322): nothing in it that the validator would change.
@@ -46,9 +92,8 @@ def _validate(text: str) -> tuple[str | None, str | None]:
     return result.normalized, None
 
 
-def email_key(address: str) -> str:
-    """Case-insensitive comparison key (Python casefold; SQLite LOWER() folds ASCII only)."""
-    return address.strip().casefold()
+# The comparison key of an address is its natural key (NFC, then str.lower()).
+email_key = natural_key
 
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..domain.options import MailboxKind
 from ..domain.records import MailboxDraft, OrgSettings, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
-from ..domain.text import email_key, normalise_email
+from ..domain.text import email_key, natural_key, normalise_email, normalise_pin
 from .crypto import KeyRing
 from .models import AppUser, EmailServerProfile, Mailbox, OrganizationSettings, Queue
 
@@ -19,7 +19,8 @@ def clean_email(text: str) -> str:
 
 
 def name_key(text: str) -> str:
-    return text.strip().casefold()
+    """The natural key of a queue, profile or forward mailbox name: NFC, then str.lower()."""
+    return natural_key(text)
 
 
 def password_column(keyring: KeyRing, edit: PasswordEdit, current: str | None) -> str | None:
@@ -135,8 +136,8 @@ def profile_columns(d: ProfileDraft) -> dict:
         "max_concurrent_connections": d.max_concurrent_connections,
         "min_polling_minutes": d.min_polling_minutes,
         "timeout_seconds": d.timeout_seconds,
-        "incoming_cert_sha256": d.incoming_cert_sha256.strip().lower().replace(":", ""),
-        "outgoing_cert_sha256": d.outgoing_cert_sha256.strip().lower().replace(":", ""),
+        "incoming_cert_sha256": normalise_pin(d.incoming_cert_sha256),  # P13: 64 hex digits, nothing else
+        "outgoing_cert_sha256": normalise_pin(d.outgoing_cert_sha256),
         "state": int(d.state),
     }
 

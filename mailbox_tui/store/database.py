@@ -17,7 +17,7 @@ from .models import ALL_MODELS, Meta, OrganizationSettings, database
 log = logging.getLogger(__name__)
 
 DB_ENV = "MAILBOX_TUI_DB"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(Exception):
@@ -78,7 +78,13 @@ def _migrate_1(db: peewee.Database) -> None:
     OrganizationSettings.get_or_create(id=1)
 
 
-MIGRATIONS = {1: _migrate_1}
+def _migrate_2(db: peewee.Database) -> None:
+    from .rekey import rekey_natural_keys  # natural keys: NFC, then str.lower()
+
+    rekey_natural_keys(db)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
 
 
 def schema_version(db: peewee.Database) -> int:

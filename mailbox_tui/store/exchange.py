@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+
+import peewee
 
 from ..domain.context import EmailUse, MailboxContext, ProfileContext, ProfileFacts, UserContext
 from ..domain.effects import mailbox_changes, new_queue_mailbox, new_user_mailbox
@@ -23,16 +26,20 @@ from .convert import mailbox_columns, mailbox_draft, name_key, profile_draft, us
 from .database import ConflictError, Store, StoreError
 from .exchange_format import (
     COLUMNS,
+    FIELD_OF,
     SECTIONS,
     TLS_NAMES,
     FormatProblem,
     ImportFinding,
     as_bool,
     as_int,
+    as_key,
     as_text,
+    csv_guard,
+    csv_unguard,
     regarding_ref,
     regarding_text,
-    state_code,
+    shown,
     tls_mode,
 )
 from .models import AppUser, EmailServerProfile, Mailbox, Queue, bulk_insert, reserve_ids
@@ -49,7 +56,10 @@ class ImportFileError(StoreError):
 
 
 def read_document(path: Path) -> dict[str, list[dict]]:
-    """A JSON document, a folder of <section>.csv files, or one <section>.csv file."""
+    """A JSON document, a folder of <section>.csv files, or one <section>.csv file.
+
+    Anything that is not a well-formed exchange document raises ImportFileError with one
+    sentence that says why; nothing else escapes."""
     path = Path(path)
     if not path.exists():
         raise ImportFileError(f"{path} does not exist.")
@@ -62,34 +72,89 @@ def read_document(path: Path) -> dict[str, list[dict]]:
         if path.stem not in SECTIONS:
             raise ImportFileError(f"A CSV file is named after its section: {', '.join(s + '.csv' for s in SECTIONS)}.")
         return {path.stem: _read_csv(path)}
+    return parse_json_document(path.read_bytes(), str(path))
+
+
+class _NumberProblem(ValueError):
+    pass
+
+
+def _json_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > 100:  # anything longer is no code, port or count (a row's field says which when shorter)
+        raise _NumberProblem(f"a number with {digits} digits is far too large for any field")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    if len(text) > 400:
+        raise _NumberProblem(f"a number of {len(text)} characters is far too long for any field")
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberProblem(f"the number {shown(text, 24)} is too large for any field")
+    return value
+
+
+def _json_constant(text: str):
+    raise _NumberProblem(f"{text} is not a number the exchange format accepts")
+
+
+def parse_json_document(data: bytes, where: str = "The document") -> dict[str, list[dict]]:
+    """The exchange document in `data`, checked for shape: sections of lists of objects."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImportFileError(f"{path} is not valid JSON: {exc}") from None
+        text = data.decode("utf-8-sig")  # a byte-order mark is allowed
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"{where} is not UTF-8 text (invalid byte at position {exc.start}).") from None
+    try:
+        doc = json.loads(text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") \
+            from None
+    except _NumberProblem as exc:
+        raise ImportFileError(f"{where}: {exc}.") from None
+    except RecursionError:
+        raise ImportFileError(f"{where} is nested too deeply to be an exchange document.") from None
+    return check_document_shape(doc)
+
+
+def check_document_shape(doc) -> dict[str, list[dict]]:
+    """`doc` itself when it is an exchange document's shape: sections, each a list of objects."""
     if not isinstance(doc, dict):
         raise ImportFileError("The document must be a JSON object with profiles, users, queues and mailboxes.")
-    unknown = set(doc) - set(SECTIONS)
+    unknown = [str(k) for k in doc if k not in SECTIONS]
     if unknown:
-        raise ImportFileError(f"Unknown section(s): {', '.join(sorted(unknown))}. Expected {', '.join(SECTIONS)}.")
+        names = ", ".join(shown(k, 30) for k in sorted(unknown)[:5])
+        raise ImportFileError(f"Unknown section(s): {names}. Expected {', '.join(SECTIONS)}.")
     for section, rows in doc.items():
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise ImportFileError(f"Section {section!r} must be a list of objects.")
+        if rows is None:
+            continue
+        if not isinstance(rows, list):
+            raise ImportFileError(f"Section {section!r} must be a list of objects, not {shown(rows)}.")
+        for index, row in enumerate(rows, 1):
+            if not isinstance(row, dict):
+                raise ImportFileError(f"{section}[{index}] must be an object, not {shown(row)}.")
     return doc
 
 
 def _read_csv(path: Path) -> list[dict]:
+    """Rows of one CSV file: UTF-8 (a byte-order mark is allowed), a header row, formula guards removed."""
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ImportFileError(f"{path} is not a readable CSV file: {exc}") from None
-    for row in rows:
-        for key in [k for k, v in row.items() if v == ""]:
-            row[key] = None
-        if row.get("regarding"):
-            row["regarding"] = row["regarding"]  # parsed later by regarding_ref
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path} is not UTF-8 text.") from None
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ImportFileError(f"{path}: a value is longer than {csv.field_size_limit()} characters.") from None
+        raise ImportFileError(f"{path} is not a readable CSV file: {exc}.") from None
+    for number, row in enumerate(rows, 1):
         if None in row:
-            raise ImportFileError(f"{path}: a row has more values than there are columns.")
+            raise ImportFileError(f"{path}: row {number} has more values than there are columns.")
+        for key, value in row.items():
+            if value == "":
+                row[key] = None
+            elif value is not None:
+                row[key] = csv_unguard(value)
     return rows
 
 
@@ -104,6 +169,22 @@ class _MailboxPlan:
     edits: dict = field(default_factory=dict)  # fields the file sets, for an existing mailbox
     existing: bool = False
     password: PasswordEdit | None = None
+    # Where a finding on a field is reported: the row that set it. Only fields an earlier row set
+    # are kept here (most plans have one row; a dict per plan costs at 100,000 rows).
+    origins: dict | None = None
+
+    def hand_over(self, section: str, row: int, edits: dict) -> None:
+        """A later row edits this mailbox: what the earlier row set stays that row's."""
+        earlier = [attr for attr in self.edits if attr not in edits]
+        if earlier:
+            if self.origins is None:
+                self.origins = {}
+            for attr in earlier:
+                self.origins.setdefault(attr, (self.section, self.row))
+        self.section, self.row = section, row
+
+    def origin(self, attr: str) -> tuple[str, int]:
+        return self.origins.get(attr, (self.section, self.row)) if self.origins else (self.section, self.row)
 
 
 @dataclass
@@ -136,6 +217,11 @@ class _Importer:
         self.queues: dict[str, tuple[int, QueueDraft, bool]] = {}
         self.mailboxes: dict[tuple, _MailboxPlan] = {}  # ("user", key) / ("queue", key) / ("forward", key)
         self._profile_ids_by_key: dict[str, int] = {}
+        # Natural keys of rows that were judged and refused, so rows that name them say so.
+        self._failed_users: set[str] = set()
+        self._failed_queues: set[str] = set()
+        self._seen_queues: set[str] = set()
+        self._seen_forward: set[tuple] = set()
 
     # -- helpers
     def placeholder(self) -> int:
@@ -150,10 +236,39 @@ class _Importer:
         self.add(section, row, Finding(rule, fld, Severity.ERROR, message))
 
     def _unknown_columns(self, section: str, row_no: int, row: dict) -> None:
-        unknown = set(row) - set(COLUMNS[section])
+        known = _KNOWN_COLUMNS[section]
+        if all(k in known for k in row):
+            return
+        unknown = sorted(str(k) for k in row if k not in known)
         if unknown:
-            self.add(section, row_no, Finding("FORMAT", sorted(unknown)[0], Severity.WARNING,
-                                              f"Ignored unknown field(s): {', '.join(sorted(unknown))}."))
+            names = ", ".join(k if len(k) <= 30 else k[:29] + "…" for k in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            self.add(section, row_no, Finding("FORMAT", unknown[0][:64], Severity.WARNING,
+                                              f"Ignored unknown field(s): {names}{more}."))
+
+    def report_row(self, section: str, i: int, values: _Values, explicit: list[Finding],
+                   judged: list[Finding], only: set[str] | None = None) -> bool:
+        """Report every finding of one row: its format problems, what the importer found (a
+        duplicate, an unknown reference), and the rules' findings, without saying twice what
+        is wrong with one field. Returns whether the row has an error."""
+        if not values.problems and not explicit and only is None:  # the common case
+            for f in judged:
+                self.add(section, i, f)
+            return any(f.is_error for f in judged)
+        covered = {FIELD_OF.get(p.field, p.field) for p in values.problems}
+        said = {(f.rule, f.field) for f in explicit}
+        has_error = bool(values.problems)
+        for problem in values.problems:
+            self.error(section, i, "FORMAT", problem.field, str(problem))
+        for f in explicit:
+            self.add(section, i, f)
+            has_error = has_error or f.is_error
+        for f in judged:
+            if f.field in covered or (f.rule, f.field) in said or (only is not None and f.field not in only):
+                continue
+            self.add(section, i, f)
+            has_error = has_error or f.is_error
+        return has_error
 
     # -- phase 1: judge every row
     def plan(self) -> None:
@@ -165,27 +280,25 @@ class _Importer:
 
     def _plan_profiles(self) -> None:
         rows = self.doc["profiles"]
-        keys = [name_key(str(r.get("name") or "")) for r in rows]
+        keys = [name_key(r["name"]) if isinstance(r.get("name"), str) else "" for r in rows]
         existing = {}
-        for chunk in _chunks(keys):
+        for chunk in _chunks(sorted({k for k in keys if k})):
             for p in EmailServerProfile.select().where(EmailServerProfile.name_key.in_(chunk)):
                 existing[p.name_key] = p
         for i, row in enumerate(rows, 1):
             self._unknown_columns("profiles", i, row)
             key = keys[i - 1]
-            if key in self.profiles:
-                self.error("profiles", i, "P1", "name", f"Profile {row.get('name')!r} appears twice in this file.")
-                continue
-            old = existing.get(key)
+            duplicate = bool(key) and key in self.profiles
+            old = existing.get(key) if key and not duplicate else None
             base = profile_draft(old, self.store.key_ok) if old else ProfileDraft()
-            try:
-                draft = _profile_from_row(row, base)
-            except FormatProblem as exc:
-                self.error("profiles", i, "FORMAT", exc.field, str(exc))
+            values = _Values(row)
+            draft = normalise_profile(_profile_from_row(values, base))
+            explicit = [Finding("P1", "name", Severity.ERROR, f"Profile {shown(row.get('name'))} appears twice "
+                                                              "in this file.")] if duplicate else []
+            self.report_row("profiles", i, values, explicit, check_profile(draft, ProfileContext(name_taken=False)))
+            if duplicate or not key:
                 continue
-            draft = normalise_profile(draft)
-            for f in check_profile(draft, ProfileContext(name_taken=False)):
-                self.add("profiles", i, f)
+            # Planned even with errors (nothing is written then): rows that name it are judged against it.
             pid = old.id if old else self.placeholder()
             draft.id = old.id if old else None
             self.profiles[key] = (i, draft, old is not None)
@@ -195,9 +308,9 @@ class _Importer:
 
     def profile_id(self, name: str | None) -> int | None | bool:
         """The id (or placeholder) of a profile named in the file or the database; False if unknown."""
-        if name is None or not str(name).strip():
+        if name is None or not name.strip():
             return None
-        key = name_key(str(name))
+        key = name_key(name)
         if key in self._profile_ids_by_key:
             return self._profile_ids_by_key[key]
         p = EmailServerProfile.get_or_none(EmailServerProfile.name_key == key)
@@ -210,11 +323,7 @@ class _Importer:
 
     def _plan_users(self) -> None:
         rows = self.doc["users"]
-        keys = []
-        for r in rows:
-            raw = str(r.get("internalemailaddress") or "")
-            normalised, _ = normalise_email(raw.strip()) if raw.strip() else (None, None)
-            keys.append(email_key(normalised or raw))
+        keys = [_user_key(r.get("internalemailaddress")) for r in rows]
         existing = self._existing_users(keys)
         existing_boxes = {}
         ids = [u.id for u in existing.values()]
@@ -224,25 +333,24 @@ class _Importer:
         for i, row in enumerate(rows, 1):
             self._unknown_columns("users", i, row)
             key = keys[i - 1]
-            if key and key in self.users:
-                self.error("users", i, "U1", "email", f"{row.get('internalemailaddress')} appears twice in this file.")
-                continue
-            old = existing.get(key)
-            try:
-                draft = UserDraft(
-                    full_name=as_text(row, "fullname", old.full_name if old else "") or "",
-                    email=as_text(row, "internalemailaddress", "") or "",
-                    state=RecordState.INACTIVE if as_bool(row, "isdisabled", bool(old and old.state)) else 0,
-                    id=old.id if old else None, version=old.version if old else 0,
-                )
-                edits = _mailbox_method_edits(row)
-            except FormatProblem as exc:
-                self.error("users", i, "FORMAT", exc.field, str(exc))
-                continue
-            findings = check_user(draft, UserContext(email_taken=False))
-            for f in findings:
-                self.add("users", i, f)
-            if any(f.is_error for f in findings):
+            duplicate = bool(key) and (key in self.users or key in self._failed_users)
+            old = existing.get(key) if key else None
+            values = _Values(row)
+            draft = UserDraft(
+                full_name=values.get(as_text, "fullname", old.full_name if old else "") or "",
+                email=values.get(as_text, "internalemailaddress", "") or "",
+                state=RecordState.INACTIVE if values.get(as_bool, "isdisabled", bool(old and old.state)) else 0,
+                id=old.id if old else None, version=old.version if old else 0,
+            )
+            edits = _mailbox_method_edits(values)
+            email_text = shown(row.get("internalemailaddress"), 60, False)
+            explicit = [Finding("U1", "email", Severity.ERROR, f"{email_text} appears twice in this file.")] \
+                if duplicate else []
+            if self.report_row("users", i, values, explicit, check_user(draft, UserContext(email_taken=False))) \
+                    or duplicate:
+                if key and not duplicate:
+                    self._failed_users.add(key)
+                self._judge_mailbox_values("users", i, MailboxKind.USER, edits)
                 continue
             uid = old.id if old else self.placeholder()
             self.users[key] = (i, draft, old is not None, {"id": uid})
@@ -255,7 +363,7 @@ class _Importer:
                 self.mailboxes[("user", key)] = _MailboxPlan("users", i, _apply_in_place(box, edits), dict(edits), False)
 
     def _existing_users(self, keys: list[str]) -> dict[str, AppUser]:
-        found = [row[0] for row in _where_in(AppUser, "email_key", [k for k in keys if k], ["id"])]
+        found = [row[0] for row in _where_in(AppUser, "email_key", sorted({k for k in keys if k}), ["id"])]
         out = {}
         for chunk in _chunks(found):
             for u in AppUser.select().where(AppUser.id.in_(chunk)):
@@ -263,48 +371,56 @@ class _Importer:
         return out
 
     def user_id(self, email: str | None) -> int | None | bool:
-        if email is None or not str(email).strip():
+        if email is None or not email.strip():
             return None
-        normalised, _ = normalise_email(str(email).strip())
-        key = email_key(normalised or str(email))
+        key = _user_key(email)
         if key in self.users:
             return self.users[key][3]["id"]
         u = AppUser.get_or_none(AppUser.email_key == key)
         return u.id if u else False
 
+    def _unknown_user(self, rule: str, fld: str, what: str, email: str) -> Finding:
+        if _user_key(email) in self._failed_users:
+            return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email, 60, False)} is a user whose row in "
+                                                      "this file has errors.")
+        return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email, 60, False)} is not a user here or in "
+                                                  "this file.")
+
     def _plan_queues(self) -> None:
         for i, row in enumerate(self.doc["queues"], 1):
             self._unknown_columns("queues", i, row)
-            key = name_key(str(row.get("name") or ""))
-            if key and key in self.queues:
-                self.error("queues", i, "Q1", "name", f"Queue {row.get('name')!r} appears twice in this file.")
-                continue
-            old = Queue.get_or_none(Queue.name_key == key) if key else None
-            owner = self.user_id(row.get("owner")) if "owner" in row else (old.owner_id if old else None)
-            if owner is False:
-                self.error("queues", i, "Q1", "owner_id", f"Owner {row.get('owner')} is not a user here or in this file.")
-                continue
+            key = name_key(row["name"]) if isinstance(row.get("name"), str) else ""
+            duplicate = bool(key) and key in self._seen_queues
+            self._seen_queues.add(key)
+            old = Queue.get_or_none(Queue.name_key == key) if key and not duplicate else None
+            values = _Values(row)
+            explicit = [Finding("Q1", "name", Severity.ERROR, f"Queue {shown(row.get('name'))} appears twice "
+                                                              "in this file.")] if duplicate else []
+            owner = old.owner_id if old else None
+            if "owner" in row:
+                owner_email = values.get(_key_column, "owner")
+                owner = None if values.bad("owner") else self.user_id(owner_email)
+                if owner is False:
+                    explicit.append(self._unknown_user("Q1", "owner_id", "Owner", owner_email))
+                    owner = 0  # no such id: the rules judge the rest of the row
             oldbox = services.queue_mailbox(old.id) if old else None
-            try:
-                edits = _mailbox_method_edits(row)
-                draft = QueueDraft(
-                    name=as_text(row, "name", "") or "", email=as_text(row, "emailaddress", old.email if old else "") or "",
-                    owner_id=owner,
-                    incoming=edits.get("incoming", oldbox.incoming if oldbox else 0),
-                    outgoing=edits.get("outgoing", oldbox.outgoing if oldbox else 0),
-                    state=state_code(row, old.state if old else 0),
-                    id=old.id if old else None, version=old.version if old else 0,
-                )
-            except FormatProblem as exc:
-                self.error("queues", i, "FORMAT", exc.field, str(exc))
-                continue
+            edits = _mailbox_method_edits(values)
+            draft = QueueDraft(
+                name=values.get(as_text, "name", "") or "",
+                email=values.get(as_text, "emailaddress", old.email if old else "") or "",
+                owner_id=owner,
+                incoming=edits.get("incoming", oldbox.incoming if oldbox else 0),
+                outgoing=edits.get("outgoing", oldbox.outgoing if oldbox else 0),
+                state=values.get(as_int, "statecode", old.state if old else 0),
+                id=old.id if old else None, version=old.version if old else 0,
+            )
             ctx = services.queue_context(draft)
             if owner is not None and owner < 0:  # a user this file creates
                 ctx.owner_exists = True
-            findings = check_queue(draft, ctx)
-            for f in findings:
-                self.add("queues", i, f)
-            if any(f.is_error for f in findings):
+            if self.report_row("queues", i, values, explicit, check_queue(draft, ctx)) or duplicate:
+                if key and not duplicate:
+                    self._failed_queues.add(key)
+                self._judge_mailbox_values("queues", i, MailboxKind.QUEUE, {"approval": edits.get("approval", 0)})
                 continue
             qid = old.id if old else self.placeholder()
             self.queues[key] = (i, draft, old is not None)
@@ -317,99 +433,136 @@ class _Importer:
                                                    draft.state, qid), self.org)
                 self.mailboxes[("queue", key)] = _MailboxPlan("queues", i, _apply_in_place(box, edits), edits, False)
 
+    def _judge_mailbox_values(self, section: str, i: int, kind: MailboxKind, edits: dict) -> None:
+        """The mailbox values (methods, approval) of a user or queue row that has errors of its own."""
+        draft = _apply(MailboxDraft(kind=kind), edits)
+        for f in check_mailbox(draft, MailboxContext()):
+            if f.field in edits:
+                self.add(section, i, f)
+
     def _plan_mailbox_rows(self) -> None:
         for i, row in enumerate(self.doc["mailboxes"], 1):
             self._unknown_columns("mailboxes", i, row)
-            try:
-                ref = regarding_ref(row.get("regarding"))
-                forward = as_bool(row, "isforwardmailbox", ref is None)
-                if forward and ref is not None:
-                    self.error("mailboxes", i, "M7", "regarding_id", "A forward mailbox has no regarding record.")
-                    continue
-                if not forward and ref is None:
-                    self.error("mailboxes", i, "M7", "regarding_id",
-                               'A user or queue mailbox names its record: "regarding": {"user": EMAIL} or {"queue": NAME}.')
-                    continue
-                edits = self._mailbox_edits(i, row)
-                if edits is None:
-                    continue
-            except FormatProblem as exc:
-                self.error("mailboxes", i, "FORMAT", exc.field, str(exc))
-                continue
+            values = _Values(row)
+            explicit: list[Finding] = []
+            ref = values.call(None, regarding_ref, row.get("regarding"))
+            forward = values.get(as_bool, "isforwardmailbox", ref is None)
+            if forward and ref is not None:
+                explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
+                                        "A forward mailbox has no regarding record."))
+            elif not forward and ref is None and not values.bad("regarding"):
+                explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
+                                        'A user or queue mailbox names its record: "regarding": {"user": EMAIL} '
+                                        'or {"queue": NAME}.'))
+            edits = self._mailbox_edits(values, explicit)
             if forward:
-                self._plan_forward(i, row, edits)
+                self._plan_forward(i, values, edits, explicit)
+            elif ref is None:
+                # Which kind of mailbox it is, is unknown: judge what does not depend on the kind.
+                self._judge_alone(i, MailboxDraft(kind=MailboxKind.USER), values, edits, explicit,
+                                  only=set(edits) - _KIND_DEPENDENT)
             else:
-                self._plan_regarding(i, ref, edits)
+                self._plan_regarding(i, ref, values, edits, explicit)
 
-    def _mailbox_edits(self, i: int, row: dict) -> dict | None:
-        edits = _mailbox_method_edits(row)
+    def _mailbox_edits(self, values: _Values, explicit: list[Finding]) -> dict:
+        """The mailbox fields a row sets; unknown references become findings in `explicit`."""
+        row = values.row
+        edits = _mailbox_method_edits(values)
         for key, attr, conv in (("name", "name", as_text), ("emailaddress", "email", as_text),
                                 ("processanddeleteemails", "delete_after_processing", as_bool),
                                 ("allowemailconnectortousecredentials", "allow_credentials", as_bool),
-                                ("username", "username", as_text), ("statecode", "state", as_int)):
-            if key in row and row[key] is not None:
-                edits[attr] = conv(row, key)
-        if "actdeliverymethod" in row and row["actdeliverymethod"] is not None:
-            edits["act"] = as_int(row, "actdeliverymethod")
+                                ("username", "username", as_text), ("statecode", "state", as_int),
+                                ("actdeliverymethod", "act", as_int)):
+            if row.get(key) is not None:
+                value = values.take(conv, key)
+                if value is not _BAD:
+                    edits[attr] = value
         if "emailserverprofile" in row:
-            pid = self.profile_id(row["emailserverprofile"])
-            if pid is False:
-                self.error("mailboxes", i, "M11", "profile_id",
-                           f"Server profile {row['emailserverprofile']!r} is not here or in this file.")
-                return None
-            edits["profile_id"] = pid
-        if "owner" in row and row["owner"] is not None:
-            owner = self.user_id(row["owner"])
-            if owner is False:
-                self.error("mailboxes", i, "M2", "owner_id", f"Owner {row['owner']} is not a user here or in this file.")
-                return None
-            edits["owner_id"] = owner
-        password = as_text(row, "password")
+            name = values.take(_key_column, "emailserverprofile")
+            if name is not _BAD:
+                pid = self.profile_id(name)
+                if pid is False:
+                    explicit.append(Finding("M11", "profile_id", Severity.ERROR,
+                                            f"Server profile {shown(name)} is not here or in this file."))
+                else:
+                    edits["profile_id"] = pid
+        if row.get("owner") is not None:
+            owner_email = values.take(_key_column, "owner")
+            if owner_email is not _BAD:
+                owner = self.user_id(owner_email)
+                if owner is False:
+                    explicit.append(self._unknown_user("M2", "owner_id", "Owner", owner_email))
+                else:
+                    edits["owner_id"] = owner
+        password = values.get(as_text, "password")
         if password:
             edits["password"] = password
         return edits
 
-    def _plan_forward(self, i: int, row: dict, edits: dict) -> None:
-        key = ("forward", name_key(str(edits.get("name") or "")))
-        if key in self.mailboxes:
-            self.error("mailboxes", i, "M1", "name", f"Forward mailbox {edits.get('name')!r} appears twice in this file.")
-            return
+    def _judge_alone(self, i: int, base: MailboxDraft, values: _Values, edits: dict, explicit: list[Finding],
+                     only: set[str] | None = None) -> None:
+        """A mailbox row that cannot be planned (a structural error) is still judged by every rule."""
+        draft = _apply(base, edits)
+        ctx = MailboxContext(
+            profile=self.profile_facts.get(draft.profile_id) if draft.profile_id is not None else None,
+            expected_owner_id=draft.owner_id,
+        )
+        if draft.profile_id is not None and ctx.profile is None and draft.profile_id > 0:
+            self.profile_id_fact(draft.profile_id, ctx)
+        self.report_row("mailboxes", i, values, explicit, check_mailbox(draft, ctx), only)
+
+    def _plan_forward(self, i: int, values: _Values, edits: dict, explicit: list[Finding]) -> None:
+        key = ("forward", name_key(edits.get("name") or ""))
+        duplicate = bool(key[1]) and (key in self.mailboxes or key in self._seen_forward)
+        self._seen_forward.add(key)
+        if duplicate:
+            explicit.append(Finding("M1", "name", Severity.ERROR,
+                                    f"Forward mailbox {shown(edits.get('name'))} appears twice in this file."))
         old = (Mailbox.select().where(Mailbox.kind == MailboxKind.FORWARD, Mailbox.name_key == key[1]).first()
                if key[1] else None)
-        if old:
-            base = mailbox_draft(old, self.store.key_ok)
-            self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply_in_place(base, edits), edits, True)
-        else:
-            base = MailboxDraft(kind=MailboxKind.FORWARD, incoming=2, outgoing=0, act=2)
-            self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply_in_place(base, edits), edits, False)
+        base = (mailbox_draft(old, self.store.key_ok) if old else
+                MailboxDraft(kind=MailboxKind.FORWARD, incoming=2, outgoing=0, act=2))
+        if explicit or values.problems:
+            self._judge_alone(i, base, values, edits, explicit)
+            return
+        self.mailboxes[key] = _MailboxPlan("mailboxes", i, _apply_in_place(base, edits), edits, old is not None)
 
-    def _plan_regarding(self, i: int, ref: tuple, edits: dict) -> None:
+    def _plan_regarding(self, i: int, ref: tuple, values: _Values, edits: dict, explicit: list[Finding]) -> None:
         kind, natural = ref
         if kind == MailboxKind.USER:
-            normalised, _ = normalise_email(natural.strip())
-            key = ("user", email_key(normalised or natural))
-            if key not in self.mailboxes:
+            key = ("user", _user_key(natural))
+            failed = key[1] in self._failed_users
+            if key not in self.mailboxes and not failed:
                 u = AppUser.get_or_none(AppUser.email_key == key[1])
                 m = Mailbox.get_or_none(Mailbox.regarding_user == u.id) if u else None
-                if m is None:
-                    self.error("mailboxes", i, "M7", "regarding_id", f"No user {natural} here or in this file.")
-                    return
-                self.mailboxes[key] = _MailboxPlan("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+                if m is not None:
+                    self.mailboxes[key] = _MailboxPlan("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+            what = f"user {shown(natural, 60, False)}"
         else:
             key = ("queue", name_key(natural))
-            if key not in self.mailboxes:
+            failed = key[1] in self._failed_queues
+            if key not in self.mailboxes and not failed:
                 q = Queue.get_or_none(Queue.name_key == key[1])
                 m = services.queue_mailbox(q.id) if q else None
-                if m is None:
-                    self.error("mailboxes", i, "M7", "regarding_id", f"No queue {natural!r} here or in this file.")
-                    return
-                self.mailboxes[key] = _MailboxPlan("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
-        plan = self.mailboxes[key]
-        if not plan.existing and "email" in edits and email_key(edits["email"]) != email_key(plan.draft.email):
-            self.error("mailboxes", i, "M4", "email",
-                       "A new user's or queue's mailbox takes its record's address: change it in the users or queues section.")
+                if m is not None:
+                    self.mailboxes[key] = _MailboxPlan("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+            what = f"queue {shown(natural)}"
+        plan = self.mailboxes.get(key)
+        if plan is None:
+            explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
+                                    f"The {what} has errors in this file." if failed else
+                                    f"No {what} here or in this file."))
+        elif not plan.existing and "email" in edits and email_key(edits["email"]) != email_key(plan.draft.email):
+            explicit.append(Finding("M4", "email", Severity.ERROR,
+                                    "A new user's or queue's mailbox takes its record's address: change it in the "
+                                    "users or queues section."))
+        if explicit or values.problems:
+            base = plan.draft if plan is not None else MailboxDraft(kind=kind)
+            # The record is unknown: judge what the row itself sets, but not the owner it cannot be checked against.
+            only = set(edits) - {"owner_id"} if plan is None else set(edits)
+            self._judge_alone(i, base, values, edits, explicit, only)
             return
-        plan.section, plan.row = "mailboxes", i
+        plan.hand_over("mailboxes", i, edits)
         plan.edits.update(edits)
         _apply_in_place(plan.draft, edits)
 
@@ -432,10 +585,12 @@ class _Importer:
             if d.profile_id is not None and ctx.profile is None:
                 self.profile_id_fact(d.profile_id, ctx)
             for f in check_mailbox(d, ctx):
-                if plan.section in ("users", "queues") and not plan.existing and f.is_error:
+                if (plan.section in ("users", "queues") and not plan.existing and f.is_error
+                        and f.field not in plan.edits):
                     # As in create_user/create_queue: the new mailbox is made; what it lacks is a warning.
+                    # What the row itself sets (a method, the approval) must be valid.
                     f = Finding(f.rule, f.field, Severity.WARNING, f"Its new mailbox: {f.message}")
-                self.add(plan.section, plan.row, f)
+                self.add(*plan.origin(f.field), f)
 
     def _expected_owner(self, key: tuple, d: MailboxDraft) -> int | None:
         if d.kind == MailboxKind.USER:
@@ -556,11 +711,66 @@ class _Importer:
             bulk_insert(Mailbox, chunk)
 
 
-def _mailbox_method_edits(row: dict) -> dict:
+_BAD = object()  # a value with a format problem
+
+
+class _Values:
+    """One row's values, read field by field. A value of the wrong type is kept as a format
+    problem and the field keeps its default, so the rest of the row is still judged."""
+
+    def __init__(self, row: dict):
+        self.row = row
+        self.problems: list[FormatProblem] = []
+
+    def get(self, convert, key: str, default=None):
+        try:
+            return convert(self.row, key, default)
+        except FormatProblem as exc:
+            self.problems.append(exc)
+            return default
+
+    def take(self, convert, key: str):
+        """The converted value, or _BAD when it has a format problem."""
+        try:
+            return convert(self.row, key, None)
+        except FormatProblem as exc:
+            self.problems.append(exc)
+            return _BAD
+
+    def call(self, default, function, *args):
+        try:
+            return function(*args)
+        except FormatProblem as exc:
+            self.problems.append(exc)
+            return default
+
+    def bad(self, key: str) -> bool:
+        return any(p.field == key for p in self.problems)
+
+
+_KNOWN_COLUMNS = {section: frozenset(columns) for section, columns in COLUMNS.items()}
+
+# Mailbox fields whose rules depend on the mailbox's kind (user, queue, forward).
+_KIND_DEPENDENT = {"incoming", "outgoing", "act", "delete_after_processing", "owner_id", "regarding_id"}
+
+
+def _key_column(row: dict, key: str, default=None) -> str | None:
+    return as_key(row.get(key), key)
+
+
+def _user_key(email) -> str:
+    """The natural key of the user an address names: the validator's form (domain lowercased, NFC), NFC + lower()."""
+    if not isinstance(email, str) or not email.strip():
+        return ""
+    normalised, _ = normalise_email(email.strip())
+    return email_key(normalised or email)
+
+
+def _mailbox_method_edits(values: _Values) -> dict:
     edits = {}
     for key, attr in (("incomingemaildeliverymethod", "incoming"), ("outgoingemaildeliverymethod", "outgoing"),
                       ("emailrouteraccessapproval", "approval")):
-        value = as_int(row, key)
+        value = values.get(as_int, key)
         if value is not None:
             edits[attr] = value
     return edits
@@ -581,33 +791,36 @@ def _apply_in_place(draft: MailboxDraft, edits: dict) -> MailboxDraft:
     return draft
 
 
-def _profile_from_row(row: dict, base: ProfileDraft) -> ProfileDraft:
+def _profile_from_row(values: _Values, base: ProfileDraft) -> ProfileDraft:
     d = base.copy()
-    d.name = as_text(row, "name", d.name) or ""
-    d.server_type = as_int(row, "servertype", d.server_type)
-    d.auto_discover = as_bool(row, "useautodiscover", d.auto_discover)
-    d.incoming_location = as_text(row, "incomingserverlocation", d.incoming_location) or ""
-    d.outgoing_location = as_text(row, "outgoingserverlocation", d.outgoing_location) or ""
-    d.incoming_tls = tls_mode(row, "incoming", d.incoming_tls)
-    d.outgoing_tls = tls_mode(row, "outgoing", d.outgoing_tls)
-    d.incoming_port = as_int(row, "incomingportnumber", d.incoming_port)
-    d.outgoing_port = as_int(row, "outgoingportnumber", d.outgoing_port)
-    d.auth_method = as_int(row, "incomingcredentialretrieval", d.auth_method)
-    d.outgoing_auth_method = as_int(row, "outgoingcredentialretrieval", d.outgoing_auth_method)
-    d.use_same_settings_for_outgoing = as_bool(row, "usesamesettingsforoutgoingconnections",
-                                               d.use_same_settings_for_outgoing)
-    d.username = as_text(row, "username", d.username) or ""
-    d.outgoing_username = as_text(row, "outgoingusername", d.outgoing_username) or ""
-    if as_text(row, "password"):
-        d.password = PasswordEdit(stored=d.password.stored, new=as_text(row, "password"))
-    if as_text(row, "outgoingpassword"):
-        d.outgoing_password = PasswordEdit(stored=d.outgoing_password.stored, new=as_text(row, "outgoingpassword"))
-    d.max_concurrent_connections = as_int(row, "maxconcurrentconnections", d.max_concurrent_connections)
-    d.min_polling_minutes = as_int(row, "minpollingintervalinminutes", d.min_polling_minutes)
-    d.timeout_seconds = as_int(row, "timeoutseconds", d.timeout_seconds)
-    d.incoming_cert_sha256 = as_text(row, "incomingcertsha256", d.incoming_cert_sha256) or ""
-    d.outgoing_cert_sha256 = as_text(row, "outgoingcertsha256", d.outgoing_cert_sha256) or ""
-    d.state = state_code(row, d.state)
+    get = values.get
+    d.name = get(as_text, "name", d.name) or ""
+    d.server_type = get(as_int, "servertype", d.server_type)
+    d.auto_discover = get(as_bool, "useautodiscover", d.auto_discover)
+    d.incoming_location = get(as_text, "incomingserverlocation", d.incoming_location) or ""
+    d.outgoing_location = get(as_text, "outgoingserverlocation", d.outgoing_location) or ""
+    d.incoming_tls = values.call(d.incoming_tls, tls_mode, values.row, "incoming", d.incoming_tls)
+    d.outgoing_tls = values.call(d.outgoing_tls, tls_mode, values.row, "outgoing", d.outgoing_tls)
+    d.incoming_port = get(as_int, "incomingportnumber", d.incoming_port)
+    d.outgoing_port = get(as_int, "outgoingportnumber", d.outgoing_port)
+    d.auth_method = get(as_int, "incomingcredentialretrieval", d.auth_method)
+    d.outgoing_auth_method = get(as_int, "outgoingcredentialretrieval", d.outgoing_auth_method)
+    d.use_same_settings_for_outgoing = get(as_bool, "usesamesettingsforoutgoingconnections",
+                                           d.use_same_settings_for_outgoing)
+    d.username = get(as_text, "username", d.username) or ""
+    d.outgoing_username = get(as_text, "outgoingusername", d.outgoing_username) or ""
+    password = get(as_text, "password")
+    if password:
+        d.password = PasswordEdit(stored=d.password.stored, new=password)
+    outgoing_password = get(as_text, "outgoingpassword")
+    if outgoing_password:
+        d.outgoing_password = PasswordEdit(stored=d.outgoing_password.stored, new=outgoing_password)
+    d.max_concurrent_connections = get(as_int, "maxconcurrentconnections", d.max_concurrent_connections)
+    d.min_polling_minutes = get(as_int, "minpollingintervalinminutes", d.min_polling_minutes)
+    d.timeout_seconds = get(as_int, "timeoutseconds", d.timeout_seconds)
+    d.incoming_cert_sha256 = get(as_text, "incomingcertsha256", d.incoming_cert_sha256) or ""
+    d.outgoing_cert_sha256 = get(as_text, "outgoingcertsha256", d.outgoing_cert_sha256) or ""
+    d.state = get(as_int, "statecode", d.state)
     return d
 
 
@@ -637,7 +850,7 @@ def import_document(store: Store, doc: dict[str, list[dict]], dry_run: bool = Fa
 
 
 def _import(store: Store, doc: dict[str, list[dict]], dry_run: bool) -> ImportReport:
-    importer = _Importer(store, doc)
+    importer = _Importer(store, check_document_shape(doc))
     with store.transaction() as txn:
         importer.plan()
         report = importer.report
@@ -656,6 +869,17 @@ def _import(store: Store, doc: dict[str, list[dict]], dry_run: bool) -> ImportRe
         except ConflictError as exc:
             txn.rollback()
             report.findings.append(ImportFinding("import", 0, "CONFLICT", "", Severity.ERROR, str(exc)))
+            report.created = {s: 0 for s in SECTIONS}
+            report.updated = {s: 0 for s in SECTIONS}
+            return report
+        except (peewee.IntegrityError, peewee.DataError) as exc:
+            # The rules should have found it first; if the database still refuses a row, say so plainly.
+            txn.rollback()
+            why = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            report.findings.append(ImportFinding("import", 0, "DATABASE", "", Severity.ERROR,
+                                                 f"The database refused a row: {why}"))
+            report.created = {s: 0 for s in SECTIONS}
+            report.updated = {s: 0 for s in SECTIONS}
             return report
         report.written = True
     log.info("import written: created %s, updated %s", report.created, report.updated)
@@ -808,5 +1032,7 @@ def export_csv(folder: Path) -> dict[str, int]:
 def _csv_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return csv_guard(value)  # no cell a spreadsheet would run as a formula
     return "" if value is None else value
 

@@ -5,6 +5,8 @@ Pure mapping between rows and drafts; reading and writing the database is in exc
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from ..domain.findings import Severity
@@ -41,6 +43,28 @@ COLUMNS = {"profiles": PROFILE_COLUMNS, "users": USER_COLUMNS, "queues": QUEUE_C
 READ_ONLY = {"ispasswordset", "isoutgoingpasswordset", "incomingemailstatus", "outgoingemailstatus", "actstatus",
              "testmailboxaccesscompletedon"}
 
+# The draft field each column sets, so a column's format problem and a rule's finding on its
+# field are not both reported.
+FIELD_OF = {
+    "name": "name", "servertype": "server_type", "useautodiscover": "auto_discover",
+    "incomingserverlocation": "incoming_location", "incomingportnumber": "incoming_port",
+    "incomingusessl": "incoming_tls", "incomingtlsmode": "incoming_tls",
+    "outgoingserverlocation": "outgoing_location", "outgoingportnumber": "outgoing_port",
+    "outgoingusessl": "outgoing_tls", "outgoingtlsmode": "outgoing_tls",
+    "incomingcredentialretrieval": "auth_method", "outgoingcredentialretrieval": "outgoing_auth_method",
+    "usesamesettingsforoutgoingconnections": "use_same_settings_for_outgoing",
+    "username": "username", "password": "password", "outgoingusername": "outgoing_username",
+    "outgoingpassword": "outgoing_password", "maxconcurrentconnections": "max_concurrent_connections",
+    "minpollingintervalinminutes": "min_polling_minutes", "timeoutseconds": "timeout_seconds",
+    "incomingcertsha256": "incoming_cert_sha256", "outgoingcertsha256": "outgoing_cert_sha256",
+    "statecode": "state", "fullname": "full_name", "internalemailaddress": "email", "isdisabled": "state",
+    "emailrouteraccessapproval": "approval", "incomingemaildeliverymethod": "incoming",
+    "outgoingemaildeliverymethod": "outgoing", "actdeliverymethod": "act", "emailaddress": "email",
+    "owner": "owner_id", "regarding": "regarding_id", "isforwardmailbox": "kind",
+    "emailserverprofile": "profile_id", "processanddeleteemails": "delete_after_processing",
+    "allowemailconnectortousecredentials": "allow_credentials",
+}
+
 TLS_NAMES = {TlsMode.NONE: "none", TlsMode.IMPLICIT: "ssl", TlsMode.STARTTLS: "starttls"}
 TLS_CODES = {v: k for k, v in TLS_NAMES.items()}
 
@@ -75,16 +99,45 @@ class FormatProblem(ValueError):
         super().__init__(message)
 
 
+def shown(value, limit: int = 40, quote: bool = True) -> str:
+    """A value as a message quotes it: short, one line (escaped), never a whole list or object."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        text = repr(value) if quote else repr(value)[1:-1]
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+# Every whole number of the format fits a signed 32-bit column; beyond that it is no code,
+# port or count, and must not reach the database.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,12}")
+
+
 def as_int(row: dict, key: str, default=None):
+    """A whole number from JSON (int, or a float with no fraction) or CSV text (ASCII digits)."""
     value = row.get(key)
     if value is None or value == "":
         return default
+    number = None
     if isinstance(value, bool):
-        raise FormatProblem(key, f"{key} must be a whole number, not {value!r}.")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise FormatProblem(key, f"{key} must be a whole number, not {value!r}.") from None
+        pass
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and INT_MIN <= value <= INT_MAX:
+            number = int(value)
+    elif isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        number = int(value.strip())
+    if number is None:
+        raise FormatProblem(key, f"{key} must be a whole number, not {shown(value)}.")
+    if not INT_MIN <= number <= INT_MAX:
+        raise FormatProblem(key, f"{key} is out of range: {shown(value)}.")
+    return number
 
 
 _TRUE = {"true", "1", "yes", "y"}
@@ -97,21 +150,31 @@ def as_bool(row: dict, key: str, default=None):
         return default
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise FormatProblem(key, f"{key} must be true or false, not {value!r}.")
+    if isinstance(value, (str, int)):
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise FormatProblem(key, f"{key} must be true or false, not {shown(value)}.")
 
 
 def as_text(row: dict, key: str, default=None):
     value = row.get(key)
     if value is None:
         return default
-    if isinstance(value, (dict, list)):
-        raise FormatProblem(key, f"{key} must be text.")
-    return str(value)
+    if not isinstance(value, str):
+        raise FormatProblem(key, f"{key} must be text, not {shown(value)}.")
+    return value
+
+
+def as_key(value, key: str) -> str | None:
+    """A natural-key reference (an owner's email, a profile's name): text or nothing."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FormatProblem(key, f"{key} must be text, not {shown(value)}.")
+    return value
 
 
 def state_code(row: dict, default=RecordState.ACTIVE) -> int:
@@ -142,9 +205,9 @@ def regarding_ref(value) -> tuple[MailboxKind, str] | None:
         value = {kind.strip(): key.strip()}
     if isinstance(value, dict) and len(value) == 1:
         (kind, key), = value.items()
-        if kind == "user" and isinstance(key, str):
+        if kind == "user" and isinstance(key, str) and key.strip():
             return MailboxKind.USER, key
-        if kind == "queue" and isinstance(key, str):
+        if kind == "queue" and isinstance(key, str) and key.strip():
             return MailboxKind.QUEUE, key
     raise FormatProblem("regarding", 'regarding must be {"user": EMAIL} or {"queue": NAME}.')
 
@@ -154,3 +217,25 @@ def regarding_text(ref: dict | None) -> str:
         return ""
     (kind, key), = ref.items()
     return f"{kind}:{key}"
+
+
+# ---------------------------------------------------------------- CSV formula injection
+# A spreadsheet runs a cell that starts with one of these as a formula. Export puts a "'" in
+# front; import takes it off again. A cell that already starts with "'" followed by something
+# import would unguard is guarded too, so every text value round-trips exactly.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _looks_guarded(text: str) -> bool:
+    rest = text.lstrip("'")
+    return rest.startswith(FORMULA_STARTS)
+
+
+def csv_guard(text: str) -> str:
+    """The cell as export writes it: "'" in front of anything a spreadsheet would run."""
+    return "'" + text if _looks_guarded(text) else text
+
+
+def csv_unguard(text: str) -> str:
+    """The value a guarded cell stands for (the inverse of csv_guard)."""
+    return text[1:] if text.startswith("'") and _looks_guarded(text[1:]) else text

@@ -8,6 +8,7 @@ from datetime import datetime
 from peewee import JOIN, Tuple, fn
 
 from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TestStatus
+from ..domain.text import natural_key
 from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue
 
 # Views of the Mailboxes page (DOMAIN.md), in menu order.
@@ -81,7 +82,7 @@ def _view_condition(view: str):
 
 def needle(text: str) -> str:
     """Filter text as stored keys hold it; contains() escapes LIKE wildcards."""
-    return text.strip().casefold()
+    return natural_key(text)
 
 def _filter_condition(text: str):
     if not text.strip():
@@ -135,8 +136,8 @@ def mailbox_page(view: str = "all", text: str = "", sort: str = "name", descendi
 def sort_key(row: MailboxRow, sort: str = "name") -> tuple:
     """The `after` value for a keyed page following `row`."""
     value = {
-        "name": row.name.strip().casefold(),
-        "email": row.email.casefold(),
+        "name": natural_key(row.name),
+        "email": natural_key(row.email),
         "kind": row.kind,
         "approval": row.approval,
         "incoming": row.incoming,

@@ -22,7 +22,15 @@ from ..domain.effects import (
 from ..domain.findings import Finding, RuleViolation, errors
 from ..domain.options import ApprovalStatus, IncomingMethod, MailboxKind, RecordState, TestStatus
 from ..domain.records import MailboxDraft, OrgSettings, ProfileDraft, QueueDraft, UserDraft, changed_fields
-from ..domain.rules import check_mailbox, check_org_settings, check_profile, check_queue, check_user, normalise_profile
+from ..domain.rules import (
+    check_mailbox,
+    check_org_settings,
+    check_profile,
+    check_queue,
+    check_state,
+    check_user,
+    normalise_profile,
+)
 from ..domain.text import email_key, normalise_email
 from .convert import (
     mailbox_columns,
@@ -221,6 +229,7 @@ def delete_mailbox(store: Store, mailbox_id: int) -> None:
 
 
 def set_mailbox_state(store: Store, mailbox_ids: list[int], state: int) -> int:
+    _refuse_on_errors(list(check_state(state)))  # R1
     with store.transaction():
         return (Mailbox.update(state=int(state), version=Mailbox.version + 1, modified_on=utcnow())
                 .where(Mailbox.id.in_(mailbox_ids), Mailbox.state != int(state)).execute())

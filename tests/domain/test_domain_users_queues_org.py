@@ -92,8 +92,8 @@ def test_u1_primary_email_must_be_unique_among_users():
     assert "alice@example.com" in finding.message
 
 
-def test_u1_unknown_status_is_refused():
-    assert_fires(check_user(valid_user(state=5)), "U1", "state", ERROR)
+def test_r1_unknown_user_status_is_refused():
+    assert_fires(check_user(valid_user(state=5)), "R1", "state", ERROR)
 
 
 def test_u1_quiet_for_inactive_user():

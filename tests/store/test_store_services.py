@@ -251,3 +251,130 @@ def test_alerts_are_history(store):
     services.record_test_results(store, box.id, {"incoming_status": TestStatus.SUCCESS}, [])
     assert MailboxAlert.select().where(MailboxAlert.mailbox == box.id).count() == 1
     assert services.get_mailbox(store, box.id).enabled_incoming
+
+
+# ---------------------------------------------------------------- issue 12: hostile values on every save
+
+
+PIN = "ab" * 32
+
+
+def _snapshot():
+    """Every stored row of the four record tables, to prove a refused save wrote nothing."""
+    from mailbox_tui.store.models import EmailServerProfile
+
+    return [list(model.select().order_by(model.id).tuples()) for model in (EmailServerProfile, AppUser, Queue, Mailbox)]
+
+
+@pytest.mark.parametrize("pin", ["-", "x", "ab" * 31])
+def test_p13_profile_save_with_a_pin_that_is_not_a_sha256_is_refused(store, pin):
+    profile = imap_profile(store)
+    before = _snapshot()
+    with pytest.raises(RuleViolation) as err:
+        services.update_profile(store, profile, profile.copy(incoming_cert_sha256=pin))
+    assert [(f.rule, f.field) for f in err.value.findings] == [("P13", "incoming_cert_sha256")]
+    with pytest.raises(RuleViolation):
+        imap_profile(store, name="Other", outgoing_cert_sha256=pin)
+    assert _snapshot() == before
+
+
+def test_p13_pin_with_colons_and_spaces_is_stored_as_64_hex_digits(store):
+    from mailbox_tui.store.models import EmailServerProfile
+
+    typed = " ".join(":".join(PIN[i:i + 2].upper() for i in range(j, j + 16, 2)) for j in range(0, 64, 16))
+    profile = imap_profile(store, incoming_cert_sha256=typed)
+    assert EmailServerProfile.get_by_id(profile.id).incoming_cert_sha256 == PIN
+
+
+def test_m20_mailbox_password_with_crlf_is_refused_on_save(store):
+    profile = imap_profile(store)
+    alice, _ = user(store)
+    box = services.create_forward_mailbox(store, forward_draft(alice.id, profile.id))
+    before = _snapshot()
+    with pytest.raises(RuleViolation) as err:
+        services.update_mailbox(store, box, box.copy(password=PasswordEdit(stored=True, new="x\r\nX1 DELETE INBOX")))
+    assert [(f.rule, f.field) for f in err.value.findings] == [("M20", "password")]
+    assert "DELETE" not in str(err.value)
+    assert _snapshot() == before
+    assert services.mailbox_password(store, box.id) == "s3cret-forward"
+
+
+def test_m20_user_name_with_crlf_is_refused_for_mailbox_and_profile(store):
+    from mailbox_tui.domain.options import AuthMethod
+
+    profile = imap_profile(store)
+    alice, _ = user(store)
+    with pytest.raises(RuleViolation) as err:
+        services.create_forward_mailbox(store, forward_draft(alice.id, profile.id, username="u\r\nDELE 1"))
+    assert [f.rule for f in err.value.findings] == ["M20"]
+    with pytest.raises(RuleViolation) as err:
+        imap_profile(store, name="Shared", auth_method=AuthMethod.PROFILE_CREDENTIALS, username="u\nDELE 1",
+                     password=PasswordEdit(new="pw"))
+    assert [f.rule for f in err.value.findings] == ["M20"]
+    assert Mailbox.select().where(Mailbox.kind == MailboxKind.FORWARD).count() == 0
+
+
+def test_r1_setting_an_unknown_status_is_refused(store):
+    _, box = user(store)
+    with pytest.raises(RuleViolation) as err:
+        services.set_mailbox_state(store, [box.id], 7)
+    assert [f.rule for f in err.value.findings] == ["R1"]
+    assert Mailbox.get_by_id(box.id).state == 0
+
+
+@pytest.mark.parametrize("changes, rule", [({"state": 7}, "R1"), ({"state": -5}, "R1"), ({"approval": 42}, "A1")])
+def test_r1_a1_mailbox_save_with_a_code_outside_its_option_set_is_refused(store, changes, rule):
+    _, box = user(store)
+    with pytest.raises(RuleViolation) as err:
+        services.update_mailbox(store, box, box.copy(**changes))
+    assert [f.rule for f in err.value.findings] == [rule]
+
+
+def test_natural_keys_strasse_and_strasse_with_eszett_are_two_users(store):
+    user(store, "Hans Strasse", "strasse@example.com")
+    user(store, "Hans Straße", "straße@example.com")
+    assert AppUser.select().count() == 2
+    with pytest.raises(RuleViolation) as err:
+        services.create_user(store, UserDraft(full_name="Other", email="STRASSE@example.com"))
+    assert [f.rule for f in err.value.findings] == ["U1"]
+
+
+def test_natural_keys_queue_names_in_nfc_and_nfd_are_one_queue(store):
+    import unicodedata
+
+    alice, _ = user(store)
+    services.create_queue(store, QueueDraft(name=unicodedata.normalize("NFC", "Café"), owner_id=alice.id))
+    with pytest.raises(RuleViolation) as err:
+        services.create_queue(store, QueueDraft(name=unicodedata.normalize("NFD", "CAFÉ"), owner_id=alice.id))
+    assert [(f.rule, f.field) for f in err.value.findings] == [("Q1", "name")]
+    assert Queue.select().count() == 1
+
+
+def test_natural_keys_profile_names_in_nfc_and_nfd_are_one_profile(store):
+    import unicodedata
+
+    imap_profile(store, name=unicodedata.normalize("NFC", "Zürich IMAP"))
+    with pytest.raises(RuleViolation) as err:
+        imap_profile(store, name=unicodedata.normalize("NFD", "Zürich IMAP"))
+    assert [(f.rule, f.field) for f in err.value.findings] == [("P1", "name")]
+
+
+def test_names_with_a_bidi_override_are_refused(store):
+    alice, _ = user(store)
+    with pytest.raises(RuleViolation) as err:
+        services.create_queue(store, QueueDraft(name="Support\u202e", owner_id=alice.id))
+    assert [f.rule for f in err.value.findings] == ["Q1"]
+    with pytest.raises(RuleViolation):
+        services.create_user(store, UserDraft(full_name="Bob\u200b", email="bob@example.com"))
+
+
+def test_profile_credentials_and_pin_of_1_mb_are_refused_with_rule_findings(store):
+    from mailbox_tui.domain.options import AuthMethod
+
+    big = "a" * (1024 * 1024)
+    with pytest.raises(RuleViolation) as err:
+        imap_profile(store, name="Shared", auth_method=AuthMethod.PROFILE_CREDENTIALS, username=big,
+                     password=PasswordEdit(new=big), incoming_cert_sha256=big)
+    assert sorted((f.rule, f.field) for f in err.value.findings) == [
+        ("P13", "incoming_cert_sha256"), ("P6", "password"), ("P6", "username")]
+    assert len(str(err.value)) < 1000
