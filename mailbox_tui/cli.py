@@ -346,8 +346,6 @@ COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check
 
 
 def main(argv: list[str] | None = None) -> int:
-    import peewee
-
     from .domain.findings import RuleViolation
     from .store.crypto import KeyError_
     from .store.database import StoreError
@@ -371,13 +369,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FINDINGS
     except OSError as exc:
         return _refuse(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
-    except peewee.DatabaseError as exc:
-        from .store.database import default_url, describe_db_error
-
-        return _refuse(describe_db_error(exc, getattr(args, "db", None) or default_url()))
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a bug: one line for the admin, the details in the log
+    except Exception as exc:
+        from .store.database import default_url, describe_db_error, is_database_error
+
+        if is_database_error(exc):
+            return _refuse(describe_db_error(exc, getattr(args, "db", None) or default_url()))
+        # A bug: one line for the admin, the details in the log.
         logging.getLogger("mailbox_tui").exception("unexpected error")
         return _refuse(f"unexpected {type(exc).__name__}; nothing more was done. Details go to the log "
                        "(--log FILE).")

@@ -232,6 +232,11 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
     path = Path(key_path) if explicit else default_key_path()
     if key_check is None:
         return KeyChoice(_key_for_new_database(path, make_folder=not explicit), True)
+    if explicit and not _present(path):
+        where = (f"There is no folder {path.parent} for the key file {path.name}" if not path.parent.is_dir()
+                 else f"There is no key file at {path}")
+        raise KeyError_(f"{where}: give --key-file the key file that reads this database (nothing was created). "
+                        f"{TEAM_HINT}")
     found: list[tuple[Path, list[bytes]]] = []
     notes: list[str] = []
     if _present(path):

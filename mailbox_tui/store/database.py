@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
+import sqlite3
+import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +26,22 @@ SCHEMA_VERSION = 1
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_MS = 5000  # how long any statement waits for SQLite's lock
 WRITE_WAIT_S = 5.0  # how long a write transaction waits for another writer (the CLI waits longer, and says so)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """peewee's errors, and the drivers' own (bulk inserts use their cursors directly). psycopg is
+    only looked for once something imported it: importing it costs 80 ms at every start."""
+    if isinstance(exc, (peewee.DatabaseError, sqlite3.Error)):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    if isinstance(exc, (peewee.IntegrityError, sqlite3.IntegrityError)):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.IntegrityError)
 
 
 class StoreError(Exception):
@@ -154,6 +173,23 @@ def _check_sqlite_file(file: Path, make_folder: bool, must_exist: bool) -> None:
     if head and head != SQLITE_HEADER:
         raise StoreError(f"{file} is not an SQLite database (it is some other file): nothing was changed. "
                          "Give --db a mailbox-tui database, or a new file name.")
+    if head:
+        _refuse_foreign_tables(_sqlite_tables(file), f"sqlite:///{file}")
+
+
+def _sqlite_tables(file: Path) -> list[str]:
+    """The tables of an SQLite file, read without changing it (opening it normally would switch it to
+    WAL mode first). Empty when it can't be read this way: the normal opening then says why."""
+    try:
+        con = sqlite3.connect(f"{file.absolute().as_uri()}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return []
+    try:
+        return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+    except sqlite3.Error:
+        return []
+    finally:
+        con.close()
 
 
 def describe_db_error(exc: BaseException, url: str) -> str:
@@ -164,7 +200,7 @@ def describe_db_error(exc: BaseException, url: str) -> str:
     if "readonly" in low or "read-only" in low:
         return (f"The database {where} is read-only (its file, folder or file system can't be written): "
                 "nothing was written.")
-    if "disk is full" in low or "no space" in low:
+    if "disk is full" in low or "no space" in low or ("disk i/o error" in low and _nearly_full(url)):
         return f"The disk holding the database {where} is full: nothing was written. Free some space and try again."
     if "locked" in low or "busy" in low:
         return (f"Another program is writing to the database {where} (for example an import) and did not finish "
@@ -175,6 +211,15 @@ def describe_db_error(exc: BaseException, url: str) -> str:
         return (f"Can't open the database {where}: SQLite can't open the file, or create its -wal and -shm "
                 "files beside it (is the folder or the file system read-only?).")
     return f"Database {where}: {text}"
+
+
+def _nearly_full(url: str) -> bool:
+    """SQLite reports a full disk as an I/O error when it cannot even grow its -shm file."""
+    try:
+        path = sqlite_path(url)
+        return path not in (None, "", ":memory:") and shutil.disk_usage(Path(path).parent).free < (1 << 20)
+    except (OSError, StoreError):
+        return False
 
 
 def _original_error(exc: BaseException) -> BaseException:
@@ -210,8 +255,12 @@ def schema_version(db: peewee.Database) -> int:
 
 
 def _refuse_foreign(db: peewee.Database, url: str) -> None:
+    _refuse_foreign_tables(db.get_tables(), url)
+
+
+def _refuse_foreign_tables(tables: list[str], url: str) -> None:
     """A database that holds other tables and not ours is someone else's: never add ours to it."""
-    tables = db.get_tables()
+    tables = [t for t in tables if not t.startswith("sqlite_")]
     if tables and Meta._meta.table_name not in tables:
         shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
         raise StoreError(f"{describe_url(url)} is not a mailbox-tui database: it already holds {len(tables)} other "
@@ -258,11 +307,10 @@ class Store:
             _refuse_foreign(self.db, self.url)
             migrate(self.db)
             choice = self._choose_keys(keyring, key_path)
-        except peewee.DatabaseError as exc:
+        except BaseException as exc:
             self.close()
-            raise StoreError(describe_db_error(_original_error(exc), self.url)) from None
-        except BaseException:
-            self.close()
+            if is_database_error(exc):
+                raise StoreError(describe_db_error(_original_error(exc), self.url)) from None
             raise
         self.keyring = choice.keyring
         self.key_ok = choice.ok
@@ -356,11 +404,13 @@ class Store:
         try:
             with self.db.atomic() as txn:
                 yield txn
-        except peewee.DatabaseError as exc:
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
             original = _original_error(exc)
-            if isinstance(original, peewee.IntegrityError):
+            if _is_integrity_error(original):
                 raise original
-            if isinstance(original, peewee.DatabaseError):
+            if is_database_error(original):
                 raise StoreError(describe_db_error(original, self.url)) from None
             raise original from None  # the body's own error (say a RuleViolation) whose rollback then failed
 
@@ -377,7 +427,9 @@ class Store:
         try:
             with txn:
                 yield
-        except peewee.DatabaseError as exc:
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
             raise StoreError(describe_db_error(_original_error(exc), self.url)) from None
 
     def close(self) -> None:

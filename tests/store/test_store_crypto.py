@@ -247,7 +247,8 @@ def test_key_file_readable_by_its_group_is_accepted_and_by_others_refused(sqlite
             Store(sqlite_url, key_path=key_file)
 
 
-@pytest.mark.parametrize("content", [b"\xff\xfe\x00key", "clé-ünïcode".encode(), b"", b"x" * 100_000])
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00key", "clé-ünïcode".encode(), b"", b"x" * 100_000],
+                         ids=["binary", "non-ascii", "empty", "huge"])
 def test_key_file_that_is_not_a_key_is_one_clear_sentence(sqlite_url, key_file, content):
     """Item 13: non-ASCII bytes (and other non-keys) in the key file."""
     key_file.write_bytes(content)
