@@ -273,9 +273,13 @@ def test_missing_key_file_for_a_database_with_secrets_creates_no_key(sqlite_url,
     with Store(sqlite_url) as store:
         _forward_box(store)
     monkeypatch.delenv(KEY_ENV)
-    (tmp_path / "conf").mkdir(exist_ok=True)
-    key = tmp_path / "conf" / "mine.key"
-    with Store(sqlite_url, key_path=key) as store:
+    default_key = tmp_path / "home" / ".config" / "mailbox-tui" / "secret.key"  # see conftest.isolated_env
+    with Store(sqlite_url) as store:  # the records still open, to look at
         assert not store.key_ok
         assert "no key file" in store.key_message and "A team shares one key" in store.key_message
-    assert not key.exists()
+    assert not default_key.exists() and not default_key.parent.exists()
+    (tmp_path / "conf").mkdir(exist_ok=True)
+    named = tmp_path / "conf" / "mine.key"
+    with pytest.raises(KeyError_, match="There is no key file at .*mine.key"):  # a key file named but missing
+        Store(sqlite_url, key_path=named)
+    assert not named.exists()
