@@ -14,11 +14,30 @@ LOG_ENV = "MAILBOX_TUI_LOG"
 WRITE_WAIT_S = 120.0  # how long a command waits for another writer (saying so) before giving up
 
 
+def _one_line(text: str) -> str:
+    """A message for the terminal: control characters (a CR, an escape sequence) and undecodable
+    bytes from the admin's arguments are shown escaped, never acted on; a URL's password is hidden."""
+    import re
+
+    text = re.sub(r"(\w+://[^/@:\s]*:)[^@/\s]*@", r"\1***@", text)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _is_text(text: str) -> bool:
+    """Printable UTF-8: not bytes the terminal sent that are not UTF-8 (surrogate escapes), nor
+    control characters (a CR, an escape sequence) that no address or name holds."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return text.isprintable()
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line, exit 2."""
 
     def error(self, message: str):
-        self.exit(EXIT_USAGE, f"mailbox-tui: error: {message} (see: {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"mailbox-tui: error: {_one_line(message)} (see: {self.prog} --help)\n")
 
 
 def _version() -> str:
@@ -151,7 +170,7 @@ def _key_warning(store) -> None:
 
 
 def _refuse(message: str, code: int = EXIT_FINDINGS) -> int:
-    print(f"mailbox-tui: error: {message}", file=sys.stderr)
+    print(f"mailbox-tui: error: {_one_line(message)}", file=sys.stderr)
     return code
 
 
@@ -352,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    for name in ("emails", "profile", "acting"):  # text, not file names: undecodable bytes are a typo
+        values = getattr(args, name, None)
+        for text in values if isinstance(values, list) else [values]:
+            if isinstance(text, str) and not _is_text(text):
+                parser.error(f"{_one_line(text)} is not printable UTF-8 text")
     try:
         _setup_logging(getattr(args, "log", None))
         return COMMANDS[args.command](args)

@@ -153,6 +153,12 @@ def make_database(url: str, make_folder: bool = False, must_exist: bool = False)
 
 
 def _check_sqlite_file(file: Path, make_folder: bool, must_exist: bool) -> None:
+    try:
+        str(file).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(file).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise StoreError(f"The database file name {shown} is not valid UTF-8, which SQLite needs: "
+                         "rename it or give another --db.") from None
     if file.is_dir():
         raise StoreError(f"{file} is a folder, not a database file: give the path of a .db file.")
     if not file.exists():
