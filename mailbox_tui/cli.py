@@ -40,15 +40,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"mailbox-tui: error: {_one_line(message)} (see: {self.prog} --help)\n")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _Version(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs 20 ms at every start)."""
 
-    from . import __version__
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
 
-    try:
-        return version("mailbox-tui")
-    except PackageNotFoundError:
-        return __version__
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        from . import __version__
+
+        try:
+            found = version("mailbox-tui")
+        except PackageNotFoundError:
+            found = __version__
+        print(f"mailbox-tui {found}")
+        parser.exit(EXIT_OK)
 
 
 def _demo_users(text: str) -> int:
@@ -81,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mailbox-tui", parents=[common],
         description="Configure server-side mail synchronization mailboxes. Without a command, opens the app.")
-    parser.add_argument("--version", action="version", version=f"mailbox-tui {_version()}")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     parser.add_argument("--as", dest="acting", metavar="EMAIL", default=argparse.SUPPRESS,
                         help="act as this admin user (default owner of new forward mailboxes)")
     parser.add_argument("--no-mouse", action="store_true", default=argparse.SUPPRESS, help="ignore the mouse")
@@ -150,8 +158,10 @@ def _open_store(args, url: str | None = None, keyring=None):
         print("mailbox-tui: waiting for another writer (an import, a rotate-key or an admin's save) to finish…",
               file=sys.stderr, flush=True)
 
+    scripted = args.command is not None  # the app keeps the short wait, and the terminal is its screen
     store = Store(url or getattr(args, "db", None), keyring=keyring, key_path=getattr(args, "key_file", None),
-                  create=args.command in CREATES_DATABASE, on_wait=waiting, write_wait_s=WRITE_WAIT_S)
+                  create=args.command in CREATES_DATABASE, on_wait=waiting if scripted else None,
+                  **({"write_wait_s": WRITE_WAIT_S} if scripted else {}))
     for note in store.key_notes:
         print(f"mailbox-tui: note: {note}", file=sys.stderr)
     return store
