@@ -294,9 +294,13 @@ def cmd_rotate_key(args) -> int:
     from .store.rotation import rotate_key
 
     with _open_store(args) as store:
+        from_env = store.keyring.source == "environment"
         count, where = rotate_key(store, args.out)
+    shared = from_env or where.stat().st_mode & 0o040
     _print(args, {"rotated": count, "key": str(where)},
-           f"Re-encrypted {count} stored password(s) under a new key, now in {where}.")
+           f"Re-encrypted {count} stored password(s) under a new key, now in {where}."
+           + (" Put its contents in MAILBOX_TUI_KEY." if from_env else "")
+           + (" Every admin who shares this key needs the new one." if shared else ""))
     return EXIT_OK
 
 

@@ -185,10 +185,11 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def write_key_file(path: Path, keys: list[bytes], make_folder: bool = False) -> None:
+def write_key_file(path: Path, keys: list[bytes], make_folder: bool = False, like: Path | None = None) -> None:
     """Write a new key file with mode 0600 (never briefly readable by others, never through a link).
 
-    Only the default key file's folder is created; a folder the admin named must exist."""
+    Only the default key file's folder is created; a folder the admin named must exist. `like`: a
+    key file whose group and group-read bit carry over (a rotated team key stays the team's)."""
     if make_folder:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     elif not path.parent.is_dir():
@@ -196,6 +197,11 @@ def write_key_file(path: Path, keys: list[bytes], make_folder: bool = False) -> 
                         f"(mkdir -m 700 {path.parent}) or give another --key-file.")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
+        if like is not None and like.exists():
+            old = like.stat()
+            if old.st_mode & stat.S_IRGRP:
+                os.fchown(fd, -1, old.st_gid)
+                os.fchmod(fd, 0o640)
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write("\n".join(k.decode("ascii") for k in keys) + "\n")
             fh.flush()
@@ -230,6 +236,8 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
         return KeyChoice(ring, False, f"The key in ${KEY_ENV} does not match this database. {TEAM_HINT}")
     explicit = key_path is not None
     path = Path(key_path) if explicit else default_key_path()
+    if path.is_symlink():  # a team's shared key file, linked: rotations and leftovers live beside the real file
+        path = Path(os.path.realpath(path))
     if key_check is None:
         return KeyChoice(_key_for_new_database(path, make_folder=not explicit), True)
     if explicit and not _present(path):

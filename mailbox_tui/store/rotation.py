@@ -61,7 +61,7 @@ def rotate_key(store: Store, new_key_path: Path | None = None) -> tuple[int, Pat
                                  "nothing was changed. Run it again.")
             if not from_env:
                 _remove_dead_pending(pending, current)
-            write_key_file(pending, [new_key])
+            write_key_file(pending, [new_key], like=None if from_env else final)
             created = True
             Meta.update(value=KeyRing([new_key], "new").key_check()).where(Meta.key == "key_check").execute()
             count = _reencrypt(rotating)

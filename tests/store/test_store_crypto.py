@@ -283,3 +283,25 @@ def test_missing_key_file_for_a_database_with_secrets_creates_no_key(sqlite_url,
     with pytest.raises(KeyError_, match="There is no key file at .*mine.key"):  # a key file named but missing
         Store(sqlite_url, key_path=named)
     assert not named.exists()
+
+
+def test_rotating_a_team_key_keeps_it_the_teams(sqlite_url, key_file, tmp_path):
+    """Item 8: a key shared through its group (0640), reached through a symlink, stays shared after
+    rotate-key: same group, same mode, the shared file itself updated (not the link replaced)."""
+    team = tmp_path / "team"
+    team.mkdir()
+    shared = team / "team.key"
+    with Store(sqlite_url, key_path=shared) as store:
+        box = _forward_box(store)
+    group = 100 if os.geteuid() == 0 else os.getegid()  # root can give it any group
+    os.chown(shared, -1, group)
+    os.chmod(shared, 0o640)
+    key_file.symlink_to(shared)
+    old = shared.read_text()
+    with Store(sqlite_url, key_path=key_file) as store:
+        rotate_key(store)
+    assert key_file.is_symlink() and shared.read_text() != old
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o640 and shared.stat().st_gid == group
+    assert sorted(p.name for p in team.iterdir()) == ["team.key"]
+    with Store(sqlite_url, key_path=shared) as store:
+        assert services.mailbox_password(store, box.id) == "s3cret-forward"
