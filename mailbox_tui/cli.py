@@ -11,10 +11,68 @@ from pathlib import Path
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 LOG_ENV = "MAILBOX_TUI_LOG"
+WRITE_WAIT_S = 120.0  # how long a command waits for another writer (saying so) before giving up
+
+
+def _one_line(text: str) -> str:
+    """A message for the terminal: control characters (a CR, an escape sequence) and undecodable
+    bytes from the admin's arguments are shown escaped, never acted on; a URL's password is hidden."""
+    import re
+
+    text = re.sub(r"(\w+://[^/@:\s]*:)[^@/\s]*@", r"\1***@", text)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _is_text(text: str) -> bool:
+    """Printable UTF-8: not bytes the terminal sent that are not UTF-8 (surrogate escapes), nor
+    control characters (a CR, an escape sequence) that no address or name holds."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return text.isprintable()
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, exit 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"mailbox-tui: error: {_one_line(message)} (see: {self.prog} --help)\n")
+
+
+class _Version(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs 20 ms at every start)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        from . import __version__
+
+        try:
+            found = version("mailbox-tui")
+        except PackageNotFoundError:
+            found = __version__
+        print(f"mailbox-tui {found}")
+        parser.exit(EXIT_OK)
+
+
+def _demo_users(text: str) -> int:
+    from .store.demo import MAX_USERS
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--users takes a whole number, not {text[:40]!r}") from None
+    if not 1 <= n <= MAX_USERS:
+        raise argparse.ArgumentTypeError(f"--users must be between 1 and {MAX_USERS} (the demo's distinct names)")
+    return n
 
 
 def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
                         help="database URL: sqlite:///PATH (default: a file in your data directory) "
                              "or postgresql://USER@HOST:PORT/NAME; also $MAILBOX_TUI_DB")
@@ -28,15 +86,16 @@ def _common() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mailbox-tui", parents=[common],
         description="Configure server-side mail synchronization mailboxes. Without a command, opens the app.")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     parser.add_argument("--as", dest="acting", metavar="EMAIL", default=argparse.SUPPRESS,
                         help="act as this admin user (default owner of new forward mailboxes)")
     parser.add_argument("--no-mouse", action="store_true", default=argparse.SUPPRESS, help="ignore the mouse")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     demo = sub.add_parser("demo", parents=[common], help="seed a sample organisation into an empty database")
-    demo.add_argument("--users", type=int, default=50, help="how many users (default 50)")
+    demo.add_argument("--users", type=_demo_users, default=50, help="how many users (default 50)")
     export = sub.add_parser("export", parents=[common], help="export everything in the exchange format")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--out", metavar="PATH", type=Path,
@@ -63,21 +122,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(path: Path | None) -> None:
+    """A log file if asked for: a file in an existing folder, never a folder itself."""
     path = path or (Path(os.environ[LOG_ENV]) if os.environ.get(LOG_ENV) else None)
     root = logging.getLogger("mailbox_tui")
     root.setLevel(logging.INFO)
-    if path is not None:
-        handler = logging.FileHandler(path, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    else:
-        root.addHandler(logging.NullHandler())
+    for old in [h for h in root.handlers if getattr(h, "_mailbox_tui_cli", False)]:
+        root.removeHandler(old)
+        old.close()
+    if path is None:
+        return
+    if path.is_dir():
+        raise _LogProblem(f"the log {path} is a folder: give --log a file name (for example {path / 'mailbox-tui.log'})")
+    if not path.parent.is_dir():
+        raise _LogProblem(f"there is no folder {path.parent} for the log file {path.name}: create it or give "
+                          "--log another file")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._mailbox_tui_cli = True
+    root.addHandler(handler)
 
 
-def _open_store(args):
+class _LogProblem(Exception):
+    """--log names a place a log cannot be written."""
+
+
+# Commands that may create a database; the others need one that exists (an empty new file
+# would only report "all clear").
+CREATES_DATABASE = {None, "demo", "import"}
+
+
+def _open_store(args, url: str | None = None, keyring=None):
     from .store.database import Store
 
-    return Store(getattr(args, "db", None), key_path=getattr(args, "key_file", None))
+    def waiting() -> None:
+        print("mailbox-tui: waiting for another writer (an import, a rotate-key or an admin's save) to finish…",
+              file=sys.stderr, flush=True)
+
+    scripted = args.command is not None  # the app keeps the short wait, and the terminal is its screen
+    store = Store(url or getattr(args, "db", None), keyring=keyring, key_path=getattr(args, "key_file", None),
+                  create=args.command in CREATES_DATABASE, on_wait=waiting if scripted else None,
+                  **({"write_wait_s": WRITE_WAIT_S} if scripted else {}))
+    for note in store.key_notes:
+        print(f"mailbox-tui: note: {note}", file=sys.stderr)
+    return store
 
 
 def _print(args, data, text: str) -> None:
@@ -92,6 +179,11 @@ def _key_warning(store) -> None:
         print(f"mailbox-tui: warning: {store.key_message}", file=sys.stderr)
 
 
+def _refuse(message: str, code: int = EXIT_FINDINGS) -> int:
+    print(f"mailbox-tui: error: {_one_line(message)}", file=sys.stderr)
+    return code
+
+
 def cmd_demo(args) -> int:
     from .store.demo import seed_demo
 
@@ -103,36 +195,66 @@ def cmd_demo(args) -> int:
 
 def cmd_export(args) -> int:
     from .store.exchange import export_csv, export_json
+    from .store.safe_files import replace_atomically
 
+    out = args.out
+    if args.format == "csv" and out is None:
+        return _refuse("CSV export writes one file per record kind: give --out FOLDER", EXIT_USAGE)
+    if args.format == "csv" and out.exists() and not out.is_dir():
+        return _refuse(f"{out} is a file: CSV export writes one file per record kind into a folder; "
+                       "give --out a folder", EXIT_USAGE)
+    if args.format == "json" and out is not None and out.is_dir():
+        return _refuse(f"{out} is a folder: JSON export writes one file; give --out a file name "
+                       f"(for example {out / 'export.json'}), or use --format csv for a folder", EXIT_USAGE)
     with _open_store(args) as store:
         _key_warning(store)
-        if args.format == "csv":
-            if args.out is None:
-                print("mailbox-tui: error: CSV export writes one file per record kind: give --out FOLDER",
-                      file=sys.stderr)
-                return EXIT_USAGE
-            counts = export_csv(args.out)
-        elif args.out is None:
-            counts = export_json(sys.stdout)
-            return EXIT_OK
-        else:
-            tmp = args.out.with_name(args.out.name + ".part")
-            with tmp.open("w", encoding="utf-8") as fh:
-                counts = export_json(fh)
-            tmp.replace(args.out)
+        with store.reading():
+            if args.format == "csv":
+                counts = export_csv(out)
+            elif out is None:
+                export_json(sys.stdout)
+                sys.stdout.flush()
+                return EXIT_OK
+            else:
+                with replace_atomically(out) as fh:
+                    counts = export_json(fh)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     if getattr(args, "json", False):
-        _print(args, {"out": str(args.out), "counts": counts}, "")
+        _print(args, {"out": str(out), "counts": counts}, "")
     else:
-        print(f"Exported {summary} to {args.out}.", file=sys.stderr)
+        print(f"Exported {summary} to {out}.", file=sys.stderr)
     return EXIT_OK
 
 
+SECRET_FIELDS = ("password", "outgoingpassword")
+
+
+def _carries_passwords(doc: dict) -> bool:
+    return any(isinstance(row, dict) and any(row.get(f) not in (None, "") for f in SECRET_FIELDS)
+               for rows in doc.values() if isinstance(rows, list) for row in rows)
+
+
 def cmd_import(args) -> int:
+    from .store.database import sqlite_path
     from .store.exchange import import_document, read_document
 
     doc = read_document(args.file)
-    with _open_store(args) as store:
+    url, keyring = None, None
+    if args.dry_run:
+        # A dry run writes nothing, not even a new database: a database that does not exist yet is
+        # judged as the empty one it would be, in memory.
+        from .store.database import default_url
+
+        path = sqlite_path(getattr(args, "db", None) or default_url())
+        if path is not None and path != ":memory:" and not Path(path).exists():
+            from cryptography.fernet import Fernet
+
+            from .store.crypto import KeyRing
+
+            url, keyring = "sqlite:///:memory:", KeyRing([Fernet.generate_key()], "a dry run's throwaway key")
+    with _open_store(args, url, keyring) as store:
+        if not store.key_ok and _carries_passwords(doc):
+            return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
         report = import_document(store, doc, dry_run=args.dry_run)
     if getattr(args, "json", False):
         _print(args, report.as_dict(), "")
@@ -154,7 +276,8 @@ def cmd_check(args) -> int:
 
     with _open_store(args) as store:
         _key_warning(store)
-        found = list(check_all(store))
+        with store.reading():
+            found = list(check_all(store))
     errs = [f for f in found if f.finding.is_error]
     if getattr(args, "json", False):
         _print(args, {"errors": len(errs), "warnings": len(found) - len(errs),
@@ -171,9 +294,13 @@ def cmd_rotate_key(args) -> int:
     from .store.rotation import rotate_key
 
     with _open_store(args) as store:
+        from_env = store.keyring.source == "environment"
         count, where = rotate_key(store, args.out)
+    shared = from_env or where.stat().st_mode & 0o040
     _print(args, {"rotated": count, "key": str(where)},
-           f"Re-encrypted {count} stored password(s) under a new key, now in {where}.")
+           f"Re-encrypted {count} stored password(s) under a new key, now in {where}."
+           + (" Put its contents in MAILBOX_TUI_KEY." if from_env else "")
+           + (" Every admin who shares this key needs the new one." if shared else ""))
     return EXIT_OK
 
 
@@ -258,18 +385,36 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(getattr(args, "log", None))
+    for name in ("emails", "profile", "acting"):  # text, not file names: undecodable bytes are a typo
+        values = getattr(args, name, None)
+        for text in values if isinstance(values, list) else [values]:
+            if isinstance(text, str) and not _is_text(text):
+                parser.error(f"{_one_line(text)} is not printable UTF-8 text")
     try:
+        _setup_logging(getattr(args, "log", None))
         return COMMANDS[args.command](args)
     except RuleViolation as exc:
         for f in exc.findings:
             print(f"mailbox-tui: {f.rule} {f.severity.value}: {f.message}", file=sys.stderr)
         return EXIT_FINDINGS
-    except (StoreError, KeyError_) as exc:
-        print(f"mailbox-tui: error: {exc}", file=sys.stderr)
+    except (StoreError, KeyError_, _LogProblem) as exc:
+        return _refuse(str(exc))
+    except BrokenPipeError:
+        # The reader went away (`export | head`): stop quietly. Point stdout at /dev/null so the
+        # interpreter's last flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FINDINGS
     except OSError as exc:
-        print(f"mailbox-tui: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        return EXIT_FINDINGS
+        return _refuse(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from .store.database import default_url, describe_db_error, is_database_error
+
+        if is_database_error(exc):
+            return _refuse(describe_db_error(exc, getattr(args, "db", None) or default_url()))
+        # A bug: one line for the admin, the details in the log.
+        logging.getLogger("mailbox_tui").exception("unexpected error")
+        return _refuse(f"unexpected {type(exc).__name__}; nothing more was done. Details go to the log "
+                       "(--log FILE).")

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from peewee import fn
 
 from ..domain.context import EmailUse, MailboxContext, ProfileContext, QueueContext, UserContext
-from ..domain.findings import Finding
+from ..domain.findings import Finding, Severity
 from ..domain.options import MailboxKind, RecordState
 from ..domain.rules import check_mailbox, check_profile, check_queue, check_user
 from ..domain.text import email_key
 from .convert import mailbox_draft, name_key, profile_draft, queue_draft, user_draft
+from .crypto import SecretUnreadable
 from .database import Store
 from .models import AppUser, EmailServerProfile, Mailbox, Queue
 from .services import profile_facts
@@ -41,12 +42,34 @@ def _pages(model) -> Iterator[list]:
         last = page[-1].id
 
 
+# Not a record rule (the domain's rules judge what an admin typed): a storage fact only the key can tell.
+UNREADABLE = "KEY"
+
+
+def _unreadable(store: Store, token: str | None, field: str) -> Finding | None:
+    """An error when a stored secret does not decrypt with the current key: it is lost until re-entered."""
+    if token is None:
+        return None
+    if store.key_ok:
+        try:
+            store.keyring.decrypt(token)
+            return None
+        except SecretUnreadable:
+            pass
+    return Finding(UNREADABLE, field, Severity.ERROR,
+                   "The stored password can't be read with the current key: re-enter it, or use the key "
+                   "that encrypted it.")
+
+
 def check_all(store: Store) -> Iterator[StoredFinding]:
     for page in _pages(EmailServerProfile):
         for p in page:
             # A key that is not the name's own was set aside by migration 2: a duplicate name.
             for f in check_profile(profile_draft(p, store.key_ok), ProfileContext(p.name_key != name_key(p.name))):
                 yield StoredFinding("profile", p.id, p.name, f)
+            for token, field in ((p.password_enc, "password"), (p.outgoing_password_enc, "outgoing_password")):
+                if f := _unreadable(store, token, field):
+                    yield StoredFinding("profile", p.id, p.name, f)
     for page in _pages(AppUser):
         for u in page:
             for f in check_user(user_draft(u), UserContext(u.email_key != email_key(u.email))):
@@ -80,4 +103,6 @@ def check_all(store: Store) -> Iterator[StoredFinding]:
                     Mailbox.name, Mailbox.enabled_incoming).where(Mailbox.email_key == m.email_key,
                                                                    Mailbox.id != m.id).limit(5))
             for f in check_mailbox(d, ctx):
+                yield StoredFinding("mailbox", m.id, m.name, f)
+            if f := _unreadable(store, m.password_enc, "password"):
                 yield StoredFinding("mailbox", m.id, m.name, f)

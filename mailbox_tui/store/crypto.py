@@ -1,16 +1,23 @@
-"""Credentials at rest: Fernet keys (MultiFernet, so keys can rotate) and the key-check value."""
+"""Credentials at rest: Fernet keys (MultiFernet, so keys can rotate), key files and the key-check value."""
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+log = logging.getLogger(__name__)
+
 KEY_ENV = "MAILBOX_TUI_KEY"
 KEY_CHECK_PLAINTEXT = b"mailbox-tui key check v1"
+MAX_KEY_FILE_BYTES = 64 * 1024  # a key is 44 bytes; anything this big is some other file
+TEAM_HINT = ("A team shares one key: copy the key file of an admin whose key reads this database "
+             "(chmod 640, readable by the team's group and never by others), or set MAILBOX_TUI_KEY to that key.")
 
 
 class KeyError_(Exception):
@@ -24,39 +31,78 @@ class SecretUnreadable(Exception):
         super().__init__("stored password can't be read with the current key: re-enter it")
 
 
-@dataclass
+@dataclass(eq=False)
 class KeyRing:
-    """The keys in use: the first encrypts, all decrypt."""
+    """The keys in use: the first encrypts, all decrypt.
+
+    `before_encrypt` is called before every encryption: the Store uses it to refuse writing a secret
+    under a key that does not read the database (every write path encrypts here, nowhere else)."""
 
     keys: list[bytes]
     source: str  # "environment" or the key file path
+    before_encrypt: Callable[[], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self._fernet = MultiFernet([Fernet(k) for k in self.keys])
+        self._build()
+
+    def _build(self) -> None:
+        self._fernet = MultiFernet([Fernet(k) for k in self.keys]) if self.keys else None
+        self._primary = Fernet(self.keys[0]) if self.keys else None
+
+    def replace_keys(self, keys: list[bytes], source: str | None = None) -> None:
+        """Change the keys in place, so every holder of this ring encrypts under the new key."""
+        self.keys = list(keys)
+        if source is not None:
+            self.source = source
+        self._build()
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+        if self.before_encrypt is not None:
+            self.before_encrypt()
+        if self._primary is None:
+            raise KeyError_(f"There is no encryption key ({self.source}): a password can't be stored.")
+        return self._primary.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        if self._fernet is None:
+            raise SecretUnreadable()
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, ValueError) as exc:
             raise SecretUnreadable() from exc
 
     def rotate(self, token: str) -> str:
+        if self._fernet is None:
+            raise SecretUnreadable()
         try:
             return self._fernet.rotate(token.encode("ascii")).decode("ascii")
         except (InvalidToken, ValueError) as exc:
             raise SecretUnreadable() from exc
 
     def key_check(self) -> str:
-        return self._fernet.encrypt(KEY_CHECK_PLAINTEXT).decode("ascii")
+        if self._primary is None:
+            raise KeyError_(f"There is no encryption key ({self.source}).")
+        return self._primary.encrypt(KEY_CHECK_PLAINTEXT).decode("ascii")
 
     def matches(self, key_check: str) -> bool:
-        try:
-            return self._fernet.decrypt(key_check.encode("ascii")) == KEY_CHECK_PLAINTEXT
-        except (InvalidToken, ValueError):
-            return False
+        """Whether the key that encrypts is the one the database's key-check value was made with."""
+        return self._primary is not None and key_reads(self.keys[0], key_check)
+
+    def matching_first(self, key_check: str) -> bool:
+        """Put the key that reads the key-check value first (it then encrypts). False if none does."""
+        for i, key in enumerate(self.keys):
+            if key_reads(key, key_check):
+                if i:
+                    self.replace_keys([key] + self.keys[:i] + self.keys[i + 1:])
+                return True
+        return False
+
+
+def key_reads(key: bytes, key_check: str) -> bool:
+    try:
+        return Fernet(key).decrypt(key_check.encode("ascii")) == KEY_CHECK_PLAINTEXT
+    except (InvalidToken, ValueError, UnicodeEncodeError):
+        return False
 
 
 def default_key_path() -> Path:
@@ -65,60 +111,205 @@ def default_key_path() -> Path:
     return Path(user_config_dir("mailbox-tui")) / "secret.key"
 
 
+def pending_key_path(path: Path) -> Path:
+    """Where `rotate-key` writes the new key until the database is re-encrypted under it."""
+    return path.with_name(path.name + ".new")
+
+
+def retired_key_path(path: Path) -> Path:
+    return path.with_name(path.name + ".old")
+
+
 def _parse_keys(text: str, source: str) -> list[bytes]:
-    keys = [k.strip().encode("ascii") for k in text.replace(",", "\n").splitlines() if k.strip()]
+    keys = []
+    for k in text.replace(",", "\n").splitlines():
+        if not k.strip():
+            continue
+        try:
+            key = k.strip().encode("ascii")
+            Fernet(key)
+        except (ValueError, TypeError, UnicodeEncodeError):
+            raise KeyError_(f"The key in {source} is not a valid Fernet key (44 characters of url-safe base64, "
+                            "as mailbox-tui writes it).") from None
+        keys.append(key)
     if not keys:
         raise KeyError_(f"No key found in {source}.")
-    for k in keys:
-        try:
-            Fernet(k)
-        except (ValueError, TypeError):
-            raise KeyError_(f"The key in {source} is not a valid Fernet key (32 url-safe base64 bytes).") from None
     return keys
 
 
 def read_key_file(path: Path) -> list[bytes]:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyError_(
-            f"Key file {path} is readable by other users (mode {stat.S_IMODE(mode):o}); "
-            f"refusing to use it. Fix it with: chmod 600 {path}"
-        )
-    return _parse_keys(path.read_text(encoding="ascii"), str(path))
+    """The keys in a key file. Readable by its owner, or by its group for a team (0640); never by others."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise KeyError_(f"There is no key file at {path}.") from None
+    except OSError as exc:
+        raise KeyError_(f"Can't read the key file {path}: {exc.strerror}.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise KeyError_(f"{path} is a folder, not a key file: give the path of the key file itself "
+                        f"(for example {path / 'secret.key'}).")
+    if not stat.S_ISREG(st.st_mode):
+        raise KeyError_(f"{path} is not a regular file, so it is not a key file.")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & stat.S_IRWXO:
+        raise KeyError_(f"Key file {path} is readable by other users (mode {mode:o}); refusing to use it. "
+                        f"Fix it with: chmod 600 {path} (or chmod 640 to share it with your team's group).")
+    if mode & (stat.S_IWGRP | stat.S_IXGRP):
+        raise KeyError_(f"Key file {path} can be changed by its group (mode {mode:o}); refusing to use it. "
+                        f"Fix it with: chmod 640 {path}")
+    if st.st_size > MAX_KEY_FILE_BYTES:
+        raise KeyError_(f"{path} is not a mailbox-tui key file: it holds {st.st_size} bytes, a key is 44.")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KeyError_(f"Can't read the key file {path}: {exc.strerror}.") from None
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeyError_(f"{path} is not a mailbox-tui key file: it holds non-ASCII bytes, and a key is "
+                        "44 characters of url-safe base64.") from None
+    return _parse_keys(text, str(path))
 
 
-def write_key_file(path: Path, keys: list[bytes], exclusive: bool = True) -> None:
-    """Write keys with mode 0600, never briefly readable by others."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(path, flags, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write("\n".join(k.decode("ascii") for k in keys) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+def fsync_folder(folder: Path) -> None:
+    """Make a rename or a new file in `folder` survive a crash."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
-def load_keyring(key_path: Path | None = None, create: bool = True) -> KeyRing:
-    """Key from MAILBOX_TUI_KEY, else the key file (created 0600 on first run).
+def write_key_file(path: Path, keys: list[bytes], make_folder: bool = False, like: Path | None = None) -> None:
+    """Write a new key file with mode 0600 (never briefly readable by others, never through a link).
 
-    A `<key file>.new` left by an interrupted rotation is tried too, so no secret is lost.
-    """
+    Only the default key file's folder is created; a folder the admin named must exist. `like`: a
+    key file whose group and group-read bit carry over (a rotated team key stays the team's)."""
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif not path.parent.is_dir():
+        raise KeyError_(f"There is no folder {path.parent} for the key file {path.name}: create it "
+                        f"(mkdir -m 700 {path.parent}) or give another --key-file.")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        if like is not None and like.exists():
+            old = like.stat()
+            if old.st_mode & stat.S_IRGRP:
+                os.fchown(fd, -1, old.st_gid)
+                os.fchmod(fd, 0o640)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write("\n".join(k.decode("ascii") for k in keys) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    fsync_folder(path.parent)
+
+
+@dataclass
+class KeyChoice:
+    """The keys a Store uses, whether they read the database, and what was done to find them."""
+
+    keyring: KeyRing
+    ok: bool
+    problem: str = ""  # why the key does not read the database ("" when it does)
+    notes: list[str] = field(default_factory=list)  # what happened, for the admin (said once)
+
+
+def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
+    """The key that reads this database (`key_check` is its key-check value, None for a new database).
+
+    From $MAILBOX_TUI_KEY, else the key file, else what an interrupted `rotate-key` left beside it:
+    `<key>.new` holds the new key from the moment the database may be re-encrypted under it until
+    it is renamed over the key file. A `.new` that reads the database finishes that rename here."""
     env = os.environ.get(KEY_ENV, "").strip()
     if env:
-        return KeyRing(_parse_keys(env, f"${KEY_ENV}"), "environment")
-    path = key_path or default_key_path()
-    pending = path.with_name(path.name + ".new")
-    keys: list[bytes] = []
-    if pending.exists():
-        keys += read_key_file(pending)
-    if path.exists():
-        keys += read_key_file(path)
-    elif not keys:
-        if not create:
-            raise KeyError_(f"No key file at {path} and ${KEY_ENV} is not set.")
+        ring = KeyRing(_parse_keys(env, f"${KEY_ENV}"), "environment")
+        if key_check is None or ring.matching_first(key_check):
+            return KeyChoice(ring, True)
+        return KeyChoice(ring, False, f"The key in ${KEY_ENV} does not match this database. {TEAM_HINT}")
+    explicit = key_path is not None
+    path = Path(key_path) if explicit else default_key_path()
+    if path.is_symlink():  # a team's shared key file, linked: rotations and leftovers live beside the real file
+        path = Path(os.path.realpath(path))
+    if key_check is None:
+        return KeyChoice(_key_for_new_database(path, make_folder=not explicit), True)
+    if explicit and not _present(path):
+        where = (f"There is no folder {path.parent} for the key file {path.name}" if not path.parent.is_dir()
+                 else f"There is no key file at {path}")
+        raise KeyError_(f"{where}: give --key-file the key file that reads this database (nothing was created). "
+                        f"{TEAM_HINT}")
+    found: list[tuple[Path, list[bytes]]] = []
+    notes: list[str] = []
+    if _present(path):
+        found.append((path, read_key_file(path)))
+    for leftover in (pending_key_path(path), retired_key_path(path)):
+        if _present(leftover):
+            try:
+                found.append((leftover, read_key_file(leftover)))
+            except KeyError_ as exc:
+                if leftover.is_file() and leftover.stat().st_size == 0:
+                    continue  # a rotation killed between creating its key file and writing it
+                notes.append(f"Skipped {leftover}: {exc}")
+    for where, keys in found:
+        ring = KeyRing(keys, str(path))
+        if not ring.matching_first(key_check):
+            continue
+        if where == path:
+            return KeyChoice(ring, True, notes=notes)
+        if where == pending_key_path(path):
+            notes.append(_finish_rotation(where, path))
+        else:
+            notes.append(f"The key in {path} does not read this database, but {where} does: using it. "
+                         f"Keep {where}, or make it the key file again: mv {where} {path}")
+        return KeyChoice(ring, True, notes=notes)
+    if not found or found[0][0] != path:
+        ring = KeyRing([], str(path))
+        problem = (f"There is no key file at {path}, and this database's passwords were encrypted with a key "
+                   f"kept elsewhere: nothing was created. {TEAM_HINT}")
+    else:
+        ring = KeyRing(found[0][1], str(path))
+        problem = (f"The encryption key ({path}) does not match this database: its passwords were encrypted "
+                   f"with another key. {TEAM_HINT}")
+    return KeyChoice(ring, False, problem, notes)
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _key_for_new_database(path: Path, make_folder: bool) -> KeyRing:
+    if not _present(path):
         try:
-            write_key_file(path, [Fernet.generate_key()])
+            write_key_file(path, [Fernet.generate_key()], make_folder=make_folder)
+            log.info("created a new key file %s", path)
         except FileExistsError:
             pass  # another process created it first
-        keys = read_key_file(path)
-    return KeyRing(keys, str(path))
+        except KeyError_:
+            raise
+        except OSError as exc:
+            raise KeyError_(f"Can't create the key file {path}: {exc.strerror}.") from None
+    return KeyRing(read_key_file(path), str(path))
+
+
+def _finish_rotation(pending: Path, path: Path) -> str:
+    """The database reads under the key in `<key>.new` (a rotation committed, then stopped before its
+    rename): the key file's old key is no longer needed, so the rename is done now."""
+    try:
+        os.replace(pending, path)
+        fsync_folder(path.parent)
+    except FileNotFoundError:
+        return f"Another mailbox-tui just finished a key rotation; the key is in {path}."
+    except OSError as exc:
+        return (f"A key rotation was interrupted after re-encrypting the database: its key is in {pending}, "
+                f"which is used now, but it could not be moved over {path} ({exc.strerror}). "
+                f"Move it yourself: mv {pending} {path}")
+    log.info("finished an interrupted key rotation: %s renamed to %s", pending, path)
+    return (f"Finished an interrupted key rotation: the database was already re-encrypted under the key in "
+            f"{pending}, which is now the key file {path}.")

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
+import sqlite3
+import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -11,13 +16,32 @@ from urllib.parse import unquote, urlsplit
 import peewee
 from playhouse.db_url import connect as connect_url
 
-from .crypto import KeyRing, load_keyring
+from .crypto import TEAM_HINT, KeyChoice, KeyRing, choose_keys
 from .models import ALL_MODELS, Meta, OrganizationSettings, database
 
 log = logging.getLogger(__name__)
 
 DB_ENV = "MAILBOX_TUI_DB"
 SCHEMA_VERSION = 2
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_MS = 5000  # how long any statement waits for SQLite's lock
+WRITE_WAIT_S = 5.0  # how long a write transaction waits for another writer (the CLI waits longer, and says so)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """peewee's errors, and the drivers' own (bulk inserts use their cursors directly). psycopg is
+    only looked for once something imported it: importing it costs 80 ms at every start."""
+    if isinstance(exc, (peewee.DatabaseError, sqlite3.Error)):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    if isinstance(exc, (peewee.IntegrityError, sqlite3.IntegrityError)):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.IntegrityError)
 
 
 class StoreError(Exception):
@@ -34,6 +58,10 @@ class ConflictError(StoreError):
         super().__init__(f"{record} was changed by someone else since you opened it ({what}).")
 
 
+class KeyMismatchError(StoreError):
+    """A secret would be written under a key that does not read the database: refused."""
+
+
 def default_db_path() -> Path:
     from platformdirs import user_data_dir
 
@@ -46,30 +74,168 @@ def default_url() -> str:
 
 def describe_url(url: str) -> str:
     """The URL without any password, for headers and messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return re.sub(r"(://[^/@:]*:)[^@/]*@", r"\1***@", url)
+    if password:
+        netloc = parts.netloc.replace(f":{password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return url
 
 
-def make_database(url: str) -> peewee.Database:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme in ("sqlite", ""):
-        path = unquote(url[len("sqlite:///"):]) if scheme else url
+def sqlite_path(url: str) -> str | None:
+    """The file an SQLite URL names (':memory:' included); None for other databases."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    if scheme == "":
+        return url
+    if scheme != "sqlite":
+        return None
+    if not url.lower().startswith("sqlite:///"):
+        raise StoreError("An SQLite URL names a file: sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    return unquote(url[len("sqlite:///"):])
+
+
+class _SqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose write transactions say when they wait for another writer."""
+
+    on_wait: Callable[[], None] | None = None
+    write_wait_s: float = WRITE_WAIT_S
+
+    def _busy(self, ms: int) -> None:
+        self.cursor().execute(f"PRAGMA busy_timeout = {int(ms)}")
+
+    def begin(self, lock_type=None):
+        lock_type = lock_type or self._lock_type
+        if (lock_type or "").upper() not in ("IMMEDIATE", "EXCLUSIVE"):
+            return super().begin(lock_type)
+        try:
+            self._busy(50)
+            try:
+                return super().begin(lock_type)
+            except peewee.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            if self.on_wait is not None:
+                self.on_wait()
+            log.info("waiting for another writer")
+            self._busy(self.write_wait_s * 1000)
+            return super().begin(lock_type)
+        finally:
+            self._busy(BUSY_MS)
+
+
+def make_database(url: str, make_folder: bool = False, must_exist: bool = False) -> peewee.Database:
+    """A database for a URL. An SQLite file is checked first: nothing is created where the admin did
+    not ask (only the default file's folder is made), and a file that is not SQLite is left alone."""
+    path = sqlite_path(url)
+    if path is not None:
         if not path:
             raise StoreError("An SQLite URL names a file: sqlite:///path/to/mailboxes.db")
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return peewee.SqliteDatabase(
+            _check_sqlite_file(Path(path), make_folder, must_exist)
+        return _SqliteDatabase(
             path,
-            pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": "normal"},
+            pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": BUSY_MS, "synchronous": "normal"},
             lock_type="IMMEDIATE",
         )
-    if scheme in ("postgres", "postgresql", "psycopg3"):
-        return connect_url(url.replace(f"{parts.scheme}://", "postgresql://", 1))
+    try:
+        scheme = urlsplit(url).scheme
+        if scheme.lower() in ("postgres", "postgresql", "psycopg3"):
+            return connect_url(url.replace(f"{scheme}://", "postgresql://", 1))
+    except ValueError as exc:
+        raise StoreError(f"Can't read the database URL {describe_url(url)!r}: {exc}.") from None
     raise StoreError(f"Unsupported database URL {describe_url(url)!r}: use sqlite:///PATH or postgresql://…")
+
+
+def _check_sqlite_file(file: Path, make_folder: bool, must_exist: bool) -> None:
+    try:
+        str(file).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(file).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise StoreError(f"The database file name {shown} is not valid UTF-8, which SQLite needs: "
+                         "rename it or give another --db.") from None
+    if file.is_dir():
+        raise StoreError(f"{file} is a folder, not a database file: give the path of a .db file.")
+    if not file.exists():
+        if must_exist:
+            raise StoreError(f"There is no database at {file}: nothing was created. `mailbox-tui import FILE` "
+                             "or `mailbox-tui demo` creates one; or check --db.")
+        if make_folder:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        elif not file.parent.is_dir():
+            raise StoreError(f"There is no folder {file.parent.resolve()} for the database file {file.name}: "
+                             "create it first, or check --db (sqlite:////absolute/path.db has four slashes).")
+        return
+    try:
+        with file.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"Can't read the database file {file}: {exc.strerror}.") from None
+    if head and head != SQLITE_HEADER:
+        raise StoreError(f"{file} is not an SQLite database (it is some other file): nothing was changed. "
+                         "Give --db a mailbox-tui database, or a new file name.")
+    if head:
+        _refuse_foreign_tables(_sqlite_tables(file), f"sqlite:///{file}")
+
+
+def _sqlite_tables(file: Path) -> list[str]:
+    """The tables of an SQLite file, read without changing it (opening it normally would switch it to
+    WAL mode first). Empty when it can't be read this way: the normal opening then says why."""
+    try:
+        con = sqlite3.connect(f"{file.absolute().as_uri()}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return []
+    try:
+        return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+    except sqlite3.Error:
+        return []
+    finally:
+        con.close()
+
+
+def describe_db_error(exc: BaseException, url: str) -> str:
+    """What went wrong with the database, in the admin's terms."""
+    text = str(exc).strip()
+    low = text.lower()
+    where = describe_url(url)
+    if "readonly" in low or "read-only" in low:
+        return (f"The database {where} is read-only (its file, folder or file system can't be written): "
+                "nothing was written.")
+    if "disk is full" in low or "no space" in low or ("disk i/o error" in low and _nearly_full(url)):
+        return f"The disk holding the database {where} is full: nothing was written. Free some space and try again."
+    if "locked" in low or "busy" in low:
+        return (f"Another program is writing to the database {where} (for example an import) and did not finish "
+                "in time: nothing was written. Try again when it is done.")
+    if "malformed" in low or "not a database" in low:
+        return f"The database {where} is damaged or is not a database ({text}): nothing was changed."
+    if "unable to open database file" in low:
+        return (f"Can't open the database {where}: SQLite can't open the file, or create its -wal and -shm "
+                "files beside it (is the folder or the file system read-only?).")
+    return f"Database {where}: {text}"
+
+
+def _nearly_full(url: str) -> bool:
+    """SQLite reports a full disk as an I/O error when it cannot even grow its -shm file."""
+    try:
+        path = sqlite_path(url)
+        return path not in (None, "", ":memory:") and shutil.disk_usage(Path(path).parent).free < (1 << 20)
+    except (OSError, StoreError):
+        return False
+
+
+def _original_error(exc: BaseException) -> BaseException:
+    """SQLite rolls a transaction back by itself on some errors (a full disk, for one); the ROLLBACK
+    that follows then fails with "cannot rollback", hiding the real cause. Find that cause."""
+    seen = exc
+    while seen.__context__ is not None and any(
+            s in str(seen) for s in ("cannot rollback", "no such savepoint", "no transaction is active")):
+        seen = seen.__context__
+    return seen
 
 
 # Each migration takes the database from version N-1 to N. Never edit one that has shipped.
@@ -91,7 +257,26 @@ def schema_version(db: peewee.Database) -> int:
     if not db.table_exists(Meta._meta.table_name):
         return 0
     row = Meta.get_or_none(Meta.key == "schema_version")
-    return int(row.value) if row else 0
+    if row is None:
+        return 0
+    try:
+        return int(row.value)
+    except ValueError:
+        raise StoreError(f"This database's schema version is {row.value[:40]!r}, not a number: it is damaged "
+                         "or was not written by mailbox-tui. Nothing was changed.") from None
+
+
+def _refuse_foreign(db: peewee.Database, url: str) -> None:
+    _refuse_foreign_tables(db.get_tables(), url)
+
+
+def _refuse_foreign_tables(tables: list[str], url: str) -> None:
+    """A database that holds other tables and not ours is someone else's: never add ours to it."""
+    tables = [t for t in tables if not t.startswith("sqlite_")]
+    if tables and Meta._meta.table_name not in tables:
+        shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+        raise StoreError(f"{describe_url(url)} is not a mailbox-tui database: it already holds {len(tables)} other "
+                         f"table(s) ({shown}). Nothing was changed; give --db a new file or a mailbox-tui database.")
 
 
 def migrate(db: peewee.Database) -> int:
@@ -113,47 +298,151 @@ def migrate(db: peewee.Database) -> int:
 
 
 class Store:
-    """One open database and the key that protects its secrets."""
+    """One open database and the key that protects its secrets.
 
-    def __init__(self, url: str | None = None, keyring: KeyRing | None = None, key_path: Path | None = None):
+    `create=False` (for commands that only read) refuses a missing SQLite file instead of creating one.
+    `on_wait` is called when a write has to wait for another writer."""
+
+    def __init__(self, url: str | None = None, keyring: KeyRing | None = None, key_path: Path | None = None,
+                 *, create: bool = True, on_wait: Callable[[], None] | None = None,
+                 write_wait_s: float = WRITE_WAIT_S):
+        explicit = url is not None or bool(os.environ.get(DB_ENV))
         self.url = url or default_url()
-        self.db = make_database(self.url)
+        self.key_notes: list[str] = []
+        self._guarded_txn = None
+        self.db = make_database(self.url, make_folder=not explicit, must_exist=not create)
+        if isinstance(self.db, _SqliteDatabase):
+            self.db.on_wait, self.db.write_wait_s = on_wait, write_wait_s
         database.initialize(self.db)
         try:
             self.db.connect(reuse_if_open=True)
+            _refuse_foreign(self.db, self.url)
             migrate(self.db)
-        except peewee.OperationalError as exc:
-            self.db.close()
-            raise StoreError(f"Can't open database {describe_url(self.url)}: {exc}") from None
-        self.keyring = keyring or load_keyring(key_path)
-        self.key_ok = self._check_key()
+            choice = self._choose_keys(keyring, key_path)
+        except BaseException as exc:
+            self.close()
+            if is_database_error(exc):
+                raise StoreError(describe_db_error(_original_error(exc), self.url)) from None
+            raise
+        self.keyring = choice.keyring
+        self.key_ok = choice.ok
+        self._key_problem = choice.problem
+        self.key_notes = choice.notes
+        if not self.key_ok:
+            log.warning("the encryption key does not match this database: stored passwords can't be read")
 
     @property
     def is_postgres(self) -> bool:
         return isinstance(self.db, peewee.PostgresqlDatabase)
 
-    def _check_key(self) -> bool:
-        with self.db.atomic():
-            row = Meta.get_or_none(Meta.key == "key_check")
-            if row is None:
-                Meta.create(key="key_check", value=self.keyring.key_check())
-                return True
-        if self.keyring.matches(row.value):
-            return True
-        log.warning("the encryption key does not match this database: stored passwords can't be read")
-        return False
+    # -- the key
+    def _read_key_check(self, lock: bool = False) -> str | None:
+        """The key-check value. Reading takes no write lock; `lock` (in a write transaction, PostgreSQL)
+        holds the row until commit, so a rotation cannot change the key under a writer."""
+        query = Meta.select(Meta.value).where(Meta.key == "key_check")
+        if lock and self.is_postgres:
+            query = query.for_update("FOR SHARE")
+        row = query.first()
+        return row.value if row else None
+
+    def _choose_keys(self, keyring: KeyRing | None, key_path: Path | None) -> KeyChoice:
+        key_check = self._read_key_check()
+        if keyring is not None:
+            ok = key_check is None or keyring.matching_first(key_check)
+            choice = KeyChoice(keyring, ok, "" if ok else f"The encryption key ({keyring.source}) does not match "
+                                                          f"this database. {TEAM_HINT}")
+        else:
+            choice = choose_keys(key_path, key_check)
+        if key_check is None:
+            with self.transaction():  # first open: write the key check (a racing first open may win)
+                Meta.insert(key="key_check", value=choice.keyring.key_check()).on_conflict_ignore().execute()
+            key_check = self._read_key_check()
+            choice.ok = key_check is not None and choice.keyring.matching_first(key_check)
+            if not choice.ok:
+                choice.problem = f"The encryption key ({choice.keyring.source}) does not match this database. {TEAM_HINT}"
+        choice.keyring.before_encrypt = self._before_encrypt
+        return choice
+
+    def _before_encrypt(self) -> None:
+        """Every secret is encrypted through here: refuse a key that does not read the database.
+
+        Checked once per transaction, against the key-check value as it is now, so a key rotated by
+        another process since this session opened is noticed: if the key file now holds the new key,
+        it is loaded and used; otherwise the write is refused."""
+        txn = self.db._state.transactions[0] if self.db.transaction_depth() else None
+        if txn is not None and txn is self._guarded_txn:
+            return
+        key_check = self._read_key_check(lock=True)
+        if key_check is None or not self.keyring.matches(key_check):
+            self._reload_key(key_check)
+        if txn is not None:
+            self._guarded_txn = txn
+
+    def _reload_key(self, key_check: str | None) -> None:
+        if key_check is not None and self.keyring.source != "environment":
+            # The key file may hold the right key by now: after a rotation by another mailbox-tui, or
+            # because the admin copied the team's key into place.
+            try:
+                choice = choose_keys(Path(self.keyring.source), key_check)
+            except Exception as exc:  # a key file problem: the write is refused below
+                log.warning("could not reload the key: %s", exc)
+                choice = None
+            if choice is not None and choice.ok:
+                self.keyring.replace_keys(choice.keyring.keys)
+                self.key_ok, self._key_problem = True, ""
+                log.info("the key file now holds the database's key (rotated by another mailbox-tui?): using it")
+                return
+        if self.key_ok:
+            where = "$MAILBOX_TUI_KEY" if self.keyring.source == "environment" else self.keyring.source
+            raise KeyMismatchError(
+                "The encryption key of this database was changed (mailbox-tui rotate-key) since this session "
+                f"started, and {where} does not hold the new key: nothing was saved. Restart mailbox-tui with "
+                "the new key.")
+        raise KeyMismatchError(f"{self._key_problem} Nothing was saved: a password stored with this key could "
+                               "not be read by anyone using the database's key.")
 
     @property
     def key_message(self) -> str:
         if self.key_ok:
             return ""
-        return (f"The encryption key ({self.keyring.source}) does not match this database: stored passwords "
-                "can't be read. Records still open; re-enter passwords, or use the right key.")
+        return (f"{self._key_problem} Records still open; stored passwords can't be read and a new one can't be "
+                "saved until the right key is used.")
 
+    # -- transactions
     @contextmanager
     def transaction(self):
-        with self.db.atomic() as txn:
-            yield txn
+        """A write transaction (SQLite takes the write lock up front). Database failures become one
+        StoreError that names the real cause (never "cannot rollback")."""
+        try:
+            with self.db.atomic() as txn:
+                yield txn
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            original = _original_error(exc)
+            if _is_integrity_error(original):
+                raise original
+            if is_database_error(original):
+                raise StoreError(describe_db_error(original, self.url)) from None
+            raise original from None  # the body's own error (say a RuleViolation) whose rollback then failed
+
+    @contextmanager
+    def reading(self):
+        """One consistent snapshot for a reader (export, check). Takes no write lock."""
+        if self.db.transaction_depth():
+            yield
+            return
+        if self.is_postgres:
+            txn = self.db.transaction(isolation_level="REPEATABLE READ, READ ONLY")
+        else:
+            txn = self.db.transaction(lock_type="DEFERRED")
+        try:
+            with txn:
+                yield
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            raise StoreError(describe_db_error(_original_error(exc), self.url)) from None
 
     def close(self) -> None:
         if not self.db.is_closed():

@@ -17,12 +17,15 @@ FIRST = ["Alice", "Bruno", "Chiara", "Dmitri", "Elena", "Farid", "Greta", "Hiro"
 LAST = ["Berg", "Costa", "Dahl", "Eriksen", "Fischer", "Garcia", "Horvat", "Ivanova", "Jensen", "Kowalski",
         "Larsen", "Moreau", "Novak", "Okafor", "Petrov", "Quinn", "Rossi", "Silva", "Tanaka", "Weber"]
 QUEUES = ["Support", "Sales", "Billing", "Human Resources", "IT Helpdesk"]
+MAX_USERS = len(FIRST) * len(LAST)  # every user has a distinct name
 
 
 def seed_demo(store: Store, users: int = 50, seed: int = 7) -> dict[str, int]:
     """Profiles, users, queues, a forward mailbox, approvals and past test results."""
     from .models import AppUser
 
+    if not 1 <= users <= MAX_USERS:
+        raise StoreError(f"The demo seeds 1 to {MAX_USERS} users (its distinct names), not {users}.")
     if AppUser.select().exists():
         raise StoreError("This database already has users: the demo seeds only an empty database.")
     rnd = random.Random(seed)

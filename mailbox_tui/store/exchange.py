@@ -43,6 +43,7 @@ from .exchange_format import (
     tls_mode,
 )
 from .models import AppUser, EmailServerProfile, Mailbox, Queue, bulk_insert, reserve_ids
+from .safe_files import replace_atomically
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -1016,7 +1017,7 @@ def export_csv(folder: Path) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
     for section in SECTIONS:
-        with (folder / f"{section}.csv").open("w", newline="", encoding="utf-8") as fh:
+        with replace_atomically(folder / f"{section}.csv", newline="") as fh:  # never through a planted link
             writer = csv.DictWriter(fh, fieldnames=COLUMNS[section], extrasaction="ignore")
             writer.writeheader()
             n = 0
