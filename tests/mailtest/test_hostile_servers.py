@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -32,6 +35,7 @@ from support.mailservers import make_certificate
 from mailbox_tui.domain.options import TlsMode
 from mailbox_tui.mailtest.limits import READ_LIMIT
 from mailbox_tui.mailtest.plan import INCOMING, Check, MailboxPlan
+from mailbox_tui.mailtest.runner import CANCELLED, TestRunner
 from mailbox_tui.mailtest.probes import (
     ANSWER_MAX,
     AUTHENTICATION,
@@ -174,7 +178,7 @@ ECHO_PASSWORDS = {
     "two spaces": "Qx81  Lm27  zz",
     "a tab": "Qx81\tLm27\tzz",
     "not ASCII (AUTH PLAIN)": 'Zö"81\\Lm27 Ω',
-    "long": "Qx81-" + "".join(f"{i:03d}Lm" for i in range(40)),
+    "long": "Qx81-" + "".join(f"{i:03d}Lm" for i in range(38)),  # 195: a password may have 200
 }
 
 
@@ -350,3 +354,91 @@ def test_other_protocol_violations_say_what_the_server_did(hostile, protocol, gr
     assert not result.ok and result.step == GREETING
     assert "Could not reach" not in result.message
     assert said in result.message, result.message
+
+
+# ---------------------------------------------------------------- a run's cancel and deadline end stuck probes
+
+
+def drip_organisation(store, imap_server, smtp_server, count=4):
+    """Mailboxes whose incoming and outgoing servers both drip, with the default 30 s timeout."""
+    from mail_builders import user_mailbox
+    from support import builders
+
+    profile = builders.imap_profile(store, "Drip", incoming_location=HOST, incoming_port=imap_server.port,
+                                    incoming_tls=TlsMode.NONE, outgoing_location=HOST,
+                                    outgoing_port=smtp_server.port, outgoing_tls=TlsMode.NONE, timeout_seconds=30)
+    return [user_mailbox(store, profile.id, email=f"user{i}@example.com", name=f"User {i}", password=PASSWORD).id
+            for i in range(count)]
+
+
+def probe_threads() -> list:
+    return [t for t in threading.enumerate() if t.name.startswith("mailtest")]
+
+
+def test_cancel_ends_probes_stuck_on_a_drip_at_once(hostile, sqlite_store):
+    imap_server = hostile(drip(b"* OK dripping "), lifetime=15)
+    smtp_server = hostile(drip(b"220 dripping "), lifetime=15)
+    ids = drip_organisation(sqlite_store, imap_server, smtp_server)
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    report = TestRunner(sqlite_store, concurrency=8, cancel=cancel).run(ids)
+    assert time.monotonic() - started < 1.5
+    assert report.cancelled and [n.reason for n in report.not_run] == [CANCELLED] * 4
+    assert sorted(n.label for n in report.not_run)[0] == "User 0 <user0@example.com>"
+    until = time.monotonic() + 1.5
+    while probe_threads() and time.monotonic() < until:
+        time.sleep(0.05)
+    assert probe_threads() == []  # no probe is left reading from the drip
+    assert imap_server.connections == smtp_server.connections == 4
+
+
+def test_cli_deadline_prints_results_and_exits_on_time(hostile, sqlite_url, tmp_path):
+    from mailbox_tui.store.database import Store
+
+    imap_server = hostile(drip(b"* OK dripping "), lifetime=20)
+    smtp_server = hostile(drip(b"220 dripping "), lifetime=20)
+    with Store(sqlite_url) as store:
+        drip_organisation(store, imap_server, smtp_server, count=2)
+    log = tmp_path / "test.log"
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "mailbox_tui", "test", "--db", sqlite_url, "--all",
+                             "--deadline", "2", "--log", str(log)], capture_output=True, text=True, timeout=60,
+                            stdin=subprocess.DEVNULL)
+    took = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert took < 4.5, f"the process took {took:.1f} s to exit after a 2 s deadline"
+    assert "Not Run  User 0 <user0@example.com>: deadline reached" in result.stdout, result.stdout
+    assert "Not Run  User 1 <user1@example.com>: deadline reached" in result.stdout
+    assert "0 tested: 0 succeeded, 0 failed, 2 not tested" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert_no_fragment([result.stdout, result.stderr, log.read_text()], PASSWORD)
+
+
+def test_login_echo_leaves_no_password_in_stored_alerts_output_or_log(hostile, sqlite_url, tmp_path):
+    from mail_builders import user_mailbox
+    from support import builders
+
+    from mailbox_tui.store import queries
+    from mailbox_tui.store.database import Store
+
+    imap_server = hostile(imap_echo(secret_at=ANSWER_MAX - 8), lifetime=30)
+    smtp_server = hostile(smtp_echo(secret_at=ANSWER_MAX - 8), lifetime=30)
+    with Store(sqlite_url) as store:
+        profile = builders.imap_profile(store, "Echo", incoming_location=HOST, incoming_port=imap_server.port,
+                                        incoming_tls=TlsMode.NONE, outgoing_location=HOST,
+                                        outgoing_port=smtp_server.port, outgoing_tls=TlsMode.NONE, timeout_seconds=5)
+        ids = [user_mailbox(store, profile.id, email=f"echo{i}@example.com", password=secret).id
+               for i, secret in enumerate(ECHO_PASSWORDS.values())]
+    log = tmp_path / "test.log"
+    result = subprocess.run([sys.executable, "-m", "mailbox_tui", "test", "--db", sqlite_url, "--all",
+                             "--log", str(log)], capture_output=True, text=True, timeout=60,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"0 succeeded, {len(ids)} failed" in result.stdout
+    with Store(sqlite_url):
+        alerts = [a.message for i in ids for a in queries.mailbox_alerts(i)]
+    assert len(alerts) == 2 * len(ids) and all("you sent" in a for a in alerts)
+    texts = [result.stdout, result.stderr, log.read_text(), *alerts]
+    for secret in ECHO_PASSWORDS.values():
+        assert_no_fragment(texts, secret)
