@@ -56,12 +56,14 @@ def _escaped_forms(secret: str) -> set[str]:
 
 
 def _pattern(form: str) -> str:
-    """A form as a regular expression in which each run of white space matches any run of white space
-    (a server or a log may collapse two spaces or turn a tab into a space)."""
-    if not form.strip():
+    """A form as a regular expression in which each run of white space inside matches any run of white
+    space (a server or a log may collapse two spaces or turn a tab into a space), and white space at
+    either end may be missing (trimmed). Short forms match only exactly: "  x" must not mask every x."""
+    core = form.strip()
+    if len(core) < _MIN_TAIL:
         return re.escape(form)
-    parts = re.split(r"(\s+)", form)
-    return "".join(r"\s+" if part.isspace() else re.escape(part) for part in parts if part)
+    inner = "".join(r"\s+" if part.isspace() else re.escape(part) for part in re.split(r"(\s+)", core) if part)
+    return (r"\s*" if form[0].isspace() else "") + inner + (r"\s*" if form[-1].isspace() else "")
 
 
 class Redactor:

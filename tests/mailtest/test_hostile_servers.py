@@ -442,3 +442,62 @@ def test_login_echo_leaves_no_password_in_stored_alerts_output_or_log(hostile, s
     texts = [result.stdout, result.stderr, log.read_text(), *alerts]
     for secret in ECHO_PASSWORDS.values():
         assert_no_fragment(texts, secret)
+
+
+# ---------------------------------------------------------------- a bad pin already in the database
+
+
+def stored_pin_profile(store, imap_server, smtp_server, pin: str, **changes):
+    """A profile on the hostile servers whose incoming pin is written straight into the table, as a
+    database from before rule P13 (or edited by hand) may hold it: no write path accepts it today."""
+    from support import builders
+
+    from mailbox_tui.store.models import EmailServerProfile
+
+    profile = builders.imap_profile(store, "Impostor", incoming_location=HOST, incoming_port=imap_server.port,
+                                    incoming_tls=TlsMode.IMPLICIT, outgoing_location=HOST,
+                                    outgoing_port=smtp_server.port, outgoing_tls=TlsMode.NONE, timeout_seconds=5,
+                                    **changes)
+    EmailServerProfile.update(incoming_cert_sha256=pin).where(EmailServerProfile.id == profile.id).execute()
+    return profile
+
+
+@pytest.mark.parametrize("pin", ["-", "x"])
+def test_a_stored_malformed_pin_fails_the_mailbox_and_the_impostor_gets_no_password(hostile, sqlite_store,
+                                                                                    impostor_certificate, pin):
+    from mail_builders import user_mailbox
+
+    from mailbox_tui.domain.options import TestStatus
+    from mailbox_tui.mailtest.runner import run_tests
+    from mailbox_tui.store import queries, services
+
+    imap_server = impostor_imap(hostile, impostor_certificate)
+    smtp_server = hostile(smtp(), lifetime=10)
+    profile = stored_pin_profile(sqlite_store, imap_server, smtp_server, pin)
+    mailbox = user_mailbox(sqlite_store, profile.id, password=PASSWORD)
+    report = run_tests(sqlite_store, [mailbox.id])
+    assert report.failures == 1
+    after = services.get_mailbox(sqlite_store, mailbox.id)
+    assert after.incoming_status == TestStatus.FAILURE and not after.enabled_incoming
+    assert any("not a SHA-256 fingerprint" in a.message and a.step == "TLS"
+               for a in queries.mailbox_alerts(mailbox.id))
+    time.sleep(0.2)
+    assert imap_server.connections == 0 and PASSWORD.encode() not in imap_server.received
+
+
+def test_test_connection_with_a_stored_malformed_pin_offers_to_pin_again(hostile, sqlite_store,
+                                                                          impostor_certificate):
+    from mailbox_tui.domain.options import AuthMethod
+    from mailbox_tui.domain.records import PasswordEdit
+    from mailbox_tui.mailtest.connection import test_connection
+
+    imap_server = impostor_imap(hostile, impostor_certificate)
+    smtp_server = hostile(smtp(), lifetime=10)
+    profile = stored_pin_profile(sqlite_store, imap_server, smtp_server, "x",
+                                 auth_method=AuthMethod.PROFILE_CREDENTIALS, username="alice@example.com",
+                                 password=PasswordEdit(new=PASSWORD))
+    incoming = test_connection(sqlite_store, profile.id)[0]
+    assert not incoming.result.ok and "not a SHA-256 fingerprint" in incoming.result.message
+    assert incoming.untrusted_certificate  # the dialog offers p: fetch the certificate, compare, pin
+    time.sleep(0.2)
+    assert PASSWORD.encode() not in imap_server.received
