@@ -40,8 +40,9 @@ class Session:
         return not self.server.stopping.is_set() and time.monotonic() < self.server.ends_at
 
     def send(self, data: bytes) -> bool:
-        """False when the client has gone."""
+        """False when the client has gone (or has not read for 5 s)."""
         try:
+            self.conn.settimeout(5)  # poll() leaves a tiny timeout behind: a full buffer is not a client gone
             self.conn.sendall(data)
         except OSError:
             return False
