@@ -129,11 +129,12 @@ class _ProbeThreads:
         self.size, self.abort = size, abort
         self._jobs: SimpleQueue = SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._idle = threading.Semaphore(0)  # one count per thread waiting for a job
 
     def submit(self, fn, *args) -> Future:
         future: Future = Future()
         self._jobs.put((future, fn, args))
-        if len(self._threads) < self.size:
+        if not self._idle.acquire(blocking=False) and len(self._threads) < self.size:
             thread = threading.Thread(target=self._work, name=f"mailtest-{len(self._threads)}", daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -151,6 +152,7 @@ class _ProbeThreads:
                 future.set_exception(exc)
             else:
                 future.set_result(result)
+            self._idle.release()
 
     def shutdown(self) -> None:
         """Idle threads end now; a busy one ends when its probe does (the Abort ends it soon)."""
