@@ -122,7 +122,7 @@ def test_one_byte_drip_ends_at_the_profiles_timeout(hostile, protocol, greeting)
     assert not result.ok and result.step == GREETING
     assert result.message.startswith("Timed out after 2 s"), result.message
     assert "byte" in result.message  # says what the server did: a trickle, not silence
-    assert 1.9 <= result.elapsed < 2.6  # the whole probe, not each read
+    assert 1.9 <= result.elapsed < 3.0  # the whole probe, not each read (the drip goes on for 10 s)
     assert PASSWORD.encode() not in server.received
 
 
@@ -141,7 +141,7 @@ def test_one_byte_drip_after_tls_and_greeting_is_bounded_too(hostile, mail_certi
                    ALICE)
     assert not result.ok and result.step == AUTHENTICATION
     assert result.message.startswith("Timed out after 2 s"), result.message
-    assert 1.9 <= result.elapsed < 2.6
+    assert 1.9 <= result.elapsed < 3.0
 
 
 # ---------------------------------------------------------------- a flood of untagged lines
@@ -383,10 +383,10 @@ def test_cancel_ends_probes_stuck_on_a_drip_at_once(hostile, sqlite_store):
     threading.Timer(0.5, cancel.set).start()
     started = time.monotonic()
     report = TestRunner(sqlite_store, concurrency=8, cancel=cancel).run(ids)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.0
     assert report.cancelled and [n.reason for n in report.not_run] == [CANCELLED] * 4
     assert sorted(n.label for n in report.not_run)[0] == "User 0 <user0@example.com>"
-    until = time.monotonic() + 1.5
+    until = time.monotonic() + 3
     while probe_threads() and time.monotonic() < until:
         time.sleep(0.05)
     assert probe_threads() == []  # no probe is left reading from the drip
@@ -407,7 +407,8 @@ def test_cli_deadline_prints_results_and_exits_on_time(hostile, sqlite_url, tmp_
                             stdin=subprocess.DEVNULL)
     took = time.monotonic() - started
     assert result.returncode == 1, result.stderr
-    assert took < 4.5, f"the process took {took:.1f} s to exit after a 2 s deadline"
+    # Python's start and imports take about 1 s; the drip would keep a stuck process alive for 20 s.
+    assert took < 6, f"the process took {took:.1f} s to exit after a 2 s deadline"
     assert "Not Run  User 0 <user0@example.com>: deadline reached" in result.stdout, result.stdout
     assert "Not Run  User 1 <user1@example.com>: deadline reached" in result.stdout
     assert "0 tested: 0 succeeded, 0 failed, 2 not tested" in result.stdout
