@@ -110,11 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--all", action="store_true", help="every active mailbox")
     test.add_argument("--failed", action="store_true", help="every mailbox with a failed test")
     test.add_argument("--profile", metavar="NAME", help="every mailbox of this server profile")
-    test.add_argument("--concurrency", type=int, default=32, metavar="N",
-                      help="connections at once (default 32; each server also gets at most its profile's "
-                           "Maximum Concurrent Connections)")
-    test.add_argument("--deadline", type=float, metavar="SECONDS",
-                      help="stop after this long; mailboxes not reached are reported as not tested")
+    test.add_argument("--concurrency", type=_concurrency, default=32, metavar="N",
+                      help=f"connections at once, 1 to {MAX_CONCURRENCY} (default 32; each server also gets at "
+                           f"most its profile's Maximum Concurrent Connections)")
+    test.add_argument("--deadline", type=_deadline, metavar="SECONDS",
+                      help="stop after this long (seconds, more than 0); mailboxes not reached are reported "
+                           "as not tested")
     rotate = sub.add_parser("rotate-key", parents=[common], help="re-encrypt every stored password under a new key")
     rotate.add_argument("--out", metavar="PATH", type=Path,
                         help="where to write the new key when the current one comes from $MAILBOX_TUI_KEY")
@@ -304,22 +305,54 @@ def cmd_rotate_key(args) -> int:
     return EXIT_OK
 
 
-def _test_selection(args) -> tuple[list[int] | None, str]:
-    """The mailbox ids `mailbox-tui test` covers, or None and the reason."""
+MAX_CONCURRENCY = 1000
+
+
+def _concurrency(text: str) -> int:
+    """--concurrency: a whole number from 1 to MAX_CONCURRENCY (argparse makes anything else a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_CONCURRENCY}, not {text}")
+    return value
+
+
+def _deadline(text: str) -> float:
+    """--deadline: a finite number of seconds greater than 0."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds greater than 0, not {text}")
+    return value
+
+
+def _test_selection(args) -> tuple[list[int] | None, str, int]:
+    """The mailbox ids `mailbox-tui test` covers; or None, the reason and the exit status: a usage
+    error (2) when the command does not say which, a refusal (1) when what it names does not exist."""
     from .mailtest import selection
 
     chosen = [args.all, args.failed, args.profile is not None, bool(args.emails)]
     if sum(map(bool, chosen)) != 1:
-        return None, "say which mailboxes to test: --all, --failed, --profile NAME, or EMAIL addresses"
+        return None, "say which mailboxes to test: --all, --failed, --profile NAME, or EMAIL addresses", EXIT_USAGE
     if args.all:
-        return selection.active_mailboxes(), ""
+        return selection.active_mailboxes(), "", EXIT_OK
     if args.failed:
-        return selection.failed_mailboxes(), ""
+        return selection.failed_mailboxes(), "", EXIT_OK
     if args.profile is not None:
         ids = selection.profile_mailboxes(args.profile)
-        return (None, f"there is no server profile named {args.profile!r}") if ids is None else (ids, "")
+        if ids is None:
+            return None, f"there is no server profile named {args.profile!r}.", EXIT_FINDINGS
+        return ids, "", EXIT_OK
     ids, missing = selection.mailboxes_by_email(args.emails)
-    return (None, f"no mailbox has the address {', '.join(missing)}") if missing else (ids, "")
+    if missing:
+        return None, f"no mailbox has the address {', '.join(missing)}.", EXIT_FINDINGS
+    return ids, "", EXIT_OK
 
 
 def _test_progress(progress) -> None:
@@ -339,15 +372,12 @@ def cmd_test(args) -> int:
     from .domain.options import TestStatus
     from .mailtest.runner import TestRunner
 
-    if args.concurrency < 1:
-        print("mailbox-tui: error: --concurrency must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
     with _open_store(args) as store:
         _key_warning(store)
-        ids, problem = _test_selection(args)
+        ids, problem, status = _test_selection(args)
         if ids is None:
             print(f"mailbox-tui: error: {problem}", file=sys.stderr)
-            return EXIT_USAGE
+            return status
         report = TestRunner(store, concurrency=args.concurrency, deadline=args.deadline,
                             on_progress=_test_progress).run(ids)
     report.outcomes.sort(key=lambda o: (o.name.casefold(), o.mailbox_id))
@@ -360,8 +390,8 @@ def cmd_test(args) -> int:
                   f"{statuses}")
             for alert in o.alerts:
                 print(f"    {alert.level} ({alert.step}): {alert.message}")
-        for mailbox_id, why in report.not_run:
-            print(f"{'Not Run':8} mailbox {mailbox_id}: {why}")
+        for skipped in report.not_run:
+            print(f"{'Not Run':8} {skipped.label}: {skipped.reason}")
         print(f"{len(report.outcomes)} tested: {report.successes} succeeded, {report.failures} failed, "
               f"{len(report.not_run)} not tested, in {report.elapsed:.1f} s.")
     return EXIT_OK if report.ok else EXIT_FINDINGS

@@ -23,7 +23,9 @@ class ConnectionCheck:
     @property
     def untrusted_certificate(self) -> bool:
         r = self.result
-        return r is not None and not r.ok and r.step == TLS and "not trusted" in r.message
+        # Untrusted, or pinned by something that is not a SHA-256: either way the fix is to fetch and pin.
+        return r is not None and not r.ok and r.step == TLS and (
+            "not trusted" in r.message or "not a SHA-256 fingerprint" in r.message)
 
 
 def _credentials(store, profile: EmailServerProfile, direction: str) -> Credentials | None:

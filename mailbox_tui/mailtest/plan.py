@@ -90,6 +90,8 @@ class MailboxOutcome:
     checks: dict[str, CheckOutcome]
     alerts: list[AlertDraft]
     completed_on: datetime
+    version: int | None = None  # the mailbox's version that was tested: results are written only for it
+    profile_version: tuple[int, int] | None = None  # (profile id, version) read for the test
 
     @property
     def statuses(self) -> dict[str, int]:
@@ -123,6 +125,8 @@ class MailboxPlan:
     blocking: list[Finding] = field(default_factory=list)  # rule errors that stopped a direction
     connection_limit: int = 10  # the profile's Maximum Concurrent Connections
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    version: int | None = None  # of the mailbox, as planned
+    profile_version: tuple[int, int] | None = None  # (id, version) of the profile, as planned
 
     @property
     def probes(self) -> list[Check]:
@@ -155,7 +159,7 @@ class MailboxPlan:
             elif check.warning:
                 alerts.append(AlertDraft("warning", result.step, redact(f"{DIRECTION_LABELS[direction]}: {check.note}")))
         return MailboxOutcome(self.mailbox_id, self.name, self.email, outcomes, _unique(alerts),
-                              completed_on or utcnow())
+                              completed_on or utcnow(), self.version, self.profile_version)
 
 
 def _unique(alerts: list[AlertDraft]) -> list[AlertDraft]:
@@ -254,7 +258,8 @@ class Planner:
                 checks[direction] = self._server_check(d, profile, direction, secrets)
         ordered = {direction: checks[direction] for direction in DIRECTIONS}
         limit = profile.max_concurrent_connections if profile is not None else 10
-        return MailboxPlan(d.id, d.name, d.email, ordered, blocking, max(1, limit or 1), tuple(secrets))
+        return MailboxPlan(d.id, d.name, d.email, ordered, blocking, max(1, limit or 1), tuple(secrets), d.version,
+                           (profile.id, profile.version) if profile is not None else None)
 
     # ---------------------------------------------------------------- one direction
 

@@ -5,8 +5,13 @@ mailbox access), and returns a ProbeResult: it never raises. Nothing is read, de
 sent: IMAP opens INBOX read-only, POP3 asks for the message count, SMTP stops after AUTH.
 
 TLS is always verified with the system's trust store and the host name. A profile may
-instead pin one certificate by its SHA-256 fingerprint; the fingerprint is compared right
-after the handshake, before any credential is sent.
+instead pin one certificate by its SHA-256 fingerprint (exactly 64 hex digits, rule P13); the
+fingerprint is compared right after the handshake, before any credential is sent. A pin that
+is not a SHA-256 fails the probe before it connects: it never switches verification off.
+
+Bounded whatever the server does: the profile's timeout bounds the whole probe (not each
+read), and a probe reads at most limits.READ_LIMIT bytes (see limits.py). Credentials with
+CR, LF or NUL are never sent (rule M20): they would reach the server as extra commands.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import hmac
 import imaplib
 import os
 import poplib
+import re
 import smtplib
 import socket
 import ssl
@@ -24,6 +30,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from ..domain.options import TlsMode
+from .limits import READ_LIMIT, BoundedFile, Budget, budget_for
 from .redact import Redactor
 
 DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS = (
@@ -44,8 +51,8 @@ class Endpoint:
     host: str
     port: int
     tls: int = TlsMode.IMPLICIT
-    timeout: float = 30.0  # seconds, for each network call
-    pin_sha256: str = ""  # trust exactly this certificate (hex, lowercase, no colons)
+    timeout: float = 30.0  # seconds, for the whole probe
+    pin_sha256: str = ""  # trust exactly this certificate: 64 hex digits (colons and spaces allowed)
 
     @property
     def address(self) -> str:
@@ -106,8 +113,36 @@ class ProbeResult:
         return out
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def normalise_fingerprint(text: str) -> str:
-    return "".join(ch for ch in (text or "").lower() if ch in "0123456789abcdef")
+    """A pin as compared: colons and white space removed, lower case. Check it with is_sha256."""
+    return "".join((text or "").replace(":", "").split()).lower()
+
+
+def is_sha256(fingerprint: str) -> bool:
+    """Exactly 64 ASCII hex digits (a normalised pin)."""
+    return _SHA256.fullmatch(fingerprint) is not None
+
+
+def _bad_pin(ep: Endpoint) -> str:
+    return (f"The certificate pin for {ep.address} in the profile is not a SHA-256 fingerprint: a pin is "
+            f"exactly 64 hex digits (colons and spaces allowed). Nothing was sent. Fetch the server's "
+            f"certificate and pin it again, or clear the pin (rule P13).")
+
+
+_FORBIDDEN = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL character"}
+
+
+def _unsendable(creds: Credentials) -> str:
+    """Why these credentials must not be sent, or "": CR, LF or NUL would end the command early."""
+    for name, value in (("user name", creds.username), ("password", creds.password)):
+        found = [what for char, what in _FORBIDDEN.items() if char in value]
+        if found:
+            return (f"The {name} contains {' and '.join(found)}: sent to the server it would become a "
+                    f"command of its own. Nothing was sent. Re-enter the {name} (rule M20).")
+    return ""
 
 
 def certificate_info(der: bytes) -> CertificateInfo:
@@ -161,23 +196,29 @@ class _Stopped(Exception):
         self.answer = answer
 
 
-def _text(value) -> str:
-    """A server answer as text: bytes decoded, lists joined, trimmed."""
+def _raw(value) -> str:
+    """A server answer as text, whole: bytes decoded, lists joined. Redact it before `_short`."""
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
-        return " ".join(t for t in (_text(v) for v in value) if t)
+        return " ".join(t for t in (_raw(v) for v in value) if t)
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    text = " ".join(str(value).split())
+    return str(value)
+
+
+def _short(text: str) -> str:
+    """An answer for showing: white space collapsed, cut at ANSWER_MAX. Only ever after redaction:
+    collapsing or cutting first would leave a password with two spaces, or half of one, unrecognised."""
+    text = " ".join(text.split())
     return text if len(text) <= ANSWER_MAX else text[:ANSWER_MAX] + "…"
 
 
 def _exc_answer(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        return f"{exc.smtp_code} {_raw(exc.smtp_error)}"
     if exc.args:
-        return _text(exc.args[0])
+        return _raw(exc.args[0])
     return ""
 
 
@@ -198,11 +239,18 @@ def _tls_advice(ep: Endpoint) -> str:
     return "Check the port and the SSL/STARTTLS setting."
 
 
-def _explain(exc: BaseException, step: str, ep: Endpoint, creds: Credentials | None) -> tuple[str, str]:
-    """(message, server answer) for a probe that stopped at `step` with `exc`."""
-    where = ep.address
+def _explain(exc: BaseException, a: _Attempt) -> tuple[str, str]:
+    """(message, server answer) for a probe that stopped at `a.step` with `exc`."""
+    ep, step, where = a.ep, a.step, a.ep.address
     if isinstance(exc, _Stopped):
         return exc.message, exc.answer
+    budget = a.budget
+    if budget.aborted:
+        return f"Not finished: the run was stopped ({budget.aborted}) during {step} with {where}.", ""
+    if budget.overflowed:
+        return (f"The server at {where} sent more than {READ_LIMIT // 1024} KiB during {step} without finishing "
+                f"its answer (a mail server needs a few KB here), so the test stopped reading. Check that "
+                f"{where} is the mail server you mean."), ""
     if isinstance(exc, socket.gaierror):
         return (f"Host name not found: {ep.host!r} does not resolve ({exc.strerror}). "
                 f"Check the server location in the profile."), ""
@@ -210,19 +258,8 @@ def _explain(exc: BaseException, step: str, ep: Endpoint, creds: Credentials | N
         return (f"Certificate not trusted: {where} presented a certificate that failed verification "
                 f"({exc.verify_message}). Install the certificate authority that signed it, or, if you "
                 f"know this server, pin its certificate's fingerprint in the profile."), ""
-    timeout = _in_chain(exc, (TimeoutError, socket.timeout))
-    if timeout is not None:
-        if step == CONNECT:
-            what = f"no answer from {where} while connecting"
-        elif step == TLS:
-            what = f"the TLS handshake with {where} got no answer"
-        elif step == GREETING and ep.tls != TlsMode.IMPLICIT:
-            what = (f"{where} accepted the connection but sent no greeting (a port that expects "
-                    f"SSL/TLS from the start waits silently for a plain client)")
-        else:
-            what = f"{where} did not answer during {step}"
-        return (f"Timed out after {ep.timeout:g} s: {what}. Check the host, the port and the "
-                f"SSL/STARTTLS setting (now {SECURITY_LABELS.get(ep.tls, ep.tls)})."), ""
+    if budget.expired or _in_chain(exc, (TimeoutError, socket.timeout)) is not None:
+        return _timed_out(a), ""
     closed = _in_chain(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError,
                              ConnectionAbortedError, BrokenPipeError, smtplib.SMTPServerDisconnected, EOFError))
     if closed is not None or (isinstance(exc, (imaplib.IMAP4.abort, poplib.error_proto))
@@ -237,15 +274,57 @@ def _explain(exc: BaseException, step: str, ep: Endpoint, creds: Credentials | N
     if isinstance(exc, ConnectionRefusedError):
         return (f"Connection refused: nothing accepts connections at {where}. "
                 f"Check the port number and that the server is running."), ""
-    if isinstance(exc, OSError):
+    answer = _exc_answer(exc)
+    violation = _protocol_violation(exc, a, answer)
+    if violation:
+        return violation, answer
+    if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException):
         reason = exc.strerror or str(exc)
         return f"Could not reach {where} during {step}: {reason}. Check the host and the network.", ""
-    answer = _exc_answer(exc)
     protocol_error = (imaplib.IMAP4.error, poplib.error_proto, smtplib.SMTPResponseException)
     if step == AUTHENTICATION and isinstance(exc, protocol_error):
-        return _login_rejected(creds), answer
+        return _login_rejected(a.creds), answer
     return (f"Unexpected answer from {where} during {step}: "
-            f"{answer or type(exc).__name__}."), answer
+            f"{a.shown(answer) or type(exc).__name__}."), answer
+
+
+def _timed_out(a: _Attempt) -> str:
+    ep, step, where = a.ep, a.step, a.ep.address
+    trickle = a.budget.bytes_read - a.step_started_at
+    if step == CONNECT:
+        what = f"no answer from {where} while connecting"
+    elif step == TLS:
+        what = f"the TLS handshake with {where} did not finish"
+    elif trickle > 0:
+        what = (f"{where} kept the {step} going, sending {trickle} byte(s) without finishing its answer "
+                f"(slower than any mail server)")
+    elif step == GREETING and ep.tls != TlsMode.IMPLICIT:
+        what = (f"{where} accepted the connection but sent no greeting (a port that expects "
+                f"SSL/TLS from the start waits silently for a plain client)")
+    else:
+        what = f"{where} did not answer during {step}"
+    return (f"Timed out after {ep.timeout:g} s: {what}. Check the host, the port and the "
+            f"SSL/STARTTLS setting (now {SECURITY_LABELS.get(ep.tls, ep.tls)}).")
+
+
+def _protocol_violation(exc: BaseException, a: _Attempt, answer: str) -> str:
+    """What the server did wrong, when it broke its protocol rather than refused something; else ""."""
+    where, step = a.ep.address, a.step
+    protocol = PROTOCOL_LABELS.get(a.ep.protocol, a.ep.protocol)
+    text, module = {SMTP: ("500 Line too long.", smtplib), POP3: ("line too long", poplib),
+                    IMAP: ("got more than", imaplib)}.get(a.ep.protocol, ("", None))
+    if module is not None and answer.startswith(text):
+        return (f"The server at {where} broke the {protocol} protocol during {step}: it sent a line longer "
+                f"than {getattr(module, '_MAXLINE', 0)} bytes. Check that {where} is the {protocol} server "
+                f"you mean.")
+    if step != GREETING:
+        return ""
+    not_speaking = ((isinstance(exc, imaplib.IMAP4.abort) and answer.startswith("unexpected response"))
+                    or (isinstance(exc, poplib.error_proto) and not answer.startswith("-ERR")))
+    if not_speaking:
+        return (f"The server at {where} does not speak {protocol}: its greeting was {a.shown(answer)!r}. "
+                f"Check the port and the server type of the profile.")
+    return ""
 
 
 def _login_rejected(creds: Credentials | None) -> str:
@@ -267,24 +346,39 @@ def _no_starttls(ep: Endpoint) -> str:
 
 
 class _Attempt:
-    """The state of one probe: the step reached, what the server said, the TLS facts."""
+    """The state of one probe: the step reached, what the server said, the TLS facts, its budget."""
 
-    def __init__(self, ep: Endpoint, creds: Credentials | None, fetch_only: bool = False):
+    def __init__(self, ep: Endpoint, creds: Credentials | None, budget: Budget, fetch_only: bool = False):
         self.ep = ep
         self.creds = creds
+        self.budget = budget
         self.fetch_only = fetch_only
+        self.pin = "" if fetch_only else normalise_fingerprint(ep.pin_sha256)
         self.redact = Redactor([creds.password] if creds else [])
         self.step = DNS
-        self.answer = ""
+        self.answer = ""  # the server's last answer, whole: redacted, then shortened, in the result
         self.tls_version = ""
         self.certificate: CertificateInfo | None = None
         self.started = time.monotonic()
         self.conn = None  # the protocol object, for a polite goodbye
 
+    @property
+    def step(self) -> str:
+        return self._step
+
+    @step.setter
+    def step(self, step: str) -> None:
+        self._step = step
+        self.step_started_at = self.budget.bytes_read  # to tell a trickle from silence
+
     def heard(self, answer) -> None:
-        text = _text(answer)
+        text = _raw(answer)
         if text:
             self.answer = text
+
+    def shown(self, answer) -> str:
+        """A server's words as they may be shown: redacted, then shortened."""
+        return _short(self.redact(_raw(answer)))
 
     def connect(self) -> socket.socket:
         self.step = DNS
@@ -293,17 +387,20 @@ class _Attempt:
         last: OSError | None = None
         for family, kind, proto, _, address in infos:
             sock = socket.socket(family, kind, proto)
-            sock.settimeout(self.ep.timeout)
             try:
+                self.budget.watch(sock)
+                sock.settimeout(min(self.ep.timeout, self.budget.left()))
                 sock.connect(address)
                 return sock
             except OSError as exc:
                 sock.close()
                 last = exc
+                if self.budget.stopped:
+                    break
         raise last or OSError("no address to connect to")
 
     def context(self) -> ssl.SSLContext:
-        if self.fetch_only or self.ep.pin_sha256:
+        if self.fetch_only or self.pin:  # a pin is checked in full by handshake_done
             return _unverified_context()
         return verified_context()
 
@@ -324,38 +421,47 @@ class _Attempt:
         der = tls.getpeercert(binary_form=True)
         if der:
             self.certificate = certificate_info(der)
-        pin = normalise_fingerprint(self.ep.pin_sha256)
-        if pin and not self.fetch_only:
+        if self.pin and not self.fetch_only:
             got = self.certificate.sha256 if self.certificate else ""
-            if not hmac.compare_digest(got, pin):
+            if not is_sha256(self.pin) or not hmac.compare_digest(got, self.pin):
                 raise _Stopped(
                     f"Certificate not trusted: {self.ep.address} presented a certificate whose SHA-256 "
-                    f"fingerprint ({got or 'none'}) is not the one pinned in the profile ({pin}). "
+                    f"fingerprint ({got or 'none'}) is not the one pinned in the profile ({self.pin}). "
                     f"Nothing was sent. If the server's certificate was renewed, fetch and pin the new one.")
 
     def result(self, ok: bool, message: str) -> ProbeResult:
         return ProbeResult(
             protocol=self.ep.protocol, host=self.ep.host, port=self.ep.port, tls=int(self.ep.tls), ok=ok,
             step=self.step, message=self.redact(message), elapsed=time.monotonic() - self.started,
-            server_answer=self.redact(self.answer), tls_version=self.tls_version, certificate=self.certificate)
+            server_answer=self.shown(self.answer), tls_version=self.tls_version, certificate=self.certificate)
 
 
 def _run(ep: Endpoint, creds: Credentials | None, steps, fetch_only: bool = False) -> ProbeResult:
-    attempt = _Attempt(ep, creds, fetch_only)
-    healthy = False
-    try:
-        message = steps(attempt)
-        healthy = True
-        return attempt.result(True, message)
-    except Exception as exc:  # noqa: BLE001 - a probe reports, it never raises
-        message, answer = _explain(exc, attempt.step, ep, creds)
-        if answer:
-            attempt.answer = _text(answer)
-        healthy = isinstance(exc, (_Stopped, imaplib.IMAP4.error, poplib.error_proto,
-                                   smtplib.SMTPResponseException)) and not isinstance(exc, imaplib.IMAP4.abort)
-        return attempt.result(False, message)
-    finally:
-        _goodbye(attempt.conn, polite=healthy)
+    with budget_for(ep.timeout) as budget:
+        attempt = _Attempt(ep, creds, budget, fetch_only)
+        if not fetch_only:  # both refused before connecting: nothing reaches the server
+            if attempt.pin and not is_sha256(attempt.pin):
+                attempt.step = TLS
+                return attempt.result(False, _bad_pin(ep))
+            if creds is not None and (why := _unsendable(creds)):
+                attempt.step = AUTHENTICATION
+                return attempt.result(False, why)
+        healthy = False
+        try:
+            message = steps(attempt)
+            healthy = True
+            return attempt.result(True, message)
+        except Exception as exc:  # noqa: BLE001 - a probe reports, it never raises
+            message, answer = _explain(exc, attempt)
+            if answer:
+                attempt.answer = answer
+            healthy = (isinstance(exc, (_Stopped, imaplib.IMAP4.error, poplib.error_proto,
+                                        smtplib.SMTPResponseException))
+                       and not isinstance(exc, imaplib.IMAP4.abort) and not budget.stopped
+                       and not budget.overflowed)
+            return attempt.result(False, message)
+        finally:
+            _goodbye(attempt.conn, polite=healthy)
 
 
 _GOODBYE = {imaplib.IMAP4: b"Z LOGOUT\r\n", poplib.POP3: b"QUIT\r\n", smtplib.SMTP: b"QUIT\r\n"}
@@ -389,11 +495,13 @@ def _goodbye(conn, polite: bool) -> None:
 # ---------------------------------------------------------------- IMAP
 
 
-class _IMAP(imaplib.IMAP4):
-    """imaplib on a socket we connected (and maybe wrapped in TLS) ourselves, step by step."""
+class _IMAP(BoundedFile, imaplib.IMAP4):
+    """imaplib on a socket we connected (and maybe wrapped in TLS) ourselves, step by step, reading
+    within the probe's budget."""
 
-    def __init__(self, sock: socket.socket, host: str, port: int):
+    def __init__(self, sock: socket.socket, host: str, port: int, budget: Budget):
         self._ready_sock = sock
+        self.budget = budget
         super().__init__(host, port)
 
     def _create_socket(self, timeout=None):
@@ -425,7 +533,7 @@ def _before_login(a: _Attempt, reached: str) -> str | None:
 
 def _imap_steps(a: _Attempt) -> str:
     ep = a.ep
-    conn = _greet(a, lambda sock: _IMAP(sock, ep.host, ep.port))
+    conn = _greet(a, lambda sock: _IMAP(sock, ep.host, ep.port, a.budget))
     a.heard(conn.welcome)
     if ep.tls == TlsMode.STARTTLS:
         a.step = TLS
@@ -470,8 +578,8 @@ def _imap_steps(a: _Attempt) -> str:
         typ, data = "NO", [_exc_answer(exc)]
     if typ != "OK":
         raise _Stopped(f"Signed in, but INBOX could not be opened read-only on {ep.address}. "
-                       f"Check the mailbox on the server.", _text(data))
-    count = _text(data)
+                       f"Check the mailbox on the server.", _raw(data))
+    count = a.shown(data)
     a.heard(f"INBOX opened read-only: {count} message(s)")
     return f"Signed in to {ep.label} and opened INBOX read-only ({count} message(s))."
 
@@ -479,9 +587,10 @@ def _imap_steps(a: _Attempt) -> str:
 # ---------------------------------------------------------------- POP3
 
 
-class _POP3(poplib.POP3):
-    def __init__(self, sock: socket.socket, host: str, port: int):
+class _POP3(BoundedFile, poplib.POP3):
+    def __init__(self, sock: socket.socket, host: str, port: int, budget: Budget):
         self._ready_sock = sock
+        self.budget = budget
         super().__init__(host, port)
 
     def _create_socket(self, timeout):
@@ -490,7 +599,7 @@ class _POP3(poplib.POP3):
 
 def _pop3_steps(a: _Attempt) -> str:
     ep = a.ep
-    conn = _greet(a, lambda sock: _POP3(sock, ep.host, ep.port))
+    conn = _greet(a, lambda sock: _POP3(sock, ep.host, ep.port, a.budget))
     a.heard(conn.getwelcome())
     if ep.tls == TlsMode.STARTTLS:
         a.step = TLS
@@ -536,9 +645,10 @@ def _local_hostname() -> str:
     return socket.gethostname() or "localhost"
 
 
-class _SMTP(smtplib.SMTP):
-    def __init__(self, sock: socket.socket, host: str, timeout: float):
+class _SMTP(BoundedFile, smtplib.SMTP):
+    def __init__(self, sock: socket.socket, host: str, timeout: float, budget: Budget):
         self._ready_sock = sock
+        self.budget = budget
         super().__init__(local_hostname=_local_hostname(), timeout=timeout)
         self._host = host  # starttls() checks the certificate against it; connect() does not set it
 
@@ -549,29 +659,32 @@ class _SMTP(smtplib.SMTP):
 
 def _smtp_steps(a: _Attempt) -> str:
     ep = a.ep
-    conn = _greet(a, lambda sock: _SMTP(sock, ep.host, ep.timeout))
+    conn = _greet(a, lambda sock: _SMTP(sock, ep.host, ep.timeout, a.budget))
     code, msg = conn.connect(ep.host, ep.port)
-    a.heard(f"{code} {_text(msg)}")
+    a.heard(f"{code} {_raw(msg)}")
+    if code == -1:  # smtplib's code for a first line that does not start with a reply code
+        raise _Stopped(f"The server at {ep.address} does not speak SMTP: its greeting has no reply code. "
+                       f"Check the port and the server type of the profile.", _raw(msg))
     if code != 220:
-        raise _Stopped(f"The server at {ep.address} refused the session: it answered {code}.", f"{code} {_text(msg)}")
+        raise _Stopped(f"The server at {ep.address} refused the session: it answered {code}.", f"{code} {_raw(msg)}")
     code, msg = conn.ehlo()
-    a.heard(f"{code} {_text(msg)}")
+    a.heard(f"{code} {_raw(msg)}")
     if code != 250:
-        raise _Stopped(f"The server at {ep.address} refused EHLO (answered {code}).", f"{code} {_text(msg)}")
+        raise _Stopped(f"The server at {ep.address} refused EHLO (answered {code}).", f"{code} {_raw(msg)}")
     if ep.tls == TlsMode.STARTTLS:
         a.step = TLS
         if not conn.has_extn("starttls"):
-            raise _Stopped(_no_starttls(ep), f"{code} {_text(msg)}")
+            raise _Stopped(_no_starttls(ep), f"{code} {_raw(msg)}")
         conn.starttls(context=a.context())
         a.handshake_done(conn.sock)
         code, msg = conn.ehlo()
-        a.heard(f"{code} {_text(msg)}")
+        a.heard(f"{code} {_raw(msg)}")
     if stop := _before_login(a, ": greeting and EHLO answered"):
         return stop
     a.step = AUTHENTICATION
     if not conn.has_extn("auth"):
         raise _Stopped(_method_not_offered(f"{ep.address} does not offer AUTH on this connection."),
-                       f"{code} {_text(msg)}")
+                       f"{code} {_raw(msg)}")
     try:
         if (a.creds.username + a.creds.password).isascii():
             code, msg = conn.login(a.creds.username, a.creds.password)
@@ -585,13 +698,21 @@ def _smtp_steps(a: _Attempt) -> str:
     except smtplib.SMTPServerDisconnected:
         raise
     except smtplib.SMTPException as exc:
+        if _smtp_line_too_long(exc):
+            raise
         if isinstance(exc, smtplib.SMTPResponseException):
             raise _Stopped(_login_rejected(a.creds), _exc_answer(exc)) from None
         mechanisms = conn.esmtp_features.get("auth", "").strip()
         raise _Stopped(_method_not_offered(f"the server offers AUTH {mechanisms or '(nothing)'}, "
                                            f"none of which this tool speaks."), _exc_answer(exc)) from None
-    a.heard(f"{code} {_text(msg)}")
+    a.heard(f"{code} {_raw(msg)}")
     return f"Signed in to {ep.label} (EHLO and AUTH accepted; no mail sent)."
+
+
+def _smtp_line_too_long(exc: BaseException) -> bool:
+    """smtplib's own complaint (it closes the connection), not a server's 500 answer."""
+    return (isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 500
+            and exc.smtp_error == b"Line too long.")
 
 
 def _smtp_auth_plain_utf8(conn: smtplib.SMTP, creds: Credentials) -> tuple[int, bytes]:

@@ -6,7 +6,13 @@ the same code is correct on SQLite and PostgreSQL, from the CLI or from a Textua
 
 Bounds: at most `concurrency` probes at once, and at most a per-host limit on any one host
 (the profile's Maximum Concurrent Connections, capped by `per_host_limit` and `concurrency`).
-Each probe has the profile's connection timeout; `deadline` bounds the whole run.
+The profile's timeout bounds each whole probe; `deadline` bounds the whole run. At the deadline
+or on cancel, the probes still running are ended at once (limits.Abort), and the probe threads
+are daemons: nothing keeps the process alive after the run is over.
+
+A result is written only for the configuration it tested: the mailbox's and its profile's
+versions as planned. A mailbox changed meanwhile gets nothing written and is reported as
+not run, because the configuration changed during the test.
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
+from queue import SimpleQueue
 
 import peewee
 
 from ..domain.options import IncomingMethod, MailboxKind, TestStatus
 from ..store import services
 from ..store.models import Mailbox
+from .limits import Abort
 from .plan import MailboxOutcome, MailboxPlan, Planner
 from .probes import Endpoint, ProbeResult, probe
 
@@ -33,6 +41,7 @@ DEFAULT_CONCURRENCY = 32
 BATCH_SIZE = 50  # results written per transaction
 FLUSH_SECONDS = 1.0  # and at least this often, so a slow run shows its results
 CANCELLED, DEADLINE, DELETED = "cancelled", "deadline reached", "mailbox no longer exists"
+CHANGED = "the configuration changed during the test"
 
 
 @dataclass(frozen=True)
@@ -44,11 +53,31 @@ class Progress:
     outcome: MailboxOutcome | None = None  # the mailbox that just finished; None for the first call
 
 
+@dataclass(frozen=True)
+class NotRun:
+    """A mailbox the run wrote nothing for, and why."""
+
+    mailbox_id: int
+    reason: str  # CANCELLED, DEADLINE, DELETED or CHANGED
+    name: str = ""
+    email: str = ""
+
+    @property
+    def label(self) -> str:
+        """The mailbox as an admin knows it: its name and address."""
+        if not self.name and not self.email:
+            return f"mailbox #{self.mailbox_id}"
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+    def as_dict(self) -> dict:
+        return {"id": self.mailbox_id, "name": self.name, "email": self.email, "reason": self.reason}
+
+
 @dataclass
 class RunReport:
     total: int
     outcomes: list[MailboxOutcome] = field(default_factory=list)
-    not_run: list[tuple[int, str]] = field(default_factory=list)  # (mailbox id, why)
+    not_run: list[NotRun] = field(default_factory=list)
     cancelled: bool = False
     deadline_reached: bool = False
     elapsed: float = 0.0
@@ -70,7 +99,7 @@ class RunReport:
             "total": self.total, "tested": len(self.outcomes), "succeeded": self.successes,
             "failed": self.failures, "cancelled": self.cancelled, "deadline_reached": self.deadline_reached,
             "elapsed": round(self.elapsed, 3),
-            "not_run": [{"id": mailbox_id, "reason": why} for mailbox_id, why in self.not_run],
+            "not_run": [n.as_dict() for n in self.not_run],
             "mailboxes": [o.as_dict() for o in self.outcomes],
         }
 
@@ -88,6 +117,47 @@ class _Open:
     plan: MailboxPlan
     results: dict[str, ProbeResult] = field(default_factory=dict)
     remaining: int = 0
+
+
+class _ProbeThreads:
+    """Up to `size` daemon threads running probes under the run's Abort.
+
+    Daemons, unlike a ThreadPoolExecutor's threads (joined at exit): a probe stuck where no bound
+    reaches it (a DNS lookup) never keeps the process alive once the run has returned."""
+
+    def __init__(self, size: int, abort: Abort):
+        self.size, self.abort = size, abort
+        self._jobs: SimpleQueue = SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = threading.Semaphore(0)  # one count per thread waiting for a job
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        if not self._idle.acquire(blocking=False) and len(self._threads) < self.size:
+            thread = threading.Thread(target=self._work, name=f"mailtest-{len(self._threads)}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        return future
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, fn, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                with self.abort.applies():
+                    result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the run's thread
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            self._idle.release()
+
+    def shutdown(self) -> None:
+        """Idle threads end now; a busy one ends when its probe does (the Abort ends it soon)."""
+        for _ in self._threads:
+            self._jobs.put(None)
 
 
 class TestRunner:
@@ -117,7 +187,8 @@ class TestRunner:
         started = time.monotonic()
         stop_at = started + self.deadline if self.deadline else None
         opened_here = self.store.db.is_closed()  # a Textual worker thread has no connection yet
-        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mailtest")
+        abort = Abort()
+        threads = _ProbeThreads(self.concurrency, abort)
         self._report, self._batch, self._last_flush = report, [], time.monotonic()
         open_plans: dict[int, _Open] = {}
         try:
@@ -137,8 +208,8 @@ class TestRunner:
                 while len(in_flight) < self.concurrency and not self._stop_reason(stop_at):
                     job = self._take_startable(waiting, busy)
                     if job is not None:
-                        future = executor.submit(self.probe_fn, self._bounded(job.endpoint, stop_at),
-                                                 job.plan.checks[job.direction].credentials)
+                        future = threads.submit(self.probe_fn, self._bounded(job.endpoint, stop_at),
+                                                job.plan.checks[job.direction].credentials)
                         in_flight[future] = job
                         busy[job.host] += 1
                         continue
@@ -164,16 +235,18 @@ class TestRunner:
                     self._flush()
             reason = self._stop_reason(stop_at)
             if reason:
+                abort.fire(reason)  # the probes still running end now, not at their timeouts
                 report.cancelled = reason == CANCELLED
                 report.deadline_reached = reason == DEADLINE
-                unfinished = list(open_plans) + [i for i in queue] + list(later)
-                report.not_run += [(mailbox_id, reason) for mailbox_id in dict.fromkeys(unfinished)]
+                unfinished = list(dict.fromkeys(list(open_plans) + list(queue) + list(later)))
+                report.not_run += self._not_run(unfinished, reason, open_plans)
                 log.warning("Test & Enable stopped (%s): %s mailbox(es) not tested", reason, len(unfinished))
         finally:
+            abort.fire(abort.reason or "stopped")
             try:
                 self._flush()
             finally:
-                executor.shutdown(wait=False, cancel_futures=True)
+                threads.shutdown()
                 report.elapsed = time.monotonic() - started
                 if opened_here and not self.store.db.is_closed():
                     self.store.db.close()
@@ -232,7 +305,7 @@ class TestRunner:
         try:
             plan = planner.plan(mailbox_id)
         except services.NotFound:
-            self._report.not_run.append((mailbox_id, DELETED))
+            self._report.not_run.append(NotRun(mailbox_id, DELETED))
             return
         probes = plan.probes
         if not probes:
@@ -274,8 +347,19 @@ class TestRunner:
         except Exception:
             log.exception("the progress callback failed")
 
+    def _not_run(self, ids: list[int], reason: str, open_plans: dict[int, _Open]) -> list[NotRun]:
+        """The mailboxes not tested, named as the admin knows them."""
+        names = {i: (entry.plan.name, entry.plan.email) for i, entry in open_plans.items()}
+        unnamed = [i for i in ids if i not in names]
+        for start in range(0, len(unnamed), 500):
+            rows = (Mailbox.select(Mailbox.id, Mailbox.name, Mailbox.email)
+                    .where(Mailbox.id.in_(unnamed[start:start + 500])).tuples())
+            names.update((row[0], (row[1], row[2])) for row in rows)
+        return [NotRun(i, reason, *names.get(i, ("", ""))) for i in ids]
+
     def _flush(self) -> None:
-        """Write finished results, one transaction per batch. A mailbox deleted meanwhile is skipped."""
+        """Write finished results, one transaction per batch. A mailbox deleted meanwhile, or changed
+        since it was planned, gets nothing written: it is reported as not run, with the reason."""
         batch, self._batch = self._batch, []
         self._last_flush = time.monotonic()
         if not batch:
@@ -283,11 +367,16 @@ class TestRunner:
         with self.store.transaction():
             for outcome in batch:
                 try:
-                    services.record_test_results(self.store, outcome.mailbox_id, outcome.statuses,
-                                                 outcome.alerts, outcome.completed_on)
-                except peewee.IntegrityError:  # its alerts point at a deleted mailbox; savepoint rolled back
+                    written = services.record_test_results(
+                        self.store, outcome.mailbox_id, outcome.statuses, outcome.alerts, outcome.completed_on,
+                        tested_version=outcome.version, tested_profile=outcome.profile_version)
+                except (services.NotFound, peewee.IntegrityError):  # deleted; its savepoint rolled back
+                    written = None
+                if not written:
+                    reason = DELETED if written is None else CHANGED
+                    log.warning("mailbox %s %r: nothing recorded: %s", outcome.mailbox_id, outcome.name, reason)
                     self._report.outcomes.remove(outcome)
-                    self._report.not_run.append((outcome.mailbox_id, DELETED))
+                    self._report.not_run.append(NotRun(outcome.mailbox_id, reason, outcome.name, outcome.email))
 
 
 def run_tests(store, mailbox_ids: Iterable[int], **options) -> RunReport:

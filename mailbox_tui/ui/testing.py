@@ -7,7 +7,7 @@ import time
 
 from textual.widget import Widget
 
-from ..mailtest.runner import TestRunner
+from ..mailtest.runner import CHANGED, TestRunner
 from .messages import TestFinished, TestProgress
 
 
@@ -50,6 +50,9 @@ def summary(report) -> str:
     text = f"Test & Enable: {report.successes} succeeded, {report.failures} failed"
     if report.not_run:
         text += f", {len(report.not_run)} not run"
+        changed = [n.label for n in report.not_run if n.reason == CHANGED]
+        if changed:  # nothing was recorded for them: say why, or the admin would expect results
+            text += f" ({', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}: {CHANGED})"
     if report.cancelled:
         text += " (cancelled)"
     if report.deadline_reached:

@@ -86,12 +86,39 @@ def test_failed_and_profile_selections(organisation):
 @pytest.mark.parametrize("args,message", [
     ((), "say which mailboxes to test"),
     (("--all", "--failed"), "say which mailboxes to test"),
-    (("nobody@example.com",), "no mailbox has the address nobody@example.com"),
-    (("--profile", "No such profile"), "there is no server profile named 'No such profile'"),
-    (("--all", "--concurrency", "0"), "--concurrency must be at least 1"),
+    (("--all", "--concurrency", "0"), "--concurrency: must be from 1 to 1000, not 0"),
+    (("--all", "--concurrency", "1" + "0" * 30), "--concurrency: must be from 1 to 1000"),
+    (("--all", "--concurrency", "many"), "--concurrency: 'many' is not a whole number"),
+    (("--all", "--deadline", "-5"), "--deadline: must be a number of seconds greater than 0, not -5"),
+    (("--all", "--deadline", "0"), "--deadline: must be a number of seconds greater than 0"),
+    (("--all", "--deadline", "nan"), "--deadline: must be a number of seconds greater than 0"),
+    (("--all", "--deadline", "inf"), "--deadline: must be a number of seconds greater than 0"),
+    (("--all", "--deadline", "1e400"), "--deadline: must be a number of seconds greater than 0"),
+    (("--all", "--deadline", "soon"), "--deadline: 'soon' is not a number of seconds"),
 ])
 def test_usage_errors_exit_2(organisation, args, message):
     result = run("--db", organisation["db"], *args)
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stdout == ""
+    assert_nothing_tested(organisation["db"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (("nobody@example.com",), "mailbox-tui: error: no mailbox has the address nobody@example.com."),
+    (("alice@example.com", "nobody@example.com"), "no mailbox has the address nobody@example.com."),
+    (("--profile", "No Such"), "mailbox-tui: error: there is no server profile named 'No Such'."),
+])
+def test_a_lookup_that_finds_nothing_exits_1_with_a_sentence(organisation, args, message):
+    result = run("--db", organisation["db"], *args)
+    assert result.returncode == 1  # not a usage error: the command was well formed
+    assert message in result.stderr
+    assert "usage:" not in result.stderr and result.stdout == ""
+    assert_nothing_tested(organisation["db"])
+
+
+def assert_nothing_tested(db):
+    from mailbox_tui.store.models import Mailbox
+
+    with Store(db):
+        assert Mailbox.select().where(Mailbox.test_completed_on.is_null(False)).count() == 0

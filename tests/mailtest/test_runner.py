@@ -161,7 +161,8 @@ def test_cancelling_stops_promptly_and_keeps_what_finished(sqlite_store, servers
     assert time.monotonic() - started < 4  # 20 × 0.5 s / 2 would be 5 s
     assert report.cancelled and not report.deadline_reached
     assert 3 <= len(report.outcomes) < 20
-    assert {why for _, why in report.not_run} == {CANCELLED}
+    assert {n.reason for n in report.not_run} == {CANCELLED}
+    assert all(n.email.endswith("@example.com") for n in report.not_run)  # named, not just numbered
     assert len(report.outcomes) + len(report.not_run) == 20
     tested = {m.id for m in Mailbox.select(Mailbox.id).where(Mailbox.test_completed_on.is_null(False))}
     assert tested == {o.mailbox_id for o in report.outcomes}
@@ -179,7 +180,7 @@ def test_the_overall_deadline_holds_against_a_server_that_never_speaks(sqlite_st
     assert time.monotonic() - started < 2.5
     assert report.deadline_reached
     assert len(report.outcomes) + len(report.not_run) == 6
-    assert all(why == DEADLINE for _, why in report.not_run)
+    assert all(n.reason == DEADLINE for n in report.not_run)
 
 
 def test_batches_are_written_as_the_run_goes(sqlite_store, servers, monkeypatch):

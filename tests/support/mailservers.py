@@ -102,8 +102,9 @@ class TestCertificate:
     sha256: str  # of the DER form, hex lowercase: what a profile pins
 
 
-def make_certificate(folder: Path, common_name: str = "localhost") -> TestCertificate:
-    """A self-signed certificate for localhost and 127.0.0.1, valid from yesterday for 30 days."""
+def make_certificate(folder: Path, common_name: str = "localhost",
+                     hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> TestCertificate:
+    """A self-signed certificate for `hosts` (names or IP addresses), valid from yesterday for 30 days."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -117,9 +118,7 @@ def make_certificate(folder: Path, common_name: str = "localhost") -> TestCertif
             .subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
@@ -129,6 +128,15 @@ def make_certificate(folder: Path, common_name: str = "localhost") -> TestCertif
     key_path.chmod(0o600)
     sha256 = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
     return TestCertificate(cert_path, key_path, sha256)
+
+
+def _san(host: str):
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
 
 
 # ---------------------------------------------------------------- dovecot

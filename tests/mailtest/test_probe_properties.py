@@ -1,0 +1,116 @@
+"""Property-based tests for what the probes parse and mask: pins, unsendable credentials, the
+redactor, and the `test` command's numbers."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailbox_tui.cli import MAX_CONCURRENCY, _concurrency, _deadline
+from mailbox_tui.mailtest.probes import Credentials, _short, _unsendable, is_sha256, normalise_fingerprint
+from mailbox_tui.mailtest.redact import MASK, Redactor
+
+HEX = "0123456789abcdef"
+# Secrets as an admin might type them (any character but the mask's), and text around them.
+secrets = st.text(st.characters(blacklist_characters="*", blacklist_categories=("Cs",)), min_size=1, max_size=40)
+around = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@given(st.binary(min_size=32, max_size=32), st.lists(st.sampled_from(["", ":", " ", "  ", "\t"]), min_size=32,
+                                                      max_size=32), st.booleans())
+def test_p13_any_sha256_written_with_colons_spaces_or_capitals_is_a_pin(digest, separators, upper):
+    hex_digest = digest.hex()
+    written = "".join(sep + hex_digest[2 * i:2 * i + 2] for i, sep in enumerate(separators))
+    pin = normalise_fingerprint(written.upper() if upper else written)
+    assert is_sha256(pin) and pin == hex_digest
+
+
+@given(st.text(max_size=80))
+def test_p13_a_pin_is_accepted_only_when_it_is_64_hex_digits(text):
+    stripped = "".join(text.replace(":", "").split()).lower()
+    expected = len(stripped) == 64 and all(ch in HEX for ch in stripped)
+    assert is_sha256(normalise_fingerprint(text)) == expected
+
+
+@given(st.text(max_size=30), st.text(max_size=30))
+def test_m20_credentials_are_unsendable_exactly_when_they_hold_cr_lf_or_nul(username, password):
+    why = _unsendable(Credentials(username, password))
+    bad = any(ch in value for value in (username, password) for ch in "\r\n\0")
+    assert bool(why) == bad
+    if bad:  # names the field, never shows the value
+        assert why.startswith(("The user name contains", "The password contains")) and "Nothing was sent" in why
+        assert why == _unsendable(Credentials(_blank(username), _blank(password)))
+
+
+def _blank(value: str) -> str:
+    return "".join(ch if ch in "\r\n\0" else "x" for ch in value)
+
+
+@given(secrets, around, around)
+def test_every_escaped_form_of_a_secret_is_masked(secret, before, after):
+    redact = Redactor([secret])
+    quoted = secret.replace("\\", "\\\\").replace('"', '\\"')
+    for form in {secret, quoted, json.dumps(secret)[1:-1], repr(secret)[1:-1], repr(secret.encode())[2:-1]}:
+        masked = redact(before + form + after)
+        assert form not in masked
+        assert MASK in masked
+
+
+# A secret's characters and the text around it share only white space, so the text cannot
+# rebuild the secret by itself once white space is collapsed.
+secret_chars = st.sampled_from(list('abcXYZ019"\\\'!-_äΩ') + [" ", "  ", "\t"])
+around_chars = st.sampled_from(list("#%&()+,./:;<=>?@[]^{|}~") + [" ", "\t", "\n", "you sent: "])
+spaced_secrets = st.lists(secret_chars, min_size=1, max_size=30).map("".join)
+spaced_around = st.lists(around_chars, max_size=30).map("".join)
+
+
+@given(spaced_secrets, spaced_around, spaced_around, st.integers(min_value=0, max_value=600))
+def test_a_secret_is_masked_before_white_space_is_collapsed_and_the_text_cut(secret, before, after, padding):
+    shown = _short(Redactor([secret])("." * padding + before + secret + after))
+    collapsed = " ".join(secret.split())
+    if collapsed:
+        assert collapsed not in shown
+        assert len(collapsed) < 6 or collapsed[:6] not in shown  # not even the start of it, at the cut
+
+
+@given(spaced_secrets.filter(lambda s: len(s.strip()) >= 6), spaced_around)
+def test_a_server_that_changes_white_space_does_not_unmask_a_secret(secret, after):
+    collapsed = " ".join(secret.split())
+    for form in (collapsed, "\t".join(secret.split()), "  ".join(secret.split()), secret.strip()):
+        masked = Redactor([secret])("you sent: " + form + after)
+        assert form not in masked
+
+
+@given(st.text(min_size=1, max_size=40), st.text(max_size=10), st.text(max_size=10))
+def test_auth_plain_and_auth_login_blobs_never_show_the_password(password, user, extra):
+    redact = Redactor([password])
+    for blob in (f"\0{user}\0{password}", password, f"{extra}{password}{extra}"):
+        encoded = base64.b64encode(blob.encode()).decode()
+        masked = redact(f"AUTH PLAIN {encoded}")
+        if len(password.encode()) >= 5:  # shorter ones leave no whole base64 group of their own
+            assert encoded not in masked
+
+
+@given(st.text(max_size=20))
+def test_deadline_is_a_finite_number_of_seconds_above_zero_or_a_usage_error(text):
+    try:
+        value = _deadline(text)
+    except argparse.ArgumentTypeError as exc:
+        assert str(exc)
+        return
+    assert math.isfinite(value) and value > 0
+
+
+@given(st.one_of(st.text(max_size=20), st.integers(min_value=-10**40, max_value=10**40).map(str)))
+def test_concurrency_is_a_whole_number_in_range_or_a_usage_error(text):
+    try:
+        value = _concurrency(text)
+    except argparse.ArgumentTypeError as exc:
+        assert str(exc)
+        return
+    assert 1 <= value <= MAX_CONCURRENCY
