@@ -20,7 +20,6 @@ import hmac
 import imaplib
 import os
 import poplib
-import re
 import smtplib
 import socket
 import ssl
@@ -30,6 +29,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from ..domain.options import TlsMode
+from ..domain.text import is_sha256_pin, normalise_pin
 from .limits import READ_LIMIT, BoundedFile, Budget, budget_for
 from .redact import Redactor
 
@@ -111,19 +111,6 @@ class ProbeResult:
         out["tls"] = SECURITY_LABELS.get(self.tls, TlsMode.label_of(self.tls))
         out["certificate"] = self.certificate.as_dict() if self.certificate else None
         return out
-
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def normalise_fingerprint(text: str) -> str:
-    """A pin as compared: colons and white space removed, lower case. Check it with is_sha256."""
-    return "".join((text or "").replace(":", "").split()).lower()
-
-
-def is_sha256(fingerprint: str) -> bool:
-    """Exactly 64 ASCII hex digits (a normalised pin)."""
-    return _SHA256.fullmatch(fingerprint) is not None
 
 
 def _bad_pin(ep: Endpoint) -> str:
@@ -353,7 +340,7 @@ class _Attempt:
         self.creds = creds
         self.budget = budget
         self.fetch_only = fetch_only
-        self.pin = "" if fetch_only else normalise_fingerprint(ep.pin_sha256)
+        self.pin = "" if fetch_only else normalise_pin(ep.pin_sha256 or "")
         self.redact = Redactor([creds.password] if creds else [])
         self.step = DNS
         self.answer = ""  # the server's last answer, whole: redacted, then shortened, in the result
@@ -423,7 +410,7 @@ class _Attempt:
             self.certificate = certificate_info(der)
         if self.pin and not self.fetch_only:
             got = self.certificate.sha256 if self.certificate else ""
-            if not is_sha256(self.pin) or not hmac.compare_digest(got, self.pin):
+            if not is_sha256_pin(self.pin) or not hmac.compare_digest(got, self.pin):
                 raise _Stopped(
                     f"Certificate not trusted: {self.ep.address} presented a certificate whose SHA-256 "
                     f"fingerprint ({got or 'none'}) is not the one pinned in the profile ({self.pin}). "
@@ -440,7 +427,7 @@ def _run(ep: Endpoint, creds: Credentials | None, steps, fetch_only: bool = Fals
     with budget_for(ep.timeout) as budget:
         attempt = _Attempt(ep, creds, budget, fetch_only)
         if not fetch_only:  # both refused before connecting: nothing reaches the server
-            if attempt.pin and not is_sha256(attempt.pin):
+            if attempt.pin and not is_sha256_pin(attempt.pin):
                 attempt.step = TLS
                 return attempt.result(False, _bad_pin(ep))
             if creds is not None and (why := _unsendable(creds)):

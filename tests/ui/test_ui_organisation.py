@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.builders import user
 from support.ui import settle
 
 from mailbox_tui.domain.options import ApprovalStatus, AuthMethod, MailboxKind, ServerType
@@ -214,6 +215,27 @@ async def test_queue_owner_change_moves_its_mailbox(app, ui_store):
         await pilot.press("ctrl+w")
         await settle(pilot)
     assert Mailbox.get_by_id(seeded["queue_box"].id).owner_id == seeded["bob"].id
+
+
+@pytest.mark.parametrize("typed", ["BO", "Straße@"])
+async def test_queue_owner_completes_by_the_address_key_and_keeps_what_was_typed(app, ui_store, typed):
+    """The owner suggester compares as saves do (NFC, lower case), not by casefold(): "ß" stays "ß"."""
+    seeded = ui_store.seeded
+    strasse, _ = user(ui_store, "Jan Straße", "straße@example.com")
+    wanted = seeded["bob"] if typed == "BO" else strasse
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4", "enter")
+        await settle(pilot)
+        await fill(pilot, app, "owner_id", typed)
+        await settle(pilot)
+        await pilot.press("right")  # accept the completion
+        field = app.screen.query_one("#owner_id")
+        assert field.value.startswith(typed)
+        assert field.value.lower() == wanted.email.lower()
+        await pilot.press("ctrl+w")
+        await settle(pilot)
+    assert Mailbox.get_by_id(seeded["queue_box"].id).owner_id == wanted.id
 
 
 async def test_approve_and_reject_on_the_users_list_a1(app, ui_store):

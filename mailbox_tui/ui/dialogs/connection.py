@@ -41,7 +41,7 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
         with Vertical():
             yield Static("[b]Test Connection[/b]", markup=True)
             with VerticalScroll(id="connection"):
-                yield Static("Connecting… (each step is bounded by the profile's timeout)", id="connection-text")
+                yield Static("Connecting… (each server's test is bounded by the profile's timeout)", id="connection-text")
             yield Static("Escape: close", id="connection-keys")
 
     def on_mount(self) -> None:

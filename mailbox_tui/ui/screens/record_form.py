@@ -14,6 +14,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
+from ...domain.text import email_key
 from ...store.database import ConflictError, StoreError
 from ...store.models import AppUser
 
@@ -34,14 +35,23 @@ FORM_CSS = """
 
 
 class UserEmailSuggester(Suggester):
-    """Completes a user's email from the database as the admin types (never loads all users)."""
+    """Completes a user's email from the database as the admin types (never loads all users).
+    Compared by the address's own key (NFC, then lower case), as saves and imports compare it:
+    Textual's default casefold() would turn a typed "ß" into "ss" and find no one."""
+
+    def __init__(self) -> None:
+        super().__init__(case_sensitive=True)
 
     async def get_suggestion(self, value: str) -> str | None:
-        if not value:
+        key = email_key(value)
+        if not key:
             return None
-        row = (AppUser.select(AppUser.email_key).where(AppUser.email_key.startswith(value))
+        row = (AppUser.select(AppUser.email_key).where(AppUser.email_key.startswith(key))
                .order_by(AppUser.email_key).first())
-        return row.email_key if row else None
+        if row is None:
+            return None
+        # Keep what the admin typed as typed; complete only the rest.
+        return value + row.email_key[len(key):] if len(key) == len(value) else row.email_key
 
 
 class Field(Vertical):
