@@ -9,9 +9,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ..domain.text import email_key
+from ..store import lookups
 from ..store.database import Store, describe_url
-from ..store.models import AppUser
 from ..store.queries import VIEWS
 from .input_queue import InputQueue
 from .settings import load_settings, save_settings
@@ -116,20 +115,20 @@ class MailboxApp(App[int]):
         settings = load_settings()
         wanted = requested or settings.get("acting_admin")
         if wanted:
-            user = AppUser.get_or_none(AppUser.email_key == email_key(wanted))
+            user = lookups.user_by_email(wanted)
             if user is None:
                 self.notify(f"No user has the email {wanted}: choose the acting admin (ctrl+p).",
                             severity="warning", timeout=10)
             else:
                 self._set_acting(user, remember=bool(requested))
                 return
-        if AppUser.select().exists():
+        if lookups.any_user():
             self.action_choose_admin()
         self._update_title()
 
-    def _set_acting(self, user: AppUser, remember: bool) -> None:
+    def _set_acting(self, user: lookups.UserSummary, remember: bool) -> None:
         self.acting_user_id = user.id
-        self._acting_label = f"{user.full_name} <{user.email}>"
+        self._acting_label = user.label
         if remember:
             save_settings({**load_settings(), "acting_admin": user.email})
         self._update_title()
@@ -142,8 +141,9 @@ class MailboxApp(App[int]):
         from .dialogs.acting import ActingAdminDialog
 
         def chosen(user_id: int | None) -> None:
-            if user_id:
-                self._set_acting(AppUser.get_by_id(user_id), remember=True)
+            user = lookups.user_summary(user_id)
+            if user is not None:
+                self._set_acting(user, remember=True)
 
         self.push_screen(ActingAdminDialog(), chosen)
 

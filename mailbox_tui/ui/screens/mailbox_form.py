@@ -23,8 +23,7 @@ from ...domain.options import (
     TestStatus,
 )
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft, PasswordEdit
-from ...store import queries, services
-from ...store.models import AppUser, Queue
+from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
 from .record_form import FORM_CSS, Field, RecordFormScreen, UserEmailSuggester, checkbox, yes_no
 
@@ -74,6 +73,7 @@ class MailboxFormScreen(RecordFormScreen):
     # -- building the form
     def compose(self) -> ComposeResult:
         d = self.base
+        self.facts = lookups.MailboxFormFacts(self.app.store, d)  # what a keystroke judges by
         locked = {name: not state.editable for name, state in self.field_states(d).items()}  # now: restyling costs
         field = lambda name, widget: Field(name, widget, label(name))  # noqa: E731
         text = lambda name, value, **kw: field(name, Input(value, id=name, compact=True,  # noqa: E731
@@ -83,8 +83,8 @@ class MailboxFormScreen(RecordFormScreen):
         with VerticalScroll(id="form"):
             yield self._title("general")
             yield text("name", d.name, placeholder="required")
-            yield text("owner_id", self._owner_email(d.owner_id), placeholder="user's email; → completes",
-                       suggester=OwnerSuggester())
+            yield text("owner_id", self._owner_email(), placeholder="user's email; → completes",
+                       suggester=OwnerSuggester(self.facts.owner_typed))
             yield Static("", id="owner-name")
             yield text("email", d.email, placeholder="name@example.com")
             yield field("delete_after_processing", checkbox("delete_after_processing", d.delete_after_processing,
@@ -125,7 +125,7 @@ class MailboxFormScreen(RecordFormScreen):
         d = self.base.copy()
         d.name, d.email, d.username = value("name"), value("email"), value("username")
         if self.base.kind == MailboxKind.FORWARD:
-            d.owner_id = services.user_id_for_email(value("owner_id"))
+            d.owner_id = self.facts.owner_typed(value("owner_id")).owner_id
         d.delete_after_processing = value("delete_after_processing")
         d.allow_credentials = value("allow_credentials")
         d.password = PasswordEdit(stored=self.base.password.stored, new=value("password") or None,
@@ -136,17 +136,16 @@ class MailboxFormScreen(RecordFormScreen):
             setattr(d, name, value(name))
         return d
 
-    def _owner_email(self, user_id: int | None) -> str:
-        row = AppUser.get_or_none(AppUser.id == user_id) if user_id else None
-        return row.email if row else ""
+    def _owner_email(self) -> str:
+        return self.facts.owner.email if self.facts.owner else ""
 
     def _regarding_text(self, d: MailboxDraft) -> str:
         if d.kind == MailboxKind.USER and d.regarding_id:
-            user = AppUser.get_or_none(AppUser.id == d.regarding_id)
-            return f"User {user.full_name} <{user.email}>" if user else "(missing user)"
+            user = lookups.user_summary(d.regarding_id)
+            return f"User {user.label}" if user else "(missing user)"
         if d.kind == MailboxKind.QUEUE and d.regarding_id:
-            queue = Queue.get_or_none(Queue.id == d.regarding_id)
-            return f"Queue {queue.name}" if queue else "(missing queue)"
+            name = lookups.queue_name(d.regarding_id)
+            return f"Queue {name}" if name is not None else "(missing queue)"
         return "(none: a forward mailbox has no regarding record)"
 
     def _kind_text(self, d: MailboxDraft) -> str:
@@ -167,7 +166,7 @@ class MailboxFormScreen(RecordFormScreen):
     def _alerts_text(self, d: MailboxDraft) -> str:
         if d.id is None:
             return "Alerts: none yet."
-        alerts = queries.mailbox_alerts(d.id, limit=20)
+        alerts = lookups.mailbox_alerts(d.id, limit=20)
         if not alerts:
             return "Alerts: none."
         lines = ["Alerts (newest first):"]
@@ -177,12 +176,12 @@ class MailboxFormScreen(RecordFormScreen):
 
     # -- judging
     def check(self, draft) -> list[Finding]:
-        return services.validate_mailbox(self.app.store, draft, original=None if self.is_new else self.base)
+        return self.facts.findings(draft)
 
     def notices(self, draft) -> list[Finding]:
         if self.is_new:
             return []
-        return mailbox_edit_notices(self.base, draft, services.org_settings(self.app.store))
+        return mailbox_edit_notices(self.base, draft, self.facts.org)
 
     def field_states(self, draft) -> dict[str, FieldState]:
         states = mailbox_fields(draft)
@@ -200,7 +199,10 @@ class MailboxFormScreen(RecordFormScreen):
         return yes_no(box)
 
     def after_validate(self, d: MailboxDraft) -> None:
-        user = AppUser.get_or_none(AppUser.id == d.owner_id) if d.owner_id else None
+        if d.kind == MailboxKind.FORWARD:
+            user = self.facts.owner_typed(self.value("owner_id")).user
+        else:
+            user = self.facts.owner  # a user's or queue's mailbox follows its record's owner (M2)
         self.query_one("#owner-name", Static).update(f"Owner: {user.full_name}" if user else "")
         if not self.base.password.stored:
             text = "No password is stored."
@@ -227,10 +229,12 @@ class MailboxFormScreen(RecordFormScreen):
     def fill(self, d: MailboxDraft) -> None:
         self._loading = True
         self.base = d
+        self.facts = lookups.MailboxFormFacts(self.app.store, d)  # saved or reloaded: read afresh
+        self.query_one("#owner_id", Input).suggester = OwnerSuggester(self.facts.owner_typed)
         for name in ("name", "email", "username", "delete_after_processing", "allow_credentials",
                      "incoming", "outgoing", "act"):
             self.query_one(f"#{name}").value = getattr(d, name)
-        self.query_one("#owner_id", Input).value = self._owner_email(d.owner_id)
+        self.query_one("#owner_id", Input).value = self._owner_email()
         self.query_one("#password", Input).value = ""
         self.query_one("#clear_password", Checkbox).value = False
         self.query_one("#profile_id", Select).value = d.profile_id if d.profile_id is not None else Select.NULL

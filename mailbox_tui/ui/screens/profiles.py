@@ -13,7 +13,7 @@ from ...domain.findings import Finding
 from ...domain.options import AuthMethod, ServerType, TlsMode
 from ...domain.records import PasswordEdit, ProfileDraft
 from ...domain.rules import ALLOWED_AUTH, default_port
-from ...store import queries, services
+from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import Column, RecordTable
 from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
@@ -251,12 +251,10 @@ class ProfileFormScreen(RecordFormScreen):
 
     def action_test_mailboxes(self) -> None:
         """Test & Enable Mailboxes: every mailbox that uses this profile, on the Mailboxes page."""
-        from ...store.models import Mailbox
-
         if self.is_new or self.is_dirty():
             self.notify("Save the profile first: Test & Enable tests what is saved.", severity="warning")
             return
-        ids = [m.id for m in Mailbox.select(Mailbox.id).where(Mailbox.profile == self.base.id)]
+        ids = lookups.mailbox_ids_using_profile(self.base.id)
         self.app.action_go("mailboxes", filter_text=self.base.name, view="all")
         if ids:
             self.app.screen.action_test_enable(ids)

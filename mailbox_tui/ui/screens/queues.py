@@ -11,8 +11,7 @@ from ...domain.findings import Finding
 from ...domain.options import ApprovalStatus, IncomingMethod, MailboxKind, OutgoingMethod
 from ...domain.records import QueueDraft
 from ...domain.rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
-from ...store import queries, services
-from ...store.models import AppUser
+from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import Column, RecordTable
 from .record_form import FORM_CSS, Field, RecordFormScreen, UserEmailSuggester
@@ -51,7 +50,7 @@ class QueueListScreen(ApprovalCommands, RecordListScreen):
         return queries.queue_page(view, text, limit=limit, offset=offset)
 
     def mailbox_ids(self, queue_ids: list[int]) -> list[int]:
-        return [m.id for m in (services.queue_mailbox(q) for q in queue_ids) if m is not None]
+        return [m for m in (lookups.queue_mailbox_id(q) for q in queue_ids) if m is not None]
 
     def open_row(self, row) -> None:
         self.app.push_screen(QueueFormScreen(services.get_queue(self.app.store, row.id)))
@@ -74,7 +73,7 @@ class QueueFormScreen(RecordFormScreen):
 
     def compose(self) -> ComposeResult:
         d = self.base
-        owner = AppUser.get_or_none(AppUser.id == d.owner_id) if d.owner_id else None
+        owner = lookups.user_summary(d.owner_id)
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
@@ -118,7 +117,7 @@ class QueueFormScreen(RecordFormScreen):
     def fill(self, draft) -> None:
         self._loading = True
         self.base = draft
-        owner = AppUser.get_or_none(AppUser.id == draft.owner_id) if draft.owner_id else None
+        owner = lookups.user_summary(draft.owner_id)
         self.query_one("#name", Input).value = draft.name
         self.query_one("#email", Input).value = draft.email
         self.query_one("#owner_id", Input).value = owner.email if owner else ""

@@ -3,6 +3,8 @@ with another admin's save, and Escape that asks before discarding."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +18,7 @@ from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...domain.text import email_key
 from ...store.database import ConflictError, StoreError
-from ...store.models import AppUser
+from ...store.lookups import OwnerLookup, owner_lookup
 
 MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 FORM_CSS = """
@@ -35,23 +37,22 @@ FORM_CSS = """
 
 
 class UserEmailSuggester(Suggester):
-    """Completes a user's email from the database as the admin types (never loads all users).
-    Compared by the address's own key (NFC, then lower case), as saves and imports compare it:
-    Textual's default casefold() would turn a typed "ß" into "ss" and find no one."""
+    """Completes a user's email from the database as the admin types (one indexed read, never all
+    users). Compared by the address's own key (NFC, then lower case), as saves and imports compare
+    it: Textual's default casefold() would turn a typed "ß" into "ss" and find no one. A form passes
+    its own `lookup`, so completing and judging the same text read it once."""
 
-    def __init__(self) -> None:
+    def __init__(self, lookup: Callable[[str], OwnerLookup] = owner_lookup) -> None:
         super().__init__(case_sensitive=True)
+        self.lookup = lookup
 
     async def get_suggestion(self, value: str) -> str | None:
+        found = self.lookup(value)
+        if found.completion is None:
+            return None
         key = email_key(value)
-        if not key:
-            return None
-        row = (AppUser.select(AppUser.email_key).where(AppUser.email_key.startswith(key))
-               .order_by(AppUser.email_key).first())
-        if row is None:
-            return None
         # Keep what the admin typed as typed; complete only the rest.
-        return value + row.email_key[len(key):] if len(key) == len(value) else row.email_key
+        return value + found.completion[len(key):] if len(key) == len(value) else found.completion
 
 
 class Field(Vertical):
