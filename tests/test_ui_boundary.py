@@ -1,6 +1,7 @@
-"""Screens call services, never models: no module under mailbox_tui/ui imports the Peewee models
-or Peewee itself. Read from the source (ast), like the headless-core test, so a late import inside
-a function is caught too, by file and line."""
+"""Screens call services, never models; and every thread worker of the app has one style.
+
+Read from the source (ast), like the headless-core test: a screen that imports the Peewee models
+or Peewee itself, or starts a worker of its own, fails here by file and line."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import mailbox_tui
 PACKAGE_DIR = Path(mailbox_tui.__file__).parent
 UI_DIR = PACKAGE_DIR / "ui"
 FORBIDDEN = ("mailbox_tui.store.models", "peewee", "playhouse")
+# The one module that starts thread workers and turns their failures into a message (STYLE.md).
+WORKERS_MODULE = "mailbox_tui.ui.workers"
+WORKER_NAMES = {"work", "run_worker", "call_from_thread", "on_worker_state_changed"}
 
 
 def module_name(path: Path) -> str:
@@ -45,6 +49,23 @@ def forbidden_imports(source: str, module: str, is_package: bool = False) -> lis
             if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)]
 
 
+def worker_uses(source: str) -> list[str]:
+    """Lines that start a worker, call back into the UI thread, or handle a worker's state."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        name = None
+        if isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            name = node.name
+        if name in WORKER_NAMES or (name == "StateChanged" and isinstance(node, ast.Attribute)
+                                    and isinstance(node.value, ast.Name) and node.value.id == "Worker"):
+            out.append(f"line {node.lineno}: {name}")
+    return out
+
+
 UI_FILES = sorted(UI_DIR.rglob("*.py"))
 
 
@@ -52,6 +73,20 @@ UI_FILES = sorted(UI_DIR.rglob("*.py"))
 def test_ui_module_imports_neither_the_models_nor_peewee(path):
     found = forbidden_imports(path.read_text(encoding="utf-8"), module_name(path), path.name == "__init__.py")
     assert not found, f"{path.relative_to(PACKAGE_DIR.parent)} reaches past the services: {found}"
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(UI_DIR)))
+def test_only_the_workers_module_runs_workers(path):
+    if module_name(path) == WORKERS_MODULE:
+        return
+    found = worker_uses(path.read_text(encoding="utf-8"))
+    assert not found, (f"{path.relative_to(PACKAGE_DIR.parent)} runs or watches a worker itself; thread workers "
+                       f"live in {WORKERS_MODULE} and post Messages back: {found}")
+
+
+def test_the_workers_module_exists_and_has_the_one_failure_handler():
+    source = (UI_DIR / "workers.py").read_text(encoding="utf-8")
+    assert sum(1 for line in worker_uses(source) if line.endswith("on_worker_state_changed")) == 1
 
 
 @pytest.mark.parametrize("source", [
@@ -71,3 +106,14 @@ def test_the_import_check_itself_can_fail(source):
 def test_the_import_check_lets_the_services_through():
     source = "from ...store import lookups, queries, services\nfrom ...store.database import StoreError\n"
     assert forbidden_imports(source, "mailbox_tui.ui.screens.some_form") == []
+
+
+@pytest.mark.parametrize("source", [
+    "from textual import work\n@work(thread=True)\ndef load(self): pass\n",
+    "def f(self):\n    self.run_worker(self.load, thread=True)\n",
+    "def f(self):\n    self.app.call_from_thread(self.show, 1)\n",
+    "def on_worker_state_changed(self, event): pass\n",
+    "@on(Worker.StateChanged)\ndef failed(self, event): pass\n",
+])
+def test_the_worker_check_itself_can_fail(source):
+    assert worker_uses(source)

@@ -14,6 +14,7 @@ from ..store.database import Store, describe_url
 from ..store.queries import VIEWS
 from .input_queue import InputQueue
 from .settings import load_settings, save_settings
+from .workers import Workers
 
 
 class ActionsProvider(Provider):
@@ -74,7 +75,7 @@ class ActionsProvider(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-class MailboxApp(App[int]):
+class MailboxApp(Workers, App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}

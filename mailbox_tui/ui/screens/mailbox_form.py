@@ -263,11 +263,11 @@ class MailboxFormScreen(RecordFormScreen):
         from ..testing import summary
 
         self.test_run = None
-        if message.error:
-            self.notify(message.error, severity="error", timeout=15)
-        else:
-            self.notify(summary(message.report), timeout=10,
-                        severity="error" if message.report.failures else "information")
+        report = message.report
+        if report is None:  # the run failed; the app has said why
+            self.query_one("#results", Static).update(self._results_text(self.base))
+            return
+        self.notify(summary(report), timeout=10, severity="error" if report.failures else "information")
         self.fill(self.reload_base())
 
     # -- moving around

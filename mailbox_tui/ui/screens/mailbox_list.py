@@ -165,12 +165,13 @@ class MailboxListScreen(RecordListScreen):
         from ..testing import summary
 
         self.test_run = None
-        if message.error:
-            self.notify(message.error, severity="error", timeout=15)
-        else:
-            report = message.report
-            self.notify(summary(report), severity="error" if report.failures else "information", timeout=10)
-            self.table.marked.clear()
+        report = message.report
+        if report is None:  # the run failed; the app has said why
+            self.update_status()
+            self.reload()
+            return
+        self.notify(summary(report), severity="error" if report.failures else "information", timeout=10)
+        self.table.marked.clear()
         self.refresh_rows()
 
     def action_apply_defaults(self) -> None:

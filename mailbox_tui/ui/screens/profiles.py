@@ -14,6 +14,7 @@ from ...domain.options import AuthMethod, ServerType, TlsMode
 from ...domain.records import PasswordEdit, ProfileDraft
 from ...domain.rules import ALLOWED_AUTH, default_port
 from ...store import lookups, queries, services
+from ...store.database import StoreError
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import Column, RecordTable
 from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
@@ -245,7 +246,10 @@ class ProfileFormScreen(RecordFormScreen):
             return
 
         def reload(_=None) -> None:
-            self.fill(self.reload_base())  # a pinned certificate changed the profile
+            try:
+                self.fill(self.reload_base())  # a pinned certificate changed the profile
+            except StoreError as exc:  # another admin deleted it meanwhile
+                self.notify(str(exc), severity="error", timeout=10, markup=False)
 
         self.app.push_screen(ConnectionDialog(self.base.id), reload)
 

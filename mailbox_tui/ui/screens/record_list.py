@@ -3,12 +3,11 @@ and one key per page to move between Mailboxes, Profiles, Users, Queues and Emai
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
-from textual.worker import get_current_worker
 
 from ..messages import RowsLoaded
 from ..widgets.keybar import KeyBar
@@ -56,7 +55,7 @@ class RecordListScreen(Screen):
         self.query_one("#filter", Input).cursor_blink = False  # no redraws while idle (SSH)
         self.table.focus()
         # The first rows come synchronously (a few ms even at 100,000): the first paint shows them.
-        self.on_rows_loaded(RowsLoaded(*self._query(self.view, "", self.table.sort, self.table.descending)))
+        self.on_rows_loaded(RowsLoaded(*self.query_rows(self.view, "", self.table.sort, self.table.descending)))
 
     def on_screen_resume(self) -> None:
         if self.loads:
@@ -76,29 +75,23 @@ class RecordListScreen(Screen):
     def total_rows(self) -> int:
         return self.count_rows("all", "")
 
-    def _query(self, view: str, text: str, sort: str, descending: bool) -> tuple:
+    def query_rows(self, view: str, text: str, sort: str, descending: bool) -> tuple:
+        """What RowsLoaded carries: the count, the total and the first page (the App's `load_rows`
+        worker calls this in its thread)."""
         count = self.count_rows(view, text)
         first = self.page_rows(view, text, sort, descending, 100, 0)
         total = self.total_rows() if (view != "all" or text) else count
         return view, text, sort, descending, count, total, first
 
     def reload(self) -> None:
-        self.load_rows(self.view, self.filter_text, self.table.sort, self.table.descending)
+        """Rows for the current view, filter and sort, loaded in a thread worker (a foreground one:
+        the next key that is not text in the filter waits for them)."""
+        self.app.load_rows(self, self.view, self.filter_text, self.table.sort, self.table.descending)
 
     def refresh_rows(self) -> None:
         """After a change: the same view and filter, fresh rows."""
         self.table.refresh_rows()
         self.reload()
-
-    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
-    def load_rows(self, view: str, text: str, sort: str, descending: bool) -> None:
-        """In a thread: a filter keystroke never waits for SQL."""
-        try:
-            result = self._query(view, text, sort, descending)
-        finally:
-            self.app.store.db.close()  # this thread's connection
-        if not get_current_worker().is_cancelled:
-            self.post_message(RowsLoaded(*result))
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
         wanted = (self.view, self.filter_text, self.table.sort, self.table.descending)
