@@ -81,7 +81,7 @@ class Field(Vertical):
     Field { height: auto; }
     Field > Horizontal { height: auto; }
     Field .label { width: 25; color: $text-muted; padding: 0 1 0 0; }
-    Field:focus-within .label { color: $text; text-style: bold reverse; }
+    Field.has-focus .label { color: $text; text-style: bold reverse; }
     Field > .message { height: auto; padding-left: 25; display: none; }
     Field > .message.shown { display: block; }
     Field > .message.error { color: $error; text-style: bold; }
@@ -208,7 +208,7 @@ class RecordFormScreen(Screen[bool]):
     # -- live validation
     def on_mount(self) -> None:
         self.sub_title = self.heading(self.base)
-        self.call_after_refresh(self._ready)
+        self._ready()  # judged before the first paint: one paint, no messages popping in after
 
     def _ready(self) -> None:
         for box in self.query(Input):
@@ -227,10 +227,21 @@ class RecordFormScreen(Screen[bool]):
 
     _opening_focus: Input | None = None
 
+    _focused_field: Field | None = None
+
     def on_descendant_focus(self, event) -> None:
         if self._opening_focus is not None and event.widget is self._opening_focus:
             self._opening_focus.select_on_focus = True
             self._opening_focus = None
+        # The focused field's label stands out. A class on two Fields, not :focus-within, which
+        # restyles the whole screen when focus first enters it.
+        field = next((node for node in event.widget.ancestors if isinstance(node, Field)), None)
+        if field is not self._focused_field:
+            if self._focused_field is not None:
+                self._focused_field.remove_class("has-focus")
+            if field is not None:
+                field.add_class("has-focus")
+            self._focused_field = field
 
     @on(CompletingInput.CompletionChanged)
     def _completion_changed(self, event: CompletingInput.CompletionChanged) -> None:
