@@ -3,7 +3,7 @@
 Each rule function carries a `@rule(...)` declaration (ID, title, what it does, the record and
 fields it judges, its severities, where it runs); a rule that is an effect rather than a check
 (M17 stale results, U2 a user's new mailbox) is declared on the function that does it. docs/RULES.md
-is generated from these declarations (`python -m mailbox_tui.rules_doc > docs/RULES.md`), and
+is generated from these declarations (`.venv/bin/python -m mailbox_tui.rules_doc > docs/RULES.md`), and
 tests/domain/test_rule_registry.py holds the code to them, so the document and the code cannot drift.
 """
 
