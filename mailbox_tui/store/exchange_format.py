@@ -1,4 +1,4 @@
-"""The exchange format (DOMAIN.md): Dynamics logical names, integer codes, natural keys.
+"""The exchange format (docs/RULES.md): Dynamics logical names, integer codes, natural keys.
 
 Pure mapping between rows and drafts; reading and writing the database is in exchange.py.
 """
