@@ -15,7 +15,7 @@ import mailbox_tui
 PACKAGE_DIR = Path(mailbox_tui.__file__).parent
 UI_DIR = PACKAGE_DIR / "ui"
 FORBIDDEN = ("mailbox_tui.store.models", "peewee", "playhouse")
-# The one module that starts thread workers and turns their failures into a message (STYLE.md).
+# The one module that starts thread workers and turns their failures into a message.
 WORKERS_MODULE = "mailbox_tui.ui.workers"
 WORKER_NAMES = {"work", "run_worker", "call_from_thread", "on_worker_state_changed"}
 

@@ -1,6 +1,6 @@
 """Every thread worker of the app, and the one place their failures reach the admin.
 
-One style (STYLE.md, after Harlequin): `@work(thread=True, exit_on_error=False)` methods that post
+One style (after Harlequin): `@work(thread=True, exit_on_error=False)` methods that post
 Messages to the screen that asked and close their thread's database connection. A worker that
 raises ends in ERROR, and `on_worker_state_changed` says so in one sentence; the details go to the
 log. The workers are the App's own because Worker.StateChanged goes only to the node that ran the
