@@ -74,12 +74,53 @@ class MailboxFormScreen(RecordFormScreen):
     ]
     test_run = None
 
+    INSTALLED_AS = "mailbox-form"
+
+    @classmethod
+    def new_forward_draft(cls, app) -> MailboxDraft:
+        org = services.org_settings(app.store)
+        return MailboxDraft(kind=MailboxKind.FORWARD, owner_id=app.acting_user_id,
+                            profile_id=org.default_profile_id, incoming=IncomingMethod.SERVER_SIDE_SYNC,
+                            outgoing=OutgoingMethod.NONE, act=ActMethod.NONE, delete_after_processing=True)
+
     @classmethod
     def new_forward(cls, app) -> MailboxFormScreen:
-        org = services.org_settings(app.store)
-        return cls(MailboxDraft(kind=MailboxKind.FORWARD, owner_id=app.acting_user_id,
-                                profile_id=org.default_profile_id, incoming=IncomingMethod.SERVER_SIDE_SYNC,
-                                outgoing=OutgoingMethod.NONE, act=ActMethod.NONE, delete_after_processing=True))
+        return cls(cls.new_forward_draft(app))
+
+    @classmethod
+    def open(cls, app, draft: MailboxDraft) -> None:
+        """Show the form on `draft`. It is built once and refilled after that: composing its forty
+        widgets and styling them is most of what opening a form costs (and of the bytes it writes)."""
+        if app.is_screen_installed(cls.INSTALLED_AS):
+            screen = app.get_screen(cls.INSTALLED_AS)
+            if screen.test_run is None and screen not in app.screen_stack:
+                screen.load(draft)
+                app.push_screen(screen)
+                return
+            app.uninstall_screen(cls.INSTALLED_AS)  # busy (testing) or open already: build another
+        screen = cls(draft)
+        if not app.is_screen_installed(cls.INSTALLED_AS):
+            app.install_screen(screen, cls.INSTALLED_AS)
+        app.push_screen(screen)
+
+    def load(self, draft: MailboxDraft) -> None:
+        """Start over on another record: as if the form had just been built for it."""
+        self.saved = False
+        self._opening_focus = None
+        options = self._profile_options()
+        select = self.query_one("#profile_id", Select)
+        if options != self._options_shown:  # profiles were added, renamed or deleted meanwhile
+            with self.prevent(Select.Changed):
+                select.set_options(options)
+            self._options_shown = options
+        self.query_one("#regarding", Static).update(f"Regarding: {self._regarding_text(draft)}")
+        self.fill(draft, quietly=True)
+        self.sub_title = self.heading(draft)
+        form = self.query_one("#form", VerticalScroll)
+        form.scroll_to(0, 0, animate=False)
+        self.query_one("#form-end", Static).styles.height = 0
+        self._focus_first_field()
+        self.refocus_on_resume = True
 
     # -- building the form
     def compose(self) -> ComposeResult:
@@ -113,7 +154,8 @@ class MailboxFormScreen(RecordFormScreen):
             yield field("clear_password", Checkbox("No", False, id="clear_password",
                                                    disabled=locked["clear_password"]))
             yield self._title("sync")
-            yield field("profile_id", Select(self._profile_options(), prompt="(no server profile)", id="profile_id",
+            self._options_shown = self._profile_options()
+            yield field("profile_id", Select(self._options_shown, prompt="(no server profile)", id="profile_id",
                                              value=d.profile_id if d.profile_id is not None else Select.NULL,
                                              compact=True, disabled=locked["profile_id"]))
             for name in ("incoming", "outgoing", "act"):
@@ -240,22 +282,28 @@ class MailboxFormScreen(RecordFormScreen):
     def label_for(self, field: str) -> str:
         return MAILBOX_FIELD_LABELS.get(field, field)
 
-    def fill(self, d: MailboxDraft) -> None:
+    def fill(self, d: MailboxDraft, quietly: bool = False) -> None:
+        """Show `d` (saved, reloaded, or another record). `quietly`: the widgets' own Changed
+        messages are held back, and the form is judged once, here."""
         self._loading = True
         self.base = d
         self.facts = lookups.MailboxFormFacts(self.app.store, d)  # saved or reloaded: read afresh
         self.query_one("#owner_id", Input).suggester = OwnerSuggester(self.facts.owner_typed)
-        for name in ("name", "email", "username", "delete_after_processing", "allow_credentials",
-                     "incoming", "outgoing", "act"):
-            self.query_one(f"#{name}").value = getattr(d, name)
-        self.query_one("#owner_id", Input).value = self._owner_email()
-        self.query_one("#password", Input).value = ""
-        self.query_one("#clear_password", Checkbox).value = False
-        self.query_one("#profile_id", Select).value = d.profile_id if d.profile_id is not None else Select.NULL
+        held = (Input.Changed, Select.Changed, Checkbox.Changed) if quietly else ()
+        with self.prevent(*held):
+            for name in ("name", "email", "username", "delete_after_processing", "allow_credentials",
+                         "incoming", "outgoing", "act"):
+                self.query_one(f"#{name}").value = getattr(d, name)
+            self.query_one("#owner_id", Input).value = self._owner_email()
+            self.query_one("#password", Input).value = ""
+            self.query_one("#clear_password", Checkbox).value = False
+            self.query_one("#profile_id", Select).value = d.profile_id if d.profile_id is not None else Select.NULL
+        for box in self.query(Checkbox):
+            box.label = self.checkbox_label(box)
         self.query_one("#results", Static).update(self._results_text(d))
         self.query_one("#alerts", Static).update(self._alerts_text(d))
         self.query_one("#kind", Static).update(self._kind_text(d))
-        self.sub_title = d.name
+        self.sub_title = self.heading(d)
         self._loading = False
         self.validate()
 

@@ -82,12 +82,12 @@ class MailboxListScreen(RecordListScreen):
             self.notify(str(exc), severity="error")
             self.reload()
             return
-        self.app.push_screen(MailboxFormScreen(draft))
+        MailboxFormScreen.open(self.app, draft)
 
     def action_new(self) -> None:
         from .mailbox_form import MailboxFormScreen
 
-        self.app.push_screen(MailboxFormScreen.new_forward(self.app))
+        MailboxFormScreen.open(self.app, MailboxFormScreen.new_forward_draft(self.app))
 
     # -- commands on the marked mailboxes (or the highlighted one)
     def _run(self, what: str, fn) -> None:

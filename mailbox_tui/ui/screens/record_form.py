@@ -216,6 +216,9 @@ class RecordFormScreen(Screen[bool]):
             box.cursor_blink = False  # nothing may redraw while the admin is idle (SSH)
         self._loading = False
         self.validate()
+        self._focus_first_field()
+
+    def _focus_first_field(self) -> None:
         first = next((w for name in self.FIELD_ORDER for w in self.query(f"#{name}") if not w.disabled), None)
         if first is not None:
             if isinstance(first, Input):
@@ -224,7 +227,19 @@ class RecordFormScreen(Screen[bool]):
                 first.select_on_focus = False
                 first.cursor_position = len(first.value)
                 self._opening_focus = first
+            self.focused_on_open = first
             first.focus()
+
+    focused_on_open = None
+    refocus_on_resume = False  # set when the form is refilled for another record while hidden
+
+    def on_screen_resume(self) -> None:
+        # A form shown again for another record starts on its first field, like a new one; back
+        # from a dialog or help, focus stays where it was.
+        if self.refocus_on_resume:
+            self.refocus_on_resume = False
+            if self.focused_on_open is not None:
+                self.set_focus(self.focused_on_open, scroll_visible=False)
 
     _opening_focus: Input | None = None
 

@@ -163,4 +163,4 @@ class UserFormScreen(RecordFormScreen):
             return
         mid = services.user_mailbox_id(self.base.id)
         if mid is not None:
-            self.app.push_screen(MailboxFormScreen(services.get_mailbox(self.app.store, mid)))
+            MailboxFormScreen.open(self.app, services.get_mailbox(self.app.store, mid))
