@@ -273,12 +273,12 @@ def cmd_import(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .store.audit import check_all
+    from .store.stored_findings import stored_findings
 
     with _open_store(args) as store:
         _key_warning(store)
         with store.reading():
-            found = list(check_all(store))
+            found = list(stored_findings(store))
     errs = [f for f in found if f.finding.is_error]
     if getattr(args, "json", False):
         _print(args, {"errors": len(errs), "warnings": len(found) - len(errs),

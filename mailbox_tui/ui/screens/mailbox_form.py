@@ -125,7 +125,7 @@ class MailboxFormScreen(RecordFormScreen):
         d = self.base.copy()
         d.name, d.email, d.username = value("name"), value("email"), value("username")
         if self.base.kind == MailboxKind.FORWARD:
-            d.owner_id = services.user_id_for_email(value("owner_id"))
+            d.owner_id = services.owner_field_id(value("owner_id"))
         d.delete_after_processing = value("delete_after_processing")
         d.allow_credentials = value("allow_credentials")
         d.password = PasswordEdit(stored=self.base.password.stored, new=value("password") or None,
