@@ -410,7 +410,7 @@ COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check
 
 def main(argv: list[str] | None = None) -> int:
     from .domain.findings import RuleViolation
-    from .store.crypto import KeyError_
+    from .store.crypto import KeyFileError
     from .store.database import StoreError
 
     parser = build_parser()
@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in exc.findings:
             print(f"mailbox-tui: {f.rule} {f.severity.value}: {f.message}", file=sys.stderr)
         return EXIT_FINDINGS
-    except (StoreError, KeyError_, _LogProblem) as exc:
+    except (StoreError, KeyFileError, _LogProblem) as exc:
         return _refuse(str(exc))
     except BrokenPipeError:
         # The reader went away (`export | head`): stop quietly. Point stdout at /dev/null so the
