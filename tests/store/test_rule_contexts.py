@@ -29,7 +29,7 @@ from mailbox_tui.domain.records import MailboxDraft, PasswordEdit, QueueDraft
 from mailbox_tui.mailtest.plan import plan_mailbox
 from mailbox_tui.store import contexts, services
 from mailbox_tui.store.database import Store
-from mailbox_tui.store.exchange import export_json, import_document
+from mailbox_tui.store.exchange import ImportPlan, export_json, import_document
 from mailbox_tui.store.models import Mailbox
 from mailbox_tui.store.stored_findings import stored_findings
 
@@ -131,11 +131,10 @@ def _exported(with_passwords: bool = True) -> dict:
 
 
 @pytest.fixture
-def organisation(sqlite_url):
-    store = Store(sqlite_url)
+def organisation(store):
+    """On SQLite and on PostgreSQL."""
     _organisation(store)
-    yield store
-    store.close()
+    return store
 
 
 def _mailbox_ids() -> list[int]:
@@ -242,6 +241,12 @@ def test_test_and_enable_judges_by_the_same_facts_at_its_own_stage(organisation,
     for source in (contexts.DatabaseFacts(store), contexts.StoredRecordFacts(store)):
         ctx = contexts.mailbox_context(source, bob, Stage.TEST)
         assert _facts(bob, ctx) == judgment.facts
+    plan = ImportPlan(store, _exported())
+    plan.plan()
+    planned = plan.mailboxes[("user", "bob@example.com")].draft
+    ctx = contexts.mailbox_context(plan.facts, planned, Stage.TEST)
+    assert _facts(planned, ctx) == judgment.facts
+    assert "A2" in {f.rule for f in rules.check_mailbox(planned, ctx)}
 
 
 def test_rule_contexts_are_built_only_by_the_builder():

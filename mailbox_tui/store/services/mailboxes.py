@@ -49,13 +49,14 @@ def mailbox_context(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT,
     return contexts.mailbox_context(contexts.DatabaseFacts(store), d, stage, original)
 
 
-def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT,
-                     original: MailboxDraft | None = None) -> list[Finding]:
+def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT, original: MailboxDraft | None = None,
+                     facts: contexts.FactsSource | None = None) -> list[Finding]:
     """The findings a form shows live; the same ones a save acts on. A form passes the record as
-    it read it (`original`), so a keystroke does not read it again."""
+    it read it (`original`), so a keystroke does not read it again, and may pass a FactsSource
+    that keeps what it read once (`facts`; the database as it is now by default)."""
     if original is None and d.id is not None and stage == Stage.EDIT:
         original = get_mailbox(store, d.id)
-    return check_mailbox(d, mailbox_context(store, d, stage, original))
+    return check_mailbox(d, contexts.mailbox_context(facts or contexts.DatabaseFacts(store), d, stage, original))
 
 
 def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
