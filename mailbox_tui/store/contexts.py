@@ -6,8 +6,8 @@ Where the facts come from is a FactsSource:
 
 - DatabaseFacts: the database as it is now, one indexed query per fact (forms, saves, Test & Enable);
 - StoredRecordFacts: the same answers, read a page of stored records at a time (`check`);
-- the import's plan laid over the database (exchange/plan.py, PlannedFacts), so rows are judged
-  against records planned in the same file that are not in the database yet.
+- PlannedFacts (exchange/planned_facts.py): an import's plan laid over the database, so rows are
+  judged against records planned in the same file that are not in the database yet.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ class FactsSource(Protocol):
     def queue(self, queue_id: int) -> QueueFacts | None: ...
 
     def other_mailboxes_with_email(self, key: str, mailbox: MailboxDraft, limit: int) -> Iterable[EmailUse]:
-        """Mailboxes other than `mailbox` whose address has `key`: at most `limit`, enabled ones first."""
+        """Mailboxes other than `mailbox` whose address has `key`: at most `limit`, the first in M5's
+        order (same_email_rank) when there are more."""
 
     def active_forward_mailbox_exists(self) -> bool: ...
 
