@@ -94,7 +94,7 @@ class ImportPlan:
         self.queues: dict[str, tuple[int, QueueDraft, bool]] = {}
         self.mailboxes: dict[tuple, PlannedMailbox] = {}  # ("user", key) / ("queue", key) / ("forward", key)
         self.profile_ids: dict[str, int] = {}  # name_key -> id, or placeholder for a profile the file creates
-        self.facts = PlannedFacts(store, self.org, self.mailboxes)
+        self.facts = PlannedFacts(store, self.org, self)
         # Rows that cannot be planned are judged once every row is: by the same facts as the rest.
         self._unplanned: list = []
         # Natural keys of rows that were judged and refused, so rows that name them say so.
@@ -185,7 +185,7 @@ class ImportPlan:
             pid = old.id if old else self.placeholder()
             draft.id = old.id if old else None
             self.profiles[key] = (i, draft, old is not None)
-            self.facts.plan_profile(pid, key, contexts.facts_of_profile(pid, draft))
+            self.facts.plan_profile(pid, contexts.facts_of_profile(pid, draft))
             self.profile_ids[key] = pid
 
     def planned_profile_id(self, name: str) -> int | None:
@@ -232,7 +232,6 @@ class ImportPlan:
                 continue
             uid = old.id if old else self.placeholder()
             self.users[key] = (i, draft, old is not None, {"id": uid})
-            self.facts.plan_user(uid, key)
             if old and old.id in existing_boxes:
                 base = mailbox_draft(existing_boxes[old.id], self.store.key_ok)
                 self.mailboxes[("user", key)] = PlannedMailbox("users", i, apply_in_place(base, edits), dict(edits),
@@ -310,7 +309,7 @@ class ImportPlan:
                 continue
             qid = old.id if old else self.placeholder()
             self.queues[key] = (i, draft, old is not None)
-            self.facts.plan_queue(qid, key, owner)
+            self.facts.plan_queue(qid, owner)
             edits.update({"owner_id": owner, "email": draft.email})
             if oldbox:
                 base = mailbox_draft(oldbox, self.store.key_ok)

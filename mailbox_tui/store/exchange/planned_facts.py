@@ -23,32 +23,22 @@ from .batches import where_in
 class PlannedFacts:
     """A contexts.FactsSource: the plan first, then the database."""
 
-    def __init__(self, store, org: OrgSettings, mailboxes: dict):
+    def __init__(self, store, org: OrgSettings, plan):
         self.db = contexts.DatabaseFacts(store)
         self.org = org
-        self.mailboxes = mailboxes  # the plan's mailboxes: key -> PlannedMailbox
+        self.plan = plan  # the ImportPlan: its profiles, users, queues (by natural key) and mailboxes
         self.profiles: dict[int, ProfileFacts | None] = {}  # planned, then stored ones as read
-        self.profile_keys: set[str] = set()  # natural keys of the profiles the file plans
-        self.users: dict[int, bool] = {}  # user ids known to exist (planned or read), or not
-        self.user_keys: set[str] = set()
+        self.users: dict[int, bool] = {}  # stored user ids known to exist (read), or not
         self.queues: dict[int, QueueFacts | None] = {}
-        self.queue_keys: set[str] = set()
         self._same_email: dict[str, list[tuple]] | None = None
-        self._plan_of_draft: dict[int, tuple] = {}
         self._forward_active: bool | None = None
 
-    # -- what the plan adds
-    def plan_profile(self, profile_id: int, key: str, facts: ProfileFacts) -> None:
+    # -- what the plan adds (the plan records the row under its natural key itself)
+    def plan_profile(self, profile_id: int, facts: ProfileFacts) -> None:
         self.profiles[profile_id] = facts
-        self.profile_keys.add(key)
 
-    def plan_user(self, user_id: int, key: str) -> None:
-        self.users[user_id] = True
-        self.user_keys.add(key)
-
-    def plan_queue(self, queue_id: int, key: str, owner_id: int | None) -> None:
+    def plan_queue(self, queue_id: int, owner_id: int | None) -> None:
         self.queues[queue_id] = QueueFacts(queue_id, owner_id)
-        self.queue_keys.add(key)
 
     def known_user(self, user_id: int) -> None:
         """A stored user the importer read: it exists."""
@@ -61,6 +51,8 @@ class PlannedFacts:
         return self.profiles[profile_id]
 
     def user_exists(self, user_id: int) -> bool:
+        if user_id < 0:  # only a user row of this file gets a placeholder that owners and regarding ids name
+            return True
         if user_id not in self.users:
             self.users[user_id] = user_id > 0 and self.db.user_exists(user_id)
         return self.users[user_id]
@@ -73,7 +65,7 @@ class PlannedFacts:
     def other_mailboxes_with_email(self, key: str, mailbox: MailboxDraft, limit: int) -> Iterable[EmailUse]:
         if self._same_email is None:
             self._index_same_email()
-        own = mailbox.id if mailbox.id is not None else self._plan_of_draft.get(id(mailbox))
+        own = mailbox.id if mailbox.id is not None else -id(mailbox)
         out = []
         for ref, use in self._same_email.get(key, ()):
             if ref != own:
@@ -84,7 +76,7 @@ class PlannedFacts:
 
     def active_forward_mailbox_exists(self) -> bool:
         if self._forward_active is None:
-            planned = [p.draft for p in self.mailboxes.values() if p.draft.kind == MailboxKind.FORWARD]
+            planned = [p.draft for p in self.plan.mailboxes.values() if p.draft.kind == MailboxKind.FORWARD]
             if any(d.state == RecordState.ACTIVE for d in planned):
                 self._forward_active = True
             else:  # a stored one the file does not deactivate
@@ -101,28 +93,27 @@ class PlannedFacts:
     # A stored record with the row's natural key is the record the row updates, never "another":
     # only an earlier row of the file can hold the key (and the importer says so as a duplicate).
     def profile_name_taken(self, key: str, profile_id: int | None) -> bool:
-        return key in self.profile_keys
+        return key in self.plan.profiles
 
     def user_email_taken(self, key: str, user_id: int | None) -> bool:
-        return key in self.user_keys
+        return key in self.plan.users
 
     def queue_name_taken(self, key: str, queue_id: int | None) -> bool:
-        return key in self.queue_keys
+        return key in self.plan.queues
 
     # -- M5: who else uses an address, in the database and in this file
     def _index_same_email(self) -> None:
-        """address key -> [(mailbox id, or plan key for a new one, EmailUse)], in M5's order."""
+        """address key -> [(mailbox id, or -id() of a new mailbox's draft, EmailUse)], in M5's order."""
         index: dict[str, list[tuple]] = {}
-        keys = {address_key(p.draft.email) for p in self.mailboxes.values() if p.draft.email}
+        keys = {address_key(p.draft.email) for p in self.plan.mailboxes.values() if p.draft.email}
         keys.discard("")
         for mid, name, key, enabled in where_in(Mailbox, "email_key", sorted(keys),
                                                 ["id", "name", "email_key", "enabled_incoming"]):
             index.setdefault(key, []).append((mid, EmailUse(name, bool(enabled))))
-        for plan_key, plan in self.mailboxes.items():
-            if plan.draft.email and not plan.existing:
-                self._plan_of_draft[id(plan.draft)] = plan_key
-                index.setdefault(address_key(plan.draft.email), []).append(
-                    (plan_key, EmailUse(plan.draft.name, False)))
+        for planned in self.plan.mailboxes.values():
+            if planned.draft.email and not planned.existing:  # a database id is never negative
+                index.setdefault(address_key(planned.draft.email), []).append(
+                    (-id(planned.draft), EmailUse(planned.draft.name, False)))
         for uses in index.values():
             if len(uses) > 1:
                 uses.sort(key=lambda ref_use: same_email_rank(ref_use[1]))
