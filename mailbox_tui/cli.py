@@ -408,6 +408,17 @@ COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check
             "test": cmd_test, "rotate-key": cmd_rotate_key, None: cmd_app}
 
 
+def entry() -> int:
+    """The installed `mailbox-tui` command. Peewee imports PostgreSQL's driver when it is imported,
+    needed or not: about 50 ms of every start. Unless the command names a PostgreSQL database, it
+    is kept out (an import of it then fails at once, as if it were not installed)."""
+    wanted = " ".join([*sys.argv[1:], os.environ.get("MAILBOX_TUI_DB", "")]).lower()
+    if "postgres" not in wanted and "psycopg" not in wanted:
+        for driver in ("psycopg", "psycopg2", "psycopg2cffi"):
+            sys.modules.setdefault(driver, None)
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     from .domain.findings import RuleViolation
     from .store.crypto import KeyFileError

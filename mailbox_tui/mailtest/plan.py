@@ -1,4 +1,4 @@
-"""What Test & Enable tests for one mailbox (DOMAIN.md "Test & Enable"), and what its results mean.
+"""What Test & Enable tests for one mailbox, and what its results mean (the rules: docs/RULES.md).
 
 The rules run first, at the TEST stage: an error that blocks a direction (A2 not approved,
 M15 ACT on a non-Exchange profile, M5 another mailbox already receiving the address, missing

@@ -1,4 +1,4 @@
-"""The exchange format (DOMAIN.md): Dynamics logical names, integer codes, natural keys.
+"""The exchange format (docs/RULES.md): Dynamics logical names, integer codes, natural keys.
 
 Pure mapping between rows and drafts; reading files and the database is the exchange package.
 """

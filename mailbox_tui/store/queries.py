@@ -11,7 +11,7 @@ from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TestStatu
 from ..domain.text import natural_key
 from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue
 
-# Views of the Mailboxes page (DOMAIN.md), in menu order.
+# Views of the Mailboxes page, in menu order.
 VIEWS = {
     "active": "Active Mailboxes",
     "all": "All Mailboxes",

@@ -1,4 +1,4 @@
-"""Natural keys (DOMAIN.md): NFC, then str.lower(). Schema migration 2 re-keys a database that
+"""Natural keys (docs/RULES.md): NFC, then str.lower(). Schema migration 2 re-keys a database that
 schema 1 keyed with str.casefold(), keeping records whose keys now collide."""
 
 from __future__ import annotations

@@ -26,16 +26,25 @@ from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, Mai
 from ...store import queries, services
 from ...store.models import AppUser, Queue
 from ..widgets.keybar import KeyBar
-from .record_form import FORM_CSS, Field, RecordFormScreen, UserEmailSuggester, checkbox, yes_no
+from .record_form import (
+    FORM_CSS,
+    CompletingInput,
+    Field,
+    RecordFormScreen,
+    UserEmailSuggester,
+    checkbox,
+    yes_no,
+)
 
 SECTION_TITLES = {"general": "General", "credentials": "Credentials", "sync": "Synchronization Method",
                   "results": "Configuration Test Results"}
 SECTION_FIRST = {"general": "name", "credentials": "allow_credentials", "sync": "profile_id", "results": None}
 OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
-# Labels that fit 22 columns at 80×24; the full Dynamics names are in MAILBOX_FIELD_LABELS.
+# Labels that fit 24 columns at 80×24, in the words the rule messages use; the full Dynamics names
+# are in MAILBOX_FIELD_LABELS.
 SHORT_LABELS = {
-    "delete_after_processing": "Delete After Process.",
-    "allow_credentials": "Use Credentials",
+    "delete_after_processing": "Delete After Processing",
+    "allow_credentials": "Allow to Use Credentials",
     "act": "Appts/Contacts/Tasks",
     "clear_password": "Clear Password",
 }
@@ -52,14 +61,16 @@ class MailboxFormScreen(RecordFormScreen):
     RECORD = "mailbox"
     FIELD_ORDER = MAILBOX_EDITABLE_FIELDS
     DEFAULT_CSS = FORM_CSS + """
-    #owner-name, #password-state { padding-left: 22; color: $text-muted; }
+    #owner-name, #password-state { padding-left: 25; color: $text-muted; }
     #results, #alerts { height: auto; }
     """
     BINDINGS = RecordFormScreen.BINDINGS + [
-        Binding("f2", "section('general')", "General", id="section_general"),
-        Binding("f3", "section('credentials')", "Credentials", id="section_credentials"),
-        Binding("f4", "section('sync')", "Sync", id="section_sync"),
-        Binding("f5", "section('results')", "Results", id="section_results"),
+        # One entry in the key bar for the four sections; help lists each.
+        Binding("f2", "section('general')", "Sections", key_display="f2-f5", tooltip="General section",
+                id="section_general"),
+        Binding("f3", "section('credentials')", "Credentials section", show=False, id="section_credentials"),
+        Binding("f4", "section('sync')", "Synchronization Method section", show=False, id="section_sync"),
+        Binding("f5", "section('results')", "Configuration Test Results section", show=False, id="section_results"),
         Binding("f6", "test_enable", "Test & Enable", id="test_enable"),
     ]
     test_run = None
@@ -83,8 +94,9 @@ class MailboxFormScreen(RecordFormScreen):
         with VerticalScroll(id="form"):
             yield self._title("general")
             yield text("name", d.name, placeholder="required")
-            yield text("owner_id", self._owner_email(d.owner_id), placeholder="user's email; → completes",
-                       suggester=OwnerSuggester())
+            yield field("owner_id", CompletingInput(self._owner_email(d.owner_id), id="owner_id", compact=True,
+                                                    disabled=locked["owner_id"], suggester=OwnerSuggester(),
+                                                    placeholder="user's email; → completes"))
             yield Static("", id="owner-name")
             yield text("email", d.email, placeholder="name@example.com")
             yield field("delete_after_processing", checkbox("delete_after_processing", d.delete_after_processing,
@@ -109,15 +121,15 @@ class MailboxFormScreen(RecordFormScreen):
             yield self._title("results")
             yield Static(self._results_text(d), id="results")
             yield Static(self._alerts_text(d), id="alerts")
+            yield Static("", id="form-end")  # room below the last section, so F5 brings it to the top
         yield KeyBar()
 
     def _title(self, section: str) -> Static:
         key = {"general": "F2", "credentials": "F3", "sync": "F4", "results": "F5"}[section]
         return Static(f"{SECTION_TITLES[section]}  ({key})", classes="section-title", id=f"section-{section}")
 
-    def on_mount(self) -> None:
-        self.sub_title = "New forward mailbox" if self.is_new else self.base.name
-        super().on_mount()
+    def heading(self, draft) -> str:
+        return "New forward mailbox" if draft.id is None else draft.name
 
     # -- reading the widgets into a draft
     def read_draft(self) -> MailboxDraft:
@@ -187,7 +199,8 @@ class MailboxFormScreen(RecordFormScreen):
     def field_states(self, draft) -> dict[str, FieldState]:
         states = mailbox_fields(draft)
         password = states["password"]
-        states["clear_password"] = FieldState(password.editable and self.base.password.stored,
+        # Only a stored password can be cleared: a new mailbox, or one without, has no such field.
+        states["clear_password"] = FieldState(password.editable, visible=self.base.password.stored,
                                               reason=password.reason)
         return states
 
@@ -268,8 +281,17 @@ class MailboxFormScreen(RecordFormScreen):
 
     # -- moving around
     def action_section(self, section: str) -> None:
+        """Bring the section's heading to the top of the form (F2–F5), and focus its first field."""
+        form = self.query_one("#form", VerticalScroll)
         title = self.query_one(f"#section-{section}")
-        self.query_one("#form", VerticalScroll).scroll_to_widget(title, top=True, animate=False)
+        end = self.query_one("#form-end", Static)
+        below = form.virtual_size.height - end.outer_size.height - title.virtual_region.y
+        room = max(0, form.scrollable_content_region.height - below)
+        if end.outer_size.height != room:
+            end.styles.height = room  # the layout changes first; scroll once it has
+            self.call_after_refresh(form.scroll_to, y=title.virtual_region.y, animate=False)
+        else:
+            form.scroll_to(y=title.virtual_region.y, animate=False)
         first = SECTION_FIRST[section]
         if first and not self.query_one(f"#{first}").disabled:
             self.query_one(f"#{first}").focus(scroll_visible=False)

@@ -20,6 +20,10 @@ SORTABLE = [c.key for c in COLUMNS if c.sortable]
 
 class MailboxListScreen(RecordListScreen):
     """The start screen. Never holds more than a few pages of rows."""
+    EMPTY = ("No mailboxes yet. A user's or a queue's mailbox comes with it:\n"
+             "3 then n adds a user, 4 then n adds a queue; n here adds a forward mailbox.\n"
+             "2 then n adds an email server profile first, if you have none.\n"
+             "To try the app on a sample organisation: ctrl+q, then run  mailbox-tui demo")
 
     PAGE = "mailboxes"
     VIEWS = queries.VIEWS

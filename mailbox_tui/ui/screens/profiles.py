@@ -20,9 +20,9 @@ from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
 
 PROFILE_COLUMNS = (
-    Column("name", "Name", 24, lambda r: r.name, sortable=False),
+    Column("name", "Name", 20, lambda r: r.name, sortable=False),
     Column("type", "Server Type", 24, lambda r: ServerType.label_of(r.server_type), sortable=False),
-    Column("incoming", "Incoming Server", 28, lambda r: r.incoming_location, sortable=False),
+    Column("incoming", "Incoming Server", 20, lambda r: r.incoming_location, sortable=False),
     Column("mailboxes", "Mailboxes", 9, lambda r: f"{r.mailboxes:>9,}", sortable=False),
 )
 LABELS = {
@@ -43,6 +43,7 @@ class ProfileTable(RecordTable):
 
 
 class ProfileListScreen(RecordListScreen):
+    EMPTY = "No email server profiles yet: n adds one."
     PAGE = "profiles"
     VIEWS = queries.PROFILE_VIEWS
     FILTER_HINT = "Filter by name"

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widget import Widget
+from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ...domain.availability import FieldState
@@ -30,7 +31,8 @@ FORM_CSS = """
     Input:disabled { background: $background; color: $text-muted; }
     Checkbox, Checkbox:focus { width: auto; border: none; padding: 0; height: 1; }
     Checkbox:focus > .toggle--label { text-style: reverse; }
-    .note { padding-left: 22; color: $text-muted; }
+    .note { padding-left: 25; color: $text-muted; }
+    #form-end { height: 0; }
 """
 
 
@@ -54,14 +56,33 @@ class UserEmailSuggester(Suggester):
         return value + row.email_key[len(key):] if len(key) == len(value) else row.email_key
 
 
+class CompletingInput(Input):
+    """An Input whose completion (shown greyed after the cursor; → takes it) is known to its Field:
+    while one is offered, the field says so rather than judging the half-typed value."""
+
+    class CompletionChanged(Message):
+        def __init__(self, box: CompletingInput) -> None:
+            super().__init__()
+            self.box = box
+
+    @property
+    def completion(self) -> str:
+        offered = self._suggestion
+        return offered if self.has_focus and len(offered) > len(self.value) else ""
+
+    def _watch__suggestion(self, _offered: str) -> None:
+        self.post_message(self.CompletionChanged(self))
+
+
 class Field(Vertical):
     """The label and the widget on one line; under them, the rule messages or why it is locked."""
 
     DEFAULT_CSS = """
     Field { height: auto; }
     Field > Horizontal { height: auto; }
-    Field .label { width: 22; color: $text-muted; padding: 0 1 0 0; }
-    Field > .message { height: auto; padding-left: 22; display: none; }
+    Field .label { width: 25; color: $text-muted; padding: 0 1 0 0; }
+    Field.has-focus .label { color: $text; text-style: bold reverse; }
+    Field > .message { height: auto; padding-left: 25; display: none; }
     Field > .message.shown { display: block; }
     Field > .message.error { color: $error; text-style: bold; }
     Field > .message.warning { color: $warning; }
@@ -74,6 +95,7 @@ class Field(Vertical):
         super().__init__(id=f"field-{name}")
         self.field_name, self.widget, self.label_text = name, widget, label
         self.shown = ("", "")
+        self.judged: tuple[list[Finding], str] = ([], "")  # the last findings, to show again
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -82,7 +104,11 @@ class Field(Vertical):
         yield Static("", classes="message", id=f"msg-{self.field_name}")
 
     def show(self, findings: list[Finding], locked_reason: str) -> None:
-        if findings:
+        self.judged = (findings, locked_reason)
+        completion = self.widget.completion if isinstance(self.widget, CompletingInput) else ""
+        if completion:
+            shown = (f"→ completes to {completion}", "info")
+        elif findings:
             worst = min(findings, key=lambda f: ("error", "warning", "info").index(f.severity.value))
             shown = ("\n".join(f"{MARKS[f.severity]} {f.message} ({f.rule})" for f in findings),
                      worst.severity.value)
@@ -131,6 +157,16 @@ class RecordFormScreen(Screen[bool]):
     def is_new(self) -> bool:
         return self.base.id is None
 
+    @property
+    def HELP_TITLE(self) -> str:  # noqa: N802 (read by the help screen, like a class constant)
+        return f"{self.RECORD} form"
+
+    def heading(self, draft) -> str:
+        """The header's text: which record this form edits."""
+        if getattr(draft, "id", 0) is None:
+            return f"New {self.RECORD}"
+        return self.title_of(draft) or self.RECORD.title()
+
     def value(self, widget_id: str):
         """The current value of the widget with this id."""
         return self.query_one(f"#{widget_id}").value
@@ -171,7 +207,8 @@ class RecordFormScreen(Screen[bool]):
 
     # -- live validation
     def on_mount(self) -> None:
-        self.call_after_refresh(self._ready)
+        self.sub_title = self.heading(self.base)
+        self._ready()  # judged before the first paint: one paint, no messages popping in after
 
     def _ready(self) -> None:
         for box in self.query(Input):
@@ -190,10 +227,27 @@ class RecordFormScreen(Screen[bool]):
 
     _opening_focus: Input | None = None
 
+    _focused_field: Field | None = None
+
     def on_descendant_focus(self, event) -> None:
         if self._opening_focus is not None and event.widget is self._opening_focus:
             self._opening_focus.select_on_focus = True
             self._opening_focus = None
+        # The focused field's label stands out. A class on two Fields, not :focus-within, which
+        # restyles the whole screen when focus first enters it.
+        field = next((node for node in event.widget.ancestors if isinstance(node, Field)), None)
+        if field is not self._focused_field:
+            if self._focused_field is not None:
+                self._focused_field.remove_class("has-focus")
+            if field is not None:
+                field.add_class("has-focus")
+            self._focused_field = field
+
+    @on(CompletingInput.CompletionChanged)
+    def _completion_changed(self, event: CompletingInput.CompletionChanged) -> None:
+        for field in self.query(Field):
+            if field.widget is event.box:
+                field.show(*field.judged)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -266,6 +320,7 @@ class RecordFormScreen(Screen[bool]):
             self.notify(f"Not saved: {exc}", severity="error", timeout=8)
             return
         self.saved = True
+        self.sub_title = self.heading(saved)
         self.notify(f"Saved {self.RECORD} {self.title_of(saved)!r}.")
         if close:
             self.dismiss(True)

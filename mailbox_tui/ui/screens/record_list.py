@@ -31,7 +31,7 @@ class RecordListScreen(Screen):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("v", "view(1)", "View", id="next_view"),
         Binding("V", "view(-1)", "Prev view", show=False, id="prev_view"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+        Binding("escape", "clear_filter", "Clear the filter, or back to Mailboxes", show=False, id="clear_filter"),
         Binding("f5", "reload", "Refresh", show=False, id="reload"),
     ] + [Binding(key, f"app.go('{page}')", PAGE_TITLES[page], show=False, id=f"go_{page}")
          for key, page in PAGES.items()]
@@ -61,6 +61,10 @@ class RecordListScreen(Screen):
     def on_screen_resume(self) -> None:
         if self.loads:
             self.refresh_rows()
+
+    @property
+    def HELP_TITLE(self) -> str:  # noqa: N802 (read by the help screen, like a class constant)
+        return PAGE_TITLES[self.PAGE]
 
     @property
     def table(self) -> RecordTable:
@@ -114,9 +118,20 @@ class RecordListScreen(Screen):
             self._shown = key
             self.table.cursor = 0
             self.table.scroll_to(0, 0, animate=False)
+        self.table.empty_text = self.empty_text(message.text, message.total)
         self.table.set_source(fetch, message.count, message.first_page)
         self.loads += 1
         self.update_status()
+
+    EMPTY = "Nothing here yet: n adds one."
+
+    def empty_text(self, filter_text: str, total: int) -> str:
+        """What an empty list says: why it is empty and what to do."""
+        if filter_text:
+            return f"Nothing matches “{filter_text}”. Escape clears the filter."
+        if total:
+            return "Nothing in this view: v shows the next view."
+        return self.EMPTY
 
     def status_parts(self) -> list[str]:
         table = self.table
@@ -150,6 +165,7 @@ class RecordListScreen(Screen):
         self.table.focus()
 
     def action_clear_filter(self) -> None:
+        """Escape walks back one level: the filter first, then this page (back to Mailboxes)."""
         box = self.query_one("#filter", Input)
         if box.has_class("visible") or self.filter_text:
             box.value = ""
@@ -157,6 +173,12 @@ class RecordListScreen(Screen):
             self.filter_text = ""
             self.table.focus()
             self.reload()
+        else:
+            self.action_back()
+
+    def action_back(self) -> None:
+        if self.PAGE != "mailboxes":
+            self.app.action_go("mailboxes")
 
     def action_view(self, step: int) -> None:
         order = list(self.VIEWS)
