@@ -1,4 +1,4 @@
-"""Small modules with one job: no module of the app is over 500 lines (STYLE.md, "Writing code")."""
+"""Small modules with one job: no module of the app is over 500 lines."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Import and export in the exchange format (DOMAIN.md "Exchange format"), by job:
+"""Import and export in the exchange format (docs/RULES.md, "Exchange format"), by job:
 
 - read.py: a JSON document, a folder of CSV files or one CSV file, checked for shape;
 - rows.py: one row's values, read field by field into drafts;
