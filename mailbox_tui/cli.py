@@ -273,12 +273,12 @@ def cmd_import(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .store.audit import check_all
+    from .store.stored_findings import stored_findings
 
     with _open_store(args) as store:
         _key_warning(store)
         with store.reading():
-            found = list(check_all(store))
+            found = list(stored_findings(store))
     errs = [f for f in found if f.finding.is_error]
     if getattr(args, "json", False):
         _print(args, {"errors": len(errs), "warnings": len(found) - len(errs),
@@ -421,7 +421,7 @@ def entry() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from .domain.findings import RuleViolation
-    from .store.crypto import KeyError_
+    from .store.crypto import KeyFileError
     from .store.database import StoreError
 
     parser = build_parser()
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in exc.findings:
             print(f"mailbox-tui: {f.rule} {f.severity.value}: {f.message}", file=sys.stderr)
         return EXIT_FINDINGS
-    except (StoreError, KeyError_, _LogProblem) as exc:
+    except (StoreError, KeyFileError, _LogProblem) as exc:
         return _refuse(str(exc))
     except BrokenPipeError:
         # The reader went away (`export | head`): stop quietly. Point stdout at /dev/null so the

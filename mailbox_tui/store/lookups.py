@@ -8,16 +8,17 @@ of the profile chosen)."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
-from ..domain.context import EmailUse, MailboxContext, ProfileFacts, Stage
+from ..domain.context import EmailUse, ProfileFacts, Stage
 from ..domain.findings import Finding
-from ..domain.options import IncomingMethod, MailboxKind, RecordState
+from ..domain.options import MailboxKind
 from ..domain.records import MailboxDraft, OrgSettings
 from ..domain.rules import check_mailbox
-from ..domain.text import email_key, normalise_email
+from ..domain.text import email_key
 from . import services
+from .contexts import NO_SUCH_USER, DatabaseFacts, QueueFacts, mailbox_context
 from .database import Store
 from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue
 
@@ -71,10 +72,10 @@ class OwnerLookup:
 
     @property
     def owner_id(self) -> int | None:
-        """As an owner field names a user: None when blank, 0 when no user has the address (M2/Q1 say so)."""
+        """As an owner field names a user: None when blank, NO_SUCH_USER when no user has it (M2/Q1 say so)."""
         if not email_key(self.typed):
             return None
-        return self.user.id if self.user else 0
+        return self.user.id if self.user else NO_SUCH_USER
 
 
 def _after_prefix(key: str) -> str | None:
@@ -146,53 +147,35 @@ def mailbox_alerts(mailbox_id: int, limit: int = 20) -> list[AlertLine]:
     return [AlertLine(a.created_on, a.level, a.step, a.message) for a in query]
 
 
-def same_email_uses(key: str, mailbox_id: int | None) -> tuple[EmailUse, ...]:
-    """Other mailboxes with this address key (M5): by the email index, at most ten."""
-    others = (Mailbox.select(Mailbox.name, Mailbox.enabled_incoming)
-              .where(Mailbox.email_key == key, Mailbox.id != (mailbox_id or 0))
-              .order_by(Mailbox.name_key).limit(10))
-    return tuple(EmailUse(m.name, m.enabled_incoming) for m in others)
-
-
-def active_forward_mailbox_exists() -> bool:
-    return (Mailbox.select(Mailbox.id)
-            .where(Mailbox.kind == MailboxKind.FORWARD, Mailbox.state == RecordState.ACTIVE).exists())
-
-
 # ---------------------------------------------------------------- what a mailbox form judges by
 
 
-def _address_key(text: str) -> str | None:
-    """The key M5 compares addresses by, or None when the text is no address (then nothing is read)."""
-    text = text.strip()
-    normalised, _ = normalise_email(text) if text else (None, None)
-    return email_key(normalised) if normalised else None
+class MailboxFormFacts(DatabaseFacts):
+    """The facts outside a mailbox draft that its rules need, for one open form: a FactsSource for
+    the one context builder (store/contexts.py), so a form judges as a save, an import and `check` do.
 
-
-class MailboxFormFacts:
-    """The facts outside a mailbox draft that its rules need, for one open form.
-
-    Read when the form opens (through the services' own context builder, so a form, a save and
-    `check` start from the same facts): the organisation's settings, the record as it was read,
-    its user or queue, the profile's facts. While the admin types, only the fact the key changed
-    is read again, in one indexed lookup: the owner typed, the address typed (M5), or the facts of
-    a newly chosen profile. A save judges again, in its own transaction, by fresh facts."""
+    What the form opened with is read once (the organisation's settings, the record's owner, its
+    user or queue, the profile's facts); while the admin types, only the fact the key changed is
+    read, in one indexed lookup: the owner typed, the address typed (M5), or a newly chosen
+    profile. A save judges again, in its own transaction, by fresh facts."""
 
     OWNER_MEMORY = 16  # typed owner addresses remembered: completion and the form ask for the same text
 
     def __init__(self, store: Store, record: MailboxDraft) -> None:
-        self.store = store
+        super().__init__(store)
         self.record = record
         self.original = None if record.id is None else record
         self.org: OrgSettings = services.org_settings(store)
-        self._context: MailboxContext = services.mailbox_context(store, record, Stage.EDIT, self.original)
         self.owner = user_summary(record.owner_id)  # who owns it as stored
-        self._profile: tuple[int | None, ProfileFacts | None] = (record.profile_id, self._context.profile)
-        self._same_email = (_address_key(record.email), self._context.same_email)
-        self._forward_exists: bool | None = (self._context.active_forward_mailbox_exists
-                                             if record.incoming == IncomingMethod.FORWARD_MAILBOX else None)
+        self._profiles: dict[int, ProfileFacts | None] = {}
+        self._users: dict[int, bool] = {}
+        if self.owner is not None:
+            self._users[self.owner.id] = True
+        self._queues: dict[int, QueueFacts | None] = {}
+        self._same_email: tuple[str, tuple[EmailUse, ...]] | None = None
+        self._forward_exists: bool | None = None
+        self._approval: dict[MailboxKind, bool] = {}
         self._owners: OrderedDict[str, OwnerLookup] = OrderedDict()
-        self._owner_exists = {record.owner_id: self._context.owner_exists}
 
     def owner_typed(self, text: str) -> OwnerLookup:
         """The user an owner field's text names (and its completion); one read per new text."""
@@ -203,45 +186,42 @@ class MailboxFormFacts:
             if len(self._owners) > self.OWNER_MEMORY:
                 self._owners.popitem(last=False)
             if found.owner_id is not None:
-                self._owner_exists[found.owner_id] = found.user is not None
+                self._users[found.owner_id] = found.user is not None
         else:
             self._owners.move_to_end(text)
         return found
 
-    def profile(self, profile_id: int | None) -> ProfileFacts | None:
-        if profile_id != self._profile[0]:
-            self._profile = (profile_id, services.profile_facts(profile_id))
-        return self._profile[1]
+    # -- the FactsSource, remembered for the life of the form
+    def profile(self, profile_id: int) -> ProfileFacts | None:
+        if profile_id not in self._profiles:
+            self._profiles[profile_id] = super().profile(profile_id)
+        return self._profiles[profile_id]
 
-    def same_email(self, text: str) -> tuple[EmailUse, ...]:
-        key = _address_key(text)
-        if key != self._same_email[0]:
-            self._same_email = (key, same_email_uses(key, self.record.id) if key else ())
+    def user_exists(self, user_id: int) -> bool:
+        if user_id not in self._users:
+            self._users[user_id] = super().user_exists(user_id)
+        return self._users[user_id]
+
+    def queue(self, queue_id: int) -> QueueFacts | None:
+        if queue_id not in self._queues:
+            self._queues[queue_id] = super().queue(queue_id)
+        return self._queues[queue_id]
+
+    def other_mailboxes_with_email(self, key: str, mailbox: MailboxDraft, limit: int) -> tuple[EmailUse, ...]:
+        if self._same_email is None or self._same_email[0] != key:  # only the address typed last
+            self._same_email = (key, tuple(super().other_mailboxes_with_email(key, mailbox, limit)))
         return self._same_email[1]
 
-    def owner_exists(self, owner_id: int | None) -> bool:
-        if owner_id is None:
-            return True
-        if owner_id not in self._owner_exists:
-            self._owner_exists[owner_id] = user_summary(owner_id) is not None
-        return self._owner_exists[owner_id]
-
-    def forward_mailbox_exists(self) -> bool:
+    def active_forward_mailbox_exists(self) -> bool:
         if self._forward_exists is None:
-            self._forward_exists = active_forward_mailbox_exists()
+            self._forward_exists = super().active_forward_mailbox_exists()
         return self._forward_exists
 
-    def context(self, draft: MailboxDraft) -> MailboxContext:
-        """The opening context with the facts that follow the draft's own fields."""
-        return replace(
-            self._context,
-            profile=self.profile(draft.profile_id),
-            owner_exists=self.owner_exists(draft.owner_id),
-            same_email=self.same_email(draft.email),
-            active_forward_mailbox_exists=(self.forward_mailbox_exists()
-                                           if draft.incoming == IncomingMethod.FORWARD_MAILBOX else True),
-        )
+    def approval_required(self, kind: MailboxKind) -> bool:
+        if kind not in self._approval:
+            self._approval[kind] = super().approval_required(kind)
+        return self._approval[kind]
 
     def findings(self, draft: MailboxDraft) -> list[Finding]:
-        """What the form shows under its fields: the same rules a save runs."""
-        return check_mailbox(draft, self.context(draft))
+        """What the form shows under its fields: the same rules, by the same builder, as a save."""
+        return check_mailbox(draft, mailbox_context(self, draft, Stage.EDIT, self.original))

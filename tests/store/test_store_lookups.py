@@ -11,6 +11,7 @@ from mailbox_tui.domain.context import Stage
 from mailbox_tui.domain.options import IncomingMethod
 from mailbox_tui.domain.records import QueueDraft
 from mailbox_tui.store import lookups, services
+from mailbox_tui.store.contexts import NO_SUCH_USER
 
 
 def test_owner_lookup_finds_the_exact_user_and_a_completion_in_one_read(store):
@@ -21,7 +22,7 @@ def test_owner_lookup_finds_the_exact_user_and_a_completion_in_one_read(store):
     assert exact.owner_id == alice.id == services.user_id_for_email("  ALICE@example.com ")
     assert exact.completion == "alice@example.com"
     partial = lookups.owner_lookup("ALI")
-    assert partial.user is None and partial.owner_id == 0 == services.user_id_for_email("ALI")
+    assert partial.user is None and partial.owner_id == NO_SUCH_USER == services.owner_field_id("ALI")
     assert partial.completion == "alice@example.com"  # the first address, in key order
     assert lookups.owner_lookup("alicia").completion == "alicia@example.com"
     nobody = lookups.owner_lookup("zed@")

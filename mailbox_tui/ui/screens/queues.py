@@ -97,7 +97,7 @@ class QueueFormScreen(RecordFormScreen):
 
     def read_draft(self) -> QueueDraft:
         return QueueDraft(name=self.query_one("#name", Input).value, email=self.query_one("#email", Input).value,
-                          owner_id=services.user_id_for_email(self.query_one("#owner_id", Input).value),
+                          owner_id=services.owner_field_id(self.query_one("#owner_id", Input).value),
                           incoming=self.query_one("#incoming", Select).value,
                           outgoing=self.query_one("#outgoing", Select).value,
                           state=self.base.state, id=self.base.id, version=self.base.version)

@@ -1,22 +1,20 @@
-"""`mailbox-tui check`: every rule over every stored record, a page at a time."""
+"""`mailbox-tui check`: every rule over every stored record, a page at a time.
+
+Each record is judged by the facts the rule-context builder (contexts.py) gives every other
+path, read here a page of records at a time (StoredRecordFacts)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from peewee import fn
-
-from ..domain.context import EmailUse, MailboxContext, ProfileContext, QueueContext, UserContext
 from ..domain.findings import Finding, Severity
-from ..domain.options import MailboxKind, RecordState
 from ..domain.rules import check_mailbox, check_profile, check_queue, check_user
-from ..domain.text import email_key
-from .convert import mailbox_draft, name_key, profile_draft, queue_draft, user_draft
+from . import contexts
+from .convert import mailbox_draft, profile_draft, queue_draft, user_draft
 from .crypto import SecretUnreadable
 from .database import Store
 from .models import AppUser, EmailServerProfile, Mailbox, Queue
-from .services import profile_facts
 
 PAGE = 1000
 
@@ -61,48 +59,37 @@ def _unreadable(store: Store, token: str | None, field: str) -> Finding | None:
                    "that encrypted it.")
 
 
-def check_all(store: Store) -> Iterator[StoredFinding]:
+def stored_findings(store: Store) -> Iterator[StoredFinding]:
+    """What the rules find in every stored record (and every stored secret the key cannot read)."""
+    facts = contexts.StoredRecordFacts(store)
     for page in _pages(EmailServerProfile):
+        facts.prefetch_profiles(page)
         for p in page:
-            # A key that is not the name's own was set aside by migration 2: a duplicate name.
-            for f in check_profile(profile_draft(p, store.key_ok), ProfileContext(p.name_key != name_key(p.name))):
+            draft = profile_draft(p, store.key_ok)
+            for f in check_profile(draft, contexts.profile_context(facts, draft)):
                 yield StoredFinding("profile", p.id, p.name, f)
             for token, field in ((p.password_enc, "password"), (p.outgoing_password_enc, "outgoing_password")):
                 if f := _unreadable(store, token, field):
                     yield StoredFinding("profile", p.id, p.name, f)
     for page in _pages(AppUser):
+        facts.prefetch_users(page)
         for u in page:
-            for f in check_user(user_draft(u), UserContext(u.email_key != email_key(u.email))):
+            draft = user_draft(u)
+            for f in check_user(draft, contexts.user_context(facts, draft)):
                 yield StoredFinding("user", u.id, u.full_name, f)
     for page in _pages(Queue):
+        facts.prefetch_queues(page)
         boxes = {m.regarding_queue_id: m for m in Mailbox.select().where(
             Mailbox.regarding_queue.in_([q.id for q in page]))}
         for q in page:
-            ctx = QueueContext(name_taken=q.name_key != name_key(q.name))
-            for f in check_queue(queue_draft(q, boxes.get(q.id)), ctx):
+            draft = queue_draft(q, boxes.get(q.id))
+            for f in check_queue(draft, contexts.queue_context(facts, draft)):
                 yield StoredFinding("queue", q.id, q.name, f)
-    facts = {}
-    forward_active = Mailbox.select().where(Mailbox.kind == MailboxKind.FORWARD,
-                                            Mailbox.state == RecordState.ACTIVE).exists()
-    shared = {row.email_key for row in Mailbox.select(Mailbox.email_key).where(Mailbox.email_key != "")
-              .group_by(Mailbox.email_key).having(fn.COUNT(Mailbox.id) > 1)}
     for page in _pages(Mailbox):
-        queue_owners = {q.id: q.owner_id for q in Queue.select(Queue.id, Queue.owner).where(
-            Queue.id.in_([m.regarding_queue_id for m in page if m.regarding_queue_id]))}
+        facts.prefetch_mailboxes(page)
         for m in page:
             d = mailbox_draft(m, store.key_ok)
-            if d.profile_id is not None and d.profile_id not in facts:
-                facts[d.profile_id] = profile_facts(d.profile_id)
-            ctx = MailboxContext(
-                profile=facts.get(d.profile_id),
-                expected_owner_id=d.regarding_id if d.kind == MailboxKind.USER else queue_owners.get(d.regarding_id),
-                active_forward_mailbox_exists=forward_active,
-            )
-            if m.email_key in shared:
-                ctx.same_email = tuple(EmailUse(o.name, o.enabled_incoming) for o in Mailbox.select(
-                    Mailbox.name, Mailbox.enabled_incoming).where(Mailbox.email_key == m.email_key,
-                                                                   Mailbox.id != m.id).limit(5))
-            for f in check_mailbox(d, ctx):
+            for f in check_mailbox(d, contexts.mailbox_context(facts, d)):
                 yield StoredFinding("mailbox", m.id, m.name, f)
             if f := _unreadable(store, m.password_enc, "password"):
                 yield StoredFinding("mailbox", m.id, m.name, f)
