@@ -6,6 +6,7 @@ import copy as _copy
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from .fields import MAILBOX_FIELDS, form_fields, labels
 from .options import (
     ActMethod,
     ApprovalStatus,
@@ -89,42 +90,10 @@ class MailboxDraft:
         return out
 
 
-# Fields an admin edits on the mailbox form, in form order.
-MAILBOX_EDITABLE_FIELDS = (
-    "name",
-    "owner_id",
-    "email",
-    "delete_after_processing",
-    "allow_credentials",
-    "username",
-    "password",
-    "profile_id",
-    "incoming",
-    "outgoing",
-    "act",
-)
-
-MAILBOX_FIELD_LABELS = {
-    "name": "Name",
-    "owner_id": "Owner",
-    "email": "Email Address",
-    "delete_after_processing": "Delete Email Messages After Processing",
-    "regarding_id": "Regarding",
-    "kind": "Is Forward Mailbox",
-    "allow_credentials": "Allow to Use Credentials for Email Processing",
-    "username": "User Name",
-    "password": "Password",
-    "profile_id": "Server Profile",
-    "incoming": "Incoming Email",
-    "outgoing": "Outgoing Email",
-    "act": "Appointments, Contacts, and Tasks",
-    "state": "Status",
-    "approval": "Email Address Approval",
-    "incoming_status": "Incoming Email Status",
-    "outgoing_status": "Outgoing Email Status",
-    "act_status": "Appointments, Contacts, and Tasks Status",
-    "test_completed_on": "Mailbox Test Completed On",
-}
+# Fields an admin edits on the mailbox form, in form order, and every field's label: from the
+# declaration (domain/fields.py).
+MAILBOX_EDITABLE_FIELDS = tuple(f.name for f in form_fields(MAILBOX_FIELDS))
+MAILBOX_FIELD_LABELS = labels(MAILBOX_FIELDS)
 
 
 @dataclass

@@ -9,61 +9,31 @@ import math
 import re
 from dataclasses import dataclass
 
+from ..domain.fields import (
+    EXCHANGE_SECTIONS,
+    FIELDS,
+    exchange_columns,
+    field_of_column,
+    parse_utc,
+    read_only_columns,
+)
 from ..domain.findings import Severity
 from ..domain.options import MailboxKind, RecordState, TlsMode
 
-SECTIONS = ("profiles", "users", "queues", "mailboxes")
+SECTIONS = tuple(EXCHANGE_SECTIONS)  # profiles, users, queues, mailboxes: the order a document holds them
 
-PROFILE_COLUMNS = (
-    "name", "servertype", "useautodiscover",
-    "incomingserverlocation", "incomingportnumber", "incomingusessl", "incomingtlsmode",
-    "outgoingserverlocation", "outgoingportnumber", "outgoingusessl", "outgoingtlsmode",
-    "incomingcredentialretrieval", "outgoingcredentialretrieval", "usesamesettingsforoutgoingconnections",
-    "username", "password", "ispasswordset", "outgoingusername", "outgoingpassword", "isoutgoingpasswordset",
-    "maxconcurrentconnections", "minpollingintervalinminutes", "timeoutseconds",
-    "incomingcertsha256", "outgoingcertsha256", "statecode",
-)
-USER_COLUMNS = (
-    "fullname", "internalemailaddress", "isdisabled", "emailrouteraccessapproval",
-    "incomingemaildeliverymethod", "outgoingemaildeliverymethod",
-)
-QUEUE_COLUMNS = (
-    "name", "emailaddress", "owner", "incomingemaildeliverymethod", "outgoingemaildeliverymethod",
-    "emailrouteraccessapproval", "statecode",
-)
-MAILBOX_COLUMNS = (
-    "name", "emailaddress", "isforwardmailbox", "owner", "regarding", "emailserverprofile",
-    "processanddeleteemails", "allowemailconnectortousecredentials", "username", "password", "ispasswordset",
-    "incomingemaildeliverymethod", "outgoingemaildeliverymethod", "actdeliverymethod", "statecode",
-    "emailrouteraccessapproval", "incomingemailstatus", "outgoingemailstatus", "actstatus",
-    "testmailboxaccesscompletedon",
-)
-COLUMNS = {"profiles": PROFILE_COLUMNS, "users": USER_COLUMNS, "queues": QUEUE_COLUMNS, "mailboxes": MAILBOX_COLUMNS}
+# Every column derives from the field declarations (domain/fields.py): a field's Dynamics logical
+# name, the other columns that set it, and the ones export writes about it for reference.
+_SECTION_FIELDS = {section: FIELDS[record] for section, record in EXCHANGE_SECTIONS.items()}
+COLUMNS = {section: exchange_columns(fields) for section, fields in _SECTION_FIELDS.items()}
+PROFILE_COLUMNS, USER_COLUMNS = COLUMNS["profiles"], COLUMNS["users"]
+QUEUE_COLUMNS, MAILBOX_COLUMNS = COLUMNS["queues"], COLUMNS["mailboxes"]
 # Written by export for reference; an import ignores them (Test & Enable writes results).
-READ_ONLY = {"ispasswordset", "isoutgoingpasswordset", "incomingemailstatus", "outgoingemailstatus", "actstatus",
-             "testmailboxaccesscompletedon"}
+READ_ONLY = frozenset().union(*(read_only_columns(fields) for fields in _SECTION_FIELDS.values()))
 
 # The draft field each column sets, so a column's format problem and a rule's finding on its
-# field are not both reported.
-FIELD_OF = {
-    "name": "name", "servertype": "server_type", "useautodiscover": "auto_discover",
-    "incomingserverlocation": "incoming_location", "incomingportnumber": "incoming_port",
-    "incomingusessl": "incoming_tls", "incomingtlsmode": "incoming_tls",
-    "outgoingserverlocation": "outgoing_location", "outgoingportnumber": "outgoing_port",
-    "outgoingusessl": "outgoing_tls", "outgoingtlsmode": "outgoing_tls",
-    "incomingcredentialretrieval": "auth_method", "outgoingcredentialretrieval": "outgoing_auth_method",
-    "usesamesettingsforoutgoingconnections": "use_same_settings_for_outgoing",
-    "username": "username", "password": "password", "outgoingusername": "outgoing_username",
-    "outgoingpassword": "outgoing_password", "maxconcurrentconnections": "max_concurrent_connections",
-    "minpollingintervalinminutes": "min_polling_minutes", "timeoutseconds": "timeout_seconds",
-    "incomingcertsha256": "incoming_cert_sha256", "outgoingcertsha256": "outgoing_cert_sha256",
-    "statecode": "state", "fullname": "full_name", "internalemailaddress": "email", "isdisabled": "state",
-    "emailrouteraccessapproval": "approval", "incomingemaildeliverymethod": "incoming",
-    "outgoingemaildeliverymethod": "outgoing", "actdeliverymethod": "act", "emailaddress": "email",
-    "owner": "owner_id", "regarding": "regarding_id", "isforwardmailbox": "kind",
-    "emailserverprofile": "profile_id", "processanddeleteemails": "delete_after_processing",
-    "allowemailconnectortousecredentials": "allow_credentials",
-}
+# field are not both reported. A column means the same field in every section that has it.
+FIELD_OF = {column: name for fields in _SECTION_FIELDS.values() for column, name in field_of_column(fields).items()}
 
 TLS_NAMES = {TlsMode.NONE: "none", TlsMode.IMPLICIT: "ssl", TlsMode.STARTTLS: "starttls"}
 TLS_CODES = {v: k for k, v in TLS_NAMES.items()}
@@ -166,6 +136,17 @@ def as_text(row: dict, key: str, default=None):
     if not isinstance(value, str):
         raise FormatProblem(key, f"{key} must be text, not {shown(value)}.")
     return value
+
+
+def as_datetime(row: dict, key: str, default=None):
+    """A date-time in UTC: ISO 8601 ("2026-01-31T08:00:00Z") or "YYYY-MM-DD HH:MM"; blank is none."""
+    value = row.get(key)
+    if value is None or value == "":
+        return default
+    when = parse_utc(value) if isinstance(value, str) else None
+    if when is None:
+        raise FormatProblem(key, f"{key} must be a date and time in UTC (YYYY-MM-DDTHH:MM:SSZ), not {shown(value)}.")
+    return when
 
 
 def as_key(value, key: str) -> str | None:

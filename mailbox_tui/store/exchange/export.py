@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from ...domain.fields import DATETIME, EMAIL, MAILBOX_FIELDS, OWN, PASSWORD, PIN, PROFILE_FIELDS, REF, TEXT, Field
 from ...domain.options import ApprovalStatus, MailboxKind, TlsMode
 from ..exchange_format import COLUMNS, SECTIONS, TLS_NAMES, csv_guard, regarding_text
 from ..models import AppUser, EmailServerProfile, Mailbox, Queue
@@ -36,24 +37,29 @@ def _emails(ids: set[int]) -> dict[int, str]:
     return out
 
 
+def exported(f: Field, column: str, row):
+    """The value export writes in `column` about declared field `f` of a stored row."""
+    value = getattr(row, f.model_column)
+    if f.type == PASSWORD:  # never the password: whether one is set
+        return None if column == f.logical else value is not None
+    if f.options is TlsMode:  # ssl/starttls/none, and Dynamics' usessl
+        return TLS_NAMES[TlsMode(value)] if column == f.logical else value != TlsMode.NONE
+    if f.type in (TEXT, EMAIL, PIN):
+        return value or None
+    if f.type == DATETIME:
+        return value.isoformat() + "Z" if value else None
+    return value
+
+
+def _simple_record(fields, row) -> dict:
+    """The columns of every stored field that is not a reference (those name other records)."""
+    return {column: exported(f, column, row) for f in fields if f.stored == OWN and f.type != REF
+            for column in f.exchange_columns}
+
+
 def profile_records() -> Iterator[dict]:
     for p in _keyed(EmailServerProfile):
-        yield {
-            "name": p.name, "servertype": p.server_type, "useautodiscover": p.auto_discover,
-            "incomingserverlocation": p.incoming_location or None, "incomingportnumber": p.incoming_port,
-            "incomingusessl": p.incoming_tls != TlsMode.NONE, "incomingtlsmode": TLS_NAMES[TlsMode(p.incoming_tls)],
-            "outgoingserverlocation": p.outgoing_location or None, "outgoingportnumber": p.outgoing_port,
-            "outgoingusessl": p.outgoing_tls != TlsMode.NONE, "outgoingtlsmode": TLS_NAMES[TlsMode(p.outgoing_tls)],
-            "incomingcredentialretrieval": p.auth_method, "outgoingcredentialretrieval": p.outgoing_auth_method,
-            "usesamesettingsforoutgoingconnections": p.use_same_settings_for_outgoing,
-            "username": p.username or None, "password": None, "ispasswordset": p.password_enc is not None,
-            "outgoingusername": p.outgoing_username or None, "outgoingpassword": None,
-            "isoutgoingpasswordset": p.outgoing_password_enc is not None,
-            "maxconcurrentconnections": p.max_concurrent_connections,
-            "minpollingintervalinminutes": p.min_polling_minutes, "timeoutseconds": p.timeout_seconds,
-            "incomingcertsha256": p.incoming_cert_sha256 or None, "outgoingcertsha256": p.outgoing_cert_sha256 or None,
-            "statecode": p.state,
-        }
+        yield _simple_record(PROFILE_FIELDS, p)
 
 
 def user_records() -> Iterator[dict]:
@@ -104,18 +110,10 @@ def mailbox_records() -> Iterator[dict]:
         for m in page:
             regarding = ({"user": users.get(m.regarding_user_id)} if m.regarding_user_id else
                          {"queue": queues.get(m.regarding_queue_id)} if m.regarding_queue_id else None)
-            yield {
-                "name": m.name, "emailaddress": m.email or None, "isforwardmailbox": m.kind == MailboxKind.FORWARD,
-                "owner": users.get(m.owner_id), "regarding": regarding,
-                "emailserverprofile": profiles.get(m.profile_id), "processanddeleteemails": m.delete_after_processing,
-                "allowemailconnectortousecredentials": m.allow_credentials, "username": m.username or None,
-                "password": None, "ispasswordset": m.password_enc is not None,
-                "incomingemaildeliverymethod": m.incoming, "outgoingemaildeliverymethod": m.outgoing,
-                "actdeliverymethod": m.act, "statecode": m.state, "emailrouteraccessapproval": m.approval,
-                "incomingemailstatus": m.incoming_status, "outgoingemailstatus": m.outgoing_status,
-                "actstatus": m.act_status,
-                "testmailboxaccesscompletedon": m.test_completed_on.isoformat() + "Z" if m.test_completed_on else None,
-            }
+            record = _simple_record(MAILBOX_FIELDS, m)
+            record.update({"isforwardmailbox": m.kind == MailboxKind.FORWARD, "owner": users.get(m.owner_id),
+                           "regarding": regarding, "emailserverprofile": profiles.get(m.profile_id)})
+            yield record
 
 
 RECORDS = {"profiles": profile_records, "users": user_records, "queues": queue_records, "mailboxes": mailbox_records}

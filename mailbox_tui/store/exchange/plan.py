@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 
+from ...domain.fields import MAILBOX_FIELDS
 from ...domain.effects import new_queue_mailbox, new_user_mailbox
 from ...domain.findings import Finding, Severity
 from ...domain.options import MailboxKind, RecordState
@@ -27,6 +28,7 @@ from .rows import (
     BAD,
     KIND_DEPENDENT,
     KNOWN_COLUMNS,
+    READERS,
     RowValues,
     applied,
     apply_in_place,
@@ -79,6 +81,13 @@ class ImportReport:
                 "errors": len(self.errors), "warnings": len(self.findings) - len(self.errors),
                 "findings": [f.as_dict() for f in self.findings]}
 
+
+# The columns of a mailbox row that set a value of its own (not a reference, not its kind, not the
+# password, not what mailbox_method_edits reads for user and queue rows too), from the declaration.
+_METHOD_COLUMNS = {"incomingemaildeliverymethod", "outgoingemaildeliverymethod", "emailrouteraccessapproval"}
+MAILBOX_VALUE_COLUMNS = tuple((f.logical, f.name, READERS[f.type]) for f in MAILBOX_FIELDS
+                              if f.import_columns and f.type in READERS and f.name != "kind"
+                              and f.logical not in _METHOD_COLUMNS)
 
 class ImportPlan:
     """What an import will write, row by row, and what the rules found in it."""
@@ -354,11 +363,7 @@ class ImportPlan:
         """The mailbox fields a row sets; unknown references become findings in `explicit`."""
         row = values.row
         edits = mailbox_method_edits(values)
-        for key, attr, conv in (("name", "name", as_text), ("emailaddress", "email", as_text),
-                                ("processanddeleteemails", "delete_after_processing", as_bool),
-                                ("allowemailconnectortousecredentials", "allow_credentials", as_bool),
-                                ("username", "username", as_text), ("statecode", "state", as_int),
-                                ("actdeliverymethod", "act", as_int)):
+        for key, attr, conv in MAILBOX_VALUE_COLUMNS:
             if row.get(key) is not None:
                 value = values.take(conv, key)
                 if value is not BAD:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ...domain.records import MailboxDraft, PasswordEdit, ProfileDraft
 from ...domain.text import email_key, normalise_email
-from ..exchange_format import COLUMNS, FormatProblem, as_bool, as_int, as_key, as_text, tls_mode
+from ...domain.fields import BOOL, DATETIME, EMAIL, INT, OPTION, PASSWORD, PIN, PROFILE_FIELDS, TEXT
+from ...domain.options import TlsMode
+from ..exchange_format import COLUMNS, FormatProblem, as_bool, as_datetime, as_int, as_key, as_text, tls_mode
 
 BAD = object()  # a value with a format problem
 
@@ -86,34 +88,26 @@ def apply_in_place(draft: MailboxDraft, edits: dict) -> MailboxDraft:
     return draft
 
 
+# How a column of each declared field type is read (options and references have their own).
+READERS = {TEXT: as_text, EMAIL: as_text, PIN: as_text, INT: as_int, OPTION: as_int, BOOL: as_bool,
+           DATETIME: as_datetime}
+
+
 def profile_from_row(values: RowValues, base: ProfileDraft) -> ProfileDraft:
+    """A profile draft with the row's values, field by field as declared (domain/fields.py)."""
     d = base.copy()
-    get = values.get
-    d.name = get(as_text, "name", d.name) or ""
-    d.server_type = get(as_int, "servertype", d.server_type)
-    d.auto_discover = get(as_bool, "useautodiscover", d.auto_discover)
-    d.incoming_location = get(as_text, "incomingserverlocation", d.incoming_location) or ""
-    d.outgoing_location = get(as_text, "outgoingserverlocation", d.outgoing_location) or ""
-    d.incoming_tls = values.call(d.incoming_tls, tls_mode, values.row, "incoming", d.incoming_tls)
-    d.outgoing_tls = values.call(d.outgoing_tls, tls_mode, values.row, "outgoing", d.outgoing_tls)
-    d.incoming_port = get(as_int, "incomingportnumber", d.incoming_port)
-    d.outgoing_port = get(as_int, "outgoingportnumber", d.outgoing_port)
-    d.auth_method = get(as_int, "incomingcredentialretrieval", d.auth_method)
-    d.outgoing_auth_method = get(as_int, "outgoingcredentialretrieval", d.outgoing_auth_method)
-    d.use_same_settings_for_outgoing = get(as_bool, "usesamesettingsforoutgoingconnections",
-                                           d.use_same_settings_for_outgoing)
-    d.username = get(as_text, "username", d.username) or ""
-    d.outgoing_username = get(as_text, "outgoingusername", d.outgoing_username) or ""
-    password = get(as_text, "password")
-    if password:
-        d.password = PasswordEdit(stored=d.password.stored, new=password)
-    outgoing_password = get(as_text, "outgoingpassword")
-    if outgoing_password:
-        d.outgoing_password = PasswordEdit(stored=d.outgoing_password.stored, new=outgoing_password)
-    d.max_concurrent_connections = get(as_int, "maxconcurrentconnections", d.max_concurrent_connections)
-    d.min_polling_minutes = get(as_int, "minpollingintervalinminutes", d.min_polling_minutes)
-    d.timeout_seconds = get(as_int, "timeoutseconds", d.timeout_seconds)
-    d.incoming_cert_sha256 = get(as_text, "incomingcertsha256", d.incoming_cert_sha256) or ""
-    d.outgoing_cert_sha256 = get(as_text, "outgoingcertsha256", d.outgoing_cert_sha256) or ""
-    d.state = get(as_int, "statecode", d.state)
+    for f in PROFILE_FIELDS:
+        if not f.import_columns:
+            continue
+        current = getattr(d, f.name)
+        if f.options is TlsMode:  # <dir>tlsmode, or Dynamics' <dir>usessl
+            prefix = f.logical.removesuffix("tlsmode")
+            setattr(d, f.name, values.call(current, tls_mode, values.row, prefix, current))
+        elif f.type == PASSWORD:
+            typed = values.get(as_text, f.logical)
+            if typed:
+                setattr(d, f.name, PasswordEdit(stored=current.stored, new=typed))
+        else:
+            value = values.get(READERS[f.type], f.logical, current)
+            setattr(d, f.name, (value or "") if f.type in (TEXT, EMAIL, PIN) else value)
     return d

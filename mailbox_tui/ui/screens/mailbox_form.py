@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Header, Input, Select, Static
 
 from ...domain.availability import FieldState, mailbox_fields
+from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, short_labels
 from ...domain.effects import mailbox_changes, mailbox_edit_notices
 from ...domain.findings import Finding
 from ...domain.options import (
@@ -35,23 +36,17 @@ from .record_form import (
     yes_no,
 )
 
-SECTION_TITLES = {"general": "General", "credentials": "Credentials", "sync": "Synchronization Method",
-                  "results": "Configuration Test Results"}
+SECTION_TITLES = MAILBOX_SECTIONS
 SECTION_FIRST = {"general": "name", "credentials": "allow_credentials", "sync": "profile_id", "results": None}
 OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
 # Labels that fit 24 columns at 80×24, in the words the rule messages use; the full Dynamics names
-# are in MAILBOX_FIELD_LABELS.
-SHORT_LABELS = {
-    "delete_after_processing": "Delete After Processing",
-    "allow_credentials": "Allow to Use Credentials",
-    "act": "Appts/Contacts/Tasks",
-    "clear_password": "Clear Password",
-}
+# are in MAILBOX_FIELD_LABELS. Both come from the declaration (domain/fields.py).
+SHORT_LABELS = {**short_labels(MAILBOX_FIELDS), "clear_password": "Clear Password"}
 OwnerSuggester = UserEmailSuggester  # the acting-admin dialog completes the same way
 
 
 def label(name: str) -> str:
-    return SHORT_LABELS.get(name) or MAILBOX_FIELD_LABELS.get(name, name)
+    return SHORT_LABELS.get(name, name)
 
 
 class MailboxFormScreen(RecordFormScreen):

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Header, Input, Select, Static
 
 from ...domain.availability import profile_fields
+from ...domain.fields import PROFILE_FIELDS, PROFILE_SECTIONS, form_fields
 from ...domain.findings import Finding
 from ...domain.options import AuthMethod, ServerType, TlsMode
 from ...domain.records import PasswordEdit, ProfileDraft
@@ -26,16 +27,8 @@ PROFILE_COLUMNS = (
     Column("incoming", "Incoming Server", 20, lambda r: r.incoming_location, sortable=False),
     Column("mailboxes", "Mailboxes", 9, lambda r: f"{r.mailboxes:>9,}", sortable=False),
 )
-LABELS = {
-    "name": "Name", "server_type": "Server Type", "auto_discover": "Auto Discover",
-    "incoming_location": "Incoming Server", "incoming_port": "Incoming Port", "incoming_tls": "Incoming Security",
-    "outgoing_location": "Outgoing Server", "outgoing_port": "Outgoing Port", "outgoing_tls": "Outgoing Security",
-    "auth_method": "Authenticate Using", "use_same_settings_for_outgoing": "Same for Outgoing",
-    "outgoing_auth_method": "Outgoing Auth", "username": "User Name", "password": "Password",
-    "outgoing_username": "Outgoing User Name", "outgoing_password": "Outgoing Password",
-    "max_concurrent_connections": "Max Connections", "min_polling_minutes": "Min Polling (min)",
-    "timeout_seconds": "Timeout (seconds)",
-}
+# The form's fields in form order, with labels that fit 80×24: from the declaration (domain/fields.py).
+LABELS = {f.name: f.short_label for f in form_fields(PROFILE_FIELDS)}
 ALL_AUTH = frozenset(AuthMethod)
 
 
@@ -97,7 +90,7 @@ class ProfileFormScreen(RecordFormScreen):
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
-            yield Static("Server", classes="section-title")
+            yield Static(PROFILE_SECTIONS["server"], classes="section-title")
             yield self._input("name", d.name, placeholder="required, unique")
             yield Field("server_type", Select(ServerType.choices(), value=d.server_type, allow_blank=False,
                                               id="server_type", compact=True), LABELS["server_type"])
@@ -108,7 +101,7 @@ class ProfileFormScreen(RecordFormScreen):
             yield self._input("outgoing_location", d.outgoing_location, placeholder="smtp.example.com")
             yield self._input("outgoing_port", _text(d.outgoing_port), type="integer")
             yield self._tls("outgoing_tls", d.outgoing_tls)
-            yield Static("Authentication", classes="section-title")
+            yield Static(PROFILE_SECTIONS["authentication"], classes="section-title")
             yield Field("auth_method", Select(self._auth_choices(d.server_type), value=d.auth_method,
                                               allow_blank=False, id="auth_method", compact=True),
                         LABELS["auth_method"])
@@ -123,7 +116,7 @@ class ProfileFormScreen(RecordFormScreen):
             yield self._input("password", "", password=True, placeholder=_password_hint(d.password))
             yield self._input("outgoing_username", d.outgoing_username)
             yield self._input("outgoing_password", "", password=True, placeholder=_password_hint(d.outgoing_password))
-            yield Static("Limits", classes="section-title")
+            yield Static(PROFILE_SECTIONS["limits"], classes="section-title")
             yield self._input("max_concurrent_connections", _text(d.max_concurrent_connections), type="integer")
             yield self._input("min_polling_minutes", _text(d.min_polling_minutes), type="integer")
             yield self._input("timeout_seconds", _text(d.timeout_seconds), type="integer")

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Input, Select, Static
 
+from ...domain.fields import QUEUE_FIELDS, short_labels
 from ...domain.findings import Finding
 from ...domain.options import IncomingMethod, MailboxKind, OutgoingMethod
 from ...domain.records import QueueDraft
@@ -27,6 +28,8 @@ QUEUE_COLUMNS = (
     Column("incoming", "Incoming", 8, lambda r: SHORT["incoming"].get(r.incoming, "?"), sortable=False),
     Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?"), sortable=False),
 )
+
+LABELS = short_labels(QUEUE_FIELDS)  # from the declaration (domain/fields.py)
 
 
 class QueueTable(RecordTable):
@@ -80,18 +83,18 @@ class QueueFormScreen(RecordFormScreen):
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
             yield Static("Queue", classes="section-title")
-            yield Field("name", Input(d.name, id="name", compact=True, placeholder="required"), "Name")
+            yield Field("name", Input(d.name, id="name", compact=True, placeholder="required"), LABELS["name"])
             yield Field("email", Input(d.email, id="email", compact=True, placeholder="support@example.com"),
-                        "Email")
+                        LABELS["email"])
             yield Field("owner_id", CompletingInput(owner.email if owner else "", id="owner_id", compact=True,
                                                     suggester=UserEmailSuggester(),
-                                                    placeholder="user's email; → completes"), "Owner")
+                                                    placeholder="user's email; → completes"), LABELS["owner_id"])
             yield Field("incoming", Select(IncomingMethod.choices(ALLOWED_INCOMING[MailboxKind.QUEUE]),
                                            value=d.incoming, allow_blank=False, id="incoming", compact=True),
-                        "Incoming Email")
+                        LABELS["incoming"])
             yield Field("outgoing", Select(OutgoingMethod.choices(ALLOWED_OUTGOING[MailboxKind.QUEUE]),
                                            value=d.outgoing, allow_blank=False, id="outgoing", compact=True),
-                        "Outgoing Email")
+                        LABELS["outgoing"])
             yield Static("The queue's mailbox follows its owner, email and methods (M2, M4).", classes="note")
         yield KeyBar()
 

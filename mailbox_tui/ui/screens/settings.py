@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Select, Static
 
+from ...domain.fields import ORG_FIELDS, short_labels
 from ...domain.findings import Finding
 from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType
 from ...domain.records import OrgSettings
@@ -17,6 +18,8 @@ from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
 from .record_list import PAGE_TITLES, PAGES
 
 USER = MailboxKind.USER
+
+LABELS = short_labels(ORG_FIELDS)  # from the declaration (domain/fields.py)
 
 
 class SettingsScreen(RecordFormScreen):
@@ -41,21 +44,22 @@ class SettingsScreen(RecordFormScreen):
             yield Field("default_profile_id", Select(profiles, value=d.default_profile_id
                                                      if d.default_profile_id is not None else Select.NULL,
                                                      prompt="(no default profile)", id="default_profile_id",
-                                                     compact=True), "Server Profile")
+                                                     compact=True), LABELS["default_profile_id"])
             yield Field("default_incoming", Select(IncomingMethod.choices(ALLOWED_INCOMING[USER]),
                                                    value=d.default_incoming, allow_blank=False,
-                                                   id="default_incoming", compact=True), "Incoming Email")
+                                                   id="default_incoming", compact=True), LABELS["default_incoming"])
             yield Field("default_outgoing", Select(OutgoingMethod.choices(ALLOWED_OUTGOING[USER]),
                                                    value=d.default_outgoing, allow_blank=False,
-                                                   id="default_outgoing", compact=True), "Outgoing Email")
+                                                   id="default_outgoing", compact=True), LABELS["default_outgoing"])
             yield Field("default_act", Select(ActMethod.choices(ALLOWED_ACT[USER]), value=d.default_act,
                                               allow_blank=False, id="default_act", compact=True),
-                        "Appts/Contacts/Tasks")
+                        LABELS["default_act"])
             yield Static("Approval", classes="section-title")
             yield Field("approval_required_users", checkbox("approval_required_users", d.approval_required_users),
-                        "Approved users only")
+                        LABELS["approval_required_users"])
             yield Field("approval_required_queues",
-                        checkbox("approval_required_queues", d.approval_required_queues), "Approved queues only")
+                        checkbox("approval_required_queues", d.approval_required_queues),
+                        LABELS["approval_required_queues"])
             yield Static("Process email only for users and queues whose email address is approved (A2). "
                          "Apply Default Email Settings (on the Mailboxes page, ctrl+p) copies these defaults "
                          "to marked mailboxes.", classes="note")

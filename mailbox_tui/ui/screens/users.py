@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Input, Static
 
+from ...domain.fields import USER_FIELDS, short_labels
 from ...domain.findings import Finding, Severity
 from ...domain.options import ApprovalStatus, IncomingMethod, OutgoingMethod, RecordState
 from ...domain.records import UserDraft
@@ -17,6 +18,7 @@ from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
 from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
 
+LABELS = short_labels(USER_FIELDS)  # from the declaration (domain/fields.py)
 # At 80 columns the name, email, status and approval are in view; the methods scroll in (→).
 USER_COLUMNS = (
     Column("name", "Full Name", 22, lambda r: r.full_name, sortable=False),
@@ -95,10 +97,10 @@ class UserFormScreen(RecordFormScreen):
         with VerticalScroll(id="form"):
             yield Static("User", classes="section-title")
             yield Field("full_name", Input(d.full_name, id="full_name", compact=True, placeholder="required"),
-                        "Full Name")
+                        LABELS["full_name"])
             yield Field("email", Input(d.email, id="email", compact=True, placeholder="name@example.com"),
-                        "Primary Email")
-            yield Field("state", checkbox("state", d.state == RecordState.ACTIVE), "Active")
+                        LABELS["email"])
+            yield Field("state", checkbox("state", d.state == RecordState.ACTIVE), LABELS["state"])
             yield Static(self._mailbox_text(), id="mailbox-info", classes="note")
         yield KeyBar()
 
