@@ -21,6 +21,7 @@ from .rule_common import (
     W,
     Rule,
     check_state,
+    code_text,
     codes_text,
     line_break_rule,
     name_rule,
@@ -247,6 +248,17 @@ declare("P11", "Deleting a profile",
         record=P, where=Where.FORM, note="the delete command of the profile list and form")
 
 
+@rule("P12", "Move Undelivered Emails to the Undeliverable Folder",
+      "Move Undelivered Emails to the Undeliverable Folder (`moveundeliveredemails`) is Yes or No, default No, "
+      "on every server type: Yes moves mail that cannot be delivered to an \"Undeliverable\" folder in the "
+      "mailbox instead of retrying it. Anything but Yes or No is an error.",
+      record=P, fields=("move_undelivered",))
+def _p12_move_undelivered(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if not isinstance(d.move_undelivered, bool):
+        yield Finding("P12", "move_undelivered", E,
+                      f"Move Undelivered Emails must be Yes or No, not {code_text(d.move_undelivered)}.")
+
+
 @rule("P13", "Certificate pins",
       "A pinned certificate fingerprint (incoming or outgoing) is a SHA-256 fingerprint: exactly 64 hex digits; "
       "colons and spaces are allowed and removed on save. Empty means normal verification. At Test & Enable a "
@@ -275,7 +287,7 @@ def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]
 
 PROFILE_RULES: tuple[Rule, ...] = (
     _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
-    _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p13_pins, _m20_profile_line_breaks,
+    _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p12_move_undelivered, _p13_pins, _m20_profile_line_breaks,
     _r1_profile_state,
 )
 

@@ -117,6 +117,7 @@ class ProfileDraft:
     max_concurrent_connections: int | None = 10
     min_polling_minutes: int | None = 0
     timeout_seconds: int = 30
+    move_undelivered: bool = False  # P12
     incoming_cert_sha256: str = ""
     outgoing_cert_sha256: str = ""
     state: int = RecordState.ACTIVE

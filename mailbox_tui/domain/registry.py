@@ -88,7 +88,6 @@ RULES: dict[str, RuleSpec] = {}
 # here and implemented too is a mistake that tests/domain/test_rule_registry.py reports.
 RESERVED = {
     "M19": "Process Email From",
-    "P12": "Move Undelivered Emails to the Undeliverable Folder",
     "P14": "OAuth settings",
 }
 

@@ -150,6 +150,7 @@ def _profiles() -> Iterator[Case]:
     yield case(profile(auto_discover=True))
     yield case(profile(max_concurrent_connections=0, min_polling_minutes=2000, timeout_seconds=0))
     yield case(profile(incoming_tls=TlsMode.NONE, incoming_port=143))
+    yield case(profile(move_undelivered="maybe"))
     yield case(profile(incoming_cert_sha256="ab:cd:ef"))
     yield case(profile(**{**own, "username": "sync@example.com\nQUIT"}))
     yield case(profile(state=3))

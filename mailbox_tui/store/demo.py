@@ -33,7 +33,7 @@ def seed_demo(store: Store, users: int = 50, seed: int = 7) -> dict[str, int]:
         imap = services.create_profile(store, ProfileDraft(
             name="Corporate IMAP", server_type=ServerType.IMAP_SMTP, incoming_location="imap.example.com",
             outgoing_location="smtp.example.com", incoming_tls=TlsMode.IMPLICIT, outgoing_tls=TlsMode.STARTTLS,
-            auth_method=AuthMethod.USER_OR_QUEUE_CREDENTIALS))
+            auth_method=AuthMethod.USER_OR_QUEUE_CREDENTIALS, move_undelivered=True))
         services.create_profile(store, ProfileDraft(
             name="Branch POP3", server_type=ServerType.POP3_SMTP, incoming_location="pop.branch.example.com",
             outgoing_location="smtp.branch.example.com", auth_method=AuthMethod.PROFILE_CREDENTIALS,

@@ -75,6 +75,7 @@ class EmailServerProfile(Versioned):
     max_concurrent_connections = IntegerField(default=10)
     min_polling_minutes = IntegerField(default=0)
     timeout_seconds = IntegerField(default=30)
+    move_undelivered = BooleanField(default=False)  # schema 4
     incoming_cert_sha256 = CharField(max_length=64, default="")
     outgoing_cert_sha256 = CharField(max_length=64, default="")
     state = SmallIntegerField(default=0)

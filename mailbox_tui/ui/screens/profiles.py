@@ -120,6 +120,8 @@ class ProfileFormScreen(RecordFormScreen):
             yield self._input("max_concurrent_connections", _text(d.max_concurrent_connections), type="integer")
             yield self._input("min_polling_minutes", _text(d.min_polling_minutes), type="integer")
             yield self._input("timeout_seconds", _text(d.timeout_seconds), type="integer")
+            yield Field("move_undelivered", checkbox("move_undelivered", d.move_undelivered),
+                        LABELS["move_undelivered"])
             yield Static(self._usage_text(), id="usage", classes="note")
         yield KeyBar()
 
@@ -159,6 +161,7 @@ class ProfileFormScreen(RecordFormScreen):
         d.max_concurrent_connections = _int(value("max_concurrent_connections"))
         d.min_polling_minutes = _int(value("min_polling_minutes"))
         d.timeout_seconds = _int(value("timeout_seconds")) or 0
+        d.move_undelivered = value("move_undelivered")
         return d
 
     def check(self, draft) -> list[Finding]:
