@@ -26,6 +26,7 @@ def mailbox_fields(d: MailboxDraft) -> dict[str, FieldState]:
         "password": FieldState(),
         "allow_credentials": FieldState(),
         "profile_id": FieldState(),
+        "process_after": FieldState(),
         "regarding_id": FieldState(False, reason=(
             "A forward mailbox has no regarding record (M7)." if kind == MailboxKind.FORWARD
             else f"Set by the system: this is the {kind.label.lower()}'s mailbox (M7).")),

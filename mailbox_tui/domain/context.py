@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 
 from .records import MailboxDraft
@@ -41,6 +42,7 @@ class MailboxContext:
     original: MailboxDraft | None = None  # as stored, for an edit
     approval_required: bool = False  # the organisation requires approval for this kind (A2)
     stage: Stage = Stage.EDIT
+    now: datetime | None = None  # naive UTC; None: the clock (M19 compares Process Email From with it)
 
 
 @dataclass

@@ -33,7 +33,7 @@ def mailbox_changes(before: MailboxDraft, after: MailboxDraft) -> list[str]:
     """Edited fields that differ; email compares case-insensitively."""
     out = []
     for name in ("name", "email", "owner_id", "delete_after_processing", "allow_credentials", "username",
-                 "profile_id", "incoming", "outgoing", "act", "state"):
+                 "profile_id", "incoming", "outgoing", "act", "process_after", "state"):
         a, b = getattr(before, name), getattr(after, name)
         if name == "email":
             if email_changed(a, b):  # case-insensitive: a case-only edit is the same address

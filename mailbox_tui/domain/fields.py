@@ -203,6 +203,8 @@ MAILBOX_FIELDS: tuple[Field, ...] = (
           section="sync", default=OutgoingMethod.NONE),
     Field("act", OPTION, "Appointments, Contacts, and Tasks", "actdeliverymethod", short="Appts/Contacts/Tasks",
           options=ActMethod, section="sync", default=ActMethod.NONE),
+    Field("process_after", DATETIME, "Process Email From", "processemailreceivedafter", section="sync",
+          nullable=True, help="UTC, YYYY-MM-DD HH:MM; blank: no limit. Mail received before it is not processed (M19)."),
     Field("state", OPTION, "Status", "statecode", options=RecordState, default=RecordState.ACTIVE, editable=False),
     Field("approval", OPTION, "Email Address Approval", "emailrouteraccessapproval", options=ApprovalStatus,
           section="results", default=ApprovalStatus.EMPTY, editable=False),
@@ -278,7 +280,8 @@ def field_of_column(fields: tuple[Field, ...]) -> dict[str, str]:
     return {c: f.name for f in fields for c in f.exchange_columns}
 
 
-DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                    "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d")
 
 
 def parse_utc(text: str) -> datetime | None:

@@ -64,6 +64,7 @@ class MailboxDraft:
     incoming: int = IncomingMethod.NONE
     outgoing: int = OutgoingMethod.NONE
     act: int = ActMethod.NONE
+    process_after: datetime | None = None  # M19, UTC
     state: int = RecordState.ACTIVE
     approval: int = ApprovalStatus.EMPTY
     # Configuration Test Results: written only by Test & Enable.

@@ -87,7 +87,6 @@ RULES: dict[str, RuleSpec] = {}
 # IDs kept for rules the domain describes that this code does not implement yet. A rule declared
 # here and implemented too is a mistake that tests/domain/test_rule_registry.py reports.
 RESERVED = {
-    "M19": "Process Email From",
     "P14": "OAuth settings",
 }
 

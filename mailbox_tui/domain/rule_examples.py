@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from .context import EmailUse, MailboxContext, ProfileContext, ProfileFacts, QueueContext, Stage, UserContext
 from .effects import mailbox_edit_notices
@@ -119,6 +120,8 @@ def _mailboxes() -> Iterator[Case]:
     yield case(queue_mailbox(act=ActMethod.OUTLOOK))
     yield case(user_mailbox(act=ActMethod.SERVER_SIDE_SYNC))
     yield case(user_mailbox(incoming=IncomingMethod.FORWARD_MAILBOX), active_forward_mailbox_exists=False)
+    yield case(user_mailbox(process_after=datetime(2026, 1, 1)), now=datetime(2026, 6, 1))  # long ago
+    yield case(user_mailbox(process_after=datetime(2026, 7, 1)), now=datetime(2026, 6, 1))  # in the future
     yield case(user_mailbox(username="alice@example.com\r\nDELE 1"))
     yield case(user_mailbox(password=PasswordEdit(stored=True, new="pw\nRSET")))
     yield case(user_mailbox(approval=9))

@@ -10,6 +10,7 @@ declaration (registry.py), from which docs/RULES.md is generated.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 from .context import MailboxContext, Stage
 from .findings import Finding
@@ -259,6 +260,38 @@ def _m16_forward_exists(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Findin
                       "There is no active forward mailbox: incoming email will not be processed.")
 
 
+PROCESS_AFTER_OLD_DAYS = 30
+PROCESS_AFTER_FORMAT = "Process Email From must be a date and time in UTC, YYYY-MM-DD HH:MM, or blank."
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@rule("M19", "Process Email From",
+      "Process Email From (`processemailreceivedafter`, a date and time in UTC, optional): mail received before it "
+      "is not processed; empty means no limit. In the future is an error; more than "
+      f"{PROCESS_AFTER_OLD_DAYS} days in the past is a warning (old mail floods in and duplicates follow). An "
+      "import takes ISO 8601 (`2026-01-31T08:00:00Z`) or `2026-01-31 08:00`; anything else is a FORMAT error.",
+      record=M, fields=("process_after",), severity=(E, W))
+def _m19_process_after(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    when = d.process_after
+    if when is None:
+        return
+    if not isinstance(when, datetime):
+        yield Finding("M19", "process_after", E, PROCESS_AFTER_FORMAT)
+        return
+    now = ctx.now or utcnow()
+    if when > now:
+        yield Finding("M19", "process_after", E,
+                      f"Process Email From is in the future ({when:%Y-%m-%d %H:%M} UTC): no mail would be processed "
+                      "until then.")
+    elif when < now - timedelta(days=PROCESS_AFTER_OLD_DAYS):
+        yield Finding("M19", "process_after", W,
+                      f"Process Email From is more than {PROCESS_AFTER_OLD_DAYS} days ago: old mail floods in and "
+                      "duplicates follow.")
+
+
 @rule("M20", "No line breaks in credentials",
       "User names and passwords (mailbox and profile alike) contain no CR, LF or NUL: they would reach the mail "
       "server as extra protocol commands. An error on every write path, and Test & Enable never sends them.",
@@ -302,7 +335,7 @@ def _r1_state(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 MAILBOX_RULES: tuple[Rule, ...] = (
     _m1_name, _m2_owner, _m3_email, _m5_same_email, _m6_delete_after, _m7_regarding,
     _m8_forward_fixed, _m9_credentials, _m10_profile_credentials, _m11_profile_required,
-    _m12_incoming, _m13_outgoing, _m14_act, _m15_act_exchange, _m16_forward_exists, _m20_no_line_breaks,
+    _m12_incoming, _m13_outgoing, _m14_act, _m15_act_exchange, _m16_forward_exists, _m19_process_after, _m20_no_line_breaks,
     _a1_approval_code, _a2_approval, _r1_state,
 )
 

@@ -17,7 +17,7 @@ import peewee
 from playhouse.db_url import connect as connect_url
 
 from .crypto import TEAM_HINT, KeyChoice, KeyRing, choose_keys
-from .models import ALL_MODELS, EmailServerProfile, Meta, OrganizationSettings, database
+from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationSettings, database
 
 log = logging.getLogger(__name__)
 
@@ -266,8 +266,9 @@ def _add_missing_columns(db: peewee.Database, *fields: peewee.Field) -> None:
 
 
 def _migrate_4(db: peewee.Database) -> None:
-    """Two Dynamics fields: the profile's Move Undelivered Emails (P12, default No)."""
-    _add_missing_columns(db, EmailServerProfile.move_undelivered)
+    """Two Dynamics fields: the profile's Move Undelivered Emails (P12, default No) and the mailbox's
+    Process Email From (M19, none)."""
+    _add_missing_columns(db, EmailServerProfile.move_undelivered, Mailbox.process_after)
 
 
 MIGRATIONS[4] = _migrate_4

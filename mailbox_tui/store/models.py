@@ -110,6 +110,7 @@ class Mailbox(Versioned):
     incoming = SmallIntegerField(default=0)
     outgoing = SmallIntegerField(default=0)
     act = SmallIntegerField(default=2)
+    process_after = DateTimeField(null=True)  # schema 4; UTC
     incoming_status = SmallIntegerField(default=0)
     outgoing_status = SmallIntegerField(default=0)
     act_status = SmallIntegerField(default=0)

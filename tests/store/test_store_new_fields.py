@@ -6,9 +6,12 @@ schema-2 database that holds rows."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from support.builders import imap_profile, user
+from support.builders import forward_draft, imap_profile, user
+
+from mailbox_tui.domain.findings import RuleViolation
 
 from mailbox_tui.store import services
 from mailbox_tui.store.database import SCHEMA_VERSION, Store, schema_version
@@ -83,6 +86,90 @@ def test_p12_check_reads_every_stored_form_of_the_flag_as_yes_or_no(store):
     assert not [f for f in stored_findings(store) if f.finding.rule == "P12"]
 
 
+# ---------------------------------------------------------------- M19 Process Email From
+
+_NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+RECENT = _NOW - timedelta(days=3)
+OLD = _NOW - timedelta(days=45)
+FUTURE = _NOW + timedelta(days=2)
+
+
+def test_m19_saved_through_the_services_on_a_user_and_a_forward_mailbox(store):
+    profile = imap_profile(store)
+    alice, box = user(store)
+    assert box.process_after is None and Mailbox.get_by_id(box.id).process_after is None
+    saved = services.update_mailbox(store, box, box.copy(process_after=RECENT))
+    assert saved.process_after == RECENT == Mailbox.get_by_id(box.id).process_after
+    forward = services.create_forward_mailbox(store, forward_draft(alice.id, profile.id, process_after=OLD))
+    assert Mailbox.get_by_id(forward.id).process_after == OLD  # a warning does not stop a save
+    cleared = services.update_mailbox(store, saved, saved.copy(process_after=None))
+    assert cleared.process_after is None and Mailbox.get_by_id(box.id).process_after is None
+
+
+def test_m19_a_future_date_is_refused_by_every_save_and_nothing_is_written(store):
+    profile = imap_profile(store)
+    alice, box = user(store)
+    with pytest.raises(RuleViolation) as refused:
+        services.update_mailbox(store, box, box.copy(process_after=FUTURE))
+    assert "M19" in str(refused.value)
+    assert Mailbox.get_by_id(box.id).process_after is None
+    before = Mailbox.select().count()
+    with pytest.raises(RuleViolation):
+        services.create_forward_mailbox(store, forward_draft(alice.id, profile.id, process_after=FUTURE))
+    assert Mailbox.select().count() == before
+
+
+def test_m19_export_import_round_trip_json_and_csv(store, tmp_path):
+    imap_profile(store)
+    _, box = user(store)
+    services.update_mailbox(store, box, box.copy(process_after=RECENT))
+    doc = _export(tmp_path)
+    (row,) = doc["mailboxes"]
+    assert row["processemailreceivedafter"] == RECENT.isoformat() + "Z"
+    export_csv(tmp_path / "csv")
+    services.update_mailbox(store, services.get_mailbox(store, box.id),
+                            services.get_mailbox(store, box.id).copy(process_after=None))
+    report = import_document(store, doc)
+    assert report.written and not report.errors
+    assert Mailbox.get_by_id(box.id).process_after == RECENT
+    report = import_document(store, read_document(tmp_path / "csv"))
+    assert report.written and not report.errors and Mailbox.get_by_id(box.id).process_after == RECENT
+
+
+@pytest.mark.parametrize("value,rule", [("31/01/2026", "FORMAT"), ("tomorrow", "FORMAT"), (20260131, "FORMAT"),
+                                        (FUTURE.isoformat() + "Z", "M19")])
+def test_m19_import_refuses_a_bad_or_future_date_and_writes_nothing(store, value, rule):
+    imap_profile(store)
+    user(store)
+    report = import_document(store, {"mailboxes": [{"regarding": {"user": "alice@example.com"},
+                                                    "processemailreceivedafter": value}]})
+    assert not report.written
+    assert [(f.rule, f.field) for f in report.errors] == [
+        (rule, "processemailreceivedafter" if rule == "FORMAT" else "process_after")]
+    assert Mailbox.get().process_after is None
+
+
+def test_m19_import_of_an_old_date_is_written_with_a_warning(store):
+    imap_profile(store)
+    user(store)
+    report = import_document(store, {"mailboxes": [{"regarding": {"user": "alice@example.com"},
+                                                    "processemailreceivedafter": OLD.strftime("%Y-%m-%d %H:%M")}]})
+    assert report.written and [(f.rule, f.severity.value) for f in report.findings] == [("M19", "warning")]
+    assert Mailbox.get().process_after == OLD.replace(second=0)
+
+
+def test_m19_check_reports_a_stored_future_date_as_an_error_and_an_old_one_as_a_warning(store):
+    profile = imap_profile(store)
+    alice, box = user(store)
+    forward = services.create_forward_mailbox(store, forward_draft(alice.id, profile.id))
+    # Written as another release or a clock change could have left them.
+    Mailbox.update(process_after=FUTURE).where(Mailbox.id == box.id).execute()
+    Mailbox.update(process_after=OLD).where(Mailbox.id == forward.id).execute()
+    found = sorted((f.record_id, f.finding.rule, f.finding.severity.value) for f in stored_findings(store)
+                   if f.finding.rule == "M19")
+    assert found == sorted([(box.id, "M19", "error"), (forward.id, "M19", "warning")])
+
+
 # ---------------------------------------------------------------- schema 2 → 4
 
 
@@ -97,7 +184,7 @@ def _as_schema_2(db_url) -> dict:
         return {"profile": profile.id, "box": box.id}
 
 
-SCHEMA_4_COLUMNS = [("email_server_profile", "move_undelivered")]
+SCHEMA_4_COLUMNS = [("email_server_profile", "move_undelivered"), ("mailbox", "process_after")]
 
 
 def test_migration_4_adds_the_new_columns_to_a_schema_2_database_and_keeps_its_rows(db_url):
@@ -110,6 +197,9 @@ def test_migration_4_adds_the_new_columns_to_a_schema_2_database_and_keeps_its_r
         assert (profile.name, profile.timeout_seconds, profile.move_undelivered) == ("Corporate IMAP", 45, False)
         saved = services.update_profile(store, profile, profile.copy(move_undelivered=True))
         assert saved.move_undelivered is True
-        assert services.get_mailbox(store, ids["box"]).email == "alice@example.com"
+        box = services.get_mailbox(store, ids["box"])
+        assert (box.email, box.process_after) == ("alice@example.com", None)
+        services.update_mailbox(store, box, box.copy(process_after=RECENT))
+        assert Mailbox.get_by_id(ids["box"]).process_after == RECENT
     with Store(db_url) as store:  # opening again migrates nothing
         assert services.get_profile(store, ids["profile"]).move_undelivered is True

@@ -3,10 +3,17 @@ form, M19 on the mailbox form."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from support.ui import settle
 
-from mailbox_tui.store.models import EmailServerProfile
+from mailbox_tui.store.models import EmailServerProfile, Mailbox
+from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
 from mailbox_tui.ui.screens.profiles import ProfileFormScreen
+
+
+def message(app, field: str) -> str:
+    return str(app.screen.query_one(f"#msg-{field}").render())
 
 
 async def test_p12_move_undelivered_by_keys_on_the_profile_form(app, ui_store):
@@ -29,3 +36,48 @@ async def test_p12_move_undelivered_by_keys_on_the_profile_form(app, ui_store):
         await settle(pilot)
         assert EmailServerProfile.get_by_id(imap.id).move_undelivered is True
         assert "unsaved" not in str(form.query_one("#summary").render())
+
+
+async def _type(pilot, text: str) -> None:
+    for ch in text:
+        await pilot.press("space" if ch == " " else ch)
+
+
+async def test_m19_process_email_from_by_keys_on_the_mailbox_form(app, ui_store):
+    box = ui_store.seeded["alice_box"]
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    future, recent = now + timedelta(days=3), (now - timedelta(days=2)).replace(second=0, microsecond=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await _type(pilot, "alice")
+        await settle(pilot)
+        await pilot.press("enter", "enter")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, MailboxFormScreen) and form.base.id == box.id
+        assert form.query_one("#field-process_after").label_text == "Process Email From"
+        await pilot.press("f4")  # Synchronization Method: Server Profile first
+        for _ in range(6):
+            if app.focused.id == "process_after":
+                break
+            await pilot.press("tab")
+        assert app.focused.id == "process_after" and app.focused.value == ""
+        await _type(pilot, "31/01/2026")
+        assert "YYYY-MM-DD HH:MM" in message(app, "process_after")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert Mailbox.get_by_id(box.id).process_after is None
+        await pilot.press("ctrl+u")
+        await _type(pilot, future.strftime("%Y-%m-%d %H:%M"))
+        assert "in the future" in message(app, "process_after") and "(M19)" in message(app, "process_after")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert Mailbox.get_by_id(box.id).process_after is None  # an error: nothing written
+        await pilot.press("ctrl+u")
+        await _type(pilot, recent.strftime("%Y-%m-%d %H:%M"))
+        assert message(app, "process_after") == ""
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert Mailbox.get_by_id(box.id).process_after == recent
+        assert form.query_one("#process_after").value == recent.strftime("%Y-%m-%d %H:%M")  # refilled from the save

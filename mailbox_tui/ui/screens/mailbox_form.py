@@ -11,9 +11,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Header, Input, Select, Static
 
 from ...domain.availability import FieldState, mailbox_fields
-from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, short_labels
 from ...domain.effects import mailbox_changes, mailbox_edit_notices
-from ...domain.findings import Finding
+from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc, short_labels, utc_text
+from ...domain.findings import Finding, Severity
 from ...domain.options import (
     ActMethod,
     ApprovalStatus,
@@ -23,6 +23,7 @@ from ...domain.options import (
     ServerType,
     TestStatus,
 )
+from ...domain.rules import PROCESS_AFTER_FORMAT
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft, PasswordEdit
 from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
@@ -156,6 +157,7 @@ class MailboxFormScreen(RecordFormScreen):
             for name in ("incoming", "outgoing", "act"):
                 yield field(name, Select(OPTIONS[name].choices(), value=getattr(d, name), allow_blank=False,
                                          id=name, compact=True, disabled=locked[name]))
+            yield text("process_after", utc_text(d.process_after), placeholder="YYYY-MM-DD HH:MM UTC; blank: all")
             yield self._title("results")
             yield Static(self._results_text(d), id="results")
             yield Static(self._alerts_text(d), id="alerts")
@@ -184,6 +186,11 @@ class MailboxFormScreen(RecordFormScreen):
         d.profile_id = None if profile is Select.NULL else profile
         for name in ("incoming", "outgoing", "act"):
             setattr(d, name, value(name))
+        typed = value("process_after").strip()
+        # Text that is no date-time keeps the draft's value, and check() says why it can't be saved.
+        d.process_after = parse_utc(typed) if typed else None
+        if typed and d.process_after is None:
+            d.process_after = self.base.process_after
         return d
 
     def _owner_email(self) -> str:
@@ -226,6 +233,10 @@ class MailboxFormScreen(RecordFormScreen):
 
     # -- judging
     def check(self, draft) -> list[Finding]:
+        typed = self.value("process_after").strip()
+        if typed and parse_utc(typed) is None:  # not a date-time at all: the draft could not hold it (M19)
+            return [f for f in self.facts.findings(draft) if f.field != "process_after"] + [
+                Finding("M19", "process_after", Severity.ERROR, PROCESS_AFTER_FORMAT)]
         return self.facts.findings(draft)
 
     def notices(self, draft) -> list[Finding]:
@@ -293,6 +304,7 @@ class MailboxFormScreen(RecordFormScreen):
             self.query_one("#password", Input).value = ""
             self.query_one("#clear_password", Checkbox).value = False
             self.query_one("#profile_id", Select).value = d.profile_id if d.profile_id is not None else Select.NULL
+            self.query_one("#process_after", Input).value = utc_text(d.process_after)
         for box in self.query(Checkbox):
             box.label = self.checkbox_label(box)
         self.query_one("#results", Static).update(self._results_text(d))
