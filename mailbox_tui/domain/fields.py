@@ -58,6 +58,7 @@ class Field:
     options: type[Option] | None = None
     section: str = ""  # the form section it is shown in ("" when no form shows it)
     help: str = ""
+    placeholder: str = ""  # what an empty input on the form shows
     secret: bool = False
     max_length: int | None = None
     default: object = None
@@ -105,18 +106,19 @@ def _pw(name: str, label: str, logical: str, set_column: str, section: str, shor
 # ------------------------------------------------------------------------------------------ profile
 PROFILE_FIELDS: tuple[Field, ...] = (
     Field("name", TEXT, "Name", "name", section="server", max_length=100, default="", keyed=True,
+          placeholder="required, unique",
           help="Required, unique (P1)."),
     Field("server_type", OPTION, "Server Type", "servertype", options=ServerType, section="server",
           default=ServerType.IMAP_SMTP),
     Field("auto_discover", BOOL, "Auto Discover Server Location", "useautodiscover", short="Auto Discover",
           section="server", default=False),
     Field("incoming_location", TEXT, "Incoming Server Location", "incomingserverlocation", short="Incoming Server",
-          section="server", max_length=500, default=""),
+          section="server", max_length=500, default="", placeholder="imap.example.com"),
     Field("incoming_port", INT, "Incoming Port", "incomingportnumber", section="server", nullable=True),
     Field("incoming_tls", OPTION, "Incoming Security", "incomingtlsmode", options=TlsMode, section="server",
           default=TlsMode.IMPLICIT, also=("incomingusessl",)),
     Field("outgoing_location", TEXT, "Outgoing Server Location", "outgoingserverlocation", short="Outgoing Server",
-          section="server", max_length=500, default=""),
+          section="server", max_length=500, default="", placeholder="smtp.example.com"),
     Field("outgoing_port", INT, "Outgoing Port", "outgoingportnumber", section="server", nullable=True),
     Field("outgoing_tls", OPTION, "Outgoing Security", "outgoingtlsmode", options=TlsMode, section="server",
           default=TlsMode.IMPLICIT, also=("outgoingusessl",)),

@@ -81,3 +81,25 @@ async def test_m19_process_email_from_by_keys_on_the_mailbox_form(app, ui_store)
         await settle(pilot)
         assert Mailbox.get_by_id(box.id).process_after == recent
         assert form.query_one("#process_after").value == recent.strftime("%Y-%m-%d %H:%M")  # refilled from the save
+
+
+async def test_every_declared_form_field_is_on_its_form_in_order_with_its_label(app, ui_store):
+    """The forms derive from domain/fields.py: a declared form field missing from its form, out of
+    order, or labelled otherwise fails here."""
+    from mailbox_tui.domain.fields import MAILBOX_FIELDS, PROFILE_FIELDS, form_fields
+    from mailbox_tui.ui.screens.record_form import Field
+
+    def shown(screen):
+        return [(f.field_name, f.label_text) for f in screen.query(Field)]
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "n")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileFormScreen)
+        assert shown(app.screen) == [(f.name, f.short_label) for f in form_fields(PROFILE_FIELDS)]
+        await pilot.press("escape", "1", "n")
+        await settle(pilot)
+        assert isinstance(app.screen, MailboxFormScreen)
+        declared = [(f.name, f.short_label) for f in form_fields(MAILBOX_FIELDS)]
+        assert [pair for pair in shown(app.screen) if pair[0] != "clear_password"] == declared

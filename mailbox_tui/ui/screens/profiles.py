@@ -9,9 +9,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Header, Input, Select, Static
 
 from ...domain.availability import profile_fields
-from ...domain.fields import PROFILE_FIELDS, PROFILE_SECTIONS, form_fields
+from ...domain.fields import BOOL, INT, OPTION, PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields
+from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
-from ...domain.options import AuthMethod, ServerType, TlsMode
+from ...domain.options import AuthMethod, ServerType
 from ...domain.records import PasswordEdit, ProfileDraft
 from ...domain.rules import ALLOWED_AUTH, default_port
 from ...store import lookups, queries, services
@@ -86,51 +87,31 @@ class ProfileFormScreen(RecordFormScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        d = self.base
+        """The form, section by section, field by field as domain/fields.py declares them."""
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
-            yield Static(PROFILE_SECTIONS["server"], classes="section-title")
-            yield self._input("name", d.name, placeholder="required, unique")
-            yield Field("server_type", Select(ServerType.choices(), value=d.server_type, allow_blank=False,
-                                              id="server_type", compact=True), LABELS["server_type"])
-            yield Field("auto_discover", checkbox("auto_discover", d.auto_discover), LABELS["auto_discover"])
-            yield self._input("incoming_location", d.incoming_location, placeholder="imap.example.com")
-            yield self._input("incoming_port", _text(d.incoming_port), type="integer")
-            yield self._tls("incoming_tls", d.incoming_tls)
-            yield self._input("outgoing_location", d.outgoing_location, placeholder="smtp.example.com")
-            yield self._input("outgoing_port", _text(d.outgoing_port), type="integer")
-            yield self._tls("outgoing_tls", d.outgoing_tls)
-            yield Static(PROFILE_SECTIONS["authentication"], classes="section-title")
-            yield Field("auth_method", Select(self._auth_choices(d.server_type), value=d.auth_method,
-                                              allow_blank=False, id="auth_method", compact=True),
-                        LABELS["auth_method"])
-            yield Field("use_same_settings_for_outgoing",
-                        checkbox("use_same_settings_for_outgoing", d.use_same_settings_for_outgoing),
-                        LABELS["use_same_settings_for_outgoing"])
-            yield Field("outgoing_auth_method", Select(self._auth_choices(d.server_type),
-                                                       value=d.outgoing_auth_method, allow_blank=False,
-                                                       id="outgoing_auth_method", compact=True),
-                        LABELS["outgoing_auth_method"])
-            yield self._input("username", d.username)
-            yield self._input("password", "", password=True, placeholder=_password_hint(d.password))
-            yield self._input("outgoing_username", d.outgoing_username)
-            yield self._input("outgoing_password", "", password=True, placeholder=_password_hint(d.outgoing_password))
-            yield Static(PROFILE_SECTIONS["limits"], classes="section-title")
-            yield self._input("max_concurrent_connections", _text(d.max_concurrent_connections), type="integer")
-            yield self._input("min_polling_minutes", _text(d.min_polling_minutes), type="integer")
-            yield self._input("timeout_seconds", _text(d.timeout_seconds), type="integer")
-            yield Field("move_undelivered", checkbox("move_undelivered", d.move_undelivered),
-                        LABELS["move_undelivered"])
+            for section, title in PROFILE_SECTIONS.items():
+                yield Static(title, classes="section-title")
+                for f in form_fields(PROFILE_FIELDS, section):
+                    yield self._field(f)
             yield Static(self._usage_text(), id="usage", classes="note")
         yield KeyBar()
 
-    def _input(self, name: str, value: str, **kwargs) -> Field:
-        return Field(name, Input(value, id=name, compact=True, **kwargs), LABELS[name])
-
-    def _tls(self, name: str, value: int) -> Field:
-        return Field(name, Select(TlsMode.choices(), value=value, allow_blank=False, id=name, compact=True),
-                     LABELS[name])
+    def _field(self, f: Declared) -> Field:
+        """The widget a declared field's type asks for."""
+        value = getattr(self.base, f.name)
+        if f.type == BOOL:
+            widget = checkbox(f.name, value)
+        elif f.type == OPTION:
+            choices = self._auth_choices(self.base.server_type) if f.options is AuthMethod else f.options.choices()
+            widget = Select(choices, value=value, allow_blank=False, id=f.name, compact=True)
+        elif f.type == PASSWORD:
+            widget = Input("", id=f.name, compact=True, password=True, placeholder=_password_hint(value))
+        else:
+            widget = Input(_text(value), id=f.name, compact=True, placeholder=f.placeholder,
+                           **({"type": "integer"} if f.type == INT else {}))
+        return Field(f.name, widget, f.short_label)
 
     @staticmethod
     def _auth_choices(server_type: int | None) -> list[tuple[str, int]]:
@@ -143,25 +124,15 @@ class ProfileFormScreen(RecordFormScreen):
 
     # -- reading and judging
     def read_draft(self) -> ProfileDraft:
-        value = self.value
         d = self.base.copy()
-        d.name = value("name")
-        d.server_type = value("server_type")
-        d.auto_discover = value("auto_discover")
-        d.incoming_location, d.outgoing_location = value("incoming_location"), value("outgoing_location")
-        d.incoming_port, d.outgoing_port = _int(value("incoming_port")), _int(value("outgoing_port"))
-        d.incoming_tls, d.outgoing_tls = value("incoming_tls"), value("outgoing_tls")
-        d.auth_method = value("auth_method")
-        d.use_same_settings_for_outgoing = value("use_same_settings_for_outgoing")
-        d.outgoing_auth_method = value("outgoing_auth_method")
-        d.username, d.outgoing_username = value("username"), value("outgoing_username")
-        d.password = PasswordEdit(stored=self.base.password.stored, new=value("password") or None)
-        d.outgoing_password = PasswordEdit(stored=self.base.outgoing_password.stored,
-                                           new=value("outgoing_password") or None)
-        d.max_concurrent_connections = _int(value("max_concurrent_connections"))
-        d.min_polling_minutes = _int(value("min_polling_minutes"))
-        d.timeout_seconds = _int(value("timeout_seconds")) or 0
-        d.move_undelivered = value("move_undelivered")
+        for f in form_fields(PROFILE_FIELDS):
+            value = self.value(f.name)
+            if f.type == INT:
+                value = _int(value)
+            elif f.type == PASSWORD:
+                value = PasswordEdit(stored=getattr(self.base, f.name).stored, new=value or None)
+            setattr(d, f.name, value)
+        d.timeout_seconds = d.timeout_seconds or 0  # P9 judges a number
         return d
 
     def check(self, draft) -> list[Finding]:
