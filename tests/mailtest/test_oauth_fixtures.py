@@ -200,16 +200,19 @@ def _client_assertion(url: str, key, headers: dict, client_id: str = APP_CLIENT_
     return jwt.encode(claims, key, algorithm="RS256", headers=headers)
 
 
+@pytest.mark.parametrize("thumbprint", ["x5t#S256", "x5t padded as msal sends it", "none"])
 def test_private_key_jwt_signed_with_the_registered_certificate_is_accepted(token_endpoint, oauth_certificates,
-                                                                           oauth_registrations):
+                                                                           oauth_registrations, thumbprint):
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     certificate = oauth_registrations.app.certificates[0]
     key = load_pem_private_key(certificate.key_pem.encode(), password=None)
     url = token_endpoint.token_url(TENANT_ID)
+    headers = {"x5t#S256": {"x5t#S256": certificate.x5t_s256}, "none": {},
+               "x5t padded as msal sends it": {"x5t": certificate.x5t + "="}}[thumbprint]
     form = {"grant_type": CLIENT_CREDENTIALS, "client_id": APP_CLIENT_ID, "scope": EXCHANGE_DEFAULT_SCOPE,
             "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": _client_assertion(url, key, {"x5t#S256": certificate.x5t_s256})}
+            "client_assertion": _client_assertion(url, key, headers)}
 
     status, _, body = post_token(url, form, oauth_certificates.ca.cert)
 
@@ -393,6 +396,10 @@ def test_untrusted_certificate_is_refused_by_a_verifying_client(untrusted_token_
 
     assert isinstance(caught.value.reason, ssl.SSLCertVerificationError)
     assert untrusted_token_endpoint.requests == []
+    deadline = time.monotonic() + 2
+    while untrusted_token_endpoint.tls_failures == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server sees the failed handshake in its own thread
+    assert untrusted_token_endpoint.tls_failures == 1
     # The same server answers a client that trusts its CA: it is the certificate, not the server.
     status, _, _ = client_credentials(url, oauth_certificates.untrusted_ca.cert)
     assert status == 200
@@ -422,13 +429,15 @@ def test_service_account_key_file_looks_like_googles(token_endpoint, oauth_regis
     assert load_pem_private_key(key["private_key"].encode(), password=None).key_size == 2048
 
 
+@pytest.mark.parametrize("audience", ["the token URL", "Google's token URL, as google-auth sends it"])
 def test_delegated_service_account_gets_a_token_for_the_mailbox(token_endpoint, oauth_certificates,
-                                                                oauth_registrations, oauth_authority):
+                                                                oauth_registrations, oauth_authority, audience):
     account = oauth_registrations.service_account
     url = token_endpoint.google_token_url
+    aud = url if audience == "the token URL" else "https://oauth2.googleapis.com/token"
 
     status, _, body = post_token(url, {"grant_type": JWT_BEARER,
-                                       "assertion": account.assertion(url, subject=ALICE)},
+                                       "assertion": account.assertion(aud, subject=ALICE)},
                                  oauth_certificates.ca.cert)
 
     assert status == 200, body
@@ -546,6 +555,14 @@ def test_dovecot_imap_refuses_and_says_why_as_google_does(oauth_dovecot, mail_ce
     assert [json.loads(c) for c in challenges] == [{"status": "401", "schemes": "bearer", "scope": "mail"}]
 
 
+def test_dovecot_oauthbearer_refusal_is_invalid_token(oauth_dovecot, mail_certificate, oauth_authority):
+    logged_in, challenges = imap_bearer(oauth_dovecot, mail_context(mail_certificate), BOB,
+                                        mailbox_token(oauth_authority, ALICE), mechanism="OAUTHBEARER")
+
+    assert not logged_in
+    assert [json.loads(c) for c in challenges] == [{"status": "invalid_token"}]
+
+
 @pytest.mark.parametrize("case", ["expired", "for another address", "app without the protocol's permission",
                                   "app without permission on the mailbox"])
 def test_dovecot_pop3_refuses(oauth_dovecot, mail_certificate, oauth_authority, case):
@@ -595,6 +612,19 @@ def test_tokens_from_the_endpoint_open_mailboxes(token_endpoint, oauth_certifica
         assert imap_bearer(oauth_dovecot, context, BOB, token, tls="implicit")[0]
         assert pop3_bearer(oauth_dovecot, context, BOB, token)[0]
         assert smtp_bearer(oauth_smtp_servers, context, BOB, token)[0] == 235
+
+
+def test_oauth_fixture_trusts_the_endpoint_and_the_mail_servers_through_the_environment(oauth):
+    """`oauth` (via trust_oauth_ca) makes a default context trust both: no cafile anywhere."""
+    request = urllib.request.Request(oauth.token_url, method="POST", data=urlencode({
+        "grant_type": CLIENT_CREDENTIALS, "client_id": APP_CLIENT_ID, "client_secret": APP_SECRET,
+        "scope": EXCHANGE_DEFAULT_SCOPE}).encode())
+    with urllib.request.urlopen(request, context=ssl.create_default_context(), timeout=5) as response:
+        token = json.load(response)["access_token"]
+
+    assert imap_bearer(oauth.dovecot, ssl.create_default_context(), ALICE, token, tls="implicit")[0]
+    assert smtp_bearer(oauth.smtp, ssl.create_default_context(), ALICE, token)[0] == 235
+    assert oauth.endpoint.handler_errors == []
 
 
 # ---------------------------------------------------------------- aiosmtpd: SMTP

@@ -51,6 +51,9 @@ _EXCHANGE_RESOURCES = (EXCHANGE_RESOURCE, "https://outlook.office.com")
 _GOOGLE_SCOPES = frozenset({GOOGLE_MAIL_SCOPE, "https://www.googleapis.com/auth/gmail.readonly",
                             "https://www.googleapis.com/auth/gmail.send",
                             "https://www.googleapis.com/auth/userinfo.email", "openid", "email"})
+# Audiences Google accepts in a service-account assertion besides the URL it was posted to.
+_GOOGLE_TOKEN_AUDIENCES = ("https://oauth2.googleapis.com/token", "https://www.googleapis.com/oauth2/v4/token",
+                           "https://accounts.google.com/o/oauth2/token")
 _MAX_BODY = 64 * 1024
 _MAX_HANG = 60.0  # a hung or dripping response never outlives this, whatever the client does
 _SKEW = 300  # seconds of clock skew allowed on assertions, as Entra ID allows
@@ -528,8 +531,9 @@ class TokenEndpoint:
         header = jwt.get_unverified_header(assertion)
         candidates = app.certificates
         if "x5t#S256" in header or "x5t" in header:
-            candidates = [c for c in app.certificates
-                          if header.get("x5t#S256") == c.x5t_s256 or header.get("x5t") == c.x5t]
+            # msal pads its base64url thumbprints with "=", RFC 7515 does not: Entra ID takes both.
+            s256, sha1 = (str(header.get(name) or "").rstrip("=") for name in ("x5t#S256", "x5t"))
+            candidates = [c for c in app.certificates if s256 == c.x5t_s256 or sha1 == c.x5t]
             if not candidates:
                 raise OAuthError("bad_client_assertion",
                                  reason=f"The key was not found. Thumbprint of key used by client: "
@@ -570,8 +574,9 @@ class TokenEndpoint:
             raise OAuthError("invalid_grant", reason="Invalid grant: account not found")
         if header.get("kid") not in (None, account.private_key_id):
             raise OAuthError("invalid_grant", reason="Invalid JWT Signature.")
-        try:
-            claims = jwt.decode(assertion, account.key.public_key(), algorithms=["RS256"], audience=url,
+        try:  # google-auth always names Google's own token URL as the audience, whatever token_uri says
+            claims = jwt.decode(assertion, account.key.public_key(), algorithms=["RS256"],
+                                audience=[url, *_GOOGLE_TOKEN_AUDIENCES],
                                 leeway=_SKEW, options={"require": ["exp", "iat", "iss", "aud"]})
         except jwt.InvalidSignatureError:
             raise OAuthError("invalid_grant", reason="Invalid JWT Signature.") from None
