@@ -419,7 +419,8 @@ class TokenEndpoint:
                                   form.get("grant_type", ""), info["client_id"], info["auth_method"],
                                   info["subject"], info["scope"], status, error, None, self.mode))
 
-    def _error_response(self, style: str, failure: OAuthError, info: dict, headers) -> tuple[int, dict, dict, int | None]:
+    def _error_response(self, style: str, failure: OAuthError, info: dict,
+                        headers) -> tuple[int, dict, dict, int | None]:
         status, error, code, ms_text, google_text = ERRORS[failure.name]
         fields = _Fields({**info, **failure.fields})
         extra = {}
