@@ -14,6 +14,10 @@ everything the app wrote for one step, up to 0.3 s of quiet (so a count that fol
 is counted too). The validation keystroke is the app's own time (ui_bench's way: Pilot, the
 form's validate() stamped from inside the app).
 
+Under the table, the store's own time for the same filters (the SQL a keystroke runs, in this
+process, no terminal): on the SQLite file, and with --pg-url on a PostgreSQL database (seeded
+with the same rows when it holds none; give a database of its own).
+
 The machine's load average is printed: on a busy 2-core machine every figure grows.
 """
 
@@ -35,7 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.terminal import TerminalApp  # noqa: E402
-from ui_bench import copy_database, measure_validation  # noqa: E402
+from ui_bench import copy_database, measure_validation, seed  # noqa: E402
 
 QUIET = 0.05  # output quiet this long after the expected text: painted
 SETTLE = 0.3  # quiet this long: everything for this step was written (bytes)
@@ -222,6 +226,51 @@ def expectations(url: str, rows_needed: int) -> dict[str, list]:
         store.close()
 
 
+def store_filter_times(url: str, rows: int, key: str, repeat: int = 20) -> list[str]:
+    """The SQL of one filter keystroke, timed alone: the first page of 100 and the count, exact and
+    (where the store offers it) capped at 10,000."""
+    import inspect
+
+    from mailbox_tui.store import queries
+    from mailbox_tui.store.database import Store
+
+    store = Store(url)
+    try:
+        have = queries.total_mailboxes()
+        if have == 0:
+            store.close()
+            seed(url, rows, key)
+            store = Store(url)
+            have = queries.total_mailboxes()
+        capped = "cap" in inspect.signature(queries.count_mailboxes).parameters
+
+        def timed(fn) -> tuple[float, float]:
+            fn()
+            samples = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                fn()
+                samples.append((time.perf_counter() - start) * 1000)
+            return median_p95(samples)
+
+        kind = "PostgreSQL" if store.is_postgres else "SQLite"
+        lines = [f"store's own time per filter, {kind}, {have:,} mailboxes (median / p95 ms): "
+                 "first page of 100 | count | count capped at 10,000"]
+        for label, prefix, key_ in FILTERS:
+            text = prefix + key_
+            page = timed(lambda: queries.mailbox_page("active", text, limit=100))
+            count = timed(lambda: queries.count_mailboxes("active", text))
+            cap = timed(lambda: queries.count_mailboxes("active", text, cap=10_000)) if capped else None
+            shown = f"{cap[0]:.1f} / {cap[1]:.1f}" if cap else "(no capped count)"
+            lines.append(f"  {label} ({text!r}): {page[0]:.1f} / {page[1]:.1f} | {count[0]:.1f} / {count[1]:.1f} "
+                         f"| {shown}")
+        total = timed(queries.total_mailboxes)
+        lines.append(f"  every keystroke also counts all mailboxes (total): {total[0]:.1f} / {total[1]:.1f}")
+        return lines
+    finally:
+        store.close()
+
+
 def report(rows: int, fig: Figures, load: tuple[float, float]) -> None:
     def ms(samples: list[float]) -> str:
         med, p95 = median_p95(samples)
@@ -275,6 +324,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=12, help="form opens and keystrokes per filter (>= 10)")
     parser.add_argument("--launches", type=int, default=5, help="launches of each app (after one warm-up)")
+    parser.add_argument("--pg-url", help="also time the store's filter queries on this PostgreSQL database")
     args = parser.parse_args()
     sys.setswitchinterval(0.0005)  # the reader thread stamps output as soon as it arrives
     load_before = os.getloadavg()[0]
@@ -290,7 +340,11 @@ def main() -> None:
         measure_launches(session, [r.email for r in expected[""]], args.launches, fig)
         measure_session(session, expected, args.samples, fig)
         fig.validation = asyncio.run(measure_validation(url))
+        store_lines = store_filter_times(url, args.rows, key)
+        if args.pg_url:
+            store_lines += store_filter_times(args.pg_url, args.rows, key)
     report(args.rows, fig, (load_before, os.getloadavg()[0]))
+    print("\n".join(store_lines))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-SEED_VERSION = 2  # bump when what the seed writes changes: cached databases are rebuilt
+SEED_VERSION = 3  # bump when what the seed writes changes: cached databases are rebuilt
 
 # Run in another process, so the peak RSS of a benchmark is the app's own.
 _BUILD = """
@@ -52,9 +52,15 @@ with store.transaction():
         **org.__dict__, "default_profile_id": imap.id, "default_incoming": IncomingMethod.SERVER_SIDE_SYNC,
         "default_outgoing": OutgoingMethod.SERVER_SIDE_SYNC}))
 add_users_with_mailboxes(store, int(sys.argv[2]))
-store.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+store.db.execute_sql("ANALYZE" if store.is_postgres else "PRAGMA wal_checkpoint(TRUNCATE)")
 store.close()
 """
+
+
+def seed(url: str, rows: int, key: str) -> None:
+    """The benchmark's organisation into the empty database at `url` (SQLite or PostgreSQL)."""
+    subprocess.run([sys.executable, "-c", _BUILD, url, str(rows)], check=True, cwd=ROOT,
+                   env={**os.environ, "MAILBOX_TUI_KEY": key})
 
 
 def cached_database(rows: int) -> tuple[Path, str]:
@@ -72,10 +78,8 @@ def cached_database(rows: int) -> tuple[Path, str]:
         partial = path.with_suffix(".partial")
         for stale in folder.glob(partial.name + "*"):
             stale.unlink()
-        env = {**os.environ, "MAILBOX_TUI_KEY": key}
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", _BUILD, f"sqlite:///{partial}", str(rows)], check=True, cwd=ROOT,
-                       env=env)
+        seed(f"sqlite:///{partial}", rows, key)
         key_file.write_text(key)
         partial.rename(path)
         print(f"(built {path} in {time.perf_counter() - start:.1f} s; reused by later runs)", file=sys.stderr)

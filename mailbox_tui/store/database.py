@@ -288,6 +288,7 @@ def _sqlite_trigram_index(db: peewee.Database, table: str, fts: str, columns: tu
     old = ", ".join(f"old.{c}" for c in columns)
     db.execute_sql(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({cols}, content='{table}', "
                    "content_rowid='id', tokenize='trigram')")
+    # A bulk insert drops this trigger for its batch and indexes the batch at once (models.bulk_insert).
     db.execute_sql(f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table} BEGIN "
                    f"INSERT INTO {fts} (rowid, {cols}) VALUES (new.id, {new}); END")
     db.execute_sql(f"CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table} BEGIN "

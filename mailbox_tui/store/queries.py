@@ -18,7 +18,7 @@ from peewee import JOIN, SQL, PostgresqlDatabase, Select, Tuple, fn
 
 from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TestStatus
 from ..domain.text import natural_key
-from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue, database
+from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue, database, filter_index_table
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,6 @@ def needle(text: str) -> str:
 
 # ---------------------------------------------------------------- the filter's trigram index
 
-# The FTS5 table (SQLite) of each filtered table, made by schema migration 3.
-_FTS_TABLES = {Mailbox: "mailbox_filter", AppUser: "app_user_filter", Queue: "queue_filter"}
 _READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -136,7 +134,7 @@ def _text_candidates(model, key: str, like):
         return None
     if isinstance(database.obj, PostgresqlDatabase):  # pg_trgm serves LIKE itself
         return model.select(model.id.alias("id")).where(like)
-    fts = _FTS_TABLES[model]
+    fts = filter_index_table(model)
     return (Select(from_list=[SQL(f'"{fts}"')], columns=[SQL("rowid").alias("id")])
             .where(SQL(f'"{fts}" MATCH ?', [_fts_phrase(key)])).bind(database))
 
