@@ -8,6 +8,7 @@ from peewee import (
     SQL,
     BooleanField,
     CharField,
+    DatabaseError,
     DatabaseProxy,
     DateTimeField,
     ForeignKeyField,
@@ -203,6 +204,11 @@ def bulk_insert(model, rows: list[dict]) -> None:
     if not rows:
         return
     db = _bound(model)
+    if isinstance(db, PostgresqlDatabase):
+        _insert_rows(db, model, rows)
+        if len(rows) >= 1000:
+            _merge_pending_trigrams(db, model)
+        return
     columns = _filter_index_columns(db, model)
     if not columns:
         _insert_rows(db, model, rows)
@@ -223,6 +229,20 @@ def bulk_insert(model, rows: list[dict]) -> None:
                            (first,))
         finally:
             db.execute_sql(trigger[0])
+
+
+def _merge_pending_trigrams(db, model) -> None:
+    """PostgreSQL: a GIN index keeps new entries in a pending list, which every search reads
+    through until (auto)vacuum merges it: after a bulk insert a filter took 30-90 ms instead of
+    1-3 ms for a minute. Merge it now (50 ms per 100,000 rows). Only the index's owner may: for
+    anyone else, autovacuum still does it."""
+    try:
+        with db.atomic():
+            db.execute_sql("SELECT gin_clean_pending_list(i.indexrelid::regclass) FROM pg_index i "
+                           "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+                           "WHERE i.indrelid = %s::regclass AND a.amname = 'gin'", (model._meta.table_name,))
+    except DatabaseError:
+        pass
 
 
 def _insert_rows(db, model, rows: list[dict]) -> None:

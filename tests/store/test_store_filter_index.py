@@ -244,6 +244,19 @@ def test_after_a_bulk_insert_new_records_get_fresh_ids(store):
     assert [r.name for r in queries.mailbox_page("all", "new one")] == ["New One"]
 
 
+def test_postgres_bulk_insert_leaves_no_pending_trigram_entries(store):
+    """Searches read a GIN index's pending list whole: a bulk insert merges it at once."""
+    if not store.is_postgres:
+        pytest.skip("PostgreSQL's GIN indexes only")
+    from support.bulk import add_users_with_mailboxes
+
+    add_users_with_mailboxes(store, 1500)
+    left = store.db.execute_sql("SELECT sum(gin_clean_pending_list(indexname::regclass)) FROM pg_indexes "
+                                "WHERE indexname LIKE %s", ("%\\_trgm",)).fetchone()[0]
+    assert left == 0
+    assert queries.count_mailboxes("all", "user0014") == 100
+
+
 def test_capped_count_stops_after_the_cap(store):
     for n in range(5):
         user(store, f"Person {n}", f"person{n}@example.com")
