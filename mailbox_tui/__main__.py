@@ -1,3 +1,3 @@
-from mailbox_tui.cli import main
+from mailbox_tui.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

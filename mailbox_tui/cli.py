@@ -273,12 +273,12 @@ def cmd_import(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .store.audit import check_all
+    from .store.stored_findings import stored_findings
 
     with _open_store(args) as store:
         _key_warning(store)
         with store.reading():
-            found = list(check_all(store))
+            found = list(stored_findings(store))
     errs = [f for f in found if f.finding.is_error]
     if getattr(args, "json", False):
         _print(args, {"errors": len(errs), "warnings": len(found) - len(errs),
@@ -408,9 +408,20 @@ COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check
             "test": cmd_test, "rotate-key": cmd_rotate_key, None: cmd_app}
 
 
+def entry() -> int:
+    """The installed `mailbox-tui` command. Peewee imports PostgreSQL's driver when it is imported,
+    needed or not: about 50 ms of every start. Unless the command names a PostgreSQL database, it
+    is kept out (an import of it then fails at once, as if it were not installed)."""
+    wanted = " ".join([*sys.argv[1:], os.environ.get("MAILBOX_TUI_DB", "")]).lower()
+    if "postgres" not in wanted and "psycopg" not in wanted:
+        for driver in ("psycopg", "psycopg2", "psycopg2cffi"):
+            sys.modules.setdefault(driver, None)
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     from .domain.findings import RuleViolation
-    from .store.crypto import KeyError_
+    from .store.crypto import KeyFileError
     from .store.database import StoreError
 
     parser = build_parser()
@@ -427,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in exc.findings:
             print(f"mailbox-tui: {f.rule} {f.severity.value}: {f.message}", file=sys.stderr)
         return EXIT_FINDINGS
-    except (StoreError, KeyError_, _LogProblem) as exc:
+    except (StoreError, KeyFileError, _LogProblem) as exc:
         return _refuse(str(exc))
     except BrokenPipeError:
         # The reader went away (`export | head`): stop quietly. Point stdout at /dev/null so the

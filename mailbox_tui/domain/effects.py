@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from .findings import Finding, Severity
 from .options import ActMethod, ApprovalStatus, MailboxKind, TestStatus
-from .records import MailboxDraft, OrgSettings, QueueDraft, UserDraft
-from .rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
+from .records import MAILBOX_FIELD_LABELS, MailboxDraft, OrgSettings, QueueDraft, UserDraft
+from .registry import SAVES, Record, Where, declare, rule
+from .rule_common import ALLOWED_INCOMING, ALLOWED_OUTGOING
 from .text import email_key
 
 STATUS_FIELDS = ("incoming_status", "outgoing_status", "act_status")
@@ -44,6 +45,17 @@ def mailbox_changes(before: MailboxDraft, after: MailboxDraft) -> list[str]:
     return out
 
 
+def _stale_text() -> str:
+    every = [MAILBOX_FIELD_LABELS[f] for f, statuses in _STALE_BY_FIELD.items() if statuses == STATUS_FIELDS]
+    one = [MAILBOX_FIELD_LABELS[f] for f, statuses in _STALE_BY_FIELD.items() if len(statuses) == 1]
+    return (f"Changing {', '.join(every[:-1])} or {every[-1]} returns all three test statuses to Not Run; "
+            f"changing {', '.join(one[:-1])} or {one[-1]} returns that one's status. The enabled flags drop "
+            "with them: run Test & Enable again. Saving a profile whose connection settings changed, or deleting "
+            "a profile, does this to every mailbox that uses it.")
+
+
+@rule("M17", "Test results go stale", _stale_text(), record=Record.MAILBOX, severity=(), where=SAVES,
+      fields=tuple(_STALE_BY_FIELD))
 def stale_statuses(changed: list[str]) -> dict[str, object]:
     """M17: the status fields to return to Not Run (and the enabled flags to drop)."""
     out: dict[str, object] = {}
@@ -58,6 +70,10 @@ def email_changed(before: str, after: str) -> bool:
     return email_key(before or "") != email_key(after or "")
 
 
+@rule("M18", "A new address needs approval again",
+      "Changing the email address of a user or queue (or of its mailbox) sets its approval back to Pending "
+      "Approval while the organisation requires approval for users (or for queues).",
+      record=Record.MAILBOX, fields=("approval",), severity=(), where=SAVES)
 def approval_after_email_change(kind: MailboxKind, org: OrgSettings, current: int) -> int:
     """M18: a user's or queue's new address needs approval again when the organisation asks."""
     if kind == MailboxKind.USER and org.approval_required_users:
@@ -67,6 +83,8 @@ def approval_after_email_change(kind: MailboxKind, org: OrgSettings, current: in
     return current
 
 
+@rule("M18", record=Record.MAILBOX, fields=("approval",), severity=(), where=SAVES,
+      note="a new user's or queue's mailbox starts as Pending Approval then, and as Empty otherwise")
 def initial_approval(kind: MailboxKind, org: OrgSettings) -> int:
     if kind == MailboxKind.USER and org.approval_required_users:
         return ApprovalStatus.PENDING
@@ -75,6 +93,12 @@ def initial_approval(kind: MailboxKind, org: OrgSettings) -> int:
     return ApprovalStatus.EMPTY
 
 
+@rule("U2", "A user's mailbox",
+      "Creating a user (on the form or by import) creates its mailbox: its name is the user's full name, its "
+      "email the user's, its owner and regarding record the user, its server profile and Incoming, Outgoing and "
+      "ACT methods the organisation's defaults, and its approval as M18 says. Deleting a user deletes its "
+      "mailbox; a user who owns queues or forward mailboxes cannot be deleted until they have another owner.",
+      record=Record.USER, severity=(), where=SAVES)
 def new_user_mailbox(user: UserDraft, org: OrgSettings) -> MailboxDraft:
     """U2: name and email from the user, owned by the user, profile and methods from defaults."""
     return MailboxDraft(
@@ -92,6 +116,12 @@ def new_user_mailbox(user: UserDraft, org: OrgSettings) -> MailboxDraft:
     )
 
 
+@rule("Q2", "A queue's mailbox",
+      "Creating a queue (on the form or by import) creates its mailbox, owned by the queue's owner: its name and "
+      "email are the queue's, its Incoming and Outgoing methods the queue's own, ACT None, its server profile "
+      "the organisation's default, and its approval as M18 says. The owner, email and methods follow the queue "
+      "when it is edited. Deleting a queue deletes its mailbox.",
+      record=Record.QUEUE, severity=(), where=SAVES)
 def new_queue_mailbox(queue: QueueDraft, org: OrgSettings) -> MailboxDraft:
     """Q2: the queue's mailbox, owned by the queue's owner; ACT is personal, so None."""
     return MailboxDraft(
@@ -129,6 +159,12 @@ def with_default_settings(draft: MailboxDraft, org: OrgSettings) -> MailboxDraft
     return out
 
 
+@rule("M4", "A user's or queue's mailbox has its address",
+      "A user's or queue's mailbox has the user's or queue's email address: changing it on the mailbox changes "
+      "the user or queue in the same transaction, and the reverse. The forms say so before saving.",
+      record=Record.MAILBOX, fields=("email",), severity=(Severity.INFO,), where=Where.FORM)
+@rule("M17", record=Record.MAILBOX, fields=("test_results",), severity=(Severity.INFO,), where=Where.FORM,
+      note="the form says it before saving, when an earlier result would be lost")
 def mailbox_edit_notices(before: MailboxDraft, after: MailboxDraft, org: OrgSettings) -> list[Finding]:
     """What saving this edit will also change, said before the admin saves (M4, M17, M18)."""
     out: list[Finding] = []
@@ -144,3 +180,10 @@ def mailbox_edit_notices(before: MailboxDraft, after: MailboxDraft, org: OrgSett
         out.append(Finding("M17", "test_results", Severity.INFO,
                            "Saving returns the earlier test results to Not Run: run Test & Enable again."))
     return out
+
+
+# M4 applied outside the domain: the store mirrors the address; the user form and an import say so.
+declare("M4", record=Record.USER, fields=("email",), severity=(Severity.INFO,), where=Where.FORM,
+        note="the user form says it before saving")
+declare("M4", record=Record.MAILBOX, fields=("email",), severity=(Severity.ERROR,), where=Where.IMPORT,
+        note="a row for a new user's or queue's mailbox cannot give it another address")

@@ -14,7 +14,7 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True)
 class Finding:
-    rule: str  # stable rule ID from DOMAIN.md: M1, P3, U1, ...
+    rule: str  # stable rule ID (docs/RULES.md): M1, P3, U1, ...
     field: str  # the draft field it concerns
     severity: Severity
     message: str

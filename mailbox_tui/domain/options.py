@@ -178,3 +178,20 @@ class MailboxKind(Option):
     @classmethod
     def _labels(cls) -> dict[int, str]:
         return {0: "User", 1: "Queue", 2: "Forward"}
+
+
+# The option sets as docs/RULES.md lists them: a title, the set, the columns of the import and
+# export files (Dynamics logical names) that hold its codes, and what else a reader needs to know.
+OPTION_SETS: tuple[tuple[str, type[Option], tuple[str, ...], str], ...] = (
+    ("Incoming Email", IncomingMethod, ("incomingemaildeliverymethod",), ""),
+    ("Outgoing Email", OutgoingMethod, ("outgoingemaildeliverymethod",), ""),
+    ("Appointments, Contacts, and Tasks (ACT)", ActMethod, ("actdeliverymethod",), "None is 2 here, not 0."),
+    ("Test status", TestStatus, ("incomingemailstatus", "outgoingemailstatus", "actstatus"),
+     "Written only by Test & Enable; an import ignores these columns."),
+    ("Email Address Approval", ApprovalStatus, ("emailrouteraccessapproval",), ""),
+    ("Server Type", ServerType, ("servertype",), ""),
+    ("Authenticate Using", AuthMethod, ("incomingcredentialretrieval", "outgoingcredentialretrieval"), ""),
+    ("Status", RecordState, ("statecode",), "A user's row carries `isdisabled` instead: true is Inactive."),
+    ("TLS mode", TlsMode, ("incomingtlsmode", "outgoingtlsmode"),
+     "Not a Dynamics option set: Dynamics stores only whether SSL is used (`incomingusessl`, `outgoingusessl`)."),
+)

@@ -1,15 +1,18 @@
-"""The one rule engine: every rule of DOMAIN.md, by its stable ID.
+"""The one rule engine: every rule by its stable ID (docs/RULES.md lists them all).
 
 The same functions give a form its live messages, refuse a bad save, reject an import row
-and answer `mailbox-tui check`.
+and answer `mailbox-tui check`. This module holds the mailbox rules and is the one place the
+rest of the code imports rules from; the profile rules are in profile_rules.py, the user,
+queue and organisation rules in user_queue_rules.py. Each rule function carries its
+declaration (registry.py), from which docs/RULES.md is generated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from .context import MailboxContext, ProfileContext, QueueContext, Stage, UserContext
-from .findings import Finding, Severity
+from .context import MailboxContext, Stage
+from .findings import Finding
 from .options import (
     EXCHANGE_TYPES,
     ActMethod,
@@ -20,99 +23,66 @@ from .options import (
     OutgoingMethod,
     RecordState,
     ServerType,
-    TlsMode,
 )
-from .records import MailboxDraft, OrgSettings, ProfileDraft, QueueDraft, UserDraft
-from .text import (
-    has_control_chars,
-    has_invisible_chars,
-    has_line_breakers,
-    host_problem,
-    https_url_problem,
-    is_sha256_pin,
-    natural_key,
-    normalise_email,
+from .profile_rules import PROFILE_RULES, check_profile, default_port, normalise_profile
+from .records import MailboxDraft
+from .registry import Record, Where, rule
+from .rule_common import (
+    ALLOWED_ACT,
+    ALLOWED_AUTH,
+    ALLOWED_INCOMING,
+    ALLOWED_OUTGOING,
+    EMAIL_MAX,
+    EMAIL_TEXT,
+    NAME_MAX,
+    NAME_TEXT,
+    PASSWORD_MAX,
+    USERNAME_MAX,
+    E,
+    Rule,
+    W,
+    check_state,
+    code_text,
+    codes_text,
+    email_problem,
+    line_break_rule,
+    name_rule,
+    option_rule,
+    uses_server_side_sync,
 )
+from .user_queue_rules import ORG_RULES, QUEUE_RULES, USER_RULES, check_org_settings, check_queue, check_user
 
-E, W = Severity.ERROR, Severity.WARNING
+__all__ = [
+    "ALLOWED_ACT", "ALLOWED_AUTH", "ALLOWED_INCOMING", "ALLOWED_OUTGOING", "EMAIL_MAX", "MAILBOX_RULES", "NAME_MAX",
+    "ORG_RULES", "PROFILE_RULES", "QUEUE_RULES", "USER_RULES", "check_mailbox", "check_org_settings", "check_profile",
+    "check_queue", "check_state", "check_user", "default_port", "email_problem", "normalise_profile",
+    "uses_server_side_sync",
+]
 
-ALLOWED_INCOMING = {
-    MailboxKind.USER: frozenset({0, 1, 2, 3}),
-    MailboxKind.QUEUE: frozenset({0, 2, 3}),
-    MailboxKind.FORWARD: frozenset({2}),
-}
-ALLOWED_OUTGOING = {
-    MailboxKind.USER: frozenset({0, 1, 2}),
-    MailboxKind.QUEUE: frozenset({0, 2}),
-    MailboxKind.FORWARD: frozenset({0}),
-}
-ALLOWED_ACT = {
-    MailboxKind.USER: frozenset({0, 1, 2}),
-    MailboxKind.QUEUE: frozenset({2}),
-    MailboxKind.FORWARD: frozenset({2}),
-}
-# P5. Exchange Server (Hybrid) is an on-premises Exchange: it takes what Exchange Server takes.
-ALLOWED_AUTH = {
-    ServerType.POP3_SMTP: frozenset({0, 1}),
-    ServerType.IMAP_SMTP: frozenset({0, 1, 5}),
-    ServerType.EXCHANGE: frozenset({0, 1, 3, 6}),
-    ServerType.EXCHANGE_HYBRID: frozenset({0, 1, 3, 6}),
-    ServerType.EXCHANGE_ONLINE_HYBRID: frozenset({2, 7}),
-}
-NAME_MAX, EMAIL_MAX, USERNAME_MAX, PASSWORD_MAX, PROFILE_NAME_MAX = 200, 100, 200, 200, 100
-USER_NAME_MAX = 200
-LOCATION_MAX = 500  # a server location (P3): a host name, an IP address or an https URL
-PASSWORD_AUTH = frozenset({AuthMethod.USER_OR_QUEUE_CREDENTIALS, AuthMethod.PROFILE_CREDENTIALS})
-
-Rule = Callable[..., Iterator[Finding]]
+M = Record.MAILBOX
+_SYNC = (f"Incoming = {IncomingMethod.SERVER_SIDE_SYNC}, Outgoing = {OutgoingMethod.SERVER_SIDE_SYNC} "
+         f"or ACT = {ActMethod.SERVER_SIDE_SYNC}")
 
 
-def uses_server_side_sync(d: MailboxDraft) -> bool:
-    return (
-        d.incoming == IncomingMethod.SERVER_SIDE_SYNC
-        or d.outgoing == OutgoingMethod.SERVER_SIDE_SYNC
-        or d.act == ActMethod.SERVER_SIDE_SYNC
-    )
+def _allowed_text(allowed: dict, options) -> str:
+    return "; ".join(f"{kind.label.lower()} mailbox: {codes_text(options, codes)}"
+                     for kind, codes in allowed.items())
 
 
 # ---------------------------------------------------------------- mailbox rules
 
 
+@rule("M1", "Mailbox name", f"A mailbox's name is {NAME_TEXT.format(limit=NAME_MAX)}. A forward mailbox is "
+      "addressed by its name in import files, so a file cannot name two forward mailboxes alike.",
+      record=M, fields=("name",))
 def _m1_name(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
-    yield from _name_rule("M1", "name", d.name, NAME_MAX, "Name")
+    yield from name_rule("M1", "name", d.name, NAME_MAX, "Name")
 
 
-def _name_rule(rule: str, field: str, value: str, limit: int, label: str) -> Iterator[Finding]:
-    """Required, at most `limit` characters, no control or invisible characters (M1, P1, Q1, U1)."""
-    if not value.strip():
-        yield Finding(rule, field, E, f"{label} is required.")
-    elif len(value) > limit:
-        yield Finding(rule, field, E, f"{label} is at most {limit} characters (now {len(value)}).")
-    elif has_control_chars(value):
-        yield Finding(rule, field, E, f"{label} cannot contain control characters (tabs, line breaks).")
-    elif has_invisible_chars(value):
-        yield Finding(rule, field, E, f"{label} cannot contain invisible characters (bidirectional overrides, "
-                                      "zero-width characters): they make different names look the same.")
-    elif not value.isascii() and len(natural_key(value)) > limit:  # İ grows under lower(): its key must fit
-        yield Finding(rule, field, E, f"{label} is at most {limit} characters once compared "
-                                      f"case-insensitively (İ counts as two).")
-
-
-def check_state(code) -> Iterator[Finding]:
-    """R1: Status (statecode) is 0 Active or 1 Inactive, for every record."""
-    if code not in _STATES:
-        yield Finding("R1", "state", E, f"Status code {_code(code)} is not one of 0 Active, 1 Inactive.")
-
-
-_STATES = frozenset(RecordState)
-_APPROVALS = frozenset(ApprovalStatus)
-
-
-def _code(value) -> str:
-    text = str(value)
-    return text if len(text) <= 24 else text[:20] + "…"
-
-
+@rule("M2", "Owner", "Owner is required and must be a user of this organisation (an import names the owner "
+      "by email). A user mailbox is owned by its user and a queue mailbox by the queue's owner: both follow "
+      "their record and cannot be changed on the mailbox. A forward mailbox's owner is chosen by the admin.",
+      record=M, fields=("owner_id",))
 def _m2_owner(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.owner_id is None:
         yield Finding("M2", "owner_id", E, "Owner is required.")
@@ -124,6 +94,9 @@ def _m2_owner(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
         yield Finding("M2", "owner_id", E, "A queue mailbox is owned by the queue's owner.")
 
 
+@rule("M3", "Email address", f"The email address {EMAIL_TEXT}. It is required for a forward mailbox, and for "
+      "any mailbox whose Incoming or Outgoing Email is Server-Side Synchronization.",
+      record=M, fields=("email",))
 def _m3_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     email = d.email.strip()
     if not email:
@@ -137,18 +110,11 @@ def _m3_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
         yield Finding("M3", "email", E, problem)
 
 
-def email_problem(email: str, label: str) -> str | None:
-    """Why a stripped, non-empty address cannot be stored (M3, U1, Q1), or None."""
-    if len(email) > EMAIL_MAX:
-        return f"{label} is at most {EMAIL_MAX} characters (now {len(email)})."
-    normalised, problem = normalise_email(email)
-    if problem:
-        return problem
-    if len(normalised) > EMAIL_MAX or (not normalised.isascii() and len(natural_key(normalised)) > EMAIL_MAX):
-        return f"{label} is at most {EMAIL_MAX} characters once normalised."
-    return None
-
-
+@rule("M5", "One mailbox per address",
+      "Another mailbox with the same address (compared case-insensitively) is a warning. At Test & Enable it "
+      "is an error when this mailbox's Incoming Email is Server-Side Synchronization or Forward Mailbox and the "
+      "other mailbox is already enabled for incoming email: only one mailbox per address receives email.",
+      record=M, fields=("email",), severity=(W, E))
 def _m5_same_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if not ctx.same_email:
         return
@@ -166,12 +132,20 @@ def _m5_same_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     yield Finding("M5", "email", W, f"Another mailbox uses this address: {names}{more}.")
 
 
+@rule("M6", "Delete Email Messages After Processing",
+      "Delete Email Messages After Processing can be Yes only for forward and queue mailboxes.",
+      record=M, fields=("delete_after_processing",))
 def _m6_delete_after(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.delete_after_processing and d.kind == MailboxKind.USER:
         yield Finding("M6", "delete_after_processing", E,
                       "Delete Email Messages After Processing can be Yes only for forward and queue mailboxes.")
 
 
+@rule("M7", "Regarding", "A forward mailbox has no regarding record. A user or queue mailbox belongs to its "
+      "user or queue, set by the system; an import names it with `\"regarding\": {\"user\": EMAIL}` or "
+      "`{\"queue\": NAME}` (CSV: `user:EMAIL`, `queue:NAME`), and that record must exist in the database or "
+      "the same file.",
+      record=M, fields=("regarding_id",))
 def _m7_regarding(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.is_forward and d.regarding_id is not None:
         yield Finding("M7", "regarding_id", E, "A forward mailbox has no regarding record.")
@@ -179,35 +153,19 @@ def _m7_regarding(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
         yield Finding("M7", "regarding_id", E, f"A {d.kind.label.lower()} mailbox must belong to its {d.kind.label.lower()}.")
 
 
+@rule("M8", "Is Forward Mailbox is fixed",
+      "Is Forward Mailbox is fixed when the mailbox is created: a save that changes it is refused.",
+      record=M, fields=("kind",), where=Where.FORM)
 def _m8_forward_fixed(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if ctx.original is not None and ctx.original.kind != d.kind:
         yield Finding("M8", "kind", E, "Is Forward Mailbox is fixed when the mailbox is created.")
 
 
-def _a1_approval_code(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
-    if d.approval not in _APPROVALS:
-        yield Finding("A1", "approval", E, f"Email Address Approval code {_code(d.approval)} is not one of "
-                                           "0 Empty, 1 Approved, 2 Pending Approval, 3 Rejected.")
-
-
-def _r1_state(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
-    yield from check_state(d.state)
-
-
-def _m20_no_line_breaks(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
-    yield from _line_break_rule("username", d.username, "password", d.password.new)
-
-
-def _line_break_rule(user_field: str, username: str, password_field: str, password: str | None) -> Iterator[Finding]:
-    """M20: CR, LF or NUL would reach the mail server as extra protocol commands."""
-    if has_line_breakers(username):
-        yield Finding("M20", user_field, E, "User Name cannot contain line breaks or NUL characters: "
-                                            "they would reach the mail server as extra commands.")
-    if password and has_line_breakers(password):
-        yield Finding("M20", password_field, E, "Password cannot contain line breaks or NUL characters: "
-                                                "they would reach the mail server as extra commands.")
-
-
+@rule("M9", "Mailbox credentials",
+      f"User Name is at most {USERNAME_MAX} characters and Password at most {PASSWORD_MAX}. Allow to Use "
+      "Credentials = Yes requires a User Name and a Password; a stored password counts, and leaving the "
+      "password blank on an edit keeps it. Passwords are stored encrypted and never shown or exported.",
+      record=M, fields=("username", "password"))
 def _m9_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if len(d.username) > USERNAME_MAX:
         yield Finding("M9", "username", E, f"User Name is at most {USERNAME_MAX} characters.")
@@ -221,6 +179,11 @@ def _m9_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
         yield Finding("M9", "password", E, "A password is required when Allow to Use Credentials is Yes.")
 
 
+@rule("M10", "The profile decides whose credentials are used",
+      f"If the mailbox's profile authenticates with {AuthMethod.label_of(0)} (0) and any method uses "
+      f"server-side sync ({_SYNC}), Allow to Use Credentials must be Yes. If the profile authenticates "
+      "otherwise, Allow to Use Credentials = Yes is a warning: the mailbox's credentials will not be used.",
+      record=M, fields=("allow_credentials",), severity=(E, W))
 def _m10_profile_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if ctx.profile is None:
         return
@@ -235,6 +198,11 @@ def _m10_profile_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[F
                       f"{AuthMethod.label_of(ctx.profile.auth_method)}: these credentials will not be used.")
 
 
+@rule("M11", "Server profile required",
+      f"A server profile is required when {_SYNC}, and always for a forward mailbox; the chosen profile must "
+      "exist (an import names it by name, from the database or the same file). In the organisation settings, "
+      "a default method that uses server-side sync needs a default profile, and it must exist.",
+      record=M, fields=("profile_id",))
 def _m11_profile_required(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.profile_id is None:
         if d.is_forward:
@@ -245,25 +213,33 @@ def _m11_profile_required(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Find
         yield Finding("M11", "profile_id", E, "The chosen server profile no longer exists.")
 
 
+@rule("M12", "Allowed Incoming Email", f"Allowed Incoming Email codes by kind of mailbox: "
+      f"{_allowed_text(ALLOWED_INCOMING, IncomingMethod)}. A queue's own method and the organisation's default "
+      "(a user mailbox's codes) are held to the same sets.",
+      record=M, fields=("incoming",))
 def _m12_incoming(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
-    yield from _option_rule("M12", "incoming", d.incoming, ALLOWED_INCOMING[d.kind], IncomingMethod, d.kind)
+    yield from option_rule("M12", "incoming", d.incoming, ALLOWED_INCOMING[d.kind], IncomingMethod, d.kind)
 
 
+@rule("M13", "Allowed Outgoing Email", f"Allowed Outgoing Email codes by kind of mailbox: "
+      f"{_allowed_text(ALLOWED_OUTGOING, OutgoingMethod)}. A forward mailbox sends no email.",
+      record=M, fields=("outgoing",))
 def _m13_outgoing(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
-    yield from _option_rule("M13", "outgoing", d.outgoing, ALLOWED_OUTGOING[d.kind], OutgoingMethod, d.kind)
+    yield from option_rule("M13", "outgoing", d.outgoing, ALLOWED_OUTGOING[d.kind], OutgoingMethod, d.kind)
 
 
+@rule("M14", "Appointments, Contacts, and Tasks is personal", "Allowed Appointments, Contacts, and Tasks (ACT) "
+      f"codes by kind of mailbox: {_allowed_text(ALLOWED_ACT, ActMethod)}. Note that None is 2 here.",
+      record=M, fields=("act",))
 def _m14_act(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
-    yield from _option_rule("M14", "act", d.act, ALLOWED_ACT[d.kind], ActMethod, d.kind)
+    yield from option_rule("M14", "act", d.act, ALLOWED_ACT[d.kind], ActMethod, d.kind)
 
 
-def _option_rule(rule, field, code, allowed, options, kind) -> Iterator[Finding]:
-    if code not in allowed:
-        names = " or ".join(f"“{options.label_of(c)}”" for c in sorted(allowed))
-        what = f"“{options(code).label}”" if code in set(options) else f"Code {_code(code)}"
-        yield Finding(rule, field, E, f"{what} is not allowed for a {kind.label.lower()} mailbox: choose {names}.")
-
-
+@rule("M15", "ACT needs an Exchange profile",
+      f"ACT = Server-Side Synchronization ({ActMethod.SERVER_SIDE_SYNC}) needs an Exchange profile (server type "
+      f"{codes_text(ServerType, EXCHANGE_TYPES)}); POP3/SMTP and IMAP/SMTP profiles cannot sync appointments, "
+      "contacts and tasks, and Test & Enable records that direction as a Failure.",
+      record=M, fields=("act",))
 def _m15_act_exchange(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.act == ActMethod.SERVER_SIDE_SYNC and ctx.profile is not None and ctx.profile.server_type not in EXCHANGE_TYPES:
         yield Finding("M15", "act", E,
@@ -271,17 +247,56 @@ def _m15_act_exchange(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]
                       f"{ctx.profile.name!r} is {ServerType.label_of(ctx.profile.server_type)}.")
 
 
+@rule("M16", "A forward mailbox must exist",
+      f"Incoming Email = Forward Mailbox ({IncomingMethod.FORWARD_MAILBOX}) while the organisation has no active "
+      "forward mailbox is a warning: mail will not be processed. At Test & Enable the incoming test of such a "
+      "mailbox is a Failure naming M16, and it succeeds only once an active forward mailbox has passed its own "
+      "incoming test.",
+      record=M, fields=("incoming",), severity=(W,))
 def _m16_forward_exists(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.incoming == IncomingMethod.FORWARD_MAILBOX and not ctx.active_forward_mailbox_exists:
         yield Finding("M16", "incoming", W,
                       "There is no active forward mailbox: incoming email will not be processed.")
 
 
+@rule("M20", "No line breaks in credentials",
+      "User names and passwords (mailbox and profile alike) contain no CR, LF or NUL: they would reach the mail "
+      "server as extra protocol commands. An error on every write path, and Test & Enable never sends them.",
+      record=M, fields=("username", "password"))
+def _m20_no_line_breaks(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    yield from line_break_rule("username", d.username, "password", d.password.new)
+
+
+_APPROVALS = frozenset(ApprovalStatus)
+
+
+@rule("A1", "Email address approval",
+      "Approve Email and Reject Email set a user's or queue's (and its mailbox's) approval to Approved or "
+      "Rejected; a forward mailbox has no approval to give. An approval code, stored or imported, is one of "
+      f"{codes_text(ApprovalStatus, ApprovalStatus)}.",
+      record=M, fields=("approval",))
+def _a1_approval_code(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    if d.approval not in _APPROVALS:
+        yield Finding("A1", "approval", E, f"Email Address Approval code {code_text(d.approval)} is not one of "
+                                           "0 Empty, 1 Approved, 2 Pending Approval, 3 Rejected.")
+
+
+@rule("A2", "Only approved addresses are processed",
+      "While the organisation requires approval for users (or for queues; both on by default), Test & Enable on "
+      "a user's (queue's) mailbox whose address is not Approved records a Failure, with an alert that says so.",
+      record=M, fields=("approval",), where=Where.TEST)
 def _a2_approval(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if (ctx.stage == Stage.TEST and ctx.approval_required and not d.is_forward
             and d.approval != ApprovalStatus.APPROVED):
         yield Finding("A2", "approval", E,
                       f"Email cannot be processed for mailbox {d.name} because its email address is not approved.")
+
+
+@rule("R1", "Status", f"Status (statecode) is {codes_text(RecordState, RecordState)}, on every record; "
+      "Activate and Deactivate are held to it too.",
+      record=M, fields=("state",))
+def _r1_state(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    yield from check_state(d.state)
 
 
 MAILBOX_RULES: tuple[Rule, ...] = (
@@ -295,242 +310,3 @@ MAILBOX_RULES: tuple[Rule, ...] = (
 def check_mailbox(draft: MailboxDraft, ctx: MailboxContext | None = None) -> list[Finding]:
     ctx = ctx or MailboxContext()
     return [f for rule in MAILBOX_RULES for f in rule(draft, ctx)]
-
-
-# ---------------------------------------------------------------- profile rules
-
-
-def default_port(server_type: int | None, direction: str, tls: int) -> int | None:
-    """P4 defaults: POP3 995/110, IMAP 993/143, SMTP 465/587/25, Exchange 443."""
-    if server_type in EXCHANGE_TYPES:
-        return 443
-    if direction == "outgoing":
-        return {TlsMode.IMPLICIT: 465, TlsMode.STARTTLS: 587}.get(tls, 25)
-    if server_type == ServerType.POP3_SMTP:
-        return 995 if tls == TlsMode.IMPLICIT else 110
-    if server_type == ServerType.IMAP_SMTP:
-        return 993 if tls == TlsMode.IMPLICIT else 143
-    return None
-
-
-def normalise_profile(d: ProfileDraft) -> ProfileDraft:
-    """What saving does to a profile: P4 default ports, P6/P7 clear unused credentials, P8."""
-    d = d.copy()
-    exchange = d.server_type in EXCHANGE_TYPES
-    if not exchange:
-        d.auto_discover = False
-    if d.auto_discover:  # P8
-        d.incoming_location = d.outgoing_location = ""
-        d.incoming_port = d.outgoing_port = None
-        d.incoming_tls = d.outgoing_tls = TlsMode.IMPLICIT
-    else:  # P4
-        if d.incoming_port is None:
-            d.incoming_port = default_port(d.server_type, "incoming", d.incoming_tls)
-        if d.outgoing_port is None:
-            d.outgoing_port = default_port(d.server_type, "outgoing", d.outgoing_tls)
-    if d.use_same_settings_for_outgoing:  # P7
-        d.outgoing_auth_method = d.auth_method
-        d.outgoing_username = ""
-        d.outgoing_password.new, d.outgoing_password.clear = None, d.outgoing_password.stored
-    if d.auth_method != AuthMethod.PROFILE_CREDENTIALS:  # P6
-        d.username = ""
-        d.password.new, d.password.clear = None, d.password.stored
-    if not d.use_same_settings_for_outgoing and d.outgoing_auth_method != AuthMethod.PROFILE_CREDENTIALS:
-        d.outgoing_username = ""
-        d.outgoing_password.new, d.outgoing_password.clear = None, d.outgoing_password.stored
-    return d
-
-
-def _p1_name(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    yield from _name_rule("P1", "name", d.name, PROFILE_NAME_MAX, "Name")
-    if d.name.strip() and ctx.name_taken:
-        yield Finding("P1", "name", E, f"Another server profile is already named {d.name.strip()!r}.")
-
-
-def _p2_type(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    if d.server_type is None:
-        yield Finding("P2", "server_type", E, "Server Type is required.")
-    elif d.server_type not in set(ServerType):
-        yield Finding("P2", "server_type", E, f"Server Type {d.server_type} is not a known type.")
-
-
-def _p3_locations(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    if d.auto_discover and d.server_type in EXCHANGE_TYPES:
-        return
-    exchange = d.server_type in EXCHANGE_TYPES
-    for field, label in (("incoming_location", "Incoming Server Location"),
-                         ("outgoing_location", "Outgoing Server Location")):
-        value = getattr(d, field).strip()
-        if not value:
-            yield Finding("P3", field, E, f"{label} is required unless Auto Discover is Yes."
-                          if exchange else f"{label} is required.")
-            continue
-        if len(value) > LOCATION_MAX:
-            yield Finding("P3", field, E, f"{label} is at most {LOCATION_MAX} characters (now {len(value)}).")
-            continue
-        problem = https_url_problem(value) if exchange else host_problem(value)
-        if problem:
-            yield Finding("P3", field, E, problem)
-
-
-def _p4_ports(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    if d.auto_discover and d.server_type in EXCHANGE_TYPES:
-        return
-    for field, label in (("incoming_port", "Incoming Port"), ("outgoing_port", "Outgoing Port")):
-        port = getattr(d, field)
-        if port is not None and not 1 <= port <= 65535:
-            yield Finding("P4", field, E, f"{label} must be between 1 and 65535.")
-
-
-def _p5_auth(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    allowed = ALLOWED_AUTH.get(d.server_type)
-    if allowed is None:
-        return
-    checks = [("auth_method", d.auth_method)]
-    if not d.use_same_settings_for_outgoing:
-        checks.append(("outgoing_auth_method", d.outgoing_auth_method))
-    for field, code in checks:
-        if code not in allowed:
-            names = ", ".join(AuthMethod.label_of(c) for c in sorted(allowed))
-            yield Finding("P5", field, E,
-                          f"{AuthMethod.label_of(code)} does not suit {ServerType.label_of(d.server_type)}: "
-                          f"choose {names}.")
-
-
-def _p6_profile_credentials(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    pairs = [("", d.auth_method, d.username, d.password)]
-    if not d.use_same_settings_for_outgoing:
-        pairs.append(("outgoing_", d.outgoing_auth_method, d.outgoing_username, d.outgoing_password))
-    for prefix, method, username, password in pairs:
-        if len(username) > USERNAME_MAX:
-            yield Finding("P6", f"{prefix}username", E, f"User Name is at most {USERNAME_MAX} characters.")
-        if password.new and len(password.new) > PASSWORD_MAX:
-            yield Finding("P6", f"{prefix}password", E, f"Password is at most {PASSWORD_MAX} characters.")
-        if method != AuthMethod.PROFILE_CREDENTIALS:
-            continue
-        if not username.strip():
-            yield Finding("P6", f"{prefix}username", E,
-                          "User Name is required when the profile authenticates with its own credentials.")
-        if not password.present:
-            yield Finding("P6", f"{prefix}password", E,
-                          "Password is required when the profile authenticates with its own credentials.")
-
-
-def _p7_same_settings(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    if d.use_same_settings_for_outgoing and (d.outgoing_username.strip() or d.outgoing_password.new):
-        yield Finding("P7", "outgoing_username", W,
-                      "Use Same Settings for Outgoing is Yes: the separate outgoing credentials will be cleared.")
-
-
-def _p8_auto_discover(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    if d.auto_discover and d.server_type not in EXCHANGE_TYPES:
-        yield Finding("P8", "auto_discover", E, "Auto Discover exists only for Exchange server types.")
-
-
-def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    if d.max_concurrent_connections is None or not 1 <= d.max_concurrent_connections <= 300:
-        yield Finding("P9", "max_concurrent_connections", E, "Maximum Concurrent Connections must be 1 to 300.")
-    if d.min_polling_minutes is None or not 0 <= d.min_polling_minutes <= 1440:
-        yield Finding("P9", "min_polling_minutes", E, "Minimum Polling Interval must be 0 to 1440 minutes.")
-    if not 1 <= d.timeout_seconds <= 600:
-        yield Finding("P9", "timeout_seconds", E, "Connection timeout must be 1 to 600 seconds.")
-
-
-def _p10_plaintext(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    if d.auto_discover or d.server_type in EXCHANGE_TYPES:
-        return
-    outgoing_auth = d.auth_method if d.use_same_settings_for_outgoing else d.outgoing_auth_method
-    for field, tls, auth, label in (("incoming_tls", d.incoming_tls, d.auth_method, "incoming"),
-                                     ("outgoing_tls", d.outgoing_tls, outgoing_auth, "outgoing")):
-        if tls == TlsMode.NONE and auth in PASSWORD_AUTH:
-            yield Finding("P10", field, W, f"SSL is off for {label} connections: passwords travel in clear text.")
-
-
-def _p13_pins(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    for field, value, label in (("incoming_cert_sha256", d.incoming_cert_sha256, "incoming"),
-                                ("outgoing_cert_sha256", d.outgoing_cert_sha256, "outgoing")):
-        if value.strip() and not is_sha256_pin(value):
-            yield Finding("P13", field, E,
-                          f"The {label} certificate pin must be a SHA-256 fingerprint: exactly 64 hex digits "
-                          "(colons and spaces allowed), or empty for normal verification.")
-
-
-def _m20_profile_line_breaks(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    yield from _line_break_rule("username", d.username, "password", d.password.new)
-    yield from _line_break_rule("outgoing_username", d.outgoing_username, "outgoing_password",
-                                d.outgoing_password.new)
-
-
-def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    yield from check_state(d.state)
-
-
-PROFILE_RULES: tuple[Rule, ...] = (
-    _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
-    _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p13_pins, _m20_profile_line_breaks,
-    _r1_profile_state,
-)
-
-
-def check_profile(draft: ProfileDraft, ctx: ProfileContext | None = None) -> list[Finding]:
-    ctx = ctx or ProfileContext()
-    return [f for rule in PROFILE_RULES for f in rule(draft, ctx)]
-
-
-# ---------------------------------------------------------------- users, queues, organisation
-
-
-def check_user(d: UserDraft, ctx: UserContext | None = None) -> list[Finding]:
-    ctx = ctx or UserContext()
-    out = list(_name_rule("U1", "full_name", d.full_name, USER_NAME_MAX, "Full Name"))
-    email = d.email.strip()
-    if not email:
-        out.append(Finding("U1", "email", E, "Primary Email is required."))
-    else:
-        problem = email_problem(email, "Primary Email")
-        if problem:
-            out.append(Finding("U1", "email", E, problem))
-        elif ctx.email_taken:
-            out.append(Finding("U1", "email", E, f"Another user already has the email {email}."))
-    out += check_state(d.state)
-    return out
-
-
-def check_queue(d: QueueDraft, ctx: QueueContext | None = None) -> list[Finding]:
-    ctx = ctx or QueueContext()
-    out = list(_name_rule("Q1", "name", d.name, NAME_MAX, "Name"))
-    if d.name.strip() and ctx.name_taken:
-        out.append(Finding("Q1", "name", E, f"Another queue is already named {d.name.strip()!r}."))
-    if d.owner_id is None:
-        out.append(Finding("Q1", "owner_id", E, "Owner is required."))
-    elif not ctx.owner_exists:
-        out.append(Finding("Q1", "owner_id", E, "The owner must be a user of this organisation; no user has that email."))
-    email = d.email.strip()
-    if email:
-        problem = email_problem(email, "Email")
-        if problem:
-            out.append(Finding("Q1", "email", E, problem))
-    elif d.incoming == IncomingMethod.SERVER_SIDE_SYNC or d.outgoing == OutgoingMethod.SERVER_SIDE_SYNC:
-        out.append(Finding("Q1", "email", E, "An email address is required once the queue uses server-side sync."))
-    out += _option_rule("M12", "incoming", d.incoming, ALLOWED_INCOMING[MailboxKind.QUEUE], IncomingMethod, MailboxKind.QUEUE)
-    out += _option_rule("M13", "outgoing", d.outgoing, ALLOWED_OUTGOING[MailboxKind.QUEUE], OutgoingMethod, MailboxKind.QUEUE)
-    out += check_state(d.state)
-    return out
-
-
-def check_org_settings(d: OrgSettings, profile: object | None = True) -> list[Finding]:
-    """Defaults must be values a user mailbox may hold (M12–M14); server-side sync needs a
-    default profile, and it must exist (M11)."""
-    out: list[Finding] = []
-    out += _option_rule("M12", "default_incoming", d.default_incoming, ALLOWED_INCOMING[MailboxKind.USER], IncomingMethod, MailboxKind.USER)
-    out += _option_rule("M13", "default_outgoing", d.default_outgoing, ALLOWED_OUTGOING[MailboxKind.USER], OutgoingMethod, MailboxKind.USER)
-    out += _option_rule("M14", "default_act", d.default_act, ALLOWED_ACT[MailboxKind.USER], ActMethod, MailboxKind.USER)
-    if d.default_profile_id is not None and profile is None:
-        out.append(Finding("M11", "default_profile_id", E, "The default server profile no longer exists."))
-    elif d.default_profile_id is None and (d.default_incoming == IncomingMethod.SERVER_SIDE_SYNC
-                                           or d.default_outgoing == OutgoingMethod.SERVER_SIDE_SYNC
-                                           or d.default_act == ActMethod.SERVER_SIDE_SYNC):
-        out.append(Finding("M11", "default_profile_id", E,
-                           "Choose a default server profile: new mailboxes would use server-side "
-                           "synchronization without one."))
-    return out

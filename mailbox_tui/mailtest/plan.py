@@ -1,4 +1,4 @@
-"""What Test & Enable tests for one mailbox (DOMAIN.md "Test & Enable"), and what its results mean.
+"""What Test & Enable tests for one mailbox, and what its results mean (the rules: docs/RULES.md).
 
 The rules run first, at the TEST stage: an error that blocks a direction (A2 not approved,
 M15 ACT on a non-Exchange profile, M5 another mailbox already receiving the address, missing
@@ -47,7 +47,7 @@ UNREADABLE_MESSAGE = "The stored password can't be read with the current key: re
 
 
 @dataclass
-class Check:
+class DirectionTest:
     """One direction of one mailbox: decided already (status set) or a probe to run."""
 
     direction: str
@@ -66,7 +66,9 @@ class Check:
 
 
 @dataclass
-class CheckOutcome:
+class DirectionResult:
+    """How one direction of one mailbox's test ended."""
+
     direction: str
     status: int
     step: str
@@ -87,7 +89,7 @@ class MailboxOutcome:
     mailbox_id: int
     name: str
     email: str
-    checks: dict[str, CheckOutcome]
+    checks: dict[str, DirectionResult]
     alerts: list[AlertDraft]
     completed_on: datetime
     version: int | None = None  # the mailbox's version that was tested: results are written only for it
@@ -117,11 +119,13 @@ class MailboxOutcome:
 
 
 @dataclass
-class MailboxPlan:
+class MailboxTestPlan:
+    """What Test & Enable will do for one mailbox: each direction decided already or a probe to run."""
+
     mailbox_id: int
     name: str
     email: str
-    checks: dict[str, Check]
+    checks: dict[str, DirectionTest]
     blocking: list[Finding] = field(default_factory=list)  # rule errors that stopped a direction
     connection_limit: int = 10  # the profile's Maximum Concurrent Connections
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -129,19 +133,19 @@ class MailboxPlan:
     profile_version: tuple[int, int] | None = None  # (id, version) of the profile, as planned
 
     @property
-    def probes(self) -> list[Check]:
+    def probes(self) -> list[DirectionTest]:
         return [c for c in self.checks.values() if c.needs_probe]
 
     def conclude(self, results: dict[str, ProbeResult], completed_on: datetime | None = None) -> MailboxOutcome:
         """The statuses and alerts, from the decided checks and the probes' results."""
         redact = Redactor(self.secrets)
-        outcomes: dict[str, CheckOutcome] = {}
+        outcomes: dict[str, DirectionResult] = {}
         alerts: list[AlertDraft] = []
         for finding in self.blocking:
             alerts.append(AlertDraft("error", f"rule {finding.rule}", redact(finding.message)))
         for direction, check in self.checks.items():
             if not check.needs_probe:
-                outcomes[direction] = CheckOutcome(direction, int(check.status), check.step,
+                outcomes[direction] = DirectionResult(direction, int(check.status), check.step,
                                                    redact(check.message), check.rule)
                 if check.status == TestStatus.FAILURE and not check.rule:
                     alerts.append(AlertDraft("error", check.step,
@@ -150,14 +154,15 @@ class MailboxPlan:
             result = results[direction]
             status = TestStatus.SUCCESS if result.ok else TestStatus.FAILURE
             message = result.message + (f" {check.note}" if check.note and result.ok else "")
-            outcomes[direction] = CheckOutcome(direction, int(status), result.step, redact(message), probe=result)
+            outcomes[direction] = DirectionResult(direction, int(status), result.step, redact(message), probe=result)
             if not result.ok:
                 answer = f" Server answered: {result.server_answer}" if result.server_answer else ""
                 alerts.append(AlertDraft("error", result.step, redact(
                     f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, failed at {result.step}: "
                     f"{result.message}{answer}")))
             elif check.warning:
-                alerts.append(AlertDraft("warning", result.step, redact(f"{DIRECTION_LABELS[direction]}: {check.note}")))
+                alerts.append(AlertDraft("warning", result.step,
+                                         redact(f"{DIRECTION_LABELS[direction]}: {check.note}")))
         return MailboxOutcome(self.mailbox_id, self.name, self.email, outcomes, _unique(alerts),
                               completed_on or utcnow(), self.version, self.profile_version)
 
@@ -231,13 +236,14 @@ class Planner:
             self._profiles[profile_id] = EmailServerProfile.get_or_none(EmailServerProfile.id == profile_id)
         return self._profiles[profile_id]
 
-    def plan(self, mailbox_id: int) -> MailboxPlan:
+    def plan(self, mailbox_id: int) -> MailboxTestPlan:
         """Raises services.NotFound when the mailbox no longer exists."""
         d = services.get_mailbox(self.store, mailbox_id)
         findings = errors(check_mailbox(d, services.mailbox_context(self.store, d, Stage.TEST)))
         wanted = _wanted(d)
         codes = {INCOMING: d.incoming, OUTGOING: d.outgoing, ACT: d.act}
-        checks = {direction: Check(direction, TestStatus.NOT_RUN, "", _not_run_message(direction, codes[direction]))
+        checks = {direction: DirectionTest(direction, TestStatus.NOT_RUN, "",
+                                           _not_run_message(direction, codes[direction]))
                   for direction in DIRECTIONS if not wanted[direction]}
         blocking: list[Finding] = []
         for finding in findings:
@@ -245,47 +251,47 @@ class Planner:
             if hit:
                 blocking.append(finding)
             for direction in hit:
-                checks.setdefault(direction, Check(direction, TestStatus.FAILURE, f"rule {finding.rule}",
-                                                   finding.message, finding.rule))
+                checks.setdefault(direction, DirectionTest(direction, TestStatus.FAILURE, f"rule {finding.rule}",
+                                                           finding.message, finding.rule))
         profile = self.profile(d.profile_id)
         secrets: list[str] = []
         for direction in DIRECTIONS:
             if direction in checks:
                 continue
             if direction == INCOMING and d.incoming == IncomingMethod.FORWARD_MAILBOX:
-                checks[direction] = self._forward_check()
+                checks[direction] = self._forward_mailbox_test()
             else:
-                checks[direction] = self._server_check(d, profile, direction, secrets)
+                checks[direction] = self._server_test(d, profile, direction, secrets)
         ordered = {direction: checks[direction] for direction in DIRECTIONS}
         limit = profile.max_concurrent_connections if profile is not None else 10
-        return MailboxPlan(d.id, d.name, d.email, ordered, blocking, max(1, limit or 1), tuple(secrets), d.version,
+        return MailboxTestPlan(d.id, d.name, d.email, ordered, blocking, max(1, limit or 1), tuple(secrets), d.version,
                            (profile.id, profile.version) if profile is not None else None)
 
     # ---------------------------------------------------------------- one direction
 
-    def _forward_check(self) -> Check:
+    def _forward_mailbox_test(self) -> DirectionTest:
         forwards = list(Mailbox.select(Mailbox.name, Mailbox.incoming_status)
                         .where(Mailbox.kind == MailboxKind.FORWARD, Mailbox.state == RecordState.ACTIVE)
                         .order_by(Mailbox.name_key).limit(20))
         if not forwards:
-            return Check(INCOMING, TestStatus.FAILURE, CONFIGURATION,
+            return DirectionTest(INCOMING, TestStatus.FAILURE, CONFIGURATION,
                          "Incoming Email is Forward Mailbox, but there is no active forward mailbox: mail "
                          "forwarded for this mailbox would not be processed. Create one (New Forward Mailbox) "
                          "or choose another Incoming Email method.", "M16")
         working = [f for f in forwards if f.incoming_status == TestStatus.SUCCESS]
         if working:
-            return Check(INCOMING, TestStatus.SUCCESS, CONFIGURATION,
+            return DirectionTest(INCOMING, TestStatus.SUCCESS, CONFIGURATION,
                          f"Forward mailbox {working[0].name!r} is active and passed its incoming test: "
                          f"mail forwarded to it is processed for this mailbox.")
         names = ", ".join(repr(f.name) for f in forwards[:3])
         states = {TestStatus.label_of(f.incoming_status) for f in forwards}
-        return Check(INCOMING, TestStatus.FAILURE, CONFIGURATION,
+        return DirectionTest(INCOMING, TestStatus.FAILURE, CONFIGURATION,
                      f"Incoming Email is Forward Mailbox, but no active forward mailbox has passed its incoming "
                      f"test ({names}: {' / '.join(sorted(states))}). Test & Enable the forward mailbox first.")
 
-    def _server_check(self, d, profile: EmailServerProfile | None, direction: str, secrets: list[str]) -> Check:
-        def fail(message: str, step: str = CONFIGURATION) -> Check:
-            return Check(direction, TestStatus.FAILURE, step, message)
+    def _server_test(self, d, profile: EmailServerProfile | None, direction: str, secrets: list[str]) -> DirectionTest:
+        def fail(message: str, step: str = CONFIGURATION) -> DirectionTest:
+            return DirectionTest(direction, TestStatus.FAILURE, step, message)
 
         if profile is None:  # M11 stops this first; kept for a profile deleted meanwhile
             return fail("The mailbox has no server profile.")
@@ -304,7 +310,7 @@ class Planner:
         endpoint = profile_endpoint(profile, direction)
         if endpoint is None:
             return fail(f"Server profile {profile.name!r} has no {direction} server location (rule P3).")
-        check = Check(direction, None, endpoint=endpoint)
+        check = DirectionTest(direction, None, endpoint=endpoint)
         same = profile.use_same_settings_for_outgoing
         method = profile.auth_method if incoming or same else profile.outgoing_auth_method
         try:
@@ -334,7 +340,7 @@ class Planner:
         return check
 
 
-def plan_mailbox(store, mailbox_id: int) -> MailboxPlan:
+def plan_mailbox(store, mailbox_id: int) -> MailboxTestPlan:
     return Planner(store).plan(mailbox_id)
 
 

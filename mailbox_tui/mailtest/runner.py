@@ -32,7 +32,7 @@ from ..domain.options import IncomingMethod, MailboxKind, TestStatus
 from ..store import services
 from ..store.models import Mailbox
 from .limits import Abort
-from .plan import MailboxOutcome, MailboxPlan, Planner
+from .plan import MailboxOutcome, MailboxTestPlan, Planner
 from .probes import Endpoint, ProbeResult, probe
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class RunReport:
 
 @dataclass
 class _Job:
-    plan: MailboxPlan
+    plan: MailboxTestPlan
     direction: str
     endpoint: Endpoint
     host: str
@@ -114,7 +114,7 @@ class _Job:
 
 @dataclass
 class _Open:
-    plan: MailboxPlan
+    plan: MailboxTestPlan
     results: dict[str, ProbeResult] = field(default_factory=dict)
     remaining: int = 0
 
@@ -288,7 +288,7 @@ class TestRunner:
             return ids, []
         return [i for i in ids if i not in dependent], [i for i in ids if i in dependent]
 
-    def _host_limit(self, host: str, plan: MailboxPlan) -> int:
+    def _host_limit(self, host: str, plan: MailboxTestPlan) -> int:
         limit = min(plan.connection_limit, self.per_host_limit or self.concurrency, self.concurrency)
         self._host_limits[host] = min(self._host_limits.get(host, limit), limit)
         return self._host_limits[host]

@@ -20,8 +20,9 @@ TEAM_HINT = ("A team shares one key: copy the key file of an admin whose key rea
              "(chmod 640, readable by the team's group and never by others), or set MAILBOX_TUI_KEY to that key.")
 
 
-class KeyError_(Exception):
-    """The key cannot be loaded; the message says what to do."""
+class KeyFileError(Exception):
+    """The encryption key cannot be read, found or created (a key file, or $MAILBOX_TUI_KEY); the message says
+    what to do."""
 
 
 class SecretUnreadable(Exception):
@@ -60,7 +61,7 @@ class KeyRing:
         if self.before_encrypt is not None:
             self.before_encrypt()
         if self._primary is None:
-            raise KeyError_(f"There is no encryption key ({self.source}): a password can't be stored.")
+            raise KeyFileError(f"There is no encryption key ({self.source}): a password can't be stored.")
         return self._primary.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
@@ -81,7 +82,7 @@ class KeyRing:
 
     def key_check(self) -> str:
         if self._primary is None:
-            raise KeyError_(f"There is no encryption key ({self.source}).")
+            raise KeyFileError(f"There is no encryption key ({self.source}).")
         return self._primary.encrypt(KEY_CHECK_PLAINTEXT).decode("ascii")
 
     def matches(self, key_check: str) -> bool:
@@ -129,11 +130,11 @@ def _parse_keys(text: str, source: str) -> list[bytes]:
             key = k.strip().encode("ascii")
             Fernet(key)
         except (ValueError, TypeError, UnicodeEncodeError):
-            raise KeyError_(f"The key in {source} is not a valid Fernet key (44 characters of url-safe base64, "
+            raise KeyFileError(f"The key in {source} is not a valid Fernet key (44 characters of url-safe base64, "
                             "as mailbox-tui writes it).") from None
         keys.append(key)
     if not keys:
-        raise KeyError_(f"No key found in {source}.")
+        raise KeyFileError(f"No key found in {source}.")
     return keys
 
 
@@ -142,31 +143,31 @@ def read_key_file(path: Path) -> list[bytes]:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise KeyError_(f"There is no key file at {path}.") from None
+        raise KeyFileError(f"There is no key file at {path}.") from None
     except OSError as exc:
-        raise KeyError_(f"Can't read the key file {path}: {exc.strerror}.") from None
+        raise KeyFileError(f"Can't read the key file {path}: {exc.strerror}.") from None
     if stat.S_ISDIR(st.st_mode):
-        raise KeyError_(f"{path} is a folder, not a key file: give the path of the key file itself "
+        raise KeyFileError(f"{path} is a folder, not a key file: give the path of the key file itself "
                         f"(for example {path / 'secret.key'}).")
     if not stat.S_ISREG(st.st_mode):
-        raise KeyError_(f"{path} is not a regular file, so it is not a key file.")
+        raise KeyFileError(f"{path} is not a regular file, so it is not a key file.")
     mode = stat.S_IMODE(st.st_mode)
     if mode & stat.S_IRWXO:
-        raise KeyError_(f"Key file {path} is readable by other users (mode {mode:o}); refusing to use it. "
+        raise KeyFileError(f"Key file {path} is readable by other users (mode {mode:o}); refusing to use it. "
                         f"Fix it with: chmod 600 {path} (or chmod 640 to share it with your team's group).")
     if mode & (stat.S_IWGRP | stat.S_IXGRP):
-        raise KeyError_(f"Key file {path} can be changed by its group (mode {mode:o}); refusing to use it. "
+        raise KeyFileError(f"Key file {path} can be changed by its group (mode {mode:o}); refusing to use it. "
                         f"Fix it with: chmod 640 {path}")
     if st.st_size > MAX_KEY_FILE_BYTES:
-        raise KeyError_(f"{path} is not a mailbox-tui key file: it holds {st.st_size} bytes, a key is 44.")
+        raise KeyFileError(f"{path} is not a mailbox-tui key file: it holds {st.st_size} bytes, a key is 44.")
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyError_(f"Can't read the key file {path}: {exc.strerror}.") from None
+        raise KeyFileError(f"Can't read the key file {path}: {exc.strerror}.") from None
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
-        raise KeyError_(f"{path} is not a mailbox-tui key file: it holds non-ASCII bytes, and a key is "
+        raise KeyFileError(f"{path} is not a mailbox-tui key file: it holds non-ASCII bytes, and a key is "
                         "44 characters of url-safe base64.") from None
     return _parse_keys(text, str(path))
 
@@ -193,7 +194,7 @@ def write_key_file(path: Path, keys: list[bytes], make_folder: bool = False, lik
     if make_folder:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     elif not path.parent.is_dir():
-        raise KeyError_(f"There is no folder {path.parent} for the key file {path.name}: create it "
+        raise KeyFileError(f"There is no folder {path.parent} for the key file {path.name}: create it "
                         f"(mkdir -m 700 {path.parent}) or give another --key-file.")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
@@ -243,7 +244,7 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
     if explicit and not _present(path):
         where = (f"There is no folder {path.parent} for the key file {path.name}" if not path.parent.is_dir()
                  else f"There is no key file at {path}")
-        raise KeyError_(f"{where}: give --key-file the key file that reads this database (nothing was created). "
+        raise KeyFileError(f"{where}: give --key-file the key file that reads this database (nothing was created). "
                         f"{TEAM_HINT}")
     found: list[tuple[Path, list[bytes]]] = []
     notes: list[str] = []
@@ -253,7 +254,7 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
         if _present(leftover):
             try:
                 found.append((leftover, read_key_file(leftover)))
-            except KeyError_ as exc:
+            except KeyFileError as exc:
                 if leftover.is_file() and leftover.stat().st_size == 0:
                     continue  # a rotation killed between creating its key file and writing it
                 notes.append(f"Skipped {leftover}: {exc}")
@@ -291,10 +292,10 @@ def _key_for_new_database(path: Path, make_folder: bool) -> KeyRing:
             log.info("created a new key file %s", path)
         except FileExistsError:
             pass  # another process created it first
-        except KeyError_:
+        except KeyFileError:
             raise
         except OSError as exc:
-            raise KeyError_(f"Can't create the key file {path}: {exc.strerror}.") from None
+            raise KeyFileError(f"Can't create the key file {path}: {exc.strerror}.") from None
     return KeyRing(read_key_file(path), str(path))
 
 

@@ -27,7 +27,7 @@ NARROW = 10_000  # at most this many candidate rows: read them by id and sort; m
 COUNT_CAP = 10_000  # a capped count stops here: a list says "10,000+" instead of counting every row
 _PROFILE_IDS = 1_000  # profiles matching a filter, passed as values (an index can use them); more: a subquery
 
-# Views of the Mailboxes page (DOMAIN.md), in menu order.
+# Views of the Mailboxes page, in menu order.
 VIEWS = {
     "active": "Active Mailboxes",
     "all": "All Mailboxes",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from .crypto import KeyError_, KeyRing, SecretUnreadable, fsync_folder, key_reads, pending_key_path, read_key_file
+from .crypto import KeyFileError, KeyRing, SecretUnreadable, fsync_folder, key_reads, pending_key_path, read_key_file
 from .crypto import retired_key_path, write_key_file
 from .database import Store, StoreError
 from .models import EmailServerProfile, Mailbox, Meta
@@ -38,15 +38,15 @@ def rotate_key(store: Store, new_key_path: Path | None = None) -> tuple[int, Pat
     from_env = store.keyring.source == "environment"
     if from_env:
         if new_key_path is None:
-            raise KeyError_("The key comes from $MAILBOX_TUI_KEY: give --out PATH for the new key file, "
+            raise KeyFileError("The key comes from $MAILBOX_TUI_KEY: give --out PATH for the new key file, "
                             "then put its contents in MAILBOX_TUI_KEY.")
         final = pending = Path(new_key_path)
         if os.path.lexists(pending):
-            raise KeyError_(f"{pending} already exists: give --out a new file name for the new key. "
+            raise KeyFileError(f"{pending} already exists: give --out a new file name for the new key. "
                             "Nothing was changed.")
     else:
         if new_key_path is not None:
-            raise KeyError_(f"--out is for a key kept in $MAILBOX_TUI_KEY; this database's key is the file "
+            raise KeyFileError(f"--out is for a key kept in $MAILBOX_TUI_KEY; this database's key is the file "
                             f"{store.keyring.source}, which rotate-key replaces itself. Nothing was changed.")
         final = Path(store.keyring.source)
         pending = pending_key_path(final)
@@ -98,7 +98,7 @@ def _remove_dead_pending(pending: Path, key_check: str) -> None:
         return
     try:
         keys = read_key_file(pending)
-    except KeyError_:
+    except KeyFileError:
         if not (pending.is_file() and pending.stat().st_size == 0):
             raise
         keys = []  # created, then killed before its key was written: it holds nothing
@@ -184,5 +184,5 @@ def _prove(store: Store, new_key: bytes, pending: Path) -> None:
 def _holds(path: Path, key: bytes) -> bool:
     try:
         return key in read_key_file(path)
-    except KeyError_:
+    except KeyFileError:
         return False

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
+from urllib.parse import urlsplit
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ..domain.text import email_key
-from ..store.database import Store, describe_url
-from ..store.models import AppUser
+from ..store import lookups
+from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
 from .input_queue import InputQueue
 from .settings import load_settings, save_settings
+from .workers import Workers
 
 
 class ActionsProvider(Provider):
@@ -75,7 +77,7 @@ class ActionsProvider(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-class MailboxApp(App[int]):
+class MailboxApp(Workers, App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}
@@ -116,34 +118,37 @@ class MailboxApp(App[int]):
         settings = load_settings()
         wanted = requested or settings.get("acting_admin")
         if wanted:
-            user = AppUser.get_or_none(AppUser.email_key == email_key(wanted))
+            user = lookups.user_by_email(wanted)
             if user is None:
                 self.notify(f"No user has the email {wanted}: choose the acting admin (ctrl+p).",
                             severity="warning", timeout=10)
             else:
                 self._set_acting(user, remember=bool(requested))
                 return
-        if AppUser.select().exists():
+        if lookups.any_user():
             self.action_choose_admin()
         self._update_title()
 
-    def _set_acting(self, user: AppUser, remember: bool) -> None:
+    def _set_acting(self, user: lookups.UserSummary, remember: bool) -> None:
         self.acting_user_id = user.id
-        self._acting_label = f"{user.full_name} <{user.email}>"
+        self._acting_name = user.full_name
         if remember:
             save_settings({**load_settings(), "acting_admin": user.email})
         self._update_title()
 
     def _update_title(self) -> None:
-        label = getattr(self, "_acting_label", "no acting admin")
-        self.sub_title = f"{describe_url(self.store.url)} · as {label}"
+        # The acting admin first: a narrow terminal cuts the end, and the database name is the end.
+        name = getattr(self, "_acting_name", None)
+        acting = f"as {name}" if name else "no acting admin (ctrl+p)"
+        self.sub_title = f"{acting} · {short_database_name(self.store.url)}"
 
     def action_choose_admin(self) -> None:
         from .dialogs.acting import ActingAdminDialog
 
         def chosen(user_id: int | None) -> None:
-            if user_id:
-                self._set_acting(AppUser.get_by_id(user_id), remember=True)
+            user = lookups.user_summary(user_id)
+            if user is not None:
+                self._set_acting(user, remember=True)
 
         self.push_screen(ActingAdminDialog(), chosen)
 
@@ -172,12 +177,24 @@ class MailboxApp(App[int]):
             self.screen.show(view=view, filter_text=filter_text)
 
     def action_help(self) -> None:
-        from .dialogs.help import HelpScreen, describe_bindings
+        from .dialogs.help import HelpScreen, describe_bindings, help_title
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(f"Keys: {self.screen.__class__.__name__.removesuffix('Screen')}",
-                                    describe_bindings(self.screen)))
+        self.push_screen(HelpScreen(help_title(self.screen), describe_bindings(self.screen)))
+
+
+def short_database_name(url: str) -> str:
+    """A few characters that say which database this is: the SQLite file's name, or name@host."""
+    path = sqlite_path(url)
+    if path is not None:
+        return os.path.basename(path) or path
+    try:
+        parts = urlsplit(url)
+        name, host = parts.path.lstrip("/"), parts.hostname or "localhost"
+    except ValueError:
+        return describe_url(url)
+    return f"{name}@{host}" if name else describe_url(url)
 
 
 def run_app(store: Store, acting: str | None = None, mouse: bool = True) -> int:

@@ -1,4 +1,4 @@
-"""Messages that background workers post back to screens."""
+"""Messages that background workers (ui/workers.py) post back to screens."""
 
 from __future__ import annotations
 
@@ -26,8 +26,24 @@ class TestProgress(Message):
 
 
 class TestFinished(Message):
+    """A Test & Enable run is over: its report, or None when it failed (the app has said why)."""
+
     __test__ = False
 
-    def __init__(self, report, error: str = "") -> None:
+    def __init__(self, report) -> None:
         super().__init__()
-        self.report, self.error = report, error
+        self.report = report
+
+
+class ConnectionChecked(Message):
+    """Test Connection's results, with the profile as it was read for the test."""
+
+    def __init__(self, profile, checks) -> None:
+        super().__init__()
+        self.profile, self.checks = profile, checks
+
+
+class CertificateFetched(Message):
+    def __init__(self, direction: str, result) -> None:
+        super().__init__()
+        self.direction, self.result = direction, result

@@ -7,12 +7,12 @@ import time
 
 from textual.widget import Widget
 
-from ..mailtest.runner import CHANGED, TestRunner
-from .messages import TestFinished, TestProgress
+from ..mailtest.runner import CHANGED
 
 
 class TestRun:
-    """One run in a thread worker of `owner`; progress and the end arrive as messages."""
+    """One run: which mailboxes, its cancel switch and the last progress. The App's
+    `run_test_enable` thread worker runs it; progress and the end arrive at `owner` as messages."""
 
     __test__ = False
 
@@ -23,20 +23,7 @@ class TestRun:
         self.started = time.monotonic()
 
     def start(self) -> None:
-        self.owner.run_worker(self._run, thread=True, exclusive=True, group="test-enable", exit_on_error=False)
-
-    def _run(self) -> None:
-        store = self.owner.app.store
-        try:
-            runner = TestRunner(store, cancel=self.cancel,
-                                on_progress=lambda p: self.owner.post_message(TestProgress(p)))
-            report = runner.run(self.mailbox_ids)
-        except Exception as exc:  # reported on screen as a sentence; the run is over either way
-            self.owner.post_message(TestFinished(None, f"Test & Enable stopped: {exc}"))
-            return
-        finally:
-            store.db.close()
-        self.owner.post_message(TestFinished(report))
+        self.owner.app.run_test_enable(self)
 
     def status(self) -> str:
         p = self.last

@@ -1,4 +1,4 @@
-"""Mailbox rules M1–M3, M5–M16 and A2, by rule ID (DOMAIN.md, "Mailbox rules").
+"""Mailbox rules M1–M3, M5–M16 and A2, by rule ID (docs/RULES.md, "Mailbox rules").
 
 M4 (email mirrored to the user/queue) is store-level and tested there.
 """

@@ -34,7 +34,7 @@ from support.mailservers import make_certificate
 
 from mailbox_tui.domain.options import TlsMode
 from mailbox_tui.mailtest.limits import READ_LIMIT
-from mailbox_tui.mailtest.plan import INCOMING, Check, MailboxPlan
+from mailbox_tui.mailtest.plan import INCOMING, DirectionTest, MailboxTestPlan
 from mailbox_tui.mailtest.runner import CANCELLED, TestRunner
 from mailbox_tui.mailtest.probes import (
     ANSWER_MAX,
@@ -102,8 +102,8 @@ def assert_no_fragment(texts, secret: str, size: int = 6) -> None:
 
 def texts_of(result, secret: str) -> list[str]:
     """Every text a probe's result becomes: the result itself, its JSON, and the alert it gives."""
-    check = Check(INCOMING, None, endpoint=Endpoint(result.protocol, result.host, result.port, result.tls))
-    outcome = MailboxPlan(1, "Echo", "echo@example.com", {INCOMING: check}, secrets=(secret,)).conclude(
+    check = DirectionTest(INCOMING, None, endpoint=Endpoint(result.protocol, result.host, result.port, result.tls))
+    outcome = MailboxTestPlan(1, "Echo", "echo@example.com", {INCOMING: check}, secrets=(secret,)).conclude(
         {INCOMING: result})
     return [repr(result), json.dumps(result.as_dict()), json.dumps(outcome.as_dict())]
 

@@ -1,4 +1,4 @@
-"""What Test & Enable decides for a mailbox (DOMAIN.md): rules first, then real connections."""
+"""What Test & Enable decides for a mailbox (docs/RULES.md): rules first, then real connections."""
 
 from __future__ import annotations
 

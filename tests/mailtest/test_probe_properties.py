@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from mailbox_tui.cli import MAX_CONCURRENCY, _concurrency, _deadline
 from mailbox_tui.domain.text import is_sha256_pin, normalise_pin
-from mailbox_tui.mailtest.probes import Credentials, _short, _unsendable
+from mailbox_tui.mailtest.probes import Credentials
+from mailbox_tui.mailtest.probes.explain import short_answer, unsendable_reason
 from mailbox_tui.mailtest.redact import MASK, Redactor
 
 HEX = "0123456789abcdef"
@@ -40,12 +41,12 @@ def test_p13_a_pin_is_accepted_only_when_it_is_64_hex_digits(text):
 
 @given(st.text(max_size=30), st.text(max_size=30))
 def test_m20_credentials_are_unsendable_exactly_when_they_hold_cr_lf_or_nul(username, password):
-    why = _unsendable(Credentials(username, password))
+    why = unsendable_reason(Credentials(username, password))
     bad = any(ch in value for value in (username, password) for ch in "\r\n\0")
     assert bool(why) == bad
     if bad:  # names the field, never shows the value
         assert why.startswith(("The user name contains", "The password contains")) and "Nothing was sent" in why
-        assert why == _unsendable(Credentials(_blank(username), _blank(password)))
+        assert why == unsendable_reason(Credentials(_blank(username), _blank(password)))
 
 
 def _blank(value: str) -> str:
@@ -72,7 +73,7 @@ spaced_around = st.lists(around_chars, max_size=30).map("".join)
 
 @given(spaced_secrets, spaced_around, spaced_around, st.integers(min_value=0, max_value=600))
 def test_a_secret_is_masked_before_white_space_is_collapsed_and_the_text_cut(secret, before, after, padding):
-    shown = _short(Redactor([secret])("." * padding + before + secret + after))
+    shown = short_answer(Redactor([secret])("." * padding + before + secret + after))
     collapsed = " ".join(secret.split())
     if collapsed:
         assert collapsed not in shown

@@ -144,7 +144,7 @@ import unicodedata  # noqa: E402
 
 import pytest  # noqa: E402
 
-from mailbox_tui.store.audit import check_all  # noqa: E402
+from mailbox_tui.store.stored_findings import stored_findings  # noqa: E402
 from mailbox_tui.store.exchange import ImportFileError, parse_json_document  # noqa: E402
 
 PIN = "ab" * 32
@@ -179,7 +179,7 @@ def _refused(store, doc):
 
 
 def _stored_findings(store):
-    return sorted((f.record, f.finding.rule, f.finding.field) for f in check_all(store) if f.finding.is_error)
+    return sorted((f.record, f.finding.rule, f.finding.field) for f in stored_findings(store) if f.finding.is_error)
 
 
 # -- P13 pins

@@ -14,7 +14,7 @@ from support.builders import forward_draft, imap_profile, user
 
 from mailbox_tui.domain.records import PasswordEdit
 from mailbox_tui.store import services
-from mailbox_tui.store.crypto import KEY_ENV, KeyError_, SecretUnreadable, read_key_file
+from mailbox_tui.store.crypto import KEY_ENV, KeyFileError, SecretUnreadable, read_key_file
 from mailbox_tui.store.database import Store, StoreError
 from mailbox_tui.store.exchange import import_document
 from mailbox_tui.store.models import AppUser, EmailServerProfile
@@ -42,7 +42,7 @@ def test_key_file_readable_by_others_is_refused_with_the_fix(key_file):
 
     choose_keys(key_file, None)
     os.chmod(key_file, 0o644)
-    with pytest.raises(KeyError_, match="chmod 600"):
+    with pytest.raises(KeyFileError, match="chmod 600"):
         choose_keys(key_file, None)
 
 
@@ -243,7 +243,7 @@ def test_key_file_readable_by_its_group_is_accepted_and_by_others_refused(sqlite
         assert store.key_ok and services.mailbox_password(store, box.id) == "s3cret-forward"
     for mode, fix in ((0o644, "chmod 600"), (0o604, "chmod 600"), (0o660, "chmod 640")):
         os.chmod(key_file, mode)
-        with pytest.raises(KeyError_, match=fix):
+        with pytest.raises(KeyFileError, match=fix):
             Store(sqlite_url, key_path=key_file)
 
 
@@ -253,17 +253,17 @@ def test_key_file_that_is_not_a_key_is_one_clear_sentence(sqlite_url, key_file, 
     """Item 13: non-ASCII bytes (and other non-keys) in the key file."""
     key_file.write_bytes(content)
     os.chmod(key_file, 0o600)
-    with pytest.raises(KeyError_, match="not a mailbox-tui key file|No key found|not a valid Fernet key"):
+    with pytest.raises(KeyFileError, match="not a mailbox-tui key file|No key found|not a valid Fernet key"):
         Store(sqlite_url, key_path=key_file)
 
 
 def test_key_file_path_mistakes_create_nothing(sqlite_url, tmp_path, monkeypatch):
     """Item 16: a missing folder is not created; a folder is not a key file (no `chmod 600 /tmp`)."""
     monkeypatch.delenv(KEY_ENV)
-    with pytest.raises(KeyError_, match="There is no folder .*missing"):
+    with pytest.raises(KeyFileError, match="There is no folder .*missing"):
         Store(sqlite_url, key_path=tmp_path / "missing" / "dir" / "key")
     assert not (tmp_path / "missing").exists()
-    with pytest.raises(KeyError_, match="is a folder, not a key file") as err:
+    with pytest.raises(KeyFileError, match="is a folder, not a key file") as err:
         Store(sqlite_url, key_path=tmp_path)
     assert "chmod" not in str(err.value)
 
@@ -280,7 +280,7 @@ def test_missing_key_file_for_a_database_with_secrets_creates_no_key(sqlite_url,
     assert not default_key.exists() and not default_key.parent.exists()
     (tmp_path / "conf").mkdir(exist_ok=True)
     named = tmp_path / "conf" / "mine.key"
-    with pytest.raises(KeyError_, match="There is no key file at .*mine.key"):  # a key file named but missing
+    with pytest.raises(KeyFileError, match="There is no key file at .*mine.key"):  # a key file named but missing
         Store(sqlite_url, key_path=named)
     assert not named.exists()
 

@@ -1,4 +1,4 @@
-"""Natural keys (DOMAIN.md): NFC, then str.lower(). Schema migration 2 re-keys a database that
+"""Natural keys (docs/RULES.md): NFC, then str.lower(). Schema migration 2 re-keys a database that
 schema 1 keyed with str.casefold(), keeping records whose keys now collide."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import unicodedata
 from support.builders import user
 
 from mailbox_tui.domain.records import QueueDraft, UserDraft
-from mailbox_tui.store import services
-from mailbox_tui.store.audit import check_all
+from mailbox_tui.store import contexts, services
+from mailbox_tui.store.stored_findings import stored_findings
 from mailbox_tui.store.database import SCHEMA_VERSION, Store, schema_version
 from mailbox_tui.store.models import AppUser, EmailServerProfile, Mailbox, Meta, Queue
 from mailbox_tui.store.rekey import DUPLICATE_MARK
@@ -67,15 +67,15 @@ def test_migration_2_keeps_both_records_whose_keys_collide_and_check_reports_the
         assert queues[0].id == ids["queue"] and queues[0].name_key == "café"
         assert queues[1].name_key == f"café{DUPLICATE_MARK}{queues[1].id}"
         assert profiles[0].name_key == "café" and DUPLICATE_MARK in profiles[1].name_key
-        found = sorted((f.record, f.record_id, f.finding.rule) for f in check_all(store)
+        found = sorted((f.record, f.record_id, f.finding.rule) for f in stored_findings(store)
                        if f.finding.is_error and f.finding.field == "name")
         assert found == [("profile", profiles[1].id, "P1"), ("queue", queues[1].id, "Q1")]
         # Looking a name up finds the older record; renaming the newer one clears the finding.
-        assert services.queue_context(QueueDraft(name=NFD)).name_taken
+        assert contexts.queue_context(contexts.DatabaseFacts(store), QueueDraft(name=NFD)).name_taken
         newer = services.get_queue(store, queues[1].id)
         services.update_queue(store, newer, QueueDraft(**{**newer.__dict__, "name": "Café (old)"}))
         assert Queue.get_by_id(queues[1].id).name_key == "café (old)"
-        assert not [f for f in check_all(store) if f.record == "queue" and f.finding.is_error]
+        assert not [f for f in stored_findings(store) if f.record == "queue" and f.finding.is_error]
 
 
 def test_migration_2_on_a_database_with_only_ascii_keys_changes_nothing(db_url):

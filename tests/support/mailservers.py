@@ -13,7 +13,7 @@ Function fixture ``trust_mail_certificate``: makes the test certificate trusted 
 a child process inherits). Without it the same servers present an untrusted certificate.
 
 The classes work outside pytest too (the benchmark starts its own dovecot with 1,000 users).
-See /work/shared/MAILSERVERS.md for why the dovecot configuration looks the way it does.
+See docs/TEST_MAIL_SERVERS.md for why the dovecot configuration looks the way it does.
 """
 
 from __future__ import annotations

@@ -1,29 +1,38 @@
-"""What an admin sees at 80×24: the list and each form section, as SVG snapshots."""
+"""What an admin sees at 80×24 and at 60×20: every screen as SVG snapshots, and on every screen a key
+bar that still shows Help and the command palette."""
 
 from __future__ import annotations
 
 import pytest
 from rich.color import ColorType
 from support.ui import settle
+from textual.widgets import Input
 
 from mailbox_tui.ui.app import MailboxApp
+from mailbox_tui.ui.screens.mailbox_list import MailboxListScreen
 
 
 def _steady(app: MailboxApp):
     async def run_before(pilot) -> None:
         await settle(pilot)
-        app.sub_title = "sqlite:///snapshot.db · as Alice Berg <alice@example.com>"  # not the temp path
+        app.sub_title = "as Alice Berg · snapshot.db"  # not the temp file's name
         await pilot.pause()
 
     return run_before
 
 
-def test_snapshot_mailbox_list(snap_compare, app):
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_steady(app))
+SIZES = [(80, 24), (60, 20)]
+SIZE_IDS = ["80x24", "60x20"]
 
 
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_snapshot_mailbox_list(snap_compare, app, size):
+    assert snap_compare(app, terminal_size=size, run_before=_steady(app))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 @pytest.mark.parametrize("key", ["f2", "f3", "f4", "f5"])
-def test_snapshot_new_forward_mailbox_form_section(snap_compare, app, key):
+def test_snapshot_new_forward_mailbox_form_section(snap_compare, app, key, size):
     steady = _steady(app)
 
     async def run_before(pilot) -> None:
@@ -31,12 +40,13 @@ def test_snapshot_new_forward_mailbox_form_section(snap_compare, app, key):
         await pilot.press("n")
         await settle(pilot)
         await pilot.press(key)
-        await pilot.pause()
+        await settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_snapshot_user_mailbox_form(snap_compare, app, ui_store):
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_snapshot_user_mailbox_form(snap_compare, app, ui_store, size):
     steady = _steady(app)
 
     async def run_before(pilot) -> None:
@@ -44,7 +54,7 @@ def test_snapshot_user_mailbox_form(snap_compare, app, ui_store):
         await pilot.press("down", "enter")  # Bob Dahl
         await settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 async def test_every_colour_on_screen_is_one_of_the_16_ansi_colours(app):
@@ -64,9 +74,15 @@ async def test_every_colour_on_screen_is_one_of_the_16_ansi_colours(app):
                             color.type == ColorType.EIGHT_BIT and color.number < 16), (keys, segment)
 
 
-@pytest.mark.parametrize("keys", [["2"], ["2", "n"], ["3"], ["3", "enter"], ["4"], ["4", "enter"], ["5"]],
-                         ids=["profiles", "profile-form", "users", "user-form", "queues", "queue-form", "settings"])
-def test_snapshot_organisation_pages(snap_compare, app, keys):
+PAGES = {"profiles": ["2"], "profile-form": ["2", "n"], "users": ["3"], "user-form": ["3", "enter"],
+         "queues": ["4"], "queue-form": ["4", "enter"], "settings": ["5"], "help": ["question_mark"],
+         "form-help": ["enter", "question_mark"], "delete-question": ["3", "delete"],
+         "palette": ["ctrl+p"], "dropdown": ["enter", "f4", "enter"], "marked-and-scrolled": ["3", "space", "right"]}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("keys", list(PAGES.values()), ids=list(PAGES))
+def test_snapshot_pages(snap_compare, app, keys, size):
     steady = _steady(app)
 
     async def run_before(pilot) -> None:
@@ -75,4 +91,57 @@ def test_snapshot_organisation_pages(snap_compare, app, keys):
             await pilot.press(key)
             await settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_snapshot_empty_database_says_what_to_do(snap_compare, sqlite_url):
+    from mailbox_tui.store.database import Store
+
+    store = Store(sqlite_url)
+    app = MailboxApp(store)
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=_steady(app))
+    finally:
+        store.close()
+
+
+def _bottom_line(app) -> str:
+    strips = app.screen._compositor.render_strips()
+    return "".join(segment.text for segment in strips[-1])
+
+
+SCREENS = {"mailboxes": [], "mailbox-form": ["enter"], "new-forward": ["n"], "form-owner-field": ["n", "tab"],
+           "profiles": ["2"], "profile-form": ["2", "enter"], "users": ["3"], "user-form": ["3", "enter"],
+           "queues": ["4"], "queue-form": ["4", "enter"], "settings": ["5"], "filter": ["slash"]}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+async def test_every_screen_shows_help_and_the_palette_in_the_key_bar(app, size):
+    """Help and the command palette are where Approve, Reject and Apply Defaults live: never cut off."""
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for name, keys in SCREENS.items():
+            await pilot.press(*keys)
+            await settle(pilot)
+            bar = _bottom_line(app)
+            help_key = "f1" if isinstance(app.focused, Input) else "?"  # "?" would be typed into a field
+            assert bar.rstrip().endswith(f"^p Commands  {help_key} Help"), (name, bar)
+            assert len(bar) == size[0], (name, bar)
+            while not isinstance(app.screen, MailboxListScreen):
+                app.pop_screen()
+                await settle(pilot)
+
+
+async def test_the_key_bar_keeps_its_order_as_focus_moves(app):
+    """Tabbing through a form never reshuffles the keys the admin is reading."""
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        bars = []
+        for _ in range(8):
+            bars.append(_bottom_line(app))
+            await pilot.press("tab")
+            await settle(pilot)
+        page_keys = " ^w Save & Close  ^s Save  f6 Test & Enable  f2-f5 Sections  esc Back"
+        assert all(bar.startswith(page_keys) for bar in bars), bars

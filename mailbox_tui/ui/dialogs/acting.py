@@ -9,8 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from ...domain.text import email_key
-from ...store.models import AppUser
+from ...store import lookups
 from ..screens.record_form import UserEmailSuggester as OwnerSuggester
 
 
@@ -35,7 +34,7 @@ class ActingAdminDialog(ModalScreen[int | None]):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        user = AppUser.get_or_none(AppUser.email_key == email_key(event.value))
+        user = lookups.user_by_email(event.value)
         if user is None:
             self.query_one("#acting-message", Static).update(f"No user has the email {event.value!r}.")
             return

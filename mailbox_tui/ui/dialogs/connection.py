@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -10,14 +9,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...domain.findings import RuleViolation
-from ...mailtest.connection import certificate_of, test_connection
 from ...store import services
-from ...store.database import StoreError
+from ...store.database import ConflictError, StoreError
 from ..input_queue import GuardsTypeahead
+from ..messages import CertificateFetched, ConnectionChecked
 
 
 class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
-    """`y` pins only a certificate the admin has seen: keys typed before it was shown are ignored."""
+    """`y` pins only a certificate the admin has seen: keys typed before it was shown are ignored.
+    The pin is saved onto the profile as it was tested: if another admin changed it meanwhile, the
+    certificate may belong to another server, so nothing is pinned and the dialog says so."""
 
     DEFAULT_CSS = """
     ConnectionDialog { align: center middle; }
@@ -34,6 +35,7 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
     def __init__(self, profile_id: int) -> None:
         super().__init__()
         self.profile_id = profile_id
+        self.profile = None  # the profile as it was read for the last test
         self.checks = []
         self.certificate = None  # (direction, ProbeResult) offered for pinning
 
@@ -47,19 +49,13 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
     def on_mount(self) -> None:
         self.run_checks()
 
-    @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
     def run_checks(self) -> None:
-        store = self.app.store
-        try:
-            checks = test_connection(store, self.profile_id)
-        finally:
-            store.db.close()
-        self.app.call_from_thread(self._show, checks)
+        self.app.test_connection(self, self.profile_id)
 
-    def _show(self, checks) -> None:
-        self.checks = checks
+    def on_connection_checked(self, message: ConnectionChecked) -> None:
+        self.profile, self.checks = message.profile, message.checks
         lines = []
-        for c in checks:
+        for c in self.checks:
             where = c.endpoint.label if c.endpoint else c.direction.title()
             if c.result is None:
                 lines.append(f"{where}: {c.note}")
@@ -73,23 +69,19 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
                                 if r.certificate else ""))
         self.query_one("#connection-text", Static).update("\n".join(lines))
         keys = "Escape: close"
-        if any(c.untrusted_certificate for c in checks):
+        if any(c.untrusted_certificate for c in self.checks):
             keys = "p: show the server's certificate, to compare and pin it · " + keys
         self.query_one("#connection-keys", Static).update(keys)
 
     def action_show_certificate(self) -> None:
         check = next((c for c in self.checks if c.untrusted_certificate), None)
         if check is not None:
-            self.fetch(check.direction, check.endpoint)
+            self.app.fetch_certificate(self, check.direction, check.endpoint)
 
-    @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
-    def fetch(self, direction: str, endpoint) -> None:
-        result = certificate_of(endpoint)
-        self.app.call_from_thread(self._offer, direction, result)
-
-    def _offer(self, direction: str, result) -> None:
+    def on_certificate_fetched(self, message: CertificateFetched) -> None:
+        direction, result = message.direction, message.result
         if not result.ok or result.certificate is None:
-            self.notify(result.message, severity="error", timeout=10)
+            self.notify(result.message, severity="error", timeout=10, markup=False)
             return
         cert = result.certificate
         self.certificate = (direction, cert)
@@ -103,18 +95,30 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
         self.mark_shown()
 
     def action_pin(self) -> None:
-        if self.certificate is None:
+        if self.certificate is None or self.profile is None:
             return
         direction, cert = self.certificate
-        store = self.app.store
-        base = services.get_profile(store, self.profile_id)
+        base = self.profile
         draft = base.copy(**{f"{direction}_cert_sha256": cert.sha256})
         try:
-            services.update_profile(store, base, draft)
-        except (StoreError, RuleViolation) as exc:  # another admin saved the profile meanwhile, or a rule
-            self.notify(f"Not pinned: {exc}", severity="error", timeout=10)
+            services.update_profile(self.app.store, base, draft)
+        except ConflictError as exc:
+            from ..screens.profiles import LABELS
+
+            changed = ", ".join(LABELS.get(f, f) for f in exc.changed) or "its state"
+            self.notify(f"Not pinned: another admin changed this profile while you tested it ({changed}), so the "
+                        "certificate may belong to another server; compare it again after the new test.",
+                        severity="error", timeout=15, markup=False)
+            self._test_again()
+            return
+        except (StoreError, RuleViolation) as exc:
+            self.notify(f"Not pinned: {exc}", severity="error", timeout=10, markup=False)
             return
         self.notify(f"Pinned the {direction} server's certificate (SHA-256 {cert.sha256[:16]}…).")
+        self._test_again()
+
+    def _test_again(self) -> None:
         self.certificate = None
         self.query_one("#connection-text", Static).update("Testing again…")
+        self.query_one("#connection-keys", Static).update("Escape: close")
         self.run_checks()

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from ...domain.findings import Severity
 from ...domain.options import ActMethod, IncomingMethod, OutgoingMethod
-from ...store.models import EmailServerProfile
+from ...store import lookups
 from ...store.services import DefaultsPreview
 from ..input_queue import GuardsTypeahead
 
@@ -18,12 +18,11 @@ NAMES = {"profile_id": "Server Profile", "incoming": "Incoming", "outgoing": "Ou
 OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
 
 
-def _value(field: str, value) -> str:
+def _value(field: str, value, profile_names: dict[int, str]) -> str:
     if field == "profile_id":
         if value is None:
             return "(none)"
-        profile = EmailServerProfile.get_or_none(EmailServerProfile.id == value)
-        return profile.name if profile else f"#{value}"
+        return profile_names.get(value, f"#{value}")
     return OPTIONS[field].label_of(value)
 
 
@@ -47,10 +46,12 @@ class DefaultsPreviewScreen(GuardsTypeahead, ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         lines = []
         changing = [p for p in self.previews if p.changes]
+        names = lookups.profile_names(v for p in changing for field, old, new in p.changes
+                                      if field == "profile_id" for v in (old, new))
         for p in self.previews:
             lines.append(f"[b]{p.name}[/b]" + ("" if p.changes else "  (already on the defaults)"))
             for field, old, new in p.changes:
-                lines.append(f"  {NAMES[field]}: {_value(field, old)} → {_value(field, new)}")
+                lines.append(f"  {NAMES[field]}: {_value(field, old, names)} → {_value(field, new, names)}")
             for f in p.findings:
                 lines.append(f"  {'✗' if f.severity is Severity.ERROR else '!'} {f.rule}: {f.message}")
         if self.blocked:

@@ -10,10 +10,12 @@ from textual.widgets import Static
 
 
 def describe_bindings(screen: Screen) -> list[tuple[str, str]]:
-    """(keys, description) for the screen, its focused widget's chain and the app."""
+    """(keys, description): the screen's own keys first, then the app's, then the focused widget's
+    (a text field's editing keys are many and well known: they come last)."""
     seen, out = set(), []
-    nodes = [screen.focused] if screen.focused else []
-    nodes += [screen, screen.app]
+    nodes = [screen, screen.app]
+    if screen.focused:
+        nodes.append(screen.focused)
     for node in nodes:
         for binding in getattr(node, "BINDINGS", []):
             if not isinstance(binding, Binding) or not binding.description:
@@ -22,8 +24,13 @@ def describe_bindings(screen: Screen) -> list[tuple[str, str]]:
                 continue
             seen.add(binding.action)
             keys = ", ".join(screen.app.get_key_display(Binding(k.strip(), "")) for k in binding.key.split(","))
-            out.append((keys, binding.description))
+            out.append((keys, binding.tooltip or binding.description))
     return out
+
+
+def help_title(screen: Screen) -> str:
+    """What the admin calls the screen: "Keys: Mailboxes", "Keys: mailbox form"."""
+    return f"Keys: {getattr(screen, 'HELP_TITLE', '') or screen.__class__.__name__.removesuffix('Screen')}"
 
 
 class HelpScreen(ModalScreen[None]):

@@ -23,19 +23,27 @@ from ...domain.options import (
     TestStatus,
 )
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft, PasswordEdit
-from ...store import queries, services
-from ...store.models import AppUser, Queue
+from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
-from .record_form import FORM_CSS, Field, RecordFormScreen, UserEmailSuggester, checkbox, yes_no
+from .record_form import (
+    FORM_CSS,
+    CompletingInput,
+    Field,
+    RecordFormScreen,
+    UserEmailSuggester,
+    checkbox,
+    yes_no,
+)
 
 SECTION_TITLES = {"general": "General", "credentials": "Credentials", "sync": "Synchronization Method",
                   "results": "Configuration Test Results"}
 SECTION_FIRST = {"general": "name", "credentials": "allow_credentials", "sync": "profile_id", "results": None}
 OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
-# Labels that fit 22 columns at 80×24; the full Dynamics names are in MAILBOX_FIELD_LABELS.
+# Labels that fit 24 columns at 80×24, in the words the rule messages use; the full Dynamics names
+# are in MAILBOX_FIELD_LABELS.
 SHORT_LABELS = {
-    "delete_after_processing": "Delete After Process.",
-    "allow_credentials": "Use Credentials",
+    "delete_after_processing": "Delete After Processing",
+    "allow_credentials": "Allow to Use Credentials",
     "act": "Appts/Contacts/Tasks",
     "clear_password": "Clear Password",
 }
@@ -52,28 +60,72 @@ class MailboxFormScreen(RecordFormScreen):
     RECORD = "mailbox"
     FIELD_ORDER = MAILBOX_EDITABLE_FIELDS
     DEFAULT_CSS = FORM_CSS + """
-    #owner-name, #password-state { padding-left: 22; color: $text-muted; }
+    #owner-name, #password-state { padding-left: 25; color: $text-muted; }
     #results, #alerts { height: auto; }
     """
     BINDINGS = RecordFormScreen.BINDINGS + [
-        Binding("f2", "section('general')", "General", id="section_general"),
-        Binding("f3", "section('credentials')", "Credentials", id="section_credentials"),
-        Binding("f4", "section('sync')", "Sync", id="section_sync"),
-        Binding("f5", "section('results')", "Results", id="section_results"),
+        # One entry in the key bar for the four sections; help lists each.
+        Binding("f2", "section('general')", "Sections", key_display="f2-f5", tooltip="General section",
+                id="section_general"),
+        Binding("f3", "section('credentials')", "Credentials section", show=False, id="section_credentials"),
+        Binding("f4", "section('sync')", "Synchronization Method section", show=False, id="section_sync"),
+        Binding("f5", "section('results')", "Configuration Test Results section", show=False, id="section_results"),
         Binding("f6", "test_enable", "Test & Enable", id="test_enable"),
     ]
     test_run = None
 
+    INSTALLED_AS = "mailbox-form"
+
+    @classmethod
+    def new_forward_draft(cls, app) -> MailboxDraft:
+        org = services.org_settings(app.store)
+        return MailboxDraft(kind=MailboxKind.FORWARD, owner_id=app.acting_user_id,
+                            profile_id=org.default_profile_id, incoming=IncomingMethod.SERVER_SIDE_SYNC,
+                            outgoing=OutgoingMethod.NONE, act=ActMethod.NONE, delete_after_processing=True)
+
     @classmethod
     def new_forward(cls, app) -> MailboxFormScreen:
-        org = services.org_settings(app.store)
-        return cls(MailboxDraft(kind=MailboxKind.FORWARD, owner_id=app.acting_user_id,
-                                profile_id=org.default_profile_id, incoming=IncomingMethod.SERVER_SIDE_SYNC,
-                                outgoing=OutgoingMethod.NONE, act=ActMethod.NONE, delete_after_processing=True))
+        return cls(cls.new_forward_draft(app))
+
+    @classmethod
+    def open(cls, app, draft: MailboxDraft) -> None:
+        """Show the form on `draft`. It is built once and refilled after that: composing its forty
+        widgets and styling them is most of what opening a form costs (and of the bytes it writes)."""
+        if app.is_screen_installed(cls.INSTALLED_AS):
+            screen = app.get_screen(cls.INSTALLED_AS)
+            if screen.test_run is None and screen not in app.screen_stack:
+                screen.load(draft)
+                app.push_screen(screen)
+                return
+            app.uninstall_screen(cls.INSTALLED_AS)  # busy (testing) or open already: build another
+        screen = cls(draft)
+        if not app.is_screen_installed(cls.INSTALLED_AS):
+            app.install_screen(screen, cls.INSTALLED_AS)
+        app.push_screen(screen)
+
+    def load(self, draft: MailboxDraft) -> None:
+        """Start over on another record: as if the form had just been built for it."""
+        self.saved = False
+        self._opening_focus = None
+        options = self._profile_options()
+        select = self.query_one("#profile_id", Select)
+        if options != self._options_shown:  # profiles were added, renamed or deleted meanwhile
+            with self.prevent(Select.Changed):
+                select.set_options(options)
+            self._options_shown = options
+        self.query_one("#regarding", Static).update(f"Regarding: {self._regarding_text(draft)}")
+        self.fill(draft, quietly=True)
+        self.sub_title = self.heading(draft)
+        form = self.query_one("#form", VerticalScroll)
+        form.scroll_to(0, 0, animate=False)
+        self.query_one("#form-end", Static).styles.height = 0
+        self._focus_first_field()
+        self.refocus_on_resume = True
 
     # -- building the form
     def compose(self) -> ComposeResult:
         d = self.base
+        self.facts = lookups.MailboxFormFacts(self.app.store, d)  # what a keystroke judges by
         locked = {name: not state.editable for name, state in self.field_states(d).items()}  # now: restyling costs
         field = lambda name, widget: Field(name, widget, label(name))  # noqa: E731
         text = lambda name, value, **kw: field(name, Input(value, id=name, compact=True,  # noqa: E731
@@ -83,8 +135,10 @@ class MailboxFormScreen(RecordFormScreen):
         with VerticalScroll(id="form"):
             yield self._title("general")
             yield text("name", d.name, placeholder="required")
-            yield text("owner_id", self._owner_email(d.owner_id), placeholder="user's email; → completes",
-                       suggester=OwnerSuggester())
+            yield field("owner_id", CompletingInput(self._owner_email(), id="owner_id", compact=True,
+                                                    disabled=locked["owner_id"],
+                                                    suggester=OwnerSuggester(self.facts.owner_typed),
+                                                    placeholder="user's email; → completes"))
             yield Static("", id="owner-name")
             yield text("email", d.email, placeholder="name@example.com")
             yield field("delete_after_processing", checkbox("delete_after_processing", d.delete_after_processing,
@@ -100,7 +154,8 @@ class MailboxFormScreen(RecordFormScreen):
             yield field("clear_password", Checkbox("No", False, id="clear_password",
                                                    disabled=locked["clear_password"]))
             yield self._title("sync")
-            yield field("profile_id", Select(self._profile_options(), prompt="(no server profile)", id="profile_id",
+            self._options_shown = self._profile_options()
+            yield field("profile_id", Select(self._options_shown, prompt="(no server profile)", id="profile_id",
                                              value=d.profile_id if d.profile_id is not None else Select.NULL,
                                              compact=True, disabled=locked["profile_id"]))
             for name in ("incoming", "outgoing", "act"):
@@ -109,15 +164,15 @@ class MailboxFormScreen(RecordFormScreen):
             yield self._title("results")
             yield Static(self._results_text(d), id="results")
             yield Static(self._alerts_text(d), id="alerts")
+            yield Static("", id="form-end")  # room below the last section, so F5 brings it to the top
         yield KeyBar()
 
     def _title(self, section: str) -> Static:
         key = {"general": "F2", "credentials": "F3", "sync": "F4", "results": "F5"}[section]
         return Static(f"{SECTION_TITLES[section]}  ({key})", classes="section-title", id=f"section-{section}")
 
-    def on_mount(self) -> None:
-        self.sub_title = "New forward mailbox" if self.is_new else self.base.name
-        super().on_mount()
+    def heading(self, draft) -> str:
+        return "New forward mailbox" if draft.id is None else draft.name
 
     # -- reading the widgets into a draft
     def read_draft(self) -> MailboxDraft:
@@ -125,7 +180,7 @@ class MailboxFormScreen(RecordFormScreen):
         d = self.base.copy()
         d.name, d.email, d.username = value("name"), value("email"), value("username")
         if self.base.kind == MailboxKind.FORWARD:
-            d.owner_id = services.user_id_for_email(value("owner_id"))
+            d.owner_id = self.facts.owner_typed(value("owner_id")).owner_id
         d.delete_after_processing = value("delete_after_processing")
         d.allow_credentials = value("allow_credentials")
         d.password = PasswordEdit(stored=self.base.password.stored, new=value("password") or None,
@@ -136,17 +191,16 @@ class MailboxFormScreen(RecordFormScreen):
             setattr(d, name, value(name))
         return d
 
-    def _owner_email(self, user_id: int | None) -> str:
-        row = AppUser.get_or_none(AppUser.id == user_id) if user_id else None
-        return row.email if row else ""
+    def _owner_email(self) -> str:
+        return self.facts.owner.email if self.facts.owner else ""
 
     def _regarding_text(self, d: MailboxDraft) -> str:
         if d.kind == MailboxKind.USER and d.regarding_id:
-            user = AppUser.get_or_none(AppUser.id == d.regarding_id)
-            return f"User {user.full_name} <{user.email}>" if user else "(missing user)"
+            user = lookups.user_summary(d.regarding_id)
+            return f"User {user.label}" if user else "(missing user)"
         if d.kind == MailboxKind.QUEUE and d.regarding_id:
-            queue = Queue.get_or_none(Queue.id == d.regarding_id)
-            return f"Queue {queue.name}" if queue else "(missing queue)"
+            name = lookups.queue_name(d.regarding_id)
+            return f"Queue {name}" if name is not None else "(missing queue)"
         return "(none: a forward mailbox has no regarding record)"
 
     def _kind_text(self, d: MailboxDraft) -> str:
@@ -167,7 +221,7 @@ class MailboxFormScreen(RecordFormScreen):
     def _alerts_text(self, d: MailboxDraft) -> str:
         if d.id is None:
             return "Alerts: none yet."
-        alerts = queries.mailbox_alerts(d.id, limit=20)
+        alerts = lookups.mailbox_alerts(d.id, limit=20)
         if not alerts:
             return "Alerts: none."
         lines = ["Alerts (newest first):"]
@@ -177,17 +231,18 @@ class MailboxFormScreen(RecordFormScreen):
 
     # -- judging
     def check(self, draft) -> list[Finding]:
-        return services.validate_mailbox(self.app.store, draft, original=None if self.is_new else self.base)
+        return self.facts.findings(draft)
 
     def notices(self, draft) -> list[Finding]:
         if self.is_new:
             return []
-        return mailbox_edit_notices(self.base, draft, services.org_settings(self.app.store))
+        return mailbox_edit_notices(self.base, draft, self.facts.org)
 
     def field_states(self, draft) -> dict[str, FieldState]:
         states = mailbox_fields(draft)
         password = states["password"]
-        states["clear_password"] = FieldState(password.editable and self.base.password.stored,
+        # Only a stored password can be cleared: a new mailbox, or one without, has no such field.
+        states["clear_password"] = FieldState(password.editable, visible=self.base.password.stored,
                                               reason=password.reason)
         return states
 
@@ -200,7 +255,10 @@ class MailboxFormScreen(RecordFormScreen):
         return yes_no(box)
 
     def after_validate(self, d: MailboxDraft) -> None:
-        user = AppUser.get_or_none(AppUser.id == d.owner_id) if d.owner_id else None
+        if d.kind == MailboxKind.FORWARD:
+            user = self.facts.owner_typed(self.value("owner_id")).user
+        else:
+            user = self.facts.owner  # a user's or queue's mailbox follows its record's owner (M2)
         self.query_one("#owner-name", Static).update(f"Owner: {user.full_name}" if user else "")
         if not self.base.password.stored:
             text = "No password is stored."
@@ -224,20 +282,28 @@ class MailboxFormScreen(RecordFormScreen):
     def label_for(self, field: str) -> str:
         return MAILBOX_FIELD_LABELS.get(field, field)
 
-    def fill(self, d: MailboxDraft) -> None:
+    def fill(self, d: MailboxDraft, quietly: bool = False) -> None:
+        """Show `d` (saved, reloaded, or another record). `quietly`: the widgets' own Changed
+        messages are held back, and the form is judged once, here."""
         self._loading = True
         self.base = d
-        for name in ("name", "email", "username", "delete_after_processing", "allow_credentials",
-                     "incoming", "outgoing", "act"):
-            self.query_one(f"#{name}").value = getattr(d, name)
-        self.query_one("#owner_id", Input).value = self._owner_email(d.owner_id)
-        self.query_one("#password", Input).value = ""
-        self.query_one("#clear_password", Checkbox).value = False
-        self.query_one("#profile_id", Select).value = d.profile_id if d.profile_id is not None else Select.NULL
+        self.facts = lookups.MailboxFormFacts(self.app.store, d)  # saved or reloaded: read afresh
+        self.query_one("#owner_id", Input).suggester = OwnerSuggester(self.facts.owner_typed)
+        held = (Input.Changed, Select.Changed, Checkbox.Changed) if quietly else ()
+        with self.prevent(*held):
+            for name in ("name", "email", "username", "delete_after_processing", "allow_credentials",
+                         "incoming", "outgoing", "act"):
+                self.query_one(f"#{name}").value = getattr(d, name)
+            self.query_one("#owner_id", Input).value = self._owner_email()
+            self.query_one("#password", Input).value = ""
+            self.query_one("#clear_password", Checkbox).value = False
+            self.query_one("#profile_id", Select).value = d.profile_id if d.profile_id is not None else Select.NULL
+        for box in self.query(Checkbox):
+            box.label = self.checkbox_label(box)
         self.query_one("#results", Static).update(self._results_text(d))
         self.query_one("#alerts", Static).update(self._alerts_text(d))
         self.query_one("#kind", Static).update(self._kind_text(d))
-        self.sub_title = d.name
+        self.sub_title = self.heading(d)
         self._loading = False
         self.validate()
 
@@ -259,17 +325,26 @@ class MailboxFormScreen(RecordFormScreen):
         from ..testing import summary
 
         self.test_run = None
-        if message.error:
-            self.notify(message.error, severity="error", timeout=15)
-        else:
-            self.notify(summary(message.report), timeout=10,
-                        severity="error" if message.report.failures else "information")
+        report = message.report
+        if report is None:  # the run failed; the app has said why
+            self.query_one("#results", Static).update(self._results_text(self.base))
+            return
+        self.notify(summary(report), timeout=10, severity="error" if report.failures else "information")
         self.fill(self.reload_base())
 
     # -- moving around
     def action_section(self, section: str) -> None:
+        """Bring the section's heading to the top of the form (F2–F5), and focus its first field."""
+        form = self.query_one("#form", VerticalScroll)
         title = self.query_one(f"#section-{section}")
-        self.query_one("#form", VerticalScroll).scroll_to_widget(title, top=True, animate=False)
+        end = self.query_one("#form-end", Static)
+        below = form.virtual_size.height - end.outer_size.height - title.virtual_region.y
+        room = max(0, form.scrollable_content_region.height - below)
+        if end.outer_size.height != room:
+            end.styles.height = room  # the layout changes first; scroll once it has
+            self.call_after_refresh(form.scroll_to, y=title.virtual_region.y, animate=False)
+        else:
+            form.scroll_to(y=title.virtual_region.y, animate=False)
         first = SECTION_FIRST[section]
         if first and not self.query_one(f"#{first}").disabled:
             self.query_one(f"#{first}").focus(scroll_visible=False)

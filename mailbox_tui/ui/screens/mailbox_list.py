@@ -20,6 +20,10 @@ SORTABLE = [c.key for c in COLUMNS if c.sortable]
 
 class MailboxListScreen(RecordListScreen):
     """The start screen. Never holds more than a few pages of rows."""
+    EMPTY = ("No mailboxes yet. A user's or a queue's mailbox comes with it:\n"
+             "3 then n adds a user, 4 then n adds a queue; n here adds a forward mailbox.\n"
+             "2 then n adds an email server profile first, if you have none.\n"
+             "To try the app on a sample organisation: ctrl+q, then run  mailbox-tui demo")
 
     PAGE = "mailboxes"
     VIEWS = queries.VIEWS
@@ -78,12 +82,12 @@ class MailboxListScreen(RecordListScreen):
             self.notify(str(exc), severity="error")
             self.reload()
             return
-        self.app.push_screen(MailboxFormScreen(draft))
+        MailboxFormScreen.open(self.app, draft)
 
     def action_new(self) -> None:
         from .mailbox_form import MailboxFormScreen
 
-        self.app.push_screen(MailboxFormScreen.new_forward(self.app))
+        MailboxFormScreen.open(self.app, MailboxFormScreen.new_forward_draft(self.app))
 
     # -- commands on the marked mailboxes (or the highlighted one)
     def _run(self, what: str, fn) -> None:
@@ -165,12 +169,13 @@ class MailboxListScreen(RecordListScreen):
         from ..testing import summary
 
         self.test_run = None
-        if message.error:
-            self.notify(message.error, severity="error", timeout=15)
-        else:
-            report = message.report
-            self.notify(summary(report), severity="error" if report.failures else "information", timeout=10)
-            self.table.marked.clear()
+        report = message.report
+        if report is None:  # the run failed; the app has said why
+            self.update_status()
+            self.reload()
+            return
+        self.notify(summary(report), severity="error" if report.failures else "information", timeout=10)
+        self.table.marked.clear()
         self.refresh_rows()
 
     def action_apply_defaults(self) -> None:

@@ -13,16 +13,17 @@ from ...domain.findings import Finding
 from ...domain.options import AuthMethod, ServerType, TlsMode
 from ...domain.records import PasswordEdit, ProfileDraft
 from ...domain.rules import ALLOWED_AUTH, default_port
-from ...store import queries, services
+from ...store import lookups, queries, services
+from ...store.database import StoreError
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import Column, RecordTable
 from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
 
 PROFILE_COLUMNS = (
-    Column("name", "Name", 24, lambda r: r.name, sortable=False),
+    Column("name", "Name", 20, lambda r: r.name, sortable=False),
     Column("type", "Server Type", 24, lambda r: ServerType.label_of(r.server_type), sortable=False),
-    Column("incoming", "Incoming Server", 28, lambda r: r.incoming_location, sortable=False),
+    Column("incoming", "Incoming Server", 20, lambda r: r.incoming_location, sortable=False),
     Column("mailboxes", "Mailboxes", 9, lambda r: f"{r.mailboxes:>9,}", sortable=False),
 )
 LABELS = {
@@ -43,6 +44,7 @@ class ProfileTable(RecordTable):
 
 
 class ProfileListScreen(RecordListScreen):
+    EMPTY = "No email server profiles yet: n adds one."
     PAGE = "profiles"
     VIEWS = queries.PROFILE_VIEWS
     FILTER_HINT = "Filter by name"
@@ -245,18 +247,19 @@ class ProfileFormScreen(RecordFormScreen):
             return
 
         def reload(_=None) -> None:
-            self.fill(self.reload_base())  # a pinned certificate changed the profile
+            try:
+                self.fill(self.reload_base())  # a pinned certificate changed the profile
+            except StoreError as exc:  # another admin deleted it meanwhile
+                self.notify(str(exc), severity="error", timeout=10, markup=False)
 
         self.app.push_screen(ConnectionDialog(self.base.id), reload)
 
     def action_test_mailboxes(self) -> None:
         """Test & Enable Mailboxes: every mailbox that uses this profile, on the Mailboxes page."""
-        from ...store.models import Mailbox
-
         if self.is_new or self.is_dirty():
             self.notify("Save the profile first: Test & Enable tests what is saved.", severity="warning")
             return
-        ids = [m.id for m in Mailbox.select(Mailbox.id).where(Mailbox.profile == self.base.id)]
+        ids = lookups.mailbox_ids_using_profile(self.base.id)
         self.app.action_go("mailboxes", filter_text=self.base.name, view="all")
         if ids:
             self.app.screen.action_test_enable(ids)

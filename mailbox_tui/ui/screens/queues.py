@@ -8,24 +8,24 @@ from textual.containers import VerticalScroll
 from textual.widgets import Header, Input, Select, Static
 
 from ...domain.findings import Finding
-from ...domain.options import ApprovalStatus, IncomingMethod, MailboxKind, OutgoingMethod
+from ...domain.options import IncomingMethod, MailboxKind, OutgoingMethod
 from ...domain.records import QueueDraft
 from ...domain.rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
-from ...store import queries, services
-from ...store.models import AppUser
+from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
-from ..widgets.record_table import Column, RecordTable
-from .record_form import FORM_CSS, Field, RecordFormScreen, UserEmailSuggester
+from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
+from .record_form import FORM_CSS, CompletingInput, Field, RecordFormScreen, UserEmailSuggester
 from .record_list import RecordListScreen
 from .users import ApprovalCommands
 
+# At 80 columns the name, email, owner and approval are in view; the methods scroll in (→).
 QUEUE_COLUMNS = (
-    Column("name", "Name", 20, lambda r: r.name, sortable=False),
-    Column("email", "Email", 26, lambda r: r.email, sortable=False),
-    Column("owner", "Owner", 24, lambda r: r.owner_email, sortable=False),
-    Column("incoming", "Incoming", 10, lambda r: IncomingMethod.label_of(r.incoming)[:10], sortable=False),
-    Column("outgoing", "Outgoing", 10, lambda r: OutgoingMethod.label_of(r.outgoing)[:10], sortable=False),
-    Column("approval", "Approval", 16, lambda r: ApprovalStatus.label_of(r.approval), sortable=False),
+    Column("name", "Name", 18, lambda r: r.name, sortable=False),
+    Column("email", "Email", 24, lambda r: r.email, sortable=False),
+    Column("owner", "Owner", 22, lambda r: r.owner_email, sortable=False),
+    Column("approval", "Approval", 8, lambda r: short_approval(r.approval), sortable=False),
+    Column("incoming", "Incoming", 8, lambda r: SHORT["incoming"].get(r.incoming, "?"), sortable=False),
+    Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?"), sortable=False),
 )
 
 
@@ -34,6 +34,7 @@ class QueueTable(RecordTable):
 
 
 class QueueListScreen(ApprovalCommands, RecordListScreen):
+    EMPTY = "No queues yet: n adds one, and its mailbox with it."
     PAGE = "queues"
     VIEWS = queries.QUEUE_VIEWS
     TABLE = QueueTable
@@ -51,7 +52,7 @@ class QueueListScreen(ApprovalCommands, RecordListScreen):
         return queries.queue_page(view, text, limit=limit, offset=offset)
 
     def mailbox_ids(self, queue_ids: list[int]) -> list[int]:
-        return [m.id for m in (services.queue_mailbox(q) for q in queue_ids) if m is not None]
+        return [m for m in (lookups.queue_mailbox_id(q) for q in queue_ids) if m is not None]
 
     def open_row(self, row) -> None:
         self.app.push_screen(QueueFormScreen(services.get_queue(self.app.store, row.id)))
@@ -74,7 +75,7 @@ class QueueFormScreen(RecordFormScreen):
 
     def compose(self) -> ComposeResult:
         d = self.base
-        owner = AppUser.get_or_none(AppUser.id == d.owner_id) if d.owner_id else None
+        owner = lookups.user_summary(d.owner_id)
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
@@ -82,9 +83,9 @@ class QueueFormScreen(RecordFormScreen):
             yield Field("name", Input(d.name, id="name", compact=True, placeholder="required"), "Name")
             yield Field("email", Input(d.email, id="email", compact=True, placeholder="support@example.com"),
                         "Email")
-            yield Field("owner_id", Input(owner.email if owner else "", id="owner_id", compact=True,
-                                          suggester=UserEmailSuggester(), placeholder="user's email; → completes"),
-                        "Owner")
+            yield Field("owner_id", CompletingInput(owner.email if owner else "", id="owner_id", compact=True,
+                                                    suggester=UserEmailSuggester(),
+                                                    placeholder="user's email; → completes"), "Owner")
             yield Field("incoming", Select(IncomingMethod.choices(ALLOWED_INCOMING[MailboxKind.QUEUE]),
                                            value=d.incoming, allow_blank=False, id="incoming", compact=True),
                         "Incoming Email")
@@ -96,7 +97,7 @@ class QueueFormScreen(RecordFormScreen):
 
     def read_draft(self) -> QueueDraft:
         return QueueDraft(name=self.query_one("#name", Input).value, email=self.query_one("#email", Input).value,
-                          owner_id=services.user_id_for_email(self.query_one("#owner_id", Input).value),
+                          owner_id=services.owner_field_id(self.query_one("#owner_id", Input).value),
                           incoming=self.query_one("#incoming", Select).value,
                           outgoing=self.query_one("#outgoing", Select).value,
                           state=self.base.state, id=self.base.id, version=self.base.version)
@@ -118,7 +119,7 @@ class QueueFormScreen(RecordFormScreen):
     def fill(self, draft) -> None:
         self._loading = True
         self.base = draft
-        owner = AppUser.get_or_none(AppUser.id == draft.owner_id) if draft.owner_id else None
+        owner = lookups.user_summary(draft.owner_id)
         self.query_one("#name", Input).value = draft.name
         self.query_one("#email", Input).value = draft.email
         self.query_one("#owner_id", Input).value = owner.email if owner else ""

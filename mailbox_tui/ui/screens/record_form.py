@@ -3,6 +3,8 @@ with another admin's save, and Escape that asks before discarding."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,13 +12,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widget import Widget
+from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...domain.text import email_key
 from ...store.database import ConflictError, StoreError
-from ...store.models import AppUser
+from ...store.lookups import OwnerLookup, owner_lookup
 
 MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 FORM_CSS = """
@@ -30,28 +33,46 @@ FORM_CSS = """
     Input:disabled { background: $background; color: $text-muted; }
     Checkbox, Checkbox:focus { width: auto; border: none; padding: 0; height: 1; }
     Checkbox:focus > .toggle--label { text-style: reverse; }
-    .note { padding-left: 22; color: $text-muted; }
+    .note { padding-left: 25; color: $text-muted; }
+    #form-end { height: 0; }
 """
 
 
 class UserEmailSuggester(Suggester):
-    """Completes a user's email from the database as the admin types (never loads all users).
-    Compared by the address's own key (NFC, then lower case), as saves and imports compare it:
-    Textual's default casefold() would turn a typed "ß" into "ss" and find no one."""
+    """Completes a user's email from the database as the admin types (one indexed read, never all
+    users). Compared by the address's own key (NFC, then lower case), as saves and imports compare
+    it: Textual's default casefold() would turn a typed "ß" into "ss" and find no one. A form passes
+    its own `lookup`, so completing and judging the same text read it once."""
 
-    def __init__(self) -> None:
+    def __init__(self, lookup: Callable[[str], OwnerLookup] = owner_lookup) -> None:
         super().__init__(case_sensitive=True)
+        self.lookup = lookup
 
     async def get_suggestion(self, value: str) -> str | None:
+        found = self.lookup(value)
+        if found.completion is None:
+            return None
         key = email_key(value)
-        if not key:
-            return None
-        row = (AppUser.select(AppUser.email_key).where(AppUser.email_key.startswith(key))
-               .order_by(AppUser.email_key).first())
-        if row is None:
-            return None
         # Keep what the admin typed as typed; complete only the rest.
-        return value + row.email_key[len(key):] if len(key) == len(value) else row.email_key
+        return value + found.completion[len(key):] if len(key) == len(value) else found.completion
+
+
+class CompletingInput(Input):
+    """An Input whose completion (shown greyed after the cursor; → takes it) is known to its Field:
+    while one is offered, the field says so rather than judging the half-typed value."""
+
+    class CompletionChanged(Message):
+        def __init__(self, box: CompletingInput) -> None:
+            super().__init__()
+            self.box = box
+
+    @property
+    def completion(self) -> str:
+        offered = self._suggestion
+        return offered if self.has_focus and len(offered) > len(self.value) else ""
+
+    def _watch__suggestion(self, _offered: str) -> None:
+        self.post_message(self.CompletionChanged(self))
 
 
 class Field(Vertical):
@@ -60,8 +81,9 @@ class Field(Vertical):
     DEFAULT_CSS = """
     Field { height: auto; }
     Field > Horizontal { height: auto; }
-    Field .label { width: 22; color: $text-muted; padding: 0 1 0 0; }
-    Field > .message { height: auto; padding-left: 22; display: none; }
+    Field .label { width: 25; color: $text-muted; padding: 0 1 0 0; }
+    Field.has-focus .label { color: $text; text-style: bold reverse; }
+    Field > .message { height: auto; padding-left: 25; display: none; }
     Field > .message.shown { display: block; }
     Field > .message.error { color: $error; text-style: bold; }
     Field > .message.warning { color: $warning; }
@@ -74,6 +96,7 @@ class Field(Vertical):
         super().__init__(id=f"field-{name}")
         self.field_name, self.widget, self.label_text = name, widget, label
         self.shown = ("", "")
+        self.judged: tuple[list[Finding], str] = ([], "")  # the last findings, to show again
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -82,7 +105,11 @@ class Field(Vertical):
         yield Static("", classes="message", id=f"msg-{self.field_name}")
 
     def show(self, findings: list[Finding], locked_reason: str) -> None:
-        if findings:
+        self.judged = (findings, locked_reason)
+        completion = self.widget.completion if isinstance(self.widget, CompletingInput) else ""
+        if completion:
+            shown = (f"→ completes to {completion}", "info")
+        elif findings:
             worst = min(findings, key=lambda f: ("error", "warning", "info").index(f.severity.value))
             shown = ("\n".join(f"{MARKS[f.severity]} {f.message} ({f.rule})" for f in findings),
                      worst.severity.value)
@@ -131,6 +158,16 @@ class RecordFormScreen(Screen[bool]):
     def is_new(self) -> bool:
         return self.base.id is None
 
+    @property
+    def HELP_TITLE(self) -> str:  # noqa: N802 (read by the help screen, like a class constant)
+        return f"{self.RECORD} form"
+
+    def heading(self, draft) -> str:
+        """The header's text: which record this form edits."""
+        if getattr(draft, "id", 0) is None:
+            return f"New {self.RECORD}"
+        return self.title_of(draft) or self.RECORD.title()
+
     def value(self, widget_id: str):
         """The current value of the widget with this id."""
         return self.query_one(f"#{widget_id}").value
@@ -171,13 +208,17 @@ class RecordFormScreen(Screen[bool]):
 
     # -- live validation
     def on_mount(self) -> None:
-        self.call_after_refresh(self._ready)
+        self.sub_title = self.heading(self.base)
+        self._ready()  # judged before the first paint: one paint, no messages popping in after
 
     def _ready(self) -> None:
         for box in self.query(Input):
             box.cursor_blink = False  # nothing may redraw while the admin is idle (SSH)
         self._loading = False
         self.validate()
+        self._focus_first_field()
+
+    def _focus_first_field(self) -> None:
         first = next((w for name in self.FIELD_ORDER for w in self.query(f"#{name}") if not w.disabled), None)
         if first is not None:
             if isinstance(first, Input):
@@ -186,14 +227,43 @@ class RecordFormScreen(Screen[bool]):
                 first.select_on_focus = False
                 first.cursor_position = len(first.value)
                 self._opening_focus = first
+            self.focused_on_open = first
             first.focus()
 
+    focused_on_open = None
+    refocus_on_resume = False  # set when the form is refilled for another record while hidden
+
+    def on_screen_resume(self) -> None:
+        # A form shown again for another record starts on its first field, like a new one; back
+        # from a dialog or help, focus stays where it was.
+        if self.refocus_on_resume:
+            self.refocus_on_resume = False
+            if self.focused_on_open is not None:
+                self.set_focus(self.focused_on_open, scroll_visible=False)
+
     _opening_focus: Input | None = None
+
+    _focused_field: Field | None = None
 
     def on_descendant_focus(self, event) -> None:
         if self._opening_focus is not None and event.widget is self._opening_focus:
             self._opening_focus.select_on_focus = True
             self._opening_focus = None
+        # The focused field's label stands out. A class on two Fields, not :focus-within, which
+        # restyles the whole screen when focus first enters it.
+        field = next((node for node in event.widget.ancestors if isinstance(node, Field)), None)
+        if field is not self._focused_field:
+            if self._focused_field is not None:
+                self._focused_field.remove_class("has-focus")
+            if field is not None:
+                field.add_class("has-focus")
+            self._focused_field = field
+
+    @on(CompletingInput.CompletionChanged)
+    def _completion_changed(self, event: CompletingInput.CompletionChanged) -> None:
+        for field in self.query(Field):
+            if field.widget is event.box:
+                field.show(*field.judged)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -266,6 +336,7 @@ class RecordFormScreen(Screen[bool]):
             self.notify(f"Not saved: {exc}", severity="error", timeout=8)
             return
         self.saved = True
+        self.sub_title = self.heading(saved)
         self.notify(f"Saved {self.RECORD} {self.title_of(saved)!r}.")
         if close:
             self.dismiss(True)

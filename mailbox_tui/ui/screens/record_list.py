@@ -3,12 +3,11 @@ and one key per page to move between Mailboxes, Profiles, Users, Queues and Emai
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
-from textual.worker import get_current_worker
 
 from ..messages import RowsLoaded
 from ..widgets.keybar import KeyBar
@@ -31,7 +30,7 @@ class RecordListScreen(Screen):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("v", "view(1)", "View", id="next_view"),
         Binding("V", "view(-1)", "Prev view", show=False, id="prev_view"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+        Binding("escape", "clear_filter", "Clear the filter, or back to Mailboxes", show=False, id="clear_filter"),
         Binding("f5", "reload", "Refresh", show=False, id="reload"),
     ] + [Binding(key, f"app.go('{page}')", PAGE_TITLES[page], show=False, id=f"go_{page}")
          for key, page in PAGES.items()]
@@ -56,11 +55,15 @@ class RecordListScreen(Screen):
         self.query_one("#filter", Input).cursor_blink = False  # no redraws while idle (SSH)
         self.table.focus()
         # The first rows come synchronously (a few ms even at 100,000): the first paint shows them.
-        self.on_rows_loaded(RowsLoaded(*self._query(self.view, "", self.table.sort, self.table.descending)))
+        self.on_rows_loaded(RowsLoaded(*self.query_rows(self.view, "", self.table.sort, self.table.descending)))
 
     def on_screen_resume(self) -> None:
         if self.loads:
             self.refresh_rows()
+
+    @property
+    def HELP_TITLE(self) -> str:  # noqa: N802 (read by the help screen, like a class constant)
+        return PAGE_TITLES[self.PAGE]
 
     @property
     def table(self) -> RecordTable:
@@ -76,29 +79,23 @@ class RecordListScreen(Screen):
     def total_rows(self) -> int:
         return self.count_rows("all", "")
 
-    def _query(self, view: str, text: str, sort: str, descending: bool) -> tuple:
+    def query_rows(self, view: str, text: str, sort: str, descending: bool) -> tuple:
+        """What RowsLoaded carries: the count, the total and the first page (the App's `load_rows`
+        worker calls this in its thread)."""
         count = self.count_rows(view, text)
         first = self.page_rows(view, text, sort, descending, 100, 0)
         total = self.total_rows() if (view != "all" or text) else count
         return view, text, sort, descending, count, total, first
 
     def reload(self) -> None:
-        self.load_rows(self.view, self.filter_text, self.table.sort, self.table.descending)
+        """Rows for the current view, filter and sort, loaded in a thread worker (a foreground one:
+        the next key that is not text in the filter waits for them)."""
+        self.app.load_rows(self, self.view, self.filter_text, self.table.sort, self.table.descending)
 
     def refresh_rows(self) -> None:
         """After a change: the same view and filter, fresh rows."""
         self.table.refresh_rows()
         self.reload()
-
-    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
-    def load_rows(self, view: str, text: str, sort: str, descending: bool) -> None:
-        """In a thread: a filter keystroke never waits for SQL."""
-        try:
-            result = self._query(view, text, sort, descending)
-        finally:
-            self.app.store.db.close()  # this thread's connection
-        if not get_current_worker().is_cancelled:
-            self.post_message(RowsLoaded(*result))
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
         wanted = (self.view, self.filter_text, self.table.sort, self.table.descending)
@@ -114,9 +111,20 @@ class RecordListScreen(Screen):
             self._shown = key
             self.table.cursor = 0
             self.table.scroll_to(0, 0, animate=False)
+        self.table.empty_text = self.empty_text(message.text, message.total)
         self.table.set_source(fetch, message.count, message.first_page)
         self.loads += 1
         self.update_status()
+
+    EMPTY = "Nothing here yet: n adds one."
+
+    def empty_text(self, filter_text: str, total: int) -> str:
+        """What an empty list says: why it is empty and what to do."""
+        if filter_text:
+            return f"Nothing matches “{filter_text}”. Escape clears the filter."
+        if total:
+            return "Nothing in this view: v shows the next view."
+        return self.EMPTY
 
     def status_parts(self) -> list[str]:
         table = self.table
@@ -150,6 +158,7 @@ class RecordListScreen(Screen):
         self.table.focus()
 
     def action_clear_filter(self) -> None:
+        """Escape walks back one level: the filter first, then this page (back to Mailboxes)."""
         box = self.query_one("#filter", Input)
         if box.has_class("visible") or self.filter_text:
             box.value = ""
@@ -157,6 +166,12 @@ class RecordListScreen(Screen):
             self.filter_text = ""
             self.table.focus()
             self.reload()
+        else:
+            self.action_back()
+
+    def action_back(self) -> None:
+        if self.PAGE != "mailboxes":
+            self.app.action_go("mailboxes")
 
     def action_view(self, step: int) -> None:
         order = list(self.VIEWS)

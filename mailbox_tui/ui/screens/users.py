@@ -13,17 +13,18 @@ from ...domain.records import UserDraft
 from ...domain.effects import email_changed
 from ...store import queries, services
 from ..widgets.keybar import KeyBar
-from ..widgets.record_table import Column, RecordTable
+from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
 from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
 
+# At 80 columns the name, email, status and approval are in view; the methods scroll in (→).
 USER_COLUMNS = (
-    Column("name", "Full Name", 24, lambda r: r.full_name, sortable=False),
-    Column("email", "Primary Email", 30, lambda r: r.email, sortable=False),
+    Column("name", "Full Name", 22, lambda r: r.full_name, sortable=False),
+    Column("email", "Primary Email", 26, lambda r: r.email, sortable=False),
     Column("state", "Status", 8, lambda r: RecordState.label_of(r.state), sortable=False),
-    Column("approval", "Approval", 16, lambda r: ApprovalStatus.label_of(r.approval), sortable=False),
-    Column("incoming", "Incoming", 12, lambda r: IncomingMethod.label_of(r.incoming)[:12], sortable=False),
-    Column("outgoing", "Outgoing", 12, lambda r: OutgoingMethod.label_of(r.outgoing)[:12], sortable=False),
+    Column("approval", "Approval", 8, lambda r: short_approval(r.approval), sortable=False),
+    Column("incoming", "Incoming", 8, lambda r: SHORT["incoming"].get(r.incoming, "?"), sortable=False),
+    Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?"), sortable=False),
 )
 
 
@@ -47,6 +48,7 @@ class ApprovalCommands:
 
 
 class UserListScreen(ApprovalCommands, RecordListScreen):
+    EMPTY = "No users yet: n adds one, and its mailbox with it."
     PAGE = "users"
     VIEWS = queries.USER_VIEWS
     TABLE = UserTable
@@ -161,4 +163,4 @@ class UserFormScreen(RecordFormScreen):
             return
         mid = services.user_mailbox_id(self.base.id)
         if mid is not None:
-            self.app.push_screen(MailboxFormScreen(services.get_mailbox(self.app.store, mid)))
+            MailboxFormScreen.open(self.app, services.get_mailbox(self.app.store, mid))

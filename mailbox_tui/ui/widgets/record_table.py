@@ -36,15 +36,15 @@ class Column:
 
 
 COLUMNS = (
-    Column("name", "Name", 24, lambda r: r.name),
-    Column("email", "Email Address", 28, lambda r: r.email),
+    Column("name", "Name", 23, lambda r: r.name),
+    Column("email", "Email Address", 27, lambda r: r.email),
     Column("kind", "Kind", 7, lambda r: MailboxKind.label_of(r.kind)),
     Column("profile", "Server Profile", 16, lambda r: r.profile_name, sortable=False),
     Column("incoming", "Incoming", 8, lambda r: SHORT["incoming"].get(r.incoming, "?")),
     Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?")),
     Column("act", "ACT", 7, lambda r: SHORT["act"].get(r.act, "?")),
     Column("status", "Status", 7, lambda r: TestStatus.label_of(r.mailbox_status), sortable=False),
-    Column("approval", "Approval", 8, lambda r: ApprovalStatus.label_of(r.approval).replace(" Approval", "")),
+    Column("approval", "Approval", 8, lambda r: short_approval(r.approval)),
     Column("tested", "Tested", 16, lambda r: r.test_completed_on.strftime("%Y-%m-%d %H:%M")
            if r.test_completed_on else ""),
 )
@@ -77,16 +77,21 @@ class RowCache:
 
 
 class RecordTable(ScrollView, can_focus=True):
+    """Header on the first line; one record per line below; the cursor row is highlighted.
+
+    The first column (the record's name) stays put when the others scroll sideways, and a
+    one-character gutter before it holds the mark, so a mark never hides a letter."""
+
     COLUMNS: tuple[Column, ...] = ()
-
-    """Header on the first line; one record per line below; the cursor row is highlighted."""
-
-    COMPONENT_CLASSES = {"mailbox-table--header", "mailbox-table--cursor", "mailbox-table--marked"}
+    MARK = "•"
+    COMPONENT_CLASSES = {"mailbox-table--header", "mailbox-table--cursor", "mailbox-table--marked",
+                         "mailbox-table--empty"}
     DEFAULT_CSS = """
     RecordTable { height: 1fr; }
-    RecordTable > .mailbox-table--header { text-style: bold reverse; }
+    RecordTable > .mailbox-table--header { text-style: bold underline; }
     RecordTable > .mailbox-table--cursor { text-style: reverse; }
     RecordTable > .mailbox-table--marked { text-style: bold; color: $warning; }
+    RecordTable > .mailbox-table--empty { color: $text-muted; }
     """
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -114,7 +119,9 @@ class RecordTable(ScrollView, can_focus=True):
         self.cache = RowCache(lambda offset, limit: [])
         self.marked: set[int] = set()
         self.sort, self.descending = "name", False
-        self.width_total = sum(c.width + 1 for c in self.columns)
+        self.frozen = 1 + self.columns[0].width + 1 if self.columns else 0  # gutter, name, space
+        self.width_total = 1 + sum(c.width + 1 for c in self.columns)
+        self.empty_text = ""  # what to say when there are no rows; the page sets it
 
     # -- data
     def set_source(self, fetch: PageFetcher, count: int, first_page: list) -> None:
@@ -140,30 +147,36 @@ class RecordTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         if y == 0:
-            style = self.get_component_rich_style("mailbox-table--header")
+            style = self.rich_style + self.get_component_rich_style("mailbox-table--header")
             titles = []
             for c in self.columns:
                 arrow = ("▼" if self.descending else "▲") if c.key == self.sort else ""
                 titles.append(_fit(c.title + arrow, c.width))
-            return self._strip(" ".join(titles), style, scroll_x, width)
+            return self._strip(" " + " ".join(titles), style, scroll_x, width)
         index = scroll_y + y - 1
         if index >= self.count:
+            lines = self.empty_text.splitlines() if self.count == 0 else []
+            if 2 <= y < 2 + len(lines):
+                style = self.rich_style + self.get_component_rich_style("mailbox-table--empty")
+                return Strip([Segment(" " + lines[y - 2][:width - 1].ljust(width - 1), style)], width)
             return Strip.blank(width, self.rich_style)
         row = self.cache.get(index)
         if row is None:
             return Strip.blank(width, self.rich_style)
-        text = " ".join(_fit(c.value(row), c.width) for c in self.columns)
+        marked = row.id in self.marked
+        text = (self.MARK if marked else " ") + " ".join(_fit(c.value(row), c.width) for c in self.columns)
         style = self.rich_style
-        if row.id in self.marked:
+        if marked:
             style += self.get_component_rich_style("mailbox-table--marked")
-            text = "•" + text[1:]
         if index == self.cursor:
             style += self.get_component_rich_style("mailbox-table--cursor")
         return self._strip(text, style, scroll_x, width)
 
     def _strip(self, text: str, style: Style, scroll_x: int, width: int) -> Strip:
-        text = text.ljust(self.width_total)[scroll_x:scroll_x + width].ljust(width)
-        return Strip([Segment(text, style)], width)
+        """The frozen gutter and name, then the other columns from `scroll_x` on."""
+        text = text.ljust(self.width_total)
+        shown = text[:self.frozen] + text[self.frozen + scroll_x:] if scroll_x else text
+        return Strip([Segment(shown[:width].ljust(width), style)], width)
 
     # -- moving
     def _move_to(self, index: int) -> None:
@@ -195,7 +208,9 @@ class RecordTable(ScrollView, can_focus=True):
         self._move_to(0 if where == 0 else self.count - 1)
 
     def action_scroll_cols(self, delta: int) -> None:
-        self.scroll_to(x=max(0, self.scroll_offset.x + delta), animate=False)
+        # The name column stays; the others scroll until the last one is in view.
+        widest = max(0, self.width_total - self.scrollable_content_region.width)
+        self.scroll_to(x=max(0, min(self.scroll_offset.x + delta, widest)), animate=False)
 
     def action_toggle_mark(self) -> None:
         row = self.current
@@ -215,6 +230,11 @@ class RecordTable(ScrollView, can_focus=True):
         def __init__(self, count: int) -> None:
             self.count = count
             super().__init__()
+
+
+def short_approval(code: int) -> str:
+    """Approved, Pending, Rejected or Empty: the approval status in a column of 8."""
+    return ApprovalStatus.label_of(code).replace(" Approval", "")
 
 
 def _fit(text: str, width: int) -> str:

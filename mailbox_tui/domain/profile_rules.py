@@ -1,0 +1,285 @@
+"""Email server profile rules P1-P13 (and M20, R1 on a profile), by their stable IDs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .context import ProfileContext
+from .findings import Finding
+from .options import EXCHANGE_TYPES, AuthMethod, ServerType, TlsMode
+from .records import ProfileDraft
+from .registry import Record, Where, declare, rule
+from .rule_common import (
+    ALLOWED_AUTH,
+    LOCATION_MAX,
+    NAME_TEXT,
+    PASSWORD_AUTH,
+    PASSWORD_MAX,
+    PROFILE_NAME_MAX,
+    USERNAME_MAX,
+    E,
+    W,
+    Rule,
+    check_state,
+    codes_text,
+    line_break_rule,
+    name_rule,
+)
+from .text import host_problem, https_url_problem, is_sha256_pin
+
+P = Record.PROFILE
+CONNECTIONS, POLLING_MINUTES, TIMEOUT_SECONDS = (1, 300), (0, 1440), (1, 600)  # P9: inclusive ranges
+
+
+def default_port(server_type: int | None, direction: str, tls: int) -> int | None:
+    """P4 defaults: POP3 995/110, IMAP 993/143, SMTP 465/587/25, Exchange 443."""
+    if server_type in EXCHANGE_TYPES:
+        return 443
+    if direction == "outgoing":
+        return {TlsMode.IMPLICIT: 465, TlsMode.STARTTLS: 587}.get(tls, 25)
+    if server_type == ServerType.POP3_SMTP:
+        return 995 if tls == TlsMode.IMPLICIT else 110
+    if server_type == ServerType.IMAP_SMTP:
+        return 993 if tls == TlsMode.IMPLICIT else 143
+    return None
+
+
+def normalise_profile(d: ProfileDraft) -> ProfileDraft:
+    """What saving does to a profile: P4 default ports, P6/P7 clear unused credentials, P8."""
+    d = d.copy()
+    exchange = d.server_type in EXCHANGE_TYPES
+    if not exchange:
+        d.auto_discover = False
+    if d.auto_discover:  # P8
+        d.incoming_location = d.outgoing_location = ""
+        d.incoming_port = d.outgoing_port = None
+        d.incoming_tls = d.outgoing_tls = TlsMode.IMPLICIT
+    else:  # P4
+        if d.incoming_port is None:
+            d.incoming_port = default_port(d.server_type, "incoming", d.incoming_tls)
+        if d.outgoing_port is None:
+            d.outgoing_port = default_port(d.server_type, "outgoing", d.outgoing_tls)
+    if d.use_same_settings_for_outgoing:  # P7
+        d.outgoing_auth_method = d.auth_method
+        d.outgoing_username = ""
+        d.outgoing_password.new, d.outgoing_password.clear = None, d.outgoing_password.stored
+    if d.auth_method != AuthMethod.PROFILE_CREDENTIALS:  # P6
+        d.username = ""
+        d.password.new, d.password.clear = None, d.password.stored
+    if not d.use_same_settings_for_outgoing and d.outgoing_auth_method != AuthMethod.PROFILE_CREDENTIALS:
+        d.outgoing_username = ""
+        d.outgoing_password.new, d.outgoing_password.clear = None, d.outgoing_password.stored
+    return d
+
+
+@rule("P1", "Profile name", "A profile's name is unique among profiles (compared case-insensitively: it is the "
+      f"profile's key in import and export files). It is {NAME_TEXT.format(limit=PROFILE_NAME_MAX)}.",
+      record=P, fields=("name",))
+def _p1_name(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    yield from name_rule("P1", "name", d.name, PROFILE_NAME_MAX, "Name")
+    if d.name.strip() and ctx.name_taken:
+        yield Finding("P1", "name", E, f"Another server profile is already named {d.name.strip()!r}.")
+
+
+@rule("P2", "Server type", f"Server Type is required: {codes_text(ServerType, ServerType)}.",
+      record=P, fields=("server_type",))
+def _p2_type(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.server_type is None:
+        yield Finding("P2", "server_type", E, "Server Type is required.")
+    elif d.server_type not in set(ServerType):
+        yield Finding("P2", "server_type", E, f"Server Type {d.server_type} is not a known type.")
+
+
+@rule("P3", "Server locations",
+      "The incoming and outgoing server locations are required, unless Auto Discover is Yes on an Exchange "
+      "profile. For POP3/SMTP and IMAP/SMTP a location is a host name or an IP address (no scheme, no path, "
+      f"no port); for the Exchange types it is an https:// URL. At most {LOCATION_MAX} characters.",
+      record=P, fields=("incoming_location", "outgoing_location"))
+def _p3_locations(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.auto_discover and d.server_type in EXCHANGE_TYPES:
+        return
+    exchange = d.server_type in EXCHANGE_TYPES
+    for field, label in (("incoming_location", "Incoming Server Location"),
+                         ("outgoing_location", "Outgoing Server Location")):
+        value = getattr(d, field).strip()
+        if not value:
+            yield Finding("P3", field, E, f"{label} is required unless Auto Discover is Yes."
+                          if exchange else f"{label} is required.")
+            continue
+        if len(value) > LOCATION_MAX:
+            yield Finding("P3", field, E, f"{label} is at most {LOCATION_MAX} characters (now {len(value)}).")
+            continue
+        problem = https_url_problem(value) if exchange else host_problem(value)
+        if problem:
+            yield Finding("P3", field, E, problem)
+
+
+def _port_defaults_text() -> str:
+    order = {TlsMode.IMPLICIT: "SSL/TLS", TlsMode.STARTTLS: "STARTTLS", TlsMode.NONE: "no TLS"}
+
+    def ports(server_type, direction):
+        return ", ".join(f"{default_port(server_type, direction, tls)} with {label}" for tls, label in order.items())
+
+    return (f"POP3 {ports(ServerType.POP3_SMTP, 'incoming')}; IMAP {ports(ServerType.IMAP_SMTP, 'incoming')}; "
+            f"SMTP {ports(ServerType.IMAP_SMTP, 'outgoing')}; the Exchange types "
+            f"{default_port(ServerType.EXCHANGE, 'incoming', TlsMode.IMPLICIT)}")
+
+
+@rule("P4", "Ports", f"Ports are 1 to 65535. An empty port is filled in on save: {_port_defaults_text()}.",
+      record=P, fields=("incoming_port", "outgoing_port"))
+def _p4_ports(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.auto_discover and d.server_type in EXCHANGE_TYPES:
+        return
+    for field, label in (("incoming_port", "Incoming Port"), ("outgoing_port", "Outgoing Port")):
+        port = getattr(d, field)
+        if port is not None and not 1 <= port <= 65535:
+            yield Finding("P4", field, E, f"{label} must be between 1 and 65535.")
+
+
+def _auth_text() -> str:
+    return "; ".join(f"{ServerType.label_of(t)}: {', '.join(str(c) for c in sorted(codes))}"
+                     for t, codes in sorted(ALLOWED_AUTH.items()))
+
+
+@rule("P5", "Authenticate Using suits the server type",
+      f"Authenticate Using (incoming, and outgoing when it has its own) must suit the server type. {_auth_text()} "
+      f"(codes: {codes_text(AuthMethod, AuthMethod)}).",
+      record=P, fields=("auth_method", "outgoing_auth_method"))
+def _p5_auth(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    allowed = ALLOWED_AUTH.get(d.server_type)
+    if allowed is None:
+        return
+    checks = [("auth_method", d.auth_method)]
+    if not d.use_same_settings_for_outgoing:
+        checks.append(("outgoing_auth_method", d.outgoing_auth_method))
+    for field, code in checks:
+        if code not in allowed:
+            names = ", ".join(AuthMethod.label_of(c) for c in sorted(allowed))
+            yield Finding("P5", field, E,
+                          f"{AuthMethod.label_of(code)} does not suit {ServerType.label_of(d.server_type)}: "
+                          f"choose {names}.")
+
+
+@rule("P6", "The profile's own credentials",
+      f"Authenticate Using = {AuthMethod.label_of(1)} (1) requires the profile's own user name and password "
+      "(for outgoing too, when Use Same Settings for Outgoing is No); with any other method they are cleared "
+      f"on save. A user name is at most {USERNAME_MAX} characters, a password at most {PASSWORD_MAX}; a stored "
+      "password counts, and leaving the password blank on an edit keeps it.",
+      record=P, fields=("username", "password", "outgoing_username", "outgoing_password"))
+def _p6_profile_credentials(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    pairs = [("", d.auth_method, d.username, d.password)]
+    if not d.use_same_settings_for_outgoing:
+        pairs.append(("outgoing_", d.outgoing_auth_method, d.outgoing_username, d.outgoing_password))
+    for prefix, method, username, password in pairs:
+        if len(username) > USERNAME_MAX:
+            yield Finding("P6", f"{prefix}username", E, f"User Name is at most {USERNAME_MAX} characters.")
+        if password.new and len(password.new) > PASSWORD_MAX:
+            yield Finding("P6", f"{prefix}password", E, f"Password is at most {PASSWORD_MAX} characters.")
+        if method != AuthMethod.PROFILE_CREDENTIALS:
+            continue
+        if not username.strip():
+            yield Finding("P6", f"{prefix}username", E,
+                          "User Name is required when the profile authenticates with its own credentials.")
+        if not password.present:
+            yield Finding("P6", f"{prefix}password", E,
+                          "Password is required when the profile authenticates with its own credentials.")
+
+
+@rule("P7", "Use Same Settings for Outgoing",
+      "Use Same Settings for Outgoing = Yes makes outgoing authentication follow incoming, and saving clears "
+      "the separate outgoing credentials; outgoing credentials typed anyway are a warning.",
+      record=P, fields=("outgoing_username",), severity=(W,))
+def _p7_same_settings(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.use_same_settings_for_outgoing and (d.outgoing_username.strip() or d.outgoing_password.new):
+        yield Finding("P7", "outgoing_username", W,
+                      "Use Same Settings for Outgoing is Yes: the separate outgoing credentials will be cleared.")
+
+
+@rule("P8", "Auto Discover",
+      "Auto Discover exists only for the Exchange types (on any other type, saving and importing turn it off). "
+      "Yes clears the locations and ports on save and sets both connections to SSL/TLS.",
+      record=P, fields=("auto_discover",))
+def _p8_auto_discover(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.auto_discover and d.server_type not in EXCHANGE_TYPES:
+        yield Finding("P8", "auto_discover", E, "Auto Discover exists only for Exchange server types.")
+
+
+_DEFAULTS = ProfileDraft()
+
+
+@rule("P9", "Connection limits",
+      f"Maximum Concurrent Connections is {CONNECTIONS[0]} to {CONNECTIONS[1]} (default "
+      f"{_DEFAULTS.max_concurrent_connections}); it also bounds how many connections Test & Enable opens at once "
+      f"for the profile. Minimum Polling Interval is {POLLING_MINUTES[0]} to {POLLING_MINUTES[1]} minutes "
+      f"(default {_DEFAULTS.min_polling_minutes}). The connection timeout is {TIMEOUT_SECONDS[0]} to "
+      f"{TIMEOUT_SECONDS[1]} seconds (default {_DEFAULTS.timeout_seconds}).",
+      record=P, fields=("max_concurrent_connections", "min_polling_minutes", "timeout_seconds"))
+def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.max_concurrent_connections is None or not CONNECTIONS[0] <= d.max_concurrent_connections <= CONNECTIONS[1]:
+        yield Finding("P9", "max_concurrent_connections", E,
+                      f"Maximum Concurrent Connections must be {CONNECTIONS[0]} to {CONNECTIONS[1]}.")
+    if d.min_polling_minutes is None or not POLLING_MINUTES[0] <= d.min_polling_minutes <= POLLING_MINUTES[1]:
+        yield Finding("P9", "min_polling_minutes", E,
+                      f"Minimum Polling Interval must be {POLLING_MINUTES[0]} to {POLLING_MINUTES[1]} minutes.")
+    if not TIMEOUT_SECONDS[0] <= d.timeout_seconds <= TIMEOUT_SECONDS[1]:
+        yield Finding("P9", "timeout_seconds", E,
+                      f"Connection timeout must be {TIMEOUT_SECONDS[0]} to {TIMEOUT_SECONDS[1]} seconds.")
+
+
+@rule("P10", "Passwords in clear text",
+      "On a POP3/SMTP or IMAP/SMTP profile, SSL switched off for a connection that sends a password "
+      f"(Authenticate Using {' or '.join(str(c) for c in sorted(PASSWORD_AUTH))}) is a warning: passwords "
+      "travel in clear text.",
+      record=P, fields=("incoming_tls", "outgoing_tls"), severity=(W,))
+def _p10_plaintext(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.auto_discover or d.server_type in EXCHANGE_TYPES:
+        return
+    outgoing_auth = d.auth_method if d.use_same_settings_for_outgoing else d.outgoing_auth_method
+    for field, tls, auth, label in (("incoming_tls", d.incoming_tls, d.auth_method, "incoming"),
+                                     ("outgoing_tls", d.outgoing_tls, outgoing_auth, "outgoing")):
+        if tls == TlsMode.NONE and auth in PASSWORD_AUTH:
+            yield Finding("P10", field, W, f"SSL is off for {label} connections: passwords travel in clear text.")
+
+
+declare("P11", "Deleting a profile",
+        "Deleting a profile clears it from its mailboxes, after a confirmation that says how many mailboxes "
+        "are affected; their test results go back to Not Run (M17).",
+        record=P, where=Where.FORM, note="the delete command of the profile list and form")
+
+
+@rule("P13", "Certificate pins",
+      "A pinned certificate fingerprint (incoming or outgoing) is a SHA-256 fingerprint: exactly 64 hex digits; "
+      "colons and spaces are allowed and removed on save. Empty means normal verification. At Test & Enable a "
+      "pin replaces chain verification only by an exact match; it never switches verification off.",
+      record=P, fields=("incoming_cert_sha256", "outgoing_cert_sha256"))
+def _p13_pins(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    for field, value, label in (("incoming_cert_sha256", d.incoming_cert_sha256, "incoming"),
+                                ("outgoing_cert_sha256", d.outgoing_cert_sha256, "outgoing")):
+        if value.strip() and not is_sha256_pin(value):
+            yield Finding("P13", field, E,
+                          f"The {label} certificate pin must be a SHA-256 fingerprint: exactly 64 hex digits "
+                          "(colons and spaces allowed), or empty for normal verification.")
+
+
+@rule("M20", record=P, fields=("username", "password", "outgoing_username", "outgoing_password"))
+def _m20_profile_line_breaks(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    yield from line_break_rule("username", d.username, "password", d.password.new)
+    yield from line_break_rule("outgoing_username", d.outgoing_username, "outgoing_password",
+                               d.outgoing_password.new)
+
+
+@rule("R1", record=P, fields=("state",))
+def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    yield from check_state(d.state)
+
+
+PROFILE_RULES: tuple[Rule, ...] = (
+    _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
+    _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p13_pins, _m20_profile_line_breaks,
+    _r1_profile_state,
+)
+
+
+def check_profile(draft: ProfileDraft, ctx: ProfileContext | None = None) -> list[Finding]:
+    ctx = ctx or ProfileContext()
+    return [f for rule in PROFILE_RULES for f in rule(draft, ctx)]

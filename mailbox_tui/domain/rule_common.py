@@ -1,0 +1,135 @@
+"""What several records' rules share: limits, allowed codes, and checks used under more than one ID."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from .findings import Finding, Severity
+from .options import (
+    ActMethod,
+    AuthMethod,
+    IncomingMethod,
+    MailboxKind,
+    OutgoingMethod,
+    RecordState,
+    ServerType,
+)
+from .records import MailboxDraft
+from .text import has_control_chars, has_invisible_chars, has_line_breakers, natural_key, normalise_email
+
+E, W = Severity.ERROR, Severity.WARNING
+
+# M12, M13, M14: the codes each kind of mailbox may hold.
+ALLOWED_INCOMING = {
+    MailboxKind.USER: frozenset({0, 1, 2, 3}),
+    MailboxKind.QUEUE: frozenset({0, 2, 3}),
+    MailboxKind.FORWARD: frozenset({2}),
+}
+ALLOWED_OUTGOING = {
+    MailboxKind.USER: frozenset({0, 1, 2}),
+    MailboxKind.QUEUE: frozenset({0, 2}),
+    MailboxKind.FORWARD: frozenset({0}),
+}
+ALLOWED_ACT = {
+    MailboxKind.USER: frozenset({0, 1, 2}),
+    MailboxKind.QUEUE: frozenset({2}),
+    MailboxKind.FORWARD: frozenset({2}),
+}
+# P5. Exchange Server (Hybrid) is an on-premises Exchange: it takes what Exchange Server takes.
+ALLOWED_AUTH = {
+    ServerType.POP3_SMTP: frozenset({0, 1}),
+    ServerType.IMAP_SMTP: frozenset({0, 1, 5}),
+    ServerType.EXCHANGE: frozenset({0, 1, 3, 6}),
+    ServerType.EXCHANGE_HYBRID: frozenset({0, 1, 3, 6}),
+    ServerType.EXCHANGE_ONLINE_HYBRID: frozenset({2, 7}),
+}
+NAME_MAX, EMAIL_MAX, USERNAME_MAX, PASSWORD_MAX, PROFILE_NAME_MAX = 200, 100, 200, 200, 100
+USER_NAME_MAX = 200
+LOCATION_MAX = 500  # a server location (P3): a host name, an IP address or an https URL
+PASSWORD_AUTH = frozenset({AuthMethod.USER_OR_QUEUE_CREDENTIALS, AuthMethod.PROFILE_CREDENTIALS})
+
+Rule = Callable[..., Iterator[Finding]]
+
+
+def uses_server_side_sync(d: MailboxDraft) -> bool:
+    return (
+        d.incoming == IncomingMethod.SERVER_SIDE_SYNC
+        or d.outgoing == OutgoingMethod.SERVER_SIDE_SYNC
+        or d.act == ActMethod.SERVER_SIDE_SYNC
+    )
+
+
+def name_rule(rule: str, field: str, value: str, limit: int, label: str) -> Iterator[Finding]:
+    """Required, at most `limit` characters, no control or invisible characters (M1, P1, Q1, U1)."""
+    if not value.strip():
+        yield Finding(rule, field, E, f"{label} is required.")
+    elif len(value) > limit:
+        yield Finding(rule, field, E, f"{label} is at most {limit} characters (now {len(value)}).")
+    elif has_control_chars(value):
+        yield Finding(rule, field, E, f"{label} cannot contain control characters (tabs, line breaks).")
+    elif has_invisible_chars(value):
+        yield Finding(rule, field, E, f"{label} cannot contain invisible characters (bidirectional overrides, "
+                                      "zero-width characters): they make different names look the same.")
+    elif not value.isascii() and len(natural_key(value)) > limit:  # İ grows under lower(): its key must fit
+        yield Finding(rule, field, E, f"{label} is at most {limit} characters once compared "
+                                      f"case-insensitively (İ counts as two).")
+
+
+NAME_TEXT = ("required and at most {limit} characters (also once lower-cased, where İ counts as two); it holds "
+             "no control characters (tabs, line breaks) and no invisible characters (bidirectional overrides, "
+             "zero-width characters), which make two different names look the same")
+
+
+def email_problem(email: str, label: str) -> str | None:
+    """Why a stripped, non-empty address cannot be stored (M3, U1, Q1), or None."""
+    if len(email) > EMAIL_MAX:
+        return f"{label} is at most {EMAIL_MAX} characters (now {len(email)})."
+    normalised, problem = normalise_email(email)
+    if problem:
+        return problem
+    if len(normalised) > EMAIL_MAX or (not normalised.isascii() and len(natural_key(normalised)) > EMAIL_MAX):
+        return f"{label} is at most {EMAIL_MAX} characters once normalised."
+    return None
+
+
+EMAIL_TEXT = (f"must be a valid address (syntax only, no DNS lookup; special-use domains such as .test, .local "
+              f"and localhost are refused) of at most {EMAIL_MAX} characters; it is stored normalised (domain "
+              "lower-cased)")
+
+
+def option_rule(rule, field, code, allowed, options, kind) -> Iterator[Finding]:
+    """M12, M13, M14: `code` must be one of the codes `kind` allows."""
+    if code not in allowed:
+        names = " or ".join(f"“{options.label_of(c)}”" for c in sorted(allowed))
+        what = f"“{options(code).label}”" if code in set(options) else f"Code {code_text(code)}"
+        yield Finding(rule, field, E, f"{what} is not allowed for a {kind.label.lower()} mailbox: choose {names}.")
+
+
+def line_break_rule(user_field: str, username: str, password_field: str, password: str | None) -> Iterator[Finding]:
+    """M20: CR, LF or NUL would reach the mail server as extra protocol commands."""
+    if has_line_breakers(username):
+        yield Finding("M20", user_field, E, "User Name cannot contain line breaks or NUL characters: "
+                                            "they would reach the mail server as extra commands.")
+    if password and has_line_breakers(password):
+        yield Finding("M20", password_field, E, "Password cannot contain line breaks or NUL characters: "
+                                                "they would reach the mail server as extra commands.")
+
+
+_STATES = frozenset(RecordState)
+
+
+def check_state(code) -> Iterator[Finding]:
+    """R1: Status (statecode) is 0 Active or 1 Inactive, for every record."""
+    if code not in _STATES:
+        yield Finding("R1", "state", E, f"Status code {code_text(code)} is not one of 0 Active, 1 Inactive.")
+
+
+def code_text(value) -> str:
+    """A code as a message quotes it: a hostile value is cut short."""
+    text = str(value)
+    return text if len(text) <= 24 else text[:20] + "…"
+
+
+def codes_text(options, codes) -> str:
+    """'0 None, 2 Server-Side Synchronization or Email Router': codes with their labels, for the rules document."""
+    return ", ".join(f"{c} {options.label_of(c)}" for c in sorted(codes))

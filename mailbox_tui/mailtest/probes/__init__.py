@@ -1,0 +1,102 @@
+"""Connection probes for Test & Enable: IMAP, POP3 and SMTP with the standard library.
+
+A probe connects for real, step by step (DNS, connect, TLS, greeting, authentication,
+mailbox access), and returns a ProbeResult: it never raises. Nothing is read, deleted or
+sent: IMAP opens INBOX read-only, POP3 asks for the message count, SMTP stops after AUTH.
+
+TLS is always verified with the system's trust store and the host name. A profile may
+instead pin one certificate by its SHA-256 fingerprint (exactly 64 hex digits, rule P13); the
+fingerprint is compared right after the handshake, before any credential is sent. A pin that
+is not a SHA-256 fails the probe before it connects: it never switches verification off.
+
+Bounded whatever the server does: the profile's timeout bounds the whole probe (not each
+read), and a probe reads at most limits.READ_LIMIT bytes (see limits.py). Credentials with
+CR, LF or NUL are never sent (rule M20): they would reach the server as extra commands.
+
+By job: results.py (what a probe is given and finds), tls.py (trust and pins), attempt.py (one
+attempt within its budget), imap.py, pop3.py, smtp.py (each protocol's steps), explain.py
+(failures as plain English).
+"""
+
+from __future__ import annotations
+
+from ...domain.options import TlsMode
+from .attempt import run_steps
+from .imap import imap_steps
+from .pop3 import pop3_steps
+from .results import (
+    ANSWER_MAX,
+    AUTHENTICATION,
+    CONNECT,
+    DNS,
+    GREETING,
+    IMAP,
+    MAILBOX_ACCESS,
+    POP3,
+    PROTOCOL_LABELS,
+    SECURITY_LABELS,
+    SMTP,
+    STEPS,
+    TLS,
+    CertificateInfo,
+    Credentials,
+    Endpoint,
+    ProbeResult,
+    certificate_info,
+)
+from .smtp import smtp_steps
+from .tls import verified_context
+
+__all__ = [
+    "ANSWER_MAX", "AUTHENTICATION", "CONNECT", "DNS", "GREETING", "IMAP", "MAILBOX_ACCESS", "POP3", "PROTOCOL_LABELS",
+    "SECURITY_LABELS", "SMTP", "STEPS", "TLS", "CertificateInfo", "Credentials", "Endpoint", "ProbeResult",
+    "certificate_info", "fetch_certificate", "probe", "probe_imap", "probe_pop3", "probe_smtp", "verified_context",
+]
+
+STEPS_OF = {IMAP: imap_steps, POP3: pop3_steps, SMTP: smtp_steps}
+
+
+def probe(endpoint: Endpoint, credentials: Credentials | None = None) -> ProbeResult:
+    """Test one connection for real. Credentials None: connect, TLS and greeting only."""
+    steps = STEPS_OF.get(endpoint.protocol)
+    if steps is None:
+        return ProbeResult(endpoint.protocol, endpoint.host, endpoint.port, int(endpoint.tls), False, CONNECT,
+                           f"{endpoint.protocol!r} connections are not supported by this tool.", 0.0)
+    return run_steps(endpoint, credentials, steps)
+
+
+def probe_imap(endpoint: Endpoint, credentials: Credentials | None = None) -> ProbeResult:
+    return probe(Endpoint(IMAP, *_rest(endpoint)), credentials)
+
+
+def probe_pop3(endpoint: Endpoint, credentials: Credentials | None = None) -> ProbeResult:
+    return probe(Endpoint(POP3, *_rest(endpoint)), credentials)
+
+
+def probe_smtp(endpoint: Endpoint, credentials: Credentials | None = None) -> ProbeResult:
+    return probe(Endpoint(SMTP, *_rest(endpoint)), credentials)
+
+
+def _rest(ep: Endpoint) -> tuple:
+    return ep.host, ep.port, ep.tls, ep.timeout, ep.pin_sha256
+
+
+def fetch_certificate(endpoint: Endpoint) -> ProbeResult:
+    """The server's certificate (subject, expiry, SHA-256), without trusting it, so an admin can
+    compare the fingerprint with one obtained from the server's owner and pin it.
+
+    `result.certificate` is set when `result.ok`. Nothing but the TLS handshake (and the
+    protocol's STARTTLS command when the endpoint uses STARTTLS) is sent."""
+    if endpoint.tls == TlsMode.NONE:
+        return ProbeResult(endpoint.protocol, endpoint.host, endpoint.port, int(endpoint.tls), False, TLS,
+                           f"{endpoint.label} does not use TLS: there is no certificate to fetch.", 0.0)
+    steps = STEPS_OF.get(endpoint.protocol)
+    if steps is None:
+        return probe(endpoint)
+    result = run_steps(endpoint, None, steps, fetch_only=True)
+    if result.ok:
+        result.step = TLS
+        cert = result.certificate
+        result.message = (f"Certificate of {endpoint.address}: {cert.subject}, valid until "
+                          f"{cert.not_after:%Y-%m-%d}, SHA-256 {cert.sha256}.") if cert else result.message
+    return result

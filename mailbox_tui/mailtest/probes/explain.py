@@ -1,0 +1,198 @@
+"""Failures as plain English: what happened at which step, and the fix."""
+
+from __future__ import annotations
+
+import imaplib
+import poplib
+import smtplib
+import socket
+import ssl
+from typing import TYPE_CHECKING
+
+from ...domain.options import TlsMode
+from ..limits import READ_LIMIT
+from .results import (
+    ANSWER_MAX,
+    AUTHENTICATION,
+    CONNECT,
+    GREETING,
+    IMAP,
+    POP3,
+    PROTOCOL_LABELS,
+    SECURITY_LABELS,
+    SMTP,
+    TLS,
+    Credentials,
+    Endpoint,
+)
+
+if TYPE_CHECKING:
+    from .attempt import Attempt
+
+
+_FORBIDDEN = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL character"}
+
+
+def unsendable_reason(creds: Credentials) -> str:
+    """Why these credentials must not be sent, or "": CR, LF or NUL would end the command early."""
+    for name, value in (("user name", creds.username), ("password", creds.password)):
+        found = [what for char, what in _FORBIDDEN.items() if char in value]
+        if found:
+            return (f"The {name} contains {' and '.join(found)}: sent to the server it would become a "
+                    f"command of its own. Nothing was sent. Re-enter the {name} (rule M20).")
+    return ""
+
+
+class Stopped(Exception):
+    """A step ended with an answer we understood; carries the message and the server's words."""
+
+    def __init__(self, message: str, answer: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.answer = answer
+
+
+def raw_answer(value) -> str:
+    """A server answer as text, whole: bytes decoded, lists joined. Redact it before `short_answer`."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return " ".join(t for t in (raw_answer(v) for v in value) if t)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value)
+
+
+def short_answer(text: str) -> str:
+    """An answer for showing: white space collapsed, cut at ANSWER_MAX. Only ever after redaction:
+    collapsing or cutting first would leave a password with two spaces, or half of one, unrecognised."""
+    text = " ".join(text.split())
+    return text if len(text) <= ANSWER_MAX else text[:ANSWER_MAX] + "…"
+
+
+def exc_answer(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {raw_answer(exc.smtp_error)}"
+    if exc.args:
+        return raw_answer(exc.args[0])
+    return ""
+
+
+def _in_chain(exc: BaseException, kinds) -> BaseException | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kinds):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _tls_advice(ep: Endpoint) -> str:
+    if ep.tls == TlsMode.IMPLICIT:
+        return (f"Is {ep.port} a plain (non-TLS) port? Set SSL to STARTTLS or None for this port, "
+                f"or use the server's SSL/TLS port.")
+    return "Check the port and the SSL/STARTTLS setting."
+
+
+def explain(exc: BaseException, a: Attempt) -> tuple[str, str]:
+    """(message, server answer) for a probe that stopped at `a.step` with `exc`."""
+    ep, step, where = a.ep, a.step, a.ep.address
+    if isinstance(exc, Stopped):
+        return exc.message, exc.answer
+    budget = a.budget
+    if budget.aborted:
+        return f"Not finished: the run was stopped ({budget.aborted}) during {step} with {where}.", ""
+    if budget.overflowed:
+        return (f"The server at {where} sent more than {READ_LIMIT // 1024} KiB during {step} without finishing "
+                f"its answer (a mail server needs a few KB here), so the test stopped reading. Check that "
+                f"{where} is the mail server you mean."), ""
+    if isinstance(exc, socket.gaierror):
+        return (f"Host name not found: {ep.host!r} does not resolve ({exc.strerror}). "
+                f"Check the server location in the profile."), ""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"Certificate not trusted: {where} presented a certificate that failed verification "
+                f"({exc.verify_message}). Install the certificate authority that signed it, or, if you "
+                f"know this server, pin its certificate's fingerprint in the profile."), ""
+    if budget.expired or _in_chain(exc, (TimeoutError, socket.timeout)) is not None:
+        return _timed_out(a), ""
+    closed = _in_chain(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError,
+                             ConnectionAbortedError, BrokenPipeError, smtplib.SMTPServerDisconnected, EOFError))
+    if closed is not None or (isinstance(exc, (imaplib.IMAP4.abort, poplib.error_proto))
+                              and "EOF" in exc_answer(exc)):
+        hint = f" {_tls_advice(ep)}" if step in (TLS, GREETING) else ""
+        return f"The server closed the connection during {step} ({where}).{hint}", exc_answer(exc)
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or exc.strerror or str(exc)
+        if step == TLS:
+            return f"TLS handshake failed with {where} ({reason}). {_tls_advice(ep)}", ""
+        return f"TLS error during {step} with {where} ({reason}).", ""
+    if isinstance(exc, ConnectionRefusedError):
+        return (f"Connection refused: nothing accepts connections at {where}. "
+                f"Check the port number and that the server is running."), ""
+    answer = exc_answer(exc)
+    violation = _protocol_violation(exc, a, answer)
+    if violation:
+        return violation, answer
+    if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException):
+        reason = exc.strerror or str(exc)
+        return f"Could not reach {where} during {step}: {reason}. Check the host and the network.", ""
+    protocol_error = (imaplib.IMAP4.error, poplib.error_proto, smtplib.SMTPResponseException)
+    if step == AUTHENTICATION and isinstance(exc, protocol_error):
+        return login_rejected(a.creds), answer
+    return (f"Unexpected answer from {where} during {step}: "
+            f"{a.shown(answer) or type(exc).__name__}."), answer
+
+
+def _timed_out(a: Attempt) -> str:
+    ep, step, where = a.ep, a.step, a.ep.address
+    trickle = a.budget.bytes_read - a.step_started_at
+    if step == CONNECT:
+        what = f"no answer from {where} while connecting"
+    elif step == TLS:
+        what = f"the TLS handshake with {where} did not finish"
+    elif trickle > 0:
+        what = (f"{where} kept the {step} going, sending {trickle} byte(s) without finishing its answer "
+                f"(slower than any mail server)")
+    elif step == GREETING and ep.tls != TlsMode.IMPLICIT:
+        what = (f"{where} accepted the connection but sent no greeting (a port that expects "
+                f"SSL/TLS from the start waits silently for a plain client)")
+    else:
+        what = f"{where} did not answer during {step}"
+    return (f"Timed out after {ep.timeout:g} s: {what}. Check the host, the port and the "
+            f"SSL/STARTTLS setting (now {SECURITY_LABELS.get(ep.tls, ep.tls)}).")
+
+
+def _protocol_violation(exc: BaseException, a: Attempt, answer: str) -> str:
+    """What the server did wrong, when it broke its protocol rather than refused something; else ""."""
+    where, step = a.ep.address, a.step
+    protocol = PROTOCOL_LABELS.get(a.ep.protocol, a.ep.protocol)
+    text, module = {SMTP: ("500 Line too long.", smtplib), POP3: ("line too long", poplib),
+                    IMAP: ("got more than", imaplib)}.get(a.ep.protocol, ("", None))
+    if module is not None and answer.startswith(text):
+        return (f"The server at {where} broke the {protocol} protocol during {step}: it sent a line longer "
+                f"than {getattr(module, '_MAXLINE', 0)} bytes. Check that {where} is the {protocol} server "
+                f"you mean.")
+    if step != GREETING:
+        return ""
+    not_speaking = ((isinstance(exc, imaplib.IMAP4.abort) and answer.startswith("unexpected response"))
+                    or (isinstance(exc, poplib.error_proto) and not answer.startswith("-ERR")))
+    if not_speaking:
+        return (f"The server at {where} does not speak {protocol}: its greeting was {a.shown(answer)!r}. "
+                f"Check the port and the server type of the profile.")
+    return ""
+
+
+def login_rejected(creds: Credentials | None) -> str:
+    who = f" for user {creds.username!r}" if creds else ""
+    return f"Login rejected{who}: the server refused the user name or password. Check both."
+
+
+def method_not_offered(detail: str) -> str:
+    return (f"Login method not offered here: {detail} If the server only allows login over TLS, "
+            f"set SSL to SSL/TLS or STARTTLS.")
+
+
+def no_starttls(ep: Endpoint) -> str:
+    return (f"STARTTLS is not offered on {ep.address}. Use the server's SSL/TLS port with SSL/TLS, "
+            f"or check the port.")

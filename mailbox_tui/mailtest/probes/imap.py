@@ -1,0 +1,78 @@
+"""IMAP: greeting, STARTTLS when asked, LOGIN or AUTHENTICATE PLAIN, and INBOX opened read-only."""
+
+from __future__ import annotations
+
+import imaplib
+import socket
+
+from ...domain.options import TlsMode
+from ..limits import BoundedFile, Budget
+from .attempt import Attempt, before_login, greet
+from .explain import Stopped, exc_answer, login_rejected, method_not_offered, no_starttls, raw_answer
+from .results import AUTHENTICATION, MAILBOX_ACCESS, TLS
+
+
+class _IMAP(BoundedFile, imaplib.IMAP4):
+    """imaplib on a socket we connected (and maybe wrapped in TLS) ourselves, step by step, reading
+    within the probe's budget."""
+
+    def __init__(self, sock: socket.socket, host: str, port: int, budget: Budget):
+        self._ready_sock = sock
+        self.budget = budget
+        super().__init__(host, port)
+
+    def _create_socket(self, timeout=None):
+        return self._ready_sock
+
+
+def imap_steps(a: Attempt) -> str:
+    ep = a.ep
+    conn = greet(a, lambda sock: _IMAP(sock, ep.host, ep.port, a.budget))
+    a.heard(conn.welcome)
+    if ep.tls == TlsMode.STARTTLS:
+        a.step = TLS
+        if "STARTTLS" not in conn.capabilities:
+            raise Stopped(no_starttls(ep), " ".join(conn.capabilities))
+        conn.starttls(ssl_context=a.context())
+        a.handshake_done(conn.sock)
+    if stop := before_login(a, " and got its greeting"):
+        return stop
+    a.step = AUTHENTICATION
+    caps = set(conn.capabilities)
+    user, password = a.creds.username, a.creds.password
+    try:
+        ascii_only = (user + password).isascii()
+        if ascii_only and "LOGINDISABLED" not in caps:
+            typ, data = conn.login(user, password)  # one round trip
+        elif "AUTH=PLAIN" in caps:
+            # AUTHENTICATE PLAIN carries UTF-8; imaplib's LOGIN is ASCII only.
+            blob = f"\0{user}\0{password}".encode()
+            typ, data = conn.authenticate("PLAIN", lambda _challenge: blob)
+        elif "LOGINDISABLED" in caps:
+            raise Stopped(method_not_offered("the server disabled LOGIN on this connection (LOGINDISABLED)."),
+                           " ".join(sorted(caps)))
+        else:
+            raise Stopped(method_not_offered("the server offers only LOGIN, which cannot carry a "
+                                               "non-ASCII user name or password."), " ".join(sorted(caps)))
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        answer = exc_answer(exc)
+        if "PRIVACYREQUIRED" in answer.upper() or "plaintext" in answer.lower():
+            raise Stopped(method_not_offered("the server refuses a password on an unencrypted connection."),
+                           answer) from None
+        raise Stopped(login_rejected(a.creds), answer) from None
+    a.heard(data)
+    a.step = MAILBOX_ACCESS
+    try:
+        typ, data = conn.select("INBOX", readonly=True)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        typ, data = "NO", [exc_answer(exc)]
+    if typ != "OK":
+        raise Stopped(f"Signed in, but INBOX could not be opened read-only on {ep.address}. "
+                       f"Check the mailbox on the server.", raw_answer(data))
+    count = a.shown(data)
+    a.heard(f"INBOX opened read-only: {count} message(s)")
+    return f"Signed in to {ep.label} and opened INBOX read-only ({count} message(s))."

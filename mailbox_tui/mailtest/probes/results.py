@@ -1,0 +1,102 @@
+"""What a probe is given (Endpoint, Credentials) and what it finds (ProbeResult, CertificateInfo)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from ...domain.options import TlsMode
+
+DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS = (
+    "DNS", "connect", "TLS", "greeting", "authentication", "mailbox access")
+STEPS = (DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS)
+
+IMAP, POP3, SMTP = "imap", "pop3", "smtp"
+PROTOCOL_LABELS = {IMAP: "IMAP", POP3: "POP3", SMTP: "SMTP"}
+SECURITY_LABELS = {TlsMode.NONE: "no TLS", TlsMode.IMPLICIT: "SSL/TLS", TlsMode.STARTTLS: "STARTTLS"}
+ANSWER_MAX = 500  # characters of a server's answer kept in a result
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to connect."""
+
+    protocol: str  # imap, pop3 or smtp
+    host: str
+    port: int
+    tls: int = TlsMode.IMPLICIT
+    timeout: float = 30.0  # seconds, for the whole probe
+    pin_sha256: str = ""  # trust exactly this certificate: 64 hex digits (colons and spaces allowed)
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def label(self) -> str:
+        security = SECURITY_LABELS.get(self.tls, TlsMode.label_of(self.tls))
+        return f"{PROTOCOL_LABELS.get(self.protocol, self.protocol)} {self.address} ({security})"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    sha256: str  # hex, lowercase, no colons: the form a profile pins
+
+    @property
+    def self_signed(self) -> bool:
+        return self.subject == self.issuer
+
+    @property
+    def sha256_colons(self) -> str:
+        return ":".join(self.sha256[i:i + 2] for i in range(0, len(self.sha256), 2)).upper()
+
+    def as_dict(self) -> dict:
+        return {"subject": self.subject, "issuer": self.issuer, "not_before": self.not_before.isoformat(),
+                "not_after": self.not_after.isoformat(), "sha256": self.sha256}
+
+
+@dataclass
+class ProbeResult:
+    protocol: str
+    host: str
+    port: int
+    tls: int
+    ok: bool
+    step: str  # the last step reached when ok; the step that failed otherwise
+    message: str  # plain English: what happened, and the fix when it failed
+    elapsed: float  # seconds
+    server_answer: str = ""  # the server's last answer, passwords removed
+    tls_version: str = ""
+    certificate: CertificateInfo | None = None
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["elapsed"] = round(self.elapsed, 3)
+        out["tls"] = SECURITY_LABELS.get(self.tls, TlsMode.label_of(self.tls))
+        out["certificate"] = self.certificate.as_dict() if self.certificate else None
+        return out
+
+
+def certificate_info(der: bytes) -> CertificateInfo:
+    import hashlib
+
+    from cryptography import x509
+
+    cert = x509.load_der_x509_certificate(der)
+    return CertificateInfo(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        not_before=cert.not_valid_before_utc.replace(tzinfo=None),
+        not_after=cert.not_valid_after_utc.replace(tzinfo=None),
+        sha256=hashlib.sha256(der).hexdigest(),
+    )

@@ -1,0 +1,164 @@
+"""Export in the exchange format: the whole database, streamed a page at a time."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from ...domain.options import ApprovalStatus, MailboxKind, TlsMode
+from ..exchange_format import COLUMNS, SECTIONS, TLS_NAMES, csv_guard, regarding_text
+from ..models import AppUser, EmailServerProfile, Mailbox, Queue
+from ..safe_files import replace_atomically
+from .batches import chunks
+
+
+def _keyed(model, *, where=None, size: int = 1000) -> Iterator:
+    """Every row of a table in id order, a page at a time (never the whole table in memory)."""
+    last = 0
+    while True:
+        q = model.select().where(model.id > last)
+        if where is not None:
+            q = q.where(where)
+        page = list(q.order_by(model.id).limit(size))
+        if not page:
+            return
+        yield from page
+        last = page[-1].id
+
+
+def _emails(ids: set[int]) -> dict[int, str]:
+    out = {}
+    for chunk in chunks(sorted(ids)):
+        out.update({u.id: u.email for u in AppUser.select(AppUser.id, AppUser.email).where(AppUser.id.in_(chunk))})
+    return out
+
+
+def profile_records() -> Iterator[dict]:
+    for p in _keyed(EmailServerProfile):
+        yield {
+            "name": p.name, "servertype": p.server_type, "useautodiscover": p.auto_discover,
+            "incomingserverlocation": p.incoming_location or None, "incomingportnumber": p.incoming_port,
+            "incomingusessl": p.incoming_tls != TlsMode.NONE, "incomingtlsmode": TLS_NAMES[TlsMode(p.incoming_tls)],
+            "outgoingserverlocation": p.outgoing_location or None, "outgoingportnumber": p.outgoing_port,
+            "outgoingusessl": p.outgoing_tls != TlsMode.NONE, "outgoingtlsmode": TLS_NAMES[TlsMode(p.outgoing_tls)],
+            "incomingcredentialretrieval": p.auth_method, "outgoingcredentialretrieval": p.outgoing_auth_method,
+            "usesamesettingsforoutgoingconnections": p.use_same_settings_for_outgoing,
+            "username": p.username or None, "password": None, "ispasswordset": p.password_enc is not None,
+            "outgoingusername": p.outgoing_username or None, "outgoingpassword": None,
+            "isoutgoingpasswordset": p.outgoing_password_enc is not None,
+            "maxconcurrentconnections": p.max_concurrent_connections,
+            "minpollingintervalinminutes": p.min_polling_minutes, "timeoutseconds": p.timeout_seconds,
+            "incomingcertsha256": p.incoming_cert_sha256 or None, "outgoingcertsha256": p.outgoing_cert_sha256 or None,
+            "statecode": p.state,
+        }
+
+
+def user_records() -> Iterator[dict]:
+    for page in _pages(AppUser):
+        boxes = {m.regarding_user_id: m for m in Mailbox.select(
+            Mailbox.regarding_user, Mailbox.incoming, Mailbox.outgoing, Mailbox.approval)
+            .where(Mailbox.regarding_user.in_([u.id for u in page]))}
+        for u in page:
+            m = boxes.get(u.id)
+            yield {"fullname": u.full_name, "internalemailaddress": u.email, "isdisabled": u.state == 1,
+                   "emailrouteraccessapproval": m.approval if m else ApprovalStatus.EMPTY,
+                   "incomingemaildeliverymethod": m.incoming if m else None,
+                   "outgoingemaildeliverymethod": m.outgoing if m else None}
+
+
+def _pages(model, size: int = 1000) -> Iterator[list]:
+    page = []
+    for row in _keyed(model, size=size):
+        page.append(row)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def queue_records() -> Iterator[dict]:
+    for page in _pages(Queue):
+        owners = _emails({q.owner_id for q in page})
+        boxes = {m.regarding_queue_id: m for m in Mailbox.select(
+            Mailbox.regarding_queue, Mailbox.incoming, Mailbox.outgoing, Mailbox.approval)
+            .where(Mailbox.regarding_queue.in_([q.id for q in page]))}
+        for q in page:
+            m = boxes.get(q.id)
+            yield {"name": q.name, "emailaddress": q.email or None, "owner": owners.get(q.owner_id),
+                   "incomingemaildeliverymethod": m.incoming if m else 0,
+                   "outgoingemaildeliverymethod": m.outgoing if m else 0,
+                   "emailrouteraccessapproval": m.approval if m else 0, "statecode": q.state}
+
+
+def mailbox_records() -> Iterator[dict]:
+    profiles = {p.id: p.name for p in EmailServerProfile.select(EmailServerProfile.id, EmailServerProfile.name)}
+    for page in _pages(Mailbox):
+        users = _emails({m.owner_id for m in page} | {m.regarding_user_id for m in page if m.regarding_user_id})
+        queue_ids = [m.regarding_queue_id for m in page if m.regarding_queue_id]
+        queues = {q.id: q.name for q in Queue.select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))} \
+            if queue_ids else {}
+        for m in page:
+            regarding = ({"user": users.get(m.regarding_user_id)} if m.regarding_user_id else
+                         {"queue": queues.get(m.regarding_queue_id)} if m.regarding_queue_id else None)
+            yield {
+                "name": m.name, "emailaddress": m.email or None, "isforwardmailbox": m.kind == MailboxKind.FORWARD,
+                "owner": users.get(m.owner_id), "regarding": regarding,
+                "emailserverprofile": profiles.get(m.profile_id), "processanddeleteemails": m.delete_after_processing,
+                "allowemailconnectortousecredentials": m.allow_credentials, "username": m.username or None,
+                "password": None, "ispasswordset": m.password_enc is not None,
+                "incomingemaildeliverymethod": m.incoming, "outgoingemaildeliverymethod": m.outgoing,
+                "actdeliverymethod": m.act, "statecode": m.state, "emailrouteraccessapproval": m.approval,
+                "incomingemailstatus": m.incoming_status, "outgoingemailstatus": m.outgoing_status,
+                "actstatus": m.act_status,
+                "testmailboxaccesscompletedon": m.test_completed_on.isoformat() + "Z" if m.test_completed_on else None,
+            }
+
+
+RECORDS = {"profiles": profile_records, "users": user_records, "queues": queue_records, "mailboxes": mailbox_records}
+
+
+def export_json(out: TextIO) -> dict[str, int]:
+    """Write the whole document, streaming row by row. Returns counts per section."""
+    counts = {}
+    out.write("{")
+    for s_index, section in enumerate(SECTIONS):
+        out.write(("," if s_index else "") + f"\n  {json.dumps(section)}: [")
+        n = 0
+        for record in RECORDS[section]():
+            out.write(("," if n else "") + "\n    " + json.dumps(record, ensure_ascii=False))
+            n += 1
+        out.write("\n  ]" if n else "]")
+        counts[section] = n
+    out.write("\n}\n")
+    return counts
+
+
+def export_csv(folder: Path) -> dict[str, int]:
+    """One <section>.csv per record kind, with the same columns as the JSON."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for section in SECTIONS:
+        with replace_atomically(folder / f"{section}.csv", newline="") as fh:  # never through a planted link
+            writer = csv.DictWriter(fh, fieldnames=COLUMNS[section], extrasaction="ignore")
+            writer.writeheader()
+            n = 0
+            for record in RECORDS[section]():
+                if section == "mailboxes":
+                    record["regarding"] = regarding_text(record["regarding"])
+                writer.writerow({k: _csv_value(v) for k, v in record.items()})
+                n += 1
+            counts[section] = n
+    return counts
+
+
+def _csv_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return csv_guard(value)  # no cell a spreadsheet would run as a formula
+    return "" if value is None else value
+

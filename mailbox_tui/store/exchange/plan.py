@@ -1,0 +1,466 @@
+"""Planning an import: every row judged by the domain rules against the database and against
+the other rows of the same file, before anything is written (write.py writes the plan).
+
+Records refer to each other by natural keys; a record the file creates gets a placeholder id
+(< 0) until it is written. The rules are fed by the one builder of rule contexts
+(store/contexts.py), from the plan laid over the database (planned_facts.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+from ...domain.effects import new_queue_mailbox, new_user_mailbox
+from ...domain.findings import Finding, Severity
+from ...domain.options import MailboxKind, RecordState
+from ...domain.records import MailboxDraft, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
+from ...domain.rules import check_mailbox, check_profile, check_queue, check_user, normalise_profile
+from ...domain.text import email_key
+from .. import contexts, services
+from ..convert import mailbox_draft, name_key, profile_draft
+from ..database import Store
+from ..exchange_format import FIELD_OF, SECTIONS, ImportFinding, as_bool, as_int, as_text, regarding_ref, shown
+from ..models import AppUser, EmailServerProfile, Mailbox, Queue
+from .batches import chunks, where_in
+from .planned_facts import PlannedFacts
+from .rows import (
+    BAD,
+    KIND_DEPENDENT,
+    KNOWN_COLUMNS,
+    RowValues,
+    applied,
+    apply_in_place,
+    key_column,
+    mailbox_method_edits,
+    profile_from_row,
+    user_key,
+)
+
+
+@dataclass
+class PlannedMailbox:
+    section: str
+    row: int
+    draft: MailboxDraft  # as it will be after the import (ids may be placeholders < 0)
+    edits: dict = field(default_factory=dict)  # fields the file sets, for an existing mailbox
+    existing: bool = False
+    password: PasswordEdit | None = None
+    # Where a finding on a field is reported: the row that set it. Only fields an earlier row set
+    # are kept here (most plans have one row; a dict per plan costs at 100,000 rows).
+    origins: dict | None = None
+
+    def hand_over(self, section: str, row: int, edits: dict) -> None:
+        """A later row edits this mailbox: what the earlier row set stays that row's."""
+        earlier = [attr for attr in self.edits if attr not in edits]
+        if earlier:
+            if self.origins is None:
+                self.origins = {}
+            for attr in earlier:
+                self.origins.setdefault(attr, (self.section, self.row))
+        self.section, self.row = section, row
+
+    def origin(self, attr: str) -> tuple[str, int]:
+        return self.origins.get(attr, (self.section, self.row)) if self.origins else (self.section, self.row)
+
+
+@dataclass
+class ImportReport:
+    findings: list[ImportFinding] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SECTIONS})
+    updated: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SECTIONS})
+    written: bool = False
+
+    @property
+    def errors(self) -> list[ImportFinding]:
+        return [f for f in self.findings if f.is_error]
+
+    def as_dict(self) -> dict:
+        return {"written": self.written, "created": self.created, "updated": self.updated,
+                "errors": len(self.errors), "warnings": len(self.findings) - len(self.errors),
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+class ImportPlan:
+    """What an import will write, row by row, and what the rules found in it."""
+
+    def __init__(self, store: Store, doc: dict[str, list[dict]]):
+        self.store = store
+        self.doc = {s: doc.get(s) or [] for s in SECTIONS}
+        self.report = ImportReport()
+        self.org = services.org_settings(store)
+        self._next_placeholder = -1
+        self.profiles: dict[str, tuple[int, ProfileDraft, bool]] = {}  # name_key -> (row, draft, existing)
+        self.users: dict[str, tuple[int, UserDraft, bool, dict]] = {}  # email_key -> (row, draft, existing, extras)
+        self.queues: dict[str, tuple[int, QueueDraft, bool]] = {}
+        self.mailboxes: dict[tuple, PlannedMailbox] = {}  # ("user", key) / ("queue", key) / ("forward", key)
+        self.profile_ids: dict[str, int] = {}  # name_key -> id, or placeholder for a profile the file creates
+        self.facts = PlannedFacts(store, self.org, self)
+        # Rows that cannot be planned are judged once every row is: by the same facts as the rest.
+        self._unplanned: list = []
+        # Natural keys of rows that were judged and refused, so rows that name them say so.
+        self._failed_users: set[str] = set()
+        self._failed_queues: set[str] = set()
+        self._seen_queues: set[str] = set()
+        self._seen_forward: set[tuple] = set()
+
+    # -- helpers
+    def placeholder(self) -> int:
+        self._next_placeholder -= 1
+        return self._next_placeholder
+
+    def add(self, section: str, row: int, finding: Finding) -> None:
+        self.report.findings.append(ImportFinding(section, row, finding.rule, finding.field, finding.severity,
+                                                  finding.message))
+
+    def error(self, section: str, row: int, rule: str, fld: str, message: str) -> None:
+        self.add(section, row, Finding(rule, fld, Severity.ERROR, message))
+
+    def _unknown_columns(self, section: str, row_no: int, row: dict) -> None:
+        known = KNOWN_COLUMNS[section]
+        if all(k in known for k in row):
+            return
+        unknown = sorted(str(k) for k in row if k not in known)
+        if unknown:
+            names = ", ".join(k if len(k) <= 30 else k[:29] + "…" for k in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            self.add(section, row_no, Finding("FORMAT", unknown[0][:64], Severity.WARNING,
+                                              f"Ignored unknown field(s): {names}{more}."))
+
+    def report_row(self, section: str, i: int, values: RowValues, explicit: list[Finding],
+                   judged: list[Finding], only: set[str] | None = None) -> bool:
+        """Report every finding of one row: its format problems, what the importer found (a
+        duplicate, an unknown reference), and the rules' findings, without saying twice what
+        is wrong with one field. Returns whether the row has an error."""
+        if not values.problems and not explicit and only is None:  # the common case
+            for f in judged:
+                self.add(section, i, f)
+            return any(f.is_error for f in judged)
+        covered = {FIELD_OF.get(p.field, p.field) for p in values.problems}
+        said = {(f.rule, f.field) for f in explicit}
+        has_error = bool(values.problems)
+        for problem in values.problems:
+            self.error(section, i, "FORMAT", problem.field, str(problem))
+        for f in explicit:
+            self.add(section, i, f)
+            has_error = has_error or f.is_error
+        for f in judged:
+            if f.field in covered or (f.rule, f.field) in said or (only is not None and f.field not in only):
+                continue
+            self.add(section, i, f)
+            has_error = has_error or f.is_error
+        return has_error
+
+    # -- phase 1: judge every row
+    def plan(self) -> None:
+        self._plan_profiles()
+        self._plan_users()
+        self._plan_queues()
+        self._plan_mailbox_rows()
+        for judge in self._unplanned:
+            judge()
+        self._judge_planned_mailboxes()
+
+    def _plan_profiles(self) -> None:
+        rows = self.doc["profiles"]
+        keys = [name_key(r["name"]) if isinstance(r.get("name"), str) else "" for r in rows]
+        existing = {}
+        for chunk in chunks(sorted({k for k in keys if k})):
+            for p in EmailServerProfile.select().where(EmailServerProfile.name_key.in_(chunk)):
+                existing[p.name_key] = p
+        for i, row in enumerate(rows, 1):
+            self._unknown_columns("profiles", i, row)
+            key = keys[i - 1]
+            duplicate = bool(key) and key in self.profiles
+            old = existing.get(key) if key and not duplicate else None
+            base = profile_draft(old, self.store.key_ok) if old else ProfileDraft()
+            values = RowValues(row)
+            draft = normalise_profile(profile_from_row(values, base))
+            explicit = [Finding("P1", "name", Severity.ERROR, f"Profile {shown(row.get('name'))} appears twice "
+                                                              "in this file.")] if duplicate else []
+            self.report_row("profiles", i, values, explicit,
+                            check_profile(draft, contexts.profile_context(self.facts, draft)))
+            if duplicate or not key:
+                continue
+            # Planned even with errors (nothing is written then): rows that name it are judged against it.
+            pid = old.id if old else self.placeholder()
+            draft.id = old.id if old else None
+            self.profiles[key] = (i, draft, old is not None)
+            self.facts.plan_profile(pid, contexts.facts_of_profile(pid, draft))
+            self.profile_ids[key] = pid
+
+    def planned_profile_id(self, name: str) -> int | None:
+        """The id (or placeholder) of the profile a non-blank name names, in the file or the database;
+        None when neither has it."""
+        key = name_key(name)
+        if key not in self.profile_ids:
+            p = EmailServerProfile.get_or_none(EmailServerProfile.name_key == key)
+            if p is None:
+                return None
+            self.profile_ids[key] = p.id
+        return self.profile_ids[key]
+
+    def _plan_users(self) -> None:
+        rows = self.doc["users"]
+        keys = [user_key(r.get("internalemailaddress")) for r in rows]
+        existing = self._existing_users(keys)
+        existing_boxes = {}
+        ids = [u.id for u in existing.values()]
+        for chunk in chunks(ids):
+            for m in Mailbox.select().where(Mailbox.regarding_user.in_(chunk)):
+                existing_boxes[m.regarding_user_id] = m
+        for i, row in enumerate(rows, 1):
+            self._unknown_columns("users", i, row)
+            key = keys[i - 1]
+            duplicate = bool(key) and (key in self.users or key in self._failed_users)
+            old = existing.get(key) if key else None
+            values = RowValues(row)
+            draft = UserDraft(
+                full_name=values.get(as_text, "fullname", old.full_name if old else "") or "",
+                email=values.get(as_text, "internalemailaddress", "") or "",
+                state=RecordState.INACTIVE if values.get(as_bool, "isdisabled", bool(old and old.state)) else 0,
+                id=old.id if old else None, version=old.version if old else 0,
+            )
+            edits = mailbox_method_edits(values)
+            email_text = shown(row.get("internalemailaddress"), 60, False)
+            explicit = [Finding("U1", "email", Severity.ERROR, f"{email_text} appears twice in this file.")] \
+                if duplicate else []
+            judged = check_user(draft, contexts.user_context(self.facts, draft))
+            if self.report_row("users", i, values, explicit, judged) or duplicate:
+                if key and not duplicate:
+                    self._failed_users.add(key)
+                self._unplanned.append(partial(self._judge_mailbox_values, "users", i, MailboxKind.USER, edits))
+                continue
+            uid = old.id if old else self.placeholder()
+            self.users[key] = (i, draft, old is not None, {"id": uid})
+            if old and old.id in existing_boxes:
+                base = mailbox_draft(existing_boxes[old.id], self.store.key_ok)
+                self.mailboxes[("user", key)] = PlannedMailbox("users", i, apply_in_place(base, edits), dict(edits),
+                                                               True)
+            else:
+                user = UserDraft(draft.full_name, draft.email, draft.state, uid)
+                box = new_user_mailbox(user, self.org)
+                self.mailboxes[("user", key)] = PlannedMailbox("users", i, apply_in_place(box, edits), dict(edits),
+                                                               False)
+
+    def _existing_users(self, keys: list[str]) -> dict[str, AppUser]:
+        found = [row[0] for row in where_in(AppUser, "email_key", sorted({k for k in keys if k}), ["id"])]
+        out = {}
+        for chunk in chunks(found):
+            for u in AppUser.select().where(AppUser.id.in_(chunk)):
+                out[u.email_key] = u
+                self.facts.known_user(u.id)
+        return out
+
+    def planned_user_id(self, email: str) -> int | None:
+        """The id (or placeholder) of the user a non-blank address names, in the file or the database;
+        None when neither has it."""
+        key = user_key(email)
+        if key in self.users:
+            return self.users[key][3]["id"]
+        u = AppUser.get_or_none(AppUser.email_key == key)
+        if u is None:
+            return None
+        self.facts.known_user(u.id)
+        return u.id
+
+    def _unknown_user(self, rule: str, fld: str, what: str, email: str) -> Finding:
+        if user_key(email) in self._failed_users:
+            return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email, 60, False)} is a user whose row in "
+                                                      "this file has errors.")
+        return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email, 60, False)} is not a user here or in "
+                                                  "this file.")
+
+    def _plan_queues(self) -> None:
+        for i, row in enumerate(self.doc["queues"], 1):
+            self._unknown_columns("queues", i, row)
+            key = name_key(row["name"]) if isinstance(row.get("name"), str) else ""
+            duplicate = bool(key) and key in self._seen_queues
+            self._seen_queues.add(key)
+            old = Queue.get_or_none(Queue.name_key == key) if key and not duplicate else None
+            values = RowValues(row)
+            explicit = [Finding("Q1", "name", Severity.ERROR, f"Queue {shown(row.get('name'))} appears twice "
+                                                              "in this file.")] if duplicate else []
+            owner = old.owner_id if old else None
+            if "owner" in row:
+                owner_email = values.get(key_column, "owner")
+                owner = None
+                if not values.bad("owner") and owner_email is not None and owner_email.strip():
+                    owner = self.planned_user_id(owner_email)
+                    if owner is None:
+                        explicit.append(self._unknown_user("Q1", "owner_id", "Owner", owner_email))
+                        owner = contexts.NO_SUCH_USER  # the rules judge the rest of the row
+            oldbox = services.queue_mailbox(old.id) if old else None
+            edits = mailbox_method_edits(values)
+            draft = QueueDraft(
+                name=values.get(as_text, "name", "") or "",
+                email=values.get(as_text, "emailaddress", old.email if old else "") or "",
+                owner_id=owner,
+                incoming=edits.get("incoming", oldbox.incoming if oldbox else 0),
+                outgoing=edits.get("outgoing", oldbox.outgoing if oldbox else 0),
+                state=values.get(as_int, "statecode", old.state if old else 0),
+                id=old.id if old else None, version=old.version if old else 0,
+            )
+            ctx = contexts.queue_context(self.facts, draft)
+            if self.report_row("queues", i, values, explicit, check_queue(draft, ctx)) or duplicate:
+                if key and not duplicate:
+                    self._failed_queues.add(key)
+                self._unplanned.append(partial(self._judge_mailbox_values, "queues", i, MailboxKind.QUEUE,
+                                               {"approval": edits.get("approval", 0)}))
+                continue
+            qid = old.id if old else self.placeholder()
+            self.queues[key] = (i, draft, old is not None)
+            self.facts.plan_queue(qid, owner)
+            edits.update({"owner_id": owner, "email": draft.email})
+            if oldbox:
+                base = mailbox_draft(oldbox, self.store.key_ok)
+                self.mailboxes[("queue", key)] = PlannedMailbox("queues", i, apply_in_place(base, edits), edits, True)
+            else:
+                box = new_queue_mailbox(QueueDraft(draft.name, draft.email, owner, draft.incoming, draft.outgoing,
+                                                   draft.state, qid), self.org)
+                self.mailboxes[("queue", key)] = PlannedMailbox("queues", i, apply_in_place(box, edits), edits, False)
+
+    def _judge_mailbox_values(self, section: str, i: int, kind: MailboxKind, edits: dict) -> None:
+        """The mailbox values (methods, approval) of a user or queue row that has errors of its own."""
+        draft = applied(MailboxDraft(kind=kind), edits)
+        for f in check_mailbox(draft, contexts.mailbox_context(self.facts, draft)):
+            if f.field in edits:
+                self.add(section, i, f)
+
+    def _plan_mailbox_rows(self) -> None:
+        for i, row in enumerate(self.doc["mailboxes"], 1):
+            self._unknown_columns("mailboxes", i, row)
+            values = RowValues(row)
+            explicit: list[Finding] = []
+            ref = values.call(None, regarding_ref, row.get("regarding"))
+            forward = values.get(as_bool, "isforwardmailbox", ref is None)
+            if forward and ref is not None:
+                explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
+                                        "A forward mailbox has no regarding record."))
+            elif not forward and ref is None and not values.bad("regarding"):
+                explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
+                                        'A user or queue mailbox names its record: "regarding": {"user": EMAIL} '
+                                        'or {"queue": NAME}.'))
+            edits = self._mailbox_edits(values, explicit)
+            if forward:
+                self._plan_forward(i, values, edits, explicit)
+            elif ref is None:
+                # Which kind of mailbox it is, is unknown: judge what does not depend on the kind.
+                self._judge_alone(i, MailboxDraft(kind=MailboxKind.USER), values, edits, explicit,
+                                  set(edits) - KIND_DEPENDENT)
+            else:
+                self._plan_regarding(i, ref, values, edits, explicit)
+
+    def _mailbox_edits(self, values: RowValues, explicit: list[Finding]) -> dict:
+        """The mailbox fields a row sets; unknown references become findings in `explicit`."""
+        row = values.row
+        edits = mailbox_method_edits(values)
+        for key, attr, conv in (("name", "name", as_text), ("emailaddress", "email", as_text),
+                                ("processanddeleteemails", "delete_after_processing", as_bool),
+                                ("allowemailconnectortousecredentials", "allow_credentials", as_bool),
+                                ("username", "username", as_text), ("statecode", "state", as_int),
+                                ("actdeliverymethod", "act", as_int)):
+            if row.get(key) is not None:
+                value = values.take(conv, key)
+                if value is not BAD:
+                    edits[attr] = value
+        if "emailserverprofile" in row:
+            name = values.take(key_column, "emailserverprofile")
+            if name is None or (name is not BAD and not name.strip()):
+                edits["profile_id"] = None
+            elif name is not BAD:
+                pid = self.planned_profile_id(name)
+                if pid is None:
+                    explicit.append(Finding("M11", "profile_id", Severity.ERROR,
+                                            f"Server profile {shown(name)} is not here or in this file."))
+                else:
+                    edits["profile_id"] = pid
+        if row.get("owner") is not None:
+            owner_email = values.take(key_column, "owner")
+            if owner_email is not BAD:
+                owner = self.planned_user_id(owner_email) if owner_email is not None and owner_email.strip() else None
+                if owner is None and owner_email is not None and owner_email.strip():
+                    explicit.append(self._unknown_user("M2", "owner_id", "Owner", owner_email))
+                else:
+                    edits["owner_id"] = owner
+        password = values.get(as_text, "password")
+        if password:
+            edits["password"] = password
+        return edits
+
+    def _judge_alone(self, i: int, base: MailboxDraft, values: RowValues, edits: dict, explicit: list[Finding],
+                     only: set[str] | None = None) -> None:
+        """A mailbox row that cannot be planned (a structural error) is still judged by every rule,
+        once every row is planned."""
+        self._unplanned.append(partial(self._judge_row_alone, i, applied(base, edits), values, explicit, only))
+
+    def _judge_row_alone(self, i: int, draft: MailboxDraft, values: RowValues, explicit: list[Finding],
+                         only: set[str] | None) -> None:
+        ctx = contexts.mailbox_context(self.facts, draft)
+        self.report_row("mailboxes", i, values, explicit, check_mailbox(draft, ctx), only)
+
+    def _plan_forward(self, i: int, values: RowValues, edits: dict, explicit: list[Finding]) -> None:
+        key = ("forward", name_key(edits.get("name") or ""))
+        duplicate = bool(key[1]) and (key in self.mailboxes or key in self._seen_forward)
+        self._seen_forward.add(key)
+        if duplicate:
+            explicit.append(Finding("M1", "name", Severity.ERROR,
+                                    f"Forward mailbox {shown(edits.get('name'))} appears twice in this file."))
+        old = (Mailbox.select().where(Mailbox.kind == MailboxKind.FORWARD, Mailbox.name_key == key[1]).first()
+               if key[1] else None)
+        base = (mailbox_draft(old, self.store.key_ok) if old else
+                MailboxDraft(kind=MailboxKind.FORWARD, incoming=2, outgoing=0, act=2))
+        if explicit or values.problems:
+            self._judge_alone(i, base, values, edits, explicit)
+            return
+        self.mailboxes[key] = PlannedMailbox("mailboxes", i, apply_in_place(base, edits), edits, old is not None)
+
+    def _plan_regarding(self, i: int, ref: tuple, values: RowValues, edits: dict, explicit: list[Finding]) -> None:
+        kind, natural = ref
+        if kind == MailboxKind.USER:
+            key = ("user", user_key(natural))
+            failed = key[1] in self._failed_users
+            if key not in self.mailboxes and not failed:
+                u = AppUser.get_or_none(AppUser.email_key == key[1])
+                if u is not None:
+                    self.facts.known_user(u.id)
+                m = Mailbox.get_or_none(Mailbox.regarding_user == u.id) if u else None
+                if m is not None:
+                    self.mailboxes[key] = PlannedMailbox("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+            what = f"user {shown(natural, 60, False)}"
+        else:
+            key = ("queue", name_key(natural))
+            failed = key[1] in self._failed_queues
+            if key not in self.mailboxes and not failed:
+                q = Queue.get_or_none(Queue.name_key == key[1])
+                m = services.queue_mailbox(q.id) if q else None
+                if m is not None:
+                    self.mailboxes[key] = PlannedMailbox("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+            what = f"queue {shown(natural)}"
+        plan = self.mailboxes.get(key)
+        if plan is None:
+            explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
+                                    f"The {what} has errors in this file." if failed else
+                                    f"No {what} here or in this file."))
+        elif not plan.existing and "email" in edits and email_key(edits["email"]) != email_key(plan.draft.email):
+            explicit.append(Finding("M4", "email", Severity.ERROR,
+                                    "A new user's or queue's mailbox takes its record's address: change it in the "
+                                    "users or queues section."))
+        if explicit or values.problems:
+            base = plan.draft if plan is not None else MailboxDraft(kind=kind)
+            # The record is unknown: judge what the row itself sets, but not the owner it cannot be checked against.
+            only = set(edits) - {"owner_id"} if plan is None else set(edits)
+            self._judge_alone(i, base, values, edits, explicit, only)
+            return
+        plan.hand_over("mailboxes", i, edits)
+        plan.edits.update(edits)
+        apply_in_place(plan.draft, edits)
+
+    def _judge_planned_mailboxes(self) -> None:
+        for plan in self.mailboxes.values():
+            for f in check_mailbox(plan.draft, contexts.mailbox_context(self.facts, plan.draft)):
+                if (plan.section in ("users", "queues") and not plan.existing and f.is_error
+                        and f.field not in plan.edits):
+                    # As in create_user/create_queue: the new mailbox is made; what it lacks is a warning.
+                    # What the row itself sets (a method, the approval) must be valid.
+                    f = Finding(f.rule, f.field, Severity.WARNING, f"Its new mailbox: {f.message}")
+                self.add(*plan.origin(f.field), f)

@@ -1,0 +1,32 @@
+"""What every write checks: the rules refuse errors, and a save never overwrites another's."""
+
+from __future__ import annotations
+
+import logging
+
+from ...domain.findings import Finding, RuleViolation, errors
+from ..database import ConflictError, StoreError
+from ..models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(StoreError):
+    pass
+
+
+def refuse_on_errors(findings: list[Finding]) -> list[Finding]:
+    if errors(findings):
+        raise RuleViolation(findings)
+    return findings
+
+
+def guarded_update(model, row_id: int, version: int, values: dict, record: str, reload) -> int:
+    """UPDATE … WHERE id AND version; 0 rows changed is a conflict. Returns the new version."""
+    values = dict(values, version=version + 1)
+    if hasattr(model, "modified_on"):
+        values["modified_on"] = utcnow()
+    changed = model.update(**values).where(model.id == row_id, model.version == version).execute()
+    if changed == 0:
+        raise ConflictError(record, reload())
+    return version + 1

@@ -1,0 +1,175 @@
+"""Mailboxes: read, judge, save; state, approval, and Apply Default Email Settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ...domain.context import MailboxContext, Stage
+from ...domain.effects import (
+    approval_after_email_change,
+    email_changed,
+    mailbox_changes,
+    stale_statuses,
+    with_default_settings,
+)
+from ...domain.findings import Finding, RuleViolation, errors
+from ...domain.options import ApprovalStatus, MailboxKind
+from ...domain.records import MailboxDraft, changed_fields
+from ...domain.rules import (
+    check_mailbox,
+    check_state,
+    check_user,
+)
+from .. import contexts
+from ..convert import (
+    mailbox_columns,
+    mailbox_draft,
+    password_column,
+    user_draft,
+)
+from ..database import ConflictError, Store, StoreError
+from ..models import AppUser, Mailbox, Queue, utcnow
+from .guards import NotFound, guarded_update, refuse_on_errors
+from .organisation import org_settings
+
+log = logging.getLogger(__name__)
+
+
+def get_mailbox(store: Store, mailbox_id: int) -> MailboxDraft:
+    row = Mailbox.get_or_none(Mailbox.id == mailbox_id)
+    if row is None:
+        raise NotFound(f"Mailbox {mailbox_id} does not exist (it may have been deleted).")
+    return mailbox_draft(row, store.key_ok)
+
+
+def mailbox_context(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT,
+                    original: MailboxDraft | None = None) -> MailboxContext:
+    """Everything outside the draft that its rules need, read from the database as it is now."""
+    return contexts.mailbox_context(contexts.DatabaseFacts(store), d, stage, original)
+
+
+def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT, original: MailboxDraft | None = None,
+                     facts: contexts.FactsSource | None = None) -> list[Finding]:
+    """The findings a form shows live; the same ones a save acts on. A form passes the record as
+    it read it (`original`), so a keystroke does not read it again, and may pass a FactsSource
+    that keeps what it read once (`facts`; the database as it is now by default)."""
+    if original is None and d.id is not None and stage == Stage.EDIT:
+        original = get_mailbox(store, d.id)
+    return check_mailbox(d, contexts.mailbox_context(facts or contexts.DatabaseFacts(store), d, stage, original))
+
+
+def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
+    if d.kind != MailboxKind.FORWARD or d.id is not None:
+        raise StoreError("Only forward mailboxes are created directly; user and queue mailboxes come with their record.")
+    with store.transaction():
+        refuse_on_errors(check_mailbox(d, mailbox_context(store, d)))
+        row = Mailbox.create(**mailbox_columns(d), password_enc=password_column(store.keyring, d.password, None))
+        log.info("forward mailbox %s created", row.id)
+        return mailbox_draft(row, store.key_ok)
+
+
+def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft) -> MailboxDraft:
+    """Save an edited mailbox: M4 email to its user/queue, M17 stale results, M18 approval."""
+    with store.transaction():
+        current = get_mailbox(store, base.id)
+        if current.version != base.version:
+            raise ConflictError(f"Mailbox {current.name!r}", changed_fields(base, current))
+        refuse_on_errors(check_mailbox(new, mailbox_context(store, new, Stage.EDIT, current)))
+        changed = mailbox_changes(current, new)
+        values = mailbox_columns(new)
+        values.update(stale_statuses(changed))
+        if values["email"] != current.email:  # M4, even a change of case only
+            values.update(_mirror_email_to_record(store, current, new))
+        row = Mailbox.get_by_id(base.id)
+        values["password_enc"] = password_column(store.keyring, new.password, row.password_enc)
+        guarded_update(Mailbox, base.id, base.version, values, f"Mailbox {current.name!r}",
+                        lambda: changed_fields(base, get_mailbox(store, base.id)))
+        log.info("mailbox %s updated: %s", base.id, ", ".join(changed) or "no changes")
+        return get_mailbox(store, base.id)
+
+
+def _mirror_email_to_record(store: Store, current: MailboxDraft, new: MailboxDraft) -> dict:
+    """M4 (mailbox → user/queue) and M18; returns extra mailbox columns to write."""
+    if new.kind == MailboxKind.FORWARD:
+        return {}
+    org = org_settings(store)
+    cols = mailbox_columns(new)
+    if new.kind == MailboxKind.USER:
+        user = AppUser.get_by_id(new.regarding_id)
+        draft = user_draft(user)
+        draft.email = new.email
+        refuse_on_errors(check_user(draft, contexts.user_context(contexts.DatabaseFacts(store), draft)))
+        guarded_update(AppUser, user.id, user.version, {"email": cols["email"], "email_key": cols["email_key"]},
+                        f"User {user.full_name!r}", lambda: ["email"])
+    else:
+        queue = Queue.get_by_id(new.regarding_id)
+        guarded_update(Queue, queue.id, queue.version, {"email": cols["email"], "email_key": cols["email_key"]},
+                        f"Queue {queue.name!r}", lambda: ["email"])
+    if not email_changed(current.email, new.email):
+        return {}
+    return {"approval": approval_after_email_change(new.kind, org, new.approval)}
+
+
+def delete_mailbox(store: Store, mailbox_id: int) -> None:
+    with store.transaction():
+        d = get_mailbox(store, mailbox_id)
+        if d.kind != MailboxKind.FORWARD:
+            raise StoreError(f"{d.name!r} is a {d.kind.label.lower()} mailbox: it goes when its "
+                             f"{d.kind.label.lower()} is deleted.")
+        Mailbox.delete().where(Mailbox.id == mailbox_id).execute()
+        log.info("forward mailbox %s deleted", mailbox_id)
+
+
+def set_mailbox_state(store: Store, mailbox_ids: list[int], state: int) -> int:
+    refuse_on_errors(list(check_state(state)))  # R1
+    with store.transaction():
+        return (Mailbox.update(state=int(state), version=Mailbox.version + 1, modified_on=utcnow())
+                .where(Mailbox.id.in_(mailbox_ids), Mailbox.state != int(state)).execute())
+
+
+def set_approval(store: Store, mailbox_ids: list[int], approved: bool) -> int:
+    """A1: Approve Email / Reject Email. A forward mailbox has no approval to give."""
+    status = ApprovalStatus.APPROVED if approved else ApprovalStatus.REJECTED
+    with store.transaction():
+        return (Mailbox.update(approval=int(status), version=Mailbox.version + 1, modified_on=utcnow())
+                .where(Mailbox.id.in_(mailbox_ids), Mailbox.kind != MailboxKind.FORWARD).execute())
+
+
+@dataclass
+class DefaultsPreview:
+    mailbox_id: int
+    name: str
+    changes: list[tuple[str, object, object]]  # field, old, new
+    findings: list[Finding]
+
+
+def preview_default_settings(store: Store, mailbox_ids: list[int]) -> list[DefaultsPreview]:
+    org = org_settings(store)
+    out = []
+    for row in Mailbox.select().where(Mailbox.id.in_(mailbox_ids)).order_by(Mailbox.name_key):
+        d = mailbox_draft(row, store.key_ok)
+        new = with_default_settings(d, org)
+        changes = [(f, getattr(d, f), getattr(new, f)) for f in ("profile_id", "incoming", "outgoing", "act")
+                   if getattr(d, f) != getattr(new, f)]
+        findings = check_mailbox(new, mailbox_context(store, new, Stage.EDIT, d))
+        out.append(DefaultsPreview(d.id, d.name, changes, findings))
+    return out
+
+
+def apply_default_settings(store: Store, mailbox_ids: list[int]) -> int:
+    """Apply Default Email Settings in one transaction; any mailbox in error refuses all."""
+    org = org_settings(store)
+    with store.transaction():
+        previews = preview_default_settings(store, mailbox_ids)
+        bad = [f for p in previews for f in errors(p.findings)]
+        if bad:
+            raise RuleViolation(bad)
+        count = 0
+        for p in previews:
+            if not p.changes:
+                continue
+            base = get_mailbox(store, p.mailbox_id)
+            update_mailbox(store, base, with_default_settings(base, org))
+            count += 1
+        return count

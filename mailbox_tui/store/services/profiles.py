@@ -1,0 +1,96 @@
+"""Email server profiles (P1-P11): a changed connection makes its mailboxes' results stale (M17)."""
+
+from __future__ import annotations
+
+import logging
+
+from ...domain.context import ProfileContext
+from ...domain.effects import (
+    stale_statuses,
+)
+from ...domain.findings import Finding
+from ...domain.records import ProfileDraft, changed_fields
+from ...domain.rules import (
+    check_profile,
+    normalise_profile,
+)
+from .. import contexts
+from ..convert import (
+    password_column,
+    profile_columns,
+    profile_draft,
+)
+from ..database import ConflictError, Store
+from ..models import EmailServerProfile, Mailbox, OrganizationSettings, utcnow
+from .guards import NotFound, guarded_update, refuse_on_errors
+
+log = logging.getLogger(__name__)
+
+
+def _profile_context(store: Store, d: ProfileDraft) -> ProfileContext:
+    return contexts.profile_context(contexts.DatabaseFacts(store), d)
+
+
+def validate_profile(store: Store, d: ProfileDraft) -> list[Finding]:
+    return check_profile(d, _profile_context(store, d))
+
+
+def get_profile(store: Store, profile_id: int) -> ProfileDraft:
+    row = EmailServerProfile.get_or_none(EmailServerProfile.id == profile_id)
+    if row is None:
+        raise NotFound(f"Server profile {profile_id} does not exist.")
+    return profile_draft(row, store.key_ok)
+
+
+def _profile_secrets(store: Store, d: ProfileDraft, row: EmailServerProfile | None) -> dict:
+    return {
+        "password_enc": password_column(store.keyring, d.password, row.password_enc if row else None),
+        "outgoing_password_enc": password_column(store.keyring, d.outgoing_password,
+                                                 row.outgoing_password_enc if row else None),
+    }
+
+
+def create_profile(store: Store, d: ProfileDraft) -> ProfileDraft:
+    with store.transaction():
+        d = normalise_profile(d)
+        refuse_on_errors(check_profile(d, _profile_context(store, d)))
+        row = EmailServerProfile.create(**profile_columns(d), **_profile_secrets(store, d, None))
+        return profile_draft(row, store.key_ok)
+
+
+def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft) -> ProfileDraft:
+    """P1–P10. A changed connection makes its mailboxes' test results stale (M17)."""
+    with store.transaction():
+        current = get_profile(store, base.id)
+        if current.version != base.version:
+            raise ConflictError(f"Server profile {current.name!r}", changed_fields(base, current))
+        new = normalise_profile(new)
+        refuse_on_errors(check_profile(new, _profile_context(store, new)))
+        row = EmailServerProfile.get_by_id(base.id)
+        values = dict(profile_columns(new), **_profile_secrets(store, new, row))
+        connection = [k for k in values if k not in ("name", "name_key", "state", "max_concurrent_connections",
+                                                     "min_polling_minutes") and getattr(row, k) != values[k]]
+        guarded_update(EmailServerProfile, base.id, base.version, values, f"Server profile {current.name!r}",
+                        lambda: changed_fields(base, get_profile(store, base.id)))
+        if connection:
+            (Mailbox.update(**stale_statuses(["profile_id"]), version=Mailbox.version + 1, modified_on=utcnow())
+             .where(Mailbox.profile == base.id).execute())
+        return get_profile(store, base.id)
+
+
+def profile_usage(profile_id: int) -> int:
+    return Mailbox.select().where(Mailbox.profile == profile_id).count()
+
+
+def delete_profile(store: Store, profile_id: int) -> int:
+    """P11: clears the profile from its mailboxes (their results go stale, M17). Returns how many."""
+    with store.transaction():
+        get_profile(store, profile_id)
+        count = (Mailbox.update(profile=None, **stale_statuses(["profile_id"]), version=Mailbox.version + 1,
+                                modified_on=utcnow())
+                 .where(Mailbox.profile == profile_id).execute())
+        OrganizationSettings.update(default_profile=None).where(
+            OrganizationSettings.default_profile == profile_id).execute()
+        EmailServerProfile.delete().where(EmailServerProfile.id == profile_id).execute()
+        log.info("server profile %s deleted; cleared from %s mailboxes", profile_id, count)
+        return count

@@ -1,0 +1,126 @@
+"""Users: each comes with its mailbox (U1, U2); a new address goes to the mailbox too (M4, M18)."""
+
+from __future__ import annotations
+
+import logging
+
+from ...domain.context import UserContext
+from ...domain.effects import (
+    approval_after_email_change,
+    email_changed,
+    new_user_mailbox,
+    stale_statuses,
+)
+from ...domain.findings import Finding
+from ...domain.options import MailboxKind
+from ...domain.records import MailboxDraft, UserDraft, changed_fields
+from ...domain.rules import (
+    check_mailbox,
+    check_user,
+)
+from ...domain.text import email_key
+from .. import contexts
+from ..convert import (
+    mailbox_columns,
+    mailbox_draft,
+    user_columns,
+    user_draft,
+)
+from ..database import ConflictError, Store, StoreError
+from ..models import AppUser, Mailbox, Queue
+from .guards import NotFound, guarded_update, refuse_on_errors
+from .mailboxes import get_mailbox, mailbox_context
+from .organisation import org_settings
+
+log = logging.getLogger(__name__)
+
+
+def _user_context(store: Store, d: UserDraft) -> UserContext:
+    return contexts.user_context(contexts.DatabaseFacts(store), d)
+
+
+def validate_user(store: Store, d: UserDraft) -> list[Finding]:
+    return check_user(d, _user_context(store, d))
+
+
+def get_user(store: Store, user_id: int) -> UserDraft:
+    row = AppUser.get_or_none(AppUser.id == user_id)
+    if row is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    return user_draft(row)
+
+
+def user_mailbox_id(user_id: int) -> int | None:
+    row = Mailbox.select(Mailbox.id).where(Mailbox.regarding_user == user_id).first()
+    return row.id if row else None
+
+
+def create_user(store: Store, d: UserDraft) -> tuple[UserDraft, MailboxDraft, list[Finding]]:
+    """U1, then U2: the user's mailbox with the organisation defaults, in one transaction.
+
+    The new mailbox is created even when it needs more settings (say, credentials for M10):
+    what it still lacks comes back as findings, as `mailbox-tui check` and the form show them."""
+    with store.transaction():
+        refuse_on_errors(check_user(d, _user_context(store, d)))
+        row = AppUser.create(**user_columns(d))
+        user = user_draft(row)
+        mailbox = new_user_mailbox(user, org_settings(store))
+        mailbox.email = row.email
+        findings = check_mailbox(mailbox, mailbox_context(store, mailbox))
+        mrow = Mailbox.create(**mailbox_columns(mailbox))
+        log.info("user %s created with mailbox %s", row.id, mrow.id)
+        return user, mailbox_draft(mrow, store.key_ok), findings
+
+
+def update_user(store: Store, base: UserDraft, new: UserDraft) -> UserDraft:
+    """U1; a new email goes to the mailbox too (M4) and resets approval (M18, M17)."""
+    with store.transaction():
+        current = get_user(store, base.id)
+        if current.version != base.version:
+            raise ConflictError(f"User {current.full_name!r}", changed_fields(base, current))
+        refuse_on_errors(check_user(new, _user_context(store, new)))
+        cols = user_columns(new)
+        guarded_update(AppUser, base.id, base.version, cols, f"User {current.full_name!r}",
+                        lambda: changed_fields(base, get_user(store, base.id)))
+        if email_changed(current.email, new.email) or current.email != cols["email"]:
+            mid = user_mailbox_id(base.id)
+            if mid is not None:
+                mbox = get_mailbox(store, mid)
+                values = {"email": cols["email"], "email_key": cols["email_key"],
+                          "approval": approval_after_email_change(MailboxKind.USER, org_settings(store), mbox.approval)}
+                values.update(stale_statuses(["email"]))
+                guarded_update(Mailbox, mid, mbox.version, values, f"Mailbox {mbox.name!r}", lambda: ["email"])
+        return get_user(store, base.id)
+
+
+def delete_user(store: Store, user_id: int) -> None:
+    """Deleting a user deletes its mailbox; queues and forward mailboxes it owns must move first."""
+    with store.transaction():
+        user = get_user(store, user_id)
+        queues = Queue.select().where(Queue.owner == user_id).count()
+        forwards = Mailbox.select().where(Mailbox.owner == user_id, Mailbox.kind == MailboxKind.FORWARD).count()
+        if queues or forwards:
+            parts = [f"{queues} queue(s)" if queues else "", f"{forwards} forward mailbox(es)" if forwards else ""]
+            raise StoreError(f"{user.full_name} owns {' and '.join(p for p in parts if p)}: "
+                             "give them another owner first.")
+        Mailbox.delete().where(Mailbox.regarding_user == user_id).execute()
+        AppUser.delete().where(AppUser.id == user_id).execute()
+        log.info("user %s and its mailbox deleted", user_id)
+
+
+def user_id_for_email(text: str) -> int | None:
+    """The id of the user with this address; None when it is blank or no user has it."""
+    text = text.strip()
+    if not text:
+        return None
+    row = AppUser.select(AppUser.id).where(AppUser.email_key == email_key(text)).first()
+    return row.id if row else None
+
+
+def owner_field_id(text: str) -> int | None:
+    """The owner id a typed Owner field stands for in a draft: None when blank (M2/Q1: required),
+    the user's id, or contexts.NO_SUCH_USER when no user has that address (M2/Q1 say so)."""
+    if not text.strip():
+        return None
+    user_id = user_id_for_email(text)
+    return contexts.NO_SUCH_USER if user_id is None else user_id

@@ -1,0 +1,95 @@
+"""`mailbox-tui check`: every rule over every stored record, a page at a time.
+
+Each record is judged by the facts the rule-context builder (contexts.py) gives every other
+path, read here a page of records at a time (StoredRecordFacts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..domain.findings import Finding, Severity
+from ..domain.rules import check_mailbox, check_profile, check_queue, check_user
+from . import contexts
+from .convert import mailbox_draft, profile_draft, queue_draft, user_draft
+from .crypto import SecretUnreadable
+from .database import Store
+from .models import AppUser, EmailServerProfile, Mailbox, Queue
+
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    record: str  # profile, user, queue, mailbox
+    record_id: int
+    name: str
+    finding: Finding
+
+    def as_dict(self) -> dict:
+        return {"record": self.record, "id": self.record_id, "name": self.name, **self.finding.as_dict()}
+
+
+def _pages(model) -> Iterator[list]:
+    last = 0
+    while True:
+        page = list(model.select().where(model.id > last).order_by(model.id).limit(PAGE))
+        if not page:
+            return
+        yield page
+        last = page[-1].id
+
+
+# Not a record rule (the domain's rules judge what an admin typed): a storage fact only the key can tell.
+UNREADABLE = "KEY"
+
+
+def _unreadable(store: Store, token: str | None, field: str) -> Finding | None:
+    """An error when a stored secret does not decrypt with the current key: it is lost until re-entered."""
+    if token is None:
+        return None
+    if store.key_ok:
+        try:
+            store.keyring.decrypt(token)
+            return None
+        except SecretUnreadable:
+            pass
+    return Finding(UNREADABLE, field, Severity.ERROR,
+                   "The stored password can't be read with the current key: re-enter it, or use the key "
+                   "that encrypted it.")
+
+
+def stored_findings(store: Store) -> Iterator[StoredFinding]:
+    """What the rules find in every stored record (and every stored secret the key cannot read)."""
+    facts = contexts.StoredRecordFacts(store)
+    for page in _pages(EmailServerProfile):
+        facts.prefetch_profiles(page)
+        for p in page:
+            draft = profile_draft(p, store.key_ok)
+            for f in check_profile(draft, contexts.profile_context(facts, draft)):
+                yield StoredFinding("profile", p.id, p.name, f)
+            for token, field in ((p.password_enc, "password"), (p.outgoing_password_enc, "outgoing_password")):
+                if f := _unreadable(store, token, field):
+                    yield StoredFinding("profile", p.id, p.name, f)
+    for page in _pages(AppUser):
+        facts.prefetch_users(page)
+        for u in page:
+            draft = user_draft(u)
+            for f in check_user(draft, contexts.user_context(facts, draft)):
+                yield StoredFinding("user", u.id, u.full_name, f)
+    for page in _pages(Queue):
+        facts.prefetch_queues(page)
+        boxes = {m.regarding_queue_id: m for m in Mailbox.select().where(
+            Mailbox.regarding_queue.in_([q.id for q in page]))}
+        for q in page:
+            draft = queue_draft(q, boxes.get(q.id))
+            for f in check_queue(draft, contexts.queue_context(facts, draft)):
+                yield StoredFinding("queue", q.id, q.name, f)
+    for page in _pages(Mailbox):
+        facts.prefetch_mailboxes(page)
+        for m in page:
+            d = mailbox_draft(m, store.key_ok)
+            for f in check_mailbox(d, contexts.mailbox_context(facts, d)):
+                yield StoredFinding("mailbox", m.id, m.name, f)
+            if f := _unreadable(store, m.password_enc, "password"):
+                yield StoredFinding("mailbox", m.id, m.name, f)

@@ -1,0 +1,100 @@
+"""Every thread worker of the app, and the one place their failures reach the admin.
+
+One style (after Harlequin): `@work(thread=True, exit_on_error=False)` methods that post
+Messages to the screen that asked and close their thread's database connection. A worker that
+raises ends in ERROR, and `on_worker_state_changed` says so in one sentence; the details go to the
+log. The workers are the App's own because Worker.StateChanged goes only to the node that ran the
+worker (it does not bubble): so one handler sees every failure.
+
+Groups decide what typing waits for (ui/input_queue.py): "rows" is foreground, so the key after a
+filter acts on the rows it asked for; "test-enable" and "connection" run in the background."""
+
+from __future__ import annotations
+
+import logging
+
+from textual import work
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..domain.findings import RuleViolation
+from ..store.database import StoreError, describe_db_error, is_database_error
+from .messages import CertificateFetched, ConnectionChecked, RowsLoaded, TestFinished, TestProgress
+
+log = logging.getLogger(__name__)
+
+# What each worker does, as the admin would say it: "<what> failed: <why>".
+WHAT = {
+    "load_rows": "Loading the list",
+    "run_test_enable": "Test & Enable",
+    "test_connection": "Test Connection",
+    "fetch_certificate": "Fetching the server's certificate",
+}
+
+
+def failure_reason(error: BaseException | None, url: str) -> str:
+    """Why, in the admin's terms; never a password (store messages carry none, the URL is masked)."""
+    if isinstance(error, (StoreError, RuleViolation)):
+        return str(error)
+    if error is not None and is_database_error(error):
+        return describe_db_error(error, url)
+    name = type(error).__name__ if error is not None else "error"
+    return f"unexpected {name}; the details are in the log (--log FILE)."
+
+
+class Workers:
+    """Mixed into the App: its thread workers and their one failure handler."""
+
+    # -- the workers (each runs in its own thread, with its own database connection)
+    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
+    def load_rows(self, screen, view: str, text: str, sort: str, descending: bool) -> None:
+        """A list's rows for a view, filter and sort: a filter keystroke never waits for SQL."""
+        try:
+            rows = screen.query_rows(view, text, sort, descending)
+        finally:
+            self.store.db.close()
+        if not get_current_worker().is_cancelled:
+            screen.post_message(RowsLoaded(*rows))
+
+    @work(thread=True, group="test-enable", exit_on_error=False)
+    def run_test_enable(self, run) -> None:
+        """A Test & Enable run (ui/testing.py): progress and the end go to the screen that started it."""
+        from ..mailtest.runner import TestRunner
+
+        owner, report = run.owner, None
+        try:
+            runner = TestRunner(self.store, cancel=run.cancel,
+                                on_progress=lambda progress: owner.post_message(TestProgress(progress)))
+            report = runner.run(run.mailbox_ids)
+        finally:
+            self.store.db.close()
+            owner.post_message(TestFinished(report))  # None: it failed, and the handler below says why
+
+    @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
+    def test_connection(self, dialog, profile_id: int) -> None:
+        """Test Connection of a profile, and the profile as it was tested (a pin applies to that version)."""
+        from ..mailtest.connection import test_connection
+        from ..store import services
+
+        try:
+            profile = services.get_profile(self.store, profile_id)
+            checks = test_connection(self.store, profile_id)
+        finally:
+            self.store.db.close()
+        dialog.post_message(ConnectionChecked(profile, checks))
+
+    @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
+    def fetch_certificate(self, dialog, direction: str, endpoint) -> None:
+        """The certificate a server presents, for the admin to compare before pinning it."""
+        from ..mailtest.connection import certificate_of
+
+        dialog.post_message(CertificateFetched(direction, certificate_of(endpoint)))
+
+    # -- the one failure handler
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        worker = event.worker
+        what = WHAT.get(worker.name, "A background task")
+        log.error("%s failed (worker %s)", what, worker.name, exc_info=worker.error)
+        self.notify(f"{what} failed: {failure_reason(worker.error, self.store.url)}", severity="error",
+                    timeout=15, markup=False)
