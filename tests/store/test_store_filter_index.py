@@ -96,9 +96,10 @@ def _write(store, rows: list[tuple[str, str, int]], renames: list[int], deletion
             values.append(name)
         for n, (name, local, profile) in enumerate(rows):
             email = f"{local}#{n}@example.com"
-            uid = AppUser.insert(full_name=name, email=email, email_key=natural_key(email)).execute()
+            uid = AppUser.insert(full_name=name, email=email, email_key=natural_key(email), state=n % 2).execute()
             Mailbox.insert(kind=0, name=name, name_key=natural_key(name), email=email, email_key=natural_key(email),
-                           owner=uid, regarding_user=uid, profile=profiles[profile] if profile < 2 else None).execute()
+                           owner=uid, regarding_user=uid, profile=profiles[profile] if profile < 2 else None,
+                           state=n % 2, approval=n % 3).execute()
             qname = f"{local} queue {n}"
             Queue.insert(name=qname, name_key=natural_key(qname), email=email, email_key=natural_key(email),
                          owner=uid).execute()
@@ -144,6 +145,10 @@ def test_indexed_filter_returns_exactly_what_the_plain_like_filter_returns(store
             assert queries.count_users("all", text) == len(plain_user_ids(key))
             assert [r.id for r in queries.queue_page("all", text, limit=10_000)] == plain_queue_ids(key), text
             assert queries.count_queues("all", text, cap=1) == min(len(plain_queue_ids(key)), 2)
+            for view in queries.USER_VIEWS:  # counts agree with the pages in every view
+                assert queries.count_users(view, text) == len(queries.user_page(view, text, limit=10_000))
+            for view in ("active", "pending", "inactive"):
+                assert queries.count_mailboxes(view, text) == len(queries.mailbox_page(view, text, limit=10_000))
     finally:
         queries.NARROW = saved
 
