@@ -221,14 +221,14 @@ def bulk_insert(model, rows: list[dict]) -> None:
         if trigger is None or ("id" in rows[0] and min(row["id"] for row in rows) <= first):
             _insert_rows(db, model, rows)  # ids below the largest: the trigger indexes them
             return
+        # No try/finally: if anything fails, rolling back (this savepoint, or SQLite's own rollback
+        # of the whole transaction, say on a full disk) brings the trigger back with the rest.
         db.execute_sql(f'DROP TRIGGER "{fts}_insert"')
-        try:
-            _insert_rows(db, model, rows)
-            names = ", ".join(f'"{c}"' for c in columns)
-            db.execute_sql(f'INSERT INTO "{fts}" (rowid, {names}) SELECT id, {names} FROM "{table}" WHERE id > ?',
-                           (first,))
-        finally:
-            db.execute_sql(trigger[0])
+        _insert_rows(db, model, rows)
+        names = ", ".join(f'"{c}"' for c in columns)
+        db.execute_sql(f'INSERT INTO "{fts}" (rowid, {names}) SELECT id, {names} FROM "{table}" WHERE id > ?',
+                       (first,))
+        db.execute_sql(trigger[0])
 
 
 def _merge_pending_trigrams(db, model) -> None:

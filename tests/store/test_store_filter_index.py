@@ -16,7 +16,7 @@ from support.postgres import database_url
 from mailbox_tui.domain.records import QueueDraft
 from mailbox_tui.domain.text import natural_key
 from mailbox_tui.store import database as database_module
-from mailbox_tui.store import queries, services
+from mailbox_tui.store import filter_index, queries, services
 from mailbox_tui.store.database import Store, schema_version
 from mailbox_tui.store.models import AppUser, EmailServerProfile, Mailbox, OrganizationSettings, Queue
 
@@ -262,6 +262,21 @@ def test_postgres_bulk_insert_leaves_no_pending_trigram_entries(store):
     assert queries.count_mailboxes("all", "user0014") == 100
 
 
+def test_a_failed_bulk_insert_leaves_the_trigger_and_the_index_as_they_were(store):
+    from mailbox_tui.store.models import bulk_insert
+
+    user(store, "Alice Berg", "alice@example.com")
+    twins = [{"full_name": name, "email": "twin@example.com", "email_key": "twin@example.com"}
+             for name in ("Twin One", "Twin Two")]
+    with pytest.raises(Exception, match="(?i)unique|duplicate"), store.transaction():
+        bulk_insert(AppUser, twins)
+    fts_integrity(store)
+    user(store, "Carla Dias", "carla@example.com")  # indexed by the trigger, as ever
+    fts_integrity(store)
+    assert queries.user_page("all", "twin") == []
+    assert [r.full_name for r in queries.user_page("all", "carla")] == ["Carla Dias"]
+
+
 def test_capped_count_stops_after_the_cap(store):
     for n in range(5):
         user(store, f"Person {n}", f"person{n}@example.com")
@@ -327,7 +342,7 @@ def test_postgres_without_the_right_to_create_pg_trgm_filters_by_scanning_and_sa
     url = pg_database_url.replace("postgres@", f"{role}@", 1)
     assert url != pg_database_url
     try:
-        with caplog.at_level(logging.WARNING, logger="mailbox_tui.store.database"):
+        with caplog.at_level(logging.WARNING, logger="mailbox_tui.store.filter_index"):
             store = Store(url)
         try:
             assert schema_version(store.db) == 3
@@ -356,8 +371,8 @@ def test_sqlite_without_the_trigram_tokenizer_filters_by_scanning_and_says_so(sq
     def old_sqlite(db, table, fts, columns):
         db.execute_sql(f"CREATE VIRTUAL TABLE {fts} USING fts5(x, tokenize='no_such_tokenizer')")
 
-    monkeypatch.setattr(database_module, "_sqlite_trigram_index", old_sqlite)
-    with caplog.at_level(logging.WARNING, logger="mailbox_tui.store.database"):
+    monkeypatch.setattr(filter_index, "_sqlite_trigram_index", old_sqlite)
+    with caplog.at_level(logging.WARNING, logger="mailbox_tui.store.filter_index"):
         store = Store(sqlite_url)
     try:
         assert "can't build the filter's index" in caplog.text
