@@ -22,7 +22,7 @@ from .models import ALL_MODELS, Meta, OrganizationSettings, database
 log = logging.getLogger(__name__)
 
 DB_ENV = "MAILBOX_TUI_DB"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_MS = 5000  # how long any statement waits for SQLite's lock
 WRITE_WAIT_S = 5.0  # how long a write transaction waits for another writer (the CLI waits longer, and says so)
@@ -250,7 +250,13 @@ def _migrate_2(db: peewee.Database) -> None:
     rekey_natural_keys(db)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+def _migrate_3(db: peewee.Database) -> None:
+    from .filter_index import create_filter_indexes  # trigram indexes for the lists' filter
+
+    create_filter_indexes(db)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
 
 
 def schema_version(db: peewee.Database) -> int:
