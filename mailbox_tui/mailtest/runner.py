@@ -41,6 +41,7 @@ DEFAULT_CONCURRENCY = 32
 BATCH_SIZE = 50  # results written per transaction
 FLUSH_SECONDS = 1.0  # and at least this often, so a slow run shows its results
 CANCELLED, DEADLINE, DELETED = "cancelled", "deadline reached", "mailbox no longer exists"
+DEADLINE_GRACE = 1.0  # seconds a probe's cut timeout runs past the run's deadline (see _bounded)
 CHANGED = "the configuration changed during the test"
 
 
@@ -265,10 +266,13 @@ class TestRunner:
 
     @staticmethod
     def _bounded(endpoint: Endpoint, stop_at: float | None) -> Endpoint:
-        """No probe outlives the deadline by much: its timeout is cut to the time left."""
+        """No probe outlives the deadline by much: its timeout is cut to the time left, plus a
+        grace. The run's own stop ends it at the deadline and reports it Not Run ("deadline
+        reached"); the grace keeps the probe's timeout from firing a moment earlier and calling
+        the mailbox a Failure for a run that simply ran out of time."""
         if stop_at is None:
             return endpoint
-        left = max(1.0, stop_at - time.monotonic())
+        left = max(1.0, stop_at - time.monotonic()) + DEADLINE_GRACE
         return endpoint if endpoint.timeout <= left else replace(endpoint, timeout=left)
 
     def _phases(self, ids: list[int]) -> tuple[list[int], list[int]]:

@@ -183,19 +183,52 @@ def _taken(model, column, key: str, own_id: int | None) -> bool:
 # ---------------------------------------------------------------- stored records, a page at a time
 
 
-class StoredRecordFacts(DatabaseFacts):
-    """The database's answers for `check`, which judges every stored record: what a page of
-    records asks is read for the whole page at once (`prefetch_*`), the rest once per run."""
+class RememberingFacts(DatabaseFacts):
+    """DatabaseFacts that remember each answer: for a reader that asks the same things many times
+    and does not expect them to change meanwhile (`check`, an open form)."""
 
     def __init__(self, store):
         super().__init__(store)
         self._profiles: dict[int, ProfileFacts | None] = {}
         self._users: dict[int, bool] = {}
         self._queues: dict[int, QueueFacts | None] = {}
-        self._holders: dict[tuple, dict[str, int]] = {}
-        self._shared_keys: set[str] | None = None
         self._forward_active: bool | None = None
         self._approval: dict[MailboxKind, bool] = {}
+
+    def profile(self, profile_id: int) -> ProfileFacts | None:
+        if profile_id not in self._profiles:
+            self._profiles[profile_id] = super().profile(profile_id)
+        return self._profiles[profile_id]
+
+    def user_exists(self, user_id: int) -> bool:
+        if user_id not in self._users:
+            self._users[user_id] = super().user_exists(user_id)
+        return self._users[user_id]
+
+    def queue(self, queue_id: int) -> QueueFacts | None:
+        if queue_id not in self._queues:
+            self._queues[queue_id] = super().queue(queue_id)
+        return self._queues[queue_id]
+
+    def active_forward_mailbox_exists(self) -> bool:
+        if self._forward_active is None:
+            self._forward_active = super().active_forward_mailbox_exists()
+        return self._forward_active
+
+    def approval_required(self, kind: MailboxKind) -> bool:
+        if kind not in self._approval:
+            self._approval[kind] = super().approval_required(kind)
+        return self._approval[kind]
+
+
+class StoredRecordFacts(RememberingFacts):
+    """The database's answers for `check`, which judges every stored record: what a page of
+    records asks is read for the whole page at once (`prefetch_*`), the rest once per run."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        self._holders: dict[tuple, dict[str, int]] = {}
+        self._shared_keys: set[str] | None = None
 
     # -- what a page needs, in one query per kind of fact (a page's facts replace the last page's)
     def prefetch_mailboxes(self, rows) -> None:
@@ -239,21 +272,6 @@ class StoredRecordFacts(DatabaseFacts):
         return holders[key] not in (0, own_id)
 
     # -- the answers, from what was prefetched when it was
-    def profile(self, profile_id: int) -> ProfileFacts | None:
-        if profile_id not in self._profiles:
-            self._profiles[profile_id] = super().profile(profile_id)
-        return self._profiles[profile_id]
-
-    def user_exists(self, user_id: int) -> bool:
-        if user_id not in self._users:
-            self._users[user_id] = super().user_exists(user_id)
-        return self._users[user_id]
-
-    def queue(self, queue_id: int) -> QueueFacts | None:
-        if queue_id not in self._queues:
-            self._queues[queue_id] = super().queue(queue_id)
-        return self._queues[queue_id]
-
     def other_mailboxes_with_email(self, key: str, mailbox: MailboxDraft, limit: int) -> list[EmailUse]:
         if self._shared_keys is None:
             self._shared_keys = {row.email_key for row in Mailbox.select(Mailbox.email_key)
@@ -262,16 +280,6 @@ class StoredRecordFacts(DatabaseFacts):
         if key not in self._shared_keys and mailbox.id is not None:
             return []  # a stored mailbox whose address no other stored mailbox has
         return super().other_mailboxes_with_email(key, mailbox, limit)
-
-    def active_forward_mailbox_exists(self) -> bool:
-        if self._forward_active is None:
-            self._forward_active = super().active_forward_mailbox_exists()
-        return self._forward_active
-
-    def approval_required(self, kind: MailboxKind) -> bool:
-        if kind not in self._approval:
-            self._approval[kind] = super().approval_required(kind)
-        return self._approval[kind]
 
     def profile_name_taken(self, key: str, profile_id: int | None) -> bool:
         return self._holder_taken(EmailServerProfile, EmailServerProfile.name_key, key, profile_id)

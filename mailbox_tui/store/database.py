@@ -250,7 +250,10 @@ def _migrate_2(db: peewee.Database) -> None:
     rekey_natural_keys(db)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+def _migrate_3(db: peewee.Database) -> None:
+    from .filter_index import create_filter_indexes  # trigram indexes for the lists' filter
+
+    create_filter_indexes(db)
 
 
 def _add_missing_columns(db: peewee.Database, *fields: peewee.Field) -> None:
@@ -271,10 +274,7 @@ def _migrate_4(db: peewee.Database) -> None:
     _add_missing_columns(db, EmailServerProfile.move_undelivered, Mailbox.process_after)
 
 
-MIGRATIONS[4] = _migrate_4
-# Migration 3 (a full-text filter index) is being added on another branch; until it lands, step 3
-# changes nothing here, and 4 does not depend on it. Remove this line when it lands.
-MIGRATIONS.setdefault(3, lambda db: None)
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
 
 
 def schema_version(db: peewee.Database) -> int:

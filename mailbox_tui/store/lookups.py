@@ -11,14 +11,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..domain.context import EmailUse, ProfileFacts, Stage
+from ..domain.context import EmailUse, Stage
 from ..domain.findings import Finding
-from ..domain.options import MailboxKind
 from ..domain.records import MailboxDraft, OrgSettings
 from ..domain.rules import check_mailbox
 from ..domain.text import email_key
 from . import services
-from .contexts import NO_SUCH_USER, DatabaseFacts, QueueFacts, mailbox_context
+from .contexts import NO_SUCH_USER, RememberingFacts, mailbox_context
 from .database import Store
 from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue
 
@@ -150,7 +149,7 @@ def mailbox_alerts(mailbox_id: int, limit: int = 20) -> list[AlertLine]:
 # ---------------------------------------------------------------- what a mailbox form judges by
 
 
-class MailboxFormFacts(DatabaseFacts):
+class MailboxFormFacts(RememberingFacts):
     """The facts outside a mailbox draft that its rules need, for one open form: a FactsSource for
     the one context builder (store/contexts.py), so a form judges as a save, an import and `check` do.
 
@@ -167,14 +166,9 @@ class MailboxFormFacts(DatabaseFacts):
         self.original = None if record.id is None else record
         self.org: OrgSettings = services.org_settings(store)
         self.owner = user_summary(record.owner_id)  # who owns it as stored
-        self._profiles: dict[int, ProfileFacts | None] = {}
-        self._users: dict[int, bool] = {}
         if self.owner is not None:
             self._users[self.owner.id] = True
-        self._queues: dict[int, QueueFacts | None] = {}
         self._same_email: tuple[str, tuple[EmailUse, ...]] | None = None
-        self._forward_exists: bool | None = None
-        self._approval: dict[MailboxKind, bool] = {}
         self._owners: OrderedDict[str, OwnerLookup] = OrderedDict()
 
     def owner_typed(self, text: str) -> OwnerLookup:
@@ -191,36 +185,12 @@ class MailboxFormFacts(DatabaseFacts):
             self._owners.move_to_end(text)
         return found
 
-    # -- the FactsSource, remembered for the life of the form
-    def profile(self, profile_id: int) -> ProfileFacts | None:
-        if profile_id not in self._profiles:
-            self._profiles[profile_id] = super().profile(profile_id)
-        return self._profiles[profile_id]
-
-    def user_exists(self, user_id: int) -> bool:
-        if user_id not in self._users:
-            self._users[user_id] = super().user_exists(user_id)
-        return self._users[user_id]
-
-    def queue(self, queue_id: int) -> QueueFacts | None:
-        if queue_id not in self._queues:
-            self._queues[queue_id] = super().queue(queue_id)
-        return self._queues[queue_id]
-
+    # -- the FactsSource, remembered for the life of the form (RememberingFacts), and M5's
+    # other mailboxes for the address typed last
     def other_mailboxes_with_email(self, key: str, mailbox: MailboxDraft, limit: int) -> tuple[EmailUse, ...]:
         if self._same_email is None or self._same_email[0] != key:  # only the address typed last
             self._same_email = (key, tuple(super().other_mailboxes_with_email(key, mailbox, limit)))
         return self._same_email[1]
-
-    def active_forward_mailbox_exists(self) -> bool:
-        if self._forward_exists is None:
-            self._forward_exists = super().active_forward_mailbox_exists()
-        return self._forward_exists
-
-    def approval_required(self, kind: MailboxKind) -> bool:
-        if kind not in self._approval:
-            self._approval[kind] = super().approval_required(kind)
-        return self._approval[kind]
 
     def findings(self, draft: MailboxDraft) -> list[Finding]:
         """What the form shows under its fields: the same rules, by the same builder, as a save."""

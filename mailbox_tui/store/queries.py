@@ -1,15 +1,31 @@
-"""Read-only queries for lists: views, SQL filtering, keyed and offset pages. Never a whole table."""
+"""Read-only queries for lists: views, SQL filtering, keyed and offset pages. Never a whole table.
+
+The filter means what it always meant: the needle (NFC, lower-cased) is a substring of the name,
+email or (mailboxes) profile name, matched by LIKE. A trigram index (schema migration 3: SQLite
+FTS5 tables kept in step by triggers, PostgreSQL pg_trgm) only decides which rows are looked at:
+when it says few rows can match, the query reads those rows by id and the same LIKE condition
+decides; when many can, the list is scanned in its order, where matches come soon.
+"""
 
 from __future__ import annotations
 
+import logging
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import JOIN, Tuple, fn
+from peewee import JOIN, SQL, PostgresqlDatabase, Select, Tuple, fn
 
 from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TestStatus
 from ..domain.text import natural_key
-from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue
+from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue, database, filter_index_table
+
+log = logging.getLogger(__name__)
+
+TRIGRAM = 3  # a trigram index finds substrings of at least this many characters; shorter ones scan
+NARROW = 10_000  # at most this many candidate rows: read them by id and sort; more: scan in list order
+COUNT_CAP = 10_000  # a capped count stops here: a list says "10,000+" instead of counting every row
+_PROFILE_IDS = 1_000  # profiles matching a filter, passed as values (an index can use them); more: a subquery
 
 # Views of the Mailboxes page, in menu order.
 VIEWS = {
@@ -84,21 +100,105 @@ def needle(text: str) -> str:
     """Filter text as stored keys hold it; contains() escapes LIKE wildcards."""
     return natural_key(text)
 
-def _filter_condition(text: str):
-    if not text.strip():
+
+# ---------------------------------------------------------------- the filter's trigram index
+
+_READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def trigram_ready() -> bool:
+    """Whether this database has the filter's trigram index. Always, once migrated, on SQLite with
+    FTS5; on PostgreSQL only if migration 3 could create pg_trgm (else the lists scan, as before)."""
+    db = database.obj
+    ready = _READY.get(db)
+    if ready is None:
+        if isinstance(db, PostgresqlDatabase):
+            sql = "SELECT 1 FROM pg_indexes WHERE indexname = 'mailbox_name_key_trgm'"
+        else:
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mailbox_filter'"
+        ready = _READY[db] = db.execute_sql(sql).fetchone() is not None
+        if not ready:
+            log.info("no trigram index for the lists' filter in this database: filters scan the tables")
+    return ready
+
+
+def _fts_phrase(key: str) -> str:
+    """`key` as one FTS5 phrase: with the trigram tokenizer, rows holding it as a substring."""
+    return '"' + key.replace('"', '""') + '"'
+
+
+def _text_candidates(model, key: str, like):
+    """Ids of the rows of `model` whose filtered text may contain `key`: every row `like` matches,
+    maybe more. None when the index can't tell (a key shorter than a trigram, or no index)."""
+    if len(key) < TRIGRAM or not trigram_ready():
         return None
-    key = needle(text)
+    if isinstance(database.obj, PostgresqlDatabase):  # pg_trgm serves LIKE itself
+        return model.select(model.id.alias("id")).where(like)
+    fts = filter_index_table(model)
+    return (Select(from_list=[SQL(f'"{fts}"')], columns=[SQL("rowid").alias("id")])
+            .where(SQL(f'"{fts}" MATCH ?', [_fts_phrase(key)])).bind(database))
+
+
+def _narrowed(query, model, *candidates):
+    """`query` reading only the candidate rows when they are few (at most NARROW), by id, in a
+    fixed join order (SQLite: CROSS JOIN; the CTE is materialized, so PostgreSQL can't undo it);
+    `query` unchanged when they are many or unknown (a candidate source is None). `query` keeps
+    its own conditions: the candidates only choose the rows looked at, never which of them match."""
+    if not candidates or any(c is None for c in candidates):
+        return query
+    found = 0
+    for source in candidates:  # each counted on its own: a UNION would be built whole first
+        found += source.limit(NARROW + 1).count()
+        if found > NARROW:
+            return query
+    union = candidates[0]
+    for source in candidates[1:]:
+        union = union | source
+    hits = union.cte("hits", columns=("id",), materialized=True)
+    return query.with_cte(hits).from_(hits).join(model, JOIN.CROSS).where(model.id == hits.c.id)
+
+
+def _capped(query, cap: int | None) -> int:
+    """The number of rows `query` returns, or cap + 1 when there are more than `cap`."""
+    return query.count() if cap is None else query.limit(cap + 1).count()
+
+
+# ---------------------------------------------------------------- mailboxes
+
+def _profile_ids(key: str):
+    """Profiles whose name holds `key`: their ids as values when few, else a subquery."""
     profiles = EmailServerProfile.select(EmailServerProfile.id).where(EmailServerProfile.name_key.contains(key))
-    return Mailbox.name_key.contains(key) | Mailbox.email_key.contains(key) | Mailbox.profile.in_(profiles)
+    ids = [p.id for p in profiles.limit(_PROFILE_IDS + 1)]
+    return profiles if len(ids) > _PROFILE_IDS else ids
 
-def _where(query, view: str, text: str):
-    for cond in (_view_condition(view), _filter_condition(text)):
-        if cond is not None:
-            query = query.where(cond)
-    return query
 
-def count_mailboxes(view: str = "all", text: str = "") -> int:
-    return _where(Mailbox.select(), view, text).count()
+def _mailbox_candidates(key: str, profiles) -> list:
+    """The rows the filter may match: by the trigram index, and the mailboxes of matching profiles."""
+    sources = [_text_candidates(Mailbox, key, Mailbox.name_key.contains(key) | Mailbox.email_key.contains(key))]
+    if profiles:
+        sources.append(Mailbox.select(Mailbox.id.alias("id")).where(Mailbox.profile.in_(profiles)))
+    return sources
+
+
+def _mailbox_query(query, view: str, text: str):
+    """`query` (a select from Mailbox) for a view and a filter; profile joins come after."""
+    view_cond = _view_condition(view)
+    if view_cond is not None:
+        query = query.where(view_cond)
+    if not text.strip():
+        return query
+    key = needle(text)
+    profiles = _profile_ids(key)
+    cond = Mailbox.name_key.contains(key) | Mailbox.email_key.contains(key)
+    if profiles:
+        cond = cond | Mailbox.profile.in_(profiles)
+    return _narrowed(query.where(cond), Mailbox, *_mailbox_candidates(key, profiles))
+
+
+def count_mailboxes(view: str = "all", text: str = "", cap: int | None = None) -> int:
+    """How many mailboxes the view and filter show; with `cap`, counting stops after cap + 1
+    (more than `cap`: show "cap+"), so a count over a big table never holds the rows up."""
+    return _capped(_mailbox_query(Mailbox.select(Mailbox.id), view, text), cap)
 
 def total_mailboxes() -> int:
     return Mailbox.select().count()
@@ -121,9 +221,8 @@ def mailbox_page(view: str = "all", text: str = "", sort: str = "name", descendi
     """A page of the list. `after` is the (sort value, id) of the last row seen: a keyed page,
     which costs the same anywhere in the list; `offset` is for jumping (the end, a scroll bar)."""
     sort_expr = SORTS[sort]
-    query = (Mailbox.select(*_ROW_FIELDS)
+    query = (_mailbox_query(Mailbox.select(*_ROW_FIELDS), view, text)
              .join(EmailServerProfile, JOIN.LEFT_OUTER, on=(Mailbox.profile == EmailServerProfile.id)))
-    query = _where(query, view, text)
     if after is not None:
         key = Tuple(sort_expr, Mailbox.id)
         query = query.where(key < Tuple(*after) if descending else key > Tuple(*after))
@@ -210,12 +309,16 @@ QUEUE_VIEWS = {"all": "All Queues", "pending": "Pending Approval"}
 PROFILE_VIEWS = {"all": "All Profiles"}
 
 
-def _user_query(view: str, text: str):
-    q = (AppUser.select(AppUser.id, AppUser.full_name, AppUser.email, AppUser.state,
-                        fn.COALESCE(Mailbox.approval, 0).alias("approval"),
-                        fn.COALESCE(Mailbox.incoming, 0).alias("incoming"),
-                        fn.COALESCE(Mailbox.outgoing, 0).alias("outgoing"), Mailbox.id.alias("mailbox_id"))
-         .join(Mailbox, JOIN.LEFT_OUTER, on=(Mailbox.regarding_user == AppUser.id)))
+def _user_query(view: str, text: str, counting: bool = False):
+    """Users (with their mailbox's approval and methods) in a view, filtered. `counting`: only
+    the ids, and no join where the view does not need one (a user has at most one mailbox)."""
+    if counting:
+        q = AppUser.select(AppUser.id)
+    else:
+        q = AppUser.select(AppUser.id, AppUser.full_name, AppUser.email, AppUser.state,
+                           fn.COALESCE(Mailbox.approval, 0).alias("approval"),
+                           fn.COALESCE(Mailbox.incoming, 0).alias("incoming"),
+                           fn.COALESCE(Mailbox.outgoing, 0).alias("outgoing"), Mailbox.id.alias("mailbox_id"))
     if view == "active":
         q = q.where(AppUser.state == RecordState.ACTIVE)
     elif view == "inactive":
@@ -224,12 +327,15 @@ def _user_query(view: str, text: str):
         q = q.where(Mailbox.approval == ApprovalStatus.PENDING)
     if text.strip():
         key = needle(text)
-        q = q.where(fn.LOWER(AppUser.full_name).contains(key) | AppUser.email_key.contains(key))
-    return q
+        cond = fn.LOWER(AppUser.full_name).contains(key) | AppUser.email_key.contains(key)
+        q = _narrowed(q.where(cond), AppUser, _text_candidates(AppUser, key, cond))
+    if counting and view != "pending":
+        return q
+    return q.join(Mailbox, JOIN.LEFT_OUTER, on=(Mailbox.regarding_user == AppUser.id))
 
 
-def count_users(view: str = "all", text: str = "") -> int:
-    return _user_query(view, text).count()
+def count_users(view: str = "all", text: str = "", cap: int | None = None) -> int:
+    return _capped(_user_query(view, text, counting=True), cap)
 
 
 def user_page(view: str = "all", text: str = "", limit: int = 100, offset: int = 0) -> list[UserRow]:
@@ -239,22 +345,22 @@ def user_page(view: str = "all", text: str = "", limit: int = 100, offset: int =
 
 def _queue_query(view: str, text: str):
     owner = AppUser.alias()
-    q = (Queue.select(Queue.id, Queue.name, Queue.email, owner.email.alias("owner_email"), Queue.state,
-                      fn.COALESCE(Mailbox.approval, 0).alias("approval"),
-                      fn.COALESCE(Mailbox.incoming, 0).alias("incoming"),
-                      fn.COALESCE(Mailbox.outgoing, 0).alias("outgoing"), Mailbox.id.alias("mailbox_id"))
-         .join(owner, on=(Queue.owner == owner.id))
-         .switch(Queue).join(Mailbox, JOIN.LEFT_OUTER, on=(Mailbox.regarding_queue == Queue.id)))
+    q = Queue.select(Queue.id, Queue.name, Queue.email, owner.email.alias("owner_email"), Queue.state,
+                     fn.COALESCE(Mailbox.approval, 0).alias("approval"),
+                     fn.COALESCE(Mailbox.incoming, 0).alias("incoming"),
+                     fn.COALESCE(Mailbox.outgoing, 0).alias("outgoing"), Mailbox.id.alias("mailbox_id"))
     if view == "pending":
         q = q.where(Mailbox.approval == ApprovalStatus.PENDING)
     if text.strip():
         key = needle(text)
-        q = q.where(Queue.name_key.contains(key) | Queue.email_key.contains(key))
-    return q
+        cond = Queue.name_key.contains(key) | Queue.email_key.contains(key)
+        q = _narrowed(q.where(cond), Queue, _text_candidates(Queue, key, cond))
+    return (q.join(owner, on=(Queue.owner == owner.id))
+            .switch(Queue).join(Mailbox, JOIN.LEFT_OUTER, on=(Mailbox.regarding_queue == Queue.id)))
 
 
-def count_queues(view: str = "all", text: str = "") -> int:
-    return _queue_query(view, text).count()
+def count_queues(view: str = "all", text: str = "", cap: int | None = None) -> int:
+    return _capped(_queue_query(view, text), cap)
 
 
 def queue_page(view: str = "all", text: str = "", limit: int = 100, offset: int = 0) -> list[QueueRow]:
@@ -272,8 +378,9 @@ def _profile_query(text: str):
     return q
 
 
-def count_profiles(view: str = "all", text: str = "") -> int:
-    return _profile_query(text).count()
+def count_profiles(view: str = "all", text: str = "", cap: int | None = None) -> int:
+    """Profiles are few: no index; counted like the others."""
+    return _capped(_profile_query(text), cap)
 
 
 def profile_page(view: str = "all", text: str = "", limit: int = 100, offset: int = 0) -> list[ProfileRow]:

@@ -5,6 +5,10 @@
 burst is ONE write, so the app reads it the way it reads keys coalesced by an SSH link, a fast
 typist or a paste without bracketed paste. Pilot cannot show this: it waits for the app to go
 idle between keys.
+
+The reader thread only reads and stamps what arrives; the screen is rendered (pyte) when it is
+looked at, so stamps stay true while a big frame is being rendered. `wait_painted` is what the
+terminal benchmark measures with: expected text on screen, then the output quiet for a while.
 """
 
 from __future__ import annotations
@@ -44,16 +48,22 @@ def console_script() -> str:
 
 
 class TerminalApp:
-    def __init__(self, args: list[str], env: dict[str, str], cols: int = 80, rows: int = 24) -> None:
+    """`program` runs another command in the same kind of terminal (the benchmark's empty app)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cols: int = 80, rows: int = 24,
+                 program: list[str] | None = None) -> None:
         self.cols, self.rows = cols, rows
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.lock = threading.Lock()
         self.bytes_out = 0  # everything the app wrote to the terminal
-        self.last_output = time.monotonic()
+        self.started = time.monotonic()
+        self.last_output = self.started  # time.monotonic() of the latest read
+        self._pending: list[bytes] = []  # read, not yet rendered
         full_env = {**os.environ, **env, "TERM": "xterm", "COLUMNS": str(cols), "LINES": str(rows)}
         full_env.pop("TEXTUAL", None)
-        self.proc = ptyprocess.PtyProcess.spawn([console_script(), *args], env=full_env, dimensions=(rows, cols))
+        command = [*(program or [console_script()]), *args]
+        self.proc = ptyprocess.PtyProcess.spawn(command, env=full_env, dimensions=(rows, cols))
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -63,10 +73,17 @@ class TerminalApp:
                 data = self.proc.read(65536)
             except (EOFError, OSError):
                 return
+            now = time.monotonic()
             with self.lock:
                 self.bytes_out += len(data)
-                self.last_output = time.monotonic()
-                self.stream.feed(data)
+                self.last_output = now
+                self._pending.append(data)
+
+    def _render(self) -> None:
+        """Feed what was read to the screen (the caller holds the lock)."""
+        if self._pending:
+            data, self._pending = b"".join(self._pending), []
+            self.stream.feed(data)
 
     # -- input
     def send(self, data: bytes | str) -> None:
@@ -85,10 +102,12 @@ class TerminalApp:
     # -- output
     def text(self) -> str:
         with self.lock:
+            self._render()
             return "\n".join(line.rstrip() for line in self.screen.display)
 
     def line(self, y: int) -> str:
         with self.lock:
+            self._render()
             return self.screen.display[y].rstrip()
 
     def wait_for(self, what, timeout: float = 15.0) -> str:
@@ -123,6 +142,26 @@ class TerminalApp:
                 return self.text()
             time.sleep(0.02)
         raise AssertionError(f"the app kept writing for {timeout} s; the screen shows:\n{self.text()}")
+
+    def wait_painted(self, what, quiet: float = 0.05, timeout: float = 30.0, after: float | None = None) -> float:
+        """Until `what` (text, or a predicate of the screen's text) is on screen and the app has then
+        written nothing for `quiet` seconds. Returns the time.monotonic() of its last write before
+        that quiet period: when the screen was painted. With `after` (a time.monotonic()), only
+        output written after it counts: the app must have answered a key sent then."""
+        check = (lambda s: what in s) if isinstance(what, str) else what
+        end = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                last = self.last_output
+            answered = after is None or last > after
+            if answered and time.monotonic() - last >= quiet and check(self.text()):
+                with self.lock:
+                    if self.last_output == last:
+                        return last
+                continue  # more arrived meanwhile: look again
+            if time.monotonic() > end or not self.proc.isalive():
+                raise AssertionError(f"timed out waiting for {what!r}; the screen shows:\n{self.text()}")
+            time.sleep(0.002)
 
     # -- lifetime
     def quit(self, timeout: float = 10.0) -> int | None:

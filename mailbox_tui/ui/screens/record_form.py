@@ -231,6 +231,8 @@ class RecordFormScreen(Screen[bool]):
             first.focus()
 
     focused_on_open = None
+    _summary_shown: str | None = None
+    _summary_one_line = False
     refocus_on_resume = False  # set when the form is refilled for another record while hidden
 
     def on_screen_resume(self) -> None:
@@ -306,7 +308,12 @@ class RecordFormScreen(Screen[bool]):
         text = f"{len(errors)} error(s), {len(warns)} warning(s)" if (errors or warns) else "No problems found."
         if self.is_dirty():
             text += " · unsaved changes"
-        summary.update(" · ".join([text, *extra]))
+        shown = " · ".join([text, *extra])
+        if shown != self._summary_shown:
+            # One line that stays one line: redraw that line, not the layout below it.
+            one_line = bool(summary.size.width) and len(shown) < summary.content_region.width
+            summary.update(shown, layout=not (one_line and self._summary_one_line))
+            self._summary_shown, self._summary_one_line = shown, one_line
         summary.set_class(bool(errors), "errors")
         summary.set_class(not errors and not warns, "clean")
 

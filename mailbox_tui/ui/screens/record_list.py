@@ -13,6 +13,7 @@ from ..messages import RowsLoaded
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import RecordTable
 
+PAGE = 100  # rows fetched at a time
 PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings"}
 PAGE_TITLES = {"mailboxes": "Mailboxes", "profiles": "Email Server Profiles", "users": "Users",
                "queues": "Queues", "settings": "Email Settings"}
@@ -82,8 +83,10 @@ class RecordListScreen(Screen):
     def query_rows(self, view: str, text: str, sort: str, descending: bool) -> tuple:
         """What RowsLoaded carries: the count, the total and the first page (the App's `load_rows`
         worker calls this in its thread)."""
-        count = self.count_rows(view, text)
-        first = self.page_rows(view, text, sort, descending, 100, 0)
+        first = self.page_rows(view, text, sort, descending, PAGE, 0)
+        # A first page that is not full is the whole list: no count to run (a filter that matches
+        # little or nothing is the common keystroke, and its count would scan as much as its page).
+        count = len(first) if len(first) < PAGE else self.count_rows(view, text)
         total = self.total_rows() if (view != "all" or text) else count
         return view, text, sort, descending, count, total, first
 
@@ -136,7 +139,8 @@ class RecordListScreen(Screen):
         return parts
 
     def update_status(self) -> None:
-        self.query_one("#status", Static).update(" · ".join(self.status_parts()))
+        # One line, always (app.tcss): redraw the line, not the layout (which redraws the list too).
+        self.query_one("#status", Static).update(" · ".join(self.status_parts()), layout=False)
 
     @on(RecordTable.MarksChanged)
     def _marks_changed(self) -> None:

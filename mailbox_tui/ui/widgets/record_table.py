@@ -130,8 +130,11 @@ class RecordTable(ScrollView, can_focus=True):
         self.cache.seed(first_page)
         self.count = count
         self.cursor = min(self.cursor, max(count - 1, 0))
-        self.virtual_size = Size(self.width_total, count + 1)
-        self.refresh()
+        size = Size(self.width_total, count + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size  # redraws, with the scrollbars, once the layout has followed
+        else:
+            self.refresh()
 
     def refresh_rows(self) -> None:
         """Drop cached pages (rows changed in the database) and redraw."""
