@@ -154,8 +154,9 @@ PROFILE_SECTIONS = {"server": "Server", "authentication": "Authentication", "lim
 # --------------------------------------------------------------------------------------------- user
 USER_FIELDS: tuple[Field, ...] = (
     Field("full_name", TEXT, "Full Name", "fullname", section="user", max_length=200, default="",
-          help="Required (U1)."),
-    Field("email", EMAIL, "Primary Email", "internalemailaddress", section="user", max_length=100, default=""),
+          placeholder="required", help="Required (U1)."),
+    Field("email", EMAIL, "Primary Email", "internalemailaddress", section="user", max_length=100, default="",
+          placeholder="name@example.com"),
     # Dynamics exchanges "isdisabled": the opposite of Active.
     Field("state", OPTION, "Active", "isdisabled", options=RecordState, section="user", default=RecordState.ACTIVE),
     # Kept on the user's mailbox; the exchange carries them on the user's row.
@@ -166,11 +167,14 @@ USER_FIELDS: tuple[Field, ...] = (
     Field("outgoing", OPTION, "Outgoing Email", "outgoingemaildeliverymethod", options=OutgoingMethod,
           stored=MAILBOX, editable=False),
 )
+USER_SECTIONS = {"user": "User"}
 
 # -------------------------------------------------------------------------------------------- queue
 QUEUE_FIELDS: tuple[Field, ...] = (
-    Field("name", TEXT, "Name", "name", section="queue", max_length=200, default="", keyed=True),
-    Field("email", EMAIL, "Email", "emailaddress", section="queue", max_length=100, default=""),
+    Field("name", TEXT, "Name", "name", section="queue", max_length=200, default="", keyed=True,
+          placeholder="required"),
+    Field("email", EMAIL, "Email", "emailaddress", section="queue", max_length=100, default="",
+          placeholder="support@example.com"),
     Field("owner_id", REF, "Owner", "owner", section="queue", column="owner"),
     Field("incoming", OPTION, "Incoming Email", "incomingemaildeliverymethod", options=IncomingMethod,
           section="queue", stored=MAILBOX, default=IncomingMethod.NONE),
@@ -180,12 +184,15 @@ QUEUE_FIELDS: tuple[Field, ...] = (
           stored=MAILBOX, editable=False),
     Field("state", OPTION, "Status", "statecode", options=RecordState, default=RecordState.ACTIVE, editable=False),
 )
+QUEUE_SECTIONS = {"queue": "Queue"}
 
 # ------------------------------------------------------------------------------------------ mailbox
 MAILBOX_FIELDS: tuple[Field, ...] = (
-    Field("name", TEXT, "Name", "name", section="general", max_length=200, default="", keyed=True),
+    Field("name", TEXT, "Name", "name", section="general", max_length=200, default="", keyed=True,
+          placeholder="required"),
     Field("owner_id", REF, "Owner", "owner", section="general", column="owner"),
-    Field("email", EMAIL, "Email Address", "emailaddress", section="general", max_length=100, default=""),
+    Field("email", EMAIL, "Email Address", "emailaddress", section="general", max_length=100, default="",
+          placeholder="name@example.com"),
     Field("delete_after_processing", BOOL, "Delete Email Messages After Processing", "processanddeleteemails",
           short="Delete After Processing", section="general", default=False),
     Field("regarding_id", REF, "Regarding", "regarding", editable=False, column="regarding_user",
@@ -198,7 +205,7 @@ MAILBOX_FIELDS: tuple[Field, ...] = (
     Field("username", TEXT, "User Name", "username", section="credentials", max_length=200, default=""),
     _pw("password", "Password", "password", "ispasswordset", "credentials"),
     Field("profile_id", REF, "Server Profile", "emailserverprofile", section="sync", column="profile",
-          nullable=True),
+          nullable=True, placeholder="(no server profile)"),
     Field("incoming", OPTION, "Incoming Email", "incomingemaildeliverymethod", options=IncomingMethod,
           section="sync", default=IncomingMethod.NONE),
     Field("outgoing", OPTION, "Outgoing Email", "outgoingemaildeliverymethod", options=OutgoingMethod,
@@ -206,7 +213,8 @@ MAILBOX_FIELDS: tuple[Field, ...] = (
     Field("act", OPTION, "Appointments, Contacts, and Tasks", "actdeliverymethod", short="Appts/Contacts/Tasks",
           options=ActMethod, section="sync", default=ActMethod.NONE),
     Field("process_after", DATETIME, "Process Email From", "processemailreceivedafter", section="sync",
-          nullable=True, help="UTC, YYYY-MM-DD HH:MM; blank: no limit. Mail received before it is not processed (M19)."),
+          nullable=True, placeholder="YYYY-MM-DD HH:MM UTC; blank: all",
+          help="UTC, YYYY-MM-DD HH:MM; blank: no limit. Mail received before it is not processed (M19)."),
     Field("state", OPTION, "Status", "statecode", options=RecordState, default=RecordState.ACTIVE, editable=False),
     Field("approval", OPTION, "Email Address Approval", "emailrouteraccessapproval", options=ApprovalStatus,
           section="results", default=ApprovalStatus.EMPTY, editable=False),
@@ -228,7 +236,8 @@ MAILBOX_SECTIONS = {"general": "General", "credentials": "Credentials", "sync": 
 
 # ------------------------------------------------------------------------------------ organisation
 ORG_FIELDS: tuple[Field, ...] = (
-    Field("default_profile_id", REF, "Server Profile", section="defaults", column="default_profile", nullable=True),
+    Field("default_profile_id", REF, "Server Profile", section="defaults", column="default_profile", nullable=True,
+          placeholder="(no default profile)"),
     Field("default_incoming", OPTION, "Incoming Email", options=IncomingMethod, section="defaults",
           default=IncomingMethod.NONE),
     Field("default_outgoing", OPTION, "Outgoing Email", options=OutgoingMethod, section="defaults",
@@ -240,6 +249,7 @@ ORG_FIELDS: tuple[Field, ...] = (
     Field("approval_required_queues", BOOL, "Process Emails Only for Approved Queues", short="Approved queues only",
           section="approval", default=True),
 )
+ORG_SECTIONS = {"defaults": "Email Settings: defaults for new mailboxes", "approval": "Approval"}
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "profile": PROFILE_FIELDS, "user": USER_FIELDS, "queue": QUEUE_FIELDS, "mailbox": MAILBOX_FIELDS,

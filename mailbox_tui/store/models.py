@@ -19,11 +19,46 @@ from peewee import (
     TextField,
 )
 
+from ..domain import fields as F
+
 database = DatabaseProxy()
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _column(field: F.Field):
+    """The model column a declared field is stored in: its type, length, default and NULL follow the
+    declaration (domain/fields.py). Defaults are Python-side (Peewee), so the DDL is the same."""
+    default = field.default
+    if field.type == F.OPTION:
+        return SmallIntegerField(default=None if default is None else int(default), null=field.nullable)
+    if field.type in (F.TEXT, F.EMAIL, F.PIN):
+        return CharField(max_length=field.max_length, default=default, null=field.nullable)
+    if field.type == F.INT:
+        return IntegerField(default=default, null=field.nullable)
+    if field.type == F.BOOL:
+        return BooleanField(default=default, null=field.nullable)
+    if field.type == F.DATETIME:
+        return DateTimeField(null=True)
+    if field.type == F.PASSWORD:
+        return TextField(null=True)  # the Fernet token; NULL when no password is stored
+    raise TypeError(f"{field.name}: no column type for {field.type!r}")
+
+
+def declared(fields: tuple[F.Field, ...]):
+    """A class decorator: add a column for each field the record stores in its own table, in
+    declaration order. References (foreign keys), natural-key columns and indexes are the table's
+    structure and are written in the class; the values an admin sets are declared once."""
+
+    def add_columns(model):
+        for field in fields:
+            if field.stored == F.OWN and field.type != F.REF:
+                model._meta.add_field(field.model_column, _column(field))
+        return model
+
+    return add_columns
 
 
 class BaseModel(Model):
@@ -45,82 +80,37 @@ class Versioned(BaseModel):
     version = IntegerField(default=1)  # optimistic locking
 
 
+@declared(F.USER_FIELDS)
 class AppUser(Versioned):
-    full_name = CharField(max_length=200)
-    email = CharField(max_length=100)
     email_key = CharField(max_length=100, unique=True)
-    state = SmallIntegerField(default=0)
 
     class Meta:
         table_name = "app_user"
 
 
+@declared(F.PROFILE_FIELDS)
 class EmailServerProfile(Versioned):
-    name = CharField(max_length=100)
     name_key = CharField(max_length=100, unique=True)
-    server_type = SmallIntegerField()
-    auto_discover = BooleanField(default=False)
-    incoming_location = CharField(max_length=500, default="")
-    incoming_port = IntegerField(null=True)
-    incoming_tls = SmallIntegerField(default=1)
-    outgoing_location = CharField(max_length=500, default="")
-    outgoing_port = IntegerField(null=True)
-    outgoing_tls = SmallIntegerField(default=1)
-    auth_method = SmallIntegerField(default=0)
-    outgoing_auth_method = SmallIntegerField(default=0)
-    use_same_settings_for_outgoing = BooleanField(default=True)
-    username = CharField(max_length=200, default="")
-    password_enc = TextField(null=True)
-    outgoing_username = CharField(max_length=200, default="")
-    outgoing_password_enc = TextField(null=True)
-    max_concurrent_connections = IntegerField(default=10)
-    min_polling_minutes = IntegerField(default=0)
-    timeout_seconds = IntegerField(default=30)
-    move_undelivered = BooleanField(default=False)  # schema 4
-    incoming_cert_sha256 = CharField(max_length=64, default="")
-    outgoing_cert_sha256 = CharField(max_length=64, default="")
-    state = SmallIntegerField(default=0)
 
     class Meta:
         table_name = "email_server_profile"
 
 
+@declared(F.QUEUE_FIELDS)
 class Queue(Versioned):
-    name = CharField(max_length=200)
     name_key = CharField(max_length=200, unique=True)
-    email = CharField(max_length=100, default="")
     email_key = CharField(max_length=100, default="", index=True)
     owner = ForeignKeyField(AppUser, backref="queues", on_delete="RESTRICT")
-    state = SmallIntegerField(default=0)
 
 
+@declared(F.MAILBOX_FIELDS)
 class Mailbox(Versioned):
-    kind = SmallIntegerField()  # MailboxKind: 0 user, 1 queue, 2 forward
-    name = CharField(max_length=200)
     name_key = CharField(max_length=200)  # casefolded, for sorting and filtering
-    email = CharField(max_length=100, default="")
     email_key = CharField(max_length=100, default="", index=True)
     owner = ForeignKeyField(AppUser, backref="owned_mailboxes", on_delete="RESTRICT")
     regarding_user = ForeignKeyField(AppUser, null=True, unique=True, backref="mailbox", on_delete="CASCADE")
     regarding_queue = ForeignKeyField(Queue, null=True, unique=True, backref="mailbox", on_delete="CASCADE")
     profile = ForeignKeyField(EmailServerProfile, null=True, backref="mailboxes", on_delete="SET NULL", index=True)
-    delete_after_processing = BooleanField(default=False)
-    allow_credentials = BooleanField(default=False)
-    username = CharField(max_length=200, default="")
-    password_enc = TextField(null=True)
-    incoming = SmallIntegerField(default=0)
-    outgoing = SmallIntegerField(default=0)
-    act = SmallIntegerField(default=2)
-    process_after = DateTimeField(null=True)  # schema 4; UTC
-    incoming_status = SmallIntegerField(default=0)
-    outgoing_status = SmallIntegerField(default=0)
-    act_status = SmallIntegerField(default=0)
-    test_completed_on = DateTimeField(null=True)
-    enabled_incoming = BooleanField(default=False)
-    enabled_outgoing = BooleanField(default=False)
-    enabled_act = BooleanField(default=False)
-    approval = SmallIntegerField(default=0)
-    state = SmallIntegerField(default=0)
 
     class Meta:
         indexes = (
@@ -142,15 +132,11 @@ class MailboxAlert(BaseModel):
         indexes = ((("mailbox", "created_on"), False),)
 
 
+@declared(F.ORG_FIELDS)
 class OrganizationSettings(BaseModel):
     id = IntegerField(primary_key=True, constraints=[SQL("CHECK (id = 1)")])
-    default_profile = ForeignKeyField(EmailServerProfile, null=True, on_delete="SET NULL")
     # None until an admin picks a default profile: server-side sync without one breaks M11.
-    default_incoming = SmallIntegerField(default=0)
-    default_outgoing = SmallIntegerField(default=0)
-    default_act = SmallIntegerField(default=2)
-    approval_required_users = BooleanField(default=True)
-    approval_required_queues = BooleanField(default=True)
+    default_profile = ForeignKeyField(EmailServerProfile, null=True, on_delete="SET NULL")
     version = IntegerField(default=1)
 
     class Meta:

@@ -21,6 +21,8 @@ from mailbox_tui.domain.records import (
 DRAFTS = {"profile": ProfileDraft, "user": UserDraft, "queue": QueueDraft, "mailbox": MailboxDraft,
           "org": OrgSettings}
 BOOKKEEPING = {"id", "version"}
+SECTIONS = {"profile": F.PROFILE_SECTIONS, "user": F.USER_SECTIONS, "queue": F.QUEUE_SECTIONS,
+            "mailbox": F.MAILBOX_SECTIONS, "org": F.ORG_SECTIONS}
 
 
 def _draft_names(cls) -> set[str]:
@@ -56,8 +58,7 @@ def test_declarations_are_well_formed(record):
         if f.type in (F.TEXT, F.EMAIL, F.PIN) and f.stored == F.OWN:
             assert f.max_length, f"{record}.{f.name}: text needs a length limit"
         if f.editable and f.section:
-            sections = {"mailbox": F.MAILBOX_SECTIONS, "profile": F.PROFILE_SECTIONS}.get(record)
-            assert sections is None or f.section in sections, f"{record}.{f.name}: unknown section"
+            assert f.section in SECTIONS[record], f"{record}.{f.name}: unknown section"
 
 
 def test_default_values_of_the_drafts_are_the_declared_defaults():

@@ -109,3 +109,34 @@ def test_export_writes_every_declared_column_and_import_reads_each_back(store, t
             assert set(row) == set(columns), (section, set(row) ^ set(columns))
     report = import_document(store, doc, dry_run=True)
     assert not [f for f in report.findings if f.is_error], report.findings
+
+
+def test_model_columns_derive_from_the_declaration():
+    """A field declared once becomes a column of its type, length, NULL and default: declare one
+    more and a table made from the decorated model stores it, with no model code of its own."""
+    from peewee import Model, SqliteDatabase
+
+    from mailbox_tui.domain.fields import BOOL, DATETIME, INT, PASSWORD, REF, TEXT, Field
+    from mailbox_tui.store.models import declared
+
+    db = SqliteDatabase(":memory:")
+    extra = (Field("nickname", TEXT, "Nickname", max_length=40, default="-"),
+             Field("retries", INT, "Retries", nullable=True),
+             Field("paused", BOOL, "Paused", default=False),
+             Field("since", DATETIME, "Since", nullable=True),
+             Field("token", PASSWORD, "Token", secret=True),
+             Field("owner_id", REF, "Owner", column="owner"))  # a reference is the table's own structure
+
+    @declared(extra)
+    class Thing(Model):
+        class Meta:
+            database = db
+
+    columns = Thing._meta.fields
+    assert {"nickname", "retries", "paused", "since", "token_enc"} <= set(columns) and "owner" not in columns
+    assert columns["nickname"].max_length == 40 and not columns["nickname"].null
+    assert columns["retries"].null and columns["since"].null and columns["token_enc"].null
+    db.create_tables([Thing])
+    thing = Thing.create()
+    again = Thing.get_by_id(thing.id)
+    assert (again.nickname, again.retries, again.paused, again.since, again.token_enc) == ("-", None, False, None, None)

@@ -12,7 +12,8 @@ from textual.widgets import Checkbox, Header, Input, Select, Static
 
 from ...domain.availability import FieldState, mailbox_fields
 from ...domain.effects import mailbox_changes, mailbox_edit_notices
-from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc, short_labels, utc_text
+from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc, short_labels
+from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
 from ...domain.options import (
     ActMethod,
@@ -24,22 +25,20 @@ from ...domain.options import (
     TestStatus,
 )
 from ...domain.rules import PROCESS_AFTER_FORMAT
-from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft, PasswordEdit
+from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft
 from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
+from .declared_form import DeclaredForm
 from .record_form import (
     FORM_CSS,
     CompletingInput,
     Field,
     RecordFormScreen,
     UserEmailSuggester,
-    checkbox,
     yes_no,
 )
 
-SECTION_TITLES = MAILBOX_SECTIONS
 SECTION_FIRST = {"general": "name", "credentials": "allow_credentials", "sync": "profile_id", "results": None}
-OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
 # Labels that fit 24 columns at 80×24, in the words the rule messages use; the full Dynamics names
 # are in MAILBOX_FIELD_LABELS. Both come from the declaration (domain/fields.py).
 SHORT_LABELS = {**short_labels(MAILBOX_FIELDS), "clear_password": "Clear Password"}
@@ -50,10 +49,11 @@ def label(name: str) -> str:
     return SHORT_LABELS.get(name, name)
 
 
-class MailboxFormScreen(RecordFormScreen):
+class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     """Returns True when something was saved."""
 
     RECORD = "mailbox"
+    FIELDS, SECTIONS = MAILBOX_FIELDS, MAILBOX_SECTIONS
     FIELD_ORDER = MAILBOX_EDITABLE_FIELDS
     DEFAULT_CSS = FORM_CSS + """
     #owner-name, #password-state { padding-left: 25; color: $text-muted; }
@@ -120,78 +120,70 @@ class MailboxFormScreen(RecordFormScreen):
 
     # -- building the form
     def compose(self) -> ComposeResult:
+        """Section by section, field by field as domain/fields.py declares them; the owner and the
+        server profile take their own widgets, and some fields bring a line of their own along."""
         d = self.base
         self.facts = lookups.MailboxFormFacts(self.app.store, d)  # what a keystroke judges by
         locked = {name: not state.editable for name, state in self.field_states(d).items()}  # now: restyling costs
-        field = lambda name, widget: Field(name, widget, label(name))  # noqa: E731
-        text = lambda name, value, **kw: field(name, Input(value, id=name, compact=True,  # noqa: E731
-                                                           disabled=locked[name], **kw))
+        self._options_shown = self._profile_options()
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
-            yield self._title("general")
-            yield text("name", d.name, placeholder="required")
-            yield field("owner_id", CompletingInput(self._owner_email(), id="owner_id", compact=True,
-                                                    disabled=locked["owner_id"],
-                                                    suggester=OwnerSuggester(self.facts.owner_typed),
-                                                    placeholder="user's email; → completes"))
-            yield Static("", id="owner-name")
-            yield text("email", d.email, placeholder="name@example.com")
-            yield field("delete_after_processing", checkbox("delete_after_processing", d.delete_after_processing,
-                                                            locked["delete_after_processing"]))
-            yield Static(f"Regarding: {self._regarding_text(d)}", id="regarding")
-            yield Static(self._kind_text(d), id="kind")
-            yield self._title("credentials")
-            yield field("allow_credentials", checkbox("allow_credentials", d.allow_credentials,
-                                                      locked["allow_credentials"]))
-            yield text("username", d.username)
-            yield text("password", "", password=True, placeholder="new password; blank keeps the stored one")
-            yield Static("", id="password-state")
-            yield field("clear_password", Checkbox("No", False, id="clear_password",
-                                                   disabled=locked["clear_password"]))
-            yield self._title("sync")
-            self._options_shown = self._profile_options()
-            yield field("profile_id", Select(self._options_shown, prompt="(no server profile)", id="profile_id",
-                                             value=d.profile_id if d.profile_id is not None else Select.NULL,
-                                             compact=True, disabled=locked["profile_id"]))
-            for name in ("incoming", "outgoing", "act"):
-                yield field(name, Select(OPTIONS[name].choices(), value=getattr(d, name), allow_blank=False,
-                                         id=name, compact=True, disabled=locked[name]))
-            yield text("process_after", utc_text(d.process_after), placeholder="YYYY-MM-DD HH:MM UTC; blank: all")
-            yield self._title("results")
-            yield Static(self._results_text(d), id="results")
-            yield Static(self._alerts_text(d), id="alerts")
+            yield from self.compose_fields(d, locked)
             yield Static("", id="form-end")  # room below the last section, so F5 brings it to the top
         yield KeyBar()
 
-    def _title(self, section: str) -> Static:
+    def section_title(self, section: str, title: str) -> Static:
         key = {"general": "F2", "credentials": "F3", "sync": "F4", "results": "F5"}[section]
-        return Static(f"{SECTION_TITLES[section]}  ({key})", classes="section-title", id=f"section-{section}")
+        return Static(f"{title}  ({key})", classes="section-title", id=f"section-{section}")
+
+    def field_label(self, f: Declared) -> str:
+        return label(f.name)
+
+    def widget(self, f: Declared, d: MailboxDraft, locked: bool):
+        if f.name == "owner_id":
+            return CompletingInput(self._owner_email(), id="owner_id", compact=True, disabled=locked,
+                                   suggester=OwnerSuggester(self.facts.owner_typed),
+                                   placeholder="user's email; → completes")
+        return super().widget(f, d, locked)
+
+    def choices(self, f: Declared, d: MailboxDraft):
+        return self._options_shown if f.name == "profile_id" else None
+
+    def beside(self, name: str, locked: dict[str, bool]) -> ComposeResult:
+        """What a field brings along under it: who the owner is; whether a password is stored."""
+        if name == "owner_id":
+            yield Static("", id="owner-name")
+        elif name == "password":
+            yield Static("", id="password-state")
+            yield Field("clear_password", Checkbox("No", False, id="clear_password", disabled=locked["clear_password"]),
+                        label("clear_password"))
+
+    def section_end(self, section: str, d: MailboxDraft) -> ComposeResult:
+        """The lines a section shows after its fields: what the form shows but never edits."""
+        if section == "general":
+            yield Static(f"Regarding: {self._regarding_text(d)}", id="regarding")
+            yield Static(self._kind_text(d), id="kind")
+        elif section == "results":
+            yield Static(self._results_text(d), id="results")
+            yield Static(self._alerts_text(d), id="alerts")
 
     def heading(self, draft) -> str:
         return "New forward mailbox" if draft.id is None else draft.name
 
     # -- reading the widgets into a draft
     def read_draft(self) -> MailboxDraft:
-        value = self.value
-        d = self.base.copy()
-        d.name, d.email, d.username = value("name"), value("email"), value("username")
-        if self.base.kind == MailboxKind.FORWARD:
-            d.owner_id = self.facts.owner_typed(value("owner_id")).owner_id
-        d.delete_after_processing = value("delete_after_processing")
-        d.allow_credentials = value("allow_credentials")
-        d.password = PasswordEdit(stored=self.base.password.stored, new=value("password") or None,
-                                  clear=value("clear_password"), readable=self.base.password.readable)
-        profile = value("profile_id")
-        d.profile_id = None if profile is Select.NULL else profile
-        for name in ("incoming", "outgoing", "act"):
-            setattr(d, name, value(name))
-        typed = value("process_after").strip()
-        # Text that is no date-time keeps the draft's value, and check() says why it can't be saved.
-        d.process_after = parse_utc(typed) if typed else None
-        if typed and d.process_after is None:
-            d.process_after = self.base.process_after
+        d = self.read_fields(self.base)
+        d.password.clear = self.value("clear_password")
         return d
+
+    def read_field(self, f: Declared, raw, base: MailboxDraft):
+        if f.name == "owner_id":  # typed as an email; any but a forward mailbox follows its record's owner (M2)
+            return self.facts.owner_typed(raw).owner_id if base.kind == MailboxKind.FORWARD else base.owner_id
+        return super().read_field(f, raw, base)
+
+    def shown_field(self, f: Declared, d: MailboxDraft):
+        return self._owner_email() if f.name == "owner_id" else super().shown_field(f, d)
 
     def _owner_email(self) -> str:
         return self.facts.owner.email if self.facts.owner else ""
@@ -297,14 +289,8 @@ class MailboxFormScreen(RecordFormScreen):
         self.query_one("#owner_id", Input).suggester = OwnerSuggester(self.facts.owner_typed)
         held = (Input.Changed, Select.Changed, Checkbox.Changed) if quietly else ()
         with self.prevent(*held):
-            for name in ("name", "email", "username", "delete_after_processing", "allow_credentials",
-                         "incoming", "outgoing", "act"):
-                self.query_one(f"#{name}").value = getattr(d, name)
-            self.query_one("#owner_id", Input).value = self._owner_email()
-            self.query_one("#password", Input).value = ""
+            self.fill_fields(d)
             self.query_one("#clear_password", Checkbox).value = False
-            self.query_one("#profile_id", Select).value = d.profile_id if d.profile_id is not None else Select.NULL
-            self.query_one("#process_after", Input).value = utc_text(d.process_after)
         for box in self.query(Checkbox):
             box.label = self.checkbox_label(box)
         self.query_one("#results", Static).update(self._results_text(d))

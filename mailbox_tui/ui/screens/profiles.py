@@ -6,10 +6,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Checkbox, Header, Input, Select, Static
+from textual.widgets import Header, Input, Select, Static
 
 from ...domain.availability import profile_fields
-from ...domain.fields import BOOL, INT, OPTION, PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields
+from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
 from ...domain.options import AuthMethod, ServerType
@@ -19,7 +19,8 @@ from ...store import lookups, queries, services
 from ...store.database import StoreError
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import Column, RecordTable
-from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
+from .declared_form import DeclaredForm, widget_for
+from .record_form import FORM_CSS, RecordFormScreen
 from .record_list import RecordListScreen
 
 PROFILE_COLUMNS = (
@@ -76,8 +77,9 @@ class ProfileListScreen(RecordListScreen):
             lambda cleared: f"Deleted profile {row.name!r}; cleared it from {cleared} mailbox(es).")
 
 
-class ProfileFormScreen(RecordFormScreen):
+class ProfileFormScreen(DeclaredForm, RecordFormScreen):
     RECORD = "server profile"
+    FIELDS, SECTIONS = PROFILE_FIELDS, PROFILE_SECTIONS
     FIELD_ORDER = tuple(LABELS)
     DEFAULT_CSS = FORM_CSS
     BINDINGS = RecordFormScreen.BINDINGS + [
@@ -91,27 +93,18 @@ class ProfileFormScreen(RecordFormScreen):
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
-            for section, title in PROFILE_SECTIONS.items():
-                yield Static(title, classes="section-title")
-                for f in form_fields(PROFILE_FIELDS, section):
-                    yield self._field(f)
+            yield from self.compose_fields(self.base)
             yield Static(self._usage_text(), id="usage", classes="note")
         yield KeyBar()
 
-    def _field(self, f: Declared) -> Field:
-        """The widget a declared field's type asks for."""
-        value = getattr(self.base, f.name)
-        if f.type == BOOL:
-            widget = checkbox(f.name, value)
-        elif f.type == OPTION:
-            choices = self._auth_choices(self.base.server_type) if f.options is AuthMethod else f.options.choices()
-            widget = Select(choices, value=value, allow_blank=False, id=f.name, compact=True)
-        elif f.type == PASSWORD:
-            widget = Input("", id=f.name, compact=True, password=True, placeholder=_password_hint(value))
-        else:
-            widget = Input(_text(value), id=f.name, compact=True, placeholder=f.placeholder,
-                           **({"type": "integer"} if f.type == INT else {}))
-        return Field(f.name, widget, f.short_label)
+    def widget(self, f: Declared, draft, locked: bool):
+        if f.type == PASSWORD:  # says whether one is stored
+            return widget_for(f, getattr(draft, f.name), placeholder=_password_hint(getattr(draft, f.name)))
+        return super().widget(f, draft, locked)
+
+    def choices(self, f: Declared, draft):
+        """The authentication methods offered follow the server type."""
+        return self._auth_choices(draft.server_type) if f.options is AuthMethod else None
 
     @staticmethod
     def _auth_choices(server_type: int | None) -> list[tuple[str, int]]:
@@ -124,14 +117,7 @@ class ProfileFormScreen(RecordFormScreen):
 
     # -- reading and judging
     def read_draft(self) -> ProfileDraft:
-        d = self.base.copy()
-        for f in form_fields(PROFILE_FIELDS):
-            value = self.value(f.name)
-            if f.type == INT:
-                value = _int(value)
-            elif f.type == PASSWORD:
-                value = PasswordEdit(stored=getattr(self.base, f.name).stored, new=value or None)
-            setattr(d, f.name, value)
+        d = self.read_fields(self.base)
         d.timeout_seconds = d.timeout_seconds or 0  # P9 judges a number
         return d
 
@@ -186,17 +172,9 @@ class ProfileFormScreen(RecordFormScreen):
     def fill(self, draft) -> None:
         self._loading = True
         self.base = draft
-        for name in LABELS:
-            widget = self.query_one(f"#{name}")
-            if name in ("password", "outgoing_password"):
-                widget.value = ""
-                widget.placeholder = _password_hint(getattr(draft, name))
-            elif isinstance(widget, Input):
-                widget.value = _text(getattr(draft, name))
-            elif isinstance(widget, Checkbox):
-                widget.value = getattr(draft, name)
-            else:
-                widget.value = getattr(draft, name)
+        self.fill_fields(draft)
+        for name in ("password", "outgoing_password"):
+            self.query_one(f"#{name}", Input).placeholder = _password_hint(getattr(draft, name))
         self.query_one("#usage", Static).update(self._usage_text())
         self._loading = False
         self.validate()
@@ -236,11 +214,6 @@ class ProfileFormScreen(RecordFormScreen):
 
 def _text(value) -> str:
     return "" if value is None else str(value)
-
-
-def _int(text: str) -> int | None:
-    text = (text or "").strip()
-    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def _password_hint(edit: PasswordEdit) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Input, Select, Static
+from textual.widgets import Header, Static
 
-from ...domain.fields import QUEUE_FIELDS, short_labels
+from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields, short_labels
+from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
 from ...domain.options import IncomingMethod, MailboxKind, OutgoingMethod
 from ...domain.records import QueueDraft
@@ -15,7 +16,8 @@ from ...domain.rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
 from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
-from .record_form import FORM_CSS, CompletingInput, Field, RecordFormScreen, UserEmailSuggester
+from .declared_form import DeclaredForm
+from .record_form import FORM_CSS, CompletingInput, RecordFormScreen, UserEmailSuggester
 from .record_list import RecordListScreen
 from .users import ApprovalCommands
 
@@ -71,39 +73,45 @@ class QueueListScreen(ApprovalCommands, RecordListScreen):
                               f"Deleted queue {row.name} and its mailbox.")
 
 
-class QueueFormScreen(RecordFormScreen):
+class QueueFormScreen(DeclaredForm, RecordFormScreen):
     RECORD = "queue"
-    FIELD_ORDER = ("name", "email", "owner_id", "incoming", "outgoing")
+    FIELDS, SECTIONS = QUEUE_FIELDS, QUEUE_SECTIONS
+    FIELD_ORDER = tuple(f.name for f in form_fields(QUEUE_FIELDS))
     DEFAULT_CSS = FORM_CSS
 
     def compose(self) -> ComposeResult:
-        d = self.base
-        owner = lookups.user_summary(d.owner_id)
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
-            yield Static("Queue", classes="section-title")
-            yield Field("name", Input(d.name, id="name", compact=True, placeholder="required"), LABELS["name"])
-            yield Field("email", Input(d.email, id="email", compact=True, placeholder="support@example.com"),
-                        LABELS["email"])
-            yield Field("owner_id", CompletingInput(owner.email if owner else "", id="owner_id", compact=True,
-                                                    suggester=UserEmailSuggester(),
-                                                    placeholder="user's email; → completes"), LABELS["owner_id"])
-            yield Field("incoming", Select(IncomingMethod.choices(ALLOWED_INCOMING[MailboxKind.QUEUE]),
-                                           value=d.incoming, allow_blank=False, id="incoming", compact=True),
-                        LABELS["incoming"])
-            yield Field("outgoing", Select(OutgoingMethod.choices(ALLOWED_OUTGOING[MailboxKind.QUEUE]),
-                                           value=d.outgoing, allow_blank=False, id="outgoing", compact=True),
-                        LABELS["outgoing"])
+            yield from self.compose_fields(self.base)
             yield Static("The queue's mailbox follows its owner, email and methods (M2, M4).", classes="note")
         yield KeyBar()
 
+    # The owner is typed as a user's email; a queue's mailbox takes only the methods a queue may use.
+    def widget(self, f: Declared, draft, locked: bool):
+        if f.name == "owner_id":
+            return CompletingInput(self.shown_field(f, draft), id="owner_id", compact=True,
+                                   suggester=UserEmailSuggester(), placeholder="user's email; → completes")
+        return super().widget(f, draft, locked)
+
+    def choices(self, f: Declared, draft):
+        allowed = {"incoming": (IncomingMethod, ALLOWED_INCOMING), "outgoing": (OutgoingMethod, ALLOWED_OUTGOING)}
+        if f.name in allowed:
+            options, by_kind = allowed[f.name]
+            return options.choices(by_kind[MailboxKind.QUEUE])
+        return None
+
+    def read_field(self, f: Declared, raw, base):
+        return services.owner_field_id(raw) if f.name == "owner_id" else super().read_field(f, raw, base)
+
+    def shown_field(self, f: Declared, draft):
+        if f.name == "owner_id":
+            owner = lookups.user_summary(draft.owner_id)
+            return owner.email if owner else ""
+        return super().shown_field(f, draft)
+
     def read_draft(self) -> QueueDraft:
-        return QueueDraft(name=self.query_one("#name", Input).value, email=self.query_one("#email", Input).value,
-                          owner_id=services.owner_field_id(self.query_one("#owner_id", Input).value),
-                          incoming=self.query_one("#incoming", Select).value,
-                          outgoing=self.query_one("#outgoing", Select).value,
-                          state=self.base.state, id=self.base.id, version=self.base.version)
+        return self.read_fields(self.base)
 
     def check(self, draft) -> list[Finding]:
         return services.validate_queue(self.app.store, draft)
@@ -122,11 +130,6 @@ class QueueFormScreen(RecordFormScreen):
     def fill(self, draft) -> None:
         self._loading = True
         self.base = draft
-        owner = lookups.user_summary(draft.owner_id)
-        self.query_one("#name", Input).value = draft.name
-        self.query_one("#email", Input).value = draft.email
-        self.query_one("#owner_id", Input).value = owner.email if owner else ""
-        self.query_one("#incoming", Select).value = draft.incoming
-        self.query_one("#outgoing", Select).value = draft.outgoing
+        self.fill_fields(draft)
         self._loading = False
         self.validate()

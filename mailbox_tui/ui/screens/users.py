@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Input, Static
+from textual.widgets import Header, Static
 
-from ...domain.fields import USER_FIELDS, short_labels
+from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields, short_labels
+from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
 from ...domain.options import ApprovalStatus, IncomingMethod, OutgoingMethod, RecordState
 from ...domain.records import UserDraft
@@ -15,7 +16,8 @@ from ...domain.effects import email_changed
 from ...store import queries, services
 from ..widgets.keybar import KeyBar
 from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
-from .record_form import FORM_CSS, Field, RecordFormScreen, checkbox
+from .declared_form import DeclaredForm
+from .record_form import FORM_CSS, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
 
 LABELS = short_labels(USER_FIELDS)  # from the declaration (domain/fields.py)
@@ -84,9 +86,10 @@ class UserListScreen(ApprovalCommands, RecordListScreen):
                               f"Deleted user {row.full_name} and their mailbox.")
 
 
-class UserFormScreen(RecordFormScreen):
+class UserFormScreen(DeclaredForm, RecordFormScreen):
     RECORD = "user"
-    FIELD_ORDER = ("full_name", "email", "state")
+    FIELDS, SECTIONS = USER_FIELDS, USER_SECTIONS
+    FIELD_ORDER = tuple(f.name for f in form_fields(USER_FIELDS))
     DEFAULT_CSS = FORM_CSS
     BINDINGS = RecordFormScreen.BINDINGS + [Binding("f6", "open_mailbox", "Mailbox", id="open_mailbox")]
 
@@ -95,14 +98,23 @@ class UserFormScreen(RecordFormScreen):
         yield Header()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
-            yield Static("User", classes="section-title")
-            yield Field("full_name", Input(d.full_name, id="full_name", compact=True, placeholder="required"),
-                        LABELS["full_name"])
-            yield Field("email", Input(d.email, id="email", compact=True, placeholder="name@example.com"),
-                        LABELS["email"])
-            yield Field("state", checkbox("state", d.state == RecordState.ACTIVE), LABELS["state"])
+            yield from self.compose_fields(d)
             yield Static(self._mailbox_text(), id="mailbox-info", classes="note")
         yield KeyBar()
+
+    # Active is the user's state, shown as Yes/No.
+    def widget(self, f: Declared, draft, locked: bool):
+        if f.name == "state":
+            return checkbox("state", draft.state == RecordState.ACTIVE, locked)
+        return super().widget(f, draft, locked)
+
+    def read_field(self, f: Declared, raw, base):
+        if f.name == "state":
+            return RecordState.ACTIVE if raw else RecordState.INACTIVE
+        return super().read_field(f, raw, base)
+
+    def shown_field(self, f: Declared, draft):
+        return draft.state == RecordState.ACTIVE if f.name == "state" else super().shown_field(f, draft)
 
     def _mailbox_text(self) -> str:
         if self.is_new:
@@ -116,10 +128,7 @@ class UserFormScreen(RecordFormScreen):
                 "F6 opens it.")
 
     def read_draft(self) -> UserDraft:
-        return UserDraft(full_name=self.query_one("#full_name", Input).value,
-                         email=self.query_one("#email", Input).value,
-                         state=RecordState.ACTIVE if self.query_one("#state").value else RecordState.INACTIVE,
-                         id=self.base.id, version=self.base.version)
+        return self.read_fields(self.base)
 
     def check(self, draft) -> list[Finding]:
         return services.validate_user(self.app.store, draft)
@@ -147,9 +156,7 @@ class UserFormScreen(RecordFormScreen):
     def fill(self, draft) -> None:
         self._loading = True
         self.base = draft
-        self.query_one("#full_name", Input).value = draft.full_name
-        self.query_one("#email", Input).value = draft.email
-        self.query_one("#state").value = draft.state == RecordState.ACTIVE
+        self.fill_fields(draft)
         self.query_one("#mailbox-info", Static).update(self._mailbox_text())
         self._loading = False
         self.validate()
