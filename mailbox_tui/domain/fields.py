@@ -70,6 +70,7 @@ class Field:
     export_only: tuple[str, ...] = ()  # columns export writes about it and import ignores (ispasswordset)
     by_test: bool = False  # written only by Test & Enable: a save and an import leave it alone
     keyed: bool = False  # stored with its natural key in "<column>_key" (NFC, then lower case)
+    exchanged_as: str = ""  # the type its exchange column has, when not its own (a user's state is isdisabled)
 
     @property
     def model_column(self) -> str:
@@ -158,7 +159,8 @@ USER_FIELDS: tuple[Field, ...] = (
     Field("email", EMAIL, "Primary Email", "internalemailaddress", section="user", max_length=100, default="",
           placeholder="name@example.com"),
     # Dynamics exchanges "isdisabled": the opposite of Active.
-    Field("state", OPTION, "Active", "isdisabled", options=RecordState, section="user", default=RecordState.ACTIVE),
+    Field("state", OPTION, "Active", "isdisabled", options=RecordState, section="user", default=RecordState.ACTIVE,
+          exchanged_as=BOOL),  # true: Inactive (code 1)
     # Kept on the user's mailbox; the exchange carries them on the user's row.
     Field("approval", OPTION, "Email Address Approval", "emailrouteraccessapproval", options=ApprovalStatus,
           stored=MAILBOX, editable=False),

@@ -8,7 +8,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from ...domain.fields import DATETIME, EMAIL, MAILBOX_FIELDS, OWN, PASSWORD, PIN, PROFILE_FIELDS, REF, TEXT, Field
+from ...domain.fields import (
+    BOOL,
+    DATETIME,
+    EMAIL,
+    MAILBOX_FIELDS,
+    OWN,
+    PASSWORD,
+    PIN,
+    PROFILE_FIELDS,
+    QUEUE_FIELDS,
+    REF,
+    TEXT,
+    USER_FIELDS,
+    Field,
+)
 from ...domain.options import ApprovalStatus, MailboxKind, TlsMode
 from ..exchange_format import COLUMNS, SECTIONS, TLS_NAMES, csv_guard, regarding_text
 from ..models import AppUser, EmailServerProfile, Mailbox, Queue
@@ -48,6 +62,8 @@ def exported(f: Field, column: str, row):
         return value or None
     if f.type == DATETIME:
         return value.isoformat() + "Z" if value else None
+    if f.exchanged_as == BOOL:
+        return bool(value)
     return value
 
 
@@ -69,7 +85,7 @@ def user_records() -> Iterator[dict]:
             .where(Mailbox.regarding_user.in_([u.id for u in page]))}
         for u in page:
             m = boxes.get(u.id)
-            yield {"fullname": u.full_name, "internalemailaddress": u.email, "isdisabled": u.state == 1,
+            yield {**_simple_record(USER_FIELDS, u),
                    "emailrouteraccessapproval": m.approval if m else ApprovalStatus.EMPTY,
                    "incomingemaildeliverymethod": m.incoming if m else None,
                    "outgoingemaildeliverymethod": m.outgoing if m else None}
@@ -94,10 +110,11 @@ def queue_records() -> Iterator[dict]:
             .where(Mailbox.regarding_queue.in_([q.id for q in page]))}
         for q in page:
             m = boxes.get(q.id)
-            yield {"name": q.name, "emailaddress": q.email or None, "owner": owners.get(q.owner_id),
+            own = _simple_record(QUEUE_FIELDS, q)
+            yield {"name": own.pop("name"), "emailaddress": own.pop("emailaddress"), "owner": owners.get(q.owner_id),
                    "incomingemaildeliverymethod": m.incoming if m else 0,
                    "outgoingemaildeliverymethod": m.outgoing if m else 0,
-                   "emailrouteraccessapproval": m.approval if m else 0, "statecode": q.state}
+                   "emailrouteraccessapproval": m.approval if m else 0, **own}
 
 
 def mailbox_records() -> Iterator[dict]:

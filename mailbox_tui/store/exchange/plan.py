@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 
-from ...domain.fields import MAILBOX_FIELDS
+from ...domain.fields import MAILBOX_FIELDS, QUEUE_FIELDS, USER_FIELDS
 from ...domain.effects import new_queue_mailbox, new_user_mailbox
 from ...domain.findings import Finding, Severity
-from ...domain.options import MailboxKind, RecordState
+from ...domain.options import MailboxKind
 from ...domain.records import MailboxDraft, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
 from ...domain.rules import check_mailbox, check_profile, check_queue, check_user, normalise_profile
 from ...domain.text import email_key
 from .. import contexts, services
-from ..convert import mailbox_draft, name_key, profile_draft
+from ..convert import mailbox_draft, name_key, profile_draft, queue_draft, user_draft
 from ..database import Store
-from ..exchange_format import FIELD_OF, SECTIONS, ImportFinding, as_bool, as_int, as_text, regarding_ref, shown
+from ..exchange_format import FIELD_OF, SECTIONS, ImportFinding, as_bool, as_text, regarding_ref, shown
 from ..models import AppUser, EmailServerProfile, Mailbox, Queue
 from .batches import chunks, where_in
 from .planned_facts import PlannedFacts
@@ -32,6 +32,7 @@ from .rows import (
     RowValues,
     applied,
     apply_in_place,
+    from_row,
     key_column,
     mailbox_method_edits,
     profile_from_row,
@@ -223,12 +224,7 @@ class ImportPlan:
             duplicate = bool(key) and (key in self.users or key in self._failed_users)
             old = existing.get(key) if key else None
             values = RowValues(row)
-            draft = UserDraft(
-                full_name=values.get(as_text, "fullname", old.full_name if old else "") or "",
-                email=values.get(as_text, "internalemailaddress", "") or "",
-                state=RecordState.INACTIVE if values.get(as_bool, "isdisabled", bool(old and old.state)) else 0,
-                id=old.id if old else None, version=old.version if old else 0,
-            )
+            draft = from_row(USER_FIELDS, values, user_draft(old) if old else UserDraft(version=0))
             edits = mailbox_method_edits(values)
             email_text = shown(row.get("internalemailaddress"), 60, False)
             explicit = [Finding("U1", "email", Severity.ERROR, f"{email_text} appears twice in this file.")] \
@@ -300,15 +296,11 @@ class ImportPlan:
                         owner = contexts.NO_SUCH_USER  # the rules judge the rest of the row
             oldbox = services.queue_mailbox(old.id) if old else None
             edits = mailbox_method_edits(values)
-            draft = QueueDraft(
-                name=values.get(as_text, "name", "") or "",
-                email=values.get(as_text, "emailaddress", old.email if old else "") or "",
-                owner_id=owner,
-                incoming=edits.get("incoming", oldbox.incoming if oldbox else 0),
-                outgoing=edits.get("outgoing", oldbox.outgoing if oldbox else 0),
-                state=values.get(as_int, "statecode", old.state if old else 0),
-                id=old.id if old else None, version=old.version if old else 0,
-            )
+            base = queue_draft(old, oldbox) if old else QueueDraft(version=0)
+            draft = from_row(QUEUE_FIELDS, values, base)
+            draft.owner_id = owner
+            draft.incoming = edits.get("incoming", draft.incoming)
+            draft.outgoing = edits.get("outgoing", draft.outgoing)
             ctx = contexts.queue_context(self.facts, draft)
             if self.report_row("queues", i, values, explicit, check_queue(draft, ctx)) or duplicate:
                 if key and not duplicate:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy as _copy
+
 from ...domain.records import MailboxDraft, PasswordEdit, ProfileDraft
 from ...domain.text import email_key, normalise_email
-from ...domain.fields import BOOL, DATETIME, EMAIL, INT, OPTION, PASSWORD, PIN, PROFILE_FIELDS, TEXT
+from ...domain.fields import BOOL, DATETIME, EMAIL, INT, OPTION, OWN, PASSWORD, PIN, PROFILE_FIELDS, REF, TEXT, Field
 from ...domain.options import TlsMode
 from ..exchange_format import COLUMNS, FormatProblem, as_bool, as_datetime, as_int, as_key, as_text, tls_mode
 
@@ -93,11 +95,12 @@ READERS = {TEXT: as_text, EMAIL: as_text, PIN: as_text, INT: as_int, OPTION: as_
            DATETIME: as_datetime}
 
 
-def profile_from_row(values: RowValues, base: ProfileDraft) -> ProfileDraft:
-    """A profile draft with the row's values, field by field as declared (domain/fields.py)."""
-    d = base.copy()
-    for f in PROFILE_FIELDS:
-        if not f.import_columns:
+def from_row(fields: tuple[Field, ...], values: RowValues, base):
+    """A copy of `base` with the row's values of the fields the record stores itself, field by field
+    as declared (domain/fields.py). References and what the record's mailbox keeps are the caller's."""
+    d = base.copy() if hasattr(base, "copy") else _copy.copy(base)
+    for f in fields:
+        if not f.import_columns or f.stored != OWN or f.type == REF:
             continue
         current = getattr(d, f.name)
         if f.options is TlsMode:  # <dir>tlsmode, or Dynamics' <dir>usessl
@@ -107,7 +110,13 @@ def profile_from_row(values: RowValues, base: ProfileDraft) -> ProfileDraft:
             typed = values.get(as_text, f.logical)
             if typed:
                 setattr(d, f.name, PasswordEdit(stored=current.stored, new=typed))
+        elif f.exchanged_as == BOOL:  # a yes/no column for an option whose codes are 0 and 1
+            setattr(d, f.name, int(values.get(as_bool, f.logical, bool(current))))
         else:
             value = values.get(READERS[f.type], f.logical, current)
             setattr(d, f.name, (value or "") if f.type in (TEXT, EMAIL, PIN) else value)
     return d
+
+
+def profile_from_row(values: RowValues, base: ProfileDraft) -> ProfileDraft:
+    return from_row(PROFILE_FIELDS, values, base)
