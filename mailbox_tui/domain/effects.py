@@ -3,6 +3,7 @@ new mailboxes for users and queues (U2, Q2), and the organisation defaults."""
 
 from __future__ import annotations
 
+from .fields import EMAIL, MAILBOX_FIELDS, PASSWORD
 from .findings import Finding, Severity
 from .options import ActMethod, ApprovalStatus, MailboxKind, TestStatus
 from .records import MAILBOX_FIELD_LABELS, MailboxDraft, OrgSettings, QueueDraft, UserDraft
@@ -29,19 +30,24 @@ _ENABLED_BY_STATUS = {
 }
 
 
+# What an admin changes on a mailbox: its form's fields, and its status (activate, deactivate).
+_CHANGEABLE = tuple(f for f in MAILBOX_FIELDS if (f.editable and f.section) or f.name == "state")
+
+
 def mailbox_changes(before: MailboxDraft, after: MailboxDraft) -> list[str]:
-    """Edited fields that differ; email compares case-insensitively."""
+    """Changed fields, in declaration order; an email compares case-insensitively (a case-only edit
+    is the same address), a password by whether one was typed or cleared."""
     out = []
-    for name in ("name", "email", "owner_id", "delete_after_processing", "allow_credentials", "username",
-                 "profile_id", "incoming", "outgoing", "act", "process_after", "state"):
-        a, b = getattr(before, name), getattr(after, name)
-        if name == "email":
-            if email_changed(a, b):  # case-insensitive: a case-only edit is the same address
-                out.append(name)
-        elif a != b:
-            out.append(name)
-    if after.password.changed:
-        out.append("password")
+    for f in _CHANGEABLE:
+        a, b = getattr(before, f.name), getattr(after, f.name)
+        if f.type == PASSWORD:
+            changed = b.changed
+        elif f.type == EMAIL:
+            changed = email_changed(a, b)
+        else:
+            changed = a != b
+        if changed:
+            out.append(f.name)
     return out
 
 
