@@ -15,15 +15,7 @@ from ...domain.effects import mailbox_changes, mailbox_edit_notices
 from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc, short_labels
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
-from ...domain.options import (
-    ActMethod,
-    ApprovalStatus,
-    IncomingMethod,
-    MailboxKind,
-    OutgoingMethod,
-    ServerType,
-    TestStatus,
-)
+from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType
 from ...domain.rules import PROCESS_AFTER_FORMAT
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft
 from ...store import lookups, queries, services
@@ -42,6 +34,7 @@ SECTION_FIRST = {"general": "name", "credentials": "allow_credentials", "sync": 
 # Labels that fit 24 columns at 80×24, in the words the rule messages use; the full Dynamics names
 # are in MAILBOX_FIELD_LABELS. Both come from the declaration (domain/fields.py).
 SHORT_LABELS = {**short_labels(MAILBOX_FIELDS), "clear_password": "Clear Password"}
+RESULT_FIELDS = tuple(f for f in MAILBOX_FIELDS if f.section == "results")
 OwnerSuggester = UserEmailSuggester  # the acting-admin dialog completes the same way
 
 
@@ -205,12 +198,13 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         return [(f"{name} ({ServerType.label_of(kind)})", pid) for pid, name, kind in queries.profiles_lookup()]
 
     def _results_text(self, d: MailboxDraft) -> str:
-        when = d.test_completed_on.strftime("%Y-%m-%d %H:%M UTC") if d.test_completed_on else "never"
-        return (f"Incoming Email Status: {TestStatus.label_of(d.incoming_status)}\n"
-                f"Outgoing Email Status: {TestStatus.label_of(d.outgoing_status)}\n"
-                f"Appointments, Contacts, and Tasks Status: {TestStatus.label_of(d.act_status)}\n"
-                f"Mailbox Test Completed On: {when}\n"
-                f"Email Address Approval: {ApprovalStatus.label_of(d.approval)}")
+        """The declared results, as labelled: what Test & Enable wrote first, then the approval."""
+        lines = []
+        for f in sorted(RESULT_FIELDS, key=lambda f: not f.by_test):
+            value = getattr(d, f.name)
+            shown = f.options.label_of(value) if f.options else value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+            lines.append(f"{f.label}: {shown}")
+        return "\n".join(lines)
 
     def _alerts_text(self, d: MailboxDraft) -> str:
         if d.id is None:
