@@ -27,6 +27,7 @@ from .rule_common import (
     name_rule,
 )
 from .oauth import (
+    OAUTH_METHODS,
     CLIENT_SECRET_MAX,
     DEFAULT_SCOPE,
     GOOGLE_SCOPE,
@@ -267,7 +268,8 @@ def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
 @rule("P10", "Passwords in clear text",
       "On a POP3/SMTP or IMAP/SMTP profile, SSL switched off for a connection that sends a password "
       f"(Authenticate Using {' or '.join(str(c) for c in sorted(PASSWORD_AUTH))}) is a warning: passwords "
-      "travel in clear text.",
+      "travel in clear text. So is one that sends an OAuth access token (5 or 7, P14): anyone on the way could "
+      "use it until it expires.",
       record=P, fields=("incoming_tls", "outgoing_tls"), severity=(W,))
 def _p10_plaintext(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.auto_discover or d.server_type in EXCHANGE_TYPES:
@@ -277,6 +279,9 @@ def _p10_plaintext(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
                                      ("outgoing_tls", d.outgoing_tls, outgoing_auth, "outgoing")):
         if tls == TlsMode.NONE and auth in PASSWORD_AUTH:
             yield Finding("P10", field, W, f"SSL is off for {label} connections: passwords travel in clear text.")
+        elif tls == TlsMode.NONE and auth in OAUTH_METHODS:
+            yield Finding("P10", field, W,
+                          f"SSL is off for {label} connections: OAuth access tokens travel in clear text.")
 
 
 declare("P11", "Deleting a profile",

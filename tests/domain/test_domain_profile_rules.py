@@ -485,16 +485,19 @@ def test_p10_quiet_when_connections_are_encrypted(tls):
     assert_quiet(check(imap_profile(incoming_tls=tls, outgoing_tls=tls)))
 
 
-def test_p10_quiet_for_ssl_off_without_passwords():
+def test_p10_warns_for_oauth_access_tokens_in_clear_text():
     draft = imap_profile(auth_method=AuthMethod.GMAIL_OAUTH, incoming_tls=TlsMode.NONE, outgoing_tls=TlsMode.NONE,
                          **GOOGLE_OAUTH)
-    assert_quiet(check(draft))
+    found = [f for f in check(draft) if f.rule == "P10"]
+    assert [(f.field, f.severity) for f in found] == [("incoming_tls", WARNING), ("outgoing_tls", WARNING)]
+    assert all("access tokens travel in clear text" in f.message for f in found)
 
 
 def test_p10_separate_outgoing_authentication_decides_the_outgoing_warning():
     draft = imap_profile(use_same_settings_for_outgoing=False, outgoing_auth_method=AuthMethod.GMAIL_OAUTH,
                          outgoing_tls=TlsMode.NONE, **GOOGLE_OAUTH)
-    assert_quiet(check(draft))
+    (finding,) = [f for f in check(draft) if f.rule == "P10"]
+    assert finding.field == "outgoing_tls" and "access tokens" in finding.message
 
 
 @pytest.mark.parametrize("server_type", EXCHANGE, ids=type_id)

@@ -65,3 +65,44 @@ async def test_p14_choosing_oauth_by_keys_shows_its_fields_and_a_pasted_certific
         assert "unsaved" not in str(form.query_one("#summary").render())
         assert form.query_one("#oauth_certificate").value == ""  # the stored secret is never put back
         assert "stored" in form.query_one("#oauth_certificate").placeholder
+
+
+async def test_f8_on_an_oauth_profile_shows_the_tokens_expiry_scopes_and_identity_never_the_token(sqlite_url,
+                                                                                                 oauth):
+    import asyncio
+    import time
+
+    from mailtest.mail_builders import server_profile, user_mailbox
+    from support.oauth import APP_CLIENT_ID, APP_SECRET, TENANT_ID
+
+    from mailbox_tui.domain.records import PasswordEdit
+    from mailbox_tui.store.database import Store
+    from mailbox_tui.ui.app import MailboxApp
+    from mailbox_tui.ui.dialogs.connection import ConnectionDialog
+
+    store = Store(sqlite_url)
+    try:
+        profile = server_profile(store, oauth.dovecot, oauth.smtp, auth_method=AuthMethod.OAUTH,
+                                 oauth_client_id=APP_CLIENT_ID, oauth_tenant_id=TENANT_ID,
+                                 oauth_client_secret=PasswordEdit(new=APP_SECRET),
+                                 oauth_token_endpoint=oauth.token_url)
+        user_mailbox(store, profile.id, allow_credentials=False)
+        app = MailboxApp(store, acting="alice@example.com")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("2", "enter")
+            await settle(pilot)
+            await pilot.press("f8")
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, ConnectionDialog)
+            started = time.monotonic()
+            while not dialog.checks and time.monotonic() - started < 30:
+                await asyncio.sleep(0.05)
+            await pilot.pause()
+            text = str(dialog.query_one("#connection-text").render())
+            assert text.count("✓") == 2 and "Signed in" in text
+            assert "Token issued to the app" in text and "valid until" in text and "IMAP.AccessAsApp" in text
+            assert "eyJ" not in text and APP_SECRET not in text
+    finally:
+        store.close()
