@@ -122,3 +122,17 @@ def test_a_known_token_is_masked_in_its_xoauth2_base64_form_too():
     blob = base64.b64encode(sasl.initial_response("XOAUTH2", "alice@example.com", token, "h", 1)).decode()
     out = Redactor([token])(f"the server echoed {blob}")
     assert token not in out and blob not in out
+
+
+@pytest.mark.parametrize("server_type", ["imap", "pop3"])
+def test_imap_and_pop3_take_a_token_without_tls_too(sqlite_store, oauth, server_type):
+    """The test dovecot lets 127.0.0.1 sign in without TLS (it counts as secure), so every TLS mode is
+    covered; P10 warns about such a profile."""
+    from mailbox_tui.domain.options import ServerType
+
+    kind = ServerType.IMAP_SMTP if server_type == "imap" else ServerType.POP3_SMTP
+    port = oauth.dovecot.imap if server_type == "imap" else oauth.dovecot.pop3
+    profile = _profile(sqlite_store, oauth, server_type=kind, incoming_tls=TlsMode.NONE, incoming_port=port)
+    outcome = evaluate(sqlite_store, user_mailbox(sqlite_store, profile.id, allow_credentials=False).id)
+    check = outcome.checks["incoming"]
+    assert check.status == S and check.step == "mailbox access", outcome.as_dict()
