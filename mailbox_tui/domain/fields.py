@@ -158,7 +158,8 @@ PROFILE_FIELDS: tuple[Field, ...] = (
           placeholder="blank: the provider's mail scope",
           help="Blank fills in https://outlook.office365.com/.default (OAuth) or https://mail.google.com/ "
                "(Gmail OAuth) on save (P14)."),
-    Field("oauth_token_endpoint", TEXT, "Token Endpoint", "oauthtokenendpoint", section="authentication", max_length=500,
+    Field("oauth_token_endpoint", TEXT, "Token Endpoint", "oauthtokenendpoint", section="authentication",
+          max_length=500,
           default="", placeholder="blank: derived from the tenant",
           help="Optional https URL overriding the provider's token endpoint (P14)."),
     Field("max_concurrent_connections", INT, "Maximum Concurrent Connections", "maxconcurrentconnections",

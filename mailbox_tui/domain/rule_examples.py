@@ -161,7 +161,8 @@ def _profiles() -> Iterator[Case]:
     yield case(profile(**oauth, oauth_client_id="app", oauth_client_secret=PasswordEdit(new="s"),
                        oauth_tenant_id="not a tenant", oauth_token_endpoint="http://login.example.com/token"))
     yield case(profile(**oauth, oauth_client_id="app", oauth_tenant_id="contoso.onmicrosoft.com",
-                       oauth_certificate=PasswordEdit(new="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")))
+                       oauth_certificate=PasswordEdit(
+                           new="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")))
     yield case(profile(auth_method=AuthMethod.GMAIL_OAUTH))
     yield case(profile(auth_method=AuthMethod.GMAIL_OAUTH, oauth_service_account_key=PasswordEdit(new='{"type": "x"}')))
     yield case(profile(state=3))

@@ -78,7 +78,8 @@ def _token_only(store, profile, tokens: TokenCache) -> ConnectionCheck:
     if isinstance(request, str):
         return ConnectionCheck("token", None, None, request)
     try:
-        return ConnectionCheck("token", None, None, f"✓ {token_now(request, tokens, profile.timeout_seconds or 30).describe()}")
+        token = token_now(request, tokens, profile.timeout_seconds or 30)
+        return ConnectionCheck("token", None, None, f"✓ {token.describe()}")
     except TokenError as exc:
         return ConnectionCheck("token", None, None, f"✗ {exc.message}")
 

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode, urlsplit
 
 from ..domain.oauth import GOOGLE_SCOPE, MICROSOFT_SCOPE, KeyProblem, client_certificate, service_account_key, token_url
@@ -216,9 +216,7 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
     where = f"{host}:{port}"
     sock = None
     try:
-        sock = socket.create_connection((host, port), timeout=min(30.0, budget.left()))
-        budget.watch(sock)
-        sock.settimeout(budget.left())
+        sock = _connect(host, port, budget)
         tls = verified_context().wrap_socket(sock, server_hostname=host)
         sock = tls
         conn = http.client.HTTPSConnection(host, port, timeout=budget.left())
@@ -251,6 +249,25 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
                      _safe_answer(status, answer))
 
 
+def _connect(host: str, port: int, budget: Budget) -> socket.socket:
+    """A socket to the endpoint, watched by the budget before it connects (as a probe's is): the
+    deadline or the run's Abort ends a connect, a handshake or a read that would go on."""
+    last: OSError | None = None
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            budget.watch(sock)
+            sock.settimeout(budget.left())
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+            if budget.stopped:
+                break
+    raise last or OSError("no address to connect to")
+
+
 def _token(answer: dict, request: TokenRequest) -> Token:
     access = answer["access_token"]
     try:
@@ -266,15 +283,9 @@ def _token(answer: dict, request: TokenRequest) -> Token:
         expires_on = datetime.fromtimestamp(claims["exp"], timezone.utc).replace(tzinfo=None)
         lifetime = min(lifetime, claims["exp"] - time.time())
     else:
-        expires_on = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + _seconds(lifetime)
+        expires_on = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + timedelta(seconds=int(lifetime))
     return Token(access, time.monotonic() + lifetime, expires_on, tuple(scopes), _identity(claims, request),
                  str(answer.get("token_type") or "Bearer"))
-
-
-def _seconds(value: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=int(value))
 
 
 def _claims(token: str) -> dict:
