@@ -12,7 +12,7 @@ from support.oauth_profiles import bare_private_key_pem, client_certificate_pem
 from mailbox_tui.domain.availability import profile_fields
 from mailbox_tui.domain.oauth import (GOOGLE_SCOPE, MICROSOFT_SCOPE, OAUTH_FIELDS, KeyProblem, client_certificate,
                                       service_account_key, token_url, tidy_key_text)
-from mailbox_tui.domain.options import AuthMethod
+from mailbox_tui.domain.options import AuthMethod, ServerType
 from mailbox_tui.domain.records import PasswordEdit
 from mailbox_tui.domain.rules import check_profile, normalise_profile
 
@@ -176,3 +176,17 @@ def test_token_url_from_tenant_key_or_override():
     assert token_url(AuthMethod.GMAIL_OAUTH, "", "") == "https://oauth2.googleapis.com/token"
     assert token_url(AuthMethod.GMAIL_OAUTH, "", "", "https://k/token") == "https://k/token"
     assert token_url(AuthMethod.OAUTH, "t", " https://o/token ") == "https://o/token"
+
+
+def test_m10_on_an_oauth_profile_says_the_user_name_is_what_the_token_acts_for():
+    from domain_builders import PROFILE_ID, WARNING, mailbox_context, user_mailbox
+
+    from mailbox_tui.domain.context import ProfileFacts
+    from mailbox_tui.domain.rules import check_mailbox
+
+    profile = ProfileFacts(PROFILE_ID, "Microsoft 365", ServerType.IMAP_SMTP, AuthMethod.OAUTH)
+    finding = assert_fires(check_mailbox(user_mailbox(), mailbox_context(profile=profile)),
+                           "M10", "allow_credentials", WARNING)
+    assert "password will not be used" in finding.message and "token acts for the user name" in finding.message
+    assert_quiet(check_mailbox(user_mailbox(allow_credentials=False, username="", password=PasswordEdit()),
+                               mailbox_context(profile=profile)))
