@@ -16,6 +16,7 @@ from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
 from .input_queue import InputQueue
 from .settings import load_settings, save_settings
+from .widgets.scrollbar import use_compact_scrollbars
 from .workers import Workers
 
 
@@ -75,6 +76,9 @@ class ActionsProvider(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+use_compact_scrollbars()
 
 
 class MailboxApp(Workers, App[int]):
