@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import peewee
-from playhouse.db_url import connect as connect_url
 
 from .crypto import TEAM_HINT, KeyChoice, KeyRing, choose_keys
 from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationSettings, database
@@ -146,6 +145,8 @@ def make_database(url: str, make_folder: bool = False, must_exist: bool = False)
     try:
         scheme = urlsplit(url).scheme
         if scheme.lower() in ("postgres", "postgresql", "psycopg3"):
+            from playhouse.db_url import connect as connect_url  # (imports every playhouse backend: only here)
+
             return connect_url(url.replace(f"{scheme}://", "postgresql://", 1))
     except ValueError as exc:
         raise StoreError(f"Can't read the database URL {describe_url(url)!r}: {exc}.") from None

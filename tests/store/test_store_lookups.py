@@ -10,7 +10,7 @@ from support.builders import forward_draft, imap_profile, user
 from mailbox_tui.domain.context import Stage
 from mailbox_tui.domain.options import IncomingMethod
 from mailbox_tui.domain.records import QueueDraft
-from mailbox_tui.store import lookups, services
+from mailbox_tui.store import form_facts, lookups, services
 from mailbox_tui.store.contexts import NO_SUCH_USER
 
 
@@ -72,7 +72,7 @@ def test_form_facts_judge_as_the_services_do(store):
     bob, bob_box = user(store, "Bob Dahl", "bob@example.com")
     profile = imap_profile(store)
     forward = services.create_forward_mailbox(store, forward_draft(alice.id, profile.id))
-    facts = lookups.MailboxFormFacts(store, forward)
+    facts = form_facts.MailboxFormFacts(store, forward)
     drafts = [
         forward,
         forward.copy(email="bob@example.com"),  # M5: Bob's mailbox has it
@@ -84,7 +84,7 @@ def test_form_facts_judge_as_the_services_do(store):
     for draft in drafts:
         assert facts.findings(draft) == services.validate_mailbox(store, draft, Stage.EDIT, forward), draft
     assert facts.owner_typed("BOB@example.com").user.full_name == "Bob Dahl"
-    bob_facts = lookups.MailboxFormFacts(store, bob_box)
+    bob_facts = form_facts.MailboxFormFacts(store, bob_box)
     assert bob_facts.owner.id == bob.id
     for draft in (bob_box, bob_box.copy(email="forward@example.com")):
         assert bob_facts.findings(draft) == services.validate_mailbox(store, draft, Stage.EDIT, bob_box)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Checkbox, Header, Input, Select, Static
+from textual.widgets import Checkbox, Input, Select, Static
 
 from ...domain.availability import FieldState, mailbox_fields
 from ...domain.effects import mailbox_changes, mailbox_edit_notices
@@ -18,8 +18,9 @@ from ...domain.findings import Finding, Severity
 from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType
 from ...domain.rules import PROCESS_AFTER_FORMAT
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft
-from ...store import lookups, queries, services
+from ...store import form_facts, lookups, queries, services
 from ..widgets.keybar import KeyBar
+from ..widgets.titlebar import TitleBar
 from .declared_form import DeclaredForm
 from .record_form import (
     FORM_CSS,
@@ -116,10 +117,10 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         """Section by section, field by field as domain/fields.py declares them; the owner and the
         server profile take their own widgets, and some fields bring a line of their own along."""
         d = self.base
-        self.facts = lookups.MailboxFormFacts(self.app.store, d)  # what a keystroke judges by
+        self.facts = form_facts.MailboxFormFacts(self.app.store, d)  # what a keystroke judges by
         locked = {name: not state.editable for name, state in self.field_states(d).items()}  # now: restyling costs
         self._options_shown = self._profile_options()
-        yield Header()
+        yield TitleBar()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(d, locked)
@@ -279,7 +280,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         messages are held back, and the form is judged once, here."""
         self._loading = True
         self.base = d
-        self.facts = lookups.MailboxFormFacts(self.app.store, d)  # saved or reloaded: read afresh
+        self.facts = form_facts.MailboxFormFacts(self.app.store, d)  # saved or reloaded: read afresh
         self.query_one("#owner_id", Input).suggester = OwnerSuggester(self.facts.owner_typed)
         held = (Input.Changed, Select.Changed, Checkbox.Changed) if quietly else ()
         with self.prevent(*held):

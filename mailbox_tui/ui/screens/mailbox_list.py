@@ -10,12 +10,20 @@ from textual.binding import Binding
 
 from ...domain.findings import RuleViolation
 from ...domain.options import MailboxKind, RecordState
-from ...store import queries, services
+from ...store import queries
 from ...store.database import StoreError
 from ..widgets.record_table import COLUMNS, MailboxTable
 from .record_list import RecordListScreen
 
 SORTABLE = [c.key for c in COLUMNS if c.sortable]
+
+
+def _services():
+    """The store's services, imported when a key first needs them, not to show the first list
+    (they bring every rule with them: about 20 ms of the app's start)."""
+    from ...store import services
+
+    return services
 
 
 class MailboxListScreen(RecordListScreen):
@@ -77,7 +85,7 @@ class MailboxListScreen(RecordListScreen):
         from .mailbox_form import MailboxFormScreen
 
         try:
-            draft = services.get_mailbox(self.app.store, mailbox_id)
+            draft = _services().get_mailbox(self.app.store, mailbox_id)
         except StoreError as exc:
             self.notify(str(exc), severity="error")
             self.reload()
@@ -106,12 +114,12 @@ class MailboxListScreen(RecordListScreen):
 
     def action_approve(self, approved: bool) -> None:
         self._run("Approve Email" if approved else "Reject Email",
-                  lambda store, ids: services.set_approval(store, ids, approved))
+                  lambda store, ids: _services().set_approval(store, ids, approved))
 
     def action_set_state(self, active: bool) -> None:
         state = RecordState.ACTIVE if active else RecordState.INACTIVE
         self._run("Activate" if active else "Deactivate",
-                  lambda store, ids: services.set_mailbox_state(store, ids, state))
+                  lambda store, ids: _services().set_mailbox_state(store, ids, state))
 
     def action_delete(self) -> None:
         row = self.table.current
@@ -123,7 +131,7 @@ class MailboxListScreen(RecordListScreen):
                         severity="warning", timeout=8)
             return
         self.confirm_then(f"Delete the forward mailbox {row.name!r} and its alerts?",
-                          lambda: services.delete_mailbox(self.app.store, row.id),
+                          lambda: _services().delete_mailbox(self.app.store, row.id),
                           f"Deleted forward mailbox {row.name!r}.")
 
     # -- Test & Enable: in the background, rows update as results arrive
@@ -185,11 +193,11 @@ class MailboxListScreen(RecordListScreen):
         if not ids:
             self.notify("Mark mailboxes (space) first.", severity="warning")
             return
-        previews = services.preview_default_settings(self.app.store, ids)
+        previews = _services().preview_default_settings(self.app.store, ids)
 
         def done(apply: bool | None) -> None:
             if apply:
-                self._run("Apply Default Email Settings", services.apply_default_settings)
+                self._run("Apply Default Email Settings", _services().apply_default_settings)
 
         self.app.push_screen(DefaultsPreviewScreen(previews), done)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from ...domain.availability import profile_fields
 from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields, secret_fields
@@ -18,6 +18,7 @@ from ...domain.rules import ALLOWED_AUTH, default_port
 from ...store import lookups, queries, services
 from ...store.database import StoreError
 from ..widgets.keybar import KeyBar
+from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import Column, RecordTable
 from .declared_form import DeclaredForm, widget_for
 from .record_form import FORM_CSS, RecordFormScreen
@@ -91,7 +92,7 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
 
     def compose(self) -> ComposeResult:
         """The form, section by section, field by field as domain/fields.py declares them."""
-        yield Header()
+        yield TitleBar()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(self.base)

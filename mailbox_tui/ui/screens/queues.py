@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields, short_labels
 from ...domain.fields import Field as Declared
@@ -15,6 +15,7 @@ from ...domain.records import QueueDraft
 from ...domain.rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
 from ...store import lookups, queries, services
 from ..widgets.keybar import KeyBar
+from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
 from .declared_form import DeclaredForm
 from .record_form import FORM_CSS, CompletingInput, RecordFormScreen, UserEmailSuggester
@@ -80,7 +81,7 @@ class QueueFormScreen(DeclaredForm, RecordFormScreen):
     DEFAULT_CSS = FORM_CSS
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(self.base)

@@ -7,10 +7,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input, Static
 
 from ..messages import RowsLoaded
 from ..widgets.keybar import KeyBar
+from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import RecordTable
 
 PAGE = 100  # rows fetched at a time
@@ -52,7 +53,7 @@ class RecordListScreen(Screen):
         # it is mounted: the first frame painted shows them, and no frame is painted twice.
         self._table = table = self.TABLE(id="records")
         self._show_rows(RowsLoaded(*self.query_rows(self.view, "", table.sort, table.descending)))
-        yield Header()
+        yield TitleBar()
         yield Static(" · ".join(self.status_parts()), id="status")
         yield Input(placeholder=f"{self.FILTER_HINT} (Enter: back to the list, Escape: clear)", id="filter",
                     compact=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from ...domain.fields import ORG_FIELDS, ORG_SECTIONS, form_fields, short_labels
 from ...domain.fields import Field as Declared
@@ -15,6 +15,7 @@ from ...domain.records import OrgSettings
 from ...domain.rules import ALLOWED_ACT, ALLOWED_INCOMING, ALLOWED_OUTGOING
 from ...store import queries, services
 from ..widgets.keybar import KeyBar
+from ..widgets.titlebar import TitleBar
 from .declared_form import DeclaredForm
 from .record_form import FORM_CSS, RecordFormScreen
 from .record_list import PAGE_TITLES, PAGES
@@ -37,7 +38,7 @@ class SettingsScreen(DeclaredForm, RecordFormScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(self.base)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields, short_labels
 from ...domain.fields import Field as Declared
@@ -15,6 +15,7 @@ from ...domain.records import UserDraft
 from ...domain.effects import email_changed
 from ...store import queries, services
 from ..widgets.keybar import KeyBar
+from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
 from .declared_form import DeclaredForm
 from .record_form import FORM_CSS, RecordFormScreen, checkbox
@@ -95,7 +96,7 @@ class UserFormScreen(DeclaredForm, RecordFormScreen):
 
     def compose(self) -> ComposeResult:
         d = self.base
-        yield Header()
+        yield TitleBar()
         yield Static("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(d)

@@ -70,4 +70,4 @@ class KeyBar(Static):
         if left.cell_len > room:
             left.truncate(room, overflow="ellipsis")
         left.pad_right(room - left.cell_len)
-        self.update(left + tail)
+        self.update(left + tail, layout=False)  # one line, always: no need to lay the screen out again
