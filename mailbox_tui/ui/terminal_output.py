@@ -117,6 +117,94 @@ def compact(data: str) -> str:
     return Compactor().feed(data)
 
 
+# -- SGR as a state: what a cell looks like, and the shortest way from one look to another
+
+_OFF = {"bold": (False, "22"), "italic": (False, "23"), "underline": (0, "24"), "blink": (0, "25"),
+        "reverse": (False, "27"), "conceal": (False, "28"), "strike": (False, "29"), "overline": (False, "55")}
+_ON = {1: ("bold", True), 3: ("italic", True), 4: ("underline", 4), 5: ("blink", 5), 6: ("blink", 6),
+       7: ("reverse", True), 8: ("conceal", True), 9: ("strike", True), 21: ("underline", 21),
+       53: ("overline", True), 22: ("bold", False), 23: ("italic", False), 24: ("underline", 0),
+       25: ("blink", 0), 27: ("reverse", False), 28: ("conceal", False), 29: ("strike", False),
+       55: ("overline", False)}
+_DEFAULT = (("bold", False), ("dim", False), ("italic", False), ("underline", 0), ("blink", 0),
+            ("reverse", False), ("conceal", False), ("strike", False), ("overline", False),
+            ("fg", "39"), ("bg", "49"))
+DEFAULT_LOOK = _DEFAULT
+
+
+def apply_sgr(look: tuple | None, params: str) -> tuple | None:
+    """The look after an SGR with these parameters; None where this does not follow it (then
+    only a reset makes the look known again)."""
+    if not all(p.isdigit() for p in params.split(";") if p):
+        return None  # sub-parameters (4:3, a curly underline) and the like
+    codes = [int(p) if p else 0 for p in params.split(";")] if params else [0]
+    state = dict(look) if look is not None else None
+    i = 0
+    while i < len(codes):
+        code = codes[i]
+        if code == 0:
+            state = dict(_DEFAULT)
+        elif state is None:
+            pass  # unknown until a reset
+        elif code in _ON:
+            name, value = _ON[code]
+            state[name] = value
+            if code == 22:
+                state["dim"] = False
+        elif code == 2:
+            state["dim"] = True
+        elif 30 <= code <= 37 or 90 <= code <= 97 or code == 39:
+            state["fg"] = str(code)
+        elif 40 <= code <= 47 or 100 <= code <= 107 or code == 49:
+            state["bg"] = str(code)
+        elif code in (38, 48) and i + 1 < len(codes) and codes[i + 1] in (2, 5):
+            size = 3 if codes[i + 1] == 5 else 5
+            if i + size > len(codes):
+                return None
+            state["fg" if code == 38 else "bg"] = ";".join(map(str, codes[i:i + size]))
+            i += size - 1
+        else:
+            return None
+        i += 1
+    return None if state is None else tuple(state.items())
+
+
+def _codes(look: tuple) -> list[str]:
+    """The parameters that make `look` from a reset."""
+    state, out = dict(look), []
+    out += ["1"] * state["bold"] + ["2"] * state["dim"] + ["3"] * state["italic"]
+    out += [str(state["underline"])] * bool(state["underline"]) + [str(state["blink"])] * bool(state["blink"])
+    out += ["7"] * state["reverse"] + ["8"] * state["conceal"] + ["9"] * state["strike"] + ["53"] * state["overline"]
+    out += [state["fg"]] * (state["fg"] != "39") + [state["bg"]] * (state["bg"] != "49")
+    return out
+
+
+def sgr_between(old: tuple | None, new: tuple) -> str:
+    """The shortest SGR from look `old` (None: unknown) to look `new`: a reset and what `new`
+    needs, or only what differs."""
+    reset = "\x1b[" + ";".join(["0", *_codes(new)]) + "m"
+    if old is None:
+        return reset
+    if old == new:
+        return ""
+    before, after = dict(old), dict(new)
+    codes = []
+    if (before["bold"] and not after["bold"]) or (before["dim"] and not after["dim"]):
+        codes.append("22")
+        before["bold"] = before["dim"] = False
+    codes += ["1"] * (after["bold"] and not before["bold"]) + ["2"] * (after["dim"] and not before["dim"])
+    for name in ("italic", "underline", "blink", "reverse", "conceal", "strike", "overline"):
+        if before[name] != after[name]:
+            value = after[name]
+            codes.append(_OFF[name][1] if value in (False, 0) else
+                         {"italic": "3", "reverse": "7", "conceal": "8", "strike": "9", "overline": "53"}.get(name, str(value)))
+    for name in ("fg", "bg"):
+        if before[name] != after[name]:
+            codes.append(after[name])
+    change = "\x1b[" + ";".join(codes) + "m"
+    return change if len(change) < len(reset) else reset
+
+
 # -- what the terminal already shows is not written again
 
 _FRAME = re.compile(
@@ -147,10 +235,10 @@ class ScreenDiff:
         self.cells: list[list[tuple[str, str] | None]] = []
         self.y: int | None = None  # where the program's next character goes (None: unknown)
         self.x = 0
-        self.style = ""  # SGR parameters in force since the last reset, as the program set them
+        self.style: tuple | None = DEFAULT_LOOK  # the look the program's next character gets (None: unknown)
         self.out_y: int | None = None  # where the terminal's cursor really is
         self.out_x = 0
-        self.out_style: str | None = None  # what the terminal's SGR state really is
+        self.out_style: tuple | None = None  # the look the terminal really gives it (None: unknown)
 
     def _forget(self) -> None:
         cols, rows = self.size
@@ -175,11 +263,12 @@ class ScreenDiff:
                 self.y = min(max(int(m.group(1) or 1), 1), rows) - 1
                 self.x = min(max(int(m.group(2) or 1), 1), cols) - 1
             elif m.group(3) is not None:
-                params = m.group(3)
-                if params in ("", "0"):
-                    self.style = ""
-                else:
-                    self.style = f"{self.style};{params}" if self.style else params
+                look = apply_sgr(self.style, m.group(3))
+                if look is None:  # a look this does not follow: pass it on from the look before it
+                    self._sync(out)
+                    out.append(m.group())
+                    self.out_style = None
+                self.style = look
             elif m.group(4) is not None:
                 self._newline(m.group(4), out)
             elif m.group(5) is not None:
@@ -227,8 +316,8 @@ class ScreenDiff:
             self._forget()
             self.y = None
             return
-        if not text.isascii() and any(_cell_width(ch) != 1 for ch in text):
-            self._as_written(text, out)
+        if self.style is None or (not text.isascii() and any(_cell_width(ch) != 1 for ch in text)):
+            self._as_written(text, out)  # an unknown look, or wide or combining characters
             return
         row = self.cells[self.y]
         for ch in text:
@@ -247,8 +336,8 @@ class ScreenDiff:
             self.out_x += 1
 
     def _as_written(self, text: str, out: list[str]) -> None:
-        """Wide or combining characters: the run as the program wrote it, from where it wrote it,
-        and the cells it touched unknown afterwards."""
+        """The run as the program wrote it, from where it wrote it, and the cells it touched
+        unknown afterwards."""
         cols = self.size[0]
         self._move(out)
         self._sync_style(out)
@@ -280,8 +369,8 @@ class ScreenDiff:
         self.out_y, self.out_x = self.y, self.x
 
     def _sync_style(self, out: list[str]) -> None:
-        if self.out_style != self.style:
-            out.append(f"\x1b[0;{self.style}m" if self.style else "\x1b[0m")
+        if self.style is not None and self.out_style != self.style:
+            out.append(sgr_between(self.out_style, self.style))
             self.out_style = self.style
 
     def _sync(self, out: list[str]) -> None:

@@ -6,7 +6,7 @@ Every case renders the output Textual would write and its compacted form in a te
 from __future__ import annotations
 
 import pyte
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mailbox_tui.ui.terminal_output import Compactor, compact
@@ -17,7 +17,8 @@ RESET = "\x1b[0m"
 # colours, 256-colour and true-colour forms (whose numbers must not be read as attributes).
 SGRS = ["\x1b[39;49m", "\x1b[1;39;49m", "\x1b[7;34;49m", "\x1b[39;40m", "\x1b[30;47m", "\x1b[1;4;39;49m",
         "\x1b[2;39;49m", "\x1b[38;5;7;49m", "\x1b[38;2;7;4;9m", "\x1b[48;5;7m", "\x1b[49m", "\x1b[9m",
-        "\x1b[7m", "\x1b[27m", "\x1b[39;104m", "\x1b[53m", "\x1b[m", ""]
+        "\x1b[7m", "\x1b[27m", "\x1b[39;104m", "\x1b[53m", "\x1b[m", "", "\x1b[3;39;49m", "\x1b[22m",
+        "\x1b[1;2m", "\x1b[23;24m", "\x1b[21m", "\x1b[5m", "\x1b[4:3m", "\x1b[38;5m", "\x1b[0;1;7;39;49m"]
 
 
 def cells(data: str) -> list[list[tuple]]:
@@ -73,7 +74,11 @@ def test_nothing_is_lost_or_reordered(data):
     """Whatever is written (a broken sequence too) comes out whole, blank runs aside."""
     compactor = Compactor()
     out = compactor.feed(RESET + data)
-    assert cells(out) == cells(RESET + data)
+    try:
+        expected = cells(RESET + data)
+    except TypeError:  # pyte itself cannot take some broken sequences ("\x1b[;a"): not an oracle there
+        assume(False)
+    assert cells(out) == expected
     assert compact(data.replace(" ", "")) == data.replace(" ", "")
 
 
@@ -210,3 +215,17 @@ def test_without_a_known_size_everything_is_written():
     frame = "\x1b[1;1H\x1b[39;49m" + "x" * 20 + RESET
     diff = ScreenDiff()
     assert diff.feed(frame, (0, 0)) == frame and diff.feed(frame, (0, 0)) == frame
+
+
+def test_a_change_of_look_sends_only_what_differs():
+    """One attribute on or off is sent as that, not as a reset and every colour again."""
+    from mailbox_tui.ui.terminal_output import DEFAULT_LOOK, apply_sgr, sgr_between
+
+    plain = apply_sgr(DEFAULT_LOOK, "39;49")
+    italic = apply_sgr(plain, "3")
+    assert sgr_between(plain, italic) == "\x1b[3m" and sgr_between(italic, plain) == "\x1b[0m"  # shortest
+    bold_italic = apply_sgr(italic, "1")
+    assert sgr_between(bold_italic, apply_sgr(plain, "1")) == "\x1b[23m"
+    assert sgr_between(plain, apply_sgr(DEFAULT_LOOK, "0;39;49")) == ""
+    assert sgr_between(None, italic) == "\x1b[0;3m"
+    assert apply_sgr(DEFAULT_LOOK, "4:3") is None and apply_sgr(None, "1") is None
