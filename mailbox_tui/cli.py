@@ -256,7 +256,7 @@ def cmd_import(args) -> int:
     with _open_store(args, url, keyring) as store:
         if not store.key_ok and _carries_passwords(doc):
             return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
-        report = import_document(store, doc, dry_run=args.dry_run)
+        report = import_document(store, doc, dry_run=args.dry_run, source=args.file.name)
     if getattr(args, "json", False):
         _print(args, report.as_dict(), "")
     else:

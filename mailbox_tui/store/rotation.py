@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from .crypto import KeyFileError, KeyRing, SecretUnreadable, fsync_folder, key_reads, pending_key_path, read_key_file
 from .crypto import retired_key_path, write_key_file
 from .database import Store, StoreError
+from .history import ROTATE_KEY, ChangeSecret, record_event
 from .models import EmailServerProfile, Mailbox, Meta
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 SECRET_COLUMNS = (
     (Mailbox, "mailbox", ("password_enc",)),
     (EmailServerProfile, "server profile", ("password_enc", "outgoing_password_enc")),
+    (ChangeSecret, "change history's", ("old_enc", "new_enc")),  # what undo restores
 )
 
 
@@ -65,6 +67,7 @@ def rotate_key(store: Store, new_key_path: Path | None = None) -> tuple[int, Pat
             created = True
             Meta.update(value=KeyRing([new_key], "new").key_check()).where(Meta.key == "key_check").execute()
             count = _reencrypt(rotating)
+            record_event(store, "key", ROTATE_KEY)  # one entry, no values
     except BaseException:
         if created:
             _discard_pending(store, pending, new_key)
@@ -127,7 +130,7 @@ def _reencrypt(rotating: KeyRing) -> int:
                         unreadable.append(f"{label} {row.name!r}")
                         continue
                     model.update({field: token}).where(model.id == row.id).execute()
-                    count += 1
+                    count += model is not ChangeSecret  # the count is of the records' own passwords
                 last = page[-1].id
     if unreadable:
         shown = ", ".join(unreadable[:5]) + (", …" if len(unreadable) > 5 else "")
