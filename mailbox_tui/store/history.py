@@ -64,15 +64,19 @@ class ChangeEntry(BaseModel):
     class Meta:
         table_name = "change_entry"
         indexes = (
-            (("kind", "record_id", "id"), False),
-            (("admin", "id"), False),
-            (("action", "id"), False),
-            (("credentials", "id"), False),
-            (("at",), False),
-            (("batch",), False),
-            (("parent",), False),
-            (("undoes",), False),
+            (("kind", "record_id", "id"), False),  # one record's history
+            (("admin", "id"), False),  # the view "mine", --admin
         )
+        # "today" and --since find their first entry by `at`, which grows with the id (first_since).
+
+
+# Indexes on what few entries have (partial: an import's 200,000 entries do not pay for them).
+for _column in (ChangeEntry.parent, ChangeEntry.undoes):
+    ChangeEntry.add_index(ChangeEntry.index(_column).where(_column.is_null(False)))
+ChangeEntry.add_index(ChangeEntry.index(ChangeEntry.id, name="change_entry_credentials")
+                      .where(ChangeEntry.credentials == True))  # noqa: E712  the view "credential changes"
+ChangeEntry.add_index(ChangeEntry.index(ChangeEntry.id, name="change_entry_deletes")
+                      .where(ChangeEntry.action == DELETE))  # the view "deletes"
 
 
 class ChangeSecret(BaseModel):
@@ -162,6 +166,11 @@ def capture(kind: str, ids: Iterable[int]) -> dict[int, dict]:
     return out
 
 
+def _defaults(kind: str) -> dict:
+    """What a created record holds unless set: a create or delete lists only the other values."""
+    return {f.name: _plain(f.default) for f in stored_fields(kind) if f.default is not None}
+
+
 def _secret_change(old, new) -> str | None:
     if old == new:
         return None
@@ -172,8 +181,11 @@ def _secret_change(old, new) -> str | None:
 
 def diff(kind: str, before: dict | None, after: dict | None) -> tuple[list[list], dict[str, tuple]]:
     """[[field, old, new], …] between two snapshots (either may be None: created, deleted), and the
-    tokens of the secrets that changed {field: (old, new)}. Empty values of a create or delete are left out."""
+    tokens of the secrets that changed {field: (old, new)}. A create lists only the secrets it sets (as in
+    Dynamics' audit history, the values it was created with are the record's own until its next
+    entry); a delete lists every value that is not empty or the declared default: what undo brings back."""
     secrets = secret_names(kind)
+    defaults = _defaults(kind)
     changes, tokens = [], {}
     names = (after or before or {}).keys()
     for name in names:
@@ -188,8 +200,8 @@ def diff(kind: str, before: dict | None, after: dict | None) -> tuple[list[list]
         if before is not None and after is not None:
             if old != new:
                 changes.append([name, old, new])
-        elif (old if after is None else new) not in (None, ""):
-            changes.append([name, old, new])
+        elif after is None and old not in (None, "", defaults.get(name, None)):
+            changes.append([name, old, new])  # a delete keeps what undo brings back
     return changes, tokens
 
 
@@ -315,19 +327,52 @@ def _about_credentials(kind: str, action: str, changes: list, creds: frozenset[s
     return any(c[0] in names for c in changes)
 
 
+def _created_json(secrets_set: list[str]) -> str:
+    return json.dumps([[name, None, SET] for name in secrets_set]) if secrets_set else "[]"
+
+
 def record_created(store, kind: str, columns: list[dict]) -> None:
     """Entries for records bulk-inserted with known ids (an import's new users and mailboxes),
     written in bulk, without reading the rows back."""
     if not enabled(store) or not columns:
         return
-    at = utcnow()
-    creds = credential_names(kind)
-    rows = []
-    for cols in columns:
-        changes, _ = diff(kind, None, snapshot(kind, cols))
-        rows.append(_entry(store, kind, CREATE, cols["id"], natural_key(kind, cols), changes,
-                           _about_credentials(kind, CREATE, changes, creds), at))
-    _insert(rows, [[] for _ in rows])
+    template = _entry(store, kind, CREATE, None, "", [], False, ChangeEntry.at.db_value(utcnow()))
+    key = "email" if kind == "user" else "name"
+    names = [n for n in template if n not in ("record_id", "record_key", "changes", "credentials")]
+    fixed = tuple(template[n] for n in names)
+    secrets = [(f.name, f.model_column) for f in stored_fields(kind) if f.secret]
+    ids = [cols["id"] for cols in columns]
+    if not store.is_postgres and len(secrets) <= 1 and ids == list(range(ids[0], ids[0] + len(ids))):
+        _created_in_sql(kind, key, secrets, names, fixed, ids[0], ids[-1])
+        return
+    values = []
+    for cols, entry_id in zip(columns, reserve_ids(ChangeEntry, len(columns)), strict=True):
+        held = [name for name, column in secrets if cols.get(column) is not None]
+        values.append((entry_id, cols["id"], str(cols.get(key) or "")[:200], _created_json(held), bool(held),
+                       *fixed))
+    # One prepared statement, rows as tuples: at 100,000 records a dict per row costs more than SQLite.
+    db = ChangeEntry._meta.database
+    columns_sql = ", ".join(f'"{n}"' for n in ["id", "record_id", "record_key", "changes", "credentials", *names])
+    marks = ", ".join([db.param] * (5 + len(names)))
+    db.cursor().executemany(f'INSERT INTO "{ChangeEntry._meta.table_name}" ({columns_sql}) VALUES ({marks})', values)
+
+
+def _created_in_sql(kind: str, key: str, secrets: list, names: list[str], fixed: tuple, first: int, last: int):
+    """SQLite, records just inserted with the ids first..last (the import holds the write lock, so
+    they are exactly its own): the entries from the rows themselves, by one INSERT … SELECT."""
+    db = ChangeEntry._meta.database
+    if secrets:
+        name, column = secrets[0]
+        changes = f'CASE WHEN "{column}" IS NULL THEN ? ELSE ? END'
+        credentials = f'"{column}" IS NOT NULL'
+        params = ["[]", _created_json([name])]
+    else:
+        changes, credentials, params = "?", "0", ["[]"]
+    target = ", ".join(f'"{n}"' for n in ["record_id", "record_key", "changes", "credentials", *names])
+    marks = ", ".join(["?"] * len(names))
+    db.execute_sql(f'INSERT INTO "{ChangeEntry._meta.table_name}" ({target}) SELECT id, SUBSTR("{key}", 1, 200), '
+                   f'{changes}, {credentials}, {marks} FROM "{MODELS[kind]._meta.table_name}" '
+                   f'WHERE id BETWEEN ? AND ? ORDER BY id', (*params, *fixed, first, last))
 
 
 def record_event(store, kind: str, action: str, key: str = "", changes: list | None = None) -> int:
@@ -342,7 +387,7 @@ def amend_event(entry_id: int, changes: list) -> None:
         ChangeEntry.update(changes=json.dumps(changes, ensure_ascii=False)).where(ChangeEntry.id == entry_id).execute()
 
 
-def _insert(rows: list[dict], secrets: list[list[tuple]]) -> list[int]:
+def _insert(rows: list[dict], secrets: list[list[tuple]] | None) -> list[int]:
     if not rows:
         return []
     if len(rows) == 1:
@@ -354,7 +399,8 @@ def _insert(rows: list[dict], secrets: list[list[tuple]]) -> list[int]:
         for start in range(0, len(rows), 5000):
             bulk_insert(ChangeEntry, rows[start:start + 5000])
     kept = [{"entry": entry_id, "name": name, "old_enc": old, "new_enc": new}
-            for entry_id, tokens in zip(ids, secrets, strict=True) for name, old, new in tokens]
+            for entry_id, tokens in zip(ids, secrets or [], strict=secrets is not None)
+            for name, old, new in tokens]
     for start in range(0, len(kept), 5000):
         bulk_insert(ChangeSecret, kept[start:start + 5000])
     return ids
