@@ -74,7 +74,7 @@ class ChangeEntry(BaseModel):
 for _column in (ChangeEntry.parent, ChangeEntry.undoes):
     ChangeEntry.add_index(ChangeEntry.index(_column).where(_column.is_null(False)))
 ChangeEntry.add_index(ChangeEntry.index(ChangeEntry.id, name="change_entry_credentials")
-                      .where(ChangeEntry.credentials == True))  # noqa: E712  the view "credential changes"
+                      .where(ChangeEntry.credentials))  # the view "credential changes"
 ChangeEntry.add_index(ChangeEntry.index(ChangeEntry.id, name="change_entry_deletes")
                       .where(ChangeEntry.action == DELETE))  # the view "deletes"
 

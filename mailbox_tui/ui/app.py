@@ -11,6 +11,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..domain.text import email_key
 from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
@@ -132,6 +133,7 @@ class MailboxApp(Workers, App[int]):
     def _set_acting(self, user: lookups.UserSummary, remember: bool) -> None:
         self.acting_user_id = user.id
         self._acting_name = user.full_name
+        self.store.actor = email_key(user.email)  # who the change history names
         if remember:
             save_settings({**load_settings(), "acting_admin": user.email})
         self._update_title()
