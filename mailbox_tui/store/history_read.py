@@ -190,6 +190,21 @@ def count_entries(store, view: str = "all", text: str = "", cap: int | None = 10
     return ChangeEntry.select(fn.COUNT(1)).from_(q.select(ChangeEntry.id).limit(cap + 1).alias("c")).scalar()
 
 
+def latest_id() -> int:
+    """The newest entry's id (0 when there is none)."""
+    return ChangeEntry.select(fn.MAX(ChangeEntry.id)).scalar() or 0
+
+
+def own_entries_after(store, mark: int) -> list[int]:
+    """The entries this admin wrote after `mark` that undo reverses (not the ones that came along
+    with another: a user's mailbox goes back with its user)."""
+    q = (ChangeEntry.select(ChangeEntry.id)
+         .where(ChangeEntry.id > mark, ChangeEntry.admin == (getattr(store, "actor", "") or ""),
+                ChangeEntry.parent.is_null(True))
+         .order_by(ChangeEntry.id).limit(10_000))
+    return [r.id for r in q]
+
+
 def entry(entry_id: int) -> HistoryEntry | None:
     row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
     return _entry(row) if row else None

@@ -17,6 +17,7 @@ from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
 from .input_queue import InputQueue
 from .settings import load_settings, save_settings
+from .undo_offer import UndoOffers
 from .workers import Workers
 
 
@@ -78,7 +79,7 @@ class ActionsProvider(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-class MailboxApp(Workers, App[int]):
+class MailboxApp(Workers, UndoOffers, App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}
@@ -86,7 +87,7 @@ class MailboxApp(Workers, App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="palette"),
-    ]
+    ] + UndoOffers.UNDO_BINDINGS
 
     def __init__(self, store: Store, acting: str | None = None, driver_class=None):
         super().__init__(driver_class=driver_class)
@@ -157,6 +158,7 @@ class MailboxApp(Workers, App[int]):
     def action_go(self, page: str, filter_text: str | None = None, view: str | None = None) -> None:
         """One key per page (1–5 on any list). The Mailboxes list stays at the bottom of the stack."""
         from ..store import services
+        from .screens.history import HistoryListScreen
         from .screens.mailbox_list import MailboxListScreen
         from .screens.profiles import ProfileListScreen
         from .screens.queues import QueueListScreen
@@ -175,6 +177,8 @@ class MailboxApp(Workers, App[int]):
         elif page in ("profiles", "users", "queues"):
             lists = {"profiles": ProfileListScreen, "users": UserListScreen, "queues": QueueListScreen}
             self.push_screen(lists[page]())
+        elif page == "history":
+            self.push_screen(HistoryListScreen())
         elif filter_text is not None or view is not None:
             self.screen.show(view=view, filter_text=filter_text)
 

@@ -14,9 +14,9 @@ from ..widgets.keybar import KeyBar
 from ..widgets.record_table import RecordTable
 
 PAGE = 100  # rows fetched at a time
-PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings"}
+PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings", "6": "history"}
 PAGE_TITLES = {"mailboxes": "Mailboxes", "profiles": "Email Server Profiles", "users": "Users",
-               "queues": "Queues", "settings": "Email Settings"}
+               "queues": "Queues", "settings": "Email Settings", "history": "History"}
 
 
 class RecordListScreen(Screen):
@@ -228,13 +228,14 @@ class RecordListScreen(Screen):
         def answer(yes: bool | None) -> None:
             if not yes:
                 return
+            mark = self.app.history_mark()
             try:
                 result = act()
             except StoreError as exc:
                 self.notify(str(exc), severity="error", timeout=10)
                 return
             self.table.marked.clear()
-            self.notify(done_message(result) if callable(done_message) else done_message)
+            self.app.offer_undo(mark, done_message(result) if callable(done_message) else done_message)
             self.after_change()
 
         self.app.push_screen(ConfirmDialog(question, yes="Delete", no="Keep"), answer)
