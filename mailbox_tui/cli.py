@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_history import add_history_commands, cmd_history, cmd_undo
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 LOG_ENV = "MAILBOX_TUI_LOG"
 WRITE_WAIT_S = 120.0  # how long a command waits for another writer (saying so) before giving up
@@ -119,56 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = sub.add_parser("rotate-key", parents=[common], help="re-encrypt every stored password under a new key")
     rotate.add_argument("--out", metavar="PATH", type=Path,
                         help="where to write the new key when the current one comes from $MAILBOX_TUI_KEY")
-    hist = sub.add_parser("history", parents=[common], help="the change history, newest first")
-    hist.add_argument("--record", metavar="KIND:KEY", type=_record_arg,
-                      help="one record's entries: mailbox:NAME, user:EMAIL, queue:NAME, profile:NAME or settings")
-    hist.add_argument("--admin", metavar="EMAIL", help="entries of this acting admin")
-    hist.add_argument("--since", metavar="DATE", type=_since_arg,
-                      help="entries from this UTC date or time on (YYYY-MM-DD[ HH:MM], today, yesterday)")
-    hist.add_argument("--limit", metavar="N", type=_limit_arg, help="at most N entries (default: all)")
-    undo = sub.add_parser("undo", parents=[common], help="undo a history entry (through the same rules as a save)")
-    undo.add_argument("entry", metavar="ENTRY", type=_entry_arg, help="the entry's number (mailbox-tui history)")
+    add_history_commands(sub, common)
     return parser
-
-
-def _record_arg(text: str):
-    from .store.history_read import parse_record
-
-    parsed = parse_record(text) if _is_text(text) else None
-    if parsed is None:
-        raise argparse.ArgumentTypeError(f"{_one_line(text)} is not KIND:KEY (mailbox:NAME, user:EMAIL, "
-                                         "queue:NAME, profile:NAME or settings)")
-    return parsed
-
-
-def _since_arg(text: str):
-    from .store.history_read import parse_since
-
-    when = parse_since(text) if _is_text(text) else None
-    if when is None:
-        raise argparse.ArgumentTypeError(f"{_one_line(text)} is not a date: give YYYY-MM-DD (UTC), "
-                                         "YYYY-MM-DD HH:MM, today or yesterday")
-    return when
-
-
-def _limit_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{_one_line(text)} is not a number of entries (1 or more)")
-    return value
-
-
-def _entry_arg(text: str) -> int:
-    try:
-        value = int(text.lstrip("#"))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{_one_line(text)} is not an entry number (mailbox-tui history lists them)")
-    return value
 
 
 def _setup_logging(path: Path | None) -> None:
@@ -461,52 +415,6 @@ def _acting(args) -> str:
 
     text = getattr(args, "acting", None) or load_settings().get("acting_admin") or ""
     return email_key(text) if text else ""
-
-
-def cmd_history(args) -> int:
-    from .store.history_read import history_page
-
-    where = {}
-    if args.record:
-        where["record_key"] = args.record
-    if args.admin:
-        where["admin"] = args.admin
-    if args.since:
-        where["since"] = args.since
-    as_json = getattr(args, "json", False)
-    shown, after, limit = 0, None, args.limit
-    with _open_store(args) as store, store.reading():
-        if as_json:
-            print("[", end="")
-        while limit is None or shown < limit:
-            page = history_page(store, "all", "", limit=min(500, (limit or 500) - shown) if limit else 500,
-                                after=after, **where)
-            if not page:
-                break
-            for e in page:
-                if as_json:
-                    print(("," if shown else "") + "\n  " + json.dumps(e.as_dict(), ensure_ascii=False), end="")
-                else:
-                    print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {e.who}  {e.action} {e.kind} {e.record_key!r}"
-                          + (f"  {_one_line(e.summary)}" if e.changes else ""))
-                shown += 1
-            after = (page[-1].id,)
-        if as_json:
-            print("\n]" if shown else "]")
-    if not shown and not as_json:
-        print("No history entries match.", file=sys.stderr)
-    return EXIT_OK
-
-
-def cmd_undo(args) -> int:
-    from .store.undo import describe_entry, undo
-
-    with _open_store(args) as store:
-        written = undo(store, args.entry)
-        lines = [describe_entry(i) for i in written]
-    _print(args, {"undone": args.entry, "entries": written},
-           f"Undid entry #{args.entry}." + "".join(f"\n  {_one_line(line)}" for line in lines))
-    return EXIT_OK
 
 
 COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check": cmd_check,
