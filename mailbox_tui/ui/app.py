@@ -18,6 +18,7 @@ from ..store.queries import VIEWS
 from .input_queue import InputQueue
 from .settings import load_settings, save_settings
 from .undo_offer import UndoOffers
+from .widgets.scrollbar import use_compact_scrollbars
 from .workers import Workers
 
 
@@ -77,6 +78,9 @@ class ActionsProvider(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+use_compact_scrollbars()
 
 
 class MailboxApp(Workers, UndoOffers, App[int]):

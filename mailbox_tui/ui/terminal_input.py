@@ -1,4 +1,5 @@
 """Reading keys from a terminal over SSH: Escape followed by a key in the same read.
+(And the driver that writes to it: see SshLinuxDriver.)
 
 An admin who presses Escape and then `y` quickly, over a link that coalesces keystrokes, sends
 ESC y in one read. Textual's parser reads that as alt+y (the character `y`, typed into the
@@ -16,6 +17,8 @@ from codecs import getincrementaldecoder
 from textual._parser import ParseTimeout
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
+
+from .terminal_output import Compactor
 
 ESC = "\x1b"
 # After ESC, these start a sequence a terminal sends (CSI, SS3); anything else is a key of its own.
@@ -62,7 +65,15 @@ class SshKeyParser(XTermParser):
 
 
 class SshLinuxDriver(LinuxDriver):
-    """Textual's Linux driver with the SSH-aware key parser; everything else as Textual does it."""
+    """Textual's Linux driver with the SSH-aware key parser, writing blank runs compactly
+    (ui/terminal_output.py); everything else as Textual does it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._compactor = Compactor()
+
+    def write(self, data: str) -> None:
+        super().write(self._compactor.feed(data))
 
     def run_input_thread(self) -> None:
         # As LinuxDriver.run_input_thread (Textual 8.2), with SshKeyParser in place of XTermParser.

@@ -110,12 +110,10 @@ class RecordListScreen(Screen):
             return self.page_rows(*key, limit, offset)
 
         self.total = message.total
-        if self._shown != key:  # new rows: start at the top
-            self._shown = key
-            self.table.cursor = 0
-            self.table.scroll_to(0, 0, animate=False)
-        self.table.empty_text = self.empty_text(message.text, message.total)
-        self.table.set_source(fetch, message.count, message.first_page)
+        to_top = self._shown != key  # new rows: start at the top
+        self._shown = key
+        self.table.set_source(fetch, message.count, message.first_page,
+                              empty_text=self.empty_text(message.text, message.total), to_top=to_top)
         self.loads += 1
         self.update_status()
 

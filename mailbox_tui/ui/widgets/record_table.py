@@ -80,14 +80,16 @@ class RecordTable(ScrollView, can_focus=True):
     """Header on the first line; one record per line below; the cursor row is highlighted.
 
     The first column (the record's name) stays put when the others scroll sideways, and a
-    one-character gutter before it holds the mark, so a mark never hides a letter."""
+    one-character gutter before it holds the mark, so a mark never hides a letter. The vertical
+    scrollbar is always there: a filter that empties the list or fills it again does not move the
+    columns (nor redraw every row for that)."""
 
     COLUMNS: tuple[Column, ...] = ()
     MARK = "•"
     COMPONENT_CLASSES = {"mailbox-table--header", "mailbox-table--cursor", "mailbox-table--marked",
                          "mailbox-table--empty"}
     DEFAULT_CSS = """
-    RecordTable { height: 1fr; }
+    RecordTable { height: 1fr; overflow-y: scroll; }
     RecordTable > .mailbox-table--header { text-style: bold underline; }
     RecordTable > .mailbox-table--cursor { text-style: reverse; }
     RecordTable > .mailbox-table--marked { text-style: bold; color: $warning; }
@@ -122,19 +124,67 @@ class RecordTable(ScrollView, can_focus=True):
         self.frozen = 1 + self.columns[0].width + 1 if self.columns else 0  # gutter, name, space
         self.width_total = 1 + sum(c.width + 1 for c in self.columns)
         self.empty_text = ""  # what to say when there are no rows; the page sets it
+        self._sizes: tuple | None = None  # what Textual last laid this out with
 
     # -- data
-    def set_source(self, fetch: PageFetcher, count: int, first_page: list) -> None:
-        """New rows (a view, a filter or a sort changed): keep the cursor's place if possible."""
+    def set_source(self, fetch: PageFetcher, count: int, first_page: list, empty_text: str | None = None,
+                   to_top: bool = False) -> None:
+        """New rows (a view, a filter or a sort changed): keep the cursor's place, or go `to_top`.
+
+        Only what changed on screen is redrawn: each line's changed span, not the whole list (a
+        filter keystroke over SSH costs the characters that differ, not a screenful)."""
+        before = self._screen_lines()
+        if empty_text is not None:
+            self.empty_text = empty_text
+        if to_top:
+            self.cursor = 0
+            self.scroll_to(0, 0, animate=False)
         self.cache = RowCache(fetch)
         self.cache.seed(first_page)
         self.count = count
         self.cursor = min(self.cursor, max(count - 1, 0))
         size = Size(self.width_total, count + 1)
-        if size != self.virtual_size:
-            self.virtual_size = size  # redraws, with the scrollbars, once the layout has followed
-        else:
-            self.refresh()
+        if size != self.virtual_size and self.container_size:
+            # Only the scrollbars' thumbs change: setting the reactive would lay out the screen and
+            # redraw every row. (Textual 8's own scroll update: it still lays out when a scrollbar
+            # appears or goes.)
+            self.set_reactive(RecordTable.virtual_size, size)
+            self._scroll_update(size)
+        elif size != self.virtual_size:
+            self.virtual_size = size  # not laid out yet
+        self._refresh_changed(before)
+
+    def _screen_lines(self) -> list[tuple[str, Style]]:
+        return [self._line(y) for y in range(self.size.height)]
+
+    def _refresh_changed(self, before: list[tuple[str, Style]]) -> None:
+        for y, (new, old) in enumerate(zip(self._screen_lines(), before)):
+            if new == old:
+                continue
+            (new_text, new_style), (old_text, old_style) = new, old
+            if new_style != old_style or len(new_text) != len(old_text):
+                self.refresh(Region(0, y, self.size.width, 1))
+                continue
+            first = next(i for i, (a, b) in enumerate(zip(new_text, old_text)) if a != b)
+            last = next(i for i in range(len(new_text) - 1, -1, -1) if new_text[i] != old_text[i])
+            self.refresh(Region(first, y, last - first + 1, 1))
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual calls this on every layout of the screen (a filter keystroke lays it out: the
+        # Input's width changes) and redraws both scrollbars each time; nothing changed, nothing
+        # to redraw. (Textual 8's ScrollView hook; the version is pinned below 9.)
+        sizes = (size, virtual_size, container_size, self.virtual_size)
+        if sizes == self._sizes:
+            return False
+        self._sizes = sizes
+        resized = self.outer_size != size
+        answer = super()._size_updated(size, virtual_size, container_size, layout)
+        if resized:
+            # The layout that resized this widget repaints all of it; Textual also leaves the whole
+            # widget marked for a repaint that nobody collects until the next row changes, which
+            # would then redraw every row again.
+            self._exchange_repaint_regions()
+        return answer
 
     def refresh_rows(self) -> None:
         """Drop cached pages (rows changed in the database) and redraw."""
@@ -147,6 +197,11 @@ class RecordTable(ScrollView, can_focus=True):
 
     # -- drawing
     def render_line(self, y: int) -> Strip:
+        text, style = self._line(y)
+        return Strip([Segment(text, style)], self.size.width)
+
+    def _line(self, y: int) -> tuple[str, Style]:
+        """Line `y` of the widget as shown: its text (the widget's width) and its style."""
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         if y == 0:
@@ -155,17 +210,17 @@ class RecordTable(ScrollView, can_focus=True):
             for c in self.columns:
                 arrow = ("▼" if self.descending else "▲") if c.key == self.sort else ""
                 titles.append(_fit(c.title + arrow, c.width))
-            return self._strip(" " + " ".join(titles), style, scroll_x, width)
+            return self._shown(" " + " ".join(titles), scroll_x, width), style
         index = scroll_y + y - 1
         if index >= self.count:
             lines = self.empty_text.splitlines() if self.count == 0 else []
             if 2 <= y < 2 + len(lines):
                 style = self.rich_style + self.get_component_rich_style("mailbox-table--empty")
-                return Strip([Segment(" " + lines[y - 2][:width - 1].ljust(width - 1), style)], width)
-            return Strip.blank(width, self.rich_style)
+                return (" " + lines[y - 2][:width - 1]).ljust(width), style
+            return " " * width, self.rich_style
         row = self.cache.get(index)
         if row is None:
-            return Strip.blank(width, self.rich_style)
+            return " " * width, self.rich_style
         marked = row.id in self.marked
         text = (self.MARK if marked else " ") + " ".join(_fit(c.value(row), c.width) for c in self.columns)
         style = self.rich_style
@@ -173,13 +228,13 @@ class RecordTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style("mailbox-table--marked")
         if index == self.cursor:
             style += self.get_component_rich_style("mailbox-table--cursor")
-        return self._strip(text, style, scroll_x, width)
+        return self._shown(text, scroll_x, width), style
 
-    def _strip(self, text: str, style: Style, scroll_x: int, width: int) -> Strip:
+    def _shown(self, text: str, scroll_x: int, width: int) -> str:
         """The frozen gutter and name, then the other columns from `scroll_x` on."""
         text = text.ljust(self.width_total)
         shown = text[:self.frozen] + text[self.frozen + scroll_x:] if scroll_x else text
-        return Strip([Segment(shown[:width].ljust(width), style)], width)
+        return shown[:width].ljust(width)
 
     # -- moving
     def _move_to(self, index: int) -> None:
