@@ -34,9 +34,22 @@ class UndoOffers:
             return
         self._undo_offer = (ids, time.monotonic() + UNDO_OFFER_S, message)
         self.notify(f"{message} u: undo ({UNDO_OFFER_S:.0f} s)", timeout=UNDO_OFFER_S)
+        self._show_undo_hint()
+        self.set_timer(UNDO_OFFER_S, self._show_undo_hint)  # one redraw when the offer ends, no ticking
+
+    @property
+    def undo_hint(self) -> str:
+        """What the list's status line says while undo is offered ("" otherwise)."""
+        offer = self._undo_offer
+        return "u: undo" if offer is not None and time.monotonic() <= offer[1] else ""
+
+    def _show_undo_hint(self) -> None:
+        if hasattr(self.screen, "update_status"):
+            self.screen.update_status()
 
     def action_undo_offer(self) -> None:
         offer, self._undo_offer = self._undo_offer, None
+        self._show_undo_hint()
         if offer is None or time.monotonic() > offer[1]:
             self.notify("Nothing to undo here: the History page (6) undoes any change.", severity="warning")
             return

@@ -71,14 +71,36 @@ async def test_approve_offers_undo_on_the_status_line_for_a_few_seconds(app, ui_
         await pilot.press("a")
         await settle(pilot)
         assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.APPROVED
+        assert "u: undo" in str(screen.query_one("#status").render())
         await pilot.press("u")
         await settle(pilot)
+        assert "u: undo" not in str(screen.query_one("#status").render())
         assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.PENDING
         newest = history_read.entry(history_read.latest_id())
         assert (newest.action, newest.admin) == ("undo", "alice@example.com")
         await pilot.press("u")  # the offer is used up
         await settle(pilot)
         assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.PENDING
+
+
+async def test_the_undo_offer_ends_after_a_few_seconds(app, ui_store, monkeypatch):
+    from mailbox_tui.ui import undo_offer
+
+    monkeypatch.setattr(undo_offer, "UNDO_OFFER_S", 0.2)
+    bob_box = ui_store.seeded["bob_box"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        while app.screen.table.current.full_name != "Bob Dahl":
+            await pilot.press("down")
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.pause(0.4)
+        assert "u: undo" not in str(app.screen.query_one("#status").render())
+        await pilot.press("u")
+        await settle(pilot)
+        assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.REJECTED
 
 
 async def test_a_form_shows_its_records_history(app, ui_store):

@@ -134,6 +134,8 @@ class RecordListScreen(Screen):
             parts.append(f"{len(table.marked)} marked")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
+        if getattr(self.app, "undo_hint", ""):  # for a few seconds after approve, reject, delete…
+            parts.append(self.app.undo_hint)
         return parts
 
     def update_status(self) -> None:
