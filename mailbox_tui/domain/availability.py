@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .oauth import OAUTH_FIELDS, methods_of, used_fields
 from .options import EXCHANGE_TYPES, AuthMethod, MailboxKind
 from .records import MailboxDraft, ProfileDraft
 from .rules import ALLOWED_ACT, ALLOWED_AUTH, ALLOWED_INCOMING, ALLOWED_OUTGOING
@@ -65,7 +66,7 @@ def profile_fields(d: ProfileDraft) -> dict[str, FieldState]:
     out_own = (not d.use_same_settings_for_outgoing) and d.outgoing_auth_method == AuthMethod.PROFILE_CREDENTIALS
     allowed = ALLOWED_AUTH.get(d.server_type)
     loc_reason = "Auto Discover finds the servers (P8)." if auto else ""
-    return {
+    out = {
         "auto_discover": FieldState(exchange, visible=exchange, reason="" if exchange else
                                     "Auto Discover exists only for Exchange server types (P8)."),
         "incoming_location": FieldState(not auto, reason=loc_reason),
@@ -86,4 +87,10 @@ def profile_fields(d: ProfileDraft) -> dict[str, FieldState]:
         "outgoing_username": FieldState(out_own, visible=out_own, reason="" if out_own else _OUT_OWN),
         "outgoing_password": FieldState(out_own, visible=out_own, reason="" if out_own else _OUT_OWN),
     }
+    used = used_fields(methods_of(d))  # P14: only what the chosen OAuth method needs
+    for name in OAUTH_FIELDS:
+        shown = name in used
+        out[name] = FieldState(shown, visible=shown, reason="" if shown else
+                               "Only when Authenticate Using is OAuth or Gmail OAuth, as that method needs (P14).")
+    return out
 

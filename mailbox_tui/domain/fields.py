@@ -71,6 +71,7 @@ class Field:
     by_test: bool = False  # written only by Test & Enable: a save and an import leave it alone
     keyed: bool = False  # stored with its natural key in "<column>_key" (NFC, then lower case)
     exchanged_as: str = ""  # the type its exchange column has, when not its own (a user's state is isdisabled)
+    lines: bool = False  # a value of several lines (a PEM or JSON key): a paste into the form keeps them all
 
     @property
     def model_column(self) -> str:
@@ -99,9 +100,11 @@ class Field:
 LABEL_WIDTH = 24  # the form's label column at 80×24, less its padding
 
 
-def _pw(name: str, label: str, logical: str, set_column: str, section: str, short: str = "") -> Field:
+def _pw(name: str, label: str, logical: str, set_column: str, section: str, short: str = "",
+        placeholder: str = "", help: str = "", lines: bool = False) -> Field:
     return Field(name, PASSWORD, label, logical, short=short, section=section, secret=True,
-                 export_only=(set_column,), help="Write-only: never shown or exported; blank keeps the stored one.")
+                 export_only=(set_column,), placeholder=placeholder, lines=lines,
+                 help=help or "Write-only: never shown or exported; blank keeps the stored one.")
 
 
 # ------------------------------------------------------------------------------------------ profile
@@ -136,6 +139,29 @@ PROFILE_FIELDS: tuple[Field, ...] = (
     Field("outgoing_username", TEXT, "Outgoing User Name", "outgoingusername", section="authentication",
           max_length=200, default=""),
     _pw("outgoing_password", "Outgoing Password", "outgoingpassword", "isoutgoingpasswordset", "authentication"),
+    # P14 OAuth: Microsoft Entra ID (7) and Google service accounts (5). Secrets are passwords: encrypted,
+    # rotated, never shown, logged or exported.
+    Field("oauth_client_id", TEXT, "Client ID", "oauthclientid", section="authentication", max_length=200, default="",
+          placeholder="application (client) id", help="The app registration's Application (client) ID (P14)."),
+    _pw("oauth_client_secret", "Client Secret", "oauthclientsecret", "isoauthclientsecretset", "authentication",
+        placeholder="secret value, or a certificate below"),
+    _pw("oauth_certificate", "Client Certificate (PEM)", "oauthcertificate", "isoauthcertificateset", "authentication",
+        short="Certificate (PEM)", placeholder="paste private key + certificate (PEM)", lines=True,
+        help="The PEM private key and certificate the app signs its assertion with (P14); never shown."),
+    Field("oauth_tenant_id", TEXT, "Tenant ID", "exchangeonlinetenantid", section="authentication", max_length=100,
+          default="", placeholder="GUID or contoso.onmicrosoft.com",
+          help="The Microsoft Entra ID tenant: its GUID or a verified domain (P14)."),
+    _pw("oauth_service_account_key", "Service Account Key", "oauthserviceaccountkey",
+        "isoauthserviceaccountkeyset", "authentication", placeholder="paste the JSON key file", lines=True,
+        help="The Google service account's JSON key (or PEM key), with domain-wide delegation (P14); never shown."),
+    Field("oauth_scope", TEXT, "Scope", "oauthscope", section="authentication", max_length=500, default="",
+          placeholder="blank: the provider's mail scope",
+          help="Blank fills in https://outlook.office365.com/.default (OAuth) or https://mail.google.com/ "
+               "(Gmail OAuth) on save (P14)."),
+    Field("oauth_token_endpoint", TEXT, "Token Endpoint", "oauthtokenendpoint", section="authentication",
+          max_length=500,
+          default="", placeholder="blank: derived from the tenant",
+          help="Optional https URL overriding the provider's token endpoint (P14)."),
     Field("max_concurrent_connections", INT, "Maximum Concurrent Connections", "maxconcurrentconnections",
           short="Max Connections", section="limits", default=10),
     Field("min_polling_minutes", INT, "Minimum Polling Intervals in Minutes", "minpollingintervalinminutes",
@@ -278,6 +304,11 @@ def short_labels(fields: tuple[Field, ...]) -> dict[str, str]:
 def form_fields(fields: tuple[Field, ...], section: str | None = None) -> tuple[Field, ...]:
     """The fields an admin edits on the form, in form order (all sections, or one)."""
     return tuple(f for f in fields if f.editable and f.section and (section is None or f.section == section))
+
+
+def secret_fields(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    """The fields stored encrypted (passwords, OAuth secrets): rotated, never shown or exported."""
+    return tuple(f for f in fields if f.type == PASSWORD and f.stored == OWN)
 
 
 def exchange_columns(fields: tuple[Field, ...]) -> tuple[str, ...]:

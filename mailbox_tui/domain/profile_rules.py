@@ -1,4 +1,4 @@
-"""Email server profile rules P1-P13 (and M20, R1 on a profile), by their stable IDs."""
+"""Email server profile rules P1-P14 (and M20, R1 on a profile), by their stable IDs."""
 
 from __future__ import annotations
 
@@ -26,7 +26,24 @@ from .rule_common import (
     line_break_rule,
     name_rule,
 )
-from .text import host_problem, https_url_problem, is_sha256_pin
+from .oauth import (
+    OAUTH_METHODS,
+    CLIENT_SECRET_MAX,
+    DEFAULT_SCOPE,
+    GOOGLE_SCOPE,
+    MICROSOFT_SCOPE,
+    OAUTH_FIELDS,
+    SECRET_MAX,
+    KeyProblem,
+    client_certificate,
+    methods_of,
+    service_account_key,
+    tenant_problem,
+    tidy_key_text,
+    used_fields,
+)
+from .records import PasswordEdit
+from .text import has_control_chars, host_problem, https_url_problem, is_sha256_pin
 
 P = Record.PROFILE
 CONNECTIONS, POLLING_MINUTES, TIMEOUT_SECONDS = (1, 300), (0, 1440), (1, 600)  # P9: inclusive ranges
@@ -70,7 +87,28 @@ def normalise_profile(d: ProfileDraft) -> ProfileDraft:
     if not d.use_same_settings_for_outgoing and d.outgoing_auth_method != AuthMethod.PROFILE_CREDENTIALS:
         d.outgoing_username = ""
         d.outgoing_password.new, d.outgoing_password.clear = None, d.outgoing_password.stored
+    _normalise_oauth(d)
     return d
+
+
+def _normalise_oauth(d: ProfileDraft) -> None:
+    """P14: what no OAuth method of the profile reads is cleared; a blank scope gets the provider's; a
+    pasted key is kept as its file holds it."""
+    methods = methods_of(d)
+    used = used_fields(methods)
+    for name in OAUTH_FIELDS:
+        value = getattr(d, name)
+        if isinstance(value, PasswordEdit):
+            if name not in used:
+                value.new, value.clear = None, value.stored
+            elif value.new and name != "oauth_client_secret":
+                value.new = tidy_key_text(value.new)
+        elif name not in used:
+            setattr(d, name, "")
+        else:
+            setattr(d, name, value.strip())
+    if methods and not d.oauth_scope:
+        d.oauth_scope = DEFAULT_SCOPE[methods[0]]
 
 
 @rule("P1", "Profile name", "A profile's name is unique among profiles (compared case-insensitively: it is the "
@@ -230,7 +268,8 @@ def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
 @rule("P10", "Passwords in clear text",
       "On a POP3/SMTP or IMAP/SMTP profile, SSL switched off for a connection that sends a password "
       f"(Authenticate Using {' or '.join(str(c) for c in sorted(PASSWORD_AUTH))}) is a warning: passwords "
-      "travel in clear text.",
+      "travel in clear text. So is one that sends an OAuth access token (5 or 7, P14): anyone on the way could "
+      "use it until it expires.",
       record=P, fields=("incoming_tls", "outgoing_tls"), severity=(W,))
 def _p10_plaintext(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.auto_discover or d.server_type in EXCHANGE_TYPES:
@@ -240,6 +279,9 @@ def _p10_plaintext(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
                                      ("outgoing_tls", d.outgoing_tls, outgoing_auth, "outgoing")):
         if tls == TlsMode.NONE and auth in PASSWORD_AUTH:
             yield Finding("P10", field, W, f"SSL is off for {label} connections: passwords travel in clear text.")
+        elif tls == TlsMode.NONE and auth in OAUTH_METHODS:
+            yield Finding("P10", field, W,
+                          f"SSL is off for {label} connections: OAuth access tokens travel in clear text.")
 
 
 declare("P11", "Deleting a profile",
@@ -273,6 +315,89 @@ def _p13_pins(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
                           "(colons and spaces allowed), or empty for normal verification.")
 
 
+@rule("P14", "OAuth settings",
+      f"Authenticate Using {AuthMethod.OAUTH} OAuth (Microsoft Entra ID) needs a Client ID, a Client Secret or a "
+      "client certificate (PEM private key and certificate; a certificate is used when both are set), and a Tenant "
+      "ID (a GUID or a domain) unless a Token Endpoint is given; Authenticate Using "
+      f"{AuthMethod.GMAIL_OAUTH} Gmail OAuth needs a Google service account's key (its JSON key file, or a PEM key "
+      "with the service account's email as Client ID) with domain-wide delegation. Scope defaults to "
+      f"{MICROSOFT_SCOPE} or {GOOGLE_SCOPE}; Token Endpoint, optional, is an https URL that overrides the "
+      "provider's. Secrets are stored encrypted and never shown or exported; settings no OAuth method of the "
+      "profile uses are cleared on save. The token acts for each mailbox's user name (or its address).",
+      record=P, fields=OAUTH_FIELDS)
+def _p14_oauth(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    methods = methods_of(d)
+    if not methods:
+        return
+    for name, limit in (("oauth_client_id", 200), ("oauth_tenant_id", 100), ("oauth_scope", 500),
+                        ("oauth_token_endpoint", 500)):
+        value = getattr(d, name).strip()
+        if len(value) > limit:
+            yield Finding("P14", name, E, f"{_LABELS[name]} is at most {limit} characters.")
+        elif has_control_chars(value):
+            yield Finding("P14", name, E, f"{_LABELS[name]} contains control characters.")
+    endpoint = d.oauth_token_endpoint.strip()
+    if endpoint and https_url_problem(endpoint):
+        yield Finding("P14", "oauth_token_endpoint", E, "Token Endpoint must be an https:// URL with a host name.")
+    secret = d.oauth_client_secret.new
+    if secret and (len(secret) > CLIENT_SECRET_MAX or has_control_chars(secret)):
+        yield Finding("P14", "oauth_client_secret", E, f"A client secret is one line of at most {CLIENT_SECRET_MAX} "
+                      "characters: paste the secret's Value, not its ID.")
+    for name in ("oauth_certificate", "oauth_service_account_key"):
+        typed = getattr(d, name).new
+        if typed and len(typed) > SECRET_MAX:
+            yield Finding("P14", name, E, f"{_LABELS[name]} is at most {SECRET_MAX:,} characters.")
+    if AuthMethod.OAUTH in methods:
+        yield from _p14_microsoft(d, endpoint)
+    if AuthMethod.GMAIL_OAUTH in methods:
+        yield from _p14_google(d)
+
+
+_LABELS = {"oauth_client_id": "Client ID", "oauth_tenant_id": "Tenant ID", "oauth_scope": "Scope",
+           "oauth_token_endpoint": "Token Endpoint", "oauth_certificate": "The client certificate",
+           "oauth_service_account_key": "The service account key"}
+
+
+def _p14_microsoft(d: ProfileDraft, endpoint: str) -> Iterator[Finding]:
+    if not d.oauth_client_id.strip():
+        yield Finding("P14", "oauth_client_id", E,
+                      "Client ID is required for OAuth: the app registration's Application (client) ID.")
+    if not (d.oauth_client_secret.present or d.oauth_certificate.present):
+        yield Finding("P14", "oauth_client_secret", E,
+                      "OAuth needs the app's Client Secret or a client certificate (PEM).")
+    typed = d.oauth_certificate.new
+    if typed and len(typed) <= SECRET_MAX:
+        try:
+            client_certificate(typed)
+        except KeyProblem as exc:
+            yield Finding("P14", "oauth_certificate", E, str(exc))
+    tenant = d.oauth_tenant_id.strip()
+    if not tenant and not endpoint:
+        yield Finding("P14", "oauth_tenant_id", E,
+                      "Tenant ID is required for OAuth (the directory's GUID or domain), unless a Token Endpoint "
+                      "is given.")
+    elif tenant and len(tenant) <= 100 and (problem := tenant_problem(tenant)):
+        yield Finding("P14", "oauth_tenant_id", E, problem)
+
+
+def _p14_google(d: ProfileDraft) -> Iterator[Finding]:
+    key = d.oauth_service_account_key
+    if not key.present:
+        yield Finding("P14", "oauth_service_account_key", E,
+                      "Gmail OAuth needs the service account's key: paste its JSON key file.")
+        return
+    if not key.new or len(key.new) > SECRET_MAX:
+        return
+    try:
+        parsed = service_account_key(key.new)
+    except KeyProblem as exc:
+        yield Finding("P14", "oauth_service_account_key", E, str(exc))
+        return
+    if not parsed.client_email and "@" not in d.oauth_client_id:
+        yield Finding("P14", "oauth_client_id", E, "A bare PEM key needs the service account's email as Client ID "
+                      "(or paste the JSON key file instead).")
+
+
 @rule("M20", record=P, fields=("username", "password", "outgoing_username", "outgoing_password"))
 def _m20_profile_line_breaks(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     yield from line_break_rule("username", d.username, "password", d.password.new)
@@ -287,7 +412,8 @@ def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]
 
 PROFILE_RULES: tuple[Rule, ...] = (
     _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
-    _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p12_move_undelivered, _p13_pins, _m20_profile_line_breaks,
+    _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p12_move_undelivered, _p13_pins,
+    _p14_oauth, _m20_profile_line_breaks,
     _r1_profile_state,
 )
 

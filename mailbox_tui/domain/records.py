@@ -115,6 +115,14 @@ class ProfileDraft:
     password: PasswordEdit = field(default_factory=PasswordEdit)
     outgoing_username: str = ""
     outgoing_password: PasswordEdit = field(default_factory=PasswordEdit)
+    # P14 OAuth
+    oauth_client_id: str = ""
+    oauth_client_secret: PasswordEdit = field(default_factory=PasswordEdit)
+    oauth_certificate: PasswordEdit = field(default_factory=PasswordEdit)
+    oauth_tenant_id: str = ""
+    oauth_service_account_key: PasswordEdit = field(default_factory=PasswordEdit)
+    oauth_scope: str = ""
+    oauth_token_endpoint: str = ""
     max_concurrent_connections: int | None = 10
     min_polling_minutes: int | None = 0
     timeout_seconds: int = 30
@@ -127,7 +135,10 @@ class ProfileDraft:
 
     def copy(self, **changes) -> ProfileDraft:
         out = _copy.copy(self)
-        out.password, out.outgoing_password = _copy.copy(self.password), _copy.copy(self.outgoing_password)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, PasswordEdit):
+                setattr(out, f.name, _copy.copy(value))
         for name, value in changes.items():
             setattr(out, name, value)
         return out

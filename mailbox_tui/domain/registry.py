@@ -86,9 +86,7 @@ RULES: dict[str, RuleSpec] = {}
 
 # IDs kept for rules the domain describes that this code does not implement yet. A rule declared
 # here and implemented too is a mistake that tests/domain/test_rule_registry.py reports.
-RESERVED = {
-    "P14": "OAuth settings",
-}
+RESERVED: dict[str, str] = {}
 
 _ID = re.compile(r"[MPUQAR][0-9]{1,2}")
 F = TypeVar("F", bound=Callable)

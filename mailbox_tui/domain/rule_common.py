@@ -37,8 +37,8 @@ ALLOWED_ACT = {
 }
 # P5. Exchange Server (Hybrid) is an on-premises Exchange: it takes what Exchange Server takes.
 ALLOWED_AUTH = {
-    ServerType.POP3_SMTP: frozenset({0, 1}),
-    ServerType.IMAP_SMTP: frozenset({0, 1, 5}),
+    ServerType.POP3_SMTP: frozenset({0, 1, 7}),
+    ServerType.IMAP_SMTP: frozenset({0, 1, 5, 7}),
     ServerType.EXCHANGE: frozenset({0, 1, 3, 6}),
     ServerType.EXCHANGE_HYBRID: frozenset({0, 1, 3, 6}),
     ServerType.EXCHANGE_ONLINE_HYBRID: frozenset({2, 7}),

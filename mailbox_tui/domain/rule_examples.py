@@ -156,6 +156,15 @@ def _profiles() -> Iterator[Case]:
     yield case(profile(move_undelivered="maybe"))
     yield case(profile(incoming_cert_sha256="ab:cd:ef"))
     yield case(profile(**{**own, "username": "sync@example.com\nQUIT"}))
+    oauth = {"auth_method": AuthMethod.OAUTH}
+    yield case(profile(**oauth))
+    yield case(profile(**oauth, oauth_client_id="app", oauth_client_secret=PasswordEdit(new="s"),
+                       oauth_tenant_id="not a tenant", oauth_token_endpoint="http://login.example.com/token"))
+    yield case(profile(**oauth, oauth_client_id="app", oauth_tenant_id="contoso.onmicrosoft.com",
+                       oauth_certificate=PasswordEdit(
+                           new="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")))
+    yield case(profile(auth_method=AuthMethod.GMAIL_OAUTH))
+    yield case(profile(auth_method=AuthMethod.GMAIL_OAUTH, oauth_service_account_key=PasswordEdit(new='{"type": "x"}')))
     yield case(profile(state=3))
 
 

@@ -193,6 +193,11 @@ def _m10_profile_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[F
             yield Finding("M10", "allow_credentials", E,
                           f"Profile {ctx.profile.name!r} uses the mailbox's own credentials: "
                           "set Allow to Use Credentials to Yes and enter them.")
+    elif d.allow_credentials and ctx.profile.auth_method in (AuthMethod.OAUTH, AuthMethod.GMAIL_OAUTH):
+        yield Finding("M10", "allow_credentials", W,  # P14: the user name names the address a token acts for
+                      f"Profile {ctx.profile.name!r} authenticates with "
+                      f"{AuthMethod.label_of(ctx.profile.auth_method)}: the password will not be used; the token "
+                      "acts for the user name (or, when it is blank, the email address).")
     elif d.allow_credentials:
         yield Finding("M10", "allow_credentials", W,
                       f"Profile {ctx.profile.name!r} authenticates with "

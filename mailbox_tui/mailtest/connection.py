@@ -1,14 +1,18 @@
 """A profile's own "Test Connection": each server it names, with the profile's own credentials
-when it authenticates with them, else reachability, TLS and the greeting only."""
+when it authenticates with them, else reachability, TLS and the greeting only. With OAuth (P14) the
+token step runs first and its expiry, scopes and identity are shown (never the token); the sign-in is
+tried for the first mailbox that uses the profile, as Test & Enable would."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain.oauth import OAUTH_METHODS
 from ..domain.options import EXCHANGE_TYPES, AuthMethod
 from ..store import services
 from ..store.crypto import SecretUnreadable
-from ..store.models import EmailServerProfile
+from ..store.models import EmailServerProfile, Mailbox
+from .oauth import TokenCache, TokenError, token_now, token_request
 from .plan import profile_endpoint
 from .probes import TLS, Credentials, Endpoint, ProbeResult, fetch_certificate, probe
 
@@ -18,7 +22,7 @@ class ConnectionCheck:
     direction: str  # incoming or outgoing
     endpoint: Endpoint | None
     result: ProbeResult | None
-    note: str = ""  # why nothing was probed
+    note: str = ""  # why nothing was probed; with OAuth and no mailbox to sign in as, the token step's outcome
 
     @property
     def untrusted_certificate(self) -> bool:
@@ -36,11 +40,58 @@ def _credentials(store, profile: EmailServerProfile, direction: str) -> Credenti
     return Credentials(*services.profile_credentials(store, profile, outgoing))
 
 
+def _method(profile: EmailServerProfile, direction: str) -> int:
+    separate = direction == "outgoing" and not profile.use_same_settings_for_outgoing
+    return profile.outgoing_auth_method if separate else profile.auth_method
+
+
+def _first_address(profile_id: int) -> str:
+    """The address the first mailbox using the profile signs in as (its user name, else its email)."""
+    row = (Mailbox.select(Mailbox.username, Mailbox.email).where(Mailbox.profile == profile_id)
+           .order_by(Mailbox.id).first())
+    return ((row.username or "").strip() or row.email.strip()) if row else ""
+
+
+def _oauth_check(store, profile, direction: str, ep: Endpoint, tokens: TokenCache) -> ConnectionCheck:
+    """The token step, then the sign-in as the first mailbox of the profile (or the greeting only)."""
+    address = _first_address(profile.id)
+    request = token_request(profile, _method(profile, direction), address,
+                            services.profile_oauth_secrets(store, profile))
+    if isinstance(request, str):
+        return ConnectionCheck(direction, ep, None, request)
+    if address:
+        return ConnectionCheck(direction, ep, probe(ep, Credentials(address, "", oauth=(request, tokens))))
+    try:
+        token = token_now(request, tokens, ep.timeout)
+        note = f"✓ {token.describe()} No mailbox uses this profile yet: the sign-in was not tried."
+    except TokenError as exc:
+        note = f"✗ Token: {exc.message}"
+    return ConnectionCheck(direction, ep, probe(ep, None), note)
+
+
+def _token_only(store, profile, tokens: TokenCache) -> ConnectionCheck:
+    try:
+        request = token_request(profile, profile.auth_method, _first_address(profile.id),
+                                services.profile_oauth_secrets(store, profile))
+    except SecretUnreadable as exc:
+        return ConnectionCheck("token", None, None, str(exc))
+    if isinstance(request, str):
+        return ConnectionCheck("token", None, None, request)
+    try:
+        token = token_now(request, tokens, profile.timeout_seconds or 30)
+        return ConnectionCheck("token", None, None, f"✓ {token.describe()}")
+    except TokenError as exc:
+        return ConnectionCheck("token", None, None, f"✗ {exc.message}")
+
+
 def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
     profile = EmailServerProfile.get_by_id(profile_id)
+    tokens = TokenCache()  # one token for both directions
     if profile.server_type in EXCHANGE_TYPES:
-        return [ConnectionCheck("incoming", None, None,
-                                "Exchange (EWS) connections are not tested by this tool yet.")]
+        out = [ConnectionCheck("incoming", None, None, "Exchange (EWS) connections are not tested by this tool yet.")]
+        if profile.auth_method in OAUTH_METHODS:  # the token step still tells whether the app registration works
+            out.append(_token_only(store, profile, tokens))
+        return out
     out = []
     for direction in ("incoming", "outgoing"):
         ep = profile_endpoint(profile, direction)
@@ -48,6 +99,9 @@ def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
             out.append(ConnectionCheck(direction, None, None, f"The {direction} server location is empty."))
             continue
         try:
+            if _method(profile, direction) in OAUTH_METHODS:
+                out.append(_oauth_check(store, profile, direction, ep, tokens))
+                continue
             credentials = _credentials(store, profile, direction)
         except SecretUnreadable as exc:
             out.append(ConnectionCheck(direction, ep, None, str(exc)))

@@ -28,11 +28,13 @@ from ..domain.options import (
     TestStatus,
     TlsMode,
 )
+from ..domain.oauth import OAUTH_METHODS
 from ..domain.rules import check_mailbox, default_port
 from ..store import services
 from ..store.crypto import SecretUnreadable
 from ..store.models import EmailServerProfile, Mailbox, utcnow
 from ..store.services import AlertDraft
+from .oauth import TokenCache, TokenRequest, token_request
 from .probes import IMAP, POP3, SMTP, Credentials, Endpoint, ProbeResult
 from .redact import Redactor
 
@@ -225,9 +227,11 @@ def profile_endpoint(profile, direction: str) -> Endpoint | None:
 class Planner:
     """Plans mailboxes one by one for a run; profiles and their secrets are read once per run."""
 
-    def __init__(self, store):
+    def __init__(self, store, tokens: TokenCache | None = None):
         self.store = store
+        self.tokens = tokens if tokens is not None else TokenCache()  # one per run (P14)
         self._profiles: dict[int, EmailServerProfile | None] = {}
+        self._oauth: dict[int, dict[str, str]] = {}  # a profile's clear OAuth secrets, read once per run
 
     def profile(self, profile_id: int | None) -> EmailServerProfile | None:
         if profile_id is None:
@@ -327,6 +331,12 @@ class Planner:
                     return fail(f"Server profile {profile.name!r} authenticates with its own credentials "
                                 f"but has no user name or password (rule P6).")
                 check.credentials = Credentials(username, password)
+            elif method in OAUTH_METHODS:
+                request = self._token_request(profile, method, d)
+                if isinstance(request, str):
+                    return fail(request)
+                secrets.extend(request.secrets)
+                check.credentials = Credentials(request.subject or _token_user(d), "", oauth=(request, self.tokens))
             elif method == AuthMethod.ANONYMOUS:
                 check.note = "The profile signs in without credentials: connection, TLS and greeting tested."
             else:
@@ -335,9 +345,20 @@ class Planner:
                 check.warning = True
         except SecretUnreadable:
             return fail(UNREADABLE_MESSAGE, "authentication")
-        if check.credentials is not None:
+        if check.credentials is not None and check.credentials.password:
             secrets.append(check.credentials.password)
         return check
+
+    def _token_request(self, profile: EmailServerProfile, method: int, d) -> TokenRequest | str:
+        """What the token step asks for (P14), or why the profile cannot get a token. Raises SecretUnreadable."""
+        if profile.id not in self._oauth:
+            self._oauth[profile.id] = services.profile_oauth_secrets(self.store, profile)
+        return token_request(profile, method, _token_user(d), self._oauth[profile.id])
+
+
+def _token_user(d) -> str:
+    """The address a token acts for and the SASL user (P14): the mailbox's user name, else its address."""
+    return (d.username or "").strip() or d.email.strip()
 
 
 def plan_mailbox(store, mailbox_id: int) -> MailboxTestPlan:

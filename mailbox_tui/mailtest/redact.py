@@ -16,6 +16,15 @@ import re
 from collections.abc import Iterable
 
 MASK = "***"
+# OAuth (P14): whatever the secrets list holds, nothing shaped like a bearer token, a JWT (an access
+# token or an assertion) or a token form field is ever shown.
+_TOKEN_SHAPES = (
+    (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), MASK),
+    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + MASK),
+    (re.compile(r"\bya29\.[A-Za-z0-9._-]{8,}"), MASK),
+    (re.compile(r"(?i)\b(access_token|refresh_token|id_token|client_secret|client_assertion|assertion)"
+                r"(\\?[\"']?\s*[:=]\s*\\?[\"']?)[^\s\"'&,;}\\]+"), r"\1\2" + MASK),
+)
 _MIN_FRAGMENT = 4  # shorter base64 fragments would match ordinary words
 _MIN_TAIL = 6  # a text ending in this many characters of a secret was cut inside it
 
@@ -83,6 +92,7 @@ class Redactor:
     def __call__(self, text: str | None) -> str:
         if not text:
             return text or ""
+        text = mask_token_shapes(text)
         if self._regex is None:
             return text
         text = self._regex.sub(MASK, text)
@@ -105,6 +115,13 @@ class Redactor:
 
     def __bool__(self) -> bool:
         return bool(self._needles)
+
+
+def mask_token_shapes(text: str) -> str:
+    """Bearer tokens, JWTs and token form fields masked, known or not (P14)."""
+    for pattern, replacement in _TOKEN_SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 NO_SECRETS = Redactor()

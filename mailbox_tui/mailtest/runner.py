@@ -33,6 +33,7 @@ from ..store import services
 from ..store.models import Mailbox
 from .limits import Abort
 from .plan import MailboxOutcome, MailboxTestPlan, Planner
+from .oauth import TokenCache
 from .probes import Endpoint, ProbeResult, probe
 
 log = logging.getLogger(__name__)
@@ -192,13 +193,14 @@ class TestRunner:
         threads = _ProbeThreads(self.concurrency, abort)
         self._report, self._batch, self._last_flush = report, [], time.monotonic()
         open_plans: dict[int, _Open] = {}
+        tokens = TokenCache()  # OAuth tokens for this run only (P14)
         try:
             first, later = self._phases(ids)
             queue: deque[int] = deque(first)
             waiting: deque[_Job] = deque()
             in_flight: dict[Future, _Job] = {}
             busy: Counter[str] = Counter()
-            planner = Planner(self.store)
+            planner = Planner(self.store, tokens)
             lookahead = max(4 * self.concurrency, 64)
             self._emit(None)
             while True:
@@ -220,7 +222,7 @@ class TestRunner:
                 if not queue and not waiting and not in_flight:
                     if later:  # forward-mailbox users, now that the forward mailboxes have results
                         self._flush()
-                        planner = Planner(self.store)
+                        planner = Planner(self.store, tokens)
                         queue.extend(later)
                         later = []
                         continue

@@ -22,7 +22,7 @@ from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationS
 log = logging.getLogger(__name__)
 
 DB_ENV = "MAILBOX_TUI_DB"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_MS = 5000  # how long any statement waits for SQLite's lock
 WRITE_WAIT_S = 5.0  # how long a write transaction waits for another writer (the CLI waits longer, and says so)
@@ -274,6 +274,17 @@ def _migrate_4(db: peewee.Database) -> None:
     _add_missing_columns(db, EmailServerProfile.move_undelivered, Mailbox.process_after)
 
 
+def _migrate_oauth(db: peewee.Database) -> None:
+    """The profile's OAuth settings (P14): Client ID, Client Secret, client certificate, Tenant ID, service
+    account key, Scope, Token Endpoint. Self-contained (adds only the columns missing), so it can take any
+    number in the sequence."""
+    from ..domain.fields import PROFILE_FIELDS
+    from ..domain.oauth import OAUTH_FIELDS
+
+    declared = {f.name: f for f in PROFILE_FIELDS}
+    _add_missing_columns(db, *(EmailServerProfile._meta.fields[declared[name].model_column] for name in OAUTH_FIELDS))
+
+
 def _migrate_history(db: peewee.Database) -> None:
     """The change history (issue 13): entries and the secrets undo needs. Existing databases start
     with none. Self-contained, so it can take any number in the sequence."""
@@ -282,7 +293,7 @@ def _migrate_history(db: peewee.Database) -> None:
     create_history_tables(db)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_history}
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history}
 
 
 def schema_version(db: peewee.Database) -> int:

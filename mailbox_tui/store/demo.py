@@ -41,7 +41,9 @@ def seed_demo(store: Store, users: int = 50, seed: int = 7) -> dict[str, int]:
         services.create_profile(store, ProfileDraft(
             name="Exchange Online", server_type=ServerType.EXCHANGE_ONLINE_HYBRID,
             incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
-            outgoing_location="https://outlook.office365.com/EWS/Exchange.asmx", auth_method=AuthMethod.OAUTH))
+            outgoing_location="https://outlook.office365.com/EWS/Exchange.asmx", auth_method=AuthMethod.OAUTH,
+            oauth_client_id="00000000-0000-0000-0000-00000000d3e0", oauth_tenant_id="example.onmicrosoft.com",
+            oauth_client_secret=PasswordEdit(new="demo-" + str(rnd.getrandbits(48)))))
         org = services.org_settings(store)
         org_new = services.OrgSettings(**{**org.__dict__, "default_profile_id": imap.id,
                                             "default_incoming": IncomingMethod.SERVER_SIDE_SYNC,

@@ -21,14 +21,16 @@ from cryptography.fernet import Fernet
 from .crypto import KeyFileError, KeyRing, SecretUnreadable, fsync_folder, key_reads, pending_key_path, read_key_file
 from .crypto import retired_key_path, write_key_file
 from .database import Store, StoreError
+from ..domain.fields import MAILBOX_FIELDS, PROFILE_FIELDS, secret_fields
 from .history import ROTATE_KEY, ChangeSecret, record_event
 from .models import EmailServerProfile, Mailbox, Meta
 
 log = logging.getLogger(__name__)
 
+# Every encrypted column, as declared (passwords and the OAuth secrets of P14).
 SECRET_COLUMNS = (
-    (Mailbox, "mailbox", ("password_enc",)),
-    (EmailServerProfile, "server profile", ("password_enc", "outgoing_password_enc")),
+    (Mailbox, "mailbox", tuple(f.model_column for f in secret_fields(MAILBOX_FIELDS))),
+    (EmailServerProfile, "server profile", tuple(f.model_column for f in secret_fields(PROFILE_FIELDS))),
     (ChangeSecret, "change history's", ("old_enc", "new_enc")),  # what undo restores
 )
 

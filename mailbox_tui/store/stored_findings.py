@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..domain.fields import PROFILE_FIELDS, secret_fields
 from ..domain.findings import Finding, Severity
 from ..domain.rules import check_mailbox, check_profile, check_queue, check_user
 from . import contexts
@@ -42,6 +43,7 @@ def _pages(model) -> Iterator[list]:
 
 # Not a record rule (the domain's rules judge what an admin typed): a storage fact only the key can tell.
 UNREADABLE = "KEY"
+PROFILE_SECRETS = secret_fields(PROFILE_FIELDS)  # passwords and OAuth secrets (P14)
 
 
 def _unreadable(store: Store, token: str | None, field: str) -> Finding | None:
@@ -54,8 +56,9 @@ def _unreadable(store: Store, token: str | None, field: str) -> Finding | None:
             return None
         except SecretUnreadable:
             pass
+    what = "password" if field.endswith("password") else "secret"
     return Finding(UNREADABLE, field, Severity.ERROR,
-                   "The stored password can't be read with the current key: re-enter it, or use the key "
+                   f"The stored {what} can't be read with the current key: re-enter it, or use the key "
                    "that encrypted it.")
 
 
@@ -68,8 +71,8 @@ def stored_findings(store: Store) -> Iterator[StoredFinding]:
             draft = profile_draft(p, store.key_ok)
             for f in check_profile(draft, contexts.profile_context(facts, draft)):
                 yield StoredFinding("profile", p.id, p.name, f)
-            for token, field in ((p.password_enc, "password"), (p.outgoing_password_enc, "outgoing_password")):
-                if f := _unreadable(store, token, field):
+            for secret in PROFILE_SECRETS:
+                if f := _unreadable(store, getattr(p, secret.model_column), secret.name):
                     yield StoredFinding("profile", p.id, p.name, f)
     for page in _pages(AppUser):
         facts.prefetch_users(page)

@@ -18,7 +18,7 @@ from textual._parser import ParseTimeout
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
-from .terminal_output import Compactor
+from .terminal_output import Compactor, ScreenDiff
 
 ESC = "\x1b"
 # After ESC, these start a sequence a terminal sends (CSI, SS3); anything else is a key of its own.
@@ -65,15 +65,20 @@ class SshKeyParser(XTermParser):
 
 
 class SshLinuxDriver(LinuxDriver):
-    """Textual's Linux driver with the SSH-aware key parser, writing blank runs compactly
-    (ui/terminal_output.py); everything else as Textual does it."""
+    """Textual's Linux driver with the SSH-aware key parser, writing only the cells a frame
+    changes, blank runs compactly (ui/terminal_output.py); everything else as Textual does it."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._screen = ScreenDiff()
         self._compactor = Compactor()
 
     def write(self, data: str) -> None:
-        super().write(self._compactor.feed(data))
+        try:  # the terminal's own size, as it is now (COLUMNS and LINES don't follow a resize)
+            size = tuple(os.get_terminal_size(self._file.fileno()))
+        except (AttributeError, OSError, ValueError):
+            size = (0, 0)
+        super().write(self._compactor.feed(self._screen.feed(data, size)))
 
     def run_input_thread(self) -> None:
         # As LinuxDriver.run_input_thread (Textual 8.2), with SshKeyParser in place of XTermParser.

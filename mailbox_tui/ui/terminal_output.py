@@ -115,3 +115,198 @@ class Compactor:
 def compact(data: str) -> str:
     """`data` alone, written from an unknown state (see the module)."""
     return Compactor().feed(data)
+
+
+# -- what the terminal already shows is not written again
+
+_FRAME = re.compile(
+    r"\x1b\[(\d*);(\d*)H"  # 1, 2: cursor position
+    r"|\x1b\[([0-9;]*)m"  # 3: SGR
+    r"|(\r\n|\r|\n)"  # 4: carriage return, line feed
+    r"|\x1b\[\?([0-9;]*)([hl])"  # 5, 6: a private mode (cursor shown, synchronized output...)
+    r"|(\x1b[\]P_^X][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[<>=?][0-9;:$]*[ -/]*[@-~])"  # 7: strings, queries
+    r"|(\x1b\[[0-9;:]*[ -/]*[@-~]|\x1b[^\[]|\x1b|[\x00-\x1f\x7f])"  # 8: anything else, controls too
+    r"|([^\x00-\x1f\x7f\x1b]+)"  # 9: text
+)
+_ALT_SCREEN = {"47", "1047", "1049"}
+_SYNC_EMPTY = "\x1b[?2026h\x1b[?2026l"
+
+
+class ScreenDiff:
+    """Keeps what the terminal shows, cell by cell, and writes only what a frame changes.
+
+    Textual repaints whole screens when one changes little: a screen pushed or resumed is drawn
+    twice, a dialog redraws the screen beneath it, a list's first rows come in three frames. Like
+    curses, this writes a cell only when its character or its colours differ from what the
+    terminal already shows there. What it does not understand (a clear, a scroll region, any
+    sequence other than cursor position, SGR and modes) is passed on and makes the whole screen
+    unknown again, so it is written in full the next time: never a stale cell."""
+
+    def __init__(self) -> None:
+        self.size: tuple[int, int] = (0, 0)
+        self.cells: list[list[tuple[str, str] | None]] = []
+        self.y: int | None = None  # where the program's next character goes (None: unknown)
+        self.x = 0
+        self.style = ""  # SGR parameters in force since the last reset, as the program set them
+        self.out_y: int | None = None  # where the terminal's cursor really is
+        self.out_x = 0
+        self.out_style: str | None = None  # what the terminal's SGR state really is
+
+    def _forget(self) -> None:
+        cols, rows = self.size
+        self.cells = [[None] * cols for _ in range(rows)]
+        self.out_y = None
+        self.out_style = None
+
+    def feed(self, data: str, size: tuple[int, int]) -> str:
+        if not (size[0] > 0 and size[1] > 0):  # no terminal size known: write it as it is
+            self.size, self.y = (0, 0), None
+            self._forget()
+            return data
+        if size != self.size:
+            self.size = size
+            self._forget()
+        out: list[str] = []
+        for m in _FRAME.finditer(data):
+            if m.group(9) is not None:
+                self._text(m.group(9), out)
+            elif m.group(1) is not None:
+                cols, rows = self.size
+                self.y = min(max(int(m.group(1) or 1), 1), rows) - 1
+                self.x = min(max(int(m.group(2) or 1), 1), cols) - 1
+            elif m.group(3) is not None:
+                params = m.group(3)
+                if params in ("", "0"):
+                    self.style = ""
+                else:
+                    self.style = f"{self.style};{params}" if self.style else params
+            elif m.group(4) is not None:
+                self._newline(m.group(4), out)
+            elif m.group(5) is not None:
+                self._sync(out)  # the end of a synchronized frame shows the cursor where it is
+                out.append(m.group())
+                if set(m.group(5).split(";")) & _ALT_SCREEN:
+                    self._forget()
+            elif m.group(7) is not None:
+                out.append(m.group())  # a title, a query: the screen's cells stay as they are
+            else:
+                self._sync(out)
+                out.append(m.group())
+                self._forget()
+                self.y = None
+        self._sync(out)
+        return "".join(out).replace(_SYNC_EMPTY, "")
+
+    def _newline(self, moves: str, out: list[str]) -> None:
+        if self.y is None:
+            out.append(moves)
+            return
+        for move in moves:
+            if move == "\r":
+                self.x = 0
+            elif self.y < self.size[1] - 1:
+                self.y += 1
+            else:  # a line feed on the last line scrolls the screen: do it, and follow
+                self._sync(out)
+                out.append("\n")
+                self.cells.pop(0)
+                self.cells.append([None] * self.size[0])
+
+    def _text(self, text: str, out: list[str]) -> None:
+        cols = self.size[0]
+        if self.y is None:  # an unknown place: as written
+            self._sync_style(out)
+            out.append(text)
+            return
+        if self.x >= cols:  # past the margin the terminal wraps (scrolling on the last line)
+            self._sync_style(out)
+            if (self.out_y, self.out_x) != (self.y, cols):  # not waiting there: go where it would
+                last_line = self.y == self.size[1] - 1
+                out.append(f"\x1b[{self.y + 1};1H\r\n" if last_line else f"\x1b[{self.y + 2};1H")
+            out.append(text)
+            self._forget()
+            self.y = None
+            return
+        if not text.isascii() and any(_cell_width(ch) != 1 for ch in text):
+            self._as_written(text, out)
+            return
+        row = self.cells[self.y]
+        for ch in text:
+            if self.x >= cols:
+                self._text(ch, out)  # past the margin: the terminal wraps; stop following
+                return
+            cell = (self.style, ch)
+            if row[self.x] == cell:
+                self.x += 1
+                continue
+            self._move(out)
+            self._sync_style(out)
+            out.append(ch)
+            row[self.x] = cell
+            self.x += 1
+            self.out_x += 1
+
+    def _as_written(self, text: str, out: list[str]) -> None:
+        """Wide or combining characters: the run as the program wrote it, from where it wrote it,
+        and the cells it touched unknown afterwards."""
+        cols = self.size[0]
+        self._move(out)
+        self._sync_style(out)
+        out.append(text)
+        width = sum(max(_cell_width(ch), 0) for ch in text)
+        row = self.cells[self.y]
+        for x in range(max(self.x - 1, 0), min(self.x + width + 1, cols)):
+            row[x] = None
+        if self.x == 0 and self.y:  # a combining character first on a line: some attach it above
+            self.cells[self.y - 1][cols - 1] = None
+        self.x += width
+        self.out_y, self.out_x = self.y, self.x  # (widths as Textual measures them, as it lays out)
+        if self.x > cols:  # it wrapped
+            self._forget()
+            self.y = None
+
+    def _move(self, out: list[str]) -> None:
+        """The terminal's cursor to the program's, by the fewest bytes."""
+        if self.out_y == self.y and self.out_x == self.x:
+            return
+        gap = self.x - self.out_x
+        if self.out_y == self.y and 0 < gap <= 4 and self.out_style == self.style:
+            between = self.cells[self.y][self.out_x:self.x]
+            if all(c is not None and c[0] == self.style and c[1] < "\x7f" for c in between):
+                out.append("".join(c[1] for c in between))  # the same characters again: shorter
+                self.out_x = self.x
+                return
+        out.append(f"\x1b[{self.y + 1};{self.x + 1}H")
+        self.out_y, self.out_x = self.y, self.x
+
+    def _sync_style(self, out: list[str]) -> None:
+        if self.out_style != self.style:
+            out.append(f"\x1b[0;{self.style}m" if self.style else "\x1b[0m")
+            self.out_style = self.style
+
+    def _sync(self, out: list[str]) -> None:
+        """Before anything passed on as it is: the terminal's cursor and colours as the program
+        left them."""
+        cols = self.size[0]
+        if self.y is not None and self.x < cols:
+            self._move(out)
+        elif self.y is not None and (self.out_y, self.out_x) != (self.y, cols):
+            # The program's cursor waits past the last column (it wrote up to the margin). Write
+            # that last cell again to wait there too, or at least stand on it.
+            last = self.cells[self.y][cols - 1]
+            self.x = cols - 1
+            self._move(out)
+            if last is not None:  # (cells hold only characters one column wide)
+                style, self.style = self.style, last[0]
+                self._sync_style(out)
+                out.append(last[1])
+                self.style = style
+                self.out_x = cols
+            self.x = cols
+        self._sync_style(out)
+
+
+def _cell_width(ch: str) -> int:
+    from rich.cells import get_character_cell_size
+
+    return get_character_cell_size(ch)

@@ -180,12 +180,25 @@ def exchange_profile(**changes) -> ProfileDraft:
     return base.copy(**changes)
 
 
+# P14: what OAuth (7) needs, with a stored secret; and what Gmail OAuth (5) needs, with a stored key.
+MICROSOFT_OAUTH = dict(oauth_client_id="3d9f1c2e-8a47-4b6d-b0e5-6f2a9c81d4e7",
+                       oauth_client_secret=PasswordEdit(stored=True),
+                       oauth_tenant_id="7f3c2a10-5b8e-4d6f-9a21-0c4e8b7d1f55",
+                       oauth_scope="https://outlook.office365.com/.default")
+GOOGLE_OAUTH = dict(oauth_service_account_key=PasswordEdit(stored=True), oauth_scope="https://mail.google.com/")
+
+
+def oauth_settings(auth: int) -> dict:
+    """The P14 settings a profile authenticating with `auth` needs (none for other methods)."""
+    return {AuthMethod.OAUTH: MICROSOFT_OAUTH, AuthMethod.GMAIL_OAUTH: GOOGLE_OAUTH}.get(auth, {})
+
+
 def exchange_online_profile(**changes) -> ProfileDraft:
     return exchange_profile(
         name="Exchange Online", server_type=ServerType.EXCHANGE_ONLINE_HYBRID,
         incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
         outgoing_location="https://outlook.office365.com/EWS/Exchange.asmx",
-        auth_method=AuthMethod.OAUTH, outgoing_auth_method=AuthMethod.OAUTH,
+        auth_method=AuthMethod.OAUTH, outgoing_auth_method=AuthMethod.OAUTH, **MICROSOFT_OAUTH,
     ).copy(**changes)
 
 

@@ -195,8 +195,8 @@ def test_ssl_choice_is_shown_only_for_pop3_imap_smtp():
 
 
 @pytest.mark.parametrize("server_type, allowed", [
-    (ServerType.POP3_SMTP, {0, 1}),
-    (ServerType.IMAP_SMTP, {0, 1, 5}),
+    (ServerType.POP3_SMTP, {0, 1, 7}),  # P5 as amended: OAuth (7) on POP3 and IMAP too
+    (ServerType.IMAP_SMTP, {0, 1, 5, 7}),
     (ServerType.EXCHANGE, {0, 1, 3, 6}),
     (ServerType.EXCHANGE_HYBRID, {0, 1, 3, 6}),
     (ServerType.EXCHANGE_ONLINE_HYBRID, {2, 7}),

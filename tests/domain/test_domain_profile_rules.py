@@ -11,8 +11,10 @@ from domain_builders import (
     WARNING,
     assert_fires,
     assert_quiet,
+    GOOGLE_OAUTH,
     exchange_profile,
     imap_profile,
+    oauth_settings,
     pop3_profile,
     rules_of,
     valid_profile,
@@ -213,8 +215,8 @@ def test_p4_saving_keeps_a_port_the_admin_entered():
 # ---------------------------------------------------------------- P5 authentication suits the server type
 
 ALLOWED_AUTH_BY_TYPE = {
-    ServerType.POP3_SMTP: {0, 1},
-    ServerType.IMAP_SMTP: {0, 1, 5},
+    ServerType.POP3_SMTP: {0, 1, 7},  # P5 as amended: OAuth (7) on POP3 and IMAP too
+    ServerType.IMAP_SMTP: {0, 1, 5, 7},
     ServerType.EXCHANGE: {0, 1, 3, 6},
     ServerType.EXCHANGE_HYBRID: {0, 1, 3, 6},  # on-premises Exchange: as Exchange Server
     ServerType.EXCHANGE_ONLINE_HYBRID: {2, 7},
@@ -225,7 +227,7 @@ P5_TABLE = [(t, a, a in ALLOWED_AUTH_BY_TYPE[t]) for t in ServerType for a in Au
 def _profile_with_auth(server_type, auth):
     # Profile credentials entered so that P6 stays quiet whichever method is chosen.
     return valid_profile(server_type, auth_method=auth, outgoing_auth_method=auth,
-                         username="svc@example.com", password=PasswordEdit(stored=True))
+                         username="svc@example.com", password=PasswordEdit(stored=True), **oauth_settings(auth))
 
 
 @pytest.mark.parametrize("server_type, auth, allowed", P5_TABLE,
@@ -483,15 +485,19 @@ def test_p10_quiet_when_connections_are_encrypted(tls):
     assert_quiet(check(imap_profile(incoming_tls=tls, outgoing_tls=tls)))
 
 
-def test_p10_quiet_for_ssl_off_without_passwords():
-    draft = imap_profile(auth_method=AuthMethod.GMAIL_OAUTH, incoming_tls=TlsMode.NONE, outgoing_tls=TlsMode.NONE)
-    assert_quiet(check(draft))
+def test_p10_warns_for_oauth_access_tokens_in_clear_text():
+    draft = imap_profile(auth_method=AuthMethod.GMAIL_OAUTH, incoming_tls=TlsMode.NONE, outgoing_tls=TlsMode.NONE,
+                         **GOOGLE_OAUTH)
+    found = [f for f in check(draft) if f.rule == "P10"]
+    assert [(f.field, f.severity) for f in found] == [("incoming_tls", WARNING), ("outgoing_tls", WARNING)]
+    assert all("access tokens travel in clear text" in f.message for f in found)
 
 
 def test_p10_separate_outgoing_authentication_decides_the_outgoing_warning():
     draft = imap_profile(use_same_settings_for_outgoing=False, outgoing_auth_method=AuthMethod.GMAIL_OAUTH,
-                         outgoing_tls=TlsMode.NONE)
-    assert_quiet(check(draft))
+                         outgoing_tls=TlsMode.NONE, **GOOGLE_OAUTH)
+    (finding,) = [f for f in check(draft) if f.rule == "P10"]
+    assert finding.field == "outgoing_tls" and "access tokens" in finding.message
 
 
 @pytest.mark.parametrize("server_type", EXCHANGE, ids=type_id)

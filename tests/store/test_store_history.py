@@ -217,7 +217,8 @@ def test_an_existing_database_migrates_to_an_empty_history(db_url):
         store.db.drop_tables(history.HISTORY_MODELS)
         from mailbox_tui.store.models import Meta
 
-        Meta.update(value="4").where(Meta.key == "schema_version").execute()
+        step = next(n for n, f in database_module.MIGRATIONS.items() if f.__name__ == "_migrate_history")
+        Meta.update(value=str(step - 1)).where(Meta.key == "schema_version").execute()
     with Store(db_url) as store:
         assert schema_version(store.db) == database_module.SCHEMA_VERSION
         assert ChangeEntry.select().count() == 0

@@ -16,6 +16,7 @@ from ..limits import Budget, budget_for
 from ..redact import Redactor
 from .explain import Stopped, explain, raw_answer, short_answer, unsendable_reason
 from .results import (
+    TOKEN,
     AUTHENTICATION,
     CONNECT,
     DNS,
@@ -46,6 +47,23 @@ class Attempt:
         self.certificate: CertificateInfo | None = None
         self.started = time.monotonic()
         self.conn = None  # the protocol object, for a polite goodbye
+        self.token_info = ""  # OAuth: what the token step got (never the token)
+        self.oauth_method: int | None = None
+
+    def get_token(self) -> None:
+        """OAuth (P14): the token step, within this probe's budget; the credentials then carry the token."""
+        from ..oauth import TokenError
+
+        request, cache = self.creds.oauth
+        self.oauth_method = request.method
+        self.step = TOKEN
+        try:
+            token = cache.get(request, self.budget)
+        except TokenError as exc:
+            raise Stopped(exc.message, exc.answer) from None
+        self.creds = Credentials(self.creds.username, token.access_token, bearer=True)
+        self.redact = Redactor([token.access_token, *request.secrets])
+        self.token_info = token.describe()
 
     @property
     def step(self) -> str:
@@ -118,7 +136,8 @@ class Attempt:
         return ProbeResult(
             protocol=self.ep.protocol, host=self.ep.host, port=self.ep.port, tls=int(self.ep.tls), ok=ok,
             step=self.step, message=self.redact(message), elapsed=time.monotonic() - self.started,
-            server_answer=self.shown(self.answer), tls_version=self.tls_version, certificate=self.certificate)
+            server_answer=self.shown(self.answer), tls_version=self.tls_version, certificate=self.certificate,
+            token=self.token_info)
 
 
 def run_steps(ep: Endpoint, creds: Credentials | None, steps, fetch_only: bool = False) -> ProbeResult:
@@ -133,6 +152,8 @@ def run_steps(ep: Endpoint, creds: Credentials | None, steps, fetch_only: bool =
                 return attempt.result(False, why)
         healthy = False
         try:
+            if creds is not None and creds.oauth is not None and not fetch_only:
+                attempt.get_token()
             message = steps(attempt)
             healthy = True
             return attempt.result(True, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import poplib
 import socket
 
@@ -9,7 +10,8 @@ from ...domain.options import TlsMode
 from ..limits import BoundedFile, Budget
 from .attempt import Attempt, before_login, greet
 from .explain import Stopped, exc_answer, login_rejected, method_not_offered, no_starttls
-from .results import AUTHENTICATION, MAILBOX_ACCESS, TLS
+from . import sasl
+from .results import AUTHENTICATION, MAILBOX_ACCESS, POP3, TLS
 
 
 class _POP3(BoundedFile, poplib.POP3):
@@ -39,6 +41,22 @@ def pop3_steps(a: Attempt) -> str:
     if stop := before_login(a, " and got its greeting"):
         return stop
     a.step = AUTHENTICATION
+    if a.creds.bearer:
+        answer = _bearer_login(a, conn)
+    else:
+        answer = _password_login(a, conn)
+    a.heard(answer)
+    a.step = MAILBOX_ACCESS
+    try:
+        count, size = conn.stat()
+    except poplib.error_proto as exc:
+        raise Stopped(f"Signed in, but the mailbox could not be opened on {ep.address}.",
+                       exc_answer(exc)) from None
+    a.heard(f"+OK {count} {size}")
+    return f"Signed in to {ep.label}; the mailbox holds {count} message(s)."
+
+
+def _password_login(a: Attempt, conn) -> bytes:
     try:
         conn.user(a.creds.username)
         answer = conn.pass_(a.creds.password)
@@ -50,12 +68,32 @@ def pop3_steps(a: Attempt) -> str:
             raise Stopped(method_not_offered("the server refuses a password on an unencrypted connection."),
                            answer) from None
         raise Stopped(login_rejected(a.creds), answer) from None
-    a.heard(answer)
-    a.step = MAILBOX_ACCESS
+    return answer
+
+
+def _bearer_login(a: Attempt, conn) -> bytes:
+    """AUTH XOAUTH2 (or OAUTHBEARER) by hand (RFC 5034: poplib has no AUTH), with an initial response."""
     try:
-        count, size = conn.stat()
-    except poplib.error_proto as exc:
-        raise Stopped(f"Signed in, but the mailbox could not be opened on {ep.address}.",
-                       exc_answer(exc)) from None
-    a.heard(f"+OK {count} {size}")
-    return f"Signed in to {ep.label}; the mailbox holds {count} message(s)."
+        caps = conn.capa()
+    except poplib.error_proto:
+        caps = {}
+    offered = caps.get("SASL", [])
+    name = sasl.mechanism(offered) if offered else sasl.XOAUTH2  # no CAPA: try XOAUTH2
+    if name is None:
+        raise Stopped(method_not_offered(f"the server offers SASL {' '.join(offered)}, neither XOAUTH2 nor "
+                                         "OAUTHBEARER, which OAuth needs."), " ".join(offered))
+    blob = sasl.initial_response(name, a.creds.username, a.creds.password, a.ep.host, a.ep.port)
+    conn._putcmd(f"AUTH {name} {base64.b64encode(blob).decode('ascii')}")
+    line, _ = conn._getline()
+    reason = ""
+    if line.startswith(b"+ ") or line == b"+":  # a continuation carrying the reason: answer it, then -ERR
+        reason = sasl.decoded_reason(line[2:])
+        conn._putcmd(base64.b64encode(sasl.failure_reply(name)).decode("ascii"))
+        line, _ = conn._getline()
+    if line.startswith(b"+OK"):
+        return line
+    final = line.decode("utf-8", "replace")
+    if "plaintext" in final.lower():
+        raise Stopped(method_not_offered("the server refuses a token on an unencrypted connection."), final)
+    raise Stopped(sasl.token_rejected(POP3, a.creds.username, a.oauth_method, reason),
+                  " ".join(t for t in (reason, final) if t))

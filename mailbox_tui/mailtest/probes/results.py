@@ -9,7 +9,8 @@ from ...domain.options import TlsMode
 
 DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS = (
     "DNS", "connect", "TLS", "greeting", "authentication", "mailbox access")
-STEPS = (DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS)
+TOKEN = "token"  # OAuth (P14): getting the access token, before anything connects to the mail server
+STEPS = (TOKEN, DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS)
 
 IMAP, POP3, SMTP = "imap", "pop3", "smtp"
 PROTOCOL_LABELS = {IMAP: "IMAP", POP3: "POP3", SMTP: "SMTP"}
@@ -40,8 +41,13 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Credentials:
+    """A user name and a password, or (OAuth, P14) the address a token acts for and how to get the token:
+    the probe's token step fetches it (`oauth`), then `password` holds the access token and `bearer` is set."""
+
     username: str
     password: str = field(repr=False)
+    oauth: object = field(default=None, repr=False, compare=False)  # (TokenRequest, TokenCache)
+    bearer: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class ProbeResult:
     server_answer: str = ""  # the server's last answer, passwords removed
     tls_version: str = ""
     certificate: CertificateInfo | None = None
+    token: str = ""  # OAuth: what the token step got (expiry, scopes, identity; never the token)
 
     def as_dict(self) -> dict:
         out = asdict(self)

@@ -10,7 +10,8 @@ from ...domain.options import TlsMode
 from ..limits import BoundedFile, Budget
 from .attempt import Attempt, before_login, greet
 from .explain import Stopped, exc_answer, login_rejected, method_not_offered, no_starttls, raw_answer
-from .results import AUTHENTICATION, TLS, Credentials
+from . import sasl
+from .results import AUTHENTICATION, SMTP, TLS, Credentials
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +60,10 @@ def smtp_steps(a: Attempt) -> str:
     if not conn.has_extn("auth"):
         raise Stopped(method_not_offered(f"{ep.address} does not offer AUTH on this connection."),
                        f"{code} {raw_answer(msg)}")
+    if a.creds.bearer:
+        code, msg = _bearer_login(a, conn)
+        a.heard(f"{code} {raw_answer(msg)}")
+        return f"Signed in to {ep.label} (EHLO and AUTH accepted; no mail sent)."
     try:
         if (a.creds.username + a.creds.password).isascii():
             code, msg = conn.login(a.creds.username, a.creds.password)
@@ -102,3 +107,32 @@ def _smtp_auth_plain_utf8(conn: smtplib.SMTP, creds: Credentials) -> tuple[int, 
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, msg)
     return code, msg
+
+
+def _bearer_login(a: Attempt, conn: smtplib.SMTP) -> tuple[int, bytes]:
+    """AUTH XOAUTH2 (or OAUTHBEARER) with an initial response; on 334 the server's reason, answered with an
+    empty line (or ^A), then its final refusal."""
+    offered = conn.esmtp_features.get("auth", "").split()
+    name = sasl.mechanism(offered)
+    if name is None:
+        raise Stopped(method_not_offered(f"the server offers AUTH {' '.join(offered) or '(nothing)'}, neither "
+                                         "XOAUTH2 nor OAUTHBEARER, which OAuth needs."), " ".join(offered))
+    blob = sasl.initial_response(name, a.creds.username, a.creds.password, a.ep.host, a.ep.port)
+    reasons: list[str] = []
+
+    def answer(challenge: bytes | None = None) -> str:
+        if challenge is None:
+            return blob.decode("ascii", "replace")
+        reasons.append(sasl.reason_text(challenge))
+        return sasl.failure_reply(name).decode("ascii")
+
+    try:
+        return conn.auth(name, answer, initial_response_ok=True)
+    except smtplib.SMTPServerDisconnected:
+        raise
+    except smtplib.SMTPResponseException as exc:
+        if _smtp_line_too_long(exc):
+            raise
+        reason = reasons[-1] if reasons else ""
+        raise Stopped(sasl.token_rejected(SMTP, a.creds.username, a.oauth_method, reason),
+                      " ".join(t for t in (reason, exc_answer(exc)) if t)) from None

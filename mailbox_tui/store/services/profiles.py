@@ -8,6 +8,7 @@ from ...domain.context import ProfileContext
 from ...domain.effects import (
     stale_statuses,
 )
+from ...domain.fields import PROFILE_FIELDS, secret_fields
 from ...domain.findings import Finding
 from ...domain.records import ProfileDraft, changed_fields
 from ...domain.rules import (
@@ -43,11 +44,10 @@ def get_profile(store: Store, profile_id: int) -> ProfileDraft:
 
 
 def _profile_secrets(store: Store, d: ProfileDraft, row: EmailServerProfile | None) -> dict:
-    return {
-        "password_enc": password_column(store.keyring, d.password, row.password_enc if row else None),
-        "outgoing_password_enc": password_column(store.keyring, d.outgoing_password,
-                                                 row.outgoing_password_enc if row else None),
-    }
+    """Every secret column (passwords, OAuth secrets: P6, P14) after the draft's edits, encrypted."""
+    return {f.model_column: password_column(store.keyring, getattr(d, f.name),
+                                            getattr(row, f.model_column) if row else None)
+            for f in secret_fields(PROFILE_FIELDS)}
 
 
 def create_profile(store: Store, d: ProfileDraft) -> ProfileDraft:

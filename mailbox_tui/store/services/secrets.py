@@ -24,3 +24,13 @@ def mailbox_password(store: Store, mailbox_id: int) -> str | None:
     """The clear password, for a connection test only. Raises SecretUnreadable on a wrong key."""
     row = Mailbox.select(Mailbox.password_enc).where(Mailbox.id == mailbox_id).first()
     return store.keyring.decrypt(row.password_enc) if row and row.password_enc else None
+
+
+def profile_oauth_secrets(store: Store, profile: EmailServerProfile) -> dict[str, str]:
+    """The clear OAuth secrets (P14) by field name: client secret, certificate, service account key ("" when
+    not stored). For the token step of a test only. Raises SecretUnreadable on a wrong key."""
+    out = {}
+    for name in ("oauth_client_secret", "oauth_certificate", "oauth_service_account_key"):
+        token = getattr(profile, f"{name}_enc")
+        out[name] = store.keyring.decrypt(token) if token else ""
+    return out

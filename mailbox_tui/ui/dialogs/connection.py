@@ -63,6 +63,8 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
             r = c.result
             mark = "✓" if r.ok else "✗"
             lines.append(f"{mark} {where}: {r.message} ({r.elapsed:.2f} s)")
+            if r.token or c.note:  # OAuth (P14): the token's expiry, scopes and identity, never the token
+                lines.append(f"    {r.token or c.note}")
             if r.tls_version:
                 lines.append(f"    TLS {r.tls_version}"
                              + (f", certificate {r.certificate.subject}, valid until {r.certificate.not_after:%Y-%m-%d}"

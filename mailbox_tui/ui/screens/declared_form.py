@@ -10,6 +10,7 @@ from datetime import datetime
 
 import copy
 
+from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select, Static
@@ -20,6 +21,16 @@ from .record_form import Field as FormField
 
 PASSWORD_PLACEHOLDER = "new password; blank keeps the stored one"
 DATETIME_PLACEHOLDER = "YYYY-MM-DD HH:MM UTC; blank: none"
+
+
+class LinesInput(Input):
+    """An input for a value of several lines (a PEM or JSON key, P14): a paste keeps every line, joined
+    by spaces (Textual's Input keeps only the first); the domain puts the line breaks back."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if event.text:
+            self.insert_text_at_cursor(" ".join(line.strip() for line in event.text.splitlines() if line.strip()))
+        event.stop()
 
 
 def widget_for(field: Field, value, *, disabled: bool = False, choices: list[tuple[str, int]] | None = None,
@@ -36,7 +47,8 @@ def widget_for(field: Field, value, *, disabled: bool = False, choices: list[tup
     if placeholder is None:
         placeholder = field.placeholder or {PASSWORD: PASSWORD_PLACEHOLDER, DATETIME: DATETIME_PLACEHOLDER}.get(
             field.type, "")
-    return Input(shown(field, value), id=field.name, compact=True, disabled=disabled, placeholder=placeholder,
+    kind = LinesInput if field.lines else Input
+    return kind(shown(field, value), id=field.name, compact=True, disabled=disabled, placeholder=placeholder,
                  password=field.type == PASSWORD, **({"type": "integer"} if field.type == INT else {}))
 
 

@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Header, Input, Select, Static
 
 from ...domain.availability import profile_fields
-from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields
+from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields, secret_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
 from ...domain.options import AuthMethod, ServerType
@@ -32,6 +32,7 @@ PROFILE_COLUMNS = (
 # The form's fields in form order, with labels that fit 80×24: from the declaration (domain/fields.py).
 LABELS = {f.name: f.short_label for f in form_fields(PROFILE_FIELDS)}
 ALL_AUTH = frozenset(AuthMethod)
+SECRETS = tuple(f.name for f in secret_fields(PROFILE_FIELDS))  # passwords and OAuth secrets (P14)
 
 
 class ProfileTable(RecordTable):
@@ -128,9 +129,8 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
         return profile_fields(draft)
 
     def changes(self, base, draft) -> list[str]:
-        out = [name for name in LABELS if name not in ("password", "outgoing_password")
-               and getattr(base, name) != getattr(draft, name)]
-        return out + [n for n in ("password", "outgoing_password") if getattr(draft, n).new]
+        out = [name for name in LABELS if name not in SECRETS and getattr(base, name) != getattr(draft, name)]
+        return out + [n for n in SECRETS if getattr(draft, n).new]
 
     # -- the type drives the rest
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -173,7 +173,7 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
         self._loading = True
         self.base = draft
         self.fill_fields(draft)
-        for name in ("password", "outgoing_password"):
+        for name in SECRETS:
             self.query_one(f"#{name}", Input).placeholder = _password_hint(getattr(draft, name))
         self.query_one("#usage", Static).update(self._usage_text())
         self._loading = False

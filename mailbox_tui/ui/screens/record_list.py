@@ -43,24 +43,31 @@ class RecordListScreen(Screen):
         self.total = 0
         self.loads = 0  # how many result sets arrived; tests and benchmarks wait on it
         self._shown: tuple | None = None  # what the table shows: view, filter, sort, direction
+        self._resumed = False
+
+    AUTO_FOCUS = "#records"  # the list has the focus from the first paint, not the filter box
 
     def compose(self) -> ComposeResult:
+        # The first rows come synchronously (a few ms even at 100,000) and go into the table before
+        # it is mounted: the first frame painted shows them, and no frame is painted twice.
+        self._table = table = self.TABLE(id="records")
+        self._show_rows(RowsLoaded(*self.query_rows(self.view, "", table.sort, table.descending)))
         yield Header()
-        yield Static(id="status")
+        yield Static(" · ".join(self.status_parts()), id="status")
         yield Input(placeholder=f"{self.FILTER_HINT} (Enter: back to the list, Escape: clear)", id="filter",
                     compact=True)
-        yield self.TABLE(id="records")
+        yield table
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).cursor_blink = False  # no redraws while idle (SSH)
-        self.table.focus()
-        # The first rows come synchronously (a few ms even at 100,000): the first paint shows them.
-        self.on_rows_loaded(RowsLoaded(*self.query_rows(self.view, "", self.table.sort, self.table.descending)))
 
     def on_screen_resume(self) -> None:
-        if self.loads:
+        # Back from a form or another page: rows may have changed. (Not when the screen first
+        # shows: its rows were read a moment ago.)
+        if self._resumed:
             self.refresh_rows()
+        self._resumed = True
 
     @property
     def HELP_TITLE(self) -> str:  # noqa: N802 (read by the help screen, like a class constant)
@@ -68,7 +75,7 @@ class RecordListScreen(Screen):
 
     @property
     def table(self) -> RecordTable:
-        return self.query_one(RecordTable)
+        return self._table
 
     # -- rows, a page at a time
     def count_rows(self, view: str, text: str) -> int:
@@ -101,21 +108,26 @@ class RecordListScreen(Screen):
         self.reload()
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
+        if self._show_rows(message):
+            self.update_status()
+
+    def _show_rows(self, message: RowsLoaded) -> bool:
+        """The rows of a result set into the table, unless a newer request is on its way."""
         wanted = (self.view, self.filter_text, self.table.sort, self.table.descending)
         key = (message.view, message.text, message.sort, message.descending)
         if key != wanted:
-            return  # an older request; a newer one is on its way
+            return False
 
         def fetch(offset: int, limit: int):
             return self.page_rows(*key, limit, offset)
 
         self.total = message.total
-        to_top = self._shown != key  # new rows: start at the top
+        to_top = self._shown is not None and self._shown != key  # new rows: start at the top
         self._shown = key
         self.table.set_source(fetch, message.count, message.first_page,
                               empty_text=self.empty_text(message.text, message.total), to_top=to_top)
         self.loads += 1
-        self.update_status()
+        return True
 
     EMPTY = "Nothing here yet: n adds one."
 

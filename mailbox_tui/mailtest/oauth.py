@@ -1,0 +1,427 @@
+"""The token step of Test & Enable (P14): an access token from the profile's token endpoint, before the
+probe signs in with SASL XOAUTH2 or OAUTHBEARER.
+
+- Microsoft Entra ID (Authenticate Using 7): client credentials (RFC 6749 §4.4), the client
+  authenticated by its secret or by a certificate assertion (RFC 7523 §2.2, signed with PyJWT).
+- Google (5): a service account's signed JWT assertion acting for the mailbox's address (RFC 7523
+  §2.1, domain-wide delegation).
+
+Bounded like a probe: the request runs inside the probe's budget (the profile's timeout for the whole
+probe, the run's Abort), on a socket the watchdog ends; at most READ_LIMIT bytes are read. TLS is
+always verified. Tokens are cached in memory for one run and their lifetime, one per profile and
+address (an app-only token names no address: one per profile); a failure is cached too, so 500
+mailboxes on a profile with a wrong secret ask once. No token, secret or assertion is ever logged
+or put in a message: messages name the provider's error code and its fix.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode, urlsplit
+
+from ..domain.oauth import GOOGLE_SCOPE, MICROSOFT_SCOPE, KeyProblem, client_certificate, service_account_key, token_url
+from ..domain.options import AuthMethod
+from .limits import READ_LIMIT, Budget
+from .probes.tls import verified_context
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+EXPIRY_MARGIN = 60.0  # seconds: a token this close to its end is fetched again
+MS_PERMISSIONS = "IMAP.AccessAsApp, POP.AccessAsApp and SMTP.SendAsApp"
+
+
+class TokenError(Exception):
+    """The token step failed: `message` says what to fix; `answer` is the endpoint's (secret-free) words."""
+
+    def __init__(self, message: str, answer: str = "", *, final: bool = True):
+        super().__init__(message)
+        self.message, self.answer, self.final = message, answer, final
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """What one token needs. Secrets never appear in repr()."""
+
+    method: int  # AuthMethod.OAUTH or GMAIL_OAUTH
+    token_url: str
+    client_id: str
+    scope: str
+    subject: str = ""  # the mailbox address a service account acts for; "" for an app-only token
+    client_secret: str = field(default="", repr=False)
+    certificate_pem: str = field(default="", repr=False)
+    service_account_key: str = field(default="", repr=False)
+    cache_key: tuple = ()  # (profile id, profile version, subject)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.client_secret,) if s)
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str = field(repr=False)
+    expires_at: float  # time.monotonic() clock
+    expires_on: datetime  # UTC, for showing
+    scopes: tuple[str, ...]
+    identity: str  # who the token was issued to (never the token)
+    token_type: str = "Bearer"
+
+    def describe(self) -> str:
+        scopes = ", ".join(self.scopes) or "(none stated)"
+        return (f"Token issued to {self.identity}, valid until {self.expires_on:%Y-%m-%d %H:%M:%S} UTC, "
+                f"scopes: {scopes}.")
+
+
+class TokenCache:
+    """Tokens (and failures) for one run, by (profile, version, address). Thread-safe; a second probe
+    for the same key waits for the first one's answer instead of asking again."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, Token | TokenError] = {}
+        self._pending: dict[tuple, threading.Event] = {}
+        self.requests = 0  # token requests sent, for tests and benchmarks
+
+    def get(self, request: TokenRequest, budget: Budget) -> Token:
+        key = request.cache_key or (request.token_url, request.client_id, request.subject)
+        while True:
+            with self._lock:
+                entry = self._entries.get(key)
+                if isinstance(entry, Token) and entry.expires_at - EXPIRY_MARGIN > time.monotonic():
+                    return entry
+                if isinstance(entry, TokenError):
+                    raise entry
+                pending = self._pending.get(key)
+                if pending is None:
+                    pending = self._pending[key] = threading.Event()
+                    mine = True
+                    self.requests += 1
+                else:
+                    mine = False
+            if mine:
+                break
+            while not pending.wait(0.1):
+                if budget.stopped or budget.left() <= 0.001:
+                    raise TokenError(_timeout_message(request, budget), final=False)
+        try:
+            token = fetch_token(request, budget)
+        except TokenError as exc:
+            with self._lock:
+                if exc.final:
+                    self._entries[key] = exc
+            raise
+        else:
+            with self._lock:
+                self._entries[key] = token
+            return token
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            pending.set()
+
+
+# ---------------------------------------------------------------- the request
+
+
+def token_request(profile, method: int, address: str, secrets: dict[str, str]) -> TokenRequest | str:
+    """What the token step asks for, from a stored profile and its clear OAuth secrets (P14), for a mailbox
+    address; or why the profile cannot get a token (one sentence)."""
+    missing = f"Server profile {profile.name!r} authenticates with {AuthMethod.label_of(method)} but has no "
+    if method == AuthMethod.GMAIL_OAUTH:
+        if not secrets["oauth_service_account_key"]:
+            return missing + "service account key (rule P14)."
+        try:
+            key = service_account_key(secrets["oauth_service_account_key"])
+        except KeyProblem as exc:
+            return f"{exc} Re-enter it on server profile {profile.name!r} (rule P14)."
+        if not address:
+            return "A Gmail OAuth token acts for a mailbox's address, and no mailbox was given."
+        return TokenRequest(method, token_url(method, "", profile.oauth_token_endpoint, key.token_uri),
+                            profile.oauth_client_id.strip(), profile.oauth_scope.strip() or GOOGLE_SCOPE, address,
+                            service_account_key=secrets["oauth_service_account_key"],
+                            cache_key=(profile.id, profile.version, address.lower()))
+    if not profile.oauth_client_id.strip():
+        return missing + "Client ID (rule P14)."
+    if not (secrets["oauth_client_secret"] or secrets["oauth_certificate"]):
+        return missing + "client secret or certificate (rule P14)."
+    if not (profile.oauth_tenant_id.strip() or profile.oauth_token_endpoint.strip()):
+        return missing + "Tenant ID (rule P14)."
+    # An app-only token names no mailbox: one serves every address of the profile.
+    return TokenRequest(method, token_url(method, profile.oauth_tenant_id, profile.oauth_token_endpoint),
+                        profile.oauth_client_id.strip(), profile.oauth_scope.strip() or MICROSOFT_SCOPE,
+                        client_secret="" if secrets["oauth_certificate"] else secrets["oauth_client_secret"],
+                        certificate_pem=secrets["oauth_certificate"], cache_key=(profile.id, profile.version, ""))
+
+
+def token_now(request: TokenRequest, cache: TokenCache, timeout: float) -> Token:
+    """A token within `timeout` seconds (Test Connection); TokenError otherwise."""
+    from .limits import budget_for
+
+    with budget_for(timeout) as budget:
+        return cache.get(request, budget)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _jwt(claims: dict, key_pem: str, headers: dict) -> str:
+    import jwt  # PyJWT with cryptography: no hand-rolled signatures
+
+    return jwt.encode(claims, key_pem, algorithm="RS256", headers=headers)
+
+
+def request_body(request: TokenRequest) -> dict[str, str]:
+    """The form the token endpoint is sent (RFC 6749 §4.4 with §2.3.1, or RFC 7523)."""
+    now = _now()
+    if request.method == AuthMethod.GMAIL_OAUTH:
+        try:
+            key = service_account_key(request.service_account_key)
+        except KeyProblem as exc:
+            raise TokenError(f"{exc} Re-enter the key on the profile (rule P14).") from None
+        issuer = key.client_email or request.client_id
+        headers = {"kid": key.private_key_id} if key.private_key_id else {}
+        claims = {"iss": issuer, "sub": request.subject, "scope": request.scope, "aud": request.token_url,
+                  "iat": now, "exp": now + 3600}
+        return {"grant_type": JWT_BEARER_GRANT, "assertion": _jwt(claims, key.private_key_pem, headers)}
+    body = {"grant_type": "client_credentials", "client_id": request.client_id, "scope": request.scope}
+    if request.certificate_pem:
+        try:
+            cert = client_certificate(request.certificate_pem)
+        except KeyProblem as exc:
+            raise TokenError(f"{exc} Re-enter the certificate on the profile (rule P14).") from None
+        claims = {"iss": request.client_id, "sub": request.client_id, "aud": request.token_url,
+                  "jti": str(uuid.uuid4()), "iat": now, "nbf": now, "exp": now + 600}
+        body["client_assertion_type"] = ASSERTION_TYPE
+        body["client_assertion"] = _jwt(claims, cert.private_key_pem, {"x5t": cert.x5t, "x5t#S256": cert.x5t_s256})
+    else:
+        body["client_secret"] = request.client_secret
+    return body
+
+
+def fetch_token(request: TokenRequest, budget: Budget) -> Token:
+    """POST the request to the token endpoint within `budget`; a Token, or TokenError saying what to fix."""
+    url = urlsplit(request.token_url)
+    if url.scheme != "https" or not url.hostname:
+        raise TokenError(f"The token endpoint {request.token_url!r} is not an https URL (rule P14).")
+    body = urlencode(request_body(request))
+    host, port = url.hostname, url.port or 443
+    where = f"{host}:{port}"
+    sock = None
+    try:
+        sock = _connect(host, port, budget)
+        tls = verified_context().wrap_socket(sock, server_hostname=host)
+        sock = tls
+        conn = http.client.HTTPSConnection(host, port, timeout=budget.left())
+        conn.sock = tls
+        path = url.path + (f"?{url.query}" if url.query else "")
+        conn.request("POST", path or "/", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json",
+            "User-Agent": "mailbox-tui"})
+        response = conn.getresponse()
+        raw = response.read(READ_LIMIT + 1)
+        status = response.status
+    except Exception as exc:  # noqa: BLE001 - every way it can fail becomes one sentence
+        raise TokenError(_transport_message(exc, request, where, budget), final=not budget.aborted) from None
+    finally:
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+    if len(raw) > READ_LIMIT:
+        raise TokenError(f"The token endpoint {where} sent more than {READ_LIMIT // 1024} KiB: it is not a token "
+                         "endpoint, or it misbehaves. Check the profile's Token Endpoint.")
+    try:
+        answer = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        answer = None
+    if status == 200 and isinstance(answer, dict) and isinstance(answer.get("access_token"), str):
+        return _token(answer, request)
+    raise TokenError(explain_error(status, answer if isinstance(answer, dict) else None, request, where),
+                     _safe_answer(status, answer))
+
+
+def _connect(host: str, port: int, budget: Budget) -> socket.socket:
+    """A socket to the endpoint, watched by the budget before it connects (as a probe's is): the
+    deadline or the run's Abort ends a connect, a handshake or a read that would go on."""
+    last: OSError | None = None
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            budget.watch(sock)
+            sock.settimeout(budget.left())
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+            if budget.stopped:
+                break
+    raise last or OSError("no address to connect to")
+
+
+def _token(answer: dict, request: TokenRequest) -> Token:
+    access = answer["access_token"]
+    try:
+        lifetime = float(answer.get("expires_in", 3600))
+    except (TypeError, ValueError):
+        lifetime = 3600.0
+    claims = _claims(access)
+    scopes = str(answer.get("scope") or claims.get("scope") or claims.get("scp") or "").split()
+    roles = claims.get("roles")
+    if isinstance(roles, list):
+        scopes += [str(r) for r in roles if str(r) not in scopes]
+    if "exp" in claims and isinstance(claims["exp"], (int, float)):
+        expires_on = datetime.fromtimestamp(claims["exp"], timezone.utc).replace(tzinfo=None)
+        lifetime = min(lifetime, claims["exp"] - time.time())
+    else:
+        expires_on = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + timedelta(seconds=int(lifetime))
+    return Token(access, time.monotonic() + lifetime, expires_on, tuple(scopes), _identity(claims, request),
+                 str(answer.get("token_type") or "Bearer"))
+
+
+def _claims(token: str) -> dict:
+    """An access token's claims when it is a JWT (Microsoft's are; Google's are opaque): for showing
+    its expiry, scopes and identity. Not verified: the mail server does that."""
+    try:
+        import jwt
+
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except Exception:  # noqa: BLE001 - an opaque token has no claims to show
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _identity(claims: dict, request: TokenRequest) -> str:
+    if claims.get("email"):
+        return str(claims["email"])
+    if claims.get("idtyp") == "app" or claims.get("appid"):
+        app = claims.get("app_displayname") or claims.get("appid") or request.client_id
+        return f"the app {app} (service principal {claims.get('oid', '?')}, tenant {claims.get('tid', '?')})"
+    if request.subject:
+        return request.subject
+    return f"the app {request.client_id}"
+
+
+# ---------------------------------------------------------------- failures that say what to fix
+
+# Microsoft Entra ID codes (AADSTS…) seen on this path, with their meaning.
+AADSTS = {
+    7000215: "Invalid client secret provided",
+    7000222: "The client secret has expired",
+    700027: "The client assertion's signature or certificate is not valid",
+    700024: "The client assertion is not within its valid time range",
+    700016: "The application was not found in the directory",
+    90002: "The tenant was not found",
+    65001: "Admin consent has not been granted",
+    1002012: "The scope is not valid for client credentials",
+    500011: "The resource principal was not found in the tenant",
+    7000112: "The application is disabled",
+    50034: "The user account does not exist in the directory",
+    700082: "The refresh token has expired",
+}
+
+
+def _aadsts(answer: dict) -> int | None:
+    codes = answer.get("error_codes")
+    if isinstance(codes, list) and codes and isinstance(codes[0], int):
+        return codes[0]
+    description = str(answer.get("error_description") or "")
+    if description.startswith("AADSTS"):
+        digits = description[6:].split(":")[0]
+        if digits.isdigit():
+            return int(digits)
+    return None
+
+
+def explain_error(status: int, answer: dict | None, request: TokenRequest, where: str) -> str:
+    """One sentence or two: what the endpoint said, and the fix."""
+    google = request.method == AuthMethod.GMAIL_OAUTH
+    if answer is None or not answer.get("error"):
+        return (f"The token endpoint {where} answered HTTP {status} without an OAuth error: it is down or is not "
+                "a token endpoint. Check the profile's Token Endpoint, or try again later.")
+    error = str(answer.get("error"))
+    description = str(answer.get("error_description") or "")
+    code = _aadsts(answer)
+    named = f"{error}" + (f", AADSTS{code}: {AADSTS.get(code, 'see the Microsoft Entra error reference')}"
+                          if code else "")
+    prefix = f"The token endpoint refused ({named})."
+    if google:
+        if error == "unauthorized_client":
+            return (f"{prefix} The service account may not act for {request.subject}: in the Google Admin console "
+                    "(Security → Access and data control → API controls → Domain-wide delegation) add its client ID "
+                    f"with the scope {request.scope}.")
+        if error == "invalid_grant" and "email" in description.lower():
+            return (f"{prefix} {request.subject} is not a user of the Google Workspace domain the service account "
+                    "is delegated for: check the mailbox's address or user name.")
+        if error == "invalid_grant" and "signature" in description.lower():
+            return (f"{prefix} The service account key was deleted or replaced: create a new JSON key for it in "
+                    "Google Cloud (IAM → Service accounts → Keys) and paste it into the profile.")
+        if error == "invalid_scope":
+            return f"{prefix} Scope {request.scope!r} is not one Google accepts: use https://mail.google.com/."
+        if error == "invalid_client":
+            return f"{prefix} The service account or its key is unknown or disabled: paste a current JSON key."
+        return f"{prefix} {description[:200]}".strip()
+    if code == 7000222:
+        return (f"{prefix} The client secret has expired: in Entra ID (App registrations → the app → Certificates & "
+                "secrets) create a new client secret and enter its Value in the profile.")
+    if code in (700027, 700024):
+        return (f"{prefix} The certificate assertion was refused: upload this certificate to the app registration "
+                "(Certificates & secrets → Certificates), or check this machine's clock.")
+    if error == "invalid_client":
+        return (f"{prefix} The client secret is wrong: enter the secret's Value (not its Secret ID) from the app "
+                "registration's Certificates & secrets.")
+    if code == 65001 or (error == "invalid_grant" and "consent" in description.lower()):
+        return (f"{prefix} Admin consent is missing: in the app registration's API permissions add Office 365 "
+                f"Exchange Online application permissions {MS_PERMISSIONS}, then Grant admin consent.")
+    if code == 90002 or (error == "invalid_request" and "tenant" in description.lower()):
+        return f"{prefix} Check the profile's Tenant ID: the directory's GUID or a verified domain."
+    if error == "unauthorized_client":
+        return (f"{prefix} The app (Client ID {request.client_id}) is not registered in this tenant, or may not use "
+                "client credentials: check Client ID and Tenant ID.")
+    if error in ("invalid_scope", "invalid_resource"):
+        return f"{prefix} Scope must be https://outlook.office365.com/.default (it is {request.scope!r})."
+    return f"{prefix} {description.split(' Trace ID')[0][:200]}".strip()
+
+
+def _safe_answer(status: int, answer) -> str:
+    """The endpoint's answer as shown: its error fields only (never a token)."""
+    if not isinstance(answer, dict):
+        return f"HTTP {status}"
+    keep = {k: answer[k] for k in ("error", "error_description", "error_codes") if k in answer}
+    return f"HTTP {status} " + json.dumps(keep, ensure_ascii=False)[:400]
+
+
+def _timeout_message(request: TokenRequest, budget: Budget) -> str:
+    if budget.aborted:
+        return f"The token request was stopped: {budget.aborted}."
+    return (f"The token endpoint {urlsplit(request.token_url).netloc} did not answer within the profile's timeout "
+            f"({budget.timeout:g} s): it is overloaded or unreachable. Try again, or raise the profile's Timeout.")
+
+
+def _transport_message(exc: BaseException, request: TokenRequest, where: str, budget: Budget) -> str:
+    import ssl
+
+    if budget.stopped or isinstance(exc, (socket.timeout, TimeoutError)):
+        return _timeout_message(request, budget)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"The token endpoint {where} presented a certificate that is not trusted "
+                f"({exc.verify_message or 'verification failed'}): nothing was sent. Check the Token Endpoint, or "
+                "add its CA to this machine's trust store (SSL_CERT_FILE).")
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS with the token endpoint {where} failed ({exc.reason or exc}): nothing was sent."
+    if isinstance(exc, socket.gaierror):
+        return f"The token endpoint's host {where} was not found (DNS): check the Token Endpoint or Tenant ID."
+    if isinstance(exc, ConnectionRefusedError):
+        return f"The token endpoint {where} refused the connection: nothing listens there. Check the Token Endpoint."
+    if isinstance(exc, (http.client.HTTPException, ConnectionError, OSError)):
+        return f"The token endpoint {where} closed the connection without an answer ({type(exc).__name__})."
+    return f"The token request to {where} failed ({type(exc).__name__})."

@@ -1,0 +1,70 @@
+"""SASL bearer-token logins (P14): XOAUTH2, or OAUTHBEARER (RFC 7628) where that is all a server offers,
+and a refused token said plainly with the server's decoded reason."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from ...domain.options import AuthMethod
+from .results import IMAP, POP3, SMTP
+
+XOAUTH2, OAUTHBEARER = "XOAUTH2", "OAUTHBEARER"
+PERMISSION = {IMAP: "IMAP.AccessAsApp", POP3: "POP.AccessAsApp", SMTP: "SMTP.SendAsApp"}
+
+
+def mechanism(offered) -> str | None:
+    """XOAUTH2 when offered, else OAUTHBEARER, else None."""
+    names = {str(m).upper() for m in offered}
+    for name in (XOAUTH2, OAUTHBEARER):
+        if name in names:
+            return name
+    return None
+
+
+def initial_response(name: str, user: str, token: str, host: str, port: int) -> bytes:
+    if name == XOAUTH2:
+        return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+    return f"n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01".encode()
+
+
+def failure_reply(name: str) -> bytes:
+    """What the client answers to a failure challenge: an empty line (XOAUTH2) or ^A (OAUTHBEARER)."""
+    return b"" if name == XOAUTH2 else b"\x01"
+
+
+def decoded_reason(challenge) -> str:
+    """A failure challenge as the server meant it: base64 JSON such as {"status":"401",...}."""
+    if isinstance(challenge, str):
+        challenge = challenge.encode("ascii", "replace")
+    challenge = (challenge or b"").strip()
+    if not challenge:
+        return ""
+    try:
+        raw = base64.b64decode(challenge, validate=True)
+    except (binascii.Error, ValueError):
+        raw = challenge
+    return reason_text(raw)
+
+
+def reason_text(raw: bytes) -> str:
+    """A decoded failure challenge, JSON made compact."""
+    text = (raw or b"").decode("utf-8", "replace").strip()
+    try:
+        return json.dumps(json.loads(text), separators=(",", ":"))
+    except ValueError:
+        return text
+
+
+def token_rejected(protocol: str, user: str, method: int | None, reason: str) -> str:
+    """Why a server refused a bearer token, and the fix for the provider."""
+    said = f" (the server said {reason})" if reason else ""
+    if method == AuthMethod.GMAIL_OAUTH:
+        fix = ("Check that the address is a user of the Google Workspace domain and that domain-wide delegation "
+               "grants the service account https://mail.google.com/.")
+    else:
+        fix = (f"The app needs the application permission {PERMISSION.get(protocol, 'IMAP.AccessAsApp')} with admin "
+               f"consent, a service principal in Exchange Online (New-ServicePrincipal) and access to this mailbox "
+               f"(Add-MailboxPermission -User <service principal> -AccessRights FullAccess).")
+    return f"The server refused the access token for {user!r}{said}. {fix}"
