@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_history import add_history_commands, cmd_history, cmd_undo
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 LOG_ENV = "MAILBOX_TUI_LOG"
 WRITE_WAIT_S = 120.0  # how long a command waits for another writer (saying so) before giving up
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = sub.add_parser("rotate-key", parents=[common], help="re-encrypt every stored password under a new key")
     rotate.add_argument("--out", metavar="PATH", type=Path,
                         help="where to write the new key when the current one comes from $MAILBOX_TUI_KEY")
+    add_history_commands(sub, common)
     return parser
 
 
@@ -165,6 +168,7 @@ def _open_store(args, url: str | None = None, keyring=None):
                   **({"write_wait_s": WRITE_WAIT_S} if scripted else {}))
     for note in store.key_notes:
         print(f"mailbox-tui: note: {note}", file=sys.stderr)
+    store.actor = _acting(args)
     return store
 
 
@@ -256,7 +260,7 @@ def cmd_import(args) -> int:
     with _open_store(args, url, keyring) as store:
         if not store.key_ok and _carries_passwords(doc):
             return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
-        report = import_document(store, doc, dry_run=args.dry_run)
+        report = import_document(store, doc, dry_run=args.dry_run, source=args.file.name)
     if getattr(args, "json", False):
         _print(args, report.as_dict(), "")
     else:
@@ -404,8 +408,18 @@ def cmd_app(args) -> int:
         return run_app(store, acting=getattr(args, "acting", None), mouse=not getattr(args, "no_mouse", False))
 
 
+def _acting(args) -> str:
+    """Who the history says made a change: --as, or the acting admin this user chose in the app."""
+    from .domain.text import email_key
+    from .ui.settings import load_settings  # plain JSON; no Textual
+
+    text = getattr(args, "acting", None) or load_settings().get("acting_admin") or ""
+    return email_key(text) if text else ""
+
+
 COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check": cmd_check,
-            "test": cmd_test, "rotate-key": cmd_rotate_key, None: cmd_app}
+            "test": cmd_test, "rotate-key": cmd_rotate_key, "history": cmd_history, "undo": cmd_undo,
+            None: cmd_app}
 
 
 def entry() -> int:

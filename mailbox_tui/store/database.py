@@ -21,7 +21,7 @@ from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationS
 log = logging.getLogger(__name__)
 
 DB_ENV = "MAILBOX_TUI_DB"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_MS = 5000  # how long any statement waits for SQLite's lock
 WRITE_WAIT_S = 5.0  # how long a write transaction waits for another writer (the CLI waits longer, and says so)
@@ -286,7 +286,15 @@ def _migrate_oauth(db: peewee.Database) -> None:
     _add_missing_columns(db, *(EmailServerProfile._meta.fields[declared[name].model_column] for name in OAUTH_FIELDS))
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth}
+def _migrate_history(db: peewee.Database) -> None:
+    """The change history (issue 13): entries and the secrets undo needs. Existing databases start
+    with none. Self-contained, so it can take any number in the sequence."""
+    from .history import create_history_tables
+
+    create_history_tables(db)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history}
 
 
 def schema_version(db: peewee.Database) -> int:
@@ -345,6 +353,7 @@ class Store:
         explicit = url is not None or bool(os.environ.get(DB_ENV))
         self.url = url or default_url()
         self.key_notes: list[str] = []
+        self.actor = ""  # the acting admin's email: who the change history says made a change
         self._guarded_txn = None
         self.db = make_database(self.url, make_folder=not explicit, must_exist=not create)
         if isinstance(self.db, _SqliteDatabase):

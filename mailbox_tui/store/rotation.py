@@ -22,6 +22,7 @@ from .crypto import KeyFileError, KeyRing, SecretUnreadable, fsync_folder, key_r
 from .crypto import retired_key_path, write_key_file
 from .database import Store, StoreError
 from ..domain.fields import MAILBOX_FIELDS, PROFILE_FIELDS, secret_fields
+from .history import ROTATE_KEY, ChangeSecret, record_event
 from .models import EmailServerProfile, Mailbox, Meta
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 SECRET_COLUMNS = (
     (Mailbox, "mailbox", tuple(f.model_column for f in secret_fields(MAILBOX_FIELDS))),
     (EmailServerProfile, "server profile", tuple(f.model_column for f in secret_fields(PROFILE_FIELDS))),
+    (ChangeSecret, "change history's", ("old_enc", "new_enc")),  # what undo restores
 )
 
 
@@ -67,6 +69,7 @@ def rotate_key(store: Store, new_key_path: Path | None = None) -> tuple[int, Pat
             created = True
             Meta.update(value=KeyRing([new_key], "new").key_check()).where(Meta.key == "key_check").execute()
             count = _reencrypt(rotating)
+            record_event(store, "key", ROTATE_KEY)  # one entry, no values
     except BaseException:
         if created:
             _discard_pending(store, pending, new_key)
@@ -129,7 +132,7 @@ def _reencrypt(rotating: KeyRing) -> int:
                         unreadable.append(f"{label} {row.name!r}")
                         continue
                     model.update({field: token}).where(model.id == row.id).execute()
-                    count += 1
+                    count += model is not ChangeSecret  # the count is of the records' own passwords
                 last = page[-1].id
     if unreadable:
         shown = ", ".join(unreadable[:5]) + (", …" if len(unreadable) > 5 else "")

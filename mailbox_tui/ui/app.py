@@ -11,11 +11,13 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..domain.text import email_key
 from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
 from .input_queue import InputQueue
 from .settings import load_settings, save_settings
+from .undo_offer import UndoOffers
 from .widgets.scrollbar import use_compact_scrollbars
 from .workers import Workers
 
@@ -81,7 +83,7 @@ class ActionsProvider(Provider):
 use_compact_scrollbars()
 
 
-class MailboxApp(Workers, App[int]):
+class MailboxApp(Workers, UndoOffers, App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}
@@ -89,7 +91,7 @@ class MailboxApp(Workers, App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="palette"),
-    ]
+    ] + UndoOffers.UNDO_BINDINGS
 
     def __init__(self, store: Store, acting: str | None = None, driver_class=None):
         super().__init__(driver_class=driver_class)
@@ -136,6 +138,7 @@ class MailboxApp(Workers, App[int]):
     def _set_acting(self, user: lookups.UserSummary, remember: bool) -> None:
         self.acting_user_id = user.id
         self._acting_name = user.full_name
+        self.store.actor = email_key(user.email)  # who the change history names
         if remember:
             save_settings({**load_settings(), "acting_admin": user.email})
         self._update_title()
@@ -159,6 +162,7 @@ class MailboxApp(Workers, App[int]):
     def action_go(self, page: str, filter_text: str | None = None, view: str | None = None) -> None:
         """One key per page (1–5 on any list). The Mailboxes list stays at the bottom of the stack."""
         from ..store import services
+        from .screens.history import HistoryListScreen
         from .screens.mailbox_list import MailboxListScreen
         from .screens.profiles import ProfileListScreen
         from .screens.queues import QueueListScreen
@@ -177,6 +181,8 @@ class MailboxApp(Workers, App[int]):
         elif page in ("profiles", "users", "queues"):
             lists = {"profiles": ProfileListScreen, "users": UserListScreen, "queues": QueueListScreen}
             self.push_screen(lists[page]())
+        elif page == "history":
+            self.push_screen(HistoryListScreen())
         elif filter_text is not None or view is not None:
             self.screen.show(view=view, filter_text=filter_text)
 

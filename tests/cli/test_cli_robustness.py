@@ -181,7 +181,7 @@ def small_disk(where: Path, size: str = "600k"):
 
 def test_full_disk_names_the_disk_not_cannot_rollback(tmp_path):
     """Item 13: SQLite's own rollback after SQLITE_FULL hid the cause behind "cannot rollback"."""
-    with small_disk(tmp_path / "disk") as disk:
+    with small_disk(tmp_path / "disk", "900k") as disk:  # the demo's change history needs room too
         db = disk / "x.db"
         assert run("demo", "--users", "5", "--db", f"sqlite:///{db}").returncode == 0
         before = counts(db)

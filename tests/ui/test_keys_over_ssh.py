@@ -23,7 +23,7 @@ from support.terminal import TerminalApp, keys
 from mailbox_tui.store.database import Store
 from mailbox_tui.store.demo import seed_demo
 
-IGNORED_COLUMNS = {"created_on", "modified_on"}  # when a save happened, not what it saved
+IGNORED_COLUMNS = {"created_on", "modified_on", "at"}  # when a save happened (or its history entry), not what it saved
 
 
 @pytest.fixture(scope="module")

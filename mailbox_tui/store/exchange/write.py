@@ -11,7 +11,7 @@ from ...domain.findings import RuleViolation, Severity
 from ...domain.options import MailboxKind
 from ...domain.records import MailboxDraft, UserDraft, changed_fields
 from ...domain.text import normalise_email
-from .. import services
+from .. import history, services
 from ..convert import mailbox_columns, user_columns
 from ..database import ConflictError, Store
 from ..exchange_format import SECTIONS, ImportFinding
@@ -24,15 +24,17 @@ from .rows import applied
 log = logging.getLogger(__name__)
 
 
-def import_document(store: Store, doc: dict[str, list[dict]], dry_run: bool = False) -> ImportReport:
-    """Judge every row, then write everything in one transaction, or nothing."""
+def import_document(store: Store, doc: dict[str, list[dict]], dry_run: bool = False,
+                    source: str = "") -> ImportReport:
+    """Judge every row, then write everything in one transaction, or nothing. `source` (the file's
+    name) is what the import's history entry names."""
     try:
-        return _import(store, doc, dry_run)
+        return _import(store, doc, dry_run, source)
     finally:
         normalise_email.cache_clear()  # an import can fill it with every address in the file
 
 
-def _import(store: Store, doc: dict[str, list[dict]], dry_run: bool) -> ImportReport:
+def _import(store: Store, doc: dict[str, list[dict]], dry_run: bool, source: str) -> ImportReport:
     plan = ImportPlan(store, require_document_shape(doc))
     with store.transaction() as txn:
         plan.plan()
@@ -41,7 +43,12 @@ def _import(store: Store, doc: dict[str, list[dict]], dry_run: bool) -> ImportRe
             txn.rollback()
             return report
         try:
-            write_plan(plan)
+            event = history.record_event(store, "import", history.IMPORT, source)
+            with history.operation(batch=event or None):
+                write_plan(plan)
+            history.amend_event(event, [[f"{what} {section}", None, counts[section]]
+                                        for what, counts in (("created", report.created), ("updated", report.updated))
+                                        for section in SECTIONS if counts[section]])
         except RuleViolation as exc:
             txn.rollback()
             report.findings += [ImportFinding("import", 0, f.rule, f.field, f.severity, f.message)
@@ -146,6 +153,7 @@ def _write_users(plan: ImportPlan) -> dict[int, int]:
         cols["id"] = ids[placeholder] = user_id
     for chunk in chunks(new, 5000):
         bulk_insert(AppUser, [cols for _, _, cols in chunk])
+        history.record_created(store, "user", [cols for _, _, cols in chunk])
     plan.report.created["users"] += len(new)
     return ids
 
@@ -160,5 +168,8 @@ def _insert_user_mailboxes(plan: ImportPlan, boxes: list[PlannedMailbox], resolv
         cols = mailbox_columns(d)
         cols["password_enc"] = keyring.encrypt(d.password.new) if d.password.new else None
         rows.append(cols)
+    for cols, mailbox_id in zip(rows, reserve_ids(Mailbox, len(rows)), strict=True):
+        cols["id"] = mailbox_id
     for chunk in chunks(rows, 5000):
         bulk_insert(Mailbox, chunk)
+        history.record_created(plan.store, "mailbox", chunk)

@@ -14,14 +14,14 @@ from ...domain.effects import (
     with_default_settings,
 )
 from ...domain.findings import Finding, RuleViolation, errors
-from ...domain.options import ApprovalStatus, MailboxKind
+from ...domain.options import ApprovalStatus, MailboxKind, RecordState
 from ...domain.records import MailboxDraft, changed_fields
 from ...domain.rules import (
     check_mailbox,
     check_state,
     check_user,
 )
-from .. import contexts
+from .. import contexts, history
 from ..convert import (
     mailbox_columns,
     mailbox_draft,
@@ -65,6 +65,7 @@ def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
     with store.transaction():
         refuse_on_errors(check_mailbox(d, mailbox_context(store, d)))
         row = Mailbox.create(**mailbox_columns(d), password_enc=password_column(store.keyring, d.password, None))
+        history.record(store, "mailbox", history.CREATE, {}, {row.id: dict(row.__data__)})
         log.info("forward mailbox %s created", row.id)
         return mailbox_draft(row, store.key_ok)
 
@@ -79,12 +80,18 @@ def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft) -> Mailb
         changed = mailbox_changes(current, new)
         values = mailbox_columns(new)
         values.update(stale_statuses(changed))
+        row = Mailbox.get_by_id(base.id)
+        record = {MailboxKind.USER: "user", MailboxKind.QUEUE: "queue"}.get(current.kind)
+        mailbox = history.Tracked(store, "mailbox", [base.id], history.UPDATE)
+        regarding = history.Tracked(store, record, [current.regarding_id], history.UPDATE) if record else None
         if values["email"] != current.email:  # M4, even a change of case only
             values.update(_mirror_email_to_record(store, current, new))
-        row = Mailbox.get_by_id(base.id)
         values["password_enc"] = password_column(store.keyring, new.password, row.password_enc)
         guarded_update(Mailbox, base.id, base.version, values, f"Mailbox {current.name!r}",
                         lambda: changed_fields(base, get_mailbox(store, base.id)))
+        entries = mailbox.done()
+        if regarding is not None:
+            regarding.done(parent=entries[0] if entries else None)
         log.info("mailbox %s updated: %s", base.id, ", ".join(changed) or "no changes")
         return get_mailbox(store, base.id)
 
@@ -117,13 +124,15 @@ def delete_mailbox(store: Store, mailbox_id: int) -> None:
         if d.kind != MailboxKind.FORWARD:
             raise StoreError(f"{d.name!r} is a {d.kind.label.lower()} mailbox: it goes when its "
                              f"{d.kind.label.lower()} is deleted.")
-        Mailbox.delete().where(Mailbox.id == mailbox_id).execute()
+        with history.tracked(store, "mailbox", [mailbox_id], history.DELETE):
+            Mailbox.delete().where(Mailbox.id == mailbox_id).execute()
         log.info("forward mailbox %s deleted", mailbox_id)
 
 
 def set_mailbox_state(store: Store, mailbox_ids: list[int], state: int) -> int:
     refuse_on_errors(list(check_state(state)))  # R1
-    with store.transaction():
+    action = history.ACTIVATE if int(state) == RecordState.ACTIVE else history.DEACTIVATE
+    with store.transaction(), history.tracked(store, "mailbox", mailbox_ids, action):
         return (Mailbox.update(state=int(state), version=Mailbox.version + 1, modified_on=utcnow())
                 .where(Mailbox.id.in_(mailbox_ids), Mailbox.state != int(state)).execute())
 
@@ -131,7 +140,8 @@ def set_mailbox_state(store: Store, mailbox_ids: list[int], state: int) -> int:
 def set_approval(store: Store, mailbox_ids: list[int], approved: bool) -> int:
     """A1: Approve Email / Reject Email. A forward mailbox has no approval to give."""
     status = ApprovalStatus.APPROVED if approved else ApprovalStatus.REJECTED
-    with store.transaction():
+    with store.transaction(), history.tracked(store, "mailbox", mailbox_ids,
+                                              history.APPROVE if approved else history.REJECT):
         return (Mailbox.update(approval=int(status), version=Mailbox.version + 1, modified_on=utcnow())
                 .where(Mailbox.id.in_(mailbox_ids), Mailbox.kind != MailboxKind.FORWARD).execute())
 
@@ -160,7 +170,7 @@ def preview_default_settings(store: Store, mailbox_ids: list[int]) -> list[Defau
 def apply_default_settings(store: Store, mailbox_ids: list[int]) -> int:
     """Apply Default Email Settings in one transaction; any mailbox in error refuses all."""
     org = org_settings(store)
-    with store.transaction():
+    with store.transaction(), history.operation(action=history.APPLY_DEFAULTS):
         previews = preview_default_settings(store, mailbox_ids)
         bad = [f for p in previews for f in errors(p.findings)]
         if bad:

@@ -9,7 +9,7 @@ from ...domain.records import OrgSettings, changed_fields
 from ...domain.rules import (
     check_org_settings,
 )
-from .. import contexts
+from .. import contexts, history
 from ..convert import (
     org_draft,
 )
@@ -40,6 +40,7 @@ def update_org_settings(store: Store, base: OrgSettings, new: OrgSettings) -> Or
             "approval_required_users": new.approval_required_users,
             "approval_required_queues": new.approval_required_queues,
         }
-        guarded_update(OrganizationSettings, 1, base.version, values, "Email Settings",
-                        lambda: changed_fields(base, org_settings(store)))
+        with history.tracked(store, "settings", [1], history.UPDATE):
+            guarded_update(OrganizationSettings, 1, base.version, values, "Email Settings",
+                            lambda: changed_fields(base, org_settings(store)))
         return org_settings(store)

@@ -15,7 +15,7 @@ from ...domain.rules import (
     check_profile,
     normalise_profile,
 )
-from .. import contexts
+from .. import contexts, history
 from ..convert import (
     password_column,
     profile_columns,
@@ -55,6 +55,7 @@ def create_profile(store: Store, d: ProfileDraft) -> ProfileDraft:
         d = normalise_profile(d)
         refuse_on_errors(check_profile(d, _profile_context(store, d)))
         row = EmailServerProfile.create(**profile_columns(d), **_profile_secrets(store, d, None))
+        history.record(store, "profile", history.CREATE, {}, {row.id: dict(row.__data__)})
         return profile_draft(row, store.key_ok)
 
 
@@ -70,12 +71,21 @@ def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft) -> Profi
         values = dict(profile_columns(new), **_profile_secrets(store, new, row))
         connection = [k for k in values if k not in ("name", "name_key", "state", "max_concurrent_connections",
                                                      "min_polling_minutes") and getattr(row, k) != values[k]]
+        profile = history.Tracked(store, "profile", [base.id], history.UPDATE)
+        profile.before = {base.id: dict(row.__data__)}  # read just above, in this transaction
         guarded_update(EmailServerProfile, base.id, base.version, values, f"Server profile {current.name!r}",
                         lambda: changed_fields(base, get_profile(store, base.id)))
+        entries = profile.done()
         if connection:
+            mailboxes = history.Tracked(store, "mailbox", _mailbox_ids(base.id), history.UPDATE)
             (Mailbox.update(**stale_statuses(["profile_id"]), version=Mailbox.version + 1, modified_on=utcnow())
              .where(Mailbox.profile == base.id).execute())
+            mailboxes.done(parent=entries[0] if entries else None)
         return get_profile(store, base.id)
+
+
+def _mailbox_ids(profile_id: int) -> list[int]:
+    return [r.id for r in Mailbox.select(Mailbox.id).where(Mailbox.profile == profile_id)]
 
 
 def profile_usage(profile_id: int) -> int:
@@ -86,11 +96,17 @@ def delete_profile(store: Store, profile_id: int) -> int:
     """P11: clears the profile from its mailboxes (their results go stale, M17). Returns how many."""
     with store.transaction():
         get_profile(store, profile_id)
+        profile = history.Tracked(store, "profile", [profile_id], history.DELETE)
+        mailboxes = history.Tracked(store, "mailbox", _mailbox_ids(profile_id), history.UPDATE)
+        settings = history.Tracked(store, "settings", [1], history.UPDATE)
         count = (Mailbox.update(profile=None, **stale_statuses(["profile_id"]), version=Mailbox.version + 1,
                                 modified_on=utcnow())
                  .where(Mailbox.profile == profile_id).execute())
         OrganizationSettings.update(default_profile=None).where(
             OrganizationSettings.default_profile == profile_id).execute()
         EmailServerProfile.delete().where(EmailServerProfile.id == profile_id).execute()
+        entries = profile.done()
+        mailboxes.done(parent=entries[0] if entries else None)
+        settings.done(parent=entries[0] if entries else None)
         log.info("server profile %s deleted; cleared from %s mailboxes", profile_id, count)
         return count

@@ -18,7 +18,7 @@ from ...domain.rules import (
     check_mailbox,
     check_queue,
 )
-from .. import contexts
+from .. import contexts, history
 from ..convert import (
     mailbox_columns,
     mailbox_draft,
@@ -64,6 +64,9 @@ def create_queue(store: Store, d: QueueDraft) -> tuple[QueueDraft, MailboxDraft,
         mailbox.email = row.email
         findings = check_mailbox(mailbox, mailbox_context(store, mailbox))
         mrow = Mailbox.create(**mailbox_columns(mailbox))
+        entries = history.record(store, "queue", history.CREATE, {}, {row.id: dict(row.__data__)})
+        history.record(store, "mailbox", history.CREATE, {}, {mrow.id: dict(mrow.__data__)},
+                       parent=entries[0] if entries else None)
         return get_queue(store, row.id), mailbox_draft(mrow, store.key_ok), findings
 
 
@@ -75,6 +78,9 @@ def update_queue(store: Store, base: QueueDraft, new: QueueDraft) -> QueueDraft:
             raise ConflictError(f"Queue {current.name!r}", changed_fields(base, current))
         refuse_on_errors(check_queue(new, _queue_context(store, new)))
         cols = queue_columns(new)
+        mrow = queue_mailbox(base.id)
+        queue = history.Tracked(store, "queue", [base.id], history.UPDATE)
+        mailbox = history.Tracked(store, "mailbox", [mrow.id if mrow else None], history.UPDATE)
         guarded_update(Queue, base.id, base.version, cols, f"Queue {current.name!r}",
                         lambda: changed_fields(base, get_queue(store, base.id)))
         mrow = queue_mailbox(base.id)
@@ -88,11 +94,18 @@ def update_queue(store: Store, base: QueueDraft, new: QueueDraft) -> QueueDraft:
             if "email" in changed:
                 values["approval"] = approval_after_email_change(MailboxKind.QUEUE, org_settings(store), mbox.approval)
             guarded_update(Mailbox, mbox.id, mbox.version, values, f"Mailbox {mbox.name!r}", lambda: changed)
+        entries = queue.done()
+        mailbox.done(parent=entries[0] if entries else None)
         return get_queue(store, base.id)
 
 
 def delete_queue(store: Store, queue_id: int) -> None:
     with store.transaction():
         get_queue(store, queue_id)
+        mrow = queue_mailbox(queue_id)
+        queue = history.Tracked(store, "queue", [queue_id], history.DELETE)
+        mailbox = history.Tracked(store, "mailbox", [mrow.id if mrow else None], history.DELETE)
         Mailbox.delete().where(Mailbox.regarding_queue == queue_id).execute()
         Queue.delete().where(Queue.id == queue_id).execute()
+        entries = queue.done()
+        mailbox.done(parent=entries[0] if entries else None)

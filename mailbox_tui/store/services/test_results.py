@@ -5,9 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...domain.options import TestStatus
+from .. import history
 from ..database import Store
 from ..models import EmailServerProfile, Mailbox, MailboxAlert, utcnow
 from .guards import NotFound
+
+
+# A test's history entry is written only when one of these changed.
+TEST_FLAGS = frozenset(("incoming_status", "outgoing_status", "act_status", "enabled_incoming", "enabled_outgoing",
+                        "enabled_act"))
 
 
 @dataclass
@@ -33,7 +39,8 @@ def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
                          ("act_status", "enabled_act")):
         if status in values:
             values[flag] = values[status] == TestStatus.SUCCESS
-    with store.transaction():
+    with store.transaction(), history.tracked(store, "mailbox", [mailbox_id], history.TEST,
+                                              only_if=TEST_FLAGS):
         if tested_profile is not None and not EmailServerProfile.select().where(
                 EmailServerProfile.id == tested_profile[0], EmailServerProfile.version == tested_profile[1]).exists():
             changed = 0

@@ -19,7 +19,7 @@ from ...domain.rules import (
     check_user,
 )
 from ...domain.text import email_key
-from .. import contexts
+from .. import contexts, history
 from ..convert import (
     mailbox_columns,
     mailbox_draft,
@@ -68,6 +68,9 @@ def create_user(store: Store, d: UserDraft) -> tuple[UserDraft, MailboxDraft, li
         mailbox.email = row.email
         findings = check_mailbox(mailbox, mailbox_context(store, mailbox))
         mrow = Mailbox.create(**mailbox_columns(mailbox))
+        entries = history.record(store, "user", history.CREATE, {}, {row.id: dict(row.__data__)})
+        history.record(store, "mailbox", history.CREATE, {}, {mrow.id: dict(mrow.__data__)},
+                       parent=entries[0] if entries else None)
         log.info("user %s created with mailbox %s", row.id, mrow.id)
         return user, mailbox_draft(mrow, store.key_ok), findings
 
@@ -80,6 +83,8 @@ def update_user(store: Store, base: UserDraft, new: UserDraft) -> UserDraft:
             raise ConflictError(f"User {current.full_name!r}", changed_fields(base, current))
         refuse_on_errors(check_user(new, _user_context(store, new)))
         cols = user_columns(new)
+        user = history.Tracked(store, "user", [base.id], history.UPDATE)
+        mailbox = history.Tracked(store, "mailbox", [user_mailbox_id(base.id)], history.UPDATE)
         guarded_update(AppUser, base.id, base.version, cols, f"User {current.full_name!r}",
                         lambda: changed_fields(base, get_user(store, base.id)))
         if email_changed(current.email, new.email) or current.email != cols["email"]:
@@ -90,6 +95,8 @@ def update_user(store: Store, base: UserDraft, new: UserDraft) -> UserDraft:
                           "approval": approval_after_email_change(MailboxKind.USER, org_settings(store), mbox.approval)}
                 values.update(stale_statuses(["email"]))
                 guarded_update(Mailbox, mid, mbox.version, values, f"Mailbox {mbox.name!r}", lambda: ["email"])
+        entries = user.done()
+        mailbox.done(parent=entries[0] if entries else None)
         return get_user(store, base.id)
 
 
@@ -103,8 +110,12 @@ def delete_user(store: Store, user_id: int) -> None:
             parts = [f"{queues} queue(s)" if queues else "", f"{forwards} forward mailbox(es)" if forwards else ""]
             raise StoreError(f"{user.full_name} owns {' and '.join(p for p in parts if p)}: "
                              "give them another owner first.")
+        user = history.Tracked(store, "user", [user_id], history.DELETE)
+        mailbox = history.Tracked(store, "mailbox", [user_mailbox_id(user_id)], history.DELETE)
         Mailbox.delete().where(Mailbox.regarding_user == user_id).execute()
         AppUser.delete().where(AppUser.id == user_id).execute()
+        entries = user.done()
+        mailbox.done(parent=entries[0] if entries else None)
         log.info("user %s and its mailbox deleted", user_id)
 
 

@@ -103,12 +103,13 @@ class MailboxListScreen(RecordListScreen):
         if not ids:
             self.notify("No mailbox is highlighted or marked.", severity="warning")
             return
+        mark = self.app.history_mark()
         try:
             changed = fn(self.app.store, ids)
         except (RuleViolation, StoreError) as exc:
             self.notify(str(exc), severity="error", timeout=10)
             return
-        self.notify(f"{what}: {changed} of {len(ids)} mailbox(es) changed.")
+        self.app.offer_undo(mark, f"{what}: {changed} of {len(ids)} mailbox(es) changed.")
         self.table.marked.clear()
         self.after_change()
 

@@ -144,7 +144,10 @@ class RecordFormScreen(Screen[bool]):
         Binding("ctrl+s", "save(False)", "Save", priority=True, id="save"),
         Binding("ctrl+w,f9", "save(True)", "Save & Close", priority=True, id="save_close"),
         Binding("escape", "back", "Back", id="back"),
+        Binding("f10", "history", "History", id="history"),
     ]
+    HISTORY_KINDS = {"mailbox": "mailbox", "user": "user", "queue": "queue", "server profile": "profile",
+                     "email settings": "settings"}
 
     def __init__(self, draft) -> None:
         super().__init__()
@@ -167,6 +170,17 @@ class RecordFormScreen(Screen[bool]):
         if getattr(draft, "id", 0) is None:
             return f"New {self.RECORD}"
         return self.title_of(draft) or self.RECORD.title()
+
+    def action_history(self) -> None:
+        """F10: this record's history, newest first, old → new per field."""
+        from .history import RecordHistoryScreen
+
+        kind = self.HISTORY_KINDS.get(self.RECORD)
+        record_id = 1 if kind == "settings" else getattr(self.base, "id", None)
+        if kind is None or record_id is None:
+            self.notify("A new record has no history yet: save it first.", severity="warning")
+            return
+        self.app.push_screen(RecordHistoryScreen(kind, record_id, self.heading(self.base)))
 
     def value(self, widget_id: str):
         """The current value of the widget with this id."""

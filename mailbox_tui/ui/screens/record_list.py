@@ -15,9 +15,9 @@ from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import RecordTable
 
 PAGE = 100  # rows fetched at a time
-PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings"}
+PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings", "6": "history"}
 PAGE_TITLES = {"mailboxes": "Mailboxes", "profiles": "Email Server Profiles", "users": "Users",
-               "queues": "Queues", "settings": "Email Settings"}
+               "queues": "Queues", "settings": "Email Settings", "history": "History"}
 
 
 class RecordListScreen(Screen):
@@ -147,6 +147,8 @@ class RecordListScreen(Screen):
             parts.append(f"{len(table.marked)} marked")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
+        if getattr(self.app, "undo_hint", ""):  # for a few seconds after approve, reject, delete…
+            parts.append(self.app.undo_hint)
         return parts
 
     def update_status(self) -> None:
@@ -239,13 +241,14 @@ class RecordListScreen(Screen):
         def answer(yes: bool | None) -> None:
             if not yes:
                 return
+            mark = self.app.history_mark()
             try:
                 result = act()
             except StoreError as exc:
                 self.notify(str(exc), severity="error", timeout=10)
                 return
             self.table.marked.clear()
-            self.notify(done_message(result) if callable(done_message) else done_message)
+            self.app.offer_undo(mark, done_message(result) if callable(done_message) else done_message)
             self.after_change()
 
         self.app.push_screen(ConfirmDialog(question, yes="Delete", no="Keep"), answer)

@@ -46,8 +46,9 @@ class ApprovalCommands:
         if not mailbox_ids:
             self.notify("Nothing is highlighted or marked.", severity="warning")
             return
+        mark = self.app.history_mark()
         changed = services.set_approval(self.app.store, mailbox_ids, approved)
-        self.notify(f"{'Approve' if approved else 'Reject'} Email: {changed} changed.")
+        self.app.offer_undo(mark, f"{'Approve' if approved else 'Reject'} Email: {changed} changed.")
         self.table.marked.clear()
         self.after_change()
 

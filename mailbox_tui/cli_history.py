@@ -1,0 +1,113 @@
+"""`mailbox-tui history` and `mailbox-tui undo` (issue 13): the change history, newest first, and
+undo of one entry through the same rules as a save. Same conventions as the other commands: 0
+success, 1 refused (the reason on stderr), 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _cli():
+    from . import cli  # the shared helpers; imported late (cli imports this module)
+
+    return cli
+
+
+def add_history_commands(sub, common) -> None:
+    hist = sub.add_parser("history", parents=[common], help="the change history, newest first")
+    hist.add_argument("--record", metavar="KIND:KEY", type=record_arg,
+                      help="one record's entries: mailbox:NAME, user:EMAIL, queue:NAME, profile:NAME or settings")
+    hist.add_argument("--admin", metavar="EMAIL", help="entries of this acting admin")
+    hist.add_argument("--since", metavar="DATE", type=since_arg,
+                      help="entries from this UTC date or time on (YYYY-MM-DD[ HH:MM], today, yesterday)")
+    hist.add_argument("--limit", metavar="N", type=limit_arg, help="at most N entries (default: all)")
+    undo = sub.add_parser("undo", parents=[common], help="undo a history entry (through the same rules as a save)")
+    undo.add_argument("entry", metavar="ENTRY", type=entry_arg, help="the entry's number (mailbox-tui history)")
+
+
+def record_arg(text: str):
+    from .store.history_read import parse_record
+
+    parsed = parse_record(text) if _cli()._is_text(text) else None
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not KIND:KEY (mailbox:NAME, user:EMAIL, "
+                                         "queue:NAME, profile:NAME or settings)")
+    return parsed
+
+
+def since_arg(text: str):
+    from .store.history_read import parse_since
+
+    when = parse_since(text) if _cli()._is_text(text) else None
+    if when is None:
+        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not a date: give YYYY-MM-DD (UTC), "
+                                         "YYYY-MM-DD HH:MM, today or yesterday")
+    return when
+
+
+def limit_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not a number of entries (1 or more)")
+    return value
+
+
+def entry_arg(text: str) -> int:
+    try:
+        value = int(text.lstrip("#"))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not an entry number (mailbox-tui history lists them)")
+    return value
+
+
+def cmd_history(args) -> int:
+    from .store.history_read import history_page
+
+    where = {}
+    if args.record:
+        where["record_key"] = args.record
+    if args.admin:
+        where["admin"] = args.admin
+    if args.since:
+        where["since"] = args.since
+    as_json = getattr(args, "json", False)
+    shown, after, limit = 0, None, args.limit
+    with _cli()._open_store(args) as store, store.reading():
+        if as_json:
+            print("[", end="")
+        while limit is None or shown < limit:
+            page = history_page(store, "all", "", limit=min(500, (limit or 500) - shown) if limit else 500,
+                                after=after, **where)
+            if not page:
+                break
+            for e in page:
+                if as_json:
+                    print(("," if shown else "") + "\n  " + json.dumps(e.as_dict(), ensure_ascii=False), end="")
+                else:
+                    print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {e.who}  {e.action} {e.kind} {e.record_key!r}"
+                          + (f"  {_cli()._one_line(e.summary)}" if e.changes else ""))
+                shown += 1
+            after = (page[-1].id,)
+        if as_json:
+            print("\n]" if shown else "]")
+    if not shown and not as_json:
+        print("No history entries match.", file=sys.stderr)
+    return _cli().EXIT_OK
+
+
+def cmd_undo(args) -> int:
+    from .store.undo import describe_entry, undo
+
+    with _cli()._open_store(args) as store:
+        written = undo(store, args.entry)
+        lines = [describe_entry(i) for i in written]
+    _cli()._print(args, {"undone": args.entry, "entries": written},
+           f"Undid entry #{args.entry}." + "".join(f"\n  {_cli()._one_line(line)}" for line in lines))
+    return _cli().EXIT_OK

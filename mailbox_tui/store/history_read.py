@@ -1,0 +1,229 @@
+"""Reading the change history: pages newest first (keyed, like the lists), views, one record's
+history, and each change as a sentence. Plain records out: the screens never see the models.
+
+Nothing here returns a secret: an entry's changes say only "set", "changed" or "cleared" for a
+secret field (history.py), and change_secret is never read here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from peewee import fn
+
+from ..domain import fields as F
+from .history import DELETE, ChangeEntry, label
+from .models import utcnow
+
+VIEWS = ("all", "today", "mine", "deletes", "credentials")
+VIEW_LABELS = {"all": "All", "today": "Today", "mine": "Mine", "deletes": "Deletes",
+               "credentials": "Credential changes"}
+RECORD_KINDS = ("mailbox", "user", "queue", "profile", "settings")
+_FIELDS = {"mailbox": F.MAILBOX_FIELDS, "user": F.USER_FIELDS, "queue": F.QUEUE_FIELDS,
+           "profile": F.PROFILE_FIELDS, "settings": F.ORG_FIELDS}
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    label: str
+    old: str  # as shown: an option's label, Yes/No, "" for none
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    at: datetime  # UTC
+    admin: str
+    os_user: str
+    host: str
+    kind: str
+    record_key: str
+    record_id: int | None
+    action: str
+    changes: tuple[Change, ...]
+    credentials: bool
+    batch: int | None
+    parent: int | None
+    undoes: int | None
+
+    @property
+    def who(self) -> str:
+        """The acting admin, and where from: "alice@example.com (alice@host)"."""
+        where = f"{self.os_user}@{self.host}" if self.host else self.os_user
+        return f"{self.admin or '(no acting admin)'} ({where})"
+
+    @property
+    def summary(self) -> str:
+        """The changes in one line: "Name: Old → New; Password: changed"."""
+        return "; ".join(describe(c) for c in self.changes)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "at": self.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "admin": self.admin,
+                "os_user": self.os_user, "host": self.host, "kind": self.kind, "record": self.record_key,
+                "record_id": self.record_id, "action": self.action, "batch": self.batch, "parent": self.parent,
+                "undoes": self.undoes,
+                "changes": [{"field": c.field, "label": c.label, "old": c.old, "new": c.new} for c in self.changes]}
+
+
+def describe(change: Change) -> str:
+    if change.old == "" and change.new in ("set", "changed", "cleared"):
+        return f"{change.label}: {change.new}"
+    return f"{change.label}: {change.old or '(none)'} → {change.new or '(none)'}"
+
+
+def shown(kind: str, name: str, value) -> str:
+    """A stored value as a form shows it: an option's label, Yes/No, a reference's id."""
+    if value is None:
+        return ""
+    field = F.by_name(_FIELDS.get(kind, ())).get(name)
+    if field is None:
+        return str(value)
+    if field.type == F.BOOL:
+        return "Yes" if value else "No"
+    if field.type == F.OPTION and field.options is not None:
+        try:
+            return field.options(int(value)).label
+        except (ValueError, TypeError):
+            return str(value)
+    if field.type == F.REF:
+        return f"#{value}"
+    return str(value)
+
+
+def _entry(row: ChangeEntry) -> HistoryEntry:
+    try:
+        raw = json.loads(row.changes or "[]")
+    except ValueError:
+        raw = []
+    changes = []
+    for item in raw:
+        name, old, new = (list(item) + [None, None, None])[:3]
+        changes.append(Change(str(name), label(row.kind, str(name)), shown(row.kind, name, old),
+                              shown(row.kind, name, new)))
+    return HistoryEntry(row.id, row.at, row.admin, row.os_user, row.host, row.kind, row.record_key, row.record_id,
+                        row.action, tuple(changes), bool(row.credentials), row.batch, row.parent, row.undoes)
+
+
+def first_id_since(since: datetime) -> int | None:
+    """The first entry at or after `since`, found by halving the ids: `at` grows with the id (entries
+    are written as they happen), so no index on `at` is needed. None when there is none."""
+    top = ChangeEntry.select(fn.MAX(ChangeEntry.id)).scalar()
+    if top is None:
+        return None
+    lo, hi = 1, top + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        row = ChangeEntry.select(ChangeEntry.id, ChangeEntry.at).where(ChangeEntry.id >= mid).order_by(
+            ChangeEntry.id).first()
+        if row is None or row.at >= since:
+            hi = mid
+        else:
+            lo = row.id + 1
+    return lo if lo <= top else None
+
+
+def start_of_today() -> datetime:
+    now = utcnow()
+    return datetime(now.year, now.month, now.day)
+
+
+def parse_since(text: str) -> datetime | None:
+    """--since: a date (YYYY-MM-DD), a date and time in UTC, "today" or "yesterday"; None if it is none."""
+    text = (text or "").strip().lower()
+    if text == "today":
+        return start_of_today()
+    if text == "yesterday":
+        return start_of_today() - timedelta(days=1)
+    return F.parse_utc(text)
+
+
+def _query(store, view: str = "all", text: str = "", *, record: tuple[str, int] | None = None,
+           record_key: tuple[str, str] | None = None, admin: str | None = None, since: datetime | None = None):
+    q = ChangeEntry.select()
+    if view == "today":
+        since = max(since, start_of_today()) if since else start_of_today()
+    elif view == "mine":
+        admin = getattr(store, "actor", "") or ""
+    elif view == "deletes":
+        q = q.where(ChangeEntry.action == DELETE)
+    elif view == "credentials":
+        q = q.where(ChangeEntry.credentials)  # the partial index's own condition, as written there
+    if since is not None:
+        first = first_id_since(since)
+        if first is None:
+            return None
+        q = q.where(ChangeEntry.id >= first, ChangeEntry.at >= since)
+    if admin is not None:
+        q = q.where(ChangeEntry.admin == admin.strip().lower())
+    if record is not None:
+        q = q.where(ChangeEntry.kind == record[0], ChangeEntry.record_id == record[1])
+    if record_key is not None:
+        q = q.where(ChangeEntry.kind == record_key[0], fn.LOWER(ChangeEntry.record_key) == record_key[1].lower())
+    text = (text or "").strip()
+    if text:  # contains() escapes LIKE's wildcards, and ignores case
+        q = q.where(ChangeEntry.record_key.contains(text) | ChangeEntry.admin.contains(text)
+                    | ChangeEntry.action.contains(text) | ChangeEntry.kind.contains(text))
+    return q
+
+
+def history_page(store, view: str = "all", text: str = "", limit: int = 200, after: tuple | None = None,
+                 **where) -> list[HistoryEntry]:
+    """A page of entries, newest first; `after` is the key of the last row of the page before, (id,)."""
+    q = _query(store, view, text, **where)
+    if q is None:
+        return []
+    if after:
+        q = q.where(ChangeEntry.id < after[0])
+    return [_entry(r) for r in q.order_by(ChangeEntry.id.desc()).limit(limit)]
+
+
+def count_entries(store, view: str = "all", text: str = "", cap: int | None = 10_000, **where) -> int:
+    """How many entries match, counting at most `cap` (+1, so a list can say "10,000+")."""
+    q = _query(store, view, text, **where)
+    if q is None:
+        return 0
+    if cap is None:
+        return q.count()
+    return ChangeEntry.select(fn.COUNT(1)).from_(q.select(ChangeEntry.id).limit(cap + 1).alias("c")).scalar()
+
+
+def latest_id() -> int:
+    """The newest entry's id (0 when there is none)."""
+    return ChangeEntry.select(fn.MAX(ChangeEntry.id)).scalar() or 0
+
+
+def own_entries_after(store, mark: int) -> list[int]:
+    """The entries this admin wrote after `mark` that undo reverses (not the ones that came along
+    with another: a user's mailbox goes back with its user)."""
+    q = (ChangeEntry.select(ChangeEntry.id)
+         .where(ChangeEntry.id > mark, ChangeEntry.admin == (getattr(store, "actor", "") or ""),
+                ChangeEntry.parent.is_null(True))
+         .order_by(ChangeEntry.id).limit(10_000))
+    return [r.id for r in q]
+
+
+def entry(entry_id: int) -> HistoryEntry | None:
+    row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
+    return _entry(row) if row else None
+
+
+def record_history(kind: str, record_id: int, limit: int = 200) -> list[HistoryEntry]:
+    """One record's entries, newest first (by the index on kind, record id)."""
+    q = (ChangeEntry.select().where(ChangeEntry.kind == kind, ChangeEntry.record_id == record_id)
+         .order_by(ChangeEntry.id.desc()).limit(limit))
+    return [_entry(r) for r in q]
+
+
+def parse_record(text: str) -> tuple[str, str] | None:
+    """--record KIND:KEY (mailbox:NAME, user:EMAIL, queue:NAME, profile:NAME, settings); None if malformed."""
+    kind, _, key = (text or "").partition(":")
+    kind = kind.strip().lower()
+    if kind == "settings":
+        return kind, "Email Settings"
+    if kind not in RECORD_KINDS or not key.strip():
+        return None
+    return kind, key.strip()
+

@@ -1,0 +1,173 @@
+"""History (page 6): every change, newest first, as fast at 1,000,000 entries as the lists; one
+entry's changes, old → new per field; undo; and one record's history from its form.
+
+Reads through store/history_read.py (plain records) and undoes through store/undo.py (the
+services): no models here."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...store import history_read
+from ..widgets.record_table import Column, RecordTable
+from .record_list import PAGE, RecordListScreen
+
+HISTORY_COLUMNS = (
+    Column("at", "When (UTC)", 16, lambda e: e.at.strftime("%Y-%m-%d %H:%M"), sortable=False),
+    Column("action", "Action", 14, lambda e: e.action, sortable=False),
+    Column("record", "Record", 26, lambda e: f"{e.kind} {e.record_key}", sortable=False),
+    Column("admin", "Admin", 20, lambda e: e.admin or "—", sortable=False),
+    Column("changes", "Changes", 80, lambda e: e.summary, sortable=False),
+)
+
+
+class HistoryTable(RecordTable):
+    COLUMNS = HISTORY_COLUMNS
+
+
+def entry_lines(e: history_read.HistoryEntry) -> list[str]:
+    """An entry as a dialog shows it: who, when, what, and each field old → new."""
+    lines = [f"#{e.id} · {e.at:%Y-%m-%d %H:%M:%S} UTC · {e.who}",
+             f"{e.action} · {e.kind} {e.record_key}" + (f" (id {e.record_id})" if e.record_id else "")]
+    if e.undoes:
+        lines.append(f"undoes entry #{e.undoes}")
+    if e.batch:
+        lines.append(f"part of entry #{e.batch}")
+    if e.parent:
+        lines.append(f"came with entry #{e.parent}")
+    lines += [f"  {history_read.describe(c)}" for c in e.changes] or ["  (no field values)"]
+    return lines
+
+
+class HistoryListScreen(RecordListScreen):
+    PAGE = "history"
+    VIEWS = history_read.VIEW_LABELS
+    FILTER_HINT = "Filter by record, admin or action"
+    EMPTY = "No changes recorded yet: every save, approval, delete and import will be listed here."
+    TABLE = HistoryTable
+    BINDINGS = RecordListScreen.COMMON_BINDINGS + [
+        Binding("enter", "open_entry", "Show", id="open", show=False),
+        Binding("u", "undo_entry", "Undo", id="undo"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._anchors: dict[tuple, dict[int, int]] = {}  # (view, text) -> offset -> the id just above it
+
+    def count_rows(self, view, text) -> int:
+        return history_read.count_entries(self.app.store, view, text)
+
+    def total_rows(self) -> int:
+        return history_read.count_entries(self.app.store, "all", "")
+
+    def page_rows(self, view, text, sort, descending, limit, offset) -> list:
+        """Keyed pages: a page that follows one already read starts below its last id (as cheap at
+        the millionth entry as at the first); a jump (End) falls back to the offset."""
+        anchors = self._anchors.setdefault((view, text), {})
+        after = (anchors[offset],) if offset in anchors else None
+        if offset and after is None:
+            rows = self._offset_page(view, text, limit, offset)
+        else:
+            rows = history_read.history_page(self.app.store, view, text, limit=limit, after=after)
+        if rows:
+            anchors[offset + len(rows)] = rows[-1].id
+        return rows
+
+    def _offset_page(self, view, text, limit, offset) -> list:
+        rows, after, skipped = [], None, 0
+        while skipped < offset:  # walk down by keys, PAGE at a time (never an OFFSET of 500,000 rows)
+            step = min(PAGE * 10, offset - skipped)
+            chunk = history_read.history_page(self.app.store, view, text, limit=step, after=after)
+            if not chunk:
+                return []
+            skipped += len(chunk)
+            after = (chunk[-1].id,)
+        rows = history_read.history_page(self.app.store, view, text, limit=limit, after=after)
+        return rows
+
+    def on_rows_loaded(self, message) -> None:
+        self._anchors.pop((message.view, message.text), None)
+        self._anchors[(message.view, message.text)] = {len(message.first_page): message.first_page[-1].id} \
+            if message.first_page else {}
+        super().on_rows_loaded(message)
+
+    def open_row(self, row) -> None:
+        self.app.push_screen(EntryScreen(row))
+
+    def action_open_entry(self) -> None:
+        if self.table.current is not None:
+            self.open_row(self.table.current)
+
+    def action_new(self) -> None:
+        self.notify("History is written by the changes themselves.")
+
+    def action_undo_entry(self) -> None:
+        row = self.table.current
+        if row is not None:
+            self.app.undo_entries([row.id], f"entry #{row.id} ({row.action} {row.kind} {row.record_key})")
+
+
+class EntryScreen(ModalScreen[None]):
+    """One entry: who, when, and each field old → new; u undoes it."""
+
+    DEFAULT_CSS = """
+    EntryScreen { align: center middle; }
+    EntryScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 90%; border: thick $primary;
+                             padding: 0 1; background: $surface; }
+    EntryScreen VerticalScroll { height: auto; max-height: 18; }
+    """
+    BINDINGS = [
+        Binding("escape,q", "close", "Close", id="back"),
+        Binding("u", "undo", "Undo", id="undo"),
+    ]
+
+    def __init__(self, entry: history_read.HistoryEntry) -> None:
+        super().__init__()
+        self.entry = entry
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            with VerticalScroll():
+                yield Static("\n".join(entry_lines(self.entry)), markup=False)
+            yield Static("u: undo · Escape: close", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_undo(self) -> None:
+        e = self.entry
+        self.dismiss(None)
+        self.app.undo_entries([e.id], f"entry #{e.id} ({e.action} {e.kind} {e.record_key})")
+
+
+class RecordHistoryScreen(ModalScreen[None]):
+    """One record's history, newest first (a form's History key)."""
+
+    DEFAULT_CSS = """
+    RecordHistoryScreen { align: center middle; }
+    RecordHistoryScreen > Vertical { width: 78; max-width: 100%; height: 90%; border: thick $primary;
+                                     padding: 0 1; background: $surface; }
+    """
+    BINDINGS = [Binding("escape,q", "close", "Close", id="back")]
+
+    def __init__(self, kind: str, record_id: int, title: str) -> None:
+        super().__init__()
+        self.kind, self.record_id, self.title_text = kind, record_id, title
+
+    def compose(self) -> ComposeResult:
+        entries = history_read.record_history(self.kind, self.record_id)
+        lines = [f"History of {self.title_text}, newest first (Escape closes)", ""]
+        for e in entries:
+            lines += entry_lines(e) + [""]
+        if not entries:
+            lines.append("No changes recorded for it yet.")
+        with Vertical():
+            with VerticalScroll():
+                yield Static("\n".join(lines), markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,80 @@
+"""Undo from the app: on a history entry (after a confirmation), and for a few seconds after a
+data-changing single key (approve, reject, activate, deactivate, delete, apply defaults), when
+the status line offers it: `u` then undoes exactly the entries that key wrote."""
+
+from __future__ import annotations
+
+import time
+
+from textual.binding import Binding
+
+from ..domain.findings import RuleViolation
+from ..store import history_read
+from ..store.database import StoreError
+
+UNDO_OFFER_S = 8.0
+
+
+class UndoOffers:
+    """Mixed into the App."""
+
+    UNDO_BINDINGS = [Binding("u", "undo_offer", "Undo", show=False, id="undo_offer")]
+    _undo_offer: tuple[list[int], float, str] | None = None
+
+    def history_mark(self) -> int:
+        """Where the history ends now: what an action writes after it is its own."""
+        return history_read.latest_id()
+
+    def offer_undo(self, mark: int, message: str) -> None:
+        """Say what was done, and offer undo of what this admin wrote since `mark` for a few seconds."""
+        ids = history_read.own_entries_after(self.store, mark)
+        if not ids:
+            self._undo_offer = None
+            self.notify(message)
+            return
+        self._undo_offer = (ids, time.monotonic() + UNDO_OFFER_S, message)
+        self.notify(f"{message} u: undo ({UNDO_OFFER_S:.0f} s)", timeout=UNDO_OFFER_S)
+        self._show_undo_hint()
+        self.set_timer(UNDO_OFFER_S, self._show_undo_hint)  # one redraw when the offer ends, no ticking
+
+    @property
+    def undo_hint(self) -> str:
+        """What the list's status line says while undo is offered ("" otherwise)."""
+        offer = self._undo_offer
+        return "u: undo" if offer is not None and time.monotonic() <= offer[1] else ""
+
+    def _show_undo_hint(self) -> None:
+        if hasattr(self.screen, "update_status"):
+            self.screen.update_status()
+
+    def action_undo_offer(self) -> None:
+        offer, self._undo_offer = self._undo_offer, None
+        self._show_undo_hint()
+        if offer is None or time.monotonic() > offer[1]:
+            self.notify("Nothing to undo here: the History page (6) undoes any change.", severity="warning")
+            return
+        self._undo(offer[0], f"Undone: {offer[2]}")
+
+    def undo_entries(self, entry_ids: list[int], what: str) -> None:
+        """Undo history entries after a confirmation (the History page)."""
+        from .dialogs.confirm import ConfirmDialog
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._undo(entry_ids, f"Undid {what}.")
+
+        self.push_screen(ConfirmDialog(f"Undo {what}? The change is reversed through the same rules as a save.",
+                                       yes="Undo", no="Keep"), answer)
+
+    def _undo(self, entry_ids: list[int], done: str) -> None:
+        from ..store.undo import undo_many
+
+        try:
+            undo_many(self.store, entry_ids)
+        except (RuleViolation, StoreError) as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        self.notify(done)
+        screen = self.screen
+        if hasattr(screen, "refresh_rows"):
+            screen.refresh_rows()

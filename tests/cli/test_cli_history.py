@@ -1,0 +1,109 @@
+"""`mailbox-tui history` and `mailbox-tui undo`, each in its own process (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PASSWORD = "Zq7-unique-pass-word-4412"
+
+
+def run(*args, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "mailbox_tui", *map(str, args)], capture_output=True,
+                            text=True, env=os.environ.copy(), timeout=120, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in result.stderr, result.stderr
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def history(db, *args) -> list[dict]:
+    return json.loads(run("history", "--db", db, "--json", *args).stdout)
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    doc = tmp_path / "org.json"
+    doc.write_text(json.dumps({
+        "profiles": [{"name": "Corporate IMAP", "servertype": 4, "incomingserverlocation": "imap.example.com",
+                      "outgoingserverlocation": "smtp.example.com"}],
+        "users": [{"fullname": "Alice Berg", "internalemailaddress": "alice@example.com"},
+                  {"fullname": "Bob Dahl", "internalemailaddress": "bob@example.com"}],
+        "mailboxes": [{"name": "Collector", "emailaddress": "collector@example.com", "owner": "alice@example.com",
+                       "emailserverprofile": "Corporate IMAP", "incomingemaildeliverymethod": 2,
+                       "outgoingemaildeliverymethod": 0, "actdeliverymethod": 2,
+                       "allowemailconnectortousecredentials": True, "username": "collector@example.com",
+                       "password": PASSWORD}]}))
+    run("--as", "alice@example.com", "import", doc, "--db", url)
+    return url
+
+
+def test_history_lists_every_entry_newest_first_with_who_and_what(db):
+    entries = history(db)
+    assert entries[-1]["kind"] == "import" and entries[-1]["record"] == "org.json"
+    assert [e["id"] for e in entries] == sorted((e["id"] for e in entries), reverse=True)
+    assert {e["admin"] for e in entries} == {"alice@example.com"}
+    assert {(e["kind"], e["record"]) for e in entries[:-1]} >= {("user", "alice@example.com"),
+                                                                ("mailbox", "Collector"),
+                                                                ("profile", "Corporate IMAP")}
+    text = run("history", "--db", db).stdout
+    assert "alice@example.com" in text and "import" in text
+
+
+def test_history_filters_by_record_admin_and_date(db, tmp_path):
+    assert [e["record"] for e in history(db, "--record", "user:ALICE@example.com")] == ["alice@example.com"]
+    assert history(db, "--admin", "bob@example.com") == []
+    assert len(history(db, "--since", "today")) == len(history(db))
+    assert history(db, "--since", "2999-01-01") == []
+    assert len(history(db, "--limit", "2")) == 2
+
+
+@pytest.mark.parametrize("args", [["--record", "planet:earth"], ["--record", "user:"], ["--since", "soon"],
+                                  ["--limit", "0"], ["--record", "user:\x1b[2J"]])
+def test_history_bad_arguments_are_usage_errors(db, args):
+    result = run("history", "--db", db, *args, check=False)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "\x1b" not in result.stderr
+
+
+def test_no_password_in_the_history_clear_or_encrypted(db, tmp_path):
+    import sqlite3
+
+    text = run("history", "--db", db).stdout + run("history", "--db", db, "--json").stdout
+    con = sqlite3.connect(db.removeprefix("sqlite:///"))
+    tokens = [r[0] for r in con.execute("select password_enc from mailbox where password_enc is not null")]
+    con.close()
+    assert tokens and PASSWORD not in text and not any(t in text for t in tokens)
+    assert "Password: set" in text
+
+
+def test_undo_through_the_cli_and_its_exit_codes(db):
+    collector = history(db, "--record", "mailbox:Collector")[0]
+    out = run("--as", "bob@example.com", "undo", str(collector["id"]), "--db", db)
+    assert f"Undid entry #{collector['id']}" in out.stdout
+    newest = history(db, "--limit", "1")[0]
+    assert (newest["action"], newest["undoes"], newest["admin"]) == ("undo", collector["id"], "bob@example.com")
+    assert history(db, "--admin", "bob@example.com")[0]["id"] == newest["id"]
+    again = run("undo", str(collector["id"]), "--db", db, check=False)
+    assert again.returncode == 1 and "already undone" in again.stderr
+    assert run("undo", "12345", "--db", db, check=False).returncode == 1
+    assert run("undo", "twelve", "--db", db, check=False).returncode == 2
+
+
+@pytest.mark.postgres
+def test_two_admins_on_postgresql_each_see_their_own_name(pg_database_url, tmp_path):
+    for admin, name in (("alice@example.com", "Alice's"), ("bob@example.com", "Bob's")):
+        doc = tmp_path / f"{name}.json"
+        doc.write_text(json.dumps({"profiles": [{"name": name, "servertype": 4,
+                                                 "incomingserverlocation": "imap.example.com",
+                                                 "outgoingserverlocation": "smtp.example.com"}]}))
+        run("--as", admin, "import", doc, "--db", pg_database_url)
+    mine = {e["record"]: e["admin"] for e in history(pg_database_url) if e["kind"] == "profile"}
+    assert mine == {"Alice's": "alice@example.com", "Bob's": "bob@example.com"}
+    assert [e["record"] for e in history(pg_database_url, "--admin", "bob@example.com")
+            if e["kind"] == "profile"] == ["Bob's"]

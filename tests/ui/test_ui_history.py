@@ -1,0 +1,118 @@
+"""The History page (6), one record's history from its form (F10), and undo offered on the status
+line after approve/reject/delete (issue 13): the real app, driven by keys."""
+
+from __future__ import annotations
+
+from support.ui import settle
+
+from mailbox_tui.domain.options import ApprovalStatus
+from mailbox_tui.store import history_read
+from mailbox_tui.store.models import Mailbox
+from mailbox_tui.ui.screens.history import EntryScreen, HistoryListScreen, RecordHistoryScreen
+from mailbox_tui.ui.screens.users import UserListScreen
+
+
+def _lines(app) -> list[str]:
+    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+
+
+async def test_history_page_lists_entries_newest_first_with_views_and_filter(app, ui_store):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, HistoryListScreen)
+        newest = history_read.latest_id()
+        assert screen.table.current.id == newest
+        assert screen.table.count == history_read.count_entries(ui_store, "all", "")
+        assert any("History: All" in line for line in _lines(app))
+        await pilot.press("slash", *"bob")
+        await settle(pilot)
+        assert {e.record_key for e in screen.table.cache.pages[0]} <= {"Bob Dahl", "bob@example.com"}
+        await pilot.press("escape")
+        await settle(pilot)
+        for view in ("today", "mine", "deletes"):
+            await pilot.press("v")
+            await settle(pilot)
+            assert screen.view == view
+        assert screen.table.count == 0  # nothing was deleted yet
+        await pilot.press("v")
+        await settle(pilot)
+        assert screen.view == "credentials" and screen.table.count >= 1
+        assert all(e.credentials for e in screen.table.cache.pages[0])
+
+
+async def test_an_entry_shows_old_and_new_without_a_password_and_undo_reverses_it(app, ui_store):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6", "v", "v", "v", "v")  # credential changes: Bob's password was set
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, EntryScreen)
+        text = "\n".join(_lines(app))
+        assert "Password: set" in text and "bob-secret-pw" not in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryListScreen)
+
+
+async def test_approve_offers_undo_on_the_status_line_for_a_few_seconds(app, ui_store):
+    bob_box = ui_store.seeded["bob_box"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, UserListScreen)
+        screen = app.screen
+        while screen.table.current.full_name != "Bob Dahl":
+            await pilot.press("down")
+        await pilot.press("a")
+        await settle(pilot)
+        assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.APPROVED
+        assert "u: undo" in str(screen.query_one("#status").render())
+        await pilot.press("u")
+        await settle(pilot)
+        assert "u: undo" not in str(screen.query_one("#status").render())
+        assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.PENDING
+        newest = history_read.entry(history_read.latest_id())
+        assert (newest.action, newest.admin) == ("undo", "alice@example.com")
+        await pilot.press("u")  # the offer is used up
+        await settle(pilot)
+        assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.PENDING
+
+
+async def test_the_undo_offer_ends_after_a_few_seconds(app, ui_store, monkeypatch):
+    from mailbox_tui.ui import undo_offer
+
+    monkeypatch.setattr(undo_offer, "UNDO_OFFER_S", 0.2)
+    bob_box = ui_store.seeded["bob_box"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        while app.screen.table.current.full_name != "Bob Dahl":
+            await pilot.press("down")
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.pause(0.4)
+        assert "u: undo" not in str(app.screen.query_one("#status").render())
+        await pilot.press("u")
+        await settle(pilot)
+        assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.REJECTED
+
+
+async def test_a_form_shows_its_records_history(app, ui_store):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        while app.screen.table.current.full_name != "Bob Dahl":
+            await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, RecordHistoryScreen)
+        assert any("History of" in line for line in _lines(app))
