@@ -184,3 +184,31 @@ class TerminalApp:
             pass
         self._reader.join(timeout=2)
         return self.proc.exitstatus
+
+
+def demo_database(folder: Path, users: int = 50) -> tuple[Path, str, str]:
+    """The demo organisation in a new SQLite file under `folder`, for the installed app to open:
+    (its path, its key, the first user's email to act as)."""
+    import sqlite3
+
+    from cryptography.fernet import Fernet
+
+    from mailbox_tui.store.database import Store
+    from mailbox_tui.store.demo import seed_demo
+
+    key = Fernet.generate_key().decode()
+    path = folder / "demo.db"
+    old = os.environ.get("MAILBOX_TUI_KEY")
+    os.environ["MAILBOX_TUI_KEY"] = key
+    try:
+        store = Store(f"sqlite:///{path}")
+        seed_demo(store, users=users)
+        store.close()
+    finally:
+        if old is None:
+            os.environ.pop("MAILBOX_TUI_KEY", None)
+        else:
+            os.environ["MAILBOX_TUI_KEY"] = old
+    with sqlite3.connect(path) as db:
+        acting = db.execute("SELECT email FROM app_user ORDER BY full_name LIMIT 1").fetchone()[0]
+    return path, key, acting

@@ -15,13 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.terminal import TerminalApp, keys
+from support.terminal import TerminalApp, demo_database, keys
 
-from mailbox_tui.store.database import Store
-from mailbox_tui.store.demo import seed_demo
 
 IGNORED_COLUMNS = {"created_on", "modified_on", "at"}  # when a save happened (or its history entry), not what it saved
 
@@ -29,25 +26,7 @@ IGNORED_COLUMNS = {"created_on", "modified_on", "at"}  # when a save happened (o
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory):
     """The demo organisation, seeded once per module; every test runs on its own copy."""
-    folder = tmp_path_factory.mktemp("demo")
-    key = Fernet.generate_key().decode()
-    path = folder / "demo.db"
-    import os
-
-    old = os.environ.get("MAILBOX_TUI_KEY")
-    os.environ["MAILBOX_TUI_KEY"] = key
-    try:
-        store = Store(f"sqlite:///{path}")
-        seed_demo(store)
-        store.close()
-    finally:
-        if old is None:
-            os.environ.pop("MAILBOX_TUI_KEY", None)
-        else:
-            os.environ["MAILBOX_TUI_KEY"] = old
-    with sqlite3.connect(path) as db:
-        acting = db.execute("SELECT email FROM app_user ORDER BY full_name LIMIT 1").fetchone()[0]
-    return path, key, acting
+    return demo_database(tmp_path_factory.mktemp("demo"))
 
 
 def copy_db(template: Path, folder: Path) -> Path:

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import time
 from itertools import zip_longest
 
 import pytest
-from cryptography.fernet import Fernet
-from support.terminal import TerminalApp
+from support.terminal import TerminalApp, demo_database
 
 from mailbox_tui.store import queries
 from mailbox_tui.store.database import Store
-from mailbox_tui.store.demo import seed_demo
 
 EMAIL = re.compile(r"\S+@\S+\.\w+")
 CLEAR = "\x15"  # ctrl+u: clear the filter box
@@ -28,23 +25,7 @@ CLEAR = "\x15"  # ctrl+u: clear the filter box
 
 @pytest.fixture(scope="module")
 def organisation(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bytes")
-    key = Fernet.generate_key().decode()
-    path = folder / "org.db"
-    old = os.environ.get("MAILBOX_TUI_KEY")
-    os.environ["MAILBOX_TUI_KEY"] = key
-    try:
-        store = Store(f"sqlite:///{path}")
-        seed_demo(store, users=300)
-        store.close()
-    finally:
-        if old is None:
-            os.environ.pop("MAILBOX_TUI_KEY", None)
-        else:
-            os.environ["MAILBOX_TUI_KEY"] = old
-    with sqlite3.connect(path) as db:
-        acting = db.execute("SELECT email FROM app_user ORDER BY full_name LIMIT 1").fetchone()[0]
-    return path, key, acting
+    return demo_database(tmp_path_factory.mktemp("bytes"), users=300)
 
 
 def expected_emails(organisation, text: str) -> list[str]:
