@@ -1,4 +1,9 @@
-"""Fewer bytes to the terminal: runs of blank cells sent as "erase n, move on n".
+"""Fewer bytes to the terminal, the same cells on it. Two steps, both in the SSH driver's write:
+
+- `ScreenDiff` (below) keeps what the terminal shows and writes only the cells a frame changes,
+  each change of look as only what differs;
+- `Compactor` sends runs of blank cells as "erase n, move on n".
+
 
 Textual writes every cell of a changed line, blanks included: a blanked list row is 80 spaces
 with its colour codes, and a filter keystroke that empties the list rewrote 18 such rows. Over a
