@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from store_bench import _timed  # median and p95 of a call, after one warm-up (this folder is on the path)
 
 
 def _document(n: int) -> dict:
@@ -125,16 +126,6 @@ def _fill_entries(path: Path, count: int) -> None:
     store.close()
 
 
-def _median_ms(fn, repeat: int = 30) -> tuple[float, float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1]
-
-
 def bench_page(path: Path, count: int) -> None:
     from mailbox_tui.store import history_read, queries
     from mailbox_tui.store.database import Store
@@ -158,7 +149,7 @@ def bench_page(path: Path, count: int) -> None:
         cases.append((f"history, filter {text!r}",
                       lambda t=text: history_read.history_page(store, "all", t, limit=200)))
     for name, fn in cases:
-        median, p95 = _median_ms(fn, 10 if "nothing" in name else 30)
+        median, p95 = _timed(fn, 10 if "nothing" in name else 30)
         print(f"  {name:40s} {median:8.1f} ms  {p95:8.1f} ms")
     store.close()
 

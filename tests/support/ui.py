@@ -41,3 +41,28 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def wait_for(predicate, timeout: float = 30.0) -> None:
+    """Until `predicate()` holds (a background worker's result), or fail after `timeout` seconds."""
+    import asyncio
+
+    async def loop():
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(loop(), timeout)
+
+
+async def open_test_connection(pilot):
+    """From the Mailboxes page: the first profile's form, then F8; the Test Connection dialog."""
+    from mailbox_tui.ui.dialogs.connection import ConnectionDialog
+
+    await settle(pilot)
+    await pilot.press("2", "enter")
+    await settle(pilot)
+    await pilot.press("f8")
+    await pilot.pause()
+    dialog = pilot.app.screen
+    assert isinstance(dialog, ConnectionDialog)
+    return dialog

@@ -4,7 +4,7 @@ a certificate pasted as a PEM keeps every line, and saving stores the secret enc
 from __future__ import annotations
 
 from support.oauth_profiles import client_certificate_pem
-from support.ui import settle
+from support.ui import open_test_connection, settle, wait_for
 from textual import events
 
 from mailbox_tui.domain.oauth import OAUTH_FIELDS
@@ -69,16 +69,12 @@ async def test_p14_choosing_oauth_by_keys_shows_its_fields_and_a_pasted_certific
 
 async def test_f8_on_an_oauth_profile_shows_the_tokens_expiry_scopes_and_identity_never_the_token(sqlite_url,
                                                                                                  oauth):
-    import asyncio
-    import time
-
     from mailtest.mail_builders import server_profile, user_mailbox
     from support.oauth import APP_CLIENT_ID, APP_SECRET, TENANT_ID
 
     from mailbox_tui.domain.records import PasswordEdit
     from mailbox_tui.store.database import Store
     from mailbox_tui.ui.app import MailboxApp
-    from mailbox_tui.ui.dialogs.connection import ConnectionDialog
 
     store = Store(sqlite_url)
     try:
@@ -89,16 +85,8 @@ async def test_f8_on_an_oauth_profile_shows_the_tokens_expiry_scopes_and_identit
         user_mailbox(store, profile.id, allow_credentials=False)
         app = MailboxApp(store, acting="alice@example.com")
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            await pilot.press("2", "enter")
-            await settle(pilot)
-            await pilot.press("f8")
-            await pilot.pause()
-            dialog = app.screen
-            assert isinstance(dialog, ConnectionDialog)
-            started = time.monotonic()
-            while not dialog.checks and time.monotonic() - started < 30:
-                await asyncio.sleep(0.05)
+            dialog = await open_test_connection(pilot)
+            await wait_for(lambda: dialog.checks)
             await pilot.pause()
             text = str(dialog.query_one("#connection-text").render())
             assert text.count("✓") == 2 and "Signed in" in text

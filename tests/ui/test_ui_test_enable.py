@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from mailtest.mail_builders import approve_all, server_profile, user_mailbox
-from support.ui import settle
+from support.ui import open_test_connection, settle, wait_for
 
 from mailbox_tui.domain.options import TestStatus
 from mailbox_tui.store import queries, services
@@ -27,13 +25,6 @@ def tested_org(sqlite_url, dovecot, smtp_servers, trust_mail_certificate):
     yield store, good, bad
     store.close()
 
-
-async def wait_for(predicate, timeout: float = 30.0) -> None:
-    async def loop():
-        while not predicate():
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(loop(), timeout)
 
 
 async def test_t_tests_marked_mailboxes_in_the_background_and_rows_resolve(tested_org):
@@ -97,20 +88,13 @@ async def test_test_and_enable_waits_for_a_saved_form(tested_org):
 async def test_profile_test_connection_then_pin_the_self_signed_certificate(sqlite_url, dovecot, smtp_servers):
     """No trust store holds the test CA here: the app shows the certificate and pins it on 'y'."""
     from mailbox_tui.store.models import EmailServerProfile
-    from mailbox_tui.ui.dialogs.connection import ConnectionDialog
 
     store = Store(sqlite_url)
     profile = server_profile(store, dovecot, smtp_servers)
     app = MailboxApp(store)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            await pilot.press("2", "enter")
-            await settle(pilot)
-            await pilot.press("f8")
-            await pilot.pause()
-            dialog = app.screen
-            assert isinstance(dialog, ConnectionDialog)
+            dialog = await open_test_connection(pilot)
             await wait_for(lambda: dialog.checks)
             assert any(c.untrusted_certificate for c in dialog.checks)
             await pilot.press("p")

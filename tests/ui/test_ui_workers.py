@@ -5,18 +5,16 @@ same SQLite file), a profile deleted by another admin, a profile changed during 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 
 from mailtest.mail_builders import server_profile
-from support.ui import settle
+from support.ui import open_test_connection, settle, wait_for
 
 from mailbox_tui.domain.options import IncomingMethod
 from mailbox_tui.store import lookups, services
 from mailbox_tui.store.database import Store, sqlite_path
 from mailbox_tui.ui.app import MailboxApp
-from mailbox_tui.ui.dialogs.connection import ConnectionDialog
 from mailbox_tui.ui.screens.mailbox_list import MailboxListScreen
 from mailbox_tui.ui.screens.profiles import ProfileFormScreen
 
@@ -33,13 +31,6 @@ def behind_the_apps_back(store, sql: str) -> None:
 def errors_shown(app) -> list[str]:
     return [str(n.message) for n in app._notifications if n.severity == "error"]
 
-
-async def wait_for(predicate, timeout: float = 30.0) -> None:
-    async def loop():
-        while not predicate():
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(loop(), timeout)
 
 
 def assert_one_sentence(text: str) -> None:
@@ -114,13 +105,7 @@ async def test_pinning_a_certificate_of_a_profile_changed_meanwhile_says_so_and_
     app = MailboxApp(store)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            await pilot.press("2", "enter")
-            await settle(pilot)
-            await pilot.press("f8")
-            await pilot.pause()
-            dialog = app.screen
-            assert isinstance(dialog, ConnectionDialog)
+            dialog = await open_test_connection(pilot)
             await wait_for(lambda: dialog.checks)
             await pilot.press("p")
             await wait_for(lambda: dialog.certificate is not None)
