@@ -21,7 +21,7 @@ from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationS
 log = logging.getLogger(__name__)
 
 DB_ENV = "MAILBOX_TUI_DB"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_MS = 5000  # how long any statement waits for SQLite's lock
 WRITE_WAIT_S = 5.0  # how long a write transaction waits for another writer (the CLI waits longer, and says so)
@@ -294,7 +294,15 @@ def _migrate_history(db: peewee.Database) -> None:
     create_history_tables(db)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history}
+def _migrate_history_search(db: peewee.Database) -> None:
+    """The History filter's trigram index (issue 13), built in bulk for the entries already there."""
+    from .history_search import create_history_search
+
+    create_history_search(db)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history,
+              7: _migrate_history_search}
 
 
 def schema_version(db: peewee.Database) -> int:

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
 
 from ..domain import fields as F
+from . import history_search
 from .models import (
     AppUser,
     BaseModel,
@@ -355,12 +356,14 @@ def record_created(store, kind: str, columns: list[dict]) -> None:
     columns_sql = ", ".join(f'"{n}"' for n in ["id", "record_id", "record_key", "changes", "credentials", *names])
     marks = ", ".join([db.param] * (5 + len(names)))
     db.cursor().executemany(f'INSERT INTO "{ChangeEntry._meta.table_name}" ({columns_sql}) VALUES ({marks})', values)
+    _index(values[0][0], values[-1][0])
 
 
 def _created_in_sql(kind: str, key: str, secrets: list, names: list[str], fixed: tuple, first: int, last: int):
     """SQLite, records just inserted with the ids first..last (the import holds the write lock, so
     they are exactly its own): the entries from the rows themselves, by one INSERT … SELECT."""
     db = ChangeEntry._meta.database
+    before = db.execute_sql(f'SELECT COALESCE(MAX(id), 0) FROM "{ChangeEntry._meta.table_name}"').fetchone()[0]
     if secrets:
         name, column = secrets[0]
         changes = f'CASE WHEN "{column}" IS NULL THEN ? ELSE ? END'
@@ -373,13 +376,16 @@ def _created_in_sql(kind: str, key: str, secrets: list, names: list[str], fixed:
     db.execute_sql(f'INSERT INTO "{ChangeEntry._meta.table_name}" ({target}) SELECT id, SUBSTR("{key}", 1, 200), '
                    f'{changes}, {credentials}, {marks} FROM "{MODELS[kind]._meta.table_name}" '
                    f'WHERE id BETWEEN ? AND ? ORDER BY id', (*params, *fixed, first, last))
+    _index(before + 1)
 
 
 def record_event(store, kind: str, action: str, key: str = "", changes: list | None = None) -> int:
     """One entry for an operation itself (an import, a key rotation). Returns its id."""
     if not enabled(store):
         return 0
-    return ChangeEntry.insert(**_entry(store, kind, action, None, key, changes or [], False, utcnow())).execute()
+    entry_id = ChangeEntry.insert(**_entry(store, kind, action, None, key, changes or [], False, utcnow())).execute()
+    _index(entry_id, entry_id)
+    return entry_id
 
 
 def amend_event(entry_id: int, changes: list) -> None:
@@ -398,9 +404,17 @@ def _insert(rows: list[dict], secrets: list[list[tuple]] | None) -> list[int]:
             row["id"] = entry_id
         for start in range(0, len(rows), 5000):
             bulk_insert(ChangeEntry, rows[start:start + 5000])
+    _index(min(ids), max(ids))  # SQLite's ids are consecutive (reserve_ids, or the one just inserted)
     kept = [{"entry": entry_id, "name": name, "old_enc": old, "new_enc": new}
             for entry_id, tokens in zip(ids, secrets or [], strict=secrets is not None)
             for name, old, new in tokens]
     for start in range(0, len(kept), 5000):
         bulk_insert(ChangeSecret, kept[start:start + 5000])
     return ids
+
+
+def _index(first: int, last: int | None = None) -> None:
+    """Entries just written (ids first..last; None: to the end) join the History filter's index, in
+    the same transaction, in one statement (history_search.py). Every entry is written here, by
+    `_insert`, `record_created` or `record_event`."""
+    history_search.index_entries(ChangeEntry._meta.database, first, last)

@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from ..domain import fields as F
+from . import history_search
 from .history import DELETE, ChangeEntry, label
 from .models import utcnow
 
@@ -142,7 +143,12 @@ def parse_since(text: str) -> datetime | None:
 
 def _query(store, view: str = "all", text: str = "", *, record: tuple[str, int] | None = None,
            record_key: tuple[str, str] | None = None, admin: str | None = None, since: datetime | None = None):
+    """The entries of a view and filter, and the column that orders them (newest first) and keys
+    their pages: the entry's id, or, when the filter's index drives the query (history_search.py),
+    the index's rowid, which is that id (SQLite then reads the index newest first and stops at the
+    page's end). None when nothing can match."""
     q = ChangeEntry.select()
+    key = ChangeEntry.id
     if view == "today":
         since = max(since, start_of_today()) if since else start_of_today()
     elif view == "mine":
@@ -163,28 +169,37 @@ def _query(store, view: str = "all", text: str = "", *, record: tuple[str, int] 
     if record_key is not None:
         q = q.where(ChangeEntry.kind == record_key[0], fn.LOWER(ChangeEntry.record_key) == record_key[1].lower())
     text = (text or "").strip()
-    if text:  # contains() escapes LIKE's wildcards, and ignores case
+    if text:  # contains() escapes LIKE's wildcards, and ignores case: what matches, with or without the index
         q = q.where(ChangeEntry.record_key.contains(text) | ChangeEntry.admin.contains(text)
                     | ChangeEntry.action.contains(text) | ChangeEntry.kind.contains(text))
-    return q
+        source = None if record is not None or record_key is not None else history_search.sqlite_source(
+            store.db, text)  # one record's entries: its own index finds them
+        if source is not None:  # the index's rows newest first, each joined to its entry by id
+            table, key, match = source
+            q = q.from_(table).join(ChangeEntry, JOIN.CROSS).where(match, ChangeEntry.id == key)
+            if since is not None:
+                q = q.where(key >= first)  # SQLite does not carry the entry's id range over to the index
+    return q, key
 
 
 def history_page(store, view: str = "all", text: str = "", limit: int = 200, after: tuple | None = None,
                  **where) -> list[HistoryEntry]:
     """A page of entries, newest first; `after` is the key of the last row of the page before, (id,)."""
-    q = _query(store, view, text, **where)
-    if q is None:
+    found = _query(store, view, text, **where)
+    if found is None:
         return []
+    q, key = found
     if after:
-        q = q.where(ChangeEntry.id < after[0])
-    return [_entry(r) for r in q.order_by(ChangeEntry.id.desc()).limit(limit)]
+        q = q.where(key < after[0])
+    return [_entry(r) for r in q.order_by(key.desc()).limit(limit)]
 
 
 def count_entries(store, view: str = "all", text: str = "", cap: int | None = 10_000, **where) -> int:
     """How many entries match, counting at most `cap` (+1, so a list can say "10,000+")."""
-    q = _query(store, view, text, **where)
-    if q is None:
+    found = _query(store, view, text, **where)
+    if found is None:
         return 0
+    q, _ = found
     if cap is None:
         return q.count()
     return ChangeEntry.select(fn.COUNT(1)).from_(q.select(ChangeEntry.id).limit(cap + 1).alias("c")).scalar()
