@@ -273,3 +273,10 @@ def test_sqlite_without_the_trigram_tokenizer_filters_history_by_scanning_and_sa
         assert json.loads(ChangeEntry.get().changes) == []
     finally:
         store.close()
+
+
+def test_the_sqlite_index_does_not_merge_as_it_is_written(sqlite_url):
+    """automerge 0: an import's write does no merging (FTS5 still merges 16 segments of a level)."""
+    with Store(sqlite_url) as store:
+        config = dict(store.db.execute_sql(f"SELECT k, v FROM {FTS}_config").fetchall())
+        assert config.get("automerge") == 0
