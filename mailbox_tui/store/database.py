@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import peewee
 
 from .crypto import TEAM_HINT, KeyChoice, KeyRing, choose_keys
+from .history_search import create_history_search
 from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationSettings, database
 
 log = logging.getLogger(__name__)
@@ -247,13 +248,11 @@ def _migrate_1(db: peewee.Database) -> None:
 
 def _migrate_2(db: peewee.Database) -> None:
     from .rekey import rekey_natural_keys  # natural keys: NFC, then str.lower()
-
     rekey_natural_keys(db)
 
 
 def _migrate_3(db: peewee.Database) -> None:
     from .filter_index import create_filter_indexes  # trigram indexes for the lists' filter
-
     create_filter_indexes(db)
 
 
@@ -294,15 +293,8 @@ def _migrate_history(db: peewee.Database) -> None:
     create_history_tables(db)
 
 
-def _migrate_history_search(db: peewee.Database) -> None:
-    """The History filter's trigram index (issue 13), built in bulk for the entries already there."""
-    from .history_search import create_history_search
-
-    create_history_search(db)
-
-
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history,
-              7: _migrate_history_search}
+              7: create_history_search}  # 7: the History filter's trigram index (issue 13), for the entries there
 
 
 def schema_version(db: peewee.Database) -> int:
