@@ -63,6 +63,8 @@ class ActionsProvider(Provider):
         if hasattr(screen, "action_save"):
             out += [("Save", partial(screen.action_save, False), "ctrl+s"),
                     ("Save & Close", partial(screen.action_save, True), "ctrl+w or F9")]
+        if hasattr(screen, "action_history"):
+            out.append(("History of this record", screen.action_history, "who changed what, and when (F10)"))
         out += [("Help", app.action_help, "keys of this screen (? or F1)"),
                 ("Choose acting admin", app.action_choose_admin, "the default owner of new forward mailboxes"),
                 ("Quit", app.action_quit, "ctrl+q")]

@@ -14,12 +14,16 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 # Binding ids in the order an admin reaches for them; ids not listed follow in declared order.
-ORDER = ("open", "filter", "new", "save_close", "save", "test_enable", "section_general", "open_mailbox",
+ORDER = ("open", "filter", "new", "save_close", "save", "test_enable", "section_general", "history", "open_mailbox",
          "open_mailboxes", "test_mailboxes", "test_connection", "approve", "reject", "mark", "next_view", "sort",
          "delete", "back", "quit")
 ALWAYS = ("palette", "help")  # at the right end, always shown
 ALWAYS_TEXT = {"palette": ("^p", "Commands"), "help": ("?", "Help")}
 KEY_STYLE = "bold reverse"
+# When the keys do not fit: shorter labels, then one space between keys (the keys stand out in
+# reverse video), before anything is cut. At 80 columns a form's bar then shows every key it has.
+SHORT = {"Test & Enable": "Test", "Save & Close": "Save+Close"}
+FITS = ((False, "  "), (True, "  "), (True, " "))  # (short labels, gap), tried in turn
 
 
 class KeyBar(Widget):
@@ -54,22 +58,49 @@ class KeyBar(Widget):
 
     def render(self) -> Text:
         screen = self.screen
+        keys = self.keys(screen)
+        width = self.content_region.width
+        # The way of writing the bar that shows the most keys whole (the first, on a tie).
+        best = None
+        for short, gap in FITS:
+            left, tail = self._texts(screen, keys, short, gap)
+            shown = _whole_keys(left, keys, short, gap, width - tail.cell_len)
+            if best is None or shown > best[0]:
+                best = (shown, left, tail)
+        _, left, tail = best
+        room = max(width - tail.cell_len, 0)
+        if left.cell_len > room:
+            left.truncate(room, overflow="ellipsis")
+        left.pad_right(room - left.cell_len)
+        return left + tail
+
+    def _texts(self, screen, keys: list[tuple[str, str]], short: bool, gap: str) -> tuple[Text, Text]:
+        """The keys on the left, and Commands and Help at the right end."""
         tail = Text(no_wrap=True)
         for name in ALWAYS:
             key, description = ALWAYS_TEXT[name]
             if name == "help" and isinstance(screen.focused, Input):  # there "?" is typed: F1 still helps
                 key = "f1"
-            tail.append("  ")
+            tail.append(gap)
             tail.append(key, style=KEY_STYLE)
             tail.append(" " + description)
         left = Text(no_wrap=True)
-        for key, description in self.keys(screen):
+        for key, description in keys:
             if left:
-                left.append("  ")
+                left.append(gap)
             left.append(key, style=KEY_STYLE)
-            left.append(" " + description)
-        room = max(self.content_region.width - tail.cell_len, 0)
-        if left.cell_len > room:
-            left.truncate(room, overflow="ellipsis")
-        left.pad_right(room - left.cell_len)
-        return left + tail
+            left.append(" " + (SHORT.get(description, description) if short else description))
+        return left, tail
+
+
+def _whole_keys(left: Text, keys: list[tuple[str, str]], short: bool, gap: str, room: int) -> int:
+    """How many keys show whole in `room` cells; one cell is kept for the ellipsis when some don't."""
+    if left.cell_len <= room:
+        return len(keys)
+    used = 0
+    for shown, (key, description) in enumerate(keys):
+        label = SHORT.get(description, description) if short else description
+        used += (len(gap) if shown else 0) + Text(f"{key} {label}").cell_len
+        if used > room - 1:
+            return shown
+    return len(keys)
