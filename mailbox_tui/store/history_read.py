@@ -169,6 +169,10 @@ def _query(store, view: str = "all", text: str = "", *, record: tuple[str, int] 
     if record_key is not None:
         q = q.where(ChangeEntry.kind == record_key[0], fn.LOWER(ChangeEntry.record_key) == record_key[1].lower())
     text = (text or "").strip()
+    if short_filter_bounded(text) and record is None and record_key is None:
+        # One or two characters: no trigram to look up. Only the newest entries are searched, so a
+        # keystroke stays as quick as the lists' (the screen says so; three characters search all).
+        q = q.where(ChangeEntry.id > latest_id() - SHORT_FILTER_SCAN)
     if text:  # contains() escapes LIKE's wildcards, and ignores case: what matches, with or without the index
         q = q.where(ChangeEntry.record_key.contains(text) | ChangeEntry.admin.contains(text)
                     | ChangeEntry.action.contains(text) | ChangeEntry.kind.contains(text))
@@ -180,6 +184,22 @@ def _query(store, view: str = "all", text: str = "", *, record: tuple[str, int] 
             if since is not None:
                 q = q.where(key >= first)  # SQLite does not carry the entry's id range over to the index
     return q, key
+
+
+SHORT_FILTER_SCAN = 100_000  # entries a filter of one or two characters searches, the newest
+
+
+def short_filter_bounded(text: str) -> bool:
+    """Whether the History filter `text` searches only the newest SHORT_FILTER_SCAN entries."""
+    return 0 < len((text or "").strip()) < history_search.TRIGRAM
+
+
+def short_filter_note(text: str) -> str:
+    """What the History page says about a short filter when the history has more entries than it
+    searches ("" otherwise)."""
+    if not short_filter_bounded(text) or latest_id() <= SHORT_FILTER_SCAN:
+        return ""
+    return f"the newest {SHORT_FILTER_SCAN:,} searched: type 3 characters to search all"
 
 
 def history_page(store, view: str = "all", text: str = "", limit: int = 200, after: tuple | None = None,

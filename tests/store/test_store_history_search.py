@@ -280,3 +280,21 @@ def test_the_sqlite_index_does_not_merge_as_it_is_written(sqlite_url):
     with Store(sqlite_url) as store:
         config = dict(store.db.execute_sql(f"SELECT k, v FROM {FTS}_config").fetchall())
         assert config.get("automerge") == 0
+
+
+def test_a_filter_of_one_or_two_characters_searches_only_the_newest_entries_and_says_so(store, monkeypatch):
+    """No trigram to look up: one or two characters search the newest SHORT_FILTER_SCAN entries (at a
+    million entries a rare one scanned them all, about 0.3 s a keystroke), and the page says so.
+    Three characters search everything through the index."""
+    monkeypatch.setattr(history_read, "SHORT_FILTER_SCAN", 3)
+    _clear(store)
+    write_entries(store, [("old-qz-box", "a@x", "update", "mailbox")]
+                  + [(f"new-{n}", "a@x", "update", "mailbox") for n in range(5)])
+    newest = [e.id for e in ChangeEntry.select(ChangeEntry.id).order_by(ChangeEntry.id.desc()).limit(3)]
+    assert page_ids(store, "qz") == []  # the old entry is beyond the newest three
+    assert page_ids(store, "new") == plain_ids("new")  # three characters: all of them
+    assert page_ids(store, "-q") == [] and page_ids(store, "w-") == newest
+    assert history_read.count_entries(store, "all", "w-", cap=None) == 3
+    assert "newest 3 searched" in history_read.short_filter_note("qz")
+    assert history_read.short_filter_note("qzb") == "" and history_read.short_filter_note("") == ""
+    assert page_ids(store, "old-qz") == plain_ids("old-qz")  # found with three or more

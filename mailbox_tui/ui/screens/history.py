@@ -61,6 +61,17 @@ class HistoryListScreen(RecordListScreen):
     def count_rows(self, view, text) -> int:
         return history_read.count_entries(self.app.store, view, text)
 
+    def empty_text(self, filter_text: str, total: int) -> str:
+        note = history_read.short_filter_note(filter_text)
+        if note:
+            return f"Nothing matches “{filter_text}” ({note}). Escape clears the filter."
+        return super().empty_text(filter_text, total)
+
+    def status_parts(self) -> list[str]:
+        parts = super().status_parts()
+        note = history_read.short_filter_note(self.filter_text)
+        return parts + [note] if note else parts
+
     def total_rows(self) -> int:
         return history_read.count_entries(self.app.store, "all", "")
 
