@@ -16,10 +16,10 @@ still decides which of them match, so the index may find more, never fewer.
   so nothing else is needed.
 - PostgreSQL: one GIN index (pg_trgm) over the four columns; the planner uses it for the ILIKE
   conditions by itself, and PostgreSQL keeps it.
-- Shorter filters, and a database where the index could not be built (an SQLite without the
-  trigram tokenizer, or a PostgreSQL role that may not create pg_trgm: migration 7 logs which, and
-  what a database owner can run), scan the entries newest first, stopping at the page's end: a
-  letter or two is in many entries, found soon; one found in few entries costs a whole scan.
+- Shorter filters search only the newest entries (history_read.SHORT_FILTER_SCAN, and the page
+  says so), newest first, stopping at the page's end. A database where the index could not be
+  built (an SQLite without the trigram tokenizer, or a PostgreSQL role that may not create pg_trgm:
+  migration 7 logs which, and what a database owner can run) scans all entries for longer ones.
 
 Part of a migration: never change what it creates once shipped; a later change is a new migration.
 """
