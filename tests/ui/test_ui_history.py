@@ -116,3 +116,20 @@ async def test_a_form_shows_its_records_history(app, ui_store):
         await settle(pilot)
         assert isinstance(app.screen, RecordHistoryScreen)
         assert any("History of" in line for line in _lines(app))
+
+
+async def test_a_short_filter_says_it_searched_only_the_newest_entries(app, ui_store, monkeypatch):
+    """One or two characters search the newest entries only: the status line and an empty list say
+    so, and a third character searches them all."""
+    monkeypatch.setattr(history_read, "SHORT_FILTER_SCAN", 2)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6", "slash", "b")
+        await settle(pilot)
+        screen = app.screen
+        assert "the newest 2 searched" in " ".join(screen.status_parts())
+        assert screen.table.count <= 2
+        await pilot.press(*"ob")
+        await settle(pilot)
+        assert not any("newest" in part for part in screen.status_parts())
+        assert screen.table.count == history_read.count_entries(ui_store, "all", "bob", cap=None) > 2
