@@ -4,7 +4,9 @@ transaction, or nothing.
 The import's entries (`batch` = the import's entry) are read a chunk at a time, never all at
 once. First a check, writing nothing: a record that changed since (a later entry on it, not a
 test result) or no longer exists refuses the whole undo, naming how many and the first few. A
-record whose entry of the import was already undone on its own is skipped, and the undo says so.
+record whose entry of the import was already undone on its own (or that went with one: a queue's
+mailbox with its queue) is skipped, and the undo says so; what such an undo changed on other
+records of the import is not a change since.
 Then the reverse change, through the same rules as the per-record undo (store/undo.py):
 
 1. the records it updated, newest entry first, through the services (as the import wrote them);
@@ -37,10 +39,13 @@ SHOWN = 5  # records a refusal names
 ORDER = ("user", "mailbox", "queue", "profile", "settings")
 
 
+def plural(kind: str) -> str:
+    return {"mailbox": "mailboxes", "settings": "settings"}.get(kind, kind + "s")
+
+
 def counted(n: int, kind: str) -> str:
     """ "1 user", "100,000 mailboxes"."""
-    plural = {"mailbox": "mailboxes", "settings": "settings"}.get(kind, kind + "s")
-    return f"{n:,} {kind if n == 1 else plural}"
+    return f"{n:,} {kind if n == 1 else plural(kind)}"
 
 
 @dataclass
@@ -174,18 +179,17 @@ def _check(import_id: int) -> _Check:
                 for rid in part:
                     rows, since = records[(kind, rid)], later.get(rid, [])
                     key = f"{kind} {rows[-1][5]!r}"
-                    if any(r[0] in undone for r in rows) or any(e.undoes in undone for e in since):
-                        if (kind, rid) not in check.skipped:
+                    # What an undo of one of the import's own entries wrote is part of undoing it.
+                    by_undo = [e for e in since if e.undoes in undone]
+                    since = [e for e in since if e.undoes not in undone]
+                    if any(r[0] in undone for r in rows) or (by_undo and not since and rid not in alive):
+                        if (kind, rid) not in check.skipped:  # undone alone, or went with a record undone alone
                             check.skipped.add((kind, rid))
                             check.skipped_named.append(key)
-                    elif since:
+                    elif since or rid not in alive:
                         check.changed += 1
                         if len(check.named) < SHOWN:
-                            check.named.append(f"{key} ({_what_changed(kind, since)})")
-                    elif rid not in alive:
-                        check.changed += 1
-                        if len(check.named) < SHOWN:
-                            check.named.append(f"{key} (no longer exists)")
+                            check.named.append(f"{key} ({_what_changed(kind, since) if since else 'no longer exists'})")
     return check
 
 
@@ -212,8 +216,8 @@ def undo_import(store: Store, row: ChangeEntry) -> ImportUndone:
                 _delete_created(store, row.id, check.skipped)
         done = ImportUndone(event, deleted={k: n for k, n in created.items() if n},
                             restored={k: n for k, n in updated.items() if n}, skipped=check.skipped_named)
-        history.amend_event(event, [[f"deleted {k}s", None, n] for k, n in done.deleted.items()]
-                            + [[f"put back {k}s", None, n] for k, n in done.restored.items()]
+        history.amend_event(event, [[f"deleted {plural(k)}", None, n] for k, n in done.deleted.items()]
+                            + [[f"put back {plural(k)}", None, n] for k, n in done.restored.items()]
                             + ([["skipped (undone before)", None, len(done.skipped)]] if done.skipped else []))
         return done
 

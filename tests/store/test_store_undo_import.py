@@ -9,6 +9,7 @@ import json
 import pytest
 from support.builders import forward_draft, imap_profile, user
 
+from mailbox_tui.domain.records import QueueDraft
 from mailbox_tui.store import services
 from mailbox_tui.store.database import StoreError
 from mailbox_tui.store.exchange import import_document
@@ -46,13 +47,13 @@ def rows(model) -> list[dict]:
     return [dict(r.__data__) for r in model.select().order_by(model.id)]
 
 
-def stored() -> dict:
-    """Every stored record (all columns), to assert an undo put everything back or changed nothing."""
-    keep = {}
-    for model in (EmailServerProfile, AppUser, Queue, Mailbox):
-        keep[model.__name__] = [{k: v for k, v in r.items() if k not in ("version", "modified_on")}
-                                for r in rows(model)]
-    return keep
+def stored(tokens: bool = True) -> dict:
+    """Every stored record (all columns but the version and time of change), to assert an undo put
+    everything back or changed nothing. A password put back is encrypted again: a new token, so
+    `tokens=False` leaves them out (the tests compare the decrypted password)."""
+    skip = {"version", "modified_on"} | (set() if tokens else {"password_enc"})
+    return {model.__name__: [{k: v for k, v in r.items() if k not in skip} for r in rows(model)]
+            for model in (EmailServerProfile, AppUser, Queue, Mailbox)}
 
 
 def imported(store, doc, source="people.json") -> ChangeEntry:
@@ -105,3 +106,111 @@ def test_undo_of_an_import_that_created_records_deletes_them_all_and_is_recorded
     with pytest.raises(UndoRefused, match="itself an undo"):
         undo(store, own)
     no_secret_shown("fwd-pw-imported", "carla-pw-imported")
+
+
+# ------------------------------------------------------------------------------------------------ updates
+UPDATE = {"users": [{"fullname": "Alice Berg-Lund", "internalemailaddress": "alice@example.com"}],
+          "mailboxes": [{"name": "forward collector", "isforwardmailbox": True, "processanddeleteemails": False,
+                         "password": NEW_PW},
+                        {"regarding": {"user": "alice@example.com"}, "allowemailconnectortousecredentials": True,
+                         "username": "alice.imap@example.com", "password": "alice-pw-imported"}]}
+
+
+def test_undo_of_an_import_that_updated_records_puts_the_old_values_and_password_back(org):
+    store, _, alice, box = org
+    kept = stored(tokens=False)
+    event = imported(store, UPDATE)
+    assert services.mailbox_password(store, box.id) == NEW_PW
+    assert AppUser.get_by_id(alice.id).full_name == "Alice Berg-Lund"
+    assert describe_import_undo(event.id) == "3 records will change: 1 user put back, 2 mailboxes put back"
+    undo(store, event.id)
+    assert stored(tokens=False) == kept
+    assert services.mailbox_password(store, box.id) == OLD_PW  # decrypted: the old one, encrypted again
+    alice_box = Mailbox.get(Mailbox.regarding_user == alice.id)
+    assert alice_box.password_enc is None and alice_box.username in ("", None)
+    assert (AppUser.get_by_id(alice.id).full_name, Mailbox.get_by_id(box.id).delete_after_processing) == (
+        "Alice Berg", True)
+    own = ChangeEntry.get(ChangeEntry.undoes == event.id, ChangeEntry.kind == "import")
+    assert json.loads(own.changes) == [["put back users", None, 1], ["put back mailboxes", None, 2]]
+    no_secret_shown(OLD_PW, NEW_PW, "alice-pw-imported")
+
+
+def test_undo_of_a_mixed_import(org):
+    store, _, alice, box = org
+    kept = stored(tokens=False)
+    doc = copy.deepcopy(DOC)
+    doc["users"] += UPDATE["users"]
+    doc["mailboxes"] += UPDATE["mailboxes"]
+    event = imported(store, doc)
+    assert AppUser.select().count() == 3
+    undo(store, event.id)
+    assert services.mailbox_password(store, box.id) == OLD_PW
+    assert stored(tokens=False) == kept
+
+
+# ------------------------------------------------------------------------------------------------ refused
+def test_undo_of_an_import_is_refused_after_a_later_change_naming_the_records_and_changing_nothing(org):
+    store, _, alice, box = org
+    doc = copy.deepcopy(DOC)
+    doc["mailboxes"] += UPDATE["mailboxes"][:1]
+    event = imported(store, doc)
+    carla = services.get_user(store, AppUser.get(AppUser.email == "carla@example.com").id)
+    services.update_user(store, carla, type(carla)(**{**carla.__dict__, "full_name": "Carla Diaz-Ro"}))
+    now = services.get_mailbox(store, box.id)
+    services.update_mailbox(store, now, now.copy(name="Collector"))
+    before, kept = counts(), stored()
+    with pytest.raises(UndoRefused) as refused:
+        undo(store, event.id)
+    message = str(refused.value)
+    assert message.startswith(f"Import #{event.id}: 2 record(s) changed since: ")
+    assert "user 'carla@example.com' (Full Name)" in message and "mailbox 'forward collector' (Name)" in message
+    assert "Nothing was undone" in message and NEW_PW not in message and OLD_PW not in message
+    assert (counts(), stored()) == (before, kept)
+    assert services.mailbox_password(store, box.id) == NEW_PW
+
+
+def test_undo_of_an_import_is_refused_when_one_of_its_records_was_deleted_since(org):
+    store, *_ = org
+    event = imported(store, DOC)
+    services.delete_mailbox(store, Mailbox.get(Mailbox.name == "Imported forward").id)
+    before, kept = counts(), stored()
+    with pytest.raises(UndoRefused, match=r"1 record\(s\) changed since: mailbox 'Imported forward' \(.*deleted"):
+        undo(store, event.id)
+    assert (counts(), stored()) == (before, kept)
+
+
+def test_a_rule_failing_on_the_thousandth_record_rolls_the_whole_undo_back(org):
+    """Users go 500 at a time: the first 500 are deleted when the rule (a user who owns a queue
+    does not go) refuses the 1,000th; everything rolls back, nothing is recorded."""
+    store, _, alice, _ = org
+    doc = {"users": [{"fullname": f"User {i:04d}", "internalemailaddress": f"u{i:04d}@example.com"}
+                     for i in range(1200)]}
+    event = imported(store, doc, source="many.json")
+    queue, _, _ = services.create_queue(store, QueueDraft(name="Help", email="help@example.com", owner_id=alice.id))
+    queue = services.get_queue(store, queue.id)
+    thousandth = AppUser.get(AppUser.email == "u0999@example.com")
+    services.update_queue(store, queue, QueueDraft(**{**queue.__dict__, "owner_id": thousandth.id}))
+    before, kept = counts(), stored()
+    with pytest.raises(StoreError, match="User 0999 owns 1 queue"):
+        undo(store, event.id)
+    assert (counts(), stored()) == (before, kept)
+    assert not ChangeEntry.select().where(ChangeEntry.undoes == event.id).exists()
+
+
+# ------------------------------------------------------------------------------------------------ skipped
+def test_records_already_undone_alone_are_skipped_and_said(org):
+    store, _, alice, _ = org
+    kept = stored(tokens=False)
+    doc = copy.deepcopy(DOC)
+    doc["users"] += UPDATE["users"]
+    event = imported(store, doc)
+    undo(store, ChangeEntry.get(ChangeEntry.batch == event.id, ChangeEntry.kind == "queue").id)
+    undo(store, ChangeEntry.get(ChangeEntry.batch == event.id, ChangeEntry.kind == "user",
+                                ChangeEntry.record_id == alice.id).id)
+    done = undo_import(store, ChangeEntry.get_by_id(event.id))
+    assert sorted(done.skipped) == ["mailbox 'Support'", "queue 'Support'", "user 'alice@example.com'"]
+    assert "skipped 3 record(s) already undone on their own" in done.summary()
+    assert done.deleted == {"user": 2, "mailbox": 3, "profile": 1}
+    assert stored(tokens=False) == kept
+    with pytest.raises(UndoRefused, match="came with import .* undone as a whole"):
+        undo(store, ChangeEntry.get(ChangeEntry.batch == event.id, ChangeEntry.kind == "profile").id)
