@@ -32,7 +32,7 @@ from . import history, services
 from .database import Store
 from .history import CREATE, IMPORT, TEST, UNDO, ChangeEntry
 from .models import Mailbox
-from .undo import UPDATES, UndoRefused, _undo_update
+from .undo import UPDATES, UndoRefused, _refuse_if_not_undoable, _undo_update
 
 CHUNK = 2000  # entries read at a time
 SHOWN = 5  # records a refusal names
@@ -194,6 +194,16 @@ def _check(import_id: int) -> _Check:
 
 
 # ------------------------------------------------------------------------------------------ writing
+def undo_whole_import(store: Store, entry_id: int) -> ImportUndone:
+    """Undo import entry `entry_id` as a whole (what `undo()` does for an import, with what it did)."""
+    with store.transaction():
+        row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
+        if row is None:
+            raise UndoRefused(f"There is no history entry #{entry_id}.")
+        _refuse_if_not_undoable(row)
+        return undo_import(store, row)
+
+
 def undo_import(store: Store, row: ChangeEntry) -> ImportUndone:
     """Undo import entry `row` as a whole, in one transaction (the caller's, or its own)."""
     if row.action != IMPORT:

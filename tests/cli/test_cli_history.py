@@ -107,3 +107,33 @@ def test_two_admins_on_postgresql_each_see_their_own_name(pg_database_url, tmp_p
     assert mine == {"Alice's": "alice@example.com", "Bob's": "bob@example.com"}
     assert [e["record"] for e in history(pg_database_url, "--admin", "bob@example.com")
             if e["kind"] == "profile"] == ["Bob's"]
+
+
+def test_undo_of_an_import_through_the_cli_says_what_it_did(db, tmp_path):
+    event = next(e for e in history(db) if e["action"] == "import")
+    out = run("--as", "bob@example.com", "undo", str(event["id"]), "--db", db)
+    assert out.stdout.startswith(f"Undid import #{event['id']} as a whole (entry #")
+    assert "2 users deleted, 3 mailboxes deleted, 1 profile deleted" in out.stdout
+    assert PASSWORD not in out.stdout + out.stderr
+    own = next(e for e in history(db) if e["kind"] == "import" and e["action"] == "undo")
+    assert (own["undoes"], own["admin"]) == (event["id"], "bob@example.com")
+    written = [e for e in history(db) if e["batch"] == own["id"]]
+    assert {(e["kind"], e["action"], e["undoes"]) for e in written} == {
+        ("user", "undo", event["id"]), ("mailbox", "undo", event["id"]), ("profile", "undo", event["id"])}
+    assert len(written) == 6
+    again = run("undo", str(event["id"]), "--db", db, check=False)
+    assert again.returncode == 1 and "already undone" in again.stderr
+    run("export", "--out", tmp_path / "after.json", "--db", db)
+    left = json.loads((tmp_path / "after.json").read_text())
+    assert not left.get("users") and not left.get("mailboxes") and not left.get("profiles")
+
+
+def test_undo_of_an_import_refused_through_the_cli_changes_nothing(db, tmp_path):
+    event = next(e for e in history(db) if e["action"] == "import")
+    doc = tmp_path / "rename.json"
+    doc.write_text(json.dumps({"users": [{"fullname": "Bob Dahl-Berg", "internalemailaddress": "bob@example.com"}]}))
+    run("import", doc, "--db", db)
+    out = run("undo", str(event["id"]), "--db", db, "--json", check=False)
+    assert out.returncode == 1 and "1 record(s) changed since: user 'bob@example.com' (Full Name)" in out.stderr
+    assert "Traceback" not in out.stderr and PASSWORD not in out.stderr
+    assert not [e for e in history(db) if e["action"] == "undo"]
