@@ -55,15 +55,16 @@ class UndoOffers:
             return
         self._undo(offer[0], f"Undone: {offer[2]}")
 
-    def undo_entries(self, entry_ids: list[int], what: str) -> None:
-        """Undo history entries after a confirmation (the History page)."""
+    def undo_entries(self, entry_ids: list[int], what: str, detail: str = "") -> None:
+        """Undo history entries after a confirmation (the History page); `detail` says what will change."""
         from .dialogs.confirm import ConfirmDialog
 
         def answer(yes: bool | None) -> None:
             if yes:
                 self._undo(entry_ids, f"Undid {what}.")
 
-        self.push_screen(ConfirmDialog(f"Undo {what}? The change is reversed through the same rules as a save.",
+        self.push_screen(ConfirmDialog(f"Undo {what}? " + (f"{detail} " if detail else "")
+                                       + "The change is reversed through the same rules as a save.",
                                        yes="Undo", no="Keep"), answer)
 
     def _undo(self, entry_ids: list[int], done: str) -> None:

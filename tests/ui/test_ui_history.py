@@ -116,3 +116,39 @@ async def test_a_form_shows_its_records_history(app, ui_store):
         await settle(pilot)
         assert isinstance(app.screen, RecordHistoryScreen)
         assert any("History of" in line for line in _lines(app))
+
+
+async def test_undo_of_an_import_asks_how_many_records_will_change_then_undoes_it_all(app, ui_store):
+    from mailbox_tui.store.exchange import import_document
+    from mailbox_tui.store.models import AppUser
+    from mailbox_tui.ui.dialogs.confirm import ConfirmDialog
+
+    users_before, boxes_before = AppUser.select().count(), Mailbox.select().count()
+    doc = {"users": [{"fullname": f"Imported {i}", "internalemailaddress": f"imported{i}@example.com"}
+                     for i in range(3)],
+           "mailboxes": [{"regarding": {"user": "imported0@example.com"}, "allowemailconnectortousecredentials": True,
+                          "username": "imported0@example.com", "password": "imported-secret-pw"}]}
+    assert import_document(ui_store, doc, source="newcomers.json").written
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6", "slash", *"newcomers.json", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert (screen.table.current.action, screen.table.current.record_key) == ("import", "newcomers.json")
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        question = app.screen.question
+        assert question.startswith("Undo import #") and "(newcomers.json) as a whole?" in question
+        assert "6 records will change: 3 users deleted, 3 mailboxes deleted" in question
+        assert "imported-secret-pw" not in question
+        await pilot.press("n")
+        await settle(pilot)
+        assert AppUser.select().count() == users_before + 3  # Keep: nothing undone
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert (AppUser.select().count(), Mailbox.select().count()) == (users_before, boxes_before)
+        newest = history_read.entry(history_read.latest_id())
+        assert newest.action == "undo" and newest.admin == "alice@example.com"
