@@ -138,20 +138,19 @@ def _existing(kind: str, record_ids: list[int]) -> set[int]:
 
 
 def _what_changed(kind: str, later: list[ChangeEntry]) -> str:
+    """The fields later entries changed, by label ("deleted" for a delete: its values are the record's)."""
     names: list[str] = []
     for e in later:
-        for change in json.loads(e.changes or "[]"):
-            label = history.label(kind, change[0])
-            if label not in names:
-                names.append(label)
-        if e.action in (history.DELETE,) or (e.undoes is None and not e.changes):
-            names.append("deleted" if e.action == history.DELETE else "changed")
-    return ", ".join(names) or "changed"
+        changes = json.loads(e.changes or "[]")
+        labels = (["deleted"] if e.action == history.DELETE else
+                  [history.label(kind, c[0]) for c in changes] or ["changed"])
+        names += [n for n in labels if n not in names]
+    return ", ".join(names)
 
 
 @dataclass
 class _Check:
-    changed: int = 0
+    changed_records: set[tuple[str, int]] = field(default_factory=set)  # any refuses the undo
     named: list[str] = field(default_factory=list)
     skipped: set[tuple[str, int]] = field(default_factory=set)
     skipped_named: list[str] = field(default_factory=list)
@@ -186,8 +185,8 @@ def _check(import_id: int) -> _Check:
                         if (kind, rid) not in check.skipped:  # undone alone, or went with a record undone alone
                             check.skipped.add((kind, rid))
                             check.skipped_named.append(key)
-                    elif since or rid not in alive:
-                        check.changed += 1
+                    elif (since or rid not in alive) and (kind, rid) not in check.changed_records:
+                        check.changed_records.add((kind, rid))
                         if len(check.named) < SHOWN:
                             check.named.append(f"{key} ({_what_changed(kind, since) if since else 'no longer exists'})")
     return check
@@ -210,9 +209,10 @@ def undo_import(store: Store, row: ChangeEntry) -> ImportUndone:
         raise UndoRefused(f"Entry #{row.id} is not an import.")
     with store.transaction():
         check = _check(row.id)
-        if check.changed:
-            more = ", …" if check.changed > len(check.named) else ""
-            raise UndoRefused(f"Import #{row.id}: {check.changed:,} record(s) changed since: "
+        changed = len(check.changed_records)
+        if changed:
+            more = ", …" if changed > len(check.named) else ""
+            raise UndoRefused(f"Import #{row.id}: {changed:,} record(s) changed since: "
                               f"{', '.join(check.named)}{more}. Nothing was undone; change them back by hand, "
                               "or undo their own entries first.")
         created, updated = import_changes(row.id)
