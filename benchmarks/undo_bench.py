@@ -8,6 +8,8 @@
    and that process's peak memory (max RSS), next to an idle process's, so the undo's own share shows.
 3. For comparison, the per-record path: --per-record of the import's user entries undone one by
    one through `undo()` (services.delete_user each), on a copy, timed and scaled to --rows.
+4. With --index-cost RUNS: what the partial index on change_entry.batch (migration 8) costs the
+   import with history: imports with it and with it dropped, alternating, best and median of each.
 """
 
 from __future__ import annotations
@@ -40,6 +42,38 @@ def _import(url: str, n: int) -> int:
     event = history.ChangeEntry.get(history.ChangeEntry.action == history.IMPORT).id
     store.close()
     return event
+
+
+def _import_timed(path: Path, n: int, doc: dict, with_index: bool) -> float:
+    from mailbox_tui.store.database import Store
+    from mailbox_tui.store.exchange import import_document
+
+    store = Store(f"sqlite:///{path}")
+    if not with_index:
+        store.db.execute_sql('DROP INDEX IF EXISTS "change_entry_batch"')
+    start = time.perf_counter()
+    report = import_document(store, doc, source="bench.json")
+    elapsed = time.perf_counter() - start
+    assert report.written and not report.errors
+    store.close()
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    return elapsed
+
+
+def bench_index_cost(tmp: Path, n: int, runs: int) -> None:
+    import statistics
+
+    doc = _document(n)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for run in range(runs):
+        for flag in ((True, False) if run % 2 == 0 else (False, True)):
+            times[flag].append(_import_timed(tmp / f"index-{run}-{int(flag)}.db", n, doc, flag))
+    with_, without = times[True], times[False]
+    print(f"import of {n:,} users + mailboxes with history, {runs} runs each:")
+    print(f"  without the batch index  best {min(without):.2f} s  median {statistics.median(without):.2f} s")
+    print(f"  with the batch index     best {min(with_):.2f} s  median {statistics.median(with_):.2f} s"
+          f"   ({100 * (statistics.median(with_) / statistics.median(without) - 1):+.1f}% median)")
 
 
 def _peak_kb() -> int:
@@ -88,6 +122,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--per-record", type=int, default=2000)
     parser.add_argument("--url", help="an empty database (default: a new SQLite file)")
+    parser.add_argument("--index-cost", type=int, default=0, metavar="RUNS")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--event", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -98,6 +133,8 @@ def main() -> None:
 
     os.environ.setdefault("MAILBOX_TUI_KEY", Fernet.generate_key().decode())
     with tempfile.TemporaryDirectory() as tmp:
+        if args.index_cost:
+            bench_index_cost(Path(tmp), args.rows, args.index_cost)
         path = Path(tmp) / "undo.db"
         url = args.url or f"sqlite:///{path}"
         event = _import(url, args.rows)

@@ -152,3 +152,28 @@ async def test_undo_of_an_import_asks_how_many_records_will_change_then_undoes_i
         assert (AppUser.select().count(), Mailbox.select().count()) == (users_before, boxes_before)
         newest = history_read.entry(history_read.latest_id())
         assert newest.action == "undo" and newest.admin == "alice@example.com"
+        assert any("Undid import #" in str(n.message) for n in app._notifications)
+
+
+async def test_undo_of_an_import_refused_says_why_and_changes_nothing(app, ui_store):
+    from mailbox_tui.store import services
+    from mailbox_tui.store.exchange import import_document
+    from mailbox_tui.store.models import AppUser
+
+    doc = {"users": [{"fullname": f"Imported {i}", "internalemailaddress": f"imported{i}@example.com"}
+                     for i in range(3)]}
+    assert import_document(ui_store, doc, source="newcomers.json").written
+    one = services.get_user(ui_store, AppUser.get(AppUser.email == "imported1@example.com").id)
+    services.update_user(ui_store, one, type(one)(**{**one.__dict__, "full_name": "Renamed"}))
+    users = AppUser.select().count()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6", "slash", *"newcomers.json", "enter")
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+        assert any("Undo failed: Import #" in m and "user 'imported1@example.com' (Full Name)" in m for m in errors)
+        assert AppUser.select().count() == users

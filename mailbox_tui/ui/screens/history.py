@@ -49,7 +49,7 @@ def confirm_undo(app, e: history_read.HistoryEntry) -> None:
         from ...store.undo_import import describe_import_undo
 
         app.undo_entries([e.id], f"import #{e.id} ({e.record_key}) as a whole",
-                         detail=describe_import_undo(e.id) + ", in one transaction.")
+                         detail=describe_import_undo(e.id) + ", in one transaction.", long=True)
     else:
         app.undo_entries([e.id], f"entry #{e.id} ({e.action} {e.kind} {e.record_key})")
 
