@@ -214,3 +214,24 @@ def test_records_already_undone_alone_are_skipped_and_said(org):
     assert stored(tokens=False) == kept
     with pytest.raises(UndoRefused, match="came with import .* undone as a whole"):
         undo(store, ChangeEntry.get(ChangeEntry.batch == event.id, ChangeEntry.kind == "profile").id)
+
+
+# ------------------------------------------------------------------------------------------------ schema
+def test_the_batch_index_migration_adds_the_index_to_a_database_that_has_the_history(db_url):
+    from mailbox_tui.store import database as database_module
+    from mailbox_tui.store.database import Store, schema_version
+    from mailbox_tui.store.models import Meta
+
+    def has_index(store) -> bool:
+        return "change_entry_batch" in {i.name for i in store.db.get_indexes("change_entry")}
+
+    with Store(db_url) as store:
+        assert has_index(store)
+        store.db.execute_sql('DROP INDEX "change_entry_batch"')
+        step = next(n for n, f in database_module.MIGRATIONS.items() if f.__name__ == "_migrate_batch_index")
+        Meta.update(value=str(step - 1)).where(Meta.key == "schema_version").execute()
+    with Store(db_url) as store:
+        assert schema_version(store.db) == database_module.SCHEMA_VERSION
+        assert has_index(store)
+        database_module.MIGRATIONS[step](store.db)  # self-contained: running it again changes nothing
+        assert has_index(store)
