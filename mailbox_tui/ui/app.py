@@ -99,6 +99,13 @@ class MailboxApp(Workers, UndoOffers, App[int]):
         self.acting_user_id: int | None = None
         self._acting_request = acting
         self.input_queue = InputQueue(self)
+        self.theme = "ansi-dark"  # the terminal's own 16 colours: readable over any SSH client
+
+    def get_default_screen(self):
+        """The Mailboxes list is the first screen, and stays at the bottom of the stack."""
+        from .screens.mailbox_list import MailboxListScreen
+
+        return MailboxListScreen()
 
     async def on_event(self, event: events.Event) -> None:
         # Every key and paste goes through the one input queue (keys over SSH arrive in bursts).
@@ -108,10 +115,6 @@ class MailboxApp(Workers, UndoOffers, App[int]):
         await super().on_event(event)
 
     def on_mount(self) -> None:
-        from .screens.mailbox_list import MailboxListScreen
-
-        self.theme = "ansi-dark"  # the terminal's own 16 colours: readable over any SSH client
-        self.push_screen(MailboxListScreen())
         self.input_queue.start()  # keys typed during start-up were held; they go to the first screen
         self._choose_acting(self._acting_request)
         if not self.store.key_ok:

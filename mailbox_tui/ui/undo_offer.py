@@ -9,7 +9,6 @@ import time
 from textual.binding import Binding
 
 from ..domain.findings import RuleViolation
-from ..store import history_read
 from ..store.database import StoreError
 
 UNDO_OFFER_S = 8.0
@@ -23,10 +22,14 @@ class UndoOffers:
 
     def history_mark(self) -> int:
         """Where the history ends now: what an action writes after it is its own."""
+        from ..store import history_read  # not at start: the first list needs no history
+
         return history_read.latest_id()
 
     def offer_undo(self, mark: int, message: str) -> None:
         """Say what was done, and offer undo of what this admin wrote since `mark` for a few seconds."""
+        from ..store import history_read
+
         ids = history_read.own_entries_after(self.store, mark)
         if not ids:
             self._undo_offer = None

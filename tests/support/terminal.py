@@ -60,6 +60,7 @@ class TerminalApp:
         self.started = time.monotonic()
         self.last_output = self.started  # time.monotonic() of the latest read
         self._pending: list[bytes] = []  # read, not yet rendered
+        self.reads: list[bytes] = []  # every read, in order: a test can replay what the screen went through
         full_env = {**os.environ, **env, "TERM": "xterm", "COLUMNS": str(cols), "LINES": str(rows)}
         full_env.pop("TEXTUAL", None)
         command = [*(program or [console_script()]), *args]
@@ -78,6 +79,7 @@ class TerminalApp:
                 self.bytes_out += len(data)
                 self.last_output = now
                 self._pending.append(data)
+                self.reads.append(data)
 
     def _render(self) -> None:
         """Feed what was read to the screen (the caller holds the lock)."""

@@ -13,6 +13,7 @@ import re
 import time
 from itertools import zip_longest
 
+import pyte
 import pytest
 from support.terminal import TerminalApp, demo_database
 
@@ -44,13 +45,17 @@ def shown_emails(screen: str) -> list[str]:
     return [m.group() for line in lines[header + 1:-1] for m in [EMAIL.search(line)] if m]
 
 
-@pytest.fixture
-def app(organisation, tmp_path):
+def start(organisation, tmp_path) -> TerminalApp:
     path, key, acting = organisation
     home = tmp_path / "home"
     env = {"MAILBOX_TUI_KEY": key, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
            "XDG_DATA_HOME": str(home / ".local" / "share")}
-    term = TerminalApp(["--db", f"sqlite:///{path}", "--as", acting, "--no-mouse"], env)
+    return TerminalApp(["--db", f"sqlite:///{path}", "--as", acting, "--no-mouse"], env)
+
+
+@pytest.fixture
+def app(organisation, tmp_path):
+    term = start(organisation, tmp_path)
     term.wait_for("Email Address")
     term.wait_quiet(0.4)
     yield term
@@ -102,3 +107,39 @@ def test_moving_the_cursor_after_a_filter_redraws_two_rows(organisation, app):
     assert written <= 300
     assert len(first) == 1 and reverse_rows(app) == [first[0] + 1]
     assert shown_emails(screen) == expected_emails(organisation, "e")[:len(shown_emails(screen))]
+
+
+def look(screen: pyte.Screen, y: int, x: int) -> tuple:
+    c = screen.buffer[y][x]
+    return c.data, c.fg, c.bg, c.bold, c.reverse, c.underscore
+
+
+def test_the_first_screen_is_painted_once(organisation, tmp_path):
+    """At launch the first frame is the whole first screen: the key bar is never there before the
+    rows (it was: a frame of the title, status and key bar came first, the rows a frame later), and
+    every cell goes from blank to what it finally shows, once (at 100,000 mailboxes the list's last
+    line was a row that the horizontal scrollbar then covered). Replayed read by read: a frame
+    split across reads is allowed, since a frame is written top to bottom."""
+    term = start(organisation, tmp_path)
+    try:
+        term.wait_for("Email Address")
+        term.wait_quiet(0.5)
+        with term.lock:
+            reads = list(term.reads)
+    finally:
+        term.quit()
+    final = pyte.Screen(term.cols, term.rows)
+    pyte.ByteStream(final).feed(b"".join(reads))
+    assert "Help" in final.display[-1] and shown_emails("\n".join(final.display))
+
+    replay = pyte.Screen(term.cols, term.rows)
+    stream = pyte.ByteStream(replay)
+    blank = look(pyte.Screen(term.cols, term.rows), 0, 0)
+    wrong = []
+    for number, data in enumerate(reads):
+        stream.feed(data)
+        if "Help" in replay.display[-1]:
+            assert shown_emails("\n".join(replay.display)), f"read {number}: the key bar came before the rows"
+        wrong += [(number, (y, x), look(replay, y, x)) for y in range(term.rows) for x in range(term.cols)
+                  if look(replay, y, x) not in (look(final, y, x), blank)]
+    assert not wrong, f"cells drawn and then replaced (read, (line, column), cell): {wrong[:5]}"

@@ -10,7 +10,8 @@ right end and are never cut off: whatever does not fit on the left is, with an e
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Input, Static
+from textual.widget import Widget
+from textual.widgets import Input
 
 # Binding ids in the order an admin reaches for them; ids not listed follow in declared order.
 ORDER = ("open", "filter", "new", "save_close", "save", "test_enable", "section_general", "open_mailbox",
@@ -21,20 +22,22 @@ ALWAYS_TEXT = {"palette": ("^p", "Commands"), "help": ("?", "Help")}
 KEY_STYLE = "bold reverse"
 
 
-class KeyBar(Static):
+class KeyBar(Widget):
+    """Drawn from the screen's bindings when painted, so the first frame already shows them (a
+    text set after mounting would need a second frame)."""
+
     DEFAULT_CSS = """
     KeyBar { dock: bottom; height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-        self.call_after_refresh(self._bindings_changed, self.screen)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
 
-    def on_resize(self) -> None:
-        self._bindings_changed(self.screen)
+    def _bindings_changed(self, _screen=None) -> None:
+        self.refresh()  # one line, always: no need to lay the screen out again
 
     def keys(self, screen) -> list[tuple[str, str]]:
         """(key, description) of every key the bar shows on the left, in the bar's order."""
@@ -49,7 +52,8 @@ class KeyBar(Static):
             found[binding.action] = (rank, position, key, binding.description)
         return [(key, text) for _, _, key, text in sorted(found.values())]
 
-    def _bindings_changed(self, screen) -> None:
+    def render(self) -> Text:
+        screen = self.screen
         tail = Text(no_wrap=True)
         for name in ALWAYS:
             key, description = ALWAYS_TEXT[name]
@@ -64,10 +68,8 @@ class KeyBar(Static):
                 left.append("  ")
             left.append(key, style=KEY_STYLE)
             left.append(" " + description)
-        if not self.size.width:  # not laid out yet: the resize that follows draws it
-            return
         room = max(self.content_region.width - tail.cell_len, 0)
         if left.cell_len > room:
             left.truncate(room, overflow="ellipsis")
         left.pad_right(room - left.cell_len)
-        self.update(left + tail, layout=False)  # one line, always: no need to lay the screen out again
+        return left + tail

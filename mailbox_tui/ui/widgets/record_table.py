@@ -126,6 +126,16 @@ class RecordTable(ScrollView, can_focus=True):
         self.empty_text = ""  # what to say when there are no rows; the page sets it
         self._sizes: tuple | None = None  # what Textual last laid this out with
 
+    def on_mount(self) -> None:
+        # The scrollbars it needs at the terminal's width, before the first layout (a list spans the
+        # screen's width). Left to Textual, they are found after the first frame is painted, and
+        # the screen is laid out and painted a second time for them.
+        width = self.app.size.width - self.styles.gutter.width - self.styles.scrollbar_size_vertical
+        self.set_reactive(ScrollView.show_vertical_scrollbar, True)
+        self.set_reactive(ScrollView.show_horizontal_scrollbar, self.virtual_size.width > width)
+        self.vertical_scrollbar.display = True
+        self.horizontal_scrollbar.display = self.show_horizontal_scrollbar
+
     # -- data
     def set_source(self, fetch: PageFetcher, count: int, first_page: list, empty_text: str | None = None,
                    to_top: bool = False) -> None:
