@@ -287,30 +287,14 @@ def _migrate_oauth(db: peewee.Database) -> None:
 
 
 def _migrate_history(db: peewee.Database) -> None:
-    """The change history (issue 13): entries and the secrets undo needs. Existing databases start
-    with none. Self-contained, so it can take any number in the sequence."""
+    """The change history (issue 13; none before it), and as 8 its batch index: creates only what is missing."""
     from .history import create_history_tables
 
     create_history_tables(db)
 
 
-def _migrate_7_reserved(db: peewee.Database) -> None:
-    """Reserved for the filter index's migration 7 (issue 10, another branch): replaced at merge."""
-
-
-def _migrate_batch_index(db: peewee.Database) -> None:
-    """The index that finds an import's entries, for undo of the import as a whole (store/undo_import.py).
-    Partial (entries of an import only). Self-contained (IF NOT EXISTS), so it can take any number in the
-    sequence."""
-    from .history import ChangeEntry
-
-    for index in ChangeEntry._meta.fields_to_index():
-        if index._name == "change_entry_batch":
-            db.execute(index.safe(True))
-
-
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history,
-              7: _migrate_7_reserved, 8: _migrate_batch_index}
+              7: lambda db: None, 8: _migrate_history}  # 7: the filter index's (another branch); 8: the batch index
 
 
 def schema_version(db: peewee.Database) -> int:
