@@ -263,7 +263,11 @@ def test_keys_typed_during_launch_go_to_the_first_screen(sessions, demo_template
 def test_escape_then_y_in_a_dirty_form_types_nothing_and_discards_nothing(sessions, demo_template):
     fast = sessions("burst")
     fast.start()
-    screen = fast.burst("enter", "X", "escape", "y")
+    fast.burst("enter", "X", "escape", "y")
+    # On a busy machine building the form can take longer than the burst's quiet period: wait for the
+    # question (if y had answered it, the form would be gone and the Name line below would fail).
+    screen = fast.term.wait_for("Discard your unsaved changes")
+    screen = fast.term.wait_quiet(0.5)
     assert "Discard your unsaved changes" in screen, "the question is still asking: y came before it"
     fast.slowly("n")  # keep editing
     screen = fast.term.wait_quiet()

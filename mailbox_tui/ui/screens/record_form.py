@@ -140,6 +140,9 @@ class RecordFormScreen(Screen[bool]):
 
     RECORD = "record"
     FIELD_ORDER: tuple[str, ...] = ()
+    # No automatic focus: it would go to the first focusable widget, the scrolling form, and restyle
+    # all of it as focus enters and leaves it again; on_mount focuses the first field itself.
+    AUTO_FOCUS = ""
     BINDINGS = [
         Binding("ctrl+s", "save(False)", "Save", priority=True, id="save"),
         Binding("ctrl+w,f9", "save(True)", "Save & Close", priority=True, id="save_close"),
@@ -243,6 +246,8 @@ class RecordFormScreen(Screen[bool]):
                 self._opening_focus = first
             self.focused_on_open = first
             first.focus()
+        elif self.focused is None:
+            self.focus_next()  # every field locked: the first focusable widget, as Textual would
 
     focused_on_open = None
     _summary_shown: str | None = None
