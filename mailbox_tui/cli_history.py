@@ -103,11 +103,27 @@ def cmd_history(args) -> int:
 
 
 def cmd_undo(args) -> int:
+    from .store.history_read import entry as read_entry
     from .store.undo import describe_entry, undo
 
     with _cli()._open_store(args) as store:
+        e = read_entry(args.entry)
+        if e is not None and e.action == "import":
+            return _undo_import(args, store)
         written = undo(store, args.entry)
         lines = [describe_entry(i) for i in written]
     _cli()._print(args, {"undone": args.entry, "entries": written},
            f"Undid entry #{args.entry}." + "".join(f"\n  {_cli()._one_line(line)}" for line in lines))
+    return _cli().EXIT_OK
+
+
+def _undo_import(args, store) -> int:
+    """An import is undone as a whole: say how many records of each kind, and what was skipped."""
+    from .store.undo_import import undo_whole_import
+
+    done = undo_whole_import(store, args.entry)
+    own = done.entry_id
+    _cli()._print(args, {"undone": args.entry, "entries": [own], "deleted": done.deleted, "restored": done.restored,
+                         "skipped": done.skipped},
+                  f"Undid import #{args.entry} as a whole (entry #{own}): {_cli()._one_line(done.summary())}.")
     return _cli().EXIT_OK

@@ -22,7 +22,7 @@ from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationS
 log = logging.getLogger(__name__)
 
 DB_ENV = "MAILBOX_TUI_DB"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_MS = 5000  # how long any statement waits for SQLite's lock
 WRITE_WAIT_S = 5.0  # how long a write transaction waits for another writer (the CLI waits longer, and says so)
@@ -286,15 +286,14 @@ def _migrate_oauth(db: peewee.Database) -> None:
 
 
 def _migrate_history(db: peewee.Database) -> None:
-    """The change history (issue 13): entries and the secrets undo needs. Existing databases start
-    with none. Self-contained, so it can take any number in the sequence."""
+    """The change history (issue 13; none before it), and as 8 its batch index: creates only what is missing."""
     from .history import create_history_tables
 
     create_history_tables(db)
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history,
-              7: create_history_search}  # 7: the History filter's trigram index (issue 13), for the entries there
+              7: create_history_search, 8: _migrate_history}  # 7: the History filter's index; 8: the batch index
 
 
 def schema_version(db: peewee.Database) -> int:

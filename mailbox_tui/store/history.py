@@ -78,6 +78,8 @@ ChangeEntry.add_index(ChangeEntry.index(ChangeEntry.id, name="change_entry_crede
                       .where(ChangeEntry.credentials))  # the view "credential changes"
 ChangeEntry.add_index(ChangeEntry.index(ChangeEntry.id, name="change_entry_deletes")
                       .where(ChangeEntry.action == DELETE))  # the view "deletes"
+ChangeEntry.add_index(ChangeEntry.index(ChangeEntry.batch, ChangeEntry.id, name="change_entry_batch")
+                      .where(ChangeEntry.batch.is_null(False)))  # an import's entries, for its undo (store/undo_import.py)
 
 
 class ChangeSecret(BaseModel):
@@ -268,10 +270,11 @@ def _entry(store, kind: str, action: str, record_id, key: str, changes: list, cr
 
 
 def record(store, kind: str, action: str, before: dict[int, dict], after: dict[int, dict],
-           only_if: frozenset[str] | None = None, parent: int | None = None) -> list[int]:
+           only_if: frozenset[str] | None = None, parent: int | dict[int, int] | None = None) -> list[int]:
     """One entry per record that differs between `before` and `after` (captures by id). Called in the
     write's own transaction. `only_if`: record only when one of these fields changed (Test & Enable).
-    Returns the new entries' ids."""
+    `parent`: one entry for all, or each record's own (record id -> entry: a bulk delete of users and
+    their mailboxes). Returns the new entries' ids, in the order of the record ids."""
     if not enabled(store):
         return []
     at = utcnow()
@@ -287,7 +290,8 @@ def record(store, kind: str, action: str, before: dict[int, dict], after: dict[i
             continue
         entry_action = CREATE if old is None else DELETE if new is None else action
         rows.append(_entry(store, kind, entry_action, record_id, natural_key(kind, new or old), changes,
-                           _about_credentials(kind, entry_action, changes, creds), at, parent))
+                           _about_credentials(kind, entry_action, changes, creds), at,
+                           parent.get(record_id) if isinstance(parent, dict) else parent))
         # Undo of a create deletes: it needs no secret.
         secrets.append([] if entry_action == CREATE else [(name, o, n) for name, (o, n) in tokens.items()])
     return _insert(rows, secrets)

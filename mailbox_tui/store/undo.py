@@ -6,6 +6,7 @@ reverse (`undoes`).
   back the old value of each field it changed. If any of those fields changed since, undo names
   them and refuses.
 - A create deletes the record again, unless it changed since.
+- An import is undone as a whole: see store/undo_import.py.
 - A delete recreates the record from what its entry kept: a user or queue with its mailbox, a
   profile re-pointed from the mailboxes it was cleared from, a stored password decrypted from the
   history's copy (kept under the current key, rotated by rotate-key) and encrypted again.
@@ -52,12 +53,18 @@ def _clear(store: Store, token: str | None) -> str | None:
 
 
 def undo(store: Store, entry_id: int) -> list[int]:
-    """Undo one entry in one transaction. Returns the ids of the entries the undo wrote."""
+    """Undo one entry in one transaction. Returns the ids of the entries the undo wrote; for an import,
+    undone as a whole (store/undo_import.py), the id of the undo's own entry (its record entries
+    carry it as their `batch`)."""
     with store.transaction():
         row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
         if row is None:
             raise UndoRefused(f"There is no history entry #{entry_id}.")
         _refuse_if_not_undoable(row)
+        if row.action == IMPORT:
+            from .undo_import import undo_import  # it builds on this module
+
+            return [undo_import(store, row).entry_id]
         first = (ChangeEntry.select(ChangeEntry.id).order_by(ChangeEntry.id.desc()).limit(1).scalar() or 0)
         with history.operation(action=UNDO, undoes=row.id):
             if row.action == CREATE:
@@ -85,16 +92,18 @@ def _refuse_if_not_undoable(row: ChangeEntry) -> None:
         raise UndoRefused(f"Entry #{row.id} was already undone (entry #{done.id}).")
     if row.action == UNDO:
         raise UndoRefused(f"Entry #{row.id} is itself an undo: change the record again instead.")
-    if row.action == IMPORT:
-        raise UndoRefused(f"Entry #{row.id} is an import: undo the entries of the records it changed "
-                          f"(mailbox-tui history lists them).")
+    if row.batch is not None:
+        whole = ChangeEntry.select(ChangeEntry.id).where(ChangeEntry.undoes == row.batch).first()
+        if whole is not None:
+            raise UndoRefused(f"Entry #{row.id} came with import #{row.batch}, which was undone as a whole "
+                              f"(entry #{whole.id}).")
     if row.action == ROTATE_KEY:
         raise UndoRefused("A key rotation is not undone: the old key is gone.")
     if row.action == TEST:
         raise UndoRefused("Test results are not undone: run Test & Enable again.")
     if row.parent is not None and row.action in (CREATE, DELETE):
         raise UndoRefused(f"Entry #{row.id} came with entry #{row.parent}: undo that one.")
-    if row.kind not in history.MODELS:
+    if row.kind not in history.MODELS and row.action != IMPORT:
         raise UndoRefused(f"Entry #{row.id} cannot be undone.")
 
 

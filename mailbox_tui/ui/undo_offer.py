@@ -58,15 +58,20 @@ class UndoOffers:
             return
         self._undo(offer[0], f"Undone: {offer[2]}")
 
-    def undo_entries(self, entry_ids: list[int], what: str) -> None:
-        """Undo history entries after a confirmation (the History page)."""
+    def undo_entries(self, entry_ids: list[int], what: str, detail: str = "", long: bool = False) -> None:
+        """Undo history entries after a confirmation (the History page); `detail` says what will change,
+        and a `long` undo (a whole import) runs in a worker."""
         from .dialogs.confirm import ConfirmDialog
 
         def answer(yes: bool | None) -> None:
-            if yes:
+            if yes and long:
+                self.notify(f"Undoing {what}…")
+                self.undo_in_background(entry_ids, f"Undid {what}.")
+            elif yes:
                 self._undo(entry_ids, f"Undid {what}.")
 
-        self.push_screen(ConfirmDialog(f"Undo {what}? The change is reversed through the same rules as a save.",
+        self.push_screen(ConfirmDialog(f"Undo {what}? " + (f"{detail} " if detail else "")
+                                       + "The change is reversed through the same rules as a save.",
                                        yes="Undo", no="Keep"), answer)
 
     def _undo(self, entry_ids: list[int], done: str) -> None:
@@ -77,6 +82,9 @@ class UndoOffers:
         except (RuleViolation, StoreError) as exc:
             self.notify(str(exc), severity="error", timeout=10)
             return
+        self.undo_finished(done)
+
+    def undo_finished(self, done: str) -> None:
         self.notify(done)
         screen = self.screen
         if hasattr(screen, "refresh_rows"):

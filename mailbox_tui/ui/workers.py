@@ -28,6 +28,7 @@ WHAT = {
     "run_test_enable": "Test & Enable",
     "test_connection": "Test Connection",
     "fetch_certificate": "Fetching the server's certificate",
+    "undo_in_background": "Undo",
 }
 
 
@@ -88,6 +89,17 @@ class Workers:
         from ..mailtest.connection import certificate_of
 
         dialog.post_message(CertificateFetched(direction, certificate_of(endpoint)))
+
+    @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
+    def undo_in_background(self, entry_ids: list[int], done: str) -> None:
+        """An undo that may take seconds (a whole import): keys wait for it, the screen does not."""
+        from ..store.undo import undo_many
+
+        try:
+            undo_many(self.store, entry_ids)
+        finally:
+            self.store.db.close()
+        self.call_from_thread(self.undo_finished, done)
 
     # -- the one failure handler
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

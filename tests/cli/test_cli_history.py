@@ -107,3 +107,73 @@ def test_two_admins_on_postgresql_each_see_their_own_name(pg_database_url, tmp_p
     assert mine == {"Alice's": "alice@example.com", "Bob's": "bob@example.com"}
     assert [e["record"] for e in history(pg_database_url, "--admin", "bob@example.com")
             if e["kind"] == "profile"] == ["Bob's"]
+
+
+def test_undo_of_an_import_through_the_cli_says_what_it_did(db, tmp_path):
+    event = next(e for e in history(db) if e["action"] == "import")
+    out = run("--as", "bob@example.com", "undo", str(event["id"]), "--db", db)
+    assert out.stdout.startswith(f"Undid import #{event['id']} as a whole (entry #")
+    assert "2 users deleted, 3 mailboxes deleted, 1 profile deleted" in out.stdout
+    assert PASSWORD not in out.stdout + out.stderr
+    own = next(e for e in history(db) if e["kind"] == "import" and e["action"] == "undo")
+    assert (own["undoes"], own["admin"]) == (event["id"], "bob@example.com")
+    written = [e for e in history(db) if e["batch"] == own["id"]]
+    assert {(e["kind"], e["action"], e["undoes"]) for e in written} == {
+        ("user", "undo", event["id"]), ("mailbox", "undo", event["id"]), ("profile", "undo", event["id"])}
+    assert len(written) == 6
+    again = run("undo", str(event["id"]), "--db", db, check=False)
+    assert again.returncode == 1 and "already undone" in again.stderr
+    run("export", "--out", tmp_path / "after.json", "--db", db)
+    left = json.loads((tmp_path / "after.json").read_text())
+    assert not left.get("users") and not left.get("mailboxes") and not left.get("profiles")
+
+
+def test_undo_of_an_import_refused_through_the_cli_changes_nothing(db, tmp_path):
+    event = next(e for e in history(db) if e["action"] == "import")
+    doc = tmp_path / "rename.json"
+    doc.write_text(json.dumps({"users": [{"fullname": "Bob Dahl-Berg", "internalemailaddress": "bob@example.com"}]}))
+    run("import", doc, "--db", db)
+    out = run("undo", str(event["id"]), "--db", db, "--json", check=False)
+    assert out.returncode == 1 and "1 record(s) changed since: user 'bob@example.com' (Full Name)" in out.stderr
+    assert "Traceback" not in out.stderr and PASSWORD not in out.stderr
+    assert not [e for e in history(db) if e["action"] == "undo"]
+
+
+def test_a_killed_undo_of_an_import_leaves_everything_as_it_was(tmp_path):
+    """`mailbox-tui undo` of a large import, killed (SIGKILL) half-way, once it has written megabytes
+    (they spill into SQLite's WAL): the one transaction never commits, so every record and the history
+    stay as they were."""
+    import signal
+    import time
+
+    from mailbox_tui.store.database import Store
+    from mailbox_tui.store.history import ChangeEntry
+    from mailbox_tui.store.models import AppUser, Mailbox
+
+    def state(url) -> tuple:
+        with Store(url):
+            return (AppUser.select().count(), Mailbox.select().count(), ChangeEntry.select().count(),
+                    ChangeEntry.select().where(ChangeEntry.action == "undo").count())
+
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    doc = tmp_path / "big.json"
+    doc.write_text(json.dumps({"users": [{"fullname": f"User {i:05d}", "internalemailaddress": f"u{i:05d}@example.com"}
+                                         for i in range(30_000)]}))
+    run("import", doc, "--db", url)
+    before = state(url)
+    assert before == (30_000, 30_000, 60_001, 0)
+    with Store(url):
+        event = ChangeEntry.get(ChangeEntry.action == "import").id
+    proc = subprocess.Popen([sys.executable, "-m", "mailbox_tui", "undo", str(event), "--db", url],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(),
+                            stdin=subprocess.DEVNULL)
+    wal = tmp_path / "big.db-wal"
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:  # writing: its pages spill into the WAL
+        if wal.exists() and wal.stat().st_size > 2_000_000:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the undo ended before it was killed: give it more users"
+    assert state(url) == before

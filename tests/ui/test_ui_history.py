@@ -133,3 +133,64 @@ async def test_a_short_filter_says_it_searched_only_the_newest_entries(app, ui_s
         await settle(pilot)
         assert not any("newest" in part for part in screen.status_parts())
         assert screen.table.count == history_read.count_entries(ui_store, "all", "bob", cap=None) > 2
+
+
+async def test_undo_of_an_import_asks_how_many_records_will_change_then_undoes_it_all(app, ui_store):
+    from mailbox_tui.store.exchange import import_document
+    from mailbox_tui.store.models import AppUser
+    from mailbox_tui.ui.dialogs.confirm import ConfirmDialog
+
+    users_before, boxes_before = AppUser.select().count(), Mailbox.select().count()
+    doc = {"users": [{"fullname": f"Imported {i}", "internalemailaddress": f"imported{i}@example.com"}
+                     for i in range(3)],
+           "mailboxes": [{"regarding": {"user": "imported0@example.com"}, "allowemailconnectortousecredentials": True,
+                          "username": "imported0@example.com", "password": "imported-secret-pw"}]}
+    assert import_document(ui_store, doc, source="newcomers.json").written
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6", "slash", *"newcomers.json", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert (screen.table.current.action, screen.table.current.record_key) == ("import", "newcomers.json")
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        question = app.screen.question
+        assert question.startswith("Undo import #") and "(newcomers.json) as a whole?" in question
+        assert "6 records will change: 3 users deleted, 3 mailboxes deleted" in question
+        assert "imported-secret-pw" not in question
+        await pilot.press("n")
+        await settle(pilot)
+        assert AppUser.select().count() == users_before + 3  # Keep: nothing undone
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert (AppUser.select().count(), Mailbox.select().count()) == (users_before, boxes_before)
+        newest = history_read.entry(history_read.latest_id())
+        assert newest.action == "undo" and newest.admin == "alice@example.com"
+        assert any("Undid import #" in str(n.message) for n in app._notifications)
+
+
+async def test_undo_of_an_import_refused_says_why_and_changes_nothing(app, ui_store):
+    from mailbox_tui.store import services
+    from mailbox_tui.store.exchange import import_document
+    from mailbox_tui.store.models import AppUser
+
+    doc = {"users": [{"fullname": f"Imported {i}", "internalemailaddress": f"imported{i}@example.com"}
+                     for i in range(3)]}
+    assert import_document(ui_store, doc, source="newcomers.json").written
+    one = services.get_user(ui_store, AppUser.get(AppUser.email == "imported1@example.com").id)
+    services.update_user(ui_store, one, type(one)(**{**one.__dict__, "full_name": "Renamed"}))
+    users = AppUser.select().count()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6", "slash", *"newcomers.json", "enter")
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+        assert any("Undo failed: Import #" in m and "user 'imported1@example.com' (Full Name)" in m for m in errors)
+        assert AppUser.select().count() == users

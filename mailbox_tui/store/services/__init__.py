@@ -15,6 +15,7 @@ from .mailboxes import (
     DefaultsPreview,
     apply_default_settings,
     create_forward_mailbox,
+    delete_forward_mailboxes,
     delete_mailbox,
     get_mailbox,
     mailbox_context,
@@ -32,6 +33,7 @@ from .test_results import AlertDraft, record_test_results
 from .users import (
     create_user,
     delete_user,
+    delete_users,
     get_user,
     owner_field_id,
     update_user,
@@ -42,8 +44,9 @@ from .users import (
 
 __all__ = [
     "AlertDraft", "DefaultsPreview", "NotFound", "OrgSettings", "apply_default_settings", "create_forward_mailbox",
-    "create_profile", "create_queue", "create_user", "delete_mailbox", "delete_profile", "delete_queue",
-    "delete_user", "get_mailbox", "get_profile", "get_queue", "get_user", "mailbox_context", "mailbox_password",
+    "create_profile", "create_queue", "create_user", "delete_forward_mailboxes", "delete_mailbox", "delete_profile",
+    "delete_queue", "delete_user", "delete_users", "get_mailbox", "get_profile", "get_queue", "get_user",
+    "mailbox_context", "mailbox_password",
     "org_settings", "owner_field_id", "preview_default_settings", "profile_credentials", "profile_oauth_secrets", "profile_usage",
     "queue_mailbox", "record_test_results", "set_approval", "set_mailbox_state", "update_mailbox",
     "update_org_settings", "update_profile", "update_queue", "update_user", "user_id_for_email",

@@ -129,6 +129,25 @@ def delete_mailbox(store: Store, mailbox_id: int) -> None:
         log.info("forward mailbox %s deleted", mailbox_id)
 
 
+def delete_forward_mailboxes(store: Store, mailbox_ids: list[int]) -> int:
+    """Many forward mailboxes at once (the undo of an import), as delete_mailbox one by one."""
+    with store.transaction():
+        for start in range(0, len(mailbox_ids), 500):
+            chunk = mailbox_ids[start:start + 500]
+            boxes = history.capture("mailbox", chunk)
+            missing = [i for i in chunk if i not in boxes]
+            if missing:
+                raise NotFound(f"Mailbox {missing[0]} does not exist (it may have been deleted).")
+            other = next((b for b in boxes.values() if b["kind"] != MailboxKind.FORWARD), None)
+            if other is not None:
+                kind = MailboxKind(other["kind"]).label.lower()
+                raise StoreError(f"{other['name']!r} is a {kind} mailbox: it goes when its {kind} is deleted.")
+            Mailbox.delete().where(Mailbox.id.in_(chunk)).execute()
+            history.record(store, "mailbox", history.DELETE, boxes, {})
+        log.info("%s forward mailboxes deleted", len(mailbox_ids))
+        return len(mailbox_ids)
+
+
 def set_mailbox_state(store: Store, mailbox_ids: list[int], state: int) -> int:
     refuse_on_errors(list(check_state(state)))  # R1
     action = history.ACTIVATE if int(state) == RecordState.ACTIVE else history.DEACTIVATE

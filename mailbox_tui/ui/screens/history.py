@@ -43,6 +43,17 @@ def entry_lines(e: history_read.HistoryEntry) -> list[str]:
     return lines
 
 
+def confirm_undo(app, e: history_read.HistoryEntry) -> None:
+    """Undo an entry after a confirmation; an import's says how many records of each kind will change."""
+    if e.action == "import":
+        from ...store.undo_import import describe_import_undo
+
+        app.undo_entries([e.id], f"import #{e.id} ({e.record_key}) as a whole",
+                         detail=describe_import_undo(e.id) + ", in one transaction.", long=True)
+    else:
+        app.undo_entries([e.id], f"entry #{e.id} ({e.action} {e.kind} {e.record_key})")
+
+
 class HistoryListScreen(RecordListScreen):
     PAGE = "history"
     VIEWS = history_read.VIEW_LABELS
@@ -119,7 +130,7 @@ class HistoryListScreen(RecordListScreen):
     def action_undo_entry(self) -> None:
         row = self.table.current
         if row is not None:
-            self.app.undo_entries([row.id], f"entry #{row.id} ({row.action} {row.kind} {row.record_key})")
+            confirm_undo(self.app, row)
 
 
 class EntryScreen(ModalScreen[None]):
@@ -150,9 +161,8 @@ class EntryScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_undo(self) -> None:
-        e = self.entry
         self.dismiss(None)
-        self.app.undo_entries([e.id], f"entry #{e.id} ({e.action} {e.kind} {e.record_key})")
+        confirm_undo(self.app, self.entry)
 
 
 class RecordHistoryScreen(ModalScreen[None]):
