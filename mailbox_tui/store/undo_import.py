@@ -30,6 +30,7 @@ from peewee import fn
 from ..domain.options import MailboxKind
 from . import history, services
 from .database import Store
+from .exchange.batches import cyclic_gc_paused
 from .history import CREATE, IMPORT, TEST, UNDO, ChangeEntry
 from .models import Mailbox
 from .undo import UPDATES, UndoRefused, _refuse_if_not_undoable, _undo_update
@@ -207,7 +208,7 @@ def undo_import(store: Store, row: ChangeEntry) -> ImportUndone:
     """Undo import entry `row` as a whole, in one transaction (the caller's, or its own)."""
     if row.action != IMPORT:
         raise UndoRefused(f"Entry #{row.id} is not an import.")
-    with store.transaction():
+    with cyclic_gc_paused(), store.transaction():
         check = _check(row.id)
         changed = len(check.changed_records)
         if changed:

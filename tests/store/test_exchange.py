@@ -529,3 +529,34 @@ def test_a_mailbox_row_naming_a_user_whose_row_failed_says_so(store):
     report = import_document(store, doc)
     messages = [f.message for f in report.errors if f.section == "mailboxes" and f.row == 2]
     assert messages == ["The user alice@example.com has errors in this file."]
+
+
+def test_an_import_pauses_the_cyclic_collector_and_always_restores_it(store, monkeypatch):
+    """The collector is off while an import writes (a third of a 100,000-row import was spent walking
+    the document), and on again after it, whether the import wrote, found errors or raised."""
+    import gc
+
+    from mailbox_tui.store.exchange import write
+
+    seen = []
+    original = write.write_plan
+
+    def spying(plan):
+        seen.append(gc.isenabled())
+        return original(plan)
+
+    monkeypatch.setattr(write, "write_plan", spying)
+    assert gc.isenabled()
+    report = import_document(store, {"users": [{"fullname": "Gc Test", "internalemailaddress": "gc@example.com"}]})
+    assert report.written and seen == [False] and gc.isenabled()
+    bad = import_document(store, {"users": [{"fullname": "", "internalemailaddress": "not an email"}]})
+    assert bad.errors and not bad.written and gc.isenabled()
+
+    def boom(plan):
+        raise RuntimeError("killed half-way")
+
+    monkeypatch.setattr(write, "write_plan", boom)
+    with pytest.raises(RuntimeError):
+        import_document(store, {"users": [{"fullname": "Gc Two", "internalemailaddress": "gc2@example.com"}]})
+    assert gc.isenabled()
+    assert AppUser.select().where(AppUser.email == "gc2@example.com").count() == 0

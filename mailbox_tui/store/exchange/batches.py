@@ -1,8 +1,11 @@
-"""Database reads in batches of keys: an import asks about up to 100,000 natural keys at once."""
+"""Database reads in batches of keys: an import asks about up to 100,000 natural keys at once.
+And Python's cyclic collector paused while a bulk job runs."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 CHUNK = 500
 
@@ -23,3 +26,19 @@ def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """For a bulk job (an import, the undo of one). It allocates millions of short-lived objects
+    while the document it reads, hundreds of thousands of dicts, stays alive, and each of Python's
+    full collections walks that document again: at 100,000 rows a third of the import's time and
+    most of its run-to-run spread (measured: 8.5-9.8 s with, 6.4 s without). Reference counting
+    still frees what the job drops; only garbage in reference cycles waits for the end."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

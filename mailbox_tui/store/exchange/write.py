@@ -16,7 +16,7 @@ from ..convert import mailbox_columns, user_columns
 from ..database import ConflictError, Store
 from ..exchange_format import SECTIONS, ImportFinding
 from ..models import AppUser, Mailbox, bulk_insert, reserve_ids
-from .batches import chunks
+from .batches import chunks, cyclic_gc_paused
 from .plan import ImportPlan, ImportReport, PlannedMailbox
 from .read import require_document_shape
 from .rows import applied
@@ -29,7 +29,8 @@ def import_document(store: Store, doc: dict[str, list[dict]], dry_run: bool = Fa
     """Judge every row, then write everything in one transaction, or nothing. `source` (the file's
     name) is what the import's history entry names."""
     try:
-        return _import(store, doc, dry_run, source)
+        with cyclic_gc_paused():
+            return _import(store, doc, dry_run, source)
     finally:
         normalise_email.cache_clear()  # an import can fill it with every address in the file
 
