@@ -4,14 +4,13 @@ filter always gave, on SQLite (FTS5, kept in step by triggers) and PostgreSQL (p
 from __future__ import annotations
 
 import logging
-import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from peewee import fn
 from support.builders import forward_draft, imap_profile, user
-from support.postgres import database_url
+from support.postgres import limited_role_url
 
 from mailbox_tui.domain.records import QueueDraft
 from mailbox_tui.domain.text import natural_key
@@ -332,16 +331,8 @@ def test_migration_3_runs_again_harmlessly(db_url):
 
 @pytest.mark.postgres
 def test_postgres_without_the_right_to_create_pg_trgm_filters_by_scanning_and_says_so(pg_database_url, caplog):
-    psycopg = pytest.importorskip("psycopg")
-    role = f"limited_{uuid.uuid4().hex[:8]}"
-    name = pg_database_url.rsplit("/", 1)[1]
-    with psycopg.connect(pg_database_url, autocommit=True) as con:
-        con.execute(f'CREATE ROLE "{role}" LOGIN')
-        con.execute(f'GRANT CONNECT ON DATABASE "{name}" TO "{role}"')
-        con.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{role}"')
-    url = pg_database_url.replace("postgres@", f"{role}@", 1)
-    assert url != pg_database_url
-    try:
+    pytest.importorskip("psycopg")
+    with limited_role_url(pg_database_url) as url:
         with caplog.at_level(logging.WARNING, logger="mailbox_tui.store.filter_index"):
             store = Store(url)
         try:
@@ -357,12 +348,6 @@ def test_postgres_without_the_right_to_create_pg_trgm_filters_by_scanning_and_sa
             assert [r.full_name for r in queries.user_page("all", "DAHL")] == ["Bob Dahl"]
         finally:
             store.close()
-    finally:
-        with psycopg.connect(pg_database_url, autocommit=True) as con:
-            con.execute(f'DROP OWNED BY "{role}"')
-        with psycopg.connect(database_url(pg_database_url, "postgres"), autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            con.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def test_sqlite_without_the_trigram_tokenizer_filters_by_scanning_and_says_so(sqlite_url, monkeypatch, caplog):

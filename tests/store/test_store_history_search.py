@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.builders import imap_profile, user
-from support.postgres import database_url
+from support.postgres import limited_role_url
 
 from mailbox_tui.store import database as database_module
 from mailbox_tui.store import history, history_read, history_search
@@ -228,15 +227,8 @@ def test_migration_7_runs_again_harmlessly(db_url):
 @pytest.mark.postgres
 def test_postgres_without_the_right_to_create_pg_trgm_filters_history_by_scanning_and_says_so(pg_database_url,
                                                                                             caplog):
-    psycopg = pytest.importorskip("psycopg")
-    role = f"limited_{uuid.uuid4().hex[:8]}"
-    name = pg_database_url.rsplit("/", 1)[1]
-    with psycopg.connect(pg_database_url, autocommit=True) as con:
-        con.execute(f'CREATE ROLE "{role}" LOGIN')
-        con.execute(f'GRANT CONNECT ON DATABASE "{name}" TO "{role}"')
-        con.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{role}"')
-    url = pg_database_url.replace("postgres@", f"{role}@", 1)
-    try:
+    pytest.importorskip("psycopg")
+    with limited_role_url(pg_database_url) as url:
         with caplog.at_level(logging.WARNING, logger="mailbox_tui.store.history_search"):
             store = Store(url)
         try:
@@ -247,12 +239,6 @@ def test_postgres_without_the_right_to_create_pg_trgm_filters_history_by_scannin
             assert [e.record_key for e in history_read.history_page(store, "all", "SCANNED")] == ["Scanned Record"]
         finally:
             store.close()
-    finally:
-        with psycopg.connect(pg_database_url, autocommit=True) as con:
-            con.execute(f'DROP OWNED BY "{role}"')
-        with psycopg.connect(database_url(pg_database_url, "postgres"), autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            con.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def test_sqlite_without_the_trigram_tokenizer_filters_history_by_scanning_and_says_so(sqlite_url, monkeypatch,

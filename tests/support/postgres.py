@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -227,3 +229,27 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
+
+
+@contextmanager
+def limited_role_url(pg_database_url: str) -> Iterator[str]:
+    """The same database through a new role that may log in and create tables in `public`, nothing
+    more (it may not create extensions). Afterwards the database and the role are dropped."""
+    import psycopg
+
+    role = f"limited_{uuid.uuid4().hex[:8]}"
+    name = pg_database_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_database_url, autocommit=True) as con:
+        con.execute(f'CREATE ROLE "{role}" LOGIN')
+        con.execute(f'GRANT CONNECT ON DATABASE "{name}" TO "{role}"')
+        con.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{role}"')
+    url = pg_database_url.replace("postgres@", f"{role}@", 1)
+    assert url != pg_database_url
+    try:
+        yield url
+    finally:
+        with psycopg.connect(pg_database_url, autocommit=True) as con:
+            con.execute(f'DROP OWNED BY "{role}"')
+        with psycopg.connect(database_url(pg_database_url, "postgres"), autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            con.execute(f'DROP ROLE IF EXISTS "{role}"')
