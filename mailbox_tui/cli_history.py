@@ -27,44 +27,41 @@ def add_history_commands(sub, common) -> None:
     undo.add_argument("entry", metavar="ENTRY", type=entry_arg, help="the entry's number (mailbox-tui history)")
 
 
+def _argument(text: str, parse, what: str):
+    """`parse(text)`, or argparse's usage error "<text> is not <what>" when it gives None."""
+    value = parse(text) if _cli()._is_text(text) else None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not {what}")
+    return value
+
+
+def _positive(text: str) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if value >= 1 else None
+
+
 def record_arg(text: str):
     from .store.history_read import parse_record
 
-    parsed = parse_record(text) if _cli()._is_text(text) else None
-    if parsed is None:
-        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not KIND:KEY (mailbox:NAME, user:EMAIL, "
-                                         "queue:NAME, profile:NAME or settings)")
-    return parsed
+    return _argument(text, parse_record,
+                     "KIND:KEY (mailbox:NAME, user:EMAIL, queue:NAME, profile:NAME or settings)")
 
 
 def since_arg(text: str):
     from .store.history_read import parse_since
 
-    when = parse_since(text) if _cli()._is_text(text) else None
-    if when is None:
-        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not a date: give YYYY-MM-DD (UTC), "
-                                         "YYYY-MM-DD HH:MM, today or yesterday")
-    return when
+    return _argument(text, parse_since, "a date: give YYYY-MM-DD (UTC), YYYY-MM-DD HH:MM, today or yesterday")
 
 
 def limit_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not a number of entries (1 or more)")
-    return value
+    return _argument(text, _positive, "a number of entries (1 or more)")
 
 
 def entry_arg(text: str) -> int:
-    try:
-        value = int(text.lstrip("#"))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not an entry number (mailbox-tui history lists them)")
-    return value
+    return _argument(text, lambda t: _positive(t.lstrip("#")), "an entry number (mailbox-tui history lists them)")
 
 
 def cmd_history(args) -> int:

@@ -12,6 +12,17 @@ from mailbox_tui.ui.screens.history import EntryScreen, HistoryListScreen, Recor
 from mailbox_tui.ui.screens.users import UserListScreen
 
 
+async def users_at_bob(pilot, app) -> UserListScreen:
+    """The Users page (3) with Bob Dahl highlighted."""
+    await settle(pilot)
+    await pilot.press("3")
+    await settle(pilot)
+    assert isinstance(app.screen, UserListScreen)
+    while app.screen.table.current.full_name != "Bob Dahl":
+        await pilot.press("down")
+    return app.screen
+
+
 def _lines(app) -> list[str]:
     return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
 
@@ -61,13 +72,7 @@ async def test_an_entry_shows_old_and_new_without_a_password_and_undo_reverses_i
 async def test_approve_offers_undo_on_the_status_line_for_a_few_seconds(app, ui_store):
     bob_box = ui_store.seeded["bob_box"]
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("3")
-        await settle(pilot)
-        assert isinstance(app.screen, UserListScreen)
-        screen = app.screen
-        while screen.table.current.full_name != "Bob Dahl":
-            await pilot.press("down")
+        screen = await users_at_bob(pilot, app)
         await pilot.press("a")
         await settle(pilot)
         assert Mailbox.get_by_id(bob_box.id).approval == ApprovalStatus.APPROVED
@@ -89,11 +94,7 @@ async def test_the_undo_offer_ends_after_a_few_seconds(app, ui_store, monkeypatc
     monkeypatch.setattr(undo_offer, "UNDO_OFFER_S", 0.2)
     bob_box = ui_store.seeded["bob_box"]
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("3")
-        await settle(pilot)
-        while app.screen.table.current.full_name != "Bob Dahl":
-            await pilot.press("down")
+        await users_at_bob(pilot, app)
         await pilot.press("r")
         await settle(pilot)
         await pilot.pause(0.4)
@@ -105,11 +106,7 @@ async def test_the_undo_offer_ends_after_a_few_seconds(app, ui_store, monkeypatc
 
 async def test_a_form_shows_its_records_history(app, ui_store):
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("3")
-        await settle(pilot)
-        while app.screen.table.current.full_name != "Bob Dahl":
-            await pilot.press("down")
+        await users_at_bob(pilot, app)
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("f10")
