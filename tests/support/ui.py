@@ -66,3 +66,17 @@ async def open_test_connection(pilot):
     dialog = pilot.app.screen
     assert isinstance(dialog, ConnectionDialog)
     return dialog
+
+
+async def open_imap_profile(pilot, imap):
+    """From the Mailboxes page: the seeded Corporate IMAP profile's form (Profiles page, second row)."""
+    from mailbox_tui.ui.screens.profiles import ProfileFormScreen
+
+    await settle(pilot)
+    await pilot.press("2")
+    await settle(pilot)
+    await pilot.press("down", "enter")  # Branch POP3, Corporate IMAP, Exchange Online
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, ProfileFormScreen) and form.base.id == imap.id
+    return form

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from support.ui import settle
+from support.ui import open_imap_profile, settle
 
 from mailbox_tui.store.models import EmailServerProfile, Mailbox
 from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
@@ -19,13 +19,7 @@ def message(app, field: str) -> str:
 async def test_p12_move_undelivered_by_keys_on_the_profile_form(app, ui_store):
     imap = ui_store.seeded["imap"]
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await settle(pilot)
-        await pilot.press("down", "enter")  # Branch POP3, Corporate IMAP, Exchange Online
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, ProfileFormScreen) and form.base.id == imap.id
+        form = await open_imap_profile(pilot, imap)
         label = form.query_one("#field-move_undelivered").label_text
         assert label == "Move Undelivered" and len(label) <= 24
         await pilot.press("shift+tab", "shift+tab")  # from Name back round past the form itself to the last field

@@ -4,13 +4,12 @@ a certificate pasted as a PEM keeps every line, and saving stores the secret enc
 from __future__ import annotations
 
 from support.oauth_profiles import client_certificate_pem
-from support.ui import open_test_connection, settle, wait_for
+from support.ui import open_imap_profile, open_test_connection, settle, wait_for
 from textual import events
 
 from mailbox_tui.domain.oauth import OAUTH_FIELDS
 from mailbox_tui.domain.options import AuthMethod
 from mailbox_tui.store.models import EmailServerProfile
-from mailbox_tui.ui.screens.profiles import ProfileFormScreen
 
 
 def visible(form, name: str) -> bool:
@@ -34,13 +33,7 @@ async def test_p14_choosing_oauth_by_keys_shows_its_fields_and_a_pasted_certific
     imap = ui_store.seeded["imap"]
     pem = client_certificate_pem()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await settle(pilot)
-        await pilot.press("down", "enter")  # Branch POP3, Corporate IMAP, Exchange Online
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, ProfileFormScreen) and form.base.id == imap.id
+        form = await open_imap_profile(pilot, imap)
         assert not any(visible(form, n) for n in OAUTH_FIELDS)
         await _tab_to(pilot, "auth_method")
         await pilot.press("enter", "end", "enter")  # the last choice for IMAP/SMTP: OAuth
