@@ -166,7 +166,7 @@ def _open_store(args, url: str | None = None, keyring=None):
     store = Store(url or getattr(args, "db", None), keyring=keyring, key_path=getattr(args, "key_file", None),
                   create=args.command in CREATES_DATABASE, on_wait=waiting if scripted else None,
                   **({"write_wait_s": WRITE_WAIT_S} if scripted else {}))
-    for note in store.key_notes:
+    for note in [*store.upgrade_notes, *store.key_notes]:
         print(f"mailbox-tui: note: {note}", file=sys.stderr)
     store.actor = _acting(args)
     return store

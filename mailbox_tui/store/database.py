@@ -16,13 +16,13 @@ from urllib.parse import unquote, urlsplit
 import peewee
 
 from .crypto import TEAM_HINT, KeyChoice, KeyRing, choose_keys
-from .history_search import create_history_search
-from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationSettings, database
+from .errors import ConflictError, KeyMismatchError, StoreError  # (the store's errors, imported from here too)
+from .migrations import SCHEMA_VERSION, migrate, schema_version
+from .models import Meta, database
 
 log = logging.getLogger(__name__)
 
 DB_ENV = "MAILBOX_TUI_DB"
-SCHEMA_VERSION = 8
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_MS = 5000  # how long any statement waits for SQLite's lock
 WRITE_WAIT_S = 5.0  # how long a write transaction waits for another writer (the CLI waits longer, and says so)
@@ -42,24 +42,6 @@ def _is_integrity_error(exc: BaseException) -> bool:
         return True
     psycopg = sys.modules.get("psycopg")
     return psycopg is not None and isinstance(exc, psycopg.IntegrityError)
-
-
-class StoreError(Exception):
-    """A problem an admin can act on; the message says what it is."""
-
-
-class ConflictError(StoreError):
-    """Someone else saved the record since it was read."""
-
-    def __init__(self, record: str, changed: list[str]):
-        self.record = record
-        self.changed = changed
-        what = ", ".join(changed) if changed else "its state"
-        super().__init__(f"{record} was changed by someone else since you opened it ({what}).")
-
-
-class KeyMismatchError(StoreError):
-    """A secret would be written under a key that does not read the database: refused."""
 
 
 def default_db_path() -> Path:
@@ -240,75 +222,6 @@ def _original_error(exc: BaseException) -> BaseException:
     return seen
 
 
-# Each migration takes the database from version N-1 to N. Never edit one that has shipped.
-def _migrate_1(db: peewee.Database) -> None:
-    db.create_tables(ALL_MODELS)
-    OrganizationSettings.get_or_create(id=1)
-
-
-def _migrate_2(db: peewee.Database) -> None:
-    from .rekey import rekey_natural_keys  # natural keys: NFC, then str.lower()
-    rekey_natural_keys(db)
-
-
-def _migrate_3(db: peewee.Database) -> None:
-    from .filter_index import create_filter_indexes  # trigram indexes for the lists' filter
-    create_filter_indexes(db)
-
-
-def _add_missing_columns(db: peewee.Database, *fields: peewee.Field) -> None:
-    """ALTER TABLE … ADD COLUMN for each model field its table lacks. A database created at this
-    release already has them: migration 1 creates the tables from today's models."""
-    from playhouse.migrate import SchemaMigrator, migrate as run
-
-    migrator = SchemaMigrator.from_database(db)
-    for field in fields:
-        table = field.model._meta.table_name
-        if field.column_name not in {c.name for c in db.get_columns(table)}:
-            run(migrator.add_column(table, field.column_name, field))
-
-
-def _migrate_4(db: peewee.Database) -> None:
-    """Two Dynamics fields: the profile's Move Undelivered Emails (P12, default No) and the mailbox's
-    Process Email From (M19, none)."""
-    _add_missing_columns(db, EmailServerProfile.move_undelivered, Mailbox.process_after)
-
-
-def _migrate_oauth(db: peewee.Database) -> None:
-    """The profile's OAuth settings (P14): Client ID, Client Secret, client certificate, Tenant ID, service
-    account key, Scope, Token Endpoint. Self-contained (adds only the columns missing), so it can take any
-    number in the sequence."""
-    from ..domain.fields import PROFILE_FIELDS
-    from ..domain.oauth import OAUTH_FIELDS
-
-    declared = {f.name: f for f in PROFILE_FIELDS}
-    _add_missing_columns(db, *(EmailServerProfile._meta.fields[declared[name].model_column] for name in OAUTH_FIELDS))
-
-
-def _migrate_history(db: peewee.Database) -> None:
-    """The change history (issue 13; none before it), and as 8 its batch index: creates only what is missing."""
-    from .history import create_history_tables
-
-    create_history_tables(db)
-
-
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history,
-              7: create_history_search, 8: _migrate_history}  # 7: the History filter's index; 8: the batch index
-
-
-def schema_version(db: peewee.Database) -> int:
-    if not db.table_exists(Meta._meta.table_name):
-        return 0
-    row = Meta.get_or_none(Meta.key == "schema_version")
-    if row is None:
-        return 0
-    try:
-        return int(row.value)
-    except ValueError:
-        raise StoreError(f"This database's schema version is {row.value[:40]!r}, not a number: it is damaged "
-                         "or was not written by mailbox-tui. Nothing was changed.") from None
-
-
 def _refuse_foreign(db: peewee.Database, url: str) -> None:
     _refuse_foreign_tables(db.get_tables(), url)
 
@@ -320,24 +233,6 @@ def _refuse_foreign_tables(tables: list[str], url: str) -> None:
         shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
         raise StoreError(f"{describe_url(url)} is not a mailbox-tui database: it already holds {len(tables)} other "
                          f"table(s) ({shown}). Nothing was changed; give --db a new file or a mailbox-tui database.")
-
-
-def migrate(db: peewee.Database) -> int:
-    """Bring the schema up to SCHEMA_VERSION, one transaction per step. Returns the version."""
-    current = schema_version(db)
-    if current > SCHEMA_VERSION:
-        raise StoreError(
-            f"This database has schema version {current}, newer than this mailbox-tui knows "
-            f"({SCHEMA_VERSION}): upgrade mailbox-tui."
-        )
-    for target in range(current + 1, SCHEMA_VERSION + 1):
-        with db.atomic():
-            MIGRATIONS[target](db)
-            Meta.insert(key="schema_version", value=str(target)).on_conflict(
-                conflict_target=[Meta.key], update={Meta.value: str(target)}
-            ).execute()
-        log.info("database migrated to schema version %s", target)
-    return SCHEMA_VERSION
 
 
 class Store:
@@ -352,6 +247,7 @@ class Store:
         explicit = url is not None or bool(os.environ.get(DB_ENV))
         self.url = url or default_url()
         self.key_notes: list[str] = []
+        self.upgrade_notes: list[str] = []  # an upgrade of the schema on open, and where the copy of the old one is
         self.actor = ""  # the acting admin's email: who the change history says made a change
         self._guarded_txn = None
         self.db = make_database(self.url, make_folder=not explicit, must_exist=not create)
@@ -361,7 +257,8 @@ class Store:
         try:
             self.db.connect(reuse_if_open=True)
             _refuse_foreign(self.db, self.url)
-            migrate(self.db)
+            file = sqlite_path(self.url)
+            self.upgrade_notes = migrate(self.db, Path(file) if file not in (None, "", ":memory:") else None)
             choice = self._choose_keys(keyring, key_path)
         except BaseException as exc:
             self.close()

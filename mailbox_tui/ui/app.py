@@ -119,6 +119,8 @@ class MailboxApp(Workers, UndoOffers, App[int]):
     def on_mount(self) -> None:
         self.input_queue.start()  # keys typed during start-up were held; they go to the first screen
         self._choose_acting(self._acting_request)
+        for note in self.store.upgrade_notes:
+            self.notify(note, title="Database upgraded", timeout=30, markup=False)
         if not self.store.key_ok:
             self.notify(self.store.key_message, severity="warning", timeout=30)
 

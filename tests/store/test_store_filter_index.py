@@ -14,7 +14,7 @@ from support.postgres import limited_role_url
 
 from mailbox_tui.domain.records import QueueDraft
 from mailbox_tui.domain.text import natural_key
-from mailbox_tui.store import database as database_module
+from mailbox_tui.store import migrations as migrations_module
 from mailbox_tui.store import filter_index, queries, services
 from mailbox_tui.store.database import Store, schema_version
 from mailbox_tui.store.models import AppUser, EmailServerProfile, Mailbox, OrganizationSettings, Queue
@@ -290,7 +290,7 @@ def test_capped_count_stops_after_the_cap(store):
 
 
 def test_migration_3_indexes_the_records_already_there(db_url, monkeypatch):
-    monkeypatch.setattr(database_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(migrations_module, "SCHEMA_VERSION", 2)
     with Store(db_url) as store:
         assert schema_version(store.db) == 2
         profile = imap_profile(store, name="Branch IMAP")
@@ -302,7 +302,7 @@ def test_migration_3_indexes_the_records_already_there(db_url, monkeypatch):
         assert not [t for t in tables if t.endswith("_filter")]
     monkeypatch.undo()
     with Store(db_url) as store:
-        assert schema_version(store.db) == database_module.SCHEMA_VERSION
+        assert schema_version(store.db) == migrations_module.SCHEMA_VERSION
         fts_integrity(store)
         assert queries.trigram_ready()
         assert [r.name for r in queries.mailbox_page("all", "ALICE")] == ["Alice Berg"]
@@ -324,7 +324,7 @@ def test_migration_3_runs_again_harmlessly(db_url):
         user(store, "Alice Berg", "alice@example.com")
         Meta.update(value="2").where(Meta.key == "schema_version").execute()
     with Store(db_url) as store:
-        assert schema_version(store.db) == database_module.SCHEMA_VERSION
+        assert schema_version(store.db) == migrations_module.SCHEMA_VERSION
         fts_integrity(store)
         assert [r.name for r in queries.mailbox_page("all", "berg")] == ["Alice Berg"]
 
@@ -336,7 +336,7 @@ def test_postgres_without_the_right_to_create_pg_trgm_filters_by_scanning_and_sa
         with caplog.at_level(logging.WARNING, logger="mailbox_tui.store.filter_index"):
             store = Store(url)
         try:
-            assert schema_version(store.db) == database_module.SCHEMA_VERSION
+            assert schema_version(store.db) == migrations_module.SCHEMA_VERSION
             assert "did not let mailbox-tui create the extension pg_trgm" in caplog.text
             assert "permission denied" in caplog.text
             assert "CREATE EXTENSION pg_trgm" in caplog.text  # what a database owner can run

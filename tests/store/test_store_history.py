@@ -209,7 +209,7 @@ def test_test_and_enable_records_only_a_change_of_status_or_enabled_flag(acting)
 
 
 def test_an_existing_database_migrates_to_an_empty_history(db_url):
-    from mailbox_tui.store import database as database_module
+    from mailbox_tui.store import migrations as migrations_module
     from mailbox_tui.store.database import Store, schema_version
 
     with Store(db_url) as store:
@@ -217,10 +217,10 @@ def test_an_existing_database_migrates_to_an_empty_history(db_url):
         store.db.drop_tables(history.HISTORY_MODELS)
         from mailbox_tui.store.models import Meta
 
-        step = next(n for n, f in database_module.MIGRATIONS.items() if f.__name__ == "_migrate_history")
+        step = next(n for n, f in migrations_module.MIGRATIONS.items() if f.__name__ == "_migrate_history")
         Meta.update(value=str(step - 1)).where(Meta.key == "schema_version").execute()
     with Store(db_url) as store:
-        assert schema_version(store.db) == database_module.SCHEMA_VERSION
+        assert schema_version(store.db) == migrations_module.SCHEMA_VERSION
         assert ChangeEntry.select().count() == 0
         user(store, "Bob Dahl", "bob@example.com")
         assert [e.kind for e in entries()] == ["user", "mailbox"]

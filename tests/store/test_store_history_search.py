@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from support.builders import imap_profile, user
 from support.postgres import limited_role_url
 
-from mailbox_tui.store import database as database_module
+from mailbox_tui.store import migrations as migrations_module
 from mailbox_tui.store import history, history_read, history_search
 from mailbox_tui.store.database import Store, schema_version
 from mailbox_tui.store.exchange import import_document
@@ -189,7 +189,7 @@ def test_a_rolled_back_write_leaves_no_index_rows(db_url):
 
 
 def test_migration_7_indexes_the_entries_of_a_schema_6_database(db_url, monkeypatch):
-    monkeypatch.setattr(database_module, "SCHEMA_VERSION", 6)
+    monkeypatch.setattr(migrations_module, "SCHEMA_VERSION", 6)
     with Store(db_url) as store:
         assert schema_version(store.db) == 6
         store.actor = "carla@example.com"
@@ -200,7 +200,7 @@ def test_migration_7_indexes_the_entries_of_a_schema_6_database(db_url, monkeypa
         assert len(before) == 1
     monkeypatch.undo()
     with Store(db_url) as store:
-        assert schema_version(store.db) == database_module.SCHEMA_VERSION >= 7
+        assert schema_version(store.db) == migrations_module.SCHEMA_VERSION >= 7
         assert history_search.ready(store.db)
         integrity(store)
         assert page_ids(store, "OLD 3") == before
@@ -219,7 +219,7 @@ def test_migration_7_runs_again_harmlessly(db_url):
         write_entries(store, [("Again Record", "alice@example.com", "update", "mailbox")])
         Meta.update(value="6").where(Meta.key == "schema_version").execute()
     with Store(db_url) as store:
-        assert schema_version(store.db) == database_module.SCHEMA_VERSION
+        assert schema_version(store.db) == migrations_module.SCHEMA_VERSION
         integrity(store)
         assert [e.record_key for e in history_read.history_page(store, "all", "again")] == ["Again Record"]
 

@@ -218,7 +218,7 @@ def test_records_already_undone_alone_are_skipped_and_said(org):
 
 # ------------------------------------------------------------------------------------------------ schema
 def test_the_batch_index_migration_adds_the_index_to_a_database_that_has_the_history(db_url):
-    from mailbox_tui.store import database as database_module
+    from mailbox_tui.store import migrations as migrations_module
     from mailbox_tui.store.database import Store, schema_version
     from mailbox_tui.store.models import Meta
 
@@ -228,10 +228,10 @@ def test_the_batch_index_migration_adds_the_index_to_a_database_that_has_the_his
     with Store(db_url) as store:
         assert has_index(store)
         store.db.execute_sql('DROP INDEX "change_entry_batch"')
-        step = max(n for n, f in database_module.MIGRATIONS.items() if f.__name__ == "_migrate_history")
+        step = max(n for n, f in migrations_module.MIGRATIONS.items() if f.__name__ == "_migrate_history")
         Meta.update(value=str(step - 1)).where(Meta.key == "schema_version").execute()
     with Store(db_url) as store:
-        assert schema_version(store.db) == database_module.SCHEMA_VERSION
+        assert schema_version(store.db) == migrations_module.SCHEMA_VERSION
         assert has_index(store)
-        database_module.MIGRATIONS[step](store.db)  # self-contained: running it again changes nothing
+        migrations_module.MIGRATIONS[step](store.db)  # self-contained: running it again changes nothing
         assert has_index(store)

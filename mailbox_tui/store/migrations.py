@@ -1,0 +1,240 @@
+"""The schema version and its migrations: an upgrade keeps every record and every reference.
+
+Each migration takes the database from version N-1 to N in one transaction. Around them:
+
+- SQLite: a copy of the database as it was is kept beside it first (`mailboxes.db.schema3.bak`, made
+  with SQLite's backup API), and foreign keys are off while the steps run, as SQLite's documented
+  procedure for schema changes says: with them on, a table rebuilt by a step would fire
+  `ON DELETE SET NULL` on every reference to it when its old copy is dropped. (Releases with schema
+  8 did that to every mailbox's server profile when they upgraded a schema 3 or 4 database.)
+- Every step is checked before it commits: no table has fewer rows, no reference column fewer
+  references, and `PRAGMA foreign_key_check` finds no more dangling references than before. A step
+  that would lose anything is rolled back with a sentence, and the database stays as it was.
+- Columns are added with ALTER TABLE … ADD COLUMN, a NOT NULL one with its default as the column's
+  DEFAULT: no table is rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import peewee
+
+from .errors import StoreError
+from .history_search import create_history_search
+from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationSettings
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 8
+
+
+# Each migration takes the database from version N-1 to N. Never change what one does to a database once
+# it has shipped; how it does it may be mended (migrations 4 and 5 rebuilt the profile table: see above).
+def _migrate_1(db: peewee.Database) -> None:
+    db.create_tables(ALL_MODELS)
+    OrganizationSettings.get_or_create(id=1)
+
+
+def _migrate_2(db: peewee.Database) -> None:
+    from .rekey import rekey_natural_keys  # natural keys: NFC, then str.lower()
+    rekey_natural_keys(db)
+
+
+def _migrate_3(db: peewee.Database) -> None:
+    from .filter_index import create_filter_indexes  # trigram indexes for the lists' filter
+    create_filter_indexes(db)
+
+
+def _sql_literal(db: peewee.Database, field: peewee.Field) -> str:
+    """The field's default as an SQL literal, for a column's DEFAULT clause."""
+    default = field.default() if callable(field.default) else field.default
+    value = field.db_value(default)
+    if isinstance(value, bool):
+        return ("TRUE" if value else "FALSE") if isinstance(db, peewee.PostgresqlDatabase) else str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for the default of {field.column_name}: {value!r}")
+
+
+def _add_missing_columns(db: peewee.Database, *fields: peewee.Field) -> None:
+    """ALTER TABLE … ADD COLUMN for each model field its table lacks. A database created at this
+    release already has them: migration 1 creates the tables from today's models.
+
+    A NOT NULL column is added with its default as the column's DEFAULT, which SQLite's ADD COLUMN
+    accepts: peewee's migrator would instead add it nullable and then rebuild the whole table to make it
+    NOT NULL, and dropping the old table set every reference to it to NULL."""
+    from playhouse.migrate import SchemaMigrator, migrate as run
+
+    migrator = SchemaMigrator.from_database(db)
+    for field in fields:
+        table = field.model._meta.table_name
+        if field.column_name in {c.name for c in db.get_columns(table)}:
+            continue
+        column = field.clone()
+        not_null = not field.null and field.default is not None
+        if not_null:
+            column.constraints = [*(field.constraints or []), peewee.SQL(f"DEFAULT {_sql_literal(db, field)}")]
+        run(migrator.alter_add_column(table, field.column_name, column, allow_not_null=not_null))
+
+
+def _migrate_4(db: peewee.Database) -> None:
+    """Two Dynamics fields: the profile's Move Undelivered Emails (P12, default No) and the mailbox's
+    Process Email From (M19, none)."""
+    _add_missing_columns(db, EmailServerProfile.move_undelivered, Mailbox.process_after)
+
+
+def _migrate_oauth(db: peewee.Database) -> None:
+    """The profile's OAuth settings (P14): Client ID, Client Secret, client certificate, Tenant ID, service
+    account key, Scope, Token Endpoint. Self-contained (adds only the columns missing), so it can take any
+    number in the sequence."""
+    from ..domain.fields import PROFILE_FIELDS
+    from ..domain.oauth import OAUTH_FIELDS
+
+    declared = {f.name: f for f in PROFILE_FIELDS}
+    _add_missing_columns(db, *(EmailServerProfile._meta.fields[declared[name].model_column] for name in OAUTH_FIELDS))
+
+
+def _migrate_history(db: peewee.Database) -> None:
+    """The change history (issue 13; none before it), and as 8 its batch index: creates only what is missing."""
+    from .history import create_history_tables
+
+    create_history_tables(db)
+
+
+MIGRATIONS: dict[int, Callable[[peewee.Database], None]] = {
+    1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history,
+    7: create_history_search,  # the History filter's index
+    8: _migrate_history,  # the batch index
+}
+
+
+def schema_version(db: peewee.Database) -> int:
+    if not db.table_exists(Meta._meta.table_name):
+        return 0
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    if row is None:
+        return 0
+    try:
+        return int(row.value)
+    except ValueError:
+        raise StoreError(f"This database's schema version is {row.value[:40]!r}, not a number: it is damaged "
+                         "or was not written by mailbox-tui. Nothing was changed.") from None
+
+
+# ------------------------------------------------------------------------------------ what it holds
+def _models() -> list[type[peewee.Model]]:
+    from .history import HISTORY_MODELS
+
+    return [*ALL_MODELS, *HISTORY_MODELS]
+
+
+def holdings(db: peewee.Database) -> dict[str, int]:
+    """Rows per table and references per reference column, for every table of ours the database has."""
+    tables = set(db.get_tables())
+    counts: dict[str, int] = {}
+    for model in _models():
+        table = model._meta.table_name
+        if table not in tables:
+            continue
+        columns = {c.name for c in db.get_columns(table)}
+        counted = ["COUNT(*)"] + [f'COUNT("{f.column_name}")' for f in model._meta.refs if f.column_name in columns]
+        names = [table] + [f"{table}.{f.column_name}" for f in model._meta.refs if f.column_name in columns]
+        row = db.execute_sql(f'SELECT {", ".join(counted)} FROM "{table}"').fetchone()
+        counts.update(zip(names, row))
+    if isinstance(db, peewee.SqliteDatabase):
+        counts["dangling references"] = -len(db.execute_sql("PRAGMA foreign_key_check").fetchall())
+    return counts
+
+
+def _refuse_losses(before: dict[str, int], after: dict[str, int], target: int) -> None:
+    lost = {name: (n, after.get(name, 0)) for name, n in before.items() if after.get(name, 0) < n}
+    if lost:
+        shown = ", ".join(f"{name} {abs(was)} → {abs(now)}" for name, (was, now) in sorted(lost.items()))
+        raise StoreError(f"The upgrade to schema {target} would lose data ({shown}), so it was undone: the "
+                         "database is as it was. Please report this with the log (--log).")
+
+
+# ------------------------------------------------------------------------------------ the copy kept
+def backup_path(file: Path, version: int) -> Path:
+    """Where the copy of a database at `version` goes: beside it, never over an earlier copy."""
+    first = file.with_name(f"{file.name}.schema{version}.bak")
+    candidate, n = first, 1
+    while candidate.exists():
+        n += 1
+        candidate = file.with_name(f"{file.name}.schema{version}-{n}.bak")
+    return candidate
+
+
+def back_up(db: peewee.SqliteDatabase, file: Path, version: int) -> Path:
+    """A consistent copy of the database by SQLite's backup API, readable only as the database is."""
+    target = backup_path(file, version)
+    try:
+        mode = file.stat().st_mode & 0o666
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+        copy = sqlite3.connect(target)
+        try:
+            db.connection().backup(copy)
+        finally:
+            copy.close()
+    except (OSError, sqlite3.Error) as exc:
+        target.unlink(missing_ok=True)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StoreError(f"This database has schema {version} and needs an upgrade to {SCHEMA_VERSION}, but a copy "
+                         f"of it could not be kept first at {target} ({why}): nothing was changed. Free some space "
+                         "or make the folder writable, and open it again.") from None
+    return target
+
+
+# ------------------------------------------------------------------------------------ the upgrade
+def _foreign_keys(db: peewee.Database, on: bool) -> None:
+    db.execute_sql(f"PRAGMA foreign_keys = {int(on)}")
+    if bool(db.execute_sql("PRAGMA foreign_keys").fetchone()[0]) != on:  # ignored inside a transaction
+        raise StoreError("Can't switch SQLite's foreign keys for the upgrade (a transaction is open): nothing "
+                         "was changed.")
+
+
+def migrate(db: peewee.Database, backup_file: Path | None = None) -> list[str]:
+    """Bring the schema up to SCHEMA_VERSION, one transaction per step, nothing lost (see the module's
+    docstring). With `backup_file` (an SQLite database's own file), an existing database is copied beside
+    itself first. Returns sentences for the admin: what was upgraded, where the copy is."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"This database has schema version {current}, newer than this mailbox-tui knows "
+            f"({SCHEMA_VERSION}): upgrade mailbox-tui."
+        )
+    if current == SCHEMA_VERSION:
+        return []
+    sqlite = isinstance(db, peewee.SqliteDatabase)
+    notes = []
+    if sqlite and backup_file is not None and current > 0:
+        kept = back_up(db, backup_file, current)
+        notes.append(f"This database was upgraded from schema {current} to {SCHEMA_VERSION}; a copy of it as it "
+                     f"was is kept at {kept}.")
+    if sqlite:
+        _foreign_keys(db, False)
+    try:
+        for target in range(current + 1, SCHEMA_VERSION + 1):
+            with db.atomic():
+                if schema_version(db) >= target:  # another process did this step while we waited for the lock
+                    continue
+                before = holdings(db)
+                MIGRATIONS[target](db)
+                _refuse_losses(before, holdings(db), target)
+                Meta.insert(key="schema_version", value=str(target)).on_conflict(
+                    conflict_target=[Meta.key], update={Meta.value: str(target)}
+                ).execute()
+            log.info("database migrated to schema version %s", target)
+    finally:
+        if sqlite:
+            db.execute_sql("PRAGMA foreign_keys = 1")
+    if notes:
+        log.info(notes[0])
+    return notes
