@@ -214,10 +214,10 @@ def migrate(db: peewee.Database, backup_file: Path | None = None) -> list[str]:
         return []
     sqlite = isinstance(db, peewee.SqliteDatabase)
     notes = []
-    if sqlite and backup_file is not None and current > 0:
-        kept = back_up(db, backup_file, current)
-        notes.append(f"This database was upgraded from schema {current} to {SCHEMA_VERSION}; a copy of it as it "
-                     f"was is kept at {kept}.")
+    if current > 0:
+        kept = back_up(db, backup_file, current) if sqlite and backup_file is not None else None
+        notes.append(f"This database was upgraded from schema {current} to {SCHEMA_VERSION}"
+                     + (f"; a copy of it as it was is kept at {kept}." if kept else "."))
     if sqlite:
         _foreign_keys(db, False)
     try:

@@ -38,7 +38,8 @@ NEW_RULES_SINCE = {"P14": 5}
 
 def test_every_earlier_schema_has_a_fixture_made_by_its_release():
     assert sorted(RELEASES) == EARLIER, "a new migration needs a fixture of the schema before it: see build.py"
-    missing = [n for n in EARLIER for part in ("db.gz", "export.json", "check.json")
+    missing = [n for n in EARLIER for part in ("db.gz", "export.json", "check.json", "pg.sql.gz", "pg.export.json",
+                                               "pg.check.json")
                if not (FIXTURES / f"schema{n}.{part}").is_file()]
     assert missing == []
 
@@ -49,10 +50,11 @@ def unpack(schema: int, folder: Path) -> Path:
     return db
 
 
-def cli(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MAILBOX_TUI_KEY": FIXTURE_KEY, "HOME": str(db.parent)}
+def cli(db: Path | str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MAILBOX_TUI_KEY": FIXTURE_KEY}
     env.pop("MAILBOX_TUI_DB", None)
-    done = subprocess.run([sys.executable, "-m", "mailbox_tui", "--db", f"sqlite:///{db}", *args], env=env,
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    done = subprocess.run([sys.executable, "-m", "mailbox_tui", "--db", url, *args], env=env,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert "Traceback" not in done.stderr, done.stderr
     if check:
@@ -124,6 +126,32 @@ def exchange_defaults() -> dict[str, object]:
     return defaults
 
 
+def assert_exports_what_it_exported(stem: str, exported: str) -> None:
+    """The same records and values as the release exported, and each new field at its default."""
+    old = json.loads((FIXTURES / f"{stem}.export.json").read_text())
+    new = json.loads(exported)
+    defaults = exchange_defaults()
+    assert list(new) == list(old)
+    for section, records in old.items():
+        assert len(new[section]) == len(records)
+        for was, now in zip(records, new[section]):
+            assert {k: now.get(k) for k in was} == was, f"{section}: a value changed"
+            assert {k: v for k, v in now.items() if k not in was} == {k: defaults[k] for k in now if k not in was}
+
+
+def assert_finds_nothing_new(stem: str, schema: int, checked: str) -> None:
+    said = json.loads((FIXTURES / f"{stem}.check.json").read_text())["findings"]
+    found = json.loads(checked)["findings"]
+
+    def key(f):
+        return (f["record"], f["name"], f["rule"], f.get("field"))
+
+    new = [f for f in found if key(f) not in {key(s) for s in said}]
+    assert [f for f in new if NEW_RULES_SINCE.get(f["rule"], 0) <= schema] == []
+    if schema < NEW_RULES_SINCE["P14"]:  # the fixtures' OAuth profile: its new settings are asked for, nothing else
+        assert {(f["name"], f["rule"]) for f in new} == {("Exchange Online", "P14")}
+
+
 @pytest.mark.parametrize("schema", EARLIER)
 def test_an_older_database_upgrades_keeping_every_record_reference_and_secret(schema, tmp_path):
     db = unpack(schema, tmp_path)
@@ -147,30 +175,13 @@ def test_an_older_database_upgrades_keeping_every_record_reference_and_secret(sc
     finally:
         con.close()
 
-    old = json.loads((FIXTURES / f"schema{schema}.export.json").read_text())
-    new = json.loads(export.stdout)
-    defaults = exchange_defaults()
-    assert list(new) == list(old)
-    for section, records in old.items():
-        assert len(new[section]) == len(records)
-        for was, now in zip(records, new[section]):
-            assert {k: now.get(k) for k in was} == was, f"{section}: a value changed"
-            assert {k: v for k, v in now.items() if k not in was} == {k: defaults[k] for k in now if k not in was}
+    assert_exports_what_it_exported(f"schema{schema}", export.stdout)
 
 
 @pytest.mark.parametrize("schema", EARLIER)
 def test_check_finds_nothing_new_after_an_upgrade_but_what_newer_rules_ask(schema, tmp_path):
     db = unpack(schema, tmp_path)
-    said = json.loads((FIXTURES / f"schema{schema}.check.json").read_text())["findings"]
-    found = json.loads(cli(db, "--json", "check", check=False).stdout)["findings"]
-
-    def key(f):
-        return (f["record"], f["name"], f["rule"], f.get("field"))
-
-    new = [f for f in found if key(f) not in {key(s) for s in said}]
-    assert [f for f in new if NEW_RULES_SINCE.get(f["rule"], 0) <= schema] == []
-    if schema < NEW_RULES_SINCE["P14"]:  # the fixtures' OAuth profile: its new settings are asked for, nothing else
-        assert {(f["name"], f["rule"]) for f in new} == {("Exchange Online", "P14")}
+    assert_finds_nothing_new(f"schema{schema}", schema, cli(db, "--json", "check", check=False).stdout)
 
 
 @pytest.mark.parametrize("schema", [3, 4])
@@ -253,3 +264,55 @@ def test_foreign_keys_are_on_again_after_an_upgrade(tmp_path):
         assert schema_version(store.db) == SCHEMA_VERSION
         assert store.db.execute_sql("PRAGMA foreign_keys").fetchone() == (1,)
         assert store.upgrade_notes and "schema 3 to" in store.upgrade_notes[0]
+
+
+# ------------------------------------------------------------------------------------ PostgreSQL
+def pg_load(schema: int, url: str) -> None:
+    """The release's database: its pg_dump, loaded as an admin restores one (psql)."""
+    from support.postgres import pg_bindir
+
+    psql = str(pg_bindir() / "psql") if pg_bindir() else "psql"
+    dump = gzip.decompress((FIXTURES / f"schema{schema}.pg.sql.gz").read_bytes())
+    subprocess.run([psql, "-q", "-v", "ON_ERROR_STOP=1", "-X", "-d", url], input=dump, check=True,
+                   capture_output=True, timeout=120)
+
+
+def pg_holdings(url: str) -> tuple[dict[str, int], dict[tuple[str, str, str], bytes]]:
+    """Rows per table, references per reference column, and every secret decrypted."""
+    import psycopg
+
+    fernet, counts, found = Fernet(FIXTURE_KEY), {}, {}
+    with psycopg.connect(url) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                                            "'public' AND table_type = 'BASE TABLE'")]
+        refs = con.execute("SELECT k.table_name, k.column_name FROM information_schema.table_constraints c JOIN "
+                           "information_schema.key_column_usage k USING (constraint_schema, constraint_name) "
+                           "WHERE c.constraint_type = 'FOREIGN KEY' AND c.table_schema = 'public'").fetchall()
+        for table in tables:
+            counts[table] = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            cursor = con.execute(f'SELECT * FROM "{table}"')
+            columns = [d.name for d in cursor.description]
+            for row in cursor:
+                for column, value in zip(columns, row):
+                    if isinstance(value, str) and value.startswith("gAAAAA"):
+                        found[(table, str(row[0]), column)] = fernet.decrypt(value.encode())
+        for table, column in refs:
+            counts[f"{table}.{column}"] = con.execute(f'SELECT COUNT("{column}") FROM "{table}"').fetchone()[0]
+    return counts, found
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("schema", EARLIER)
+def test_an_older_postgresql_database_upgrades_keeping_everything(schema, pg_database_url):
+    pg_load(schema, pg_database_url)
+    before, kept_secrets = pg_holdings(pg_database_url)
+    assert before["mailbox.profile_id"] > 50 and FORWARD_SECRET.encode() in kept_secrets.values()
+
+    export = cli(pg_database_url, "export")
+
+    assert f"upgraded from schema {schema} to {SCHEMA_VERSION}" in export.stderr
+    after, secrets_after = pg_holdings(pg_database_url)
+    assert {name: (n, after.get(name)) for name, n in before.items() if after.get(name) != n} == {}
+    assert secrets_after == kept_secrets
+    assert_exports_what_it_exported(f"schema{schema}.pg", export.stdout)
+    assert_finds_nothing_new(f"schema{schema}.pg", schema, cli(pg_database_url, "--json", "check", check=False).stdout)
