@@ -47,8 +47,8 @@ def start_world(folder: Path):
                                                           "mailbox-tui-bench", TENANT_DOMAIN))
     endpoint = TokenEndpoint(authority, make_server_certificate(folder, ca, "token-endpoint"), registry).start()
     permissions = MailboxPermissions(folder / "app-mailboxes", APP_MAILBOXES)
-    dovecot = OAuthDovecot(MAIL_USERS, mail_certificate, authority, permissions).start()
-    smtp = OAuthSmtpServers(MAIL_USERS, mail_certificate, authority, permissions).start()
+    dovecot = OAuthDovecot(MAIL_USERS, mail_certificate, authority, permissions, tenant_id=TENANT_ID).start()
+    smtp = OAuthSmtpServers(MAIL_USERS, mail_certificate, authority, permissions, tenant_id=TENANT_ID).start()
     return endpoint, account, dovecot, smtp
 
 

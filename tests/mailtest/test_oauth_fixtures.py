@@ -35,6 +35,7 @@ from support.oauth_tokens import (EXCHANGE_DEFAULT_SCOPE, EXCHANGE_PERMISSIONS, 
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 UNPERMITTED = "support@example.com"  # not among the app's mailboxes
+OTHER_TENANT_ID = "0b5d8e21-9c4a-4f37-8e16-3a7c2d9f4b60"  # a tenant the mail servers do not trust
 
 
 # ---------------------------------------------------------------- stdlib clients
@@ -162,7 +163,8 @@ def mailbox_token(authority: TokenAuthority, address: str, **overrides) -> str:
 
 def app_token(authority: TokenAuthority, roles=EXCHANGE_PERMISSIONS, **options) -> str:
     lifetime = options.pop("lifetime", 3599)
-    return authority.mint(app_claims(TENANT_ID, APP_CLIENT_ID, roles, **options), lifetime=lifetime)
+    tenant_id = options.pop("tenant_id", TENANT_ID)
+    return authority.mint(app_claims(tenant_id, APP_CLIENT_ID, roles, **options), lifetime=lifetime)
 
 
 # ---------------------------------------------------------------- token endpoint: client credentials
@@ -543,12 +545,16 @@ def _refused_tokens(authority: TokenAuthority) -> dict[str, tuple[str, str]]:
         "app without permission on the mailbox": (UNPERMITTED, app_token(authority)),
         "signed by another key": (ALICE, mailbox_token(TokenAuthority(kid=authority.kid), ALICE)),
         "a password as token": (ALICE, "Alice-pw-Qx81!zz"),
+        # Signed by the trusted key, but not by the issuer the server trusts for the kind.
+        "from another issuer": (ALICE, mailbox_token(authority, ALICE, iss="https://issuer.invalid")),
+        "app of another tenant": (ALICE, app_token(authority, tenant_id=OTHER_TENANT_ID)),
     }
 
 
 @pytest.mark.parametrize("case", ["expired", "for another address", "without the mail scope", "scopes in scp",
                                   "app without the protocol's permission", "app without permission on the mailbox",
-                                  "signed by another key", "a password as token"])
+                                  "signed by another key", "a password as token", "from another issuer",
+                                  "app of another tenant"])
 def test_dovecot_imap_refuses_and_says_why_as_google_does(oauth_dovecot, mail_certificate, oauth_authority, case):
     user, token = _refused_tokens(oauth_authority)[case]
 
@@ -651,6 +657,7 @@ def test_smtp_accepts_bearer_tokens(oauth_smtp_servers, mail_certificate, oauth_
     ("for another address", "token was issued for another user"),
     ("without the mail scope", "token lacks scope https://mail.google.com/"),
     ("signed by another key", "token not valid: Signature verification failed"),
+    ("from another issuer", "token not issued by https://accounts.google.com"),
 ])
 def test_smtp_refuses_mailbox_tokens_as_google_does(oauth_smtp_servers, mail_certificate, oauth_authority,
                                                     case, reason):
@@ -665,14 +672,15 @@ def test_smtp_refuses_mailbox_tokens_as_google_does(oauth_smtp_servers, mail_cer
     assert oauth_smtp_servers.attempts[-1].reason == reason
 
 
-@pytest.mark.parametrize(("user", "roles", "reason"), [
-    (ALICE, [IMAP_PERMISSION, POP_PERMISSION], "token lacks SMTP.SendAsApp"),
-    (UNPERMITTED, EXCHANGE_PERMISSIONS, "the app has no permission on this mailbox"),
+@pytest.mark.parametrize(("user", "roles", "tenant", "reason"), [
+    (ALICE, [IMAP_PERMISSION, POP_PERMISSION], TENANT_ID, "token lacks SMTP.SendAsApp"),
+    (UNPERMITTED, EXCHANGE_PERMISSIONS, TENANT_ID, "the app has no permission on this mailbox"),
+    (ALICE, EXCHANGE_PERMISSIONS, OTHER_TENANT_ID, "token not issued by the tenant"),
 ])
 def test_smtp_refuses_app_tokens_as_exchange_does(oauth_smtp_servers, mail_certificate, oauth_authority,
-                                                  user, roles, reason):
+                                                  user, roles, tenant, reason):
     code, text, challenges = smtp_bearer(oauth_smtp_servers, mail_context(mail_certificate), user,
-                                         app_token(oauth_authority, roles=roles))
+                                         app_token(oauth_authority, roles=roles, tenant_id=tenant))
 
     assert (code, challenges) == (535, []) and b"5.7.3" in text
     assert oauth_smtp_servers.attempts[-1].reason == reason

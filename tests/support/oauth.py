@@ -184,7 +184,8 @@ def oauth_dovecot(mail_certificate, oauth_authority, _app_mailboxes_session):
     reason = dovecot_available()
     if reason:
         pytest.skip(reason)
-    server = OAuthDovecot(MAIL_USERS, mail_certificate, oauth_authority, _app_mailboxes_session).start()
+    server = OAuthDovecot(MAIL_USERS, mail_certificate, oauth_authority, _app_mailboxes_session,
+                          tenant_id=TENANT_ID).start()
     try:
         yield server
     finally:
@@ -194,7 +195,8 @@ def oauth_dovecot(mail_certificate, oauth_authority, _app_mailboxes_session):
 @pytest.fixture(scope="session")
 def oauth_smtp_servers(mail_certificate, oauth_authority, _app_mailboxes_session):
     """aiosmtpd taking XOAUTH2/OAUTHBEARER (and the test passwords): plain, STARTTLS, implicit TLS."""
-    servers = OAuthSmtpServers(MAIL_USERS, mail_certificate, oauth_authority, _app_mailboxes_session).start()
+    servers = OAuthSmtpServers(MAIL_USERS, mail_certificate, oauth_authority, _app_mailboxes_session,
+                               tenant_id=TENANT_ID).start()
     try:
         yield servers
     finally:

@@ -482,7 +482,6 @@ class TokenEndpoint:
         roles = sorted(app.granted & set(EXCHANGE_PERMISSIONS))
         claims = app_claims(app.tenant_id, app.client_id, roles, scope_claim=self.scope_claim if roles else "",
                             name=app.name)
-        claims["iss"] = f"{self.base_url}/{app.tenant_id}/"
         return self._issue(claims)
 
     def _authenticate_client(self, url: str, tenant: str | None, headers, form: dict[str, str],
@@ -601,7 +600,7 @@ class TokenEndpoint:
             if not scopes <= account.delegated_scopes:
                 raise OAuthError("consent_required", name=account.client_email)
         return self._issue(google_claims(subject or account.client_email, scope=" ".join(sorted(scopes)),
-                                         client_id=account.client_id) | {"iss": self.base_url})
+                                         client_id=account.client_id))
 
     def _issue(self, claims: dict[str, Any]) -> dict:
         claims = dict(claims)

@@ -2,17 +2,23 @@
 
 Both accept SASL XOAUTH2 and OAUTHBEARER (and still PLAIN/LOGIN with the passwords of
 ``MAIL_USERS``), check the token's signature with the :class:`~support.oauth_tokens.TokenAuthority`
-key, its ``exp``/``nbf``, its scope and whom it is for, the same way:
+key, its ``exp``/``nbf``, who issued it, its scope and whom it is for, the same way:
 
 * a **mailbox token** (Google style: has the user claim, ``email`` by default) is accepted when
-  the claim equals the SASL user and ``scope`` holds ``https://mail.google.com/``;
-* an **app-only token** (Microsoft style: ``tid``, no user claim) is accepted when ``scope`` holds
-  the protocol's permission (``IMAP.AccessAsApp``, ``POP.AccessAsApp``, ``SMTP.SendAsApp``) and the
-  SASL user is one of the :class:`MailboxPermissions` (Exchange's mailbox permission for the app).
+  Google issued it (``iss`` is ``GOOGLE_ISSUER``), the claim equals the SASL user and ``scope``
+  holds ``https://mail.google.com/``;
+* an **app-only token** (Microsoft style: ``tid``, no user claim) is accepted when the tenant's
+  Entra ID issued it (``iss`` is ``entra_issuer(tenant_id)``), ``scope`` holds the protocol's
+  permission (``IMAP.AccessAsApp``, ``POP.AccessAsApp``, ``SMTP.SendAsApp``) and the SASL user is
+  one of the :class:`MailboxPermissions` (Exchange's mailbox permission for the app).
 
 dovecot does it with ``passdb oauth2`` in local validation mode (dovecot 2.3 reads scopes only from
 a ``scope`` claim, and one required scope per passdb, hence one passdb per protocol), and a
-passwd-file of permitted mailboxes chained after the app-only passdb.
+passwd-file of permitted mailboxes chained after the app-only passdb. Each oauth2 passdb trusts only
+its kind's issuer (``issuers``), so a token of the other kind fails the JWT check and never reaches
+the ``username_attribute`` check: there a missing claim ("No username returned") is an internal
+failure, which turns the chain's refusal into ``NO [UNAVAILABLE]`` without the 401 challenge on
+dovecot 2.3.19 as upstream ships it (Debian 12 up to deb12u6; see docs/testing-oauth.md).
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ import jwt
 
 from support.mailservers import (_START_ATTEMPTS, Dovecot, TestCertificate, _Authenticator,
                                  _give_to_server_user, free_port)
-from support.oauth_tokens import (APP_PERMISSION_FOR, GOOGLE_MAIL_SCOPE, SMTP_PERMISSION, TokenAuthority,
-                                  parse_sasl_bearer, token_scopes)
+from support.oauth_tokens import (APP_PERMISSION_FOR, GOOGLE_ISSUER, GOOGLE_MAIL_SCOPE, SMTP_PERMISSION,
+                                  TokenAuthority, entra_issuer, parse_sasl_bearer, token_scopes)
 
 BEARER_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 
@@ -89,9 +95,13 @@ class MailboxPermissions:
 
 # ---------------------------------------------------------------- dovecot
 
+# `issuers` (dovecot 2.3.13 and later) is checked while the JWT is parsed: a token of the other kind
+# is a plain refusal there, and never reaches the username_attribute check, where a missing claim
+# is an internal failure that turns the whole chain's answer into a temporary failure.
 _OAUTH2_CONF = """\
 introspection_mode = local
 local_validation_key_dict = fs:posix:prefix={dir}/oauth2-keys/
+issuers = {issuer}
 username_attribute = {user_claim}
 scope = {scope}
 """
@@ -100,6 +110,7 @@ scope = {scope}
 _OAUTH2_APP_CONF = """\
 introspection_mode = local
 local_validation_key_dict = fs:posix:prefix={dir}/oauth2-keys/
+issuers = {issuer}
 username_attribute = tid
 username_format = app-only-token
 scope = {scope}
@@ -142,11 +153,12 @@ class OAuthDovecot(Dovecot):
     for XOAUTH2 and OAUTHBEARER, on the same plain/STARTTLS and implicit-TLS ports."""
 
     def __init__(self, users: dict[str, str], certificate: TestCertificate, authority: TokenAuthority,
-                 permissions: MailboxPermissions, user_claim: str = "email"):
+                 permissions: MailboxPermissions, user_claim: str = "email", *, tenant_id: str):
         super().__init__(users, certificate)
         self.authority = authority
         self.permissions = permissions  # its file must be readable by the server user
         self.user_claim = user_claim
+        self.tenant_id = tenant_id  # app-only tokens are trusted from this tenant's issuer only
 
     def _prepare(self) -> None:
         super()._prepare()
@@ -156,10 +168,12 @@ class OAuthDovecot(Dovecot):
         key_dir.mkdir(parents=True)
         (key_dir / self.authority.kid).write_text(self.authority.public_key_pem, encoding="ascii")
         (folder / "oauth2-mailbox.conf.ext").write_text(
-            _OAUTH2_CONF.format(dir=folder, user_claim=self.user_claim, scope=GOOGLE_MAIL_SCOPE))
+            _OAUTH2_CONF.format(dir=folder, issuer=GOOGLE_ISSUER, user_claim=self.user_claim,
+                                scope=GOOGLE_MAIL_SCOPE))
         for protocol in ("imap", "pop3"):
             (folder / f"oauth2-app-{protocol}.conf.ext").write_text(
-                _OAUTH2_APP_CONF.format(dir=folder, scope=APP_PERMISSION_FOR[protocol]))
+                _OAUTH2_APP_CONF.format(dir=folder, issuer=entra_issuer(self.tenant_id),
+                                        scope=APP_PERMISSION_FOR[protocol]))
         conf_path = folder / "dovecot.conf"
         conf = conf_path.read_text()
         conf = _replace_once(conf, "auth_mechanisms = plain login\n",
@@ -189,10 +203,12 @@ class SmtpAuthAttempt:
 class OAuthSmtpHandler:
     """aiosmtpd handler: AUTH XOAUTH2 and OAUTHBEARER, judged like dovecot judges them; takes no mail."""
 
-    def __init__(self, authority: TokenAuthority, permissions: MailboxPermissions, user_claim: str = "email"):
+    def __init__(self, authority: TokenAuthority, permissions: MailboxPermissions, user_claim: str = "email", *,
+                 tenant_id: str):
         self.authority = authority
         self.permissions = permissions
         self.user_claim = user_claim
+        self.tenant_id = tenant_id
         self.attempts: list[SmtpAuthAttempt] = []
 
     async def handle_DATA(self, server, session, envelope):
@@ -214,12 +230,16 @@ class OAuthSmtpHandler:
             return f"token not valid: {error}", "google"
         scopes = token_scopes(claims)
         if self.user_claim in claims:
+            if claims.get("iss") != GOOGLE_ISSUER:
+                return f"token not issued by {GOOGLE_ISSUER}", "google"
             if GOOGLE_MAIL_SCOPE not in scopes:
                 return f"token lacks scope {GOOGLE_MAIL_SCOPE}", "google"
             if str(claims[self.user_claim]).lower() != user.lower():
                 return "token was issued for another user", "google"
             return "", "google"
         if "tid" in claims:
+            if claims.get("iss") != entra_issuer(self.tenant_id):
+                return "token not issued by the tenant", "microsoft"
             if SMTP_PERMISSION not in scopes:
                 return f"token lacks {SMTP_PERMISSION}", "microsoft"
             if not self.permissions.allows(user):
@@ -294,10 +314,10 @@ class OAuthSmtpServers:
     (required before AUTH) and implicit TLS."""
 
     def __init__(self, users: dict[str, str], certificate: TestCertificate, authority: TokenAuthority,
-                 permissions: MailboxPermissions, user_claim: str = "email"):
+                 permissions: MailboxPermissions, user_claim: str = "email", *, tenant_id: str):
         self.users = dict(users)
         self.certificate = certificate
-        self.handler = OAuthSmtpHandler(authority, permissions, user_claim)
+        self.handler = OAuthSmtpHandler(authority, permissions, user_claim, tenant_id=tenant_id)
         self.controllers = {}
         self.ports: dict[str, int] = {}
 

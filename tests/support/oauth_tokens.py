@@ -5,13 +5,17 @@ One :class:`TokenAuthority` signs every access token the test token endpoint iss
 shapes the product meets:
 
 * **Google style** (``google_claims``): a token for one mailbox. ``email`` (and ``sub``) name the
-  address, ``scope`` is ``https://mail.google.com/``. What a service account with domain-wide
-  delegation gets for ``sub=<address>``.
+  address, ``scope`` is ``https://mail.google.com/``, ``iss`` is Google's (``GOOGLE_ISSUER``). What
+  a service account with domain-wide delegation gets for ``sub=<address>``.
 * **Microsoft app-only style** (``app_claims``): a client-credentials token that names no mailbox:
   ``tid``, ``appid``, ``roles`` (``IMAP.AccessAsApp``, ``POP.AccessAsApp``, ``SMTP.SendAsApp``) and
-  the same permissions in ``scope``, because dovecot 2.3 reads scopes only from a ``scope`` claim.
+  the same permissions in ``scope``, because dovecot 2.3 reads scopes only from a ``scope`` claim;
+  ``iss`` is the tenant's Entra ID issuer (``entra_issuer``, v1.0 tokens as Exchange Online gets).
   Which mailboxes the app may open is the servers' business (see ``oauth_mail.MailboxPermissions``),
   as in Exchange Online.
+
+Each kind carries its own provider's ``iss``, and the test mail servers trust each kind only from
+its issuer (see ``oauth_mail``).
 
 JWT work is done by PyJWT on top of ``cryptography``; nothing here hand-rolls a signature.
 """
@@ -46,6 +50,8 @@ EXCHANGE_PERMISSIONS = (IMAP_PERMISSION, POP_PERMISSION, SMTP_PERMISSION)
 # The permission each protocol needs from an app-only token, and the scope a Google token needs.
 APP_PERMISSION_FOR = {"imap": IMAP_PERMISSION, "pop3": POP_PERMISSION, "smtp": SMTP_PERMISSION}
 DEFAULT_TOKEN_LIFETIME = 3599  # seconds, as Entra ID and Google issue them
+# Who issues each kind of token (`iss`): the mail servers trust a kind only from its issuer.
+GOOGLE_ISSUER = "https://accounts.google.com"
 _REMOVE = object()
 
 
@@ -110,6 +116,11 @@ class TokenAuthority:
                           options={"verify_aud": False, "require": ["exp"]})
 
 
+def entra_issuer(tenant_id: str) -> str:
+    """The issuer of the tenant's Entra ID v1.0 access tokens (what Exchange Online receives)."""
+    return f"https://sts.windows.net/{tenant_id}/"
+
+
 def token_scopes(claims: dict[str, Any]) -> set[str]:
     """The scopes a token carries in its ``scope`` claim (the one dovecot 2.3 reads)."""
     value = claims.get("scope")
@@ -118,7 +129,7 @@ def token_scopes(claims: dict[str, Any]) -> set[str]:
 
 def google_claims(address: str, *, scope: str = GOOGLE_MAIL_SCOPE, client_id: str = "") -> dict[str, Any]:
     """Claims of a token acting for one mailbox (Google domain-wide delegation)."""
-    claims = {"sub": address, "email": address, "email_verified": True, "scope": scope}
+    claims = {"iss": GOOGLE_ISSUER, "sub": address, "email": address, "email_verified": True, "scope": scope}
     if client_id:
         claims["aud"] = client_id
     return claims
@@ -132,9 +143,9 @@ def app_claims(tenant_id: str, client_id: str, roles: tuple[str, ...] | list[str
     reads), ``"scp"`` (what Entra ID uses for delegated tokens; dovecot then rejects the token), or
     ``""`` (roles only)."""
     object_id = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{tenant_id}:{client_id}"))
-    claims: dict[str, Any] = {"aud": EXCHANGE_RESOURCE, "tid": tenant_id, "appid": client_id,
-                              "app_displayname": name or client_id, "idtyp": "app", "oid": object_id,
-                              "sub": object_id, "roles": list(roles), "ver": "1.0"}
+    claims: dict[str, Any] = {"iss": entra_issuer(tenant_id), "aud": EXCHANGE_RESOURCE, "tid": tenant_id,
+                              "appid": client_id, "app_displayname": name or client_id, "idtyp": "app",
+                              "oid": object_id, "sub": object_id, "roles": list(roles), "ver": "1.0"}
     if scope_claim:
         claims[scope_claim] = " ".join(roles)
     return claims

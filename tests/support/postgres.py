@@ -5,6 +5,7 @@ Command line (used by scripts/test)::
     python tests/support/postgres.py start DIR   # prints postgresql://postgres@127.0.0.1:PORT/postgres
     python tests/support/postgres.py stop DIR    # stops that server and removes DIR
     python tests/support/postgres.py available   # exit 0 if a server can be started here
+    python tests/support/postgres.py version     # `postgres --version` of the server `start` runs, or none
 
 Pytest (``pytest_plugins = ["support.postgres"]`` with ``pythonpath = ["tests"]``):
 
@@ -46,6 +47,22 @@ def pg_bindir() -> Path | None:
         return max(versions, key=lambda b: int(b.parent.name) if b.parent.name.isdigit() else -1)
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
+
+
+def server_version() -> str | None:
+    """What `postgres --version` says of the server binary :func:`start_postgres` runs, with its
+    path; None when there is none."""
+    bindir = pg_bindir()
+    binary = bindir / "postgres" if bindir else None
+    if binary is None or not binary.exists():
+        return None
+    try:
+        result = subprocess.run([str(binary), "--version"], stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    line = result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
+    return f"{line} ({binary})" if line else None
 
 
 def _is_root() -> bool:
@@ -212,8 +229,11 @@ if pytest is not None:
 def main(argv: list[str]) -> int:
     if argv == ["available"]:
         return 0 if available() else 1
+    if argv == ["version"]:
+        print(server_version() or "none (no PostgreSQL server binary: install postgresql)")
+        return 0
     if len(argv) != 2 or argv[0] not in ("start", "stop"):
-        print("usage: postgres.py start DIR | stop DIR | available", file=sys.stderr)
+        print("usage: postgres.py start DIR | stop DIR | available | version", file=sys.stderr)
         return 2
     if argv[0] == "start":
         try:
