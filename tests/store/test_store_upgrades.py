@@ -316,3 +316,21 @@ def test_an_older_postgresql_database_upgrades_keeping_everything(schema, pg_dat
     assert secrets_after == kept_secrets
     assert_exports_what_it_exported(f"schema{schema}.pg", export.stdout)
     assert_finds_nothing_new(f"schema{schema}.pg", schema, cli(pg_database_url, "--json", "check", check=False).stdout)
+
+
+async def test_the_app_says_the_database_was_upgraded_and_where_the_copy_is(tmp_path):
+    from mailbox_tui.ui.app import MailboxApp
+
+    shown = []
+
+    class Watched(MailboxApp):
+        def notify(self, message, **kwargs):
+            shown.append(message)
+            super().notify(message, **kwargs)
+
+    db = unpack(3, tmp_path)
+    with Store(f"sqlite:///{db}", key_path=tmp_path / "unused.key") as store:
+        app = Watched(store)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+    assert any("upgraded from schema 3 to" in m and "mailboxes.db.schema3.bak" in m for m in shown), shown
