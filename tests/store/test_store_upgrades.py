@@ -322,15 +322,16 @@ async def test_the_app_says_the_database_was_upgraded_and_where_the_copy_is(tmp_
     from mailbox_tui.ui.app import MailboxApp
 
     shown = []
-
-    class Watched(MailboxApp):
-        def notify(self, message, **kwargs):
-            shown.append(message)
-            super().notify(message, **kwargs)
-
     db = unpack(3, tmp_path)
     with Store(f"sqlite:///{db}", key_path=tmp_path / "unused.key") as store:
-        app = Watched(store)
+        app = MailboxApp(store)
+        notify = app.notify
+
+        def watched(message, **kwargs):
+            shown.append(message)
+            notify(message, **kwargs)
+
+        app.notify = watched
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
     assert any("upgraded from schema 3 to" in m and "mailboxes.db.schema3.bak" in m for m in shown), shown
