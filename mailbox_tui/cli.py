@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .cli_history import add_history_commands, cmd_history, cmd_undo
+from .cli_upgrade import add_upgrade_command, cmd_upgrade
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 LOG_ENV = "MAILBOX_TUI_LOG"
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--out", metavar="PATH", type=Path,
                         help="where to write the new key when the current one comes from $MAILBOX_TUI_KEY")
     add_history_commands(sub, common)
+    add_upgrade_command(sub, common)
     return parser
 
 
@@ -155,7 +157,7 @@ class _LogProblem(Exception):
 CREATES_DATABASE = {None, "demo", "import"}
 
 
-def _open_store(args, url: str | None = None, keyring=None):
+def _open_store(args, url: str | None = None, keyring=None, quiet_upgrade: bool = False):
     from .store.database import Store
 
     def waiting() -> None:
@@ -165,8 +167,9 @@ def _open_store(args, url: str | None = None, keyring=None):
     scripted = args.command is not None  # the app keeps the short wait, and the terminal is its screen
     store = Store(url or getattr(args, "db", None), keyring=keyring, key_path=getattr(args, "key_file", None),
                   create=args.command in CREATES_DATABASE, on_wait=waiting if scripted else None,
+                  on_upgrade_wait=lambda said: print(f"mailbox-tui: {said}", file=sys.stderr, flush=True),
                   **({"write_wait_s": WRITE_WAIT_S} if scripted else {}))
-    for note in [*store.upgrade_notes, *store.key_notes]:
+    for note in [*([] if quiet_upgrade else store.upgrade_notes), *store.key_notes]:
         print(f"mailbox-tui: note: {note}", file=sys.stderr)
     store.actor = _acting(args)
     return store
@@ -419,7 +422,7 @@ def _acting(args) -> str:
 
 COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check": cmd_check,
             "test": cmd_test, "rotate-key": cmd_rotate_key, "history": cmd_history, "undo": cmd_undo,
-            None: cmd_app}
+            "upgrade": cmd_upgrade, None: cmd_app}
 
 
 def entry() -> int:

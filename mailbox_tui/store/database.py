@@ -17,7 +17,7 @@ import peewee
 
 from .crypto import TEAM_HINT, KeyChoice, KeyRing, choose_keys
 from .errors import ConflictError, KeyMismatchError, StoreError  # (the store's errors, imported from here too)
-from .migrations import SCHEMA_VERSION, migrate, schema_version
+from .migrations import SCHEMA_VERSION, Upgrade, migrate, schema_version
 from .models import Meta, database
 
 log = logging.getLogger(__name__)
@@ -239,15 +239,16 @@ class Store:
     """One open database and the key that protects its secrets.
 
     `create=False` (for commands that only read) refuses a missing SQLite file instead of creating one.
-    `on_wait` is called when a write has to wait for another writer."""
+    `on_wait` is called when a write has to wait for another writer, `on_upgrade_wait` with a sentence when
+    opening has to wait for another process's upgrade of the schema."""
 
     def __init__(self, url: str | None = None, keyring: KeyRing | None = None, key_path: Path | None = None,
                  *, create: bool = True, on_wait: Callable[[], None] | None = None,
-                 write_wait_s: float = WRITE_WAIT_S):
+                 write_wait_s: float = WRITE_WAIT_S, on_upgrade_wait: Callable[[str], None] | None = None):
         explicit = url is not None or bool(os.environ.get(DB_ENV))
         self.url = url or default_url()
         self.key_notes: list[str] = []
-        self.upgrade_notes: list[str] = []  # an upgrade of the schema on open, and where the copy of the old one is
+        self.upgrade = Upgrade(SCHEMA_VERSION)  # what opening did to the schema
         self.actor = ""  # the acting admin's email: who the change history says made a change
         self._guarded_txn = None
         self.db = make_database(self.url, make_folder=not explicit, must_exist=not create)
@@ -258,7 +259,8 @@ class Store:
             self.db.connect(reuse_if_open=True)
             _refuse_foreign(self.db, self.url)
             file = sqlite_path(self.url)
-            self.upgrade_notes = migrate(self.db, Path(file) if file not in (None, "", ":memory:") else None)
+            self.upgrade = migrate(self.db, Path(file) if file not in (None, "", ":memory:") else None,
+                                         on_upgrade_wait)
             choice = self._choose_keys(keyring, key_path)
         except BaseException as exc:
             self.close()
@@ -271,6 +273,11 @@ class Store:
         self.key_notes = choice.notes
         if not self.key_ok:
             log.warning("the encryption key does not match this database: stored passwords can't be read")
+
+    @property
+    def upgrade_notes(self) -> list[str]:
+        """A sentence for the admin when opening upgraded the schema, naming the copy kept of the old one."""
+        return [self.upgrade.note] if self.upgrade.note else []
 
     @property
     def is_postgres(self) -> bool:

@@ -20,6 +20,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import peewee
@@ -200,24 +201,88 @@ def _foreign_keys(db: peewee.Database, on: bool) -> None:
                          "was changed.")
 
 
-def migrate(db: peewee.Database, backup_file: Path | None = None) -> list[str]:
+UPGRADE_LOCK = 0x6D61696C626F78  # PostgreSQL advisory lock held while the schema changes ("mailbox")
+UPGRADE_WAIT_S = 300  # how long a second process waits for another one's upgrade
+
+
+def _newer(current: int) -> StoreError:
+    return StoreError(f"This database has schema version {current}, newer than this mailbox-tui knows "
+                      f"({SCHEMA_VERSION}): upgrade mailbox-tui.")
+
+
+@dataclass
+class Upgrade:
+    """What opening did to the schema: the version it found (0: a new database), the copy it kept."""
+
+    found: int
+    copy: Path | None = None
+
+    @property
+    def note(self) -> str:
+        if not 0 < self.found < SCHEMA_VERSION:
+            return ""
+        kept = f"; a copy of it as it was is kept at {self.copy}." if self.copy else "."
+        return f"This database was upgraded from schema {self.found} to {SCHEMA_VERSION}{kept}"
+
+
+def migrate(db: peewee.Database, backup_file: Path | None = None,
+            on_wait: Callable[[str], None] | None = None) -> Upgrade:
     """Bring the schema up to SCHEMA_VERSION, one transaction per step, nothing lost (see the module's
-    docstring). With `backup_file` (an SQLite database's own file), an existing database is copied beside
-    itself first. Returns sentences for the admin: what was upgraded, where the copy is."""
+    docstring), one process at a time. With `backup_file` (an SQLite database's own file), an existing
+    database is copied beside itself first. `on_wait` hears it when another process is upgrading.
+    Returns what it did."""
     current = schema_version(db)
     if current > SCHEMA_VERSION:
-        raise StoreError(
-            f"This database has schema version {current}, newer than this mailbox-tui knows "
-            f"({SCHEMA_VERSION}): upgrade mailbox-tui."
-        )
+        raise _newer(current)
     if current == SCHEMA_VERSION:
-        return []
+        return Upgrade(current)
+    if not isinstance(db, peewee.PostgresqlDatabase):
+        return _migrate_steps(db, current, backup_file)
+    with _upgrade_lock(db, on_wait):
+        current = schema_version(db)  # another process may have upgraded it while we waited
+        if current > SCHEMA_VERSION:
+            raise _newer(current)
+        try:
+            return _migrate_steps(db, current, None) if current < SCHEMA_VERSION else Upgrade(current)
+        except peewee.DatabaseError as exc:
+            if "permission denied" not in str(exc) and "must be owner" not in str(exc):
+                raise
+            raise StoreError(f"This database has schema {current} and this mailbox-tui needs {SCHEMA_VERSION}, but "
+                             "this PostgreSQL role may not change its tables: nothing was changed. The database's "
+                             "owner must run `mailbox-tui upgrade` once.") from None
+
+
+class _upgrade_lock:
+    """PostgreSQL's session advisory lock: one upgrade at a time; a second process says it waits."""
+
+    def __init__(self, db: peewee.Database, on_wait: Callable[[str], None] | None):
+        self.db, self.on_wait = db, on_wait
+
+    def __enter__(self) -> None:
+        if self.db.execute_sql("SELECT pg_try_advisory_lock(%s)", (UPGRADE_LOCK,)).fetchone()[0]:
+            return
+        message = "another mailbox-tui is upgrading this database: waiting for it to finish…"
+        log.info(message)
+        if self.on_wait is not None:
+            self.on_wait(message)
+        self.db.execute_sql(f"SET statement_timeout = {UPGRADE_WAIT_S * 1000}")
+        try:
+            self.db.execute_sql("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
+        except peewee.OperationalError:
+            raise StoreError(f"Another mailbox-tui has been upgrading this database for over {UPGRADE_WAIT_S} s: "
+                             "nothing was changed. Try again when it is done.") from None
+        finally:
+            self.db.execute_sql("SET statement_timeout = 0")
+
+    def __exit__(self, *exc) -> None:
+        self.db.execute_sql("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK,))
+
+
+def _migrate_steps(db: peewee.Database, current: int, backup_file: Path | None) -> Upgrade:
     sqlite = isinstance(db, peewee.SqliteDatabase)
-    notes = []
-    if current > 0:
-        kept = back_up(db, backup_file, current) if sqlite and backup_file is not None else None
-        notes.append(f"This database was upgraded from schema {current} to {SCHEMA_VERSION}"
-                     + (f"; a copy of it as it was is kept at {kept}." if kept else "."))
+    done = Upgrade(current)
+    if current > 0 and sqlite and backup_file is not None:
+        done.copy = back_up(db, backup_file, current)
     if sqlite:
         _foreign_keys(db, False)
     try:
@@ -235,6 +300,6 @@ def migrate(db: peewee.Database, backup_file: Path | None = None) -> list[str]:
     finally:
         if sqlite:
             db.execute_sql("PRAGMA foreign_keys = 1")
-    if notes:
-        log.info(notes[0])
-    return notes
+    if done.note:
+        log.info(done.note)
+    return done

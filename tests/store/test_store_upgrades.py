@@ -335,3 +335,95 @@ async def test_the_app_says_the_database_was_upgraded_and_where_the_copy_is(tmp_
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
     assert any("upgraded from schema 3 to" in m and "mailboxes.db.schema3.bak" in m for m in shown), shown
+
+
+# ------------------------------------------------------------------------------------ mailbox-tui upgrade
+def test_the_upgrade_command_upgrades_says_so_and_then_has_nothing_to_do(tmp_path):
+    db = unpack(4, tmp_path)
+    before = holdings(db)
+
+    first = cli(db, "upgrade")
+    assert first.stdout.strip() == (f"This database was upgraded from schema 4 to {SCHEMA_VERSION}; a copy of it as it "
+                                    f"was is kept at {tmp_path / 'mailboxes.db.schema4.bak'}.")
+    assert first.stderr == "" and holdings(tmp_path / "mailboxes.db.schema4.bak") == before
+    again = json.loads(cli(db, "--json", "upgrade").stdout)
+    assert again == {"found": SCHEMA_VERSION, "schema": SCHEMA_VERSION, "copy": None}
+
+
+def test_the_upgrade_command_never_creates_a_database(tmp_path):
+    done = cli(tmp_path / "typo.db", "upgrade", check=False)
+    assert done.returncode == 1 and "There is no database at" in done.stderr
+    assert list(tmp_path.glob("typo.db*")) == []
+
+
+# ------------------------------------------------------------------------------------ one upgrade at a time
+def spawn(url: str, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "MAILBOX_TUI_KEY": FIXTURE_KEY}
+    env.pop("MAILBOX_TUI_DB", None)
+    return subprocess.Popen([sys.executable, "-m", "mailbox_tui", "--db", url, *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.postgres
+def test_two_processes_opening_an_empty_postgresql_database_at_once_both_succeed(pg_database_url):
+    runs = [spawn(pg_database_url, "export") for _ in range(3)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in runs]
+    assert [(code, err) for code, out, err in results if code != 0] == []
+    assert all(json.loads(out)["users"] == [] for _, out, _ in results)
+
+
+@pytest.mark.postgres
+def test_a_second_process_waits_for_an_upgrade_under_way_and_says_so(pg_database_url):
+    import psycopg
+
+    pg_load(3, pg_database_url)
+    before, _ = pg_holdings(pg_database_url)
+    with psycopg.connect(pg_database_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (migrations.UPGRADE_LOCK,))  # "another mailbox-tui"
+        waiting = spawn(pg_database_url, "check")
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=3)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (migrations.UPGRADE_LOCK,))
+    code, (out, err) = waiting.wait(timeout=120), waiting.communicate()
+    assert "another mailbox-tui is upgrading this database: waiting" in err
+    assert f"upgraded from schema 3 to {SCHEMA_VERSION}" in err and "Traceback" not in err
+    after, _ = pg_holdings(pg_database_url)
+    assert {name: (n, after.get(name)) for name, n in before.items() if after.get(name) != n} == {}
+
+
+@pytest.mark.postgres
+def test_two_processes_upgrading_an_older_postgresql_database_at_once_upgrade_it_once(pg_database_url):
+    pg_load(4, pg_database_url)
+    before, secrets_before = pg_holdings(pg_database_url)
+    runs = [spawn(pg_database_url, "export") for _ in range(2)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in runs]
+    assert [(code, err) for code, out, err in results if code != 0] == []
+    assert sum("upgraded from schema 4" in err for _, _, err in results) == 1
+    after, secrets_after = pg_holdings(pg_database_url)
+    assert {name: (n, after.get(name)) for name, n in before.items() if after.get(name) != n} == {}
+    assert secrets_after == secrets_before
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_upgrade_is_told_who_must_in_one_sentence(pg_database_url):
+    import psycopg
+    from support.postgres import limited_role_url
+
+    pg_load(3, pg_database_url)
+    with limited_role_url(pg_database_url) as limited:
+        with psycopg.connect(pg_database_url, autocommit=True) as con:  # the tables are the owner's
+            con.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+            role = limited.split("://", 1)[1].split("@", 1)[0]
+            con.execute(f'REVOKE CREATE ON SCHEMA public FROM "{role}"')
+            con.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"')
+        done = cli(limited, "check", check=False)
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [
+            f"mailbox-tui: error: This database has schema 3 and this mailbox-tui needs {SCHEMA_VERSION}, but this PostgreSQL "
+            "role may not change its tables: nothing was changed. The database's owner must run `mailbox-tui "
+            "upgrade` once."]
+        with psycopg.connect(pg_database_url) as con:
+            assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        owner = cli(pg_database_url, "upgrade")
+        assert f"upgraded from schema 3 to {SCHEMA_VERSION}" in owner.stdout
+        assert cli(limited, "--json", "check", check=False).returncode in (0, 1)
