@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", parents=[common], help="export everything in the exchange format")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--out", metavar="PATH", type=Path,
-                        help="file for json (default: standard output); folder for csv (required)")
+                        help="file for json (default, or -: standard output); folder for csv (required); "
+                             "an existing link, device or pipe is refused")
     imp = sub.add_parser("import", parents=[common], help="import a JSON file, a CSV file or a folder of CSV files")
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
@@ -205,9 +206,16 @@ def cmd_export(args) -> int:
     from .store.exchange import export_csv, export_json
     from .store.safe_files import replace_atomically
 
-    out = args.out
-    if args.format == "csv" and out is None:
+    from .store.safe_files import not_a_regular_file
+
+    out = None if str(args.out) == "-" and args.format == "json" else args.out  # --out -: standard output
+    if args.format == "csv" and (out is None or str(out) == "-"):
         return _refuse("CSV export writes one file per record kind: give --out FOLDER", EXIT_USAGE)
+    what = not_a_regular_file(out) if out is not None else ""
+    if what and not (args.format == "csv" and what == "a folder"):
+        return _refuse(f"{out} is {what}, not a regular file: nothing was written. Exports write only regular "
+                       "files (JSON) or into a real folder (CSV): name a new one, or give --out - for standard "
+                       "output.", EXIT_USAGE)
     if args.format == "csv" and out.exists() and not out.is_dir():
         return _refuse(f"{out} is a file: CSV export writes one file per record kind into a folder; "
                        "give --out a folder", EXIT_USAGE)
@@ -458,11 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, KeyFileError, _LogProblem) as exc:
         return _refuse(str(exc))
     except BrokenPipeError:
-        # The reader went away (`export | head`): stop quietly. Point stdout at /dev/null so the
-        # interpreter's last flush does not complain either.
+        # The reader went away (`export | head`): stop quietly, as `cat | head` does. Point stdout at
+        # /dev/null so the interpreter's last flush does not complain either.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_FINDINGS
+        return EXIT_OK
     except OSError as exc:
         return _refuse(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:

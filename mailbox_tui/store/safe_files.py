@@ -3,7 +3,8 @@
 The temporary file is created exclusively and never through a link (O_EXCL | O_NOFOLLOW), under a
 random name, so a symlink planted beside the target cannot redirect the write; the rename replaces
 a link at the target itself, never the file it points to. Until the rename the target is untouched,
-and a failed write leaves nothing behind."""
+and a failed write leaves nothing behind. A target that exists and is not a regular file (a link, a device, a
+pipe, a folder) is refused: `--out /dev/stdout` as root once replaced the device's link with a file."""
 
 from __future__ import annotations
 
@@ -31,10 +32,32 @@ def _create_exclusive(target: Path) -> tuple[int, Path]:
     raise FileExistsError(f"could not create a temporary file beside {target}")
 
 
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe (FIFO)"),
+          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def not_a_regular_file(target: Path) -> str:
+    """What `target` is when it exists and is not a regular file ("" otherwise): an export replaces only
+    regular files, never a link, a device, a pipe or a folder (root replacing /dev/stdout broke it)."""
+    try:
+        mode = Path(target).lstat().st_mode
+    except OSError:
+        return ""
+    return next((what for test, what in _KINDS if test(mode)), "")
+
+
+class NotARegularFile(OSError):
+    """The target exists and is not a regular file: nothing was written."""
+
+
 @contextmanager
 def replace_atomically(target: Path, *, newline: str | None = None, encoding: str = "utf-8") -> Iterator[TextIO]:
     """A text file that becomes `target` when the block ends without an error. Errors name `target`."""
     target = Path(target)
+    what = not_a_regular_file(target)
+    if what:
+        raise NotARegularFile(f"{target} is {what}, not a regular file: nothing was written. Exports write only "
+                              "regular files: name a new file, or give --out - for standard output.")
     try:
         fd, tmp = _create_exclusive(target)
     except OSError as exc:

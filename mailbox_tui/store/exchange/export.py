@@ -26,7 +26,7 @@ from ...domain.fields import (
 from ...domain.options import ApprovalStatus, MailboxKind, TlsMode
 from ..exchange_format import COLUMNS, SECTIONS, TLS_NAMES, csv_guard, regarding_text
 from ..models import AppUser, EmailServerProfile, Mailbox, Queue
-from ..safe_files import replace_atomically
+from ..safe_files import NotARegularFile, not_a_regular_file, replace_atomically
 from .batches import chunks
 
 
@@ -155,6 +155,11 @@ def export_json(out: TextIO) -> dict[str, int]:
 def export_csv(folder: Path) -> dict[str, int]:
     """One <section>.csv per record kind, with the same columns as the JSON."""
     folder.mkdir(parents=True, exist_ok=True)
+    for section in SECTIONS:  # every file checked before any is written: none or all are replaced
+        what = not_a_regular_file(folder / f"{section}.csv")
+        if what:
+            raise NotARegularFile(f"{folder / f'{section}.csv'} is {what}, not a regular file: nothing was written. "
+                                  "Exports write only regular files: move it away, or export into another folder.")
     counts = {}
     for section in SECTIONS:
         with replace_atomically(folder / f"{section}.csv", newline="") as fh:  # never through a planted link
