@@ -408,7 +408,7 @@ def cmd_test(args) -> int:
         for skipped in report.not_run:
             print(f"{'Not Run':8} {skipped.label}: {skipped.reason}")
         print(f"{len(report.outcomes)} tested: {report.successes} succeeded, {report.failures} failed, "
-              f"{len(report.not_run)} not tested, in {report.elapsed:.1f} s.")
+              f"{report.untested + len(report.not_run)} not tested, in {report.elapsed:.1f} s.")
     return EXIT_OK if report.ok else EXIT_FINDINGS
 
 

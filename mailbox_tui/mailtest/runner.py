@@ -90,16 +90,22 @@ class RunReport:
 
     @property
     def successes(self) -> int:
-        return len(self.outcomes) - self.failures
+        return sum(1 for o in self.outcomes if o.tested and not o.failed)
+
+    @property
+    def untested(self) -> int:
+        """Mailboxes reached whose every direction was Not Run (nothing to test, or a rule stopped it)."""
+        return sum(1 for o in self.outcomes if not o.tested)
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.not_run
+        return not self.failures and not self.not_run and not self.untested
 
     def as_dict(self) -> dict:
         return {
             "total": self.total, "tested": len(self.outcomes), "succeeded": self.successes,
-            "failed": self.failures, "cancelled": self.cancelled, "deadline_reached": self.deadline_reached,
+            "failed": self.failures, "not_run_count": self.untested + len(self.not_run),
+            "cancelled": self.cancelled, "deadline_reached": self.deadline_reached,
             "elapsed": round(self.elapsed, 3),
             "not_run": [n.as_dict() for n in self.not_run],
             "mailboxes": [o.as_dict() for o in self.outcomes],

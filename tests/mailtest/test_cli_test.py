@@ -49,7 +49,7 @@ def test_all_reports_json_and_exits_nonzero_when_a_test_fails(organisation, tmp_
     result = run("--db", organisation["db"], "--all", "--json", "--log", log, "--concurrency", "4")
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
-    assert (report["total"], report["succeeded"], report["failed"]) == (3, 2, 1)
+    assert (report["total"], report["succeeded"], report["failed"], report["not_run_count"]) == (3, 1, 1, 1)
     by_email = {m["email"]: m for m in report["mailboxes"]}
     assert by_email["alice@example.com"]["incoming_status"] == "Success"
     assert by_email["alice@example.com"]["outgoing_status"] == "Success"
@@ -69,6 +69,17 @@ def test_addresses_select_mailboxes_and_success_exits_zero(organisation, tmp_pat
     assert result.stdout.startswith("Success  Alice <alice@example.com>: incoming Success, outgoing Success")
     assert "1 tested: 1 succeeded, 0 failed, 0 not tested" in result.stdout
     assert_no_secret(result.stdout, result.stderr, (tmp_path / "env.log").read_text())
+
+
+def test_a_mailbox_that_was_not_run_is_no_success_and_exits_1(organisation):
+    """README: exit 1 if any test failed or was not run. Carol's mailbox has nothing to test."""
+    result = run("--db", organisation["db"], "carol@example.com", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["succeeded"], report["failed"], report["not_run_count"]) == (0, 0, 1)
+    assert [m["result"] for m in report["mailboxes"]] == ["Not Run"]
+    plain = run("--db", organisation["db"], "carol@example.com")
+    assert plain.returncode == 1 and "1 tested: 0 succeeded, 0 failed, 1 not tested" in plain.stdout
 
 
 def test_failed_and_profile_selections(organisation):
