@@ -214,7 +214,10 @@ def history_page(store, view: str = "all", text: str = "", limit: int = 200, aft
     return [_entry(r) for r in q.order_by(key.desc()).limit(limit)]
 
 
-def count_entries(store, view: str = "all", text: str = "", cap: int | None = 10_000, **where) -> int:
+COUNT_CAP = 10_000  # a list counts this many matches at most (+1): more shows as "10,000+"
+
+
+def count_entries(store, view: str = "all", text: str = "", cap: int | None = COUNT_CAP, **where) -> int:
     """How many entries match, counting at most `cap` (+1, so a list can say "10,000+")."""
     found = _query(store, view, text, **where)
     if found is None:

@@ -191,3 +191,24 @@ async def test_undo_of_an_import_refused_says_why_and_changes_nothing(app, ui_st
         errors = [str(n.message) for n in app._notifications if n.severity == "error"]
         assert any("Undo failed: Import #" in m and "user 'imported1@example.com' (Full Name)" in m for m in errors)
         assert AppUser.select().count() == users
+
+
+async def test_over_ten_thousand_entries_the_status_says_ten_thousand_plus_of_the_true_total(app, ui_store):
+    """README: the History counts a filter's matches up to 10,000; it never claims a false total."""
+    from mailbox_tui.store.history import ChangeEntry
+
+    with ui_store.transaction():
+        ChangeEntry.insert_many([{"kind": "user", "record_key": f"bulk{i}@example.com",
+                                  "action": "delete" if i % 1000 == 0 else "update"} for i in range(12_000)]).execute()
+    exact = history_read.count_entries(ui_store, "all", "", cap=None)
+    assert exact > 12_000
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        status = next(line for line in _lines(app) if "History: All" in line)
+        assert f"10,000+ shown of {exact:,}" in status
+        await pilot.press("v", "v", "v")  # the view "deletes": 12 entries, counted exactly, of the true total
+        await settle(pilot)
+        status = next(line for line in _lines(app) if "History: Deletes" in line)
+        assert f"12 shown of {exact:,}" in status

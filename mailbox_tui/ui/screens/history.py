@@ -68,6 +68,7 @@ class HistoryListScreen(RecordListScreen):
     def __init__(self) -> None:
         super().__init__()
         self._anchors: dict[tuple, dict[int, int]] = {}  # (view, text) -> offset -> the id just above it
+        self._exact_total: int | None = None  # every entry, counted once per load of the page
 
     def count_rows(self, view, text) -> int:
         return history_read.count_entries(self.app.store, view, text)
@@ -80,11 +81,25 @@ class HistoryListScreen(RecordListScreen):
 
     def status_parts(self) -> list[str]:
         parts = super().status_parts()
+        if self.table.count > history_read.COUNT_CAP:  # counted no further: say so, never a false total
+            parts[1] = f"{history_read.COUNT_CAP:,}+ shown of {self.total:,}"
         note = history_read.short_filter_note(self.filter_text)
         return parts + [note] if note else parts
 
     def total_rows(self) -> int:
-        return history_read.count_entries(self.app.store, "all", "")
+        if self._exact_total is None:
+            self._exact_total = history_read.count_entries(self.app.store, "all", "", cap=None)
+        return self._exact_total
+
+    def query_rows(self, view, text, sort, descending) -> tuple:
+        view, text, sort, descending, count, total, first = super().query_rows(view, text, sort, descending)
+        if count > history_read.COUNT_CAP:
+            total = self.total_rows()
+        return view, text, sort, descending, count, total, first
+
+    def refresh_rows(self) -> None:
+        self._exact_total = None
+        super().refresh_rows()
 
     def page_rows(self, view, text, sort, descending, limit, offset) -> list:
         """Keyed pages: a page that follows one already read starts below its last id (as cheap at
