@@ -128,12 +128,35 @@ def make_database(url: str, make_folder: bool = False, must_exist: bool = False)
     try:
         scheme = urlsplit(url).scheme
         if scheme.lower() in ("postgres", "postgresql", "psycopg3"):
-            from playhouse.db_url import connect as connect_url  # (imports every playhouse backend: only here)
+            from playhouse.db_url import parse  # (imports every playhouse backend: only here)
 
-            return connect_url(url.replace(f"{scheme}://", "postgresql://", 1))
+            params = parse(url.replace(f"{scheme}://", "postgresql://", 1))
+            return _postgres_class()(params.pop("database"), **params)
     except ValueError as exc:
         raise StoreError(f"Can't read the database URL {describe_url(url)!r}: {exc}.") from None
     raise StoreError(f"Unsupported database URL {describe_url(url)!r}: use sqlite:///PATH or postgresql://…")
+
+
+# What psycopg says when the server went away (restarted, or the network broke) under a connection.
+CONNECTION_LOST = ("terminating connection", "the connection is closed", "server closed the connection",
+                   "connection is lost", "consuming input failed", "could not receive data", "ssl syscall",
+                   "connection already closed", "server conn crashed")
+UNREACHABLE = CONNECTION_LOST + ("connection refused", "could not connect", "connection failed",
+                                 "the database system is starting up", "the database system is shutting down",
+                                 "no route to host", "timeout expired")
+
+
+def _postgres_class():
+    """PostgreSQL whose statements outside a transaction reconnect once when the server went away (a
+    restart): a read after a restart just works. Inside a transaction nothing is retried silently: the
+    write fails with a sentence, changing nothing, and the next one starts on a new connection."""
+    from playhouse.shortcuts import ReconnectMixin
+
+    class _PostgresqlDatabase(ReconnectMixin, peewee.PostgresqlDatabase):
+        reconnect_errors = tuple((error, fragment) for error in (peewee.OperationalError, peewee.InterfaceError)
+                                 for fragment in CONNECTION_LOST)
+
+    return _PostgresqlDatabase
 
 
 def _check_sqlite_file(file: Path, make_folder: bool, must_exist: bool) -> None:
@@ -192,6 +215,9 @@ def describe_db_error(exc: BaseException, url: str) -> str:
                 "nothing was written.")
     if "disk is full" in low or "no space" in low or ("disk i/o error" in low and _nearly_full(url)):
         return f"The disk holding the database {where} is full: nothing was written. Free some space and try again."
+    if any(fragment in low for fragment in UNREACHABLE):
+        return (f"The database server {where} can't be reached (it may be restarting, or the network is down): "
+                "this was not done, and nothing was saved. Try again in a moment.")
     if "locked" in low or "busy" in low:
         return (f"Another program is writing to the database {where} (for example an import) and did not finish "
                 "in time: nothing was written. Try again when it is done.")

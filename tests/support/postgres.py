@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -169,6 +170,7 @@ def start_postgres(base_dir: str | Path | None = None) -> tuple[str, Path]:
 
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     (base / "url").write_text(url + "\n")
+    (base / "options").write_text(options)
     return url, base
 
 
@@ -179,6 +181,25 @@ def stop_postgres(handle: str | Path, remove: bool = True) -> None:
         _stop_cluster(base / "data")
     if remove:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def restart_postgres(handle: str | Path, down_for: float = 0.0) -> None:
+    """Restart the server started by :func:`start_postgres` as an admin does (`pg_ctl restart -m fast`:
+    every connection is terminated), staying down `down_for` seconds in between."""
+    data = Path(handle) / "data"
+    pg_ctl = str(pg_bindir() / "pg_ctl")
+    if down_for <= 0:
+        # -l as at start: without it the new postmaster would hold our captured stdout open forever.
+        result = _run(pg_ctl, "-D", str(data), "-l", str(Path(handle) / "server.log"), "-m", "fast", "-w", "-t",
+                      "60", "restart", timeout=120)
+    else:
+        result = _run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop", timeout=120)
+        time.sleep(down_for)
+        options = (Path(handle) / "options").read_text()  # as start_postgres started it (same port)
+        result = _run(pg_ctl, "-D", str(data), "-o", options, "-l", str(Path(handle) / "server.log"), "-w", "-t",
+                      "60", "start", timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"pg_ctl restart failed: {result.stderr.strip()}")
 
 
 def database_url(server_url: str, name: str) -> str:
