@@ -84,6 +84,8 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     common.add_argument("--log", metavar="FILE", type=Path, default=argparse.SUPPRESS,
                         help=f"write a log to FILE (also ${LOG_ENV})")
+    common.add_argument("--as", dest="acting", metavar="EMAIL", default=argparse.SUPPRESS,
+                        help="act as this admin user (default owner of new forward mailboxes; named in the history)")
     return common
 
 
@@ -93,8 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mailbox-tui", parents=[common],
         description="Configure server-side mail synchronization mailboxes. Without a command, opens the app.")
     parser.add_argument("--version", action=_Version, help="print the version and exit")
-    parser.add_argument("--as", dest="acting", metavar="EMAIL", default=argparse.SUPPRESS,
-                        help="act as this admin user (default owner of new forward mailboxes)")
     parser.add_argument("--no-mouse", action="store_true", default=argparse.SUPPRESS, help="ignore the mouse")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     demo = sub.add_parser("demo", parents=[common], help="seed a sample organisation into an empty database")

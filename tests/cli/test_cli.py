@@ -157,3 +157,23 @@ def test_python_dash_m_and_console_script_agree(db):
     assert script, "console script mailbox-tui is installed"
     out = subprocess.run([script, "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "demo" in out.stdout and "rotate-key" in out.stdout
+
+
+@pytest.mark.parametrize("command", [["history", "--limit", "1"], ["check"], ["export", "--out", "-"],
+                                     ["import", "--dry-run", "IMPORT"]])
+def test_global_options_are_accepted_after_the_subcommand_too(db, tmp_path, command):
+    """--as, --db, --key-file, --log and --json go before or after the command alike (issue 22, item 6)."""
+    run("demo", "--db", db, "--users", "3")
+    doc = tmp_path / "one.json"
+    doc.write_text(json.dumps({"users": [{"fullname": "After Options", "internalemailaddress": "after@example.com"}]}))
+    key = tmp_path / "team.key"
+    key.write_text(os.environ["MAILBOX_TUI_KEY"] + "\n")
+    key.chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if k != "MAILBOX_TUI_KEY"}
+    command = [str(doc) if part == "IMPORT" else part for part in command]
+    options = ["--as", "anna.berg@example.com", "--db", db, "--key-file", key, "--log", tmp_path / "after.log", "--json"]
+    before = run(*options, *command, env=env, check=False)
+    after = run(*command, *options, env=env, check=False)
+    assert (after.returncode, after.stdout) == (before.returncode, before.stdout)
+    assert before.returncode in (0, 1) and "error:" not in after.stderr
+    assert (tmp_path / "after.log").exists()
