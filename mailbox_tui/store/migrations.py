@@ -149,7 +149,7 @@ def holdings(db: peewee.Database) -> dict[str, int]:
         names = [table] + [f"{table}.{f.column_name}" for f in model._meta.refs if f.column_name in columns]
         row = db.execute_sql(f'SELECT {", ".join(counted)} FROM "{table}"').fetchone()
         counts.update(zip(names, row))
-    if isinstance(db, peewee.SqliteDatabase):
+    if isinstance(db, peewee.SqliteDatabase):  # negative: more dangling references count as a loss
         counts["dangling references"] = -len(db.execute_sql("PRAGMA foreign_key_check").fetchall())
     return counts
 
@@ -175,17 +175,19 @@ def backup_path(file: Path, version: int) -> Path:
 
 def back_up(db: peewee.SqliteDatabase, file: Path, version: int) -> Path:
     """A consistent copy of the database by SQLite's backup API, readable only as the database is."""
-    target = backup_path(file, version)
+    target, created = backup_path(file, version), False
     try:
         mode = file.stat().st_mode & 0o666
-        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode))
+        created = True
         copy = sqlite3.connect(target)
         try:
             db.connection().backup(copy)
         finally:
             copy.close()
     except (OSError, sqlite3.Error) as exc:
-        target.unlink(missing_ok=True)
+        if created:  # never a file someone else made meanwhile
+            target.unlink(missing_ok=True)
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StoreError(f"This database has schema {version} and needs an upgrade to {SCHEMA_VERSION}, but a copy "
                          f"of it could not be kept first at {target} ({why}): nothing was changed. Free some space "
