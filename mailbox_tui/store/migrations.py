@@ -1,15 +1,16 @@
 """The schema version and its migrations: an upgrade keeps every record and every reference.
 
-Each migration takes the database from version N-1 to N in one transaction. Around them:
+Each migration takes the database from version N-1 to N; all the steps an upgrade needs run in one
+transaction (all or none). Around them:
 
 - SQLite: a copy of the database as it was is kept beside it first (`mailboxes.db.schema3.bak`, made
   with SQLite's backup API), and foreign keys are off while the steps run, as SQLite's documented
   procedure for schema changes says: with them on, a table rebuilt by a step would fire
   `ON DELETE SET NULL` on every reference to it when its old copy is dropped. (Releases with schema
   8 did that to every mailbox's server profile when they upgraded a schema 3 or 4 database.)
-- Every step is checked before it commits: no table has fewer rows, no reference column fewer
-  references, and `PRAGMA foreign_key_check` finds no more dangling references than before. A step
-  that would lose anything is rolled back with a sentence, and the database stays as it was.
+- Every step is checked: no table has fewer rows, no reference column fewer references; and before
+  the upgrade commits, `PRAGMA foreign_key_check` finds no more dangling references than before. An
+  upgrade that would lose anything is rolled back with a sentence, and the database stays as it was.
 - Columns are added with ALTER TABLE … ADD COLUMN, a NOT NULL one with its default as the column's
   DEFAULT: no table is rebuilt.
 """
@@ -149,9 +150,15 @@ def holdings(db: peewee.Database) -> dict[str, int]:
         names = [table] + [f"{table}.{f.column_name}" for f in model._meta.refs if f.column_name in columns]
         row = db.execute_sql(f'SELECT {", ".join(counted)} FROM "{table}"').fetchone()
         counts.update(zip(names, row))
-    if isinstance(db, peewee.SqliteDatabase):  # negative: more dangling references count as a loss
-        counts["dangling references"] = -len(db.execute_sql("PRAGMA foreign_key_check").fetchall())
     return counts
+
+
+def _dangling(db: peewee.Database) -> int:
+    """Minus the references to no record (SQLite, whose foreign keys are off while the steps run): more of
+    them counts as a loss. Checked once before and once after the steps: it reads every reference."""
+    if not isinstance(db, peewee.SqliteDatabase):
+        return 0  # PostgreSQL keeps its foreign keys on throughout
+    return -len(db.execute_sql("PRAGMA foreign_key_check").fetchall())
 
 
 def _refuse_losses(before: dict[str, int], after: dict[str, int], target: int) -> None:
@@ -229,7 +236,7 @@ class Upgrade:
 
 def migrate(db: peewee.Database, backup_file: Path | None = None,
             on_wait: Callable[[str], None] | None = None) -> Upgrade:
-    """Bring the schema up to SCHEMA_VERSION, one transaction per step, nothing lost (see the module's
+    """Bring the schema up to SCHEMA_VERSION in one transaction, nothing lost (see the module's
     docstring), one process at a time. With `backup_file` (an SQLite database's own file), an existing
     database is copied beside itself first. `on_wait` hears it when another process is upgrading.
     Returns what it did."""
@@ -288,8 +295,9 @@ def _migrate_steps(db: peewee.Database, current: int, backup_file: Path | None) 
     if sqlite:
         _foreign_keys(db, False)
     try:
-        for target in range(current + 1, SCHEMA_VERSION + 1):
-            with db.atomic():
+        with db.atomic():  # all the steps or none
+            dangling = _dangling(db)
+            for target in range(current + 1, SCHEMA_VERSION + 1):
                 if schema_version(db) >= target:  # another process did this step while we waited for the lock
                     continue
                 before = holdings(db)
@@ -298,7 +306,8 @@ def _migrate_steps(db: peewee.Database, current: int, backup_file: Path | None) 
                 Meta.insert(key="schema_version", value=str(target)).on_conflict(
                     conflict_target=[Meta.key], update={Meta.value: str(target)}
                 ).execute()
-            log.info("database migrated to schema version %s", target)
+                log.info("database migrated to schema version %s", target)
+            _refuse_losses({"dangling references": dangling}, {"dangling references": _dangling(db)}, SCHEMA_VERSION)
     finally:
         if sqlite:
             db.execute_sql("PRAGMA foreign_keys = 1")

@@ -258,6 +258,24 @@ def test_a_step_that_would_lose_references_is_undone(tmp_path, monkeypatch):
         assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
 
 
+def test_an_upgrade_is_all_or_nothing(tmp_path, monkeypatch):
+    # A step that fails for a reason of its own (here, made to): the steps before it are undone too.
+    db = unpack(4, tmp_path)
+    before = holdings(db)
+
+    def failing(database: peewee.Database) -> None:
+        raise StoreError("step 7 could not run")
+
+    monkeypatch.setitem(migrations.MIGRATIONS, 7, failing)
+    with pytest.raises(StoreError, match="step 7 could not run"):
+        Store(f"sqlite:///{db}")
+    assert holdings(db) == before
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert "oauth_client_id" not in {c[1] for c in con.execute("PRAGMA table_info(email_server_profile)")}
+        assert "change_entry" not in {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+
+
 def test_foreign_keys_are_on_again_after_an_upgrade(tmp_path):
     db = unpack(3, tmp_path)
     with Store(f"sqlite:///{db}", key_path=tmp_path / "unused.key") as store:
