@@ -1,6 +1,6 @@
 """Upgrade benchmark (issue 20): opening a large database made by an earlier release. Prints its figures.
 
-    .venv/bin/python benchmarks/upgrade_bench.py [--rows 100000] [--schema 3] [--runs 3]
+    .venv/bin/python benchmarks/upgrade_bench.py [--rows 100000] [--schema 3] [--runs 3] [--keep FILE]
 
 1. The release that had --schema (tests/fixtures/upgrades/build.py's RELEASES) is unpacked from this
    repository's history and, with this checkout's .venv, seeds its demo and imports --rows users (each
@@ -88,11 +88,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--schema", type=int, default=3, choices=sorted(RELEASES))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="also keep the database the old release made here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mailbox-upgrade-bench-") as tmp:
         folder = Path(tmp)
         made = folder / "made.db"
         _seed(args.schema, args.rows, made, folder)
+        if args.keep:
+            shutil.copy(made, args.keep)
         mailboxes, with_profile = _profiles_kept(made)
         size = made.stat().st_size / 2**20
         print(f"database at schema {args.schema}: {mailboxes:,} mailboxes ({with_profile:,} with a profile), "

@@ -8,8 +8,8 @@ transaction (all or none). Around them:
   procedure for schema changes says: with them on, a table rebuilt by a step would fire
   `ON DELETE SET NULL` on every reference to it when its old copy is dropped. (Releases with schema
   8 did that to every mailbox's server profile when they upgraded a schema 3 or 4 database.)
-- Every step is checked: no table has fewer rows, no reference column fewer references; and before
-  the upgrade commits, `PRAGMA foreign_key_check` finds no more dangling references than before. An
+- Before the upgrade commits it is checked that no table has fewer rows, no reference column fewer
+  references, and `PRAGMA foreign_key_check` finds no more dangling references than before. An
   upgrade that would lose anything is rolled back with a sentence, and the database stays as it was.
 - Columns are added with ALTER TABLE … ADD COLUMN, a NOT NULL one with its default as the column's
   DEFAULT: no table is rebuilt.
@@ -161,12 +161,12 @@ def _dangling(db: peewee.Database) -> int:
     return -len(db.execute_sql("PRAGMA foreign_key_check").fetchall())
 
 
-def _refuse_losses(before: dict[str, int], after: dict[str, int], target: int) -> None:
+def _refuse_losses(before: dict[str, int], after: dict[str, int], found: int) -> None:
     lost = {name: (n, after.get(name, 0)) for name, n in before.items() if after.get(name, 0) < n}
     if lost:
         shown = ", ".join(f"{name} {abs(was)} → {abs(now)}" for name, (was, now) in sorted(lost.items()))
-        raise StoreError(f"The upgrade to schema {target} would lose data ({shown}), so it was undone: the "
-                         "database is as it was. Please report this with the log (--log).")
+        raise StoreError(f"The upgrade from schema {found} to {SCHEMA_VERSION} would lose data ({shown}), so it was "
+                         "undone: the database is as it was. Please report this with the log (--log).")
 
 
 # ------------------------------------------------------------------------------------ the copy kept
@@ -296,18 +296,16 @@ def _migrate_steps(db: peewee.Database, current: int, backup_file: Path | None) 
         _foreign_keys(db, False)
     try:
         with db.atomic():  # all the steps or none
-            dangling = _dangling(db)
+            before = {**holdings(db), "dangling references": _dangling(db)}
             for target in range(current + 1, SCHEMA_VERSION + 1):
                 if schema_version(db) >= target:  # another process did this step while we waited for the lock
                     continue
-                before = holdings(db)
                 MIGRATIONS[target](db)
-                _refuse_losses(before, holdings(db), target)
                 Meta.insert(key="schema_version", value=str(target)).on_conflict(
                     conflict_target=[Meta.key], update={Meta.value: str(target)}
                 ).execute()
                 log.info("database migrated to schema version %s", target)
-            _refuse_losses({"dangling references": dangling}, {"dangling references": _dangling(db)}, SCHEMA_VERSION)
+            _refuse_losses(before, {**holdings(db), "dangling references": _dangling(db)}, current)
     finally:
         if sqlite:
             db.execute_sql("PRAGMA foreign_keys = 1")
