@@ -10,6 +10,7 @@ followed by anything that does not start a terminal sequence is the Escape key, 
 
 from __future__ import annotations
 
+import logging
 import os
 import selectors
 import sys
@@ -28,6 +29,7 @@ ESC = "\x1b"
 # After ESC, these start a sequence a terminal sends (CSI, SS3); anything else is a key of its own.
 SEQUENCE_INTRODUCERS = frozenset("[O")
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+log = logging.getLogger(__name__)
 
 
 def escape_key() -> events.Key:
@@ -103,15 +105,24 @@ class SshLinuxDriver(LinuxDriver):
     def __init__(self, app, *, debug: bool = False, mouse: bool = True, size: tuple[int, int] | None = None) -> None:
         super().__init__(app, debug=debug, mouse=mouse, size=size)
         self.debug_keys = debug  # Textual's parser then logs what it reads to keys.log
-        self.screen_diff = ScreenDiff()
-        self.compactor = Compactor()
+        self.screen_diff: ScreenDiff | None = ScreenDiff()
+        self.compactor: Compactor | None = Compactor()
 
     def write(self, data: str) -> None:
-        try:  # the terminal's own size, as it is now (COLUMNS and LINES don't follow a resize)
-            size = tuple(os.get_terminal_size(sys.__stderr__.fileno()))  # LinuxDriver writes to stderr
-        except (AttributeError, OSError, ValueError):
-            size = (0, 0)
-        super().write(self.compactor.feed(self.screen_diff.feed(data, size)))
+        if self.screen_diff is not None:
+            try:  # the terminal's own size, as it is now (COLUMNS and LINES don't follow a resize)
+                size = tuple(os.get_terminal_size(sys.__stderr__.fileno()))  # LinuxDriver writes to stderr
+            except (AttributeError, OSError, ValueError):
+                size = (0, 0)
+            try:
+                data = self.compactor.feed(self.screen_diff.feed(data, size))
+            except Exception:
+                # A fault here must not stop the app from drawing, nor from giving the terminal
+                # back as it found it: from now on Textual's own output goes out as it is.
+                log.exception("writing only what changed failed; writing whole frames from now on")
+                # (What it wrote before is on the terminal; Textual positions and styles each line.)
+                self.screen_diff = self.compactor = None
+        super().write(data)
 
     def run_input_thread(self) -> None:
         # LinuxDriver.run_input_thread with SshKeyParser in place of XTermParser (its source is

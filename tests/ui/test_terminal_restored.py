@@ -134,3 +134,28 @@ def test_after_a_crash_the_shells_screen_is_kept_and_the_error_and_next_line_go_
     moves = re.findall(rb"\x1b\[[0-9;]*[A-HJKf]", after_the_alternate_screen(data))
     assert moves == [], moves
 
+
+# A fault in the driver's own output step (ui/terminal_output.py) from F1 on: the help screen and
+# everything after it are drawn by Textual's writes alone.
+FAULTY_OUTPUT = ("import sys\n"
+                 "from mailbox_tui.ui import terminal_output\n"
+                 "from mailbox_tui.ui.app import MailboxApp\n"
+                 "broken, feed, help = [], terminal_output.ScreenDiff.feed, MailboxApp.action_help\n"
+                 "def faulty(self, data, size):\n"
+                 "    if broken:\n"
+                 "        raise ValueError('a fault for the test')\n"
+                 "    return feed(self, data, size)\n"
+                 "def help_then_fault(self):\n"
+                 "    broken.append(True)\n"
+                 "    help(self)\n"
+                 "terminal_output.ScreenDiff.feed = faulty\n"
+                 "MailboxApp.action_help = help_then_fault\n"
+                 "from mailbox_tui.cli import entry\n"
+                 "sys.exit(entry())\n")
+
+
+def test_a_fault_in_writing_only_changes_still_draws_and_gives_the_terminal_back(organisation, tmp_path):
+    data = session(organisation, tmp_path, [sys.executable, "-c", FAULTY_OUTPUT], "f1", "escape", "ctrl+q",
+                   wait_for="Keys: Mailboxes")
+    lines = rendered(data, 80, 24)
+    assert lines[:2] == ["BEFORE", "AFTER 0"] and not any(lines[2:]), lines[:4]
