@@ -16,7 +16,7 @@ import selectors
 import sys
 import time
 from codecs import getincrementaldecoder
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from textual import constants, events
 from textual.drivers.linux_driver import LinuxDriver
@@ -44,9 +44,8 @@ class SshKeyParser:
     is held until the next character shows what it is (or ESCDELAY passes with none), then
     reported as the Escape key. Bracketed pastes pass whole, however the reads cut them."""
 
-    def __init__(self, debug: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, debug: bool = False) -> None:
         self.parser = XTermParser(debug)
-        self.clock = clock
         self.escape_since: float | None = None  # an ESC is held back: when it was read
         self.in_paste = False
         self.matched = 0  # how much of the paste marker being looked for the last characters were
@@ -74,7 +73,7 @@ class SshKeyParser:
                 if index > start:
                     yield from self.parser.feed(data[start:index])
                 start = index + 1
-                self.escape_since = self.clock()
+                self.escape_since = time.monotonic()
             self.in_paste = self._marker(PASTE_START, character)
         if start < len(data):
             yield from self.parser.feed(data[start:])
@@ -82,7 +81,7 @@ class SshKeyParser:
     def tick(self) -> Iterator[Message]:
         """Events that are due because nothing more was read (call it regularly)."""
         yield from self.parser.tick()
-        if self.escape_since is not None and self.clock() - self.escape_since >= constants.ESCAPE_DELAY:
+        if self.escape_since is not None and time.monotonic() - self.escape_since >= constants.ESCAPE_DELAY:
             self.escape_since = None
             yield escape_key()
 
