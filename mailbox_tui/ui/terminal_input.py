@@ -10,82 +10,126 @@ followed by anything that does not start a terminal sequence is the Escape key, 
 
 from __future__ import annotations
 
+import logging
 import os
 import selectors
+import sys
+import time
 from codecs import getincrementaldecoder
+from collections.abc import Iterator
 
-from textual._parser import ParseTimeout
-from textual._xterm_parser import XTermParser
+from textual import constants, events
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
 
 from .terminal_output import Compactor, ScreenDiff
+from .textual_internals import XTermParser
 
 ESC = "\x1b"
 # After ESC, these start a sequence a terminal sends (CSI, SS3); anything else is a key of its own.
 SEQUENCE_INTRODUCERS = frozenset("[O")
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+log = logging.getLogger(__name__)
 
 
-class SshKeyParser(XTermParser):
-    """XTermParser that reads ESC + key as two keys, Escape and that key."""
+def escape_key() -> events.Key:
+    """The Escape key, as Textual's own parser reports it."""
+    return events.Key("escape", ESC)
+
+
+class SshKeyParser:
+    """Textual's terminal parser, except that ESC + key is two keys, Escape and that key.
+
+    Every character goes to Textual's parser but an ESC that does not start a sequence: that one
+    is held until the next character shows what it is (or ESCDELAY passes with none), then
+    reported as the Escape key. Bracketed pastes pass whole, however the reads cut them."""
 
     def __init__(self, debug: bool = False) -> None:
-        super().__init__(debug)
-        self._lone_escape = False  # the last character fed was an ESC: the Escape key or a sequence
-        self._in_paste = False
+        self.parser = XTermParser(debug)
+        self.escape_since: float | None = None  # an ESC is held back: when it was read
+        self.in_paste = False
+        self.matched = 0  # how much of the paste marker being looked for the last characters were
 
-    def feed(self, data: str):
-        start = 0
+    def feed(self, data: str) -> Iterator[Message]:
+        """The events `data` completes (empty `data`: the end of input)."""
+        if not data:
+            if self.escape_since is not None:
+                self.escape_since = None
+                yield escape_key()
+            yield from self.parser.feed("")
+            return
+        start = 0  # data[start:index] goes to Textual's parser as it is
         for index, character in enumerate(data):
-            if self._in_paste:
-                if data.startswith(PASTE_END, index):
-                    self._in_paste = False
+            if self.in_paste:
+                self.in_paste = not self._marker(PASTE_END, character)
                 continue
-            if data.startswith(PASTE_START, index):
-                self._in_paste = True
-                self._lone_escape = False
-                continue
-            if self._lone_escape and character not in SEQUENCE_INTRODUCERS:
-                # The ESC before this character was the Escape key: report it before going on.
+            if self.escape_since is not None:  # the held ESC: a sequence, or the Escape key?
+                self.escape_since = None
+                if character in SEQUENCE_INTRODUCERS:
+                    yield from self.parser.feed(ESC)
+                else:
+                    yield escape_key()
+            if character == ESC:
                 if index > start:
-                    yield from super().feed(data[start:index])  # (an empty feed means end of input)
-                start = index
-                if self._timeout_time is not None:  # still waiting to see whether a sequence follows
-                    yield from self._escape_now()
-            self._lone_escape = character == ESC
-        if start < len(data) or not data:
-            yield from super().feed(data[start:])
+                    yield from self.parser.feed(data[start:index])
+                start = index + 1
+                self.escape_since = time.monotonic()
+            self.in_paste = self._marker(PASTE_START, character)
+        if start < len(data):
+            yield from self.parser.feed(data[start:])
 
-    def _escape_now(self):
-        """What the parser does when no more characters follow an ESC in time (as `tick` does)."""
-        self._timeout_time = None
-        self._awaiting = self._gen.throw(ParseTimeout())
-        while self._tokens:
-            yield self._tokens.popleft()
+    def tick(self) -> Iterator[Message]:
+        """Events that are due because nothing more was read (call it regularly)."""
+        yield from self.parser.tick()
+        if self.escape_since is not None and time.monotonic() - self.escape_since >= constants.ESCAPE_DELAY:
+            self.escape_since = None
+            yield escape_key()
+
+    def _marker(self, marker: str, character: str) -> bool:
+        """Whether `character` completes `marker` (a paste's start or end: ESC is only its first)."""
+        if character == marker[self.matched]:
+            self.matched += 1
+        else:
+            self.matched = 1 if character == ESC else 0
+        if self.matched == len(marker):
+            self.matched = 0
+            return True
+        return False
 
 
 class SshLinuxDriver(LinuxDriver):
     """Textual's Linux driver with the SSH-aware key parser, writing only the cells a frame
     changes, blank runs compactly (ui/terminal_output.py); everything else as Textual does it."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._screen = ScreenDiff()
-        self._compactor = Compactor()
+    def __init__(self, app, *, debug: bool = False, mouse: bool = True, size: tuple[int, int] | None = None) -> None:
+        super().__init__(app, debug=debug, mouse=mouse, size=size)
+        self.debug_keys = debug  # Textual's parser then logs what it reads to keys.log
+        self.screen_diff: ScreenDiff | None = ScreenDiff()
+        self.compactor: Compactor | None = Compactor()
 
     def write(self, data: str) -> None:
-        try:  # the terminal's own size, as it is now (COLUMNS and LINES don't follow a resize)
-            size = tuple(os.get_terminal_size(self._file.fileno()))
-        except (AttributeError, OSError, ValueError):
-            size = (0, 0)
-        super().write(self._compactor.feed(self._screen.feed(data, size)))
+        if self.screen_diff is not None:
+            try:  # the terminal's own size, as it is now (COLUMNS and LINES don't follow a resize)
+                size = tuple(os.get_terminal_size(sys.__stderr__.fileno()))  # LinuxDriver writes to stderr
+            except (AttributeError, OSError, ValueError):
+                size = (0, 0)
+            try:
+                data = self.compactor.feed(self.screen_diff.feed(data, size))
+            except Exception:
+                # A fault here must not stop the app from drawing, nor from giving the terminal
+                # back as it found it: from now on Textual's own output goes out as it is.
+                log.exception("writing only what changed failed; writing whole frames from now on")
+                # (What it wrote before is on the terminal; Textual positions and styles each line.)
+                self.screen_diff = self.compactor = None
+        super().write(data)
 
     def run_input_thread(self) -> None:
-        # As LinuxDriver.run_input_thread (Textual 8.2), with SshKeyParser in place of XTermParser.
+        # LinuxDriver.run_input_thread with SshKeyParser in place of XTermParser (its source is
+        # hashed in tests/ui/test_textual_internals.py: a Textual upgrade that changes it is seen).
         selector = selectors.SelectSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
         fileno = self.fileno
-        parser = SshKeyParser(self._debug)
+        parser = SshKeyParser(self.debug_keys)
         decode = getincrementaldecoder("utf-8")().decode
 
         def process_selector_events(selector_events, final: bool = False) -> None:
@@ -110,5 +154,5 @@ class SshLinuxDriver(LinuxDriver):
             try:
                 for _event in parser.feed(""):
                     pass
-            except (EOFError, Exception):
+            except Exception:  # (Textual's parser raises ParseError once at its end of input)
                 pass

@@ -281,6 +281,10 @@ class ScreenDiff:
                 out.append(m.group())
                 if set(m.group(5).split(";")) & _ALT_SCREEN:
                     self._forget()
+                    if m.group(6) == "l":
+                        # Back on the shell's screen, where the terminal put back the shell's
+                        # cursor and colours: nothing of the app's is written there any more.
+                        self.y = self.style = None
             elif m.group(7) is not None:
                 out.append(m.group())  # a title, a query: the screen's cells stay as they are
             else:

@@ -229,3 +229,14 @@ def test_a_change_of_look_sends_only_what_differs():
     assert sgr_between(plain, apply_sgr(DEFAULT_LOOK, "0;39;49")) == ""
     assert sgr_between(None, italic) == "\x1b[0;3m"
     assert apply_sgr(DEFAULT_LOOK, "4:3") is None and apply_sgr(None, "1") is None
+
+
+def test_after_leaving_the_alternate_screen_nothing_is_written_on_the_shells_screen():
+    """The app's cursor and colours belong to the alternate screen: once it is left, the shell's
+    cursor and colours are back, and the modes the app then resets are all that is written."""
+    frame = "\x1b[?1049h\x1b[?25l\x1b[1;1H\x1b[1;39;49m" + "title".ljust(COLS) + RESET + "\x1b[24;2H\x1b[7m" + "x"
+    diff = ScreenDiff()
+    diff.feed(frame, (COLS, ROWS))
+    assert diff.feed("\x1b[?2004l\x1b[?1049l", (COLS, ROWS)) == "\x1b[?2004l\x1b[?1049l"
+    assert diff.feed("\x1b[?25h\x1b[?1004l", (COLS, ROWS)) == "\x1b[?25h\x1b[?1004l"
+    assert diff.feed("\x1b[?1049h\x1b[1;1H" + RESET + "again", (COLS, ROWS)).endswith("again")  # back in: drawn

@@ -86,6 +86,34 @@ async def test_owner_completion_is_offered_instead_of_no_user_has_that_email(app
         assert app.screen.read_draft().owner_id == ui_store.seeded["bob"].id
 
 
+async def test_the_owner_field_says_it_completes_exactly_while_the_input_shows_the_completion(app):
+    """The field's message follows the completion the Input shows greyed after the cursor: it goes
+    when the Input drops it (focus leaves and comes back) and comes back with the next keystroke."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        owner = app.screen.query_one("#owner_id")
+        owner.focus()
+        await pilot.press("ctrl+u", "b", "o")
+        await settle(pilot)
+
+        def seen() -> tuple[str, str]:
+            return owner.render_line(0).text.strip(), str(app.screen.query_one("#msg-owner_id").render())
+
+        assert seen() == ("bob@example.com", "→ completes to bob@example.com")
+        await pilot.press("shift+tab")
+        await settle(pilot)
+        await pilot.press("tab")
+        await settle(pilot)
+        assert owner.has_focus
+        shown, message = seen()
+        assert shown == "bo" and "completes" not in message
+        await pilot.press("b")
+        await settle(pilot)
+        assert seen() == ("bob@example.com", "→ completes to bob@example.com")
+
+
 @pytest.mark.parametrize("keys,title", [([], "Keys: Mailboxes"), (["3"], "Keys: Users"),
                                         (["enter"], "Keys: mailbox form"), (["2", "n"], "Keys: server profile form")])
 async def test_help_is_titled_in_the_admins_words_and_starts_with_the_screens_own_keys(app, keys, title):

@@ -187,6 +187,11 @@ async def test_100000_mailboxes_scroll_and_filter_without_loading_them_all(big_d
             await settle(pilot)
             assert table.count == 10 and table.current.name == "User 042420"
             assert "10 shown of 100,000" in status(app)
+            # The scrollbar is drawn for the filtered list (header and 10 rows, all in view), not
+            # the 100,000 rows before: the filter set the list's length without a layout.
+            bar = table.vertical_scrollbar
+            assert (bar.window_virtual_size, bar.window_size) == (11, table.scrollable_content_region.height)
+            assert table.scroll_offset.y == 0
     finally:
         store.close()
 

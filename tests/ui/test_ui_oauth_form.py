@@ -47,6 +47,7 @@ async def test_p14_choosing_oauth_by_keys_shows_its_fields_and_a_pasted_certific
         await _tab_to(pilot, "oauth_certificate")
         app.focused.post_message(events.Paste(pem))  # a terminal's paste of the whole file
         await settle(pilot)
+        assert app.focused.value == " ".join(line.strip() for line in pem.splitlines() if line.strip())  # once
         assert app.focused.password  # never shown
         await _tab_to(pilot, "oauth_tenant_id")
         await _type(pilot, "contoso.onmicrosoft.com")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -33,10 +34,15 @@ class ChoiceDialog(GuardsTypeahead, ModalScreen[str]):
                     yield Button(f"{label} ({key})", id=f"choice-{key}")
 
     def on_mount(self) -> None:
-        for key, _ in self.choices:
-            self._bindings.bind(key, f"choose('{key}')", show=False)
-        self._bindings.bind("escape", f"choose('{self.escape_choice}')", show=False)
         self.query_one(f"#choice-{self.escape_choice}", Button).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Each choice's key, and Escape: keys of this dialog alone, so handled here rather than as
+        # bindings (its choices are known only when it is made).
+        keys = {key: key for key, _ in self.choices} | {"escape": self.escape_choice}
+        if event.key in keys:
+            event.stop()
+            self.action_choose(keys[event.key])
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id.removeprefix("choice-"))

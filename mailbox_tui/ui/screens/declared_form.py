@@ -27,9 +27,10 @@ class LinesInput(Input):
     """An input for a value of several lines (a PEM or JSON key, P14): a paste keeps every line, joined
     by spaces (Textual's Input keeps only the first); the domain puts the line breaks back."""
 
-    def _on_paste(self, event: events.Paste) -> None:
+    def on_paste(self, event: events.Paste) -> None:
         if event.text:
             self.insert_text_at_cursor(" ".join(line.strip() for line in event.text.splitlines() if line.strip()))
+        event.prevent_default()  # and not Input's own paste of the first line after it
         event.stop()
 
 

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.suggester import Suggester
+from textual.suggester import Suggester, SuggestionReady
 from textual.widget import Widget
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
@@ -66,13 +66,33 @@ class CompletingInput(Input):
             super().__init__()
             self.box = box
 
+    # What Input shows greyed: the suggester's suggestion for the value it was asked about, while
+    # the value is still that, until the input is focused again or all its text is selected.
+    offered: tuple[str, str] = ("", "")  # (value, suggestion)
+
     @property
     def completion(self) -> str:
-        offered = self._suggestion
-        return offered if self.has_focus and len(offered) > len(self.value) else ""
+        value, suggestion = self.offered
+        return suggestion if self.has_focus and value == self.value and len(suggestion) > len(value) else ""
 
-    def _watch__suggestion(self, _offered: str) -> None:
-        self.post_message(self.CompletionChanged(self))
+    def _offer(self, value: str, suggestion: str) -> None:
+        if (value, suggestion) != self.offered:
+            self.offered = (value, suggestion)
+            self.post_message(self.CompletionChanged(self))
+
+    def on_suggestion_ready(self, event: SuggestionReady) -> None:
+        if event.value == self.value:
+            self._offer(event.value, event.suggestion)
+
+    def watch_value(self, value: str) -> None:
+        self._offer("", "")
+
+    def on_focus(self) -> None:
+        self._offer("", "")
+
+    def select_all(self) -> None:
+        super().select_all()
+        self._offer("", "")
 
 
 class Field(Vertical):

@@ -124,7 +124,6 @@ class RecordTable(ScrollView, can_focus=True):
         self.frozen = 1 + self.columns[0].width + 1 if self.columns else 0  # gutter, name, space
         self.width_total = 1 + sum(c.width + 1 for c in self.columns)
         self.empty_text = ""  # what to say when there are no rows; the page sets it
-        self._sizes: tuple | None = None  # what Textual last laid this out with
 
     def on_mount(self) -> None:
         # The scrollbars it needs at the terminal's width, before the first layout (a list spans the
@@ -155,11 +154,14 @@ class RecordTable(ScrollView, can_focus=True):
         self.cursor = min(self.cursor, max(count - 1, 0))
         size = Size(self.width_total, count + 1)
         if size != self.virtual_size and self.container_size:
-            # Only the scrollbars' thumbs change: setting the reactive would lay out the screen and
-            # redraw every row. (Textual 8's own scroll update: it still lays out when a scrollbar
-            # appears or goes.)
+            # Only the vertical scrollbar's thumb changes (it is always shown; the width, and so
+            # the horizontal one, stays): setting the reactive would lay out the screen and
+            # redraw every row.
             self.set_reactive(RecordTable.virtual_size, size)
-            self._scroll_update(size)
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = size.height
+            bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
+            self.scroll_y = self.scroll_y  # within the new length
         elif size != self.virtual_size:
             self.virtual_size = size  # not laid out yet
         self._refresh_changed(before)
@@ -178,23 +180,6 @@ class RecordTable(ScrollView, can_focus=True):
             first = next(i for i, (a, b) in enumerate(zip(new_text, old_text)) if a != b)
             last = next(i for i in range(len(new_text) - 1, -1, -1) if new_text[i] != old_text[i])
             self.refresh(Region(first, y, last - first + 1, 1))
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        # Textual calls this on every layout of the screen (a filter keystroke lays it out: the
-        # Input's width changes) and redraws both scrollbars each time; nothing changed, nothing
-        # to redraw. (Textual 8's ScrollView hook; the version is pinned below 9.)
-        sizes = (size, virtual_size, container_size, self.virtual_size)
-        if sizes == self._sizes:
-            return False
-        self._sizes = sizes
-        resized = self.outer_size != size
-        answer = super()._size_updated(size, virtual_size, container_size, layout)
-        if resized:
-            # The layout that resized this widget repaints all of it; Textual also leaves the whole
-            # widget marked for a repaint that nobody collects until the next row changes, which
-            # would then redraw every row again.
-            self._exchange_repaint_regions()
-        return answer
 
     def refresh_rows(self) -> None:
         """Drop cached pages (rows changed in the database) and redraw."""
