@@ -4,12 +4,14 @@ The installed app runs in a real pseudo-terminal (tests/support/terminal.py) on 
 organisation; keys are written in bursts, as they arrive over SSH. Where the queue's settle check
 must fail, a FAKE check stands in for it (a renamed Textual internal cannot be provoked otherwise):
 the app is started through a few lines of Python that replace `InputQueue.settle` and then run the
-installed command's entry point. Everything else is the real app.
+installed command's entry point. Everything else is the real app. ctrl+q in a form with unsaved
+changes is driven with Pilot (the real app in-process).
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
 import shutil
 import sys
 import time
@@ -17,8 +19,11 @@ from pathlib import Path
 
 import pytest
 from support.terminal import TerminalApp, demo_database, keys
+from support.ui import settle
 
 import mailbox_tui.ui.input_queue as input_queue
+from mailbox_tui.ui.dialogs.confirm import ConfirmDialog
+from mailbox_tui.ui.screens.record_form import RecordFormScreen
 
 QUIT_WITHIN = 1.0  # seconds from writing ctrl+q to the process's end
 # On a busy machine Textual's own shutdown takes most of that: the limit is then what a plain
@@ -184,6 +189,102 @@ def test_a_flood_of_keys_gives_one_notice_and_the_next_key_is_answered(runs):
     run.seconds_to_quit()
     assert len(run.log_lines("a flood; keys are dropped")) == 1
     assert run.log_lines("the flood of keys is over"), "how many were dropped is logged"
+
+
+# -- ctrl+q in a form with unsaved changes (Pilot: the real app in-process) ----------------------
+
+async def open_dirty_user_form(pilot) -> RecordFormScreen:
+    await settle(pilot)
+    await pilot.press("3")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, RecordFormScreen)
+    await pilot.press("X")
+    await settle(pilot)
+    assert form.is_dirty()
+    return form
+
+
+async def test_ctrl_q_in_a_form_with_unsaved_changes_asks_first(app):
+    async with app.run_test() as pilot:
+        form = await open_dirty_user_form(pilot)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        question = app.screen
+        assert isinstance(question, ConfirmDialog), "ctrl+q asked"
+        assert question.question == "Discard your unsaved changes to this user?"
+        assert app.return_code is None, "still running"
+        await pilot.press("n")  # keep editing
+        await settle(pilot)
+        assert app.screen is form and form.is_dirty() and app.return_code is None
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")  # discard and quit
+        await settle(pilot)
+        assert app.return_code == 0
+
+
+async def test_ctrl_q_on_the_discard_question_quits(app):
+    async with app.run_test() as pilot:
+        await open_dirty_user_form(pilot)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert app.return_code == 0
+
+
+async def test_ctrl_q_asks_for_a_dirty_form_under_another_screen_and_not_for_a_clean_one(app):
+    async with app.run_test() as pilot:
+        form = await open_dirty_user_form(pilot)
+        await pilot.press("f10")  # the record's history, over the form
+        await settle(pilot)
+        assert app.screen is not form
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog) and app.return_code is None
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("escape")  # back to the form
+        await settle(pilot)
+        await pilot.press("ctrl+s")  # saved: nothing to lose
+        await settle(pilot)
+        assert app.screen is form and not form.is_dirty()
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert app.return_code == 0
+
+
+async def test_ctrl_q_that_went_ahead_of_typed_keys_asks_in_a_form(app):
+    """ctrl+q went ahead of keys still waiting: the form is clean, but those keys may have been
+    edits, so it asks. A FAKE settle check that never settles holds the keys (on a busy machine a
+    slow form does the same, but not on cue)."""
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RecordFormScreen) and not form.is_dirty()
+
+        async def never() -> None:
+            await asyncio.Event().wait()
+
+        app.input_queue.settle = never
+        await pilot.press("X", "ctrl+q")
+        await pilot.pause(input_queue.QUIT_PATIENCE + 0.3)
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog), "ctrl+q asked"
+        assert app.return_code is None and not form.is_dirty(), "X was dropped, not typed"
+        del app.input_queue.settle  # the real check again
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is form and app.return_code is None
 
 
 # -- public ground --------------------------------------------------------------------------------
