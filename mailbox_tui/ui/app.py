@@ -127,6 +127,16 @@ class MailboxApp(Workers, UndoOffers, App[int]):
     def on_unmount(self) -> None:
         self.input_queue.stop()
 
+    async def action_quit(self) -> None:
+        """ctrl+q: a form with unsaved changes (on top or under another screen) asks first; so does a
+        form when ctrl+q went ahead of keys still waiting (they may have been edits)."""
+        keys_dropped, self.input_queue.went_ahead_of = self.input_queue.went_ahead_of, 0
+        for screen in reversed(self.screen_stack):
+            ask = getattr(screen, "ask_before_quit", None)
+            if ask is not None and ask(keys_dropped=bool(keys_dropped)):
+                return
+        self.exit()
+
     def _choose_acting(self, requested: str | None) -> None:
         settings = load_settings()
         wanted = requested or settings.get("acting_admin")

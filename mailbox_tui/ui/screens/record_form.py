@@ -426,18 +426,33 @@ class RecordFormScreen(Screen[bool]):
                 widget.scroll_visible(animate=False)
                 return
 
-    def action_back(self) -> None:
-        from ..dialogs.confirm import ConfirmDialog
+    _discard_question = None  # the discard question this form shows, if it shows one
 
+    def action_back(self) -> None:
         if self.app.screen is not self:
             return
         if not self.is_dirty():
             self.dismiss(self.saved)
             return
+        self._ask_discard("Discard", lambda: self.dismiss(self.saved))
+
+    def ask_before_quit(self, keys_dropped: bool = False) -> bool:
+        """ctrl+q (the app asks every screen): with unsaved changes, the discard question first, as
+        Escape asks; True when it asked. Also when ctrl+q went ahead of keys typed before it (the
+        input queue dropped them: they may have been edits). ctrl+q on the question quits."""
+        if self.app.screen is self._discard_question or not (keys_dropped or self.is_dirty()):
+            return False
+        self._ask_discard("Discard and quit", self.app.exit)
+        return True
+
+    def _ask_discard(self, yes: str, then: Callable[[], object]) -> None:
+        from ..dialogs.confirm import ConfirmDialog
 
         def answer(discard: bool | None) -> None:
+            self._discard_question = None
             if discard:
-                self.dismiss(self.saved)
+                then()
 
-        self.app.push_screen(ConfirmDialog(f"Discard your unsaved changes to this {self.RECORD}?",
-                                           yes="Discard", no="Keep editing"), answer)
+        self._discard_question = ConfirmDialog(f"Discard your unsaved changes to this {self.RECORD}?",
+                                               yes=yes, no="Keep editing")
+        self.app.push_screen(self._discard_question, answer)
