@@ -226,3 +226,15 @@ def test_a_planned_mailbox_comes_back_from_its_file_as_it_was_planned(store):
     assert plan.planned.spill.size > 0 and [key for key in plan.mailboxes] == [("user", "user0@example.com"),
                                                                                ("user", "user1@example.com")]
     plan.close()
+
+
+def test_no_typed_password_is_ever_in_clear_in_the_plans_temporary_file(store):
+    doc = {"users": _users(1), "mailboxes": [{"regarding": {"user": "user0@example.com"}, "username": "u",
+                                               "password": "Correct-Horse-Battery-Staple"}]}
+    plan = ImportPlan(store, doc)
+    plan.plan()
+    assert plan.mailboxes[("user", "user0@example.com")].draft.password.new == "Correct-Horse-Battery-Staple"
+    plan.planned.spill.fh.flush()
+    with open(f"/proc/self/fd/{plan.planned.spill.fh.fileno()}", "rb") as fh:
+        assert b"Correct-Horse" not in fh.read()
+    plan.close()

@@ -2,7 +2,9 @@
 
 A planned mailbox is its draft as the row that planned it left it (a user's new mailbox, a
 stored one, a forward mailbox), then the edits of each later row that names it, in order. Each
-is one record in an unlinked temporary file (marshal, fast and plain); what stays in memory is
+is one record in an unlinked temporary file (marshal, fast and plain; a typed password is sealed
+with AES-GCM under a key that lives only in this process's memory, so no password is ever on
+disk in clear, not even in a deleted file's blocks); what stays in memory is
 a few numbers per mailbox (arrays), so an import of a million rows holds megabytes, not
 gigabytes. `get(p)` builds planned mailbox p again as it stands, exactly as the plan built it
 in memory before (the same drafts, edits, and the row each field's value came from).
@@ -17,7 +19,10 @@ from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from datetime import datetime
+from itertools import count
 from operator import attrgetter
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ...domain.options import MailboxKind
 from ...domain.records import MailboxDraft, PasswordEdit, UserDraft
@@ -32,6 +37,21 @@ _PASSWORD = _NAMES.index("password")
 _KIND = _NAMES.index("kind")
 _TIMES = tuple(i for i, f in enumerate(fields(MailboxDraft)) if "datetime" in str(f.type))
 _KINDS = MailboxKind._value2member_map_
+_SEAL = AESGCM(AESGCM.generate_key(bit_length=128))  # this process's only: a spill outlives nothing
+_NONCES = count()
+
+
+def seal(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    nonce = next(_NONCES).to_bytes(12, "little")
+    return nonce + _SEAL.encrypt(nonce, text.encode("utf-8", "surrogatepass"), None)
+
+
+def unseal(data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    return _SEAL.decrypt(data[:12], data[12:], None).decode("utf-8", "surrogatepass")
 
 
 def _plain(value):
@@ -43,7 +63,7 @@ def _plain(value):
     if isinstance(value, datetime):
         return ("d", value.isoformat())
     if isinstance(value, PasswordEdit):
-        return (value.stored, value.new, value.clear, value.readable)
+        return (value.stored, seal(value.new), value.clear, value.readable)
     raise TypeError(f"a planned mailbox holds a {type(value).__name__}")  # a new field type: say so
 
 
@@ -52,7 +72,8 @@ def encode_draft(d: MailboxDraft) -> list:
 
 
 def decode_draft(values: list) -> MailboxDraft:
-    values[_PASSWORD] = PasswordEdit(*values[_PASSWORD])
+    stored, new, clear, readable = values[_PASSWORD]
+    values[_PASSWORD] = PasswordEdit(stored, unseal(new), clear, readable)
     values[_KIND] = _KINDS[values[_KIND]]
     for i in _TIMES:
         if values[i] is not None:
@@ -63,13 +84,17 @@ def decode_draft(values: list) -> MailboxDraft:
 
 
 def _encode_edits(edits: dict) -> dict:
+    if "password" in edits:
+        edits = {**edits, "password": seal(edits["password"])}
     for v in edits.values():
-        if type(v) not in _PLAIN:
-            return {k: v if type(v) in _PLAIN else _plain(v) for k, v in edits.items()}
+        if type(v) not in _PLAIN and type(v) is not bytes:
+            return {k: v if type(v) in _PLAIN or type(v) is bytes else _plain(v) for k, v in edits.items()}
     return edits
 
 
 def _decode_edits(edits: dict) -> dict:
+    if "password" in edits:
+        edits["password"] = unseal(edits["password"])
     for v in edits.values():
         if type(v) is tuple:
             return {k: datetime.fromisoformat(v[1]) if type(v) is tuple else v for k, v in edits.items()}
