@@ -1,17 +1,28 @@
 """Store benchmark: bulk import, keyed page, filtered page, peak memory. Prints its figures.
 
-    .venv/bin/python benchmarks/store_bench.py [--rows 100000]
+    .venv/bin/python benchmarks/store_bench.py [--rows 100000] [--big-rows 1000000]
 
 The import goes through the real importer (every row judged by the domain rules, passwords
 encrypted with Fernet); the raw figure is sqlite3.executemany of the same rows into the same
 schema, in the same run, on the same machine.
+
+Then the command an admin runs, `mailbox-tui import FILE`, each in a process of its own whose
+peak memory (max RSS, from wait4) and wall time are printed: the same document as a JSON file
+(--rows users and their mailboxes), its undo (`mailbox-tui undo ENTRY`), and with --big-rows N
+(0: skipped) a JSON file of N users and N mailboxes and a users.csv of N rows (the issue's
+36 MB file at a million).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import resource
+import shutil
+import subprocess
+import sys
 import sqlite3
 import statistics
 import tempfile
@@ -24,7 +35,9 @@ from cryptography.fernet import Fernet
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--big-rows", type=int, default=1_000_000, help="0 skips the big files")
     args = parser.parse_args()
+    _start_launcher()
     os.environ.setdefault("MAILBOX_TUI_KEY", Fernet.generate_key().decode())
 
     from mailbox_tui.store import queries
@@ -33,14 +46,7 @@ def main() -> None:
 
     n = args.rows
     tmp = Path(tempfile.mkdtemp(prefix="mailbox-bench-"))
-    users = [{"fullname": f"User {i:06d}", "internalemailaddress": f"user{i:06d}@example.com"} for i in range(n)]
-    boxes = [{"regarding": {"user": f"user{i:06d}@example.com"}, "emailserverprofile": "Corporate IMAP",
-              "allowemailconnectortousecredentials": True, "username": f"user{i:06d}@example.com",
-              "password": f"pw-{i:06d}", "incomingemaildeliverymethod": 2, "outgoingemaildeliverymethod": 2}
-             for i in range(n)]
-    profile = {"name": "Corporate IMAP", "servertype": 4, "incomingserverlocation": "imap.example.com",
-               "outgoingserverlocation": "smtp.example.com"}
-    doc = {"profiles": [profile], "users": users, "mailboxes": boxes}
+    doc = _document(n)
 
     store = Store(f"sqlite:///{tmp / 'bench.db'}")
     start = time.perf_counter()
@@ -83,6 +89,103 @@ def main() -> None:
     print(f"filtered page, no match (full scan): median {none[0]:.2f} ms, p95 {none[1]:.2f} ms")
     print(f"count for the filter '%user05%': median {count[0]:.2f} ms")
     print(f"peak RSS (whole run, including the {n}-row input document): {rss_mb:.0f} MB")
+
+    # The command an admin runs, each in its own process: its peak memory and wall time.
+    path = tmp / "bench.json"
+    _write_json(path, n)
+    url = f"sqlite:///{tmp / 'cli.db'}"
+    seconds, rss = _cli("import", path, "--db", url)
+    print(f"mailbox-tui import of a {path.stat().st_size / 1e6:.0f} MB JSON file, {n:,} users + {n:,} mailboxes: "
+          f"{seconds:.2f} s = {n / seconds:,.0f} mailboxes/s ({2 * n / seconds:,.0f} rows/s), peak RSS {rss:.0f} MB")
+    con = sqlite3.connect(tmp / "cli.db")
+    (entry,) = con.execute("select max(id) from change_entry where action = 'import'").fetchone()
+    con.close()
+    seconds, rss = _cli("undo", entry, "--db", url)
+    print(f"mailbox-tui undo of that import ({2 * n:,} records): {seconds:.2f} s, peak RSS {rss:.0f} MB")
+    idle_s, idle = _cli("history", "--db", url, "--limit", "1")
+    print(f"(an idle command for comparison, mailbox-tui history --limit 1: peak RSS {idle:.0f} MB)")
+    if args.big_rows:
+        big = args.big_rows
+        path = tmp / "big.json"
+        _write_json(path, big)
+        seconds, rss = _cli("import", path, "--db", f"sqlite:///{tmp / 'big-json.db'}")
+        print(f"mailbox-tui import of a {path.stat().st_size / 1e6:.0f} MB JSON file, {big:,} users + {big:,} "
+              f"mailboxes: {seconds:.2f} s = {big / seconds:,.0f} mailboxes/s ({2 * big / seconds:,.0f} rows/s), "
+              f"peak RSS {rss:.0f} MB")
+        path.unlink()
+        path = tmp / "users.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(["fullname", "internalemailaddress"])
+            out.writerows((f"User {i:07d}", f"user{i:07d}@example.com") for i in range(big))
+        seconds, rss = _cli("import", path, "--db", f"sqlite:///{tmp / 'big-csv.db'}")
+        print(f"mailbox-tui import of a {path.stat().st_size / 1e6:.0f} MB users.csv, {big:,} rows (each user gets "
+              f"a mailbox): {seconds:.2f} s = {big / seconds:,.0f} rows/s, peak RSS {rss:.0f} MB")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _document(n: int) -> dict:
+    users = [{"fullname": f"User {i:06d}", "internalemailaddress": f"user{i:06d}@example.com"} for i in range(n)]
+    boxes = [{"regarding": {"user": f"user{i:06d}@example.com"}, "emailserverprofile": "Corporate IMAP",
+              "allowemailconnectortousecredentials": True, "username": f"user{i:06d}@example.com",
+              "password": f"pw-{i:06d}", "incomingemaildeliverymethod": 2, "outgoingemaildeliverymethod": 2}
+             for i in range(n)]
+    profile = {"name": "Corporate IMAP", "servertype": 4, "incomingserverlocation": "imap.example.com",
+               "outgoingserverlocation": "smtp.example.com"}
+    return {"profiles": [profile], "users": users, "mailboxes": boxes}
+
+
+def _write_json(path: Path, n: int) -> None:
+    """The benchmark's document as a file, written a row at a time (the writer's memory stays small)."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{"profiles": ' + json.dumps(_document(0)["profiles"]) + ', "users": [')
+        for i in range(n):
+            fh.write(("" if i == 0 else ", ") + json.dumps(
+                {"fullname": f"User {i:06d}", "internalemailaddress": f"user{i:06d}@example.com"}))
+        fh.write('], "mailboxes": [')
+        for i in range(n):
+            fh.write(("" if i == 0 else ", ") + json.dumps(
+                {"regarding": {"user": f"user{i:06d}@example.com"}, "emailserverprofile": "Corporate IMAP",
+                 "allowemailconnectortousecredentials": True, "username": f"user{i:06d}@example.com",
+                 "password": f"pw-{i:06d}", "incomingemaildeliverymethod": 2, "outgoingemaildeliverymethod": 2}))
+        fh.write("]}")
+
+
+def _command() -> list[str]:
+    exe = Path(sys.executable).with_name("mailbox-tui")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "mailbox_tui"]
+
+
+# Runs each command and reports its peak RSS. A child's max RSS counts the memory of the process it
+# was forked from (Linux keeps the parent's high-water mark across fork and exec), so the commands
+# are started by this small helper, launched before the benchmark itself grows.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    start = time.perf_counter()
+    proc = subprocess.Popen(json.loads(line), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    err = proc.stderr.read().decode(errors="replace")
+    _, status, usage = os.wait4(proc.pid, 0)
+    print(json.dumps([time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
+                      err[-2000:]]), flush=True)
+"""
+_launcher: subprocess.Popen | None = None
+
+
+def _start_launcher() -> None:
+    global _launcher
+    _launcher = subprocess.Popen([sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 text=True)
+
+
+def _cli(*args) -> tuple[float, float]:
+    """Runs `mailbox-tui ARGS` (must succeed); its wall time in seconds and peak RSS in MB."""
+    _launcher.stdin.write(json.dumps([*_command(), *map(str, args)]) + "\n")
+    _launcher.stdin.flush()
+    elapsed, maxrss_kb, code, err = json.loads(_launcher.stdout.readline())
+    assert code == 0, (args, code, err)
+    return elapsed, maxrss_kb / 1024
 
 
 def _timed(fn, repeat: int) -> tuple[float, float]:

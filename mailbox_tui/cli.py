@@ -245,33 +245,38 @@ def cmd_export(args) -> int:
 SECRET_FIELDS = ("password", "outgoingpassword")
 
 
-def _carries_passwords(doc: dict) -> bool:
-    return any(isinstance(row, dict) and any(row.get(f) not in (None, "") for f in SECRET_FIELDS)
-               for rows in doc.values() if isinstance(rows, list) for row in rows)
+def _carries_passwords(source) -> bool:
+    return any(any(row.get(f) not in (None, "") for f in SECRET_FIELDS) for row in source.every_row())
 
 
 def cmd_import(args) -> int:
     from .store.database import sqlite_path
-    from .store.exchange import import_document, read_document
+    from .store.exchange import import_document, interrupts, open_source
 
-    doc = read_document(args.file)
-    url, keyring = None, None
-    if args.dry_run:
-        # A dry run writes nothing, not even a new database: a database that does not exist yet is
-        # judged as the empty one it would be, in memory.
-        from .store.database import default_url
+    args.import_written = False
+    interrupts.arm()
+    try:
+        with open_source(args.file) as source:
+            url, keyring = None, None
+            if args.dry_run:
+                # A dry run writes nothing, not even a new database: a database that does not exist yet is
+                # judged as the empty one it would be, in memory.
+                from .store.database import default_url
 
-        path = sqlite_path(getattr(args, "db", None) or default_url())
-        if path is not None and path != ":memory:" and not Path(path).exists():
-            from cryptography.fernet import Fernet
+                path = sqlite_path(getattr(args, "db", None) or default_url())
+                if path is not None and path != ":memory:" and not Path(path).exists():
+                    from cryptography.fernet import Fernet
 
-            from .store.crypto import KeyRing
+                    from .store.crypto import KeyRing
 
-            url, keyring = "sqlite:///:memory:", KeyRing([Fernet.generate_key()], "a dry run's throwaway key")
-    with _open_store(args, url, keyring) as store:
-        if not store.key_ok and _carries_passwords(doc):
-            return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
-        report = import_document(store, doc, dry_run=args.dry_run, source=args.file.name)
+                    url, keyring = "sqlite:///:memory:", KeyRing([Fernet.generate_key()], "a dry run's throwaway key")
+            with _open_store(args, url, keyring) as store:
+                if not store.key_ok and _carries_passwords(source):
+                    return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
+                report = import_document(store, source, dry_run=args.dry_run, source=source.name)
+                args.import_written = report.written
+    finally:
+        interrupts.release()  # a Ctrl-C during the commit came too late: the import was written
     if getattr(args, "json", False):
         _print(args, report.as_dict(), "")
     else:
@@ -444,6 +449,15 @@ def entry() -> int:
     return main()
 
 
+def _interrupted(args) -> str:
+    """What Ctrl-C (SIGINT) stopped: an import rolls back unless it was written (it is then held, see
+    store/exchange/interrupts.py, and only output was cut short)."""
+    if args.command == "import":
+        return ("interrupted after the import was written." if getattr(args, "import_written", False) else
+                "import interrupted; nothing was written.")
+    return "interrupted."
+
+
 def main(argv: list[str] | None = None) -> int:
     from .domain.findings import RuleViolation
     from .store.crypto import KeyFileError
@@ -474,7 +488,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         return _refuse(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
+        print(f"mailbox-tui: {_interrupted(args)}", file=sys.stderr)
         return 130
+    except MemoryError:
+        return _refuse("there was not enough memory to finish" + ("; nothing was written." if args.command == "import"
+                                                                  and not getattr(args, "import_written", False)
+                                                                  else "; nothing more was done."))
     except Exception as exc:
         from .store.database import default_url, describe_db_error, is_database_error
 

@@ -4,7 +4,7 @@ And Python's cyclic collector paused while a bulk job runs."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 CHUNK = 500
@@ -25,6 +25,19 @@ def where_in(model, column: str, keys: list, columns: list[str]) -> Iterator[tup
 def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def batches(rows: Iterable[dict], size: int = CHUNK) -> Iterator[list[tuple[int, dict]]]:
+    """(row number from 1, row) of a section read a row at a time, `size` at once: what an import
+    asks the database about together, and no more, is held."""
+    batch = []
+    for item in enumerate(rows, 1):
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 

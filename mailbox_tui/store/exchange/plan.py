@@ -14,7 +14,7 @@ from ...domain.fields import MAILBOX_FIELDS, QUEUE_FIELDS, USER_FIELDS
 from ...domain.effects import new_queue_mailbox, new_user_mailbox
 from ...domain.findings import Finding, Severity
 from ...domain.options import MailboxKind
-from ...domain.records import MailboxDraft, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
+from ...domain.records import MailboxDraft, ProfileDraft, QueueDraft, UserDraft
 from ...domain.rules import check_mailbox, check_profile, check_queue, check_user, normalise_profile
 from ...domain.text import email_key
 from .. import contexts, services
@@ -22,8 +22,11 @@ from ..convert import mailbox_draft, name_key, profile_draft, queue_draft, user_
 from ..database import Store
 from ..exchange_format import FIELD_OF, SECTIONS, ImportFinding, as_bool, as_text, regarding_ref, shown
 from ..models import AppUser, EmailServerProfile, Mailbox, Queue
-from .batches import chunks, where_in
+from .batches import CHUNK, batches, chunks, where_in
+from .plan_types import PlannedMailbox  # noqa: F401 (the package's name for it)
+from .planned import PlannedMailboxes, PlannedUsers, PlanView, user_placeholder
 from .planned_facts import PlannedFacts
+from .read import DocumentSource, Source
 from .rows import (
     BAD,
     KIND_DEPENDENT,
@@ -38,32 +41,6 @@ from .rows import (
     profile_from_row,
     user_key,
 )
-
-
-@dataclass
-class PlannedMailbox:
-    section: str
-    row: int
-    draft: MailboxDraft  # as it will be after the import (ids may be placeholders < 0)
-    edits: dict = field(default_factory=dict)  # fields the file sets, for an existing mailbox
-    existing: bool = False
-    password: PasswordEdit | None = None
-    # Where a finding on a field is reported: the row that set it. Only fields an earlier row set
-    # are kept here (most plans have one row; a dict per plan costs at 100,000 rows).
-    origins: dict | None = None
-
-    def hand_over(self, section: str, row: int, edits: dict) -> None:
-        """A later row edits this mailbox: what the earlier row set stays that row's."""
-        earlier = [attr for attr in self.edits if attr not in edits]
-        if earlier:
-            if self.origins is None:
-                self.origins = {}
-            for attr in earlier:
-                self.origins.setdefault(attr, (self.section, self.row))
-        self.section, self.row = section, row
-
-    def origin(self, attr: str) -> tuple[str, int]:
-        return self.origins.get(attr, (self.section, self.row)) if self.origins else (self.section, self.row)
 
 
 @dataclass
@@ -93,16 +70,22 @@ MAILBOX_VALUE_COLUMNS = tuple((f.logical, f.name, READERS[f.type]) for f in MAIL
 class ImportPlan:
     """What an import will write, row by row, and what the rules found in it."""
 
-    def __init__(self, store: Store, doc: dict[str, list[dict]]):
+    def __init__(self, store: Store, doc: dict[str, list[dict]] | Source):
         self.store = store
-        self.doc = {s: doc.get(s) or [] for s in SECTIONS}
+        self.source = doc if isinstance(doc, Source) else DocumentSource(doc)
         self.report = ImportReport()
         self.org = services.org_settings(store)
         self._next_placeholder = -1
         self.profiles: dict[str, tuple[int, ProfileDraft, bool]] = {}  # name_key -> (row, draft, existing)
-        self.users: dict[str, tuple[int, UserDraft, bool, dict]] = {}  # email_key -> (row, draft, existing, extras)
+        # The mailboxes it plans live in a temporary file (planned.py), numbered in the order it plans
+        # them; in memory, a natural key and a few numbers each. A user row's mailbox is found by
+        # the user's key (self.users), any other by ("user" | "queue" | "forward", key) in self.plans.
+        self.planned = PlannedMailboxes(self._new_user_box)
+        self.users = PlannedUsers(self.planned)  # email_key -> its mailbox's number (and the user's row)
+        self.plans: dict[tuple, int] = {}
+        self.mailboxes = PlanView(self)  # ("user", key) / ("queue", key) / ("forward", key) -> PlannedMailbox
+        self.forwards: list[tuple[int | None, int]] = []  # (id, state) of each planned forward mailbox
         self.queues: dict[str, tuple[int, QueueDraft, bool]] = {}
-        self.mailboxes: dict[tuple, PlannedMailbox] = {}  # ("user", key) / ("queue", key) / ("forward", key)
         self.profile_ids: dict[str, int] = {}  # name_key -> id, or placeholder for a profile the file creates
         self.facts = PlannedFacts(store, self.org, self)
         # Rows that cannot be planned are judged once every row is: by the same facts as the rest.
@@ -114,6 +97,31 @@ class ImportPlan:
         self._seen_forward: set[tuple] = set()
 
     # -- helpers
+    def plan_of(self, key: tuple) -> int | None:
+        """The number of the mailbox planned under `key`, if any."""
+        if key[0] == "user" and key[1] in self.users:
+            return self.users[key[1]]
+        return self.plans.get(key)
+
+    def _plan(self, key: tuple, section: str, i: int, draft: MailboxDraft, edits: dict, existing: bool) -> int:
+        p = self.planned.add(section, i, draft, edits, existing)
+        self.plans[key] = p
+        self.facts.note_email(p, draft.email)
+        return p
+
+    def _new_user_box(self, p: int, user: UserDraft) -> MailboxDraft:
+        """The new mailbox of the user planned with mailbox number p (U2)."""
+        return new_user_mailbox(UserDraft(user.full_name, user.email, user.state, self.users.uid(p)), self.org)
+
+    def mailboxes_in_order(self):
+        """(key, number) of every planned mailbox, in the order they were planned."""
+        for key, p in self.users.items():
+            yield ("user", key), p
+        yield from self.plans.items()
+
+    def close(self) -> None:
+        self.planned.close()
+
     def placeholder(self) -> int:
         self._next_placeholder -= 1
         return self._next_placeholder
@@ -171,15 +179,17 @@ class ImportPlan:
         self._judge_planned_mailboxes()
 
     def _plan_profiles(self) -> None:
-        rows = self.doc["profiles"]
-        keys = [name_key(r["name"]) if isinstance(r.get("name"), str) else "" for r in rows]
+        for batch in batches(self.source.rows("profiles")):
+            self._plan_profile_rows(batch)
+
+    def _plan_profile_rows(self, batch: list[tuple[int, dict]]) -> None:
+        keys = [name_key(r["name"]) if isinstance(r.get("name"), str) else "" for _, r in batch]
         existing = {}
         for chunk in chunks(sorted({k for k in keys if k})):
             for p in EmailServerProfile.select().where(EmailServerProfile.name_key.in_(chunk)):
                 existing[p.name_key] = p
-        for i, row in enumerate(rows, 1):
+        for (i, row), key in zip(batch, keys, strict=True):
             self._unknown_columns("profiles", i, row)
-            key = keys[i - 1]
             duplicate = bool(key) and key in self.profiles
             old = existing.get(key) if key and not duplicate else None
             base = profile_draft(old, self.store.key_ok) if old else ProfileDraft()
@@ -210,17 +220,19 @@ class ImportPlan:
         return self.profile_ids[key]
 
     def _plan_users(self) -> None:
-        rows = self.doc["users"]
-        keys = [user_key(r.get("internalemailaddress")) for r in rows]
+        for batch in batches(self.source.rows("users")):
+            self._plan_user_rows(batch)
+
+    def _plan_user_rows(self, batch: list[tuple[int, dict]]) -> None:
+        keys = [user_key(r.get("internalemailaddress")) for _, r in batch]
         existing = self._existing_users(keys)
         existing_boxes = {}
         ids = [u.id for u in existing.values()]
         for chunk in chunks(ids):
             for m in Mailbox.select().where(Mailbox.regarding_user.in_(chunk)):
                 existing_boxes[m.regarding_user_id] = m
-        for i, row in enumerate(rows, 1):
+        for (i, row), key in zip(batch, keys, strict=True):
             self._unknown_columns("users", i, row)
-            key = keys[i - 1]
             duplicate = bool(key) and (key in self.users or key in self._failed_users)
             old = existing.get(key) if key else None
             values = RowValues(row)
@@ -235,17 +247,16 @@ class ImportPlan:
                     self._failed_users.add(key)
                 self._unplanned.append(partial(self._judge_mailbox_values, "users", i, MailboxKind.USER, edits))
                 continue
-            uid = old.id if old else self.placeholder()
-            self.users[key] = (i, draft, old is not None, {"id": uid})
+            p = len(self.planned)
+            uid = old.id if old else user_placeholder(p)
+            self.users.add(key, p, uid)
             if old and old.id in existing_boxes:
-                base = mailbox_draft(existing_boxes[old.id], self.store.key_ok)
-                self.mailboxes[("user", key)] = PlannedMailbox("users", i, apply_in_place(base, edits), dict(edits),
-                                                               True)
-            else:
-                user = UserDraft(draft.full_name, draft.email, draft.state, uid)
-                box = new_user_mailbox(user, self.org)
-                self.mailboxes[("user", key)] = PlannedMailbox("users", i, apply_in_place(box, edits), dict(edits),
-                                                               False)
+                box = apply_in_place(mailbox_draft(existing_boxes[old.id], self.store.key_ok), edits)
+                self.planned.add("users", i, box, dict(edits), True, draft)
+                self.facts.note_email(p, box.email, key)
+            else:  # made again from the user when it is read back (new_user_box): nothing to keep but the edits
+                self.planned.add("users", i, None, dict(edits), False, draft)
+                self.facts.note_email(p, draft.email.strip(), key)
 
     def _existing_users(self, keys: list[str]) -> dict[str, AppUser]:
         found = [row[0] for row in where_in(AppUser, "email_key", sorted({k for k in keys if k}), ["id"])]
@@ -261,7 +272,7 @@ class ImportPlan:
         None when neither has it."""
         key = user_key(email)
         if key in self.users:
-            return self.users[key][3]["id"]
+            return self.users.uid(self.users[key])
         u = AppUser.get_or_none(AppUser.email_key == key)
         if u is None:
             return None
@@ -276,7 +287,7 @@ class ImportPlan:
                                                   "this file.")
 
     def _plan_queues(self) -> None:
-        for i, row in enumerate(self.doc["queues"], 1):
+        for i, row in enumerate(self.source.rows("queues"), 1):
             self._unknown_columns("queues", i, row)
             key = name_key(row["name"]) if isinstance(row.get("name"), str) else ""
             duplicate = bool(key) and key in self._seen_queues
@@ -314,11 +325,11 @@ class ImportPlan:
             edits.update({"owner_id": owner, "email": draft.email})
             if oldbox:
                 base = mailbox_draft(oldbox, self.store.key_ok)
-                self.mailboxes[("queue", key)] = PlannedMailbox("queues", i, apply_in_place(base, edits), edits, True)
+                self._plan(("queue", key), "queues", i, apply_in_place(base, edits), edits, True)
             else:
                 box = new_queue_mailbox(QueueDraft(draft.name, draft.email, owner, draft.incoming, draft.outgoing,
                                                    draft.state, qid), self.org)
-                self.mailboxes[("queue", key)] = PlannedMailbox("queues", i, apply_in_place(box, edits), edits, False)
+                self._plan(("queue", key), "queues", i, apply_in_place(box, edits), edits, False)
 
     def _judge_mailbox_values(self, section: str, i: int, kind: MailboxKind, edits: dict) -> None:
         """The mailbox values (methods, approval) of a user or queue row that has errors of its own."""
@@ -328,7 +339,7 @@ class ImportPlan:
                 self.add(section, i, f)
 
     def _plan_mailbox_rows(self) -> None:
-        for i, row in enumerate(self.doc["mailboxes"], 1):
+        for i, row in enumerate(self.source.rows("mailboxes"), 1):
             self._unknown_columns("mailboxes", i, row)
             values = RowValues(row)
             explicit: list[Finding] = []
@@ -397,7 +408,7 @@ class ImportPlan:
 
     def _plan_forward(self, i: int, values: RowValues, edits: dict, explicit: list[Finding]) -> None:
         key = ("forward", name_key(edits.get("name") or ""))
-        duplicate = bool(key[1]) and (key in self.mailboxes or key in self._seen_forward)
+        duplicate = bool(key[1]) and (key in self.plans or key in self._seen_forward)
         self._seen_forward.add(key)
         if duplicate:
             explicit.append(Finding("M1", "name", Severity.ERROR,
@@ -409,55 +420,65 @@ class ImportPlan:
         if explicit or values.problems:
             self._judge_alone(i, base, values, edits, explicit)
             return
-        self.mailboxes[key] = PlannedMailbox("mailboxes", i, apply_in_place(base, edits), edits, old is not None)
+        draft = apply_in_place(base, edits)
+        self._plan(key, "mailboxes", i, draft, edits, old is not None)
+        self.forwards.append((draft.id, draft.state))
 
     def _plan_regarding(self, i: int, ref: tuple, values: RowValues, edits: dict, explicit: list[Finding]) -> None:
         kind, natural = ref
         if kind == MailboxKind.USER:
             key = ("user", user_key(natural))
             failed = key[1] in self._failed_users
-            if key not in self.mailboxes and not failed:
+            if self.plan_of(key) is None and not failed:
                 u = AppUser.get_or_none(AppUser.email_key == key[1])
                 if u is not None:
                     self.facts.known_user(u.id)
                 m = Mailbox.get_or_none(Mailbox.regarding_user == u.id) if u else None
                 if m is not None:
-                    self.mailboxes[key] = PlannedMailbox("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+                    self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
             what = f"user {shown(natural, 60, False)}"
         else:
             key = ("queue", name_key(natural))
             failed = key[1] in self._failed_queues
-            if key not in self.mailboxes and not failed:
+            if self.plan_of(key) is None and not failed:
                 q = Queue.get_or_none(Queue.name_key == key[1])
                 m = services.queue_mailbox(q.id) if q else None
                 if m is not None:
-                    self.mailboxes[key] = PlannedMailbox("mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
+                    self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
             what = f"queue {shown(natural)}"
-        plan = self.mailboxes.get(key)
-        if plan is None:
+        p = self.plan_of(key)
+        existing = p is not None and self.planned.existing[p]
+        if p is None:
             explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
                                     f"The {what} has errors in this file." if failed else
                                     f"No {what} here or in this file."))
-        elif not plan.existing and "email" in edits and email_key(edits["email"]) != email_key(plan.draft.email):
+        elif not existing and "email" in edits and email_key(edits["email"]) != email_key(self.planned.get(p).draft.email):
             explicit.append(Finding("M4", "email", Severity.ERROR,
                                     "A new user's or queue's mailbox takes its record's address: change it in the "
                                     "users or queues section."))
         if explicit or values.problems:
-            base = plan.draft if plan is not None else MailboxDraft(kind=kind)
+            base = self.planned.get(p).draft if p is not None else MailboxDraft(kind=kind)
             # The record is unknown: judge what the row itself sets, but not the owner it cannot be checked against.
-            only = set(edits) - {"owner_id"} if plan is None else set(edits)
+            only = set(edits) - {"owner_id"} if p is None else set(edits)
             self._judge_alone(i, base, values, edits, explicit, only)
             return
-        plan.hand_over("mailboxes", i, edits)
-        plan.edits.update(edits)
-        apply_in_place(plan.draft, edits)
+        self.planned.edit(p, "mailboxes", i, edits)
+        if "email" in edits:
+            self.facts.note_email(p, edits["email"])
 
     def _judge_planned_mailboxes(self) -> None:
-        for plan in self.mailboxes.values():
-            for f in check_mailbox(plan.draft, contexts.mailbox_context(self.facts, plan.draft)):
-                if (plan.section in ("users", "queues") and not plan.existing and f.is_error
-                        and f.field not in plan.edits):
-                    # As in create_user/create_queue: the new mailbox is made; what it lacks is a warning.
-                    # What the row itself sets (a method, the approval) must be valid.
-                    f = Finding(f.rule, f.field, Severity.WARNING, f"Its new mailbox: {f.message}")
-                self.add(*plan.origin(f.field), f)
+        """Each planned mailbox as it stands once every row is planned, a chunk at a time (M5 asks the
+        database about a chunk's addresses at once)."""
+        for start in range(0, len(self.planned), CHUNK):
+            chunk = [(p, self.planned.get(p)) for p in range(start, min(start + CHUNK, len(self.planned)))]
+            self.facts.prefetch_same_email([plan.draft.email for _, plan in chunk])
+            for p, plan in chunk:
+                self.facts.judging = (id(plan.draft), p)
+                for f in check_mailbox(plan.draft, contexts.mailbox_context(self.facts, plan.draft)):
+                    if (plan.section in ("users", "queues") and not plan.existing and f.is_error
+                            and f.field not in plan.edits):
+                        # As in create_user/create_queue: the new mailbox is made; what it lacks is a warning.
+                        # What the row itself sets (a method, the approval) must be valid.
+                        f = Finding(f.rule, f.field, Severity.WARNING, f"Its new mailbox: {f.message}")
+                    self.add(*plan.origin(f.field), f)
+        self.facts.judging = None

@@ -9,6 +9,7 @@ of 100,000 rows asks the database about each record at most once. The same build
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 
 from ...domain.context import EmailUse, ProfileFacts
@@ -30,8 +31,13 @@ class PlannedFacts:
         self.profiles: dict[int, ProfileFacts | None] = {}  # planned, then stored ones as read
         self.users: dict[int, bool] = {}  # stored user ids known to exist (read), or not
         self.queues: dict[int, QueueFacts | None] = {}
-        self._same_email: dict[str, list[tuple]] | None = None
         self._forward_active: bool | None = None
+        # M5: the address key of each planned mailbox whose key is not its user's (see note_email),
+        # the planned mailboxes of each such key, and the stored mailboxes of the keys being judged.
+        self._key_of: dict[int, str] = {}
+        self._plans_of: dict[str, list[int]] = {}
+        self._stored: dict[str, list[tuple]] = {}
+        self.judging: tuple[int, int] | None = None  # (id() of the draft being judged, its number)
 
     # -- what the plan adds (the plan records the row under its natural key itself)
     def plan_profile(self, profile_id: int, facts: ProfileFacts) -> None:
@@ -63,11 +69,24 @@ class PlannedFacts:
         return self.queues[queue_id]
 
     def other_mailboxes_with_email(self, key: str, mailbox: MailboxDraft, limit: int) -> Iterable[EmailUse]:
-        if self._same_email is None:
-            self._index_same_email()
-        own = mailbox.id if mailbox.id is not None else -id(mailbox)
+        """Other mailboxes with the address key `key` once every row is planned: the stored ones that
+        have it, and the new ones the file plans with it. A key no planned mailbox has finds none."""
+        plans = self._planned_with(key)
+        if not plans:
+            return []
+        judged = self.judging if self.judging is not None and self.judging[0] == id(mailbox) else None
+        own = mailbox.id if mailbox.id is not None else -(judged[1] + 1) if judged else -id(mailbox)
+        uses: list = list(self._stored_with(key))
+        uses += [(-(q + 1), q) for q in plans if not self.plan.planned.existing[q]]  # a new one: its number
+        if len(uses) == 1 and uses[0][0] == own:
+            return []
+        uses = [(ref, use if isinstance(use, EmailUse) else
+                 EmailUse((mailbox if judged and judged[1] == use else self.plan.planned.get(use).draft).name, False))
+                for ref, use in uses]
+        if len(uses) > 1:
+            uses.sort(key=lambda ref_use: same_email_rank(ref_use[1]))
         out = []
-        for ref, use in self._same_email.get(key, ()):
+        for ref, use in uses:
             if ref != own:
                 out.append(use)
                 if len(out) == limit:
@@ -76,11 +95,11 @@ class PlannedFacts:
 
     def active_forward_mailbox_exists(self) -> bool:
         if self._forward_active is None:
-            planned = [p.draft for p in self.plan.mailboxes.values() if p.draft.kind == MailboxKind.FORWARD]
-            if any(d.state == RecordState.ACTIVE for d in planned):
+            planned = self.plan.forwards  # (id, state) of each planned forward mailbox
+            if any(state == RecordState.ACTIVE for _, state in planned):
                 self._forward_active = True
             else:  # a stored one the file does not deactivate
-                changed = {d.id for d in planned if d.id is not None}
+                changed = {i for i, _ in planned if i is not None}
                 stored = Mailbox.select(Mailbox.id).where(Mailbox.kind == MailboxKind.FORWARD,
                                                           Mailbox.state == RecordState.ACTIVE)
                 self._forward_active = any(m.id not in changed for m in stored.limit(len(changed) + 1))
@@ -102,19 +121,37 @@ class PlannedFacts:
         return key in self.plan.queues
 
     # -- M5: who else uses an address, in the database and in this file
-    def _index_same_email(self) -> None:
-        """address key -> [(mailbox id, or -id() of a new mailbox's draft, EmailUse)], in M5's order."""
-        index: dict[str, list[tuple]] = {}
-        keys = {address_key(p.draft.email) for p in self.plan.mailboxes.values() if p.draft.email}
-        keys.discard("")
-        for mid, name, key, enabled in where_in(Mailbox, "email_key", sorted(keys),
+    def note_email(self, p: int, email: str, user: str | None = None) -> None:
+        """Planned mailbox p has the address `email` (now). A user row's mailbox whose address key is
+        its user's key (`user`) is the common case and costs nothing: only the others are kept."""
+        key = address_key(email) if email else ""
+        if user is not None and key == user:
+            return
+        old = self._key_of.get(p)
+        if old is not None:
+            self._plans_of[old].remove(p)
+        self._key_of[p] = key
+        if key:
+            bisect.insort(self._plans_of.setdefault(key, []), p)
+
+    def _planned_with(self, key: str) -> list[int]:
+        """The planned mailboxes whose address has `key`, in the order they were planned."""
+        plans = self._plans_of.get(key, [])
+        p = self.plan.users.get(key)
+        if p is not None and p not in self._key_of:
+            plans = sorted([*plans, p])
+        return plans
+
+    def prefetch_same_email(self, emails: list[str]) -> None:
+        """The stored mailboxes with these addresses, in one query for a chunk of planned mailboxes."""
+        keys = sorted({k for k in map(address_key, filter(None, emails)) if k and self._planned_with(k)})
+        self._stored = {k: [] for k in keys}
+        for mid, name, key, enabled in where_in(Mailbox, "email_key", keys,
                                                 ["id", "name", "email_key", "enabled_incoming"]):
-            index.setdefault(key, []).append((mid, EmailUse(name, bool(enabled))))
-        for planned in self.plan.mailboxes.values():
-            if planned.draft.email and not planned.existing:  # a database id is never negative
-                index.setdefault(address_key(planned.draft.email), []).append(
-                    (-id(planned.draft), EmailUse(planned.draft.name, False)))
-        for uses in index.values():
-            if len(uses) > 1:
-                uses.sort(key=lambda ref_use: same_email_rank(ref_use[1]))
-        self._same_email = index
+            self._stored[key].append((mid, EmailUse(name, bool(enabled))))
+
+    def _stored_with(self, key: str) -> list[tuple]:
+        if key not in self._stored:
+            return [(mid, EmailUse(name, bool(enabled))) for mid, name, _, enabled in
+                    where_in(Mailbox, "email_key", [key], ["id", "name", "email_key", "enabled_incoming"])]
+        return self._stored[key]

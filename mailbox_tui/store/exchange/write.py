@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from array import array
 
 import peewee
 
@@ -16,18 +17,24 @@ from ..convert import mailbox_columns, user_columns
 from ..database import ConflictError, Store
 from ..exchange_format import SECTIONS, ImportFinding
 from ..models import AppUser, Mailbox, bulk_insert, reserve_ids
-from .batches import chunks, cyclic_gc_paused
-from .plan import ImportPlan, ImportReport, PlannedMailbox
-from .read import require_document_shape
+from . import interrupts
+from .batches import cyclic_gc_paused
+from .plan import ImportPlan, ImportReport
+from .planned import placeholder_number
+from .read import DocumentSource, SectionsOutOfOrder, Source
 from .rows import applied
 
 log = logging.getLogger(__name__)
+WRITE_CHUNK = 5000  # rows built and inserted at a time
 
 
-def import_document(store: Store, doc: dict[str, list[dict]], dry_run: bool = False,
+def import_document(store: Store, doc: dict[str, list[dict]] | Source, dry_run: bool = False,
                     source: str = "") -> ImportReport:
-    """Judge every row, then write everything in one transaction, or nothing. `source` (the file's
-    name) is what the import's history entry names."""
+    """Judge every row, then write everything in one transaction, or nothing. `doc` is a document in
+    memory or a Source read a row at a time (read.open_source); `source` (the file's name) is what
+    the import's history entry names."""
+    if not isinstance(doc, Source):
+        doc = DocumentSource(doc)
     try:
         with cyclic_gc_paused():
             return _import(store, doc, dry_run, source)
@@ -35,51 +42,81 @@ def import_document(store: Store, doc: dict[str, list[dict]], dry_run: bool = Fa
         normalise_email.cache_clear()  # an import can fill it with every address in the file
 
 
-def _import(store: Store, doc: dict[str, list[dict]], dry_run: bool, source: str) -> ImportReport:
-    plan = ImportPlan(store, require_document_shape(doc))
-    with store.transaction() as txn:
+def _planned(store: Store, source: Source) -> ImportPlan:
+    """Every row judged, and the whole file read (a broken end refuses the import before anything is
+    written). A JSON document whose sections are out of order is judged again in order."""
+    plan = ImportPlan(store, source)
+    try:
         plan.plan()
-        report = plan.report
-        if report.errors or dry_run:
-            txn.rollback()
-            return report
+        source.finish()
+    except SectionsOutOfOrder:
+        plan.close()
+        plan = ImportPlan(store, source)
+        plan.plan()
+        source.finish()
+    except BaseException:
+        plan.close()
+        raise
+    return plan
+
+
+def _import(store: Store, source: Source, dry_run: bool, name: str) -> ImportReport:
+    with store.transaction() as txn:
+        log.info("import of %s: reading and judging every row", name or "a document")
+        plan = _planned(store, source)
         try:
-            event = history.record_event(store, "import", history.IMPORT, source)
-            with history.operation(batch=event or None):
-                write_plan(plan)
-            history.amend_event(event, [[f"{what} {section}", None, counts[section]]
-                                        for what, counts in (("created", report.created), ("updated", report.updated))
-                                        for section in SECTIONS if counts[section]])
-        except RuleViolation as exc:
-            txn.rollback()
-            report.findings += [ImportFinding("import", 0, f.rule, f.field, f.severity, f.message)
-                                for f in exc.findings]
-            report.created = {s: 0 for s in SECTIONS}
-            report.updated = {s: 0 for s in SECTIONS}
-            return report
-        except ConflictError as exc:
-            txn.rollback()
-            report.findings.append(ImportFinding("import", 0, "CONFLICT", "", Severity.ERROR, str(exc)))
-            report.created = {s: 0 for s in SECTIONS}
-            report.updated = {s: 0 for s in SECTIONS}
-            return report
-        except (peewee.IntegrityError, peewee.DataError) as exc:
-            # The rules should have found it first; if the database still refuses a row, say so plainly.
-            txn.rollback()
-            why = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            report.findings.append(ImportFinding("import", 0, "DATABASE", "", Severity.ERROR,
-                                                 f"The database refused a row: {why}"))
-            report.created = {s: 0 for s in SECTIONS}
-            report.updated = {s: 0 for s in SECTIONS}
-            return report
-        report.written = True
-    log.info("import written: created %s, updated %s", report.created, report.updated)
+            report = _written(store, plan, txn, dry_run, name)
+        finally:
+            plan.close()
+    if report.written:
+        log.info("import written: created %s, updated %s", report.created, report.updated)
+    return report
+
+
+def _written(store: Store, plan: ImportPlan, txn, dry_run: bool, name: str) -> ImportReport:
+    """The plan written in the caller's transaction, unless it has errors or is a dry run."""
+    report = plan.report
+    if report.errors or dry_run:
+        txn.rollback()
+        return report
+    log.info("import of %s: every row judged, no errors; writing", name or "a document")
+    try:
+        event = history.record_event(store, "import", history.IMPORT, name)
+        with history.operation(batch=event or None):
+            write_plan(plan)
+        history.amend_event(event, [[f"{what} {section}", None, counts[section]]
+                                    for what, counts in (("created", report.created), ("updated", report.updated))
+                                    for section in SECTIONS if counts[section]])
+        interrupts.hold()  # the commit is next: Ctrl-C no longer stops the import
+    except RuleViolation as exc:
+        txn.rollback()
+        report.findings += [ImportFinding("import", 0, f.rule, f.field, f.severity, f.message)
+                            for f in exc.findings]
+        report.created = {s: 0 for s in SECTIONS}
+        report.updated = {s: 0 for s in SECTIONS}
+        return report
+    except ConflictError as exc:
+        txn.rollback()
+        report.findings.append(ImportFinding("import", 0, "CONFLICT", "", Severity.ERROR, str(exc)))
+        report.created = {s: 0 for s in SECTIONS}
+        report.updated = {s: 0 for s in SECTIONS}
+        return report
+    except (peewee.IntegrityError, peewee.DataError) as exc:
+        # The rules should have found it first; if the database still refuses a row, say so plainly.
+        txn.rollback()
+        why = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        report.findings.append(ImportFinding("import", 0, "DATABASE", "", Severity.ERROR,
+                                             f"The database refused a row: {why}"))
+        report.created = {s: 0 for s in SECTIONS}
+        report.updated = {s: 0 for s in SECTIONS}
+        return report
+    report.written = True
     return report
 
 
 def write_plan(plan: ImportPlan) -> None:
     """Write a plan without errors, in the caller's transaction: through the services, new users and
-    their mailboxes in bulk."""
+    their mailboxes in bulk, a chunk at a time (the plan's mailboxes are read back one by one)."""
     store, report = plan.store, plan.report
     profile_ids: dict[int, int] = {}
     for key, (i, draft, existing) in plan.profiles.items():
@@ -94,36 +131,42 @@ def write_plan(plan: ImportPlan) -> None:
             report.created["profiles"] += 1
     resolve_profile = lambda pid: profile_ids.get(pid, pid)  # noqa: E731
 
-    user_ids = _write_users(plan)
-    resolve_user = lambda uid: user_ids.get(uid, uid)  # noqa: E731
+    user_ids = _write_users(plan)  # planned mailbox number -> the new user's id
 
+    def resolve_user(uid):
+        p = placeholder_number(uid) if uid is not None else None
+        return uid if p is None else user_ids[p]
+
+    queue_boxes: dict[str, int] = {}  # a queue's key -> its mailbox's id, once written
     for key, (i, draft, existing) in plan.queues.items():
         draft.owner_id = resolve_user(draft.owner_id)
-        planned = plan.mailboxes[("queue", key)]
         if existing:
             base = services.get_queue(store, draft.id)
             if changed_fields(base, draft):
                 services.update_queue(store, base, draft)
                 report.updated["queues"] += 1
-            planned.existing = True
-            planned.draft.id = services.queue_mailbox(draft.id).id
+            queue_boxes[key] = services.queue_mailbox(draft.id).id
         else:
             queue, box, _ = services.create_queue(store, draft)
             report.created["queues"] += 1
-            planned.existing, planned.draft.id = True, box.id
-        planned.edits.pop("owner_id", None)
-        planned.edits.pop("email", None)
+            queue_boxes[key] = box.id
 
-    new_user_boxes = []
-    for key, planned in plan.mailboxes.items():
+    new_user_boxes = array("q")
+    for key, p in plan.mailboxes_in_order():
+        if key[0] == "user" and not plan.planned.existing[p]:
+            new_user_boxes.append(p)  # written in bulk below
+            continue
+        planned = plan.planned.get(p)
+        if key[0] == "queue":
+            # A queue's own row already went through update_queue/create_queue (owner, email, methods).
+            planned.existing, planned.draft.id = True, queue_boxes[key[1]]
+            planned.edits.pop("owner_id", None)
+            planned.edits.pop("email", None)
         edits = dict(planned.edits)
         for attr, resolve in (("profile_id", resolve_profile), ("owner_id", resolve_user)):
             if edits.get(attr) is not None:
                 edits[attr] = resolve(edits[attr])
-        if key[0] == "user" and not planned.existing:
-            new_user_boxes.append(planned)
-        elif planned.existing:
-            # A queue's own row already went through update_queue/create_queue (owner, email, methods).
+        if planned.existing:
             if planned.section == "mailboxes" or (key[0] == "user" and edits):
                 base = services.get_mailbox(store, planned.draft.id)
                 new = applied(base, edits)
@@ -137,11 +180,22 @@ def write_plan(plan: ImportPlan) -> None:
     _insert_user_mailboxes(plan, new_user_boxes, resolve_user, resolve_profile)
 
 
-def _write_users(plan: ImportPlan) -> dict[int, int]:
-    """Existing users through the service; new ones in bulk. Returns placeholder -> id."""
-    store, ids = plan.store, {}
+def _write_users(plan: ImportPlan) -> array:
+    """Existing users through the service; new ones in bulk, a chunk at a time. Returns the new
+    users' ids by the number of their planned mailbox."""
+    store, ids = plan.store, array("q", [0]) * len(plan.users)
     new = []
-    for key, (i, draft, existing, extra) in plan.users.items():
+
+    def insert() -> None:
+        for (p, cols), user_id in zip(new, reserve_ids(AppUser, len(new)), strict=True):
+            cols["id"] = ids[p] = user_id
+        bulk_insert(AppUser, [cols for _, cols in new])
+        history.record_created(store, "user", [cols for _, cols in new])
+        plan.report.created["users"] += len(new)
+        new.clear()
+
+    for p in plan.users.values():
+        draft, existing = plan.users.entry(p)
         if existing:
             current = services.get_user(store, draft.id)
             if current.full_name != draft.full_name.strip() or current.state != draft.state:
@@ -149,28 +203,26 @@ def _write_users(plan: ImportPlan) -> dict[int, int]:
                                                                current.id, current.version))
                 plan.report.updated["users"] += 1
         else:
-            new.append((key, extra["id"], user_columns(draft)))
-    for (_, placeholder, cols), user_id in zip(new, reserve_ids(AppUser, len(new)), strict=True):
-        cols["id"] = ids[placeholder] = user_id
-    for chunk in chunks(new, 5000):
-        bulk_insert(AppUser, [cols for _, _, cols in chunk])
-        history.record_created(store, "user", [cols for _, _, cols in chunk])
-    plan.report.created["users"] += len(new)
+            new.append((p, user_columns(draft)))
+            if len(new) == WRITE_CHUNK:
+                insert()
+    if new:
+        insert()
     return ids
 
 
-def _insert_user_mailboxes(plan: ImportPlan, boxes: list[PlannedMailbox], resolve_user, resolve_profile) -> None:
+def _insert_user_mailboxes(plan: ImportPlan, boxes: array, resolve_user, resolve_profile) -> None:
     keyring = plan.store.keyring
-    rows = []
-    for planned in boxes:
-        d = planned.draft  # this plan's own draft: resolving its placeholder ids in place is safe
-        d.owner_id, d.regarding_id = resolve_user(d.owner_id), resolve_user(d.regarding_id)
-        d.profile_id = resolve_profile(d.profile_id)
-        cols = mailbox_columns(d)
-        cols["password_enc"] = keyring.encrypt(d.password.new) if d.password.new else None
-        rows.append(cols)
-    for cols, mailbox_id in zip(rows, reserve_ids(Mailbox, len(rows)), strict=True):
-        cols["id"] = mailbox_id
-    for chunk in chunks(rows, 5000):
-        bulk_insert(Mailbox, chunk)
-        history.record_created(plan.store, "mailbox", chunk)
+    for start in range(0, len(boxes), WRITE_CHUNK):
+        rows = []
+        for p in boxes[start:start + WRITE_CHUNK]:
+            d = plan.planned.get(p).draft  # built again for this: resolving its placeholder ids in place is safe
+            d.owner_id, d.regarding_id = resolve_user(d.owner_id), resolve_user(d.regarding_id)
+            d.profile_id = resolve_profile(d.profile_id)
+            cols = mailbox_columns(d)
+            cols["password_enc"] = keyring.encrypt(d.password.new) if d.password.new else None
+            rows.append(cols)
+        for cols, mailbox_id in zip(rows, reserve_ids(Mailbox, len(rows)), strict=True):
+            cols["id"] = mailbox_id
+        bulk_insert(Mailbox, rows)
+        history.record_created(plan.store, "mailbox", rows)
