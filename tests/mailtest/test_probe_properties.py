@@ -39,18 +39,28 @@ def test_p13_a_pin_is_accepted_only_when_it_is_64_hex_digits(text):
     assert is_sha256_pin(text) == expected
 
 
-@given(st.text(max_size=30), st.text(max_size=30))
-def test_m20_credentials_are_unsendable_exactly_when_they_hold_cr_lf_or_nul(username, password):
+# Text that often holds control characters (C0, DEL, C1) among ordinary ones.
+credential_text = st.text(st.one_of(st.characters(blacklist_categories=("Cs",)),
+                                    st.sampled_from("\r\n\0\x01\t\x1b\x7f\x85\x9b")), max_size=30)
+
+
+def _is_control(ch: str) -> bool:
+    return ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f
+
+
+@given(credential_text, credential_text)
+def test_m20_credentials_are_unsendable_exactly_when_they_hold_a_control_character(username, password):
     why = unsendable_reason(Credentials(username, password))
-    bad = any(ch in value for value in (username, password) for ch in "\r\n\0")
+    bad = any(_is_control(ch) for value in (username, password) for ch in value)
     assert bool(why) == bad
     if bad:  # names the field, never shows the value
         assert why.startswith(("The user name contains", "The password contains")) and "Nothing was sent" in why
         assert why == unsendable_reason(Credentials(_blank(username), _blank(password)))
+        assert not any(_is_control(ch) for ch in why)
 
 
 def _blank(value: str) -> str:
-    return "".join(ch if ch in "\r\n\0" else "x" for ch in value)
+    return "".join(ch if _is_control(ch) else "x" for ch in value)
 
 
 @given(secrets, around, around)
