@@ -345,6 +345,7 @@ class TokenEndpoint:
             self.token_lifetime: float = 3599
             self.claim_overrides: dict[str, Any] = {}
             self.scope_claim = "scope"
+            self.answer_overrides: dict[str, Any] = {}
             self.requests = []
             self.tls_failures = 0
 
@@ -365,6 +366,14 @@ class TokenEndpoint:
             self.mode = mode
             if interval is not None:
                 self.drip_interval = interval
+
+    def set_answer(self, **overrides: Any) -> None:
+        """Change what a successful answer carries (a hostile or broken endpoint): each keyword replaces
+        that field of the JSON answer (``expires_in=float("inf")`` is sent as ``Infinity``, as Python's
+        json writes it); a callable is given the field's issued value (``access_token=lambda t: t +
+        "\\x01auth=Bearer injected"``); ``None`` leaves the field out."""
+        with self._lock:
+            self.answer_overrides = dict(overrides)
 
     def request_counts(self) -> collections.Counter:
         """Requests per (client, subject), whatever their outcome."""
@@ -611,7 +620,10 @@ class TokenEndpoint:
         claims.update(self.claim_overrides)
         token = self.authority.mint(claims, lifetime=self.token_lifetime)
         lifetime = int(self.token_lifetime)
-        return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
+        answer = {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
+        for name, value in self.answer_overrides.items():
+            answer[name] = value(answer.get(name)) if callable(value) else value
+        return {name: value for name, value in answer.items() if value is not None}
 
     # ------------------------------------------------ discovery
 

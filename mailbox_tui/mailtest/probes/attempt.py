@@ -15,6 +15,7 @@ from ...domain.text import is_sha256_pin, normalise_pin
 from ..limits import Budget, budget_for
 from ..redact import Redactor
 from .explain import Stopped, explain, raw_answer, short_answer, unsendable_reason
+from .sasl import unsendable_user
 from .results import (
     TOKEN,
     AUTHENTICATION,
@@ -147,6 +148,10 @@ def run_steps(ep: Endpoint, creds: Credentials | None, steps, fetch_only: bool =
             if attempt.pin and not is_sha256_pin(attempt.pin):
                 attempt.step = TLS
                 return attempt.result(False, bad_pin_message(ep))
+            if creds is not None and creds.oauth is not None and (
+                    why := unsendable_user(creds.username, creds.oauth[0].token_url)):
+                attempt.step = TOKEN
+                return attempt.result(False, why)
             if creds is not None and (why := unsendable_reason(creds)):
                 attempt.step = AUTHENTICATION
                 return attempt.result(False, why)
