@@ -32,6 +32,7 @@ from ..domain.options import AuthMethod
 from ..domain.text import has_control_chars
 from .limits import READ_LIMIT, Budget
 from .probes.tls import verified_context
+from .redact import Redactor
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -215,6 +216,8 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
     url = urlsplit(request.token_url)
     if url.scheme != "https" or not url.hostname:
         raise TokenError(f"The token endpoint {request.token_url!r} is not an https URL (rule P14).")
+    # Known before the first byte is sent: an endpoint may echo the secret in any form, even in a refusal.
+    redact = Redactor(request.secrets)
     body = urlencode(request_body(request))
     host, port = url.hostname, url.port or 443
     where = f"{host}:{port}"
@@ -233,7 +236,8 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
         raw = response.read(READ_LIMIT + 1)
         status = response.status
     except Exception as exc:  # noqa: BLE001 - every way it can fail becomes one sentence
-        raise TokenError(_transport_message(exc, request, where, budget), final=not budget.aborted) from None
+        message = redact(_transport_message(exc, request, where, budget))
+        raise TokenError(message, final=not budget.aborted) from None
     finally:
         if sock is not None:
             try:
@@ -248,9 +252,13 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
     except (UnicodeDecodeError, ValueError):
         answer = None
     if status == 200 and isinstance(answer, dict) and isinstance(answer.get("access_token"), str):
-        return _token(answer, request, where)
-    raise TokenError(explain_error(status, answer if isinstance(answer, dict) else None, request, where),
-                     _safe_answer(status, answer))
+        try:
+            return _token(answer, request, where)
+        except TokenError as exc:  # it may quote a value the endpoint sent
+            raise TokenError(redact(exc.message)) from None
+    # The endpoint's words are redacted before anything shortens or quotes them, and the result again.
+    shown = {k: redact(v) if isinstance(v, str) else v for k, v in answer.items()} if isinstance(answer, dict) else None
+    raise TokenError(redact(explain_error(status, shown, request, where)), redact(_safe_answer(status, shown)))
 
 
 def _connect(host: str, port: int, budget: Budget) -> socket.socket:
@@ -316,7 +324,7 @@ def _lifetime(value, what: str, where: str) -> float:
     finite = seconds is not None and (not isinstance(seconds, float) or math.isfinite(seconds))
     if not finite or not MIN_LIFETIME <= seconds <= MAX_LIFETIME:
         rounded = isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15
-        said = f"{value:.0f}" if rounded else repr(value)  # a number, or a text with its control characters escaped
+        said = f"{value:.0f}" if rounded else repr(value)  # a number, or a text, its control characters escaped
         said = said if len(said) <= 24 else said[:20] + "…"
         raise TokenError(f"The token endpoint {where} sent a token whose lifetime ({what}: {said}) is not from "
                          f"{MIN_LIFETIME} second to 1 day: it is not a token endpoint, it misbehaves, or this "

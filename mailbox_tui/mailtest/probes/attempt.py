@@ -41,7 +41,10 @@ class Attempt:
         self.budget = budget
         self.fetch_only = fetch_only
         self.pin = "" if fetch_only else normalise_pin(ep.pin_sha256 or "")
-        self.redact = Redactor([creds.password] if creds else [])
+        # Every secret this attempt will carry, known before the first byte is sent (an OAuth request's
+        # client secret too: a token endpoint may echo it in a refusal, before any token exists).
+        oauth_secrets = creds.oauth[0].secrets if creds is not None and creds.oauth is not None else ()
+        self.redact = Redactor([creds.password, *oauth_secrets] if creds else [])
         self.step = DNS
         self.answer = ""  # the server's last answer, whole: redacted, then shortened, in the result
         self.tls_version = ""
