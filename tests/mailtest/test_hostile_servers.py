@@ -179,6 +179,7 @@ ECHO_PASSWORDS = {
     "no-break spaces": "Qx81\u00a0Lm27\u00a0zz",  # (a tab was here: M20 refuses it now, nothing sends it)
     "not ASCII (AUTH PLAIN)": 'Zö"81\\Lm27 Ω',
     "long": "Qx81-" + "".join(f"{i:03d}Lm" for i in range(38)),  # 195: a password may have 200
+    "short": 'Q"x8!',  # under 8 characters: masked where it stands as a credential (issue 21), as here
 }
 
 
