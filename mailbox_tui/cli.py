@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -62,16 +63,33 @@ class _Version(argparse.Action):
         parser.exit(EXIT_OK)
 
 
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+", re.ASCII)
+MAX_INTEGER = 2**63 - 1  # what SQLite and PostgreSQL (bigint) hold: a history entry's number is below it
+
+
+def _shown(text: str) -> str:
+    """An argument as a usage error quotes it: one line, cut short (a 5000-digit number is not repeated)."""
+    return repr(_one_line(text if len(text) <= 30 else text[:24] + "…"))
+
+
+def whole_number(text: str, low: int, high: int, what: str, why: str = "") -> int:
+    """A number argument: ASCII digits only (not ５, 1_0, +3, " 3", ٣, 1e3), from `low` to `high`; anything
+    else is argparse's usage error (exit 2, one line). `what` names it ("a number of entries"); `why`, in
+    parentheses after the range, says where the range comes from."""
+    if not _DIGITS.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not {what}: give digits 0-9 only")
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(high)) or not low <= int(digits) <= high:
+        because = f" ({why})" if why else ""
+        raise argparse.ArgumentTypeError(f"{what} is from {low} to {high}{because}, not {_shown(text)}")
+    return int(digits)
+
+
 def _demo_users(text: str) -> int:
     from .store.demo import MAX_USERS
 
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--users takes a whole number, not {text[:40]!r}") from None
-    if not 1 <= n <= MAX_USERS:
-        raise argparse.ArgumentTypeError(f"--users must be between 1 and {MAX_USERS} (the demo's distinct names)")
-    return n
+    return whole_number(text, 1, MAX_USERS, "a number of users", "the demo's distinct names")
 
 
 def _common() -> argparse.ArgumentParser:
@@ -328,27 +346,23 @@ def cmd_rotate_key(args) -> int:
 MAX_CONCURRENCY = 1000
 
 
+MAX_DEADLINE = 30 * 86_400  # seconds: a month; beyond it a wait's timeout overflows, and no run needs it
+
+
 def _concurrency(text: str) -> int:
     """--concurrency: a whole number from 1 to MAX_CONCURRENCY (argparse makes anything else a usage error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_CONCURRENCY:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_CONCURRENCY}, not {text}")
-    return value
+    return whole_number(text, 1, MAX_CONCURRENCY, "a number of connections")
 
 
 def _deadline(text: str) -> float:
-    """--deadline: a finite number of seconds greater than 0."""
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds greater than 0, not {text}")
+    """--deadline: seconds greater than 0 and at most MAX_DEADLINE, in ASCII digits with an optional fraction."""
+    if not _SECONDS.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a number of seconds: give digits 0-9, and a "
+                                         "point for a fraction")
+    value = float(text) if len(text) <= 30 else float("inf")
+    if not 0 < value <= MAX_DEADLINE:
+        raise argparse.ArgumentTypeError(f"seconds must be more than 0 and at most {MAX_DEADLINE} (30 days), "
+                                         f"not {_shown(text)}")
     return value
 
 

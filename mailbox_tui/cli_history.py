@@ -35,14 +35,6 @@ def _argument(text: str, parse, what: str):
     return value
 
 
-def _positive(text: str) -> int | None:
-    try:
-        value = int(text)
-    except ValueError:
-        return None
-    return value if value >= 1 else None
-
-
 def record_arg(text: str):
     from .store.history_read import parse_record
 
@@ -57,11 +49,12 @@ def since_arg(text: str):
 
 
 def limit_arg(text: str) -> int:
-    return _argument(text, _positive, "a number of entries (1 or more)")
+    return _cli().whole_number(text, 1, _cli().MAX_INTEGER, "a number of entries")
 
 
 def entry_arg(text: str) -> int:
-    return _argument(text, lambda t: _positive(t.lstrip("#")), "an entry number (mailbox-tui history lists them)")
+    """An entry's number as `history` shows it (#12) or bare; ASCII digits, up to what the database holds."""
+    return _cli().whole_number(text.removeprefix("#"), 1, _cli().MAX_INTEGER, "an entry number")
 
 
 def cmd_history(args) -> int:

@@ -23,7 +23,7 @@ from .rule_common import (
     check_state,
     code_text,
     codes_text,
-    line_break_rule,
+    credential_control_rule,
     name_rule,
 )
 from .oauth import (
@@ -399,9 +399,9 @@ def _p14_google(d: ProfileDraft) -> Iterator[Finding]:
 
 
 @rule("M20", record=P, fields=("username", "password", "outgoing_username", "outgoing_password"))
-def _m20_profile_line_breaks(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
-    yield from line_break_rule("username", d.username, "password", d.password.new)
-    yield from line_break_rule("outgoing_username", d.outgoing_username, "outgoing_password",
+def _m20_profile_control_characters(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    yield from credential_control_rule("username", d.username, "password", d.password.new)
+    yield from credential_control_rule("outgoing_username", d.outgoing_username, "outgoing_password",
                                d.outgoing_password.new)
 
 
@@ -413,7 +413,7 @@ def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]
 PROFILE_RULES: tuple[Rule, ...] = (
     _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
     _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p12_move_undelivered, _p13_pins,
-    _p14_oauth, _m20_profile_line_breaks,
+    _p14_oauth, _m20_profile_control_characters,
     _r1_profile_state,
 )
 

@@ -15,7 +15,7 @@ from .options import (
     ServerType,
 )
 from .records import MailboxDraft
-from .text import has_control_chars, has_invisible_chars, has_line_breakers, natural_key, normalise_email
+from .text import has_control_chars, has_invisible_chars, natural_key, normalise_email
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -105,14 +105,18 @@ def option_rule(rule, field, code, allowed, options, kind) -> Iterator[Finding]:
         yield Finding(rule, field, E, f"{what} is not allowed for a {kind.label.lower()} mailbox: choose {names}.")
 
 
-def line_break_rule(user_field: str, username: str, password_field: str, password: str | None) -> Iterator[Finding]:
-    """M20: CR, LF or NUL would reach the mail server as extra protocol commands."""
-    if has_line_breakers(username):
-        yield Finding("M20", user_field, E, "User Name cannot contain line breaks or NUL characters: "
-                                            "they would reach the mail server as extra commands.")
-    if password and has_line_breakers(password):
-        yield Finding("M20", password_field, E, "Password cannot contain line breaks or NUL characters: "
-                                                "they would reach the mail server as extra commands.")
+CREDENTIAL_CONTROL_TEXT = ("cannot contain control characters (line breaks, tabs, NUL, escape sequences or any "
+                           "other): they would reach the mail server as extra protocol commands or fields.")
+
+
+def credential_control_rule(user_field: str, username: str, password_field: str,
+                            password: str | None) -> Iterator[Finding]:
+    """M20: a control character (C0, DEL or C1) in a user name or password would reach the mail server as
+    extra protocol commands (CR, LF, NUL) or SASL fields (^A), or change what a terminal shows (ESC)."""
+    if has_control_chars(username):
+        yield Finding("M20", user_field, E, f"User Name {CREDENTIAL_CONTROL_TEXT}")
+    if password and has_control_chars(password):
+        yield Finding("M20", password_field, E, f"Password {CREDENTIAL_CONTROL_TEXT}")
 
 
 _STATES = frozenset(RecordState)

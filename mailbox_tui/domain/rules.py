@@ -45,8 +45,8 @@ from .rule_common import (
     check_state,
     code_text,
     codes_text,
+    credential_control_rule,
     email_problem,
-    line_break_rule,
     name_rule,
     option_rule,
     uses_server_side_sync,
@@ -297,12 +297,14 @@ def _m19_process_after(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding
                       "duplicates follow.")
 
 
-@rule("M20", "No line breaks in credentials",
-      "User names and passwords (mailbox and profile alike) contain no CR, LF or NUL: they would reach the mail "
-      "server as extra protocol commands. An error on every write path, and Test & Enable never sends them.",
+@rule("M20", "No control characters in credentials",
+      "User names and passwords (mailbox and profile alike) contain no control character (C0 such as CR, LF, NUL, "
+      "tab, ^A and ESC; DEL; C1): CR, LF or NUL would reach the mail server as extra protocol commands, ^A as extra "
+      "SASL fields, ESC as terminal commands wherever the value is shown. An error on every write path; `check` "
+      "reports stored values that hold one (stored passwords too), and Test & Enable never sends them.",
       record=M, fields=("username", "password"))
-def _m20_no_line_breaks(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
-    yield from line_break_rule("username", d.username, "password", d.password.new)
+def _m20_no_control_characters(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    yield from credential_control_rule("username", d.username, "password", d.password.new)
 
 
 _APPROVALS = frozenset(ApprovalStatus)
@@ -340,8 +342,8 @@ def _r1_state(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 MAILBOX_RULES: tuple[Rule, ...] = (
     _m1_name, _m2_owner, _m3_email, _m5_same_email, _m6_delete_after, _m7_regarding,
     _m8_forward_fixed, _m9_credentials, _m10_profile_credentials, _m11_profile_required,
-    _m12_incoming, _m13_outgoing, _m14_act, _m15_act_exchange, _m16_forward_exists, _m19_process_after, _m20_no_line_breaks,
-    _a1_approval_code, _a2_approval, _r1_state,
+    _m12_incoming, _m13_outgoing, _m14_act, _m15_act_exchange, _m16_forward_exists, _m19_process_after,
+    _m20_no_control_characters, _a1_approval_code, _a2_approval, _r1_state,
 )
 
 

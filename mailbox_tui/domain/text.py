@@ -30,13 +30,6 @@ def has_invisible_chars(text: str) -> bool:
     return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
 
 
-# M20: what would end a protocol line (IMAP, POP3, SMTP) and start another command.
-_LINE_BREAKERS = re.compile("[\r\n\x00]")
-
-
-def has_line_breakers(text: str) -> bool:
-    """Whether `text` holds CR, LF or NUL (M20)."""
-    return _LINE_BREAKERS.search(text) is not None
 
 
 def natural_key(text: str) -> str:

@@ -18,22 +18,27 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlencode, urlsplit
 
 from ..domain.oauth import GOOGLE_SCOPE, MICROSOFT_SCOPE, KeyProblem, client_certificate, service_account_key, token_url
 from ..domain.options import AuthMethod
+from ..domain.text import has_control_chars
 from .limits import READ_LIMIT, Budget
 from .probes.tls import verified_context
+from .redact import Redactor
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 EXPIRY_MARGIN = 60.0  # seconds: a token this close to its end is fetched again
+MIN_LIFETIME, MAX_LIFETIME = 1, 86_400  # seconds a token may say it lasts (expires_in, a JWT's exp)
+DEFAULT_LIFETIME = 3600  # when the endpoint does not say (expires_in is only RECOMMENDED, RFC 6749 §5.1)
 MS_PERMISSIONS = "IMAP.AccessAsApp, POP.AccessAsApp and SMTP.SendAsApp"
 
 
@@ -211,6 +216,8 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
     url = urlsplit(request.token_url)
     if url.scheme != "https" or not url.hostname:
         raise TokenError(f"The token endpoint {request.token_url!r} is not an https URL (rule P14).")
+    # Known before the first byte is sent: an endpoint may echo the secret in any form, even in a refusal.
+    redact = Redactor(request.secrets)
     body = urlencode(request_body(request))
     host, port = url.hostname, url.port or 443
     where = f"{host}:{port}"
@@ -229,7 +236,8 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
         raw = response.read(READ_LIMIT + 1)
         status = response.status
     except Exception as exc:  # noqa: BLE001 - every way it can fail becomes one sentence
-        raise TokenError(_transport_message(exc, request, where, budget), final=not budget.aborted) from None
+        message = redact(_transport_message(exc, request, where, budget))
+        raise TokenError(message, final=not budget.aborted) from None
     finally:
         if sock is not None:
             try:
@@ -244,9 +252,13 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
     except (UnicodeDecodeError, ValueError):
         answer = None
     if status == 200 and isinstance(answer, dict) and isinstance(answer.get("access_token"), str):
-        return _token(answer, request)
-    raise TokenError(explain_error(status, answer if isinstance(answer, dict) else None, request, where),
-                     _safe_answer(status, answer))
+        try:
+            return _token(answer, request, where)
+        except TokenError as exc:  # it may quote a value the endpoint sent
+            raise TokenError(redact(exc.message)) from None
+    # The endpoint's words are redacted before anything shortens or quotes them, and the result again.
+    shown = {k: redact(v) if isinstance(v, str) else v for k, v in answer.items()} if isinstance(answer, dict) else None
+    raise TokenError(redact(explain_error(status, shown, request, where)), redact(_safe_answer(status, shown)))
 
 
 def _connect(host: str, port: int, budget: Budget) -> socket.socket:
@@ -268,24 +280,57 @@ def _connect(host: str, port: int, budget: Budget) -> socket.socket:
     raise last or OSError("no address to connect to")
 
 
-def _token(answer: dict, request: TokenRequest) -> Token:
+def _token(answer: dict, request: TokenRequest, where: str) -> Token:
+    """The token in a 200 answer, or TokenError naming the endpoint: a token the SASL sign-in could not carry
+    safely (a control character would add XOAUTH2/OAUTHBEARER fields), or a lifetime that is not a number
+    of seconds from 1 s to 1 day (expires_in, or the JWT's exp)."""
     access = answer["access_token"]
-    try:
-        lifetime = float(answer.get("expires_in", 3600))
-    except (TypeError, ValueError):
-        lifetime = 3600.0
+    if not access or has_control_chars(access):
+        raise TokenError(f"The token endpoint {where} sent an access token that is empty or holds control "
+                         "characters: sent to the mail server it would add fields to the SASL sign-in (XOAUTH2, "
+                         "OAUTHBEARER). Nothing was sent to the mail server. Check the profile's Token Endpoint.")
+    lifetime = _lifetime(answer.get("expires_in", DEFAULT_LIFETIME), "expires_in", where)
     claims = _claims(access)
     scopes = str(answer.get("scope") or claims.get("scope") or claims.get("scp") or "").split()
     roles = claims.get("roles")
     if isinstance(roles, list):
         scopes += [str(r) for r in roles if str(r) not in scopes]
-    if "exp" in claims and isinstance(claims["exp"], (int, float)):
-        expires_on = datetime.fromtimestamp(claims["exp"], timezone.utc).replace(tzinfo=None)
-        lifetime = min(lifetime, claims["exp"] - time.time())
+    now = time.time()
+    if "exp" in claims:
+        exp = claims["exp"]
+        # Seconds from now; a time beyond year 33000 (or not a number) is shown as it came: it fails anyway.
+        left = _lifetime(exp - now if _is_number(exp) and abs(exp) < 10**12 else exp,
+                         "the token's exp claim, in seconds from now", where)
+        lifetime = min(lifetime, left)
+        expires_on = datetime.fromtimestamp(now + left, timezone.utc).replace(tzinfo=None, microsecond=0)
     else:
-        expires_on = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) + timedelta(seconds=int(lifetime))
+        expires_on = datetime.fromtimestamp(now + lifetime, timezone.utc).replace(tzinfo=None, microsecond=0)
     return Token(access, time.monotonic() + lifetime, expires_on, tuple(scopes), _identity(claims, request),
                  str(answer.get("token_type") or "Bearer"))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _lifetime(value, what: str, where: str) -> float:
+    """Seconds a token lasts, from 1 to 1 day; anything else (not finite, out of range, not a number) is a
+    TokenError naming the endpoint. A string of ASCII digits counts (some endpoints quote expires_in)."""
+    seconds = None
+    if _is_number(value):
+        seconds = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
+        seconds = int(value)
+    finite = seconds is not None and (not isinstance(seconds, float) or math.isfinite(seconds))
+    if not finite or not MIN_LIFETIME <= seconds <= MAX_LIFETIME:
+        rounded = isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15
+        said = f"{value:.0f}" if rounded else repr(value)  # a number, or a text, its control characters escaped
+        said = said if len(said) <= 24 else said[:20] + "…"
+        raise TokenError(f"The token endpoint {where} sent a token whose lifetime ({what}: {said}) is not from "
+                         f"{MIN_LIFETIME} second to 1 day: it is not a token endpoint, it misbehaves, or this "
+                         "machine's clock is wrong. Nothing was sent to the mail server. Check the profile's "
+                         "Token Endpoint.")
+    return float(seconds)
 
 
 def _claims(token: str) -> dict:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..domain.fields import PROFILE_FIELDS, secret_fields
 from ..domain.findings import Finding, Severity
+from ..domain.rule_common import credential_control_rule
 from ..domain.rules import check_mailbox, check_profile, check_queue, check_user
 from . import contexts
 from .convert import mailbox_draft, profile_draft, queue_draft, user_draft
@@ -44,22 +45,28 @@ def _pages(model) -> Iterator[list]:
 # Not a record rule (the domain's rules judge what an admin typed): a storage fact only the key can tell.
 UNREADABLE = "KEY"
 PROFILE_SECRETS = secret_fields(PROFILE_FIELDS)  # passwords and OAuth secrets (P14)
+PASSWORD_FIELDS = frozenset({"password", "outgoing_password"})  # what M20 judges (not the OAuth secrets)
 
 
-def _unreadable(store: Store, token: str | None, field: str) -> Finding | None:
-    """An error when a stored secret does not decrypt with the current key: it is lost until re-entered."""
+def _secret_findings(store: Store, token: str | None, field: str) -> Iterator[Finding]:
+    """What a stored secret itself shows: an error when it does not decrypt with the current key (it is
+    lost until re-entered); for a password, M20 when it holds a control character (stored before M20
+    refused them: the rule judges what is typed, and a stored password is not in a draft)."""
     if token is None:
-        return None
+        return
     if store.key_ok:
         try:
-            store.keyring.decrypt(token)
-            return None
+            clear = store.keyring.decrypt(token)
         except SecretUnreadable:
             pass
+        else:
+            if field in PASSWORD_FIELDS:
+                yield from credential_control_rule("", "", field, clear)
+            return
     what = "password" if field.endswith("password") else "secret"
-    return Finding(UNREADABLE, field, Severity.ERROR,
-                   f"The stored {what} can't be read with the current key: re-enter it, or use the key "
-                   "that encrypted it.")
+    yield Finding(UNREADABLE, field, Severity.ERROR,
+                  f"The stored {what} can't be read with the current key: re-enter it, or use the key "
+                  "that encrypted it.")
 
 
 def stored_findings(store: Store) -> Iterator[StoredFinding]:
@@ -72,7 +79,7 @@ def stored_findings(store: Store) -> Iterator[StoredFinding]:
             for f in check_profile(draft, contexts.profile_context(facts, draft)):
                 yield StoredFinding("profile", p.id, p.name, f)
             for secret in PROFILE_SECRETS:
-                if f := _unreadable(store, getattr(p, secret.model_column), secret.name):
+                for f in _secret_findings(store, getattr(p, secret.model_column), secret.name):
                     yield StoredFinding("profile", p.id, p.name, f)
     for page in _pages(AppUser):
         facts.prefetch_users(page)
@@ -94,5 +101,5 @@ def stored_findings(store: Store) -> Iterator[StoredFinding]:
             d = mailbox_draft(m, store.key_ok)
             for f in check_mailbox(d, contexts.mailbox_context(facts, d)):
                 yield StoredFinding("mailbox", m.id, m.name, f)
-            if f := _unreadable(store, m.password_enc, "password"):
+            for f in _secret_findings(store, m.password_enc, "password"):
                 yield StoredFinding("mailbox", m.id, m.name, f)

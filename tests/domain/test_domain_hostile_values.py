@@ -1,4 +1,4 @@
-"""Hostile values the rules refuse (issue 12): P13 pins, M20 line breaks, R1 status codes,
+"""Hostile values the rules refuse (issue 12): P13 pins, M20 control characters, R1 status codes,
 A1 approval codes, length limits, invisible characters in names, and natural keys."""
 
 from __future__ import annotations
@@ -68,34 +68,52 @@ def test_p13_pin_normalised_to_64_lower_case_hex_digits():
     assert not is_sha256_pin("")
 
 
-# ---------------------------------------------------------------- M20 line breaks and NUL
+# ---------------------------------------------------------------- M20 control characters
+
+# Issue 21: not only CR, LF and NUL. ^A splits SASL XOAUTH2/OAUTHBEARER fields; ESC (and the C1 CSI, U+009B)
+# starts a terminal command wherever the value is shown; tab, DEL and NEL are control characters too.
+CONTROL = {"CRLF command": "u\r\nDELE 1", "LF": "u\nx", "CR": "u\rx", "NUL": "u\x00x", "trailing CRLF": "trailing\r\n",
+           "^A SASL field": "u\x01auth=Bearer injected", "ESC OSC 52": "u\x1b]52;c;Y3VybA==\x07", "tab": "u\tx",
+           "DEL": "u\x7fx", "C1 NEL": "u\x85x", "C1 CSI": "u\x9b2J", "BEL": "u\x07"}
 
 
-@pytest.mark.parametrize("bad", ["u\r\nDELE 1", "u\nx", "u\rx", "u\x00x", "trailing\r\n"], ids=repr)
+@pytest.mark.parametrize("bad", CONTROL.values(), ids=CONTROL.keys())
 @pytest.mark.parametrize("builder", [user_mailbox, queue_mailbox, forward_mailbox])
-def test_m20_mailbox_user_name_with_cr_lf_or_nul_is_an_error(builder, bad):
-    assert_fires(check_mailbox(builder(username=bad), mailbox_context()), "M20", "username", ERROR)
+def test_m20_mailbox_user_name_with_a_control_character_is_an_error(builder, bad):
+    finding = assert_fires(check_mailbox(builder(username=bad), mailbox_context()), "M20", "username", ERROR)
+    assert bad not in finding.message
 
 
-@pytest.mark.parametrize("bad", [CRLF_PASSWORD, "a\nb", "a\x00b"], ids=repr)
-def test_m20_new_mailbox_password_with_cr_lf_or_nul_is_an_error_and_not_quoted(bad):
+@pytest.mark.parametrize("bad", [CRLF_PASSWORD, *CONTROL.values()], ids=["CRLF DELETE", *CONTROL.keys()])
+def test_m20_new_mailbox_password_with_a_control_character_is_an_error_and_not_quoted(bad):
     finding = assert_fires(check_mailbox(user_mailbox(password=PasswordEdit(stored=True, new=bad)),
                                          mailbox_context()), "M20", "password", ERROR)
-    assert bad not in finding.message and "DELETE" not in finding.message
+    assert bad not in finding.message and "DELETE" not in finding.message and "injected" not in finding.message
+
+
+@pytest.mark.parametrize("fine", ["alice@example.com", "Zoë-pässwörd-Ω42", "with space", "a" * 200,
+                                  "\u202ertl (a format character, not a control one)"], ids=repr)
+def test_m20_printable_text_is_not_a_control_character(fine):
+    box = user_mailbox(username=fine, password=PasswordEdit(stored=True, new=fine))
+    assert "M20" not in rules_of(check_mailbox(box, mailbox_context()))
 
 
 def test_m20_stored_password_is_not_judged_only_a_new_one():
     assert_quiet(check_mailbox(user_mailbox(password=PasswordEdit(stored=True)), mailbox_context()))
 
 
-@pytest.mark.parametrize("field, value", [("username", "u\r\nDELE 1"), ("password", PasswordEdit(new=CRLF_PASSWORD))])
-def test_m20_profile_own_credentials_with_line_breaks_are_an_error(field, value):
+@pytest.mark.parametrize("field, value", [("username", "u\r\nDELE 1"), ("password", PasswordEdit(new=CRLF_PASSWORD)),
+                                          ("username", "u\x01x"), ("password", PasswordEdit(new="p\x1b[2J")),
+                                          ("password", PasswordEdit(new="p\tw"))], ids=repr)
+def test_m20_profile_own_credentials_with_control_characters_are_an_error(field, value):
     assert_fires(profile_findings(shared_credentials_profile(**{field: value})), "M20", field, ERROR)
 
 
 @pytest.mark.parametrize("field, value", [("outgoing_username", "u\nx"),
-                                          ("outgoing_password", PasswordEdit(new="p\r\nQUIT"))])
-def test_m20_profile_separate_outgoing_credentials_with_line_breaks_are_an_error(field, value):
+                                          ("outgoing_password", PasswordEdit(new="p\r\nQUIT")),
+                                          ("outgoing_username", "u\x9bx"),
+                                          ("outgoing_password", PasswordEdit(new="p\x7f"))], ids=repr)
+def test_m20_profile_separate_outgoing_credentials_with_control_characters_are_an_error(field, value):
     draft = shared_credentials_profile(use_same_settings_for_outgoing=False,
                                        outgoing_auth_method=AuthMethod.PROFILE_CREDENTIALS,
                                        outgoing_username="out@example.com",

@@ -97,14 +97,14 @@ def test_failed_and_profile_selections(organisation):
 @pytest.mark.parametrize("args,message", [
     ((), "say which mailboxes to test"),
     (("--all", "--failed"), "say which mailboxes to test"),
-    (("--all", "--concurrency", "0"), "--concurrency: must be from 1 to 1000, not 0"),
-    (("--all", "--concurrency", "1" + "0" * 30), "--concurrency: must be from 1 to 1000"),
-    (("--all", "--concurrency", "many"), "--concurrency: 'many' is not a whole number"),
-    (("--all", "--deadline", "-5"), "--deadline: must be a number of seconds greater than 0, not -5"),
-    (("--all", "--deadline", "0"), "--deadline: must be a number of seconds greater than 0"),
-    (("--all", "--deadline", "nan"), "--deadline: must be a number of seconds greater than 0"),
-    (("--all", "--deadline", "inf"), "--deadline: must be a number of seconds greater than 0"),
-    (("--all", "--deadline", "1e400"), "--deadline: must be a number of seconds greater than 0"),
+    (("--all", "--concurrency", "0"), "--concurrency: a number of connections is from 1 to 1000, not '0'"),
+    (("--all", "--concurrency", "1" + "0" * 30), "--concurrency: a number of connections is from 1 to 1000"),
+    (("--all", "--concurrency", "many"), "--concurrency: 'many' is not a number of connections"),
+    (("--all", "--deadline", "-5"), "--deadline: '-5' is not a number of seconds"),
+    (("--all", "--deadline", "0"), "--deadline: seconds must be more than 0 and at most 2592000 (30 days), not '0'"),
+    (("--all", "--deadline", "nan"), "--deadline: 'nan' is not a number of seconds"),
+    (("--all", "--deadline", "inf"), "--deadline: 'inf' is not a number of seconds"),
+    (("--all", "--deadline", "1e400"), "--deadline: '1e400' is not a number of seconds"),
     (("--all", "--deadline", "soon"), "--deadline: 'soon' is not a number of seconds"),
 ])
 def test_usage_errors_exit_2(organisation, args, message):

@@ -142,11 +142,15 @@ def test_a_mailbox_the_app_may_not_open_is_refused(sqlite_store, oauth):
     assert "support@example.com" in message and "Add-MailboxPermission" in message
 
 
-def test_an_expired_token_is_refused_by_the_server(sqlite_store, oauth):
+def test_an_expired_token_is_refused_at_the_token_step_and_never_sent(sqlite_store, oauth):
+    """Issue 21: a token whose lifetime is not from 1 s to 1 day (here: over a minute ago) fails the token step,
+    naming the endpoint; before, it went to the servers, which refused it ("token expired")."""
     oauth.endpoint.token_lifetime = -60
+    sign_ins = len(oauth.smtp.attempts)
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, microsoft_profile(sqlite_store, oauth)).id)
-    assert _failed(outcome, "authentication").startswith("The server refused the access token")
-    assert "token expired" in oauth.smtp.attempts[-1].reason
+    message = _failed(outcome, "token")
+    assert f"token endpoint 127.0.0.1:{oauth.endpoint.port}" in message and "from 1 second to 1 day" in message
+    assert len(oauth.smtp.attempts) == sign_ins
 
 
 def test_a_token_for_another_address_is_refused(sqlite_store, oauth):

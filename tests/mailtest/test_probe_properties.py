@@ -7,15 +7,17 @@ import argparse
 import base64
 import json
 import math
+import re
+from urllib.parse import quote, quote_plus
 
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mailbox_tui.cli import MAX_CONCURRENCY, _concurrency, _deadline
 from mailbox_tui.domain.text import is_sha256_pin, normalise_pin
 from mailbox_tui.mailtest.probes import Credentials
 from mailbox_tui.mailtest.probes.explain import short_answer, unsendable_reason
-from mailbox_tui.mailtest.redact import MASK, Redactor
+from mailbox_tui.mailtest.redact import MASK, MIN_SECRET, Redactor
 
 HEX = "0123456789abcdef"
 # Secrets as an admin might type them (any character but the mask's), and text around them.
@@ -39,28 +41,88 @@ def test_p13_a_pin_is_accepted_only_when_it_is_64_hex_digits(text):
     assert is_sha256_pin(text) == expected
 
 
-@given(st.text(max_size=30), st.text(max_size=30))
-def test_m20_credentials_are_unsendable_exactly_when_they_hold_cr_lf_or_nul(username, password):
+# Text that often holds control characters (C0, DEL, C1) among ordinary ones.
+credential_text = st.text(st.one_of(st.characters(blacklist_categories=("Cs",)),
+                                    st.sampled_from("\r\n\0\x01\t\x1b\x7f\x85\x9b")), max_size=30)
+
+
+def _is_control(ch: str) -> bool:
+    return ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f
+
+
+@given(credential_text, credential_text)
+def test_m20_credentials_are_unsendable_exactly_when_they_hold_a_control_character(username, password):
     why = unsendable_reason(Credentials(username, password))
-    bad = any(ch in value for value in (username, password) for ch in "\r\n\0")
+    bad = any(_is_control(ch) for value in (username, password) for ch in value)
     assert bool(why) == bad
     if bad:  # names the field, never shows the value
         assert why.startswith(("The user name contains", "The password contains")) and "Nothing was sent" in why
         assert why == unsendable_reason(Credentials(_blank(username), _blank(password)))
+        assert not any(_is_control(ch) for ch in why)
 
 
 def _blank(value: str) -> str:
-    return "".join(ch if ch in "\r\n\0" else "x" for ch in value)
+    return "".join(ch if _is_control(ch) else "x" for ch in value)
 
 
-@given(secrets, around, around)
-def test_every_escaped_form_of_a_secret_is_masked(secret, before, after):
+def every_form(secret: str) -> set[str]:
+    """The secret as a protocol, a URL, a form body or a program shows it (issue 21 added: percent-encoded,
+    its hex in either case; URL-safe base64; JSON with an escaped solidus; each escaped once more)."""
+    raw = secret.encode()
+    percent = quote_plus(secret, safe="")
+    once = {secret, secret.replace("\\", "\\\\").replace('"', '\\"'), json.dumps(secret)[1:-1],
+            json.dumps(secret).replace("/", "\\/")[1:-1], repr(secret)[1:-1], repr(raw)[2:-1],
+            secret.encode("unicode_escape").decode(), percent, quote(secret, safe=""),
+            re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), percent),
+            base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    return once | {json.dumps(f)[1:-1] for f in once} | {repr(f)[1:-1] for f in once}
+
+
+@settings(deadline=None)
+@given(secrets.filter(lambda s: len(s) >= MIN_SECRET), around, around)
+def test_every_escaped_and_encoded_form_of_a_secret_is_masked(secret, before, after):
     redact = Redactor([secret])
-    quoted = secret.replace("\\", "\\\\").replace('"', '\\"')
-    for form in {secret, quoted, json.dumps(secret)[1:-1], repr(secret)[1:-1], repr(secret.encode())[2:-1]}:
+    for form in every_form(secret):
         masked = redact(before + form + after)
         assert form not in masked
         assert MASK in masked
+
+
+# Ordinary text: words and punctuation; never a quote, =, :, PASS or a blob around the secret.
+words = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz ABC012.,!?-"), max_size=80)
+short_words = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzABC012"), min_size=1, max_size=MIN_SECRET - 1)
+
+
+@given(short_words, words)
+def test_a_short_secret_never_masks_ordinary_text(secret, text):
+    """Issue 21: "e" must not turn every e into ***, and so show which letters the secret holds."""
+    assume(not any(_decodes_to(word, secret) for word in re.findall(r"[A-Za-z0-9]{2,}", text)))
+    redact = Redactor([secret])
+    for ordinary in (text, f"the server said {text} to {secret} and {secret}s ({secret})."):
+        assert redact(ordinary) == ordinary
+
+
+def _decodes_to(word: str, secret: str) -> bool:
+    """Whether `word` is a base64 blob holding `secret`: such a word is masked, rightly."""
+    try:
+        return secret.encode() in base64.b64decode(word + "=" * (-len(word) % 4), validate=True)
+    except ValueError:
+        return False
+
+
+@settings(deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="*\"\\'"), min_size=1,
+               max_size=MIN_SECRET - 1).filter(lambda s: s.strip() == s and s),
+       st.sampled_from(["alice@example.com", "a"]))
+def test_a_short_secret_is_masked_where_it_stands_as_a_credential(secret, user):
+    redact = Redactor([secret])
+    for before, after in ((f'LOGIN {user} "', '"'), ("PASS ", ""), ("client_secret=", "&"),
+                          ('{"password": "', '"}'), ("password: ", "")):
+        assert redact(before + secret + after).startswith(before + MASK)  # (a secret "}" may mask more)
+    for blob in (f"\0{user}\0{secret}", secret, f"user={user}\x01auth=Bearer {secret}\x01\x01"):
+        encoded = base64.b64encode(blob.encode()).decode()
+        masked = redact(f"AUTH PLAIN {encoded}")
+        assert masked.startswith(f"AUTH PLAIN {MASK}") and encoded.rstrip("=") not in masked
 
 
 # A secret's characters and the text around it share only white space, so the text cannot
@@ -71,7 +133,8 @@ spaced_secrets = st.lists(secret_chars, min_size=1, max_size=30).map("".join)
 spaced_around = st.lists(around_chars, max_size=30).map("".join)
 
 
-@given(spaced_secrets, spaced_around, spaced_around, st.integers(min_value=0, max_value=600))
+@given(spaced_secrets.filter(lambda s: len(s) >= MIN_SECRET), spaced_around, spaced_around,
+       st.integers(min_value=0, max_value=600))
 def test_a_secret_is_masked_before_white_space_is_collapsed_and_the_text_cut(secret, before, after, padding):
     shown = short_answer(Redactor([secret])("." * padding + before + secret + after))
     collapsed = " ".join(secret.split())
@@ -80,7 +143,7 @@ def test_a_secret_is_masked_before_white_space_is_collapsed_and_the_text_cut(sec
         assert len(collapsed) < 6 or collapsed[:6] not in shown  # not even the start of it, at the cut
 
 
-@given(spaced_secrets.filter(lambda s: len(s.strip()) >= 6), spaced_around)
+@given(spaced_secrets.filter(lambda s: len(s.strip()) >= 6 and len(s) >= MIN_SECRET), spaced_around)
 def test_a_server_that_changes_white_space_does_not_unmask_a_secret(secret, after):
     collapsed = " ".join(secret.split())
     for form in (collapsed, "\t".join(secret.split()), "  ".join(secret.split()), secret.strip()):
@@ -91,11 +154,12 @@ def test_a_server_that_changes_white_space_does_not_unmask_a_secret(secret, afte
 @given(st.text(min_size=1, max_size=40), st.text(max_size=10), st.text(max_size=10))
 def test_auth_plain_and_auth_login_blobs_never_show_the_password(password, user, extra):
     redact = Redactor([password])
-    for blob in (f"\0{user}\0{password}", password, f"{extra}{password}{extra}"):
+    blobs = [f"\0{user}\0{password}", password]  # AUTH PLAIN, AUTH LOGIN: whatever the password's length
+    if len(password) >= MIN_SECRET:  # inside any other text: a long one only (a short one is no field there)
+        blobs.append(f"{extra}{password}{extra}")
+    for blob in blobs:
         encoded = base64.b64encode(blob.encode()).decode()
-        masked = redact(f"AUTH PLAIN {encoded}")
-        if len(password.encode()) >= 5:  # shorter ones leave no whole base64 group of their own
-            assert encoded not in masked
+        assert encoded not in redact(f"AUTH PLAIN {encoded}")
 
 
 @given(st.text(max_size=20))

@@ -13,7 +13,8 @@ HTTPS on 127.0.0.1 with a certificate from a throwaway CA. It follows
 
 Access tokens are JWTs signed by the shared :class:`~support.oauth_tokens.TokenAuthority`, which the
 test dovecot and SMTP server trust. Per test, a test can force an error (``set_mode``), change the
-token's lifetime or claims, and read every request the endpoint saw (``requests``,
+token's lifetime or claims, make a successful answer hostile (``set_answer``), have every refusal echo
+the client secret (``echo_secret``), and read every request the endpoint saw (``requests``,
 ``request_counts``, ``issued_counts``). GET ``/{tenant}/v2.0/.well-known/openid-configuration`` and the
 JWKS make it usable as an MSAL authority too.
 """
@@ -227,6 +228,11 @@ ERRORS: dict[str, tuple[int, str, int, str, str]] = {
 }
 # Modes a test can select with set_mode(); the error names above are modes too.
 BEHAVIOUR_MODES = ("normal", "server_error_html", "hang", "drip", "close")
+# How echo_secret() can send the client secret back: as it arrived (percent-encoded by the form body,
+# upper- or lower-case hex), decoded, base64 (standard or URL-safe), in quotes with backslash escapes,
+# JSON-escaped (\uXXXX, \/), or backslash-escaped as Python's unicode_escape writes it.
+ECHO_FORMS = ("raw", "percent", "percent lower", "base64", "base64url", "quoted", "json escaped",
+              "backslash escaped")
 
 
 class OAuthError(Exception):
@@ -345,6 +351,8 @@ class TokenEndpoint:
             self.token_lifetime: float = 3599
             self.claim_overrides: dict[str, Any] = {}
             self.scope_claim = "scope"
+            self.answer_overrides: dict[str, Any] = {}
+            self.echo: str | None = None
             self.requests = []
             self.tls_failures = 0
 
@@ -365,6 +373,23 @@ class TokenEndpoint:
             self.mode = mode
             if interval is not None:
                 self.drip_interval = interval
+
+    def set_answer(self, **overrides: Any) -> None:
+        """Change what a successful answer carries (a hostile or broken endpoint): each keyword replaces
+        that field of the JSON answer (``expires_in=float("inf")`` is sent as ``Infinity``, as Python's
+        json writes it); a callable is given the field's issued value (``access_token=lambda t: t +
+        "\\x01auth=Bearer injected"``); ``None`` leaves the field out."""
+        with self._lock:
+            self.answer_overrides = dict(overrides)
+
+    def echo_secret(self, form: str) -> None:
+        """From now on refuse every token request with ``invalid_request``, its ``error_description``
+        echoing the client secret the request carried, in `form` (one of ``ECHO_FORMS``): what a careless
+        or hostile endpoint does. ``"percent"`` is the secret exactly as it arrived in the form body."""
+        if form not in ECHO_FORMS:
+            raise ValueError(f"unknown echo form {form!r}")
+        with self._lock:
+            self.echo = form
 
     def request_counts(self) -> collections.Counter:
         """Requests per (client, subject), whatever their outcome."""
@@ -611,7 +636,29 @@ class TokenEndpoint:
         claims.update(self.claim_overrides)
         token = self.authority.mint(claims, lifetime=self.token_lifetime)
         lifetime = int(self.token_lifetime)
-        return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
+        answer = {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
+        for name, value in self.answer_overrides.items():
+            answer[name] = value(answer.get(name)) if callable(value) else value
+        return {name: value for name, value in answer.items() if value is not None}
+
+    def echo_answer(self, raw_body: str, form: dict[str, str]) -> dict:
+        """The error answer of ``echo_secret``: the client secret as the request carried it, in the form set."""
+        found = re.search(r"(?:^|&)client_secret=([^&]*)", raw_body)
+        arrived, secret = found.group(1) if found else "", form.get("client_secret", "")
+        echoed = {
+            "raw": secret,
+            "percent": arrived,
+            "percent lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), arrived),
+            "base64": base64.b64encode(secret.encode()).decode(),
+            "base64url": base64.urlsafe_b64encode(secret.encode()).decode().rstrip("="),
+            "quoted": '"' + secret.replace("\\", "\\\\").replace('"', '\\"') + '"',
+            "json escaped": json.dumps(secret).replace("/", "\\/")[1:-1],
+            "backslash escaped": secret.encode("unicode_escape").decode("ascii"),
+        }[self.echo or "raw"]
+        return {"error": "invalid_request", "error_codes": [900144],
+                "error_description": f"AADSTS900144: The request body must contain the following parameter: "
+                                     f"'scope'. Your request had the secret {echoed} and no scope.\r\n"
+                                     f"Trace ID: {uuid.uuid4()}"}
 
     # ------------------------------------------------ discovery
 
@@ -721,6 +768,10 @@ class _Handler(BaseHTTPRequestHandler):
         form = {name: values[0] for name, values in parse_qs(raw, keep_blank_values=True).items()}
         if not (_MS_TOKEN.match(path) or path == "/token"):
             self._send(404, {}, {"error": "not_found"})
+            return
+        if endpoint.echo:
+            endpoint.record_held(path, self.headers, form, 400, "invalid_request")
+            self._send(400, {}, endpoint.echo_answer(raw, form))
             return
         mode, release, interval = endpoint.mode, endpoint._release, endpoint.drip_interval
         if mode == "hang":

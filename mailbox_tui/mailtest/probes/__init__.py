@@ -10,8 +10,9 @@ fingerprint is compared right after the handshake, before any credential is sent
 is not a SHA-256 fails the probe before it connects: it never switches verification off.
 
 Bounded whatever the server does: the profile's timeout bounds the whole probe (not each
-read), and a probe reads at most limits.READ_LIMIT bytes (see limits.py). Credentials with
-CR, LF or NUL are never sent (rule M20): they would reach the server as extra commands.
+read), and a probe reads at most limits.READ_LIMIT bytes (see limits.py). Credentials with a
+control character are never sent (rule M20): CR, LF or NUL would reach the server as extra
+commands, ^A as extra SASL fields.
 
 By job: results.py (what a probe is given and finds), tls.py (trust and pins), attempt.py (one
 attempt within its budget), imap.py, pop3.py, smtp.py (each protocol's steps), explain.py

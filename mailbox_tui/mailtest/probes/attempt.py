@@ -15,6 +15,7 @@ from ...domain.text import is_sha256_pin, normalise_pin
 from ..limits import Budget, budget_for
 from ..redact import Redactor
 from .explain import Stopped, explain, raw_answer, short_answer, unsendable_reason
+from .sasl import unsendable_user
 from .results import (
     TOKEN,
     AUTHENTICATION,
@@ -40,7 +41,10 @@ class Attempt:
         self.budget = budget
         self.fetch_only = fetch_only
         self.pin = "" if fetch_only else normalise_pin(ep.pin_sha256 or "")
-        self.redact = Redactor([creds.password] if creds else [])
+        # Every secret this attempt will carry, known before the first byte is sent (an OAuth request's
+        # client secret too: a token endpoint may echo it in a refusal, before any token exists).
+        oauth_secrets = creds.oauth[0].secrets if creds is not None and creds.oauth is not None else ()
+        self.redact = Redactor([creds.password, *oauth_secrets] if creds else [])
         self.step = DNS
         self.answer = ""  # the server's last answer, whole: redacted, then shortened, in the result
         self.tls_version = ""
@@ -147,6 +151,10 @@ def run_steps(ep: Endpoint, creds: Credentials | None, steps, fetch_only: bool =
             if attempt.pin and not is_sha256_pin(attempt.pin):
                 attempt.step = TLS
                 return attempt.result(False, bad_pin_message(ep))
+            if creds is not None and creds.oauth is not None and (
+                    why := unsendable_user(creds.username, creds.oauth[0].token_url)):
+                attempt.step = TOKEN
+                return attempt.result(False, why)
             if creds is not None and (why := unsendable_reason(creds)):
                 attempt.step = AUTHENTICATION
                 return attempt.result(False, why)

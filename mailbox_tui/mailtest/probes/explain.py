@@ -10,6 +10,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from ...domain.options import TlsMode
+from ...domain.text import has_control_chars
 from ..limits import READ_LIMIT
 from .results import (
     ANSWER_MAX,
@@ -30,16 +31,28 @@ if TYPE_CHECKING:
     from .attempt import Attempt
 
 
-_FORBIDDEN = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL character"}
+_NAMED = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL character",
+          "\t": "a tab", "\x01": "a ^A (SASL field separator)", "\x1b": "an escape (ESC)"}
+
+
+def control_characters(value: str) -> list[str]:
+    """The control characters (C0, DEL, C1: rule M20) in `value`, named in order of first appearance; the
+    value itself is never part of the names."""
+    found: dict[str, None] = {}
+    for char in value:
+        if has_control_chars(char):
+            found.setdefault(_NAMED.get(char, f"a control character (U+{ord(char):04X})"), None)
+    return list(found)
 
 
 def unsendable_reason(creds: Credentials) -> str:
-    """Why these credentials must not be sent, or "": CR, LF or NUL would end the command early."""
+    """Why these credentials must not be sent, or "": a control character would end the command early (CR,
+    LF, NUL), add SASL fields (^A) or reach a terminal that echoes it (rule M20)."""
     for name, value in (("user name", creds.username), ("password", creds.password)):
-        found = [what for char, what in _FORBIDDEN.items() if char in value]
+        found = control_characters(value)
         if found:
             return (f"The {name} contains {' and '.join(found)}: sent to the server it would become a "
-                    f"command of its own. Nothing was sent. Re-enter the {name} (rule M20).")
+                    f"command or field of its own. Nothing was sent. Re-enter the {name} (rule M20).")
     return ""
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from urllib.parse import urlsplit
 
 from ...domain.options import AuthMethod
+from ...domain.text import has_control_chars
+from .explain import Stopped
 from .results import IMAP, POP3, SMTP
 
 XOAUTH2, OAUTHBEARER = "XOAUTH2", "OAUTHBEARER"
@@ -23,7 +26,30 @@ def mechanism(offered) -> str | None:
     return None
 
 
+def unsafe_field(user: str, token: str) -> str:
+    """Which of the two a SASL bearer sign-in cannot carry ("user name" or "access token"), or "": a control
+    character (^A above all, the field separator) would add fields of its own (rule M20)."""
+    for what, value in (("user name", user), ("access token", token)):
+        if has_control_chars(value):
+            return what
+    return ""
+
+
+def unsendable_user(user: str, token_url: str) -> str:
+    """Why the token step must not start for `user` (the address a token acts for, and the SASL user), or ""."""
+    if not has_control_chars(user):
+        return ""
+    return ("The user name holds a control character: it would add fields to the SASL sign-in (XOAUTH2, "
+            f"OAUTHBEARER). Nothing was sent to the token endpoint {urlsplit(token_url).netloc} or the mail "
+            "server. Re-enter the mailbox's user name (rule M20).")
+
+
 def initial_response(name: str, user: str, token: str, host: str, port: int) -> bytes:
+    """The client's first message: user and token as fields separated by ^A. Refuses (Stopped) a user or token
+    holding a control character rather than send fields the admin never set (the token step checks first)."""
+    if what := unsafe_field(user, token):
+        raise Stopped(f"The {what} holds a control character: it would add fields to the SASL sign-in. "
+                      "Nothing was sent (rule M20).")
     if name == XOAUTH2:
         return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
     return f"n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01".encode()
