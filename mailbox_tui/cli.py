@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .cli_history import add_history_commands, cmd_history, cmd_undo
 from .cli_upgrade import add_upgrade_command, cmd_upgrade
+from .domain.outside_text import json_for_terminal, visible, visible_lines
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 LOG_ENV = "MAILBOX_TUI_LOG"
@@ -35,6 +36,39 @@ def _is_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return text.isprintable()
+
+
+class _ShownStream:
+    """A standard stream that shows outside text and obeys none of it (domain/outside_text.py): on
+    plain output every control character is made visible but the line ends; a stream of JSON keeps
+    the real text, with what json.dumps leaves raw (DEL, C1) written as \\u escapes. Everything a
+    command prints goes through it, so no print can forget."""
+
+    def __init__(self, stream, show) -> None:
+        self._stream, self._show = stream, show
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._show(text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+class _ShownOutput:
+    """While a command runs: sys.stdout and sys.stderr as _ShownStreams (stdout JSON with --json, and
+    for export, whose standard output is the exchange file)."""
+
+    def __init__(self, json_out: bool) -> None:
+        self.json_out = json_out
+
+    def __enter__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = _ShownStream(sys.stdout, json_for_terminal if self.json_out else visible_lines)
+        sys.stderr = _ShownStream(sys.stderr, visible_lines)
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = self.saved
 
 
 class _Parser(argparse.ArgumentParser):
@@ -256,7 +290,7 @@ def cmd_export(args) -> int:
     if getattr(args, "json", False):
         _print(args, {"out": str(out), "counts": counts}, "")
     else:
-        print(f"Exported {summary} to {out}.", file=sys.stderr)
+        print(f"Exported {summary} to {visible(out)}.", file=sys.stderr)
     return EXIT_OK
 
 
@@ -324,7 +358,7 @@ def cmd_check(args) -> int:
     else:
         for f in found:
             print(f"{f.record} {f.record_id} {f.name!r} {f.finding.rule} {f.finding.severity.value}: "
-                  f"{f.finding.message}")
+                  f"{visible(f.finding.message)}")
         print(f"{len(errs)} error(s), {len(found) - len(errs)} warning(s).")
     return EXIT_FINDINGS if errs else EXIT_OK
 
@@ -337,7 +371,7 @@ def cmd_rotate_key(args) -> int:
         count, where = rotate_key(store, args.out)
     shared = from_env or where.stat().st_mode & 0o040
     _print(args, {"rotated": count, "key": str(where)},
-           f"Re-encrypted {count} stored password(s) under a new key, now in {where}."
+           f"Re-encrypted {count} stored password(s) under a new key, now in {visible(where)}."
            + (" Put its contents in MAILBOX_TUI_KEY." if from_env else "")
            + (" Every admin who shares this key needs the new one." if shared else ""))
     return EXIT_OK
@@ -399,7 +433,8 @@ def _test_progress(progress) -> None:
     result = "Failure" if outcome.failed else "Success" if outcome.tested else "Not Run"
     first = next((c for c in outcome.checks.values() if c.status == TestStatus.FAILURE), None)
     why = f": {first.direction} failed at {first.step}" if first else ""
-    print(f"[{progress.done}/{progress.total}] {outcome.name} <{outcome.email}> {result}{why}", file=sys.stderr)
+    print(f"[{progress.done}/{progress.total}] {visible(outcome.name)} <{visible(outcome.email)}> {result}{why}",
+          file=sys.stderr)
 
 
 def cmd_test(args) -> int:
@@ -420,12 +455,12 @@ def cmd_test(args) -> int:
     else:
         for o in report.outcomes:
             statuses = ", ".join(f"{c.direction} {TestStatus.label_of(c.status)}" for c in o.checks.values())
-            print(f"{'Failure' if o.failed else 'Success' if o.tested else 'Not Run':8} {o.name} <{o.email}>: "
-                  f"{statuses}")
+            print(f"{'Failure' if o.failed else 'Success' if o.tested else 'Not Run':8} {visible(o.name)} "
+                  f"<{visible(o.email)}>: {statuses}")
             for alert in o.alerts:
-                print(f"    {alert.level} ({alert.step}): {alert.message}")
+                print(f"    {alert.level} ({alert.step}): {visible(alert.message)}")
         for skipped in report.not_run:
-            print(f"{'Not Run':8} {skipped.label}: {skipped.reason}")
+            print(f"{'Not Run':8} {visible(skipped.label)}: {skipped.reason}")
         print(f"{len(report.outcomes)} tested: {report.successes} succeeded, {report.failures} failed, "
               f"{report.untested + len(report.not_run)} not tested, in {report.elapsed:.1f} s.")
     return EXIT_OK if report.ok else EXIT_FINDINGS
@@ -486,10 +521,13 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"{_one_line(text)} is not printable UTF-8 text")
     try:
         _setup_logging(getattr(args, "log", None))
-        return COMMANDS[args.command](args)
+        if args.command is None:  # the app: the terminal is its screen (ui/plain.py shows outside text)
+            return COMMANDS[None](args)
+        with _ShownOutput(json_out=getattr(args, "json", False) or args.command == "export"):
+            return COMMANDS[args.command](args)
     except RuleViolation as exc:
         for f in exc.findings:
-            print(f"mailbox-tui: {f.rule} {f.severity.value}: {f.message}", file=sys.stderr)
+            print(f"mailbox-tui: {f.rule} {f.severity.value}: {visible(f.message)}", file=sys.stderr)
         return EXIT_FINDINGS
     except (StoreError, KeyFileError, _LogProblem) as exc:
         return _refuse(str(exc))
