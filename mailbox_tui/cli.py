@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
@@ -11,21 +10,15 @@ import sys
 from pathlib import Path
 
 from .cli_history import add_history_commands, cmd_history, cmd_undo
+from .cli_test import cmd_test
 from .cli_upgrade import add_upgrade_command, cmd_upgrade
 from .domain.outside_text import json_for_terminal, visible, visible_lines
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+from .cli_common import (  # noqa: F401 (the commands' shared helpers, imported from here by others too)
+    CREATES_DATABASE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, WRITE_WAIT_S, _acting, _key_warning, _one_line,
+    _open_store, _print, _refuse)
+
 LOG_ENV = "MAILBOX_TUI_LOG"
-WRITE_WAIT_S = 120.0  # how long a command waits for another writer (saying so) before giving up
-
-
-def _one_line(text: str) -> str:
-    """A message for the terminal: control characters (a CR, an escape sequence) and undecodable
-    bytes from the admin's arguments are shown escaped, never acted on; a URL's password is hidden."""
-    import re
-
-    text = re.sub(r"(\w+://[^/@:\s]*:)[^@/\s]*@", r"\1***@", text)
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _is_text(text: str) -> bool:
@@ -205,46 +198,6 @@ class _LogProblem(Exception):
     """--log names a place a log cannot be written."""
 
 
-# Commands that may create a database; the others need one that exists (an empty new file
-# would only report "all clear").
-CREATES_DATABASE = {None, "demo", "import"}
-
-
-def _open_store(args, url: str | None = None, keyring=None, quiet_upgrade: bool = False):
-    from .store.database import Store
-
-    def waiting() -> None:
-        print("mailbox-tui: waiting for another writer (an import, a rotate-key or an admin's save) to finish…",
-              file=sys.stderr, flush=True)
-
-    scripted = args.command is not None  # the app keeps the short wait, and the terminal is its screen
-    store = Store(url or getattr(args, "db", None), keyring=keyring, key_path=getattr(args, "key_file", None),
-                  create=args.command in CREATES_DATABASE, on_wait=waiting if scripted else None,
-                  on_upgrade_wait=lambda said: print(f"mailbox-tui: {said}", file=sys.stderr, flush=True),
-                  **({"write_wait_s": WRITE_WAIT_S} if scripted else {}))
-    for note in [*([] if quiet_upgrade else store.upgrade_notes), *store.key_notes]:
-        print(f"mailbox-tui: note: {note}", file=sys.stderr)
-    store.actor = _acting(args)
-    return store
-
-
-def _print(args, data, text: str) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    elif text:
-        print(text)
-
-
-def _key_warning(store) -> None:
-    if not store.key_ok:
-        print(f"mailbox-tui: warning: {store.key_message}", file=sys.stderr)
-
-
-def _refuse(message: str, code: int = EXIT_FINDINGS) -> int:
-    print(f"mailbox-tui: error: {_one_line(message)}", file=sys.stderr)
-    return code
-
-
 def cmd_demo(args) -> int:
     from .store.demo import seed_demo
 
@@ -400,86 +353,11 @@ def _deadline(text: str) -> float:
     return value
 
 
-def _test_selection(args) -> tuple[list[int] | None, str, int]:
-    """The mailbox ids `mailbox-tui test` covers; or None, the reason and the exit status: a usage
-    error (2) when the command does not say which, a refusal (1) when what it names does not exist."""
-    from .mailtest import selection
-
-    chosen = [args.all, args.failed, args.profile is not None, bool(args.emails)]
-    if sum(map(bool, chosen)) != 1:
-        return None, "say which mailboxes to test: --all, --failed, --profile NAME, or EMAIL addresses", EXIT_USAGE
-    if args.all:
-        return selection.active_mailboxes(), "", EXIT_OK
-    if args.failed:
-        return selection.failed_mailboxes(), "", EXIT_OK
-    if args.profile is not None:
-        ids = selection.profile_mailboxes(args.profile)
-        if ids is None:
-            return None, f"there is no server profile named {args.profile!r}.", EXIT_FINDINGS
-        return ids, "", EXIT_OK
-    ids, missing = selection.mailboxes_by_email(args.emails)
-    if missing:
-        return None, f"no mailbox has the address {', '.join(missing)}.", EXIT_FINDINGS
-    return ids, "", EXIT_OK
-
-
-def _test_progress(progress) -> None:
-    from .domain.options import TestStatus
-
-    outcome = progress.outcome
-    if outcome is None:
-        print(f"Testing {progress.total} mailbox(es)…", file=sys.stderr)
-        return
-    result = "Failure" if outcome.failed else "Success" if outcome.tested else "Not Run"
-    first = next((c for c in outcome.checks.values() if c.status == TestStatus.FAILURE), None)
-    why = f": {first.direction} failed at {first.step}" if first else ""
-    print(f"[{progress.done}/{progress.total}] {visible(outcome.name)} <{visible(outcome.email)}> {result}{why}",
-          file=sys.stderr)
-
-
-def cmd_test(args) -> int:
-    from .domain.options import TestStatus
-    from .mailtest.runner import TestRunner
-
-    with _open_store(args) as store:
-        _key_warning(store)
-        ids, problem, status = _test_selection(args)
-        if ids is None:
-            print(f"mailbox-tui: error: {problem}", file=sys.stderr)
-            return status
-        report = TestRunner(store, concurrency=args.concurrency, deadline=args.deadline,
-                            on_progress=_test_progress).run(ids)
-    report.outcomes.sort(key=lambda o: (o.name.casefold(), o.mailbox_id))
-    if getattr(args, "json", False):
-        _print(args, report.as_dict(), "")
-    else:
-        for o in report.outcomes:
-            statuses = ", ".join(f"{c.direction} {TestStatus.label_of(c.status)}" for c in o.checks.values())
-            print(f"{'Failure' if o.failed else 'Success' if o.tested else 'Not Run':8} {visible(o.name)} "
-                  f"<{visible(o.email)}>: {statuses}")
-            for alert in o.alerts:
-                print(f"    {alert.level} ({alert.step}): {visible(alert.message)}")
-        for skipped in report.not_run:
-            print(f"{'Not Run':8} {visible(skipped.label)}: {skipped.reason}")
-        print(f"{len(report.outcomes)} tested: {report.successes} succeeded, {report.failures} failed, "
-              f"{report.untested + len(report.not_run)} not tested, in {report.elapsed:.1f} s.")
-    return EXIT_OK if report.ok else EXIT_FINDINGS
-
-
 def cmd_app(args) -> int:
     from .ui.app import run_app
 
     with _open_store(args) as store:
         return run_app(store, acting=getattr(args, "acting", None), mouse=not getattr(args, "no_mouse", False))
-
-
-def _acting(args) -> str:
-    """Who the history says made a change: --as, or the acting admin this user chose in the app."""
-    from .domain.text import email_key
-    from .ui.settings import load_settings  # plain JSON; no Textual
-
-    text = getattr(args, "acting", None) or load_settings().get("acting_admin") or ""
-    return email_key(text) if text else ""
 
 
 COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check": cmd_check,

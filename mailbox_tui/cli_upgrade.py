@@ -5,6 +5,8 @@ when the other admins' roles may not change its tables, or before a team switche
 
 from __future__ import annotations
 
+from . import cli_common as cli
+
 
 def add_upgrade_command(sub, common) -> None:
     sub.add_parser("upgrade", parents=[common],
@@ -12,7 +14,6 @@ def add_upgrade_command(sub, common) -> None:
 
 
 def cmd_upgrade(args) -> int:
-    from . import cli  # the shared helpers; imported late (cli imports this module)
     from .store.migrations import SCHEMA_VERSION
 
     with cli._open_store(args, quiet_upgrade=True) as store:
