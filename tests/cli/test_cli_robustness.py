@@ -266,17 +266,18 @@ def test_symlink_planted_at_the_part_file_is_not_followed(seeded, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".all.json")]  # no temporary file left
 
 
-def test_csv_export_replaces_a_symlinked_file_instead_of_writing_through_it(seeded, tmp_path):
+def test_csv_export_refuses_a_symlinked_file_and_never_writes_through_it(seeded, tmp_path):
+    """Issue 21, item 5: exports write only regular files; a planted link is refused, not replaced."""
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     folder = tmp_path / "csv"
     folder.mkdir()
     (folder / "users.csv").symlink_to(victim)
-    assert run("export", "--db", f"sqlite:///{seeded}", "--format", "csv", "--out", folder).returncode == 0
+    line = one_line_error(run("export", "--db", f"sqlite:///{seeded}", "--format", "csv", "--out", folder))
+    assert "users.csv is a symbolic link, not a regular file" in line
     assert victim.read_text() == "precious"
-    users = folder / "users.csv"
-    assert not users.is_symlink() and users.read_text().startswith("fullname,")
-    assert sorted(p.name for p in folder.iterdir()) == ["mailboxes.csv", "profiles.csv", "queues.csv", "users.csv"]
+    assert (folder / "users.csv").is_symlink()
+    assert sorted(p.name for p in folder.iterdir()) == ["users.csv"]
 
 
 def test_export_that_fails_midway_leaves_the_old_file_and_no_temporary(seeded, tmp_path):

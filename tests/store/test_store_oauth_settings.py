@@ -155,7 +155,7 @@ def test_rotate_key_reencrypts_the_oauth_secrets(sqlite_url, tmp_path, monkeypat
 
 
 def test_migration_5_adds_the_oauth_columns_to_a_schema_4_database_and_keeps_its_rows(db_url):
-    from mailbox_tui.store.database import MIGRATIONS
+    from mailbox_tui.store.migrations import MIGRATIONS
 
     # The OAuth step's number, whatever it is renumbered to when migrations from other branches land.
     step = next(n for n, migration in MIGRATIONS.items() if migration.__name__ == "_migrate_oauth")
