@@ -432,7 +432,7 @@ class GuardsTypeahead:
     GUARDS_TYPEAHEAD = True
     shown_at: float | None = None
 
-    def _on_mount(self) -> None:
+    def on_mount(self) -> None:  # Textual calls each class's handler along the MRO: the screen's own runs too
         self.mark_shown()
 
     def mark_shown(self) -> None:
