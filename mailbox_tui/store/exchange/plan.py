@@ -109,9 +109,9 @@ class ImportPlan:
         self.facts.note_email(p, draft.email)
         return p
 
-    def _new_user_box(self, p: int, user: UserDraft) -> MailboxDraft:
-        """The new mailbox of the user planned with mailbox number p (U2)."""
-        return new_user_mailbox(UserDraft(user.full_name, user.email, user.state, self.users.uid(p)), self.org)
+    def _new_user_box(self, p: int, user: tuple) -> MailboxDraft:
+        """The new mailbox (U2) of the user planned with mailbox number p: (full name, email, state, …)."""
+        return new_user_mailbox(UserDraft(user[0], user[1], user[2], self.users.uid(p)), self.org)
 
     def mailboxes_in_order(self):
         """(key, number) of every planned mailbox, in the order they were planned."""

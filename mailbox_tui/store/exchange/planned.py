@@ -195,8 +195,7 @@ class PlannedMailboxes:
         """Planned mailbox p as it stands: a new object each time (changing it changes no plan)."""
         section, row, draft, edits, user = self.spill.get(self._base[p], self._base_len[p])
         edits = _decode_edits(edits)
-        draft = apply_in_place(self.new_user_box(p, UserDraft(*user)), edits) if draft is None else \
-            decode_draft(draft)
+        draft = apply_in_place(self.new_user_box(p, user), edits) if draft is None else decode_draft(draft)
         planned = PlannedMailbox(SECTION_CODES[section], row, draft, dict(edits), bool(self.existing[p]))
         e = self._head[p]
         while e >= 0:
@@ -207,6 +206,17 @@ class PlannedMailboxes:
             apply_in_place(planned.draft, edits)
             e = self._next[e]
         return planned
+
+    def draft(self, p: int) -> MailboxDraft:
+        """Planned mailbox p's draft as it stands (what `get(p).draft` is, without the rest)."""
+        _, _, draft, edits, user = self.spill.get(self._base[p], self._base_len[p])
+        edits = _decode_edits(edits)
+        draft = apply_in_place(self.new_user_box(p, user), edits) if draft is None else decode_draft(draft)
+        e = self._head[p]
+        while e >= 0:
+            apply_in_place(draft, _decode_edits(self.spill.get(self._edit[e], self._edit_len[e])[2]))
+            e = self._next[e]
+        return draft
 
     def user(self, p: int) -> UserDraft:
         """The user's draft, as its row left it, of a users row's mailbox p."""

@@ -216,7 +216,7 @@ def _insert_user_mailboxes(plan: ImportPlan, boxes: array, resolve_user, resolve
     for start in range(0, len(boxes), WRITE_CHUNK):
         rows = []
         for p in boxes[start:start + WRITE_CHUNK]:
-            d = plan.planned.get(p).draft  # built again for this: resolving its placeholder ids in place is safe
+            d = plan.planned.draft(p)  # built again for this: resolving its placeholder ids in place is safe
             d.owner_id, d.regarding_id = resolve_user(d.owner_id), resolve_user(d.regarding_id)
             d.profile_id = resolve_profile(d.profile_id)
             cols = mailbox_columns(d)
