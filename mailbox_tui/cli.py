@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from .cli_history import add_history_commands, cmd_history, cmd_undo
-from .domain.outside_text import json_for_terminal, visible, visible_lines
+from .cli_output import ShownOutput
+from .domain.outside_text import visible
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 LOG_ENV = "MAILBOX_TUI_LOG"
@@ -34,39 +35,6 @@ def _is_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return text.isprintable()
-
-
-class _ShownStream:
-    """A standard stream that shows outside text and obeys none of it (domain/outside_text.py): on
-    plain output every control character is made visible but the line ends; a stream of JSON keeps
-    the real text, with what json.dumps leaves raw (DEL, C1) written as \\u escapes. Everything a
-    command prints goes through it, so no print can forget."""
-
-    def __init__(self, stream, show) -> None:
-        self._stream, self._show = stream, show
-
-    def write(self, text: str) -> int:
-        self._stream.write(self._show(text))
-        return len(text)
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
-
-
-class _ShownOutput:
-    """While a command runs: sys.stdout and sys.stderr as _ShownStreams (stdout JSON with --json, and
-    for export, whose standard output is the exchange file)."""
-
-    def __init__(self, json_out: bool) -> None:
-        self.json_out = json_out
-
-    def __enter__(self) -> None:
-        self.saved = sys.stdout, sys.stderr
-        sys.stdout = _ShownStream(sys.stdout, json_for_terminal if self.json_out else visible_lines)
-        sys.stderr = _ShownStream(sys.stderr, visible_lines)
-
-    def __exit__(self, *exc) -> None:
-        sys.stdout, sys.stderr = self.saved
 
 
 class _Parser(argparse.ArgumentParser):
@@ -200,8 +168,8 @@ def _open_store(args, url: str | None = None, keyring=None):
     store = Store(url or getattr(args, "db", None), keyring=keyring, key_path=getattr(args, "key_file", None),
                   create=args.command in CREATES_DATABASE, on_wait=waiting if scripted else None,
                   **({"write_wait_s": WRITE_WAIT_S} if scripted else {}))
-    for note in [*store.upgrade_notes, *store.key_notes]:
-        print(f"mailbox-tui: note: {note}", file=sys.stderr)
+    for note in [*store.upgrade_notes, *store.key_notes]:  # before the app too: it may name a file
+        print(f"mailbox-tui: note: {visible(note)}", file=sys.stderr)
     store.actor = _acting(args)
     return store
 
@@ -484,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(getattr(args, "log", None))
         if args.command is None:  # the app: the terminal is its screen (ui/plain.py shows outside text)
             return COMMANDS[None](args)
-        with _ShownOutput(json_out=getattr(args, "json", False) or args.command == "export"):
+        with ShownOutput(json_out=getattr(args, "json", False) or args.command == "export"):
             return COMMANDS[args.command](args)
     except RuleViolation as exc:
         for f in exc.findings:
