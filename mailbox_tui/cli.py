@@ -9,14 +9,14 @@ import re
 import sys
 from pathlib import Path
 
-from .cli_history import add_history_commands, cmd_history, cmd_undo
-from .cli_test import cmd_test
-from .cli_upgrade import add_upgrade_command, cmd_upgrade
-from .domain.outside_text import json_for_terminal, visible, visible_lines
-
 from .cli_common import (  # noqa: F401 (the commands' shared helpers, imported from here by others too)
     CREATES_DATABASE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, WRITE_WAIT_S, _acting, _key_warning, _one_line,
     _open_store, _print, _refuse)
+from .cli_history import add_history_commands, cmd_history, cmd_undo
+from .cli_output import ShownOutput
+from .cli_test import cmd_test
+from .cli_upgrade import add_upgrade_command, cmd_upgrade
+from .domain.outside_text import visible
 
 LOG_ENV = "MAILBOX_TUI_LOG"
 
@@ -29,39 +29,6 @@ def _is_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return text.isprintable()
-
-
-class _ShownStream:
-    """A standard stream that shows outside text and obeys none of it (domain/outside_text.py): on
-    plain output every control character is made visible but the line ends; a stream of JSON keeps
-    the real text, with what json.dumps leaves raw (DEL, C1) written as \\u escapes. Everything a
-    command prints goes through it, so no print can forget."""
-
-    def __init__(self, stream, show) -> None:
-        self._stream, self._show = stream, show
-
-    def write(self, text: str) -> int:
-        self._stream.write(self._show(text))
-        return len(text)
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
-
-
-class _ShownOutput:
-    """While a command runs: sys.stdout and sys.stderr as _ShownStreams (stdout JSON with --json, and
-    for export, whose standard output is the exchange file)."""
-
-    def __init__(self, json_out: bool) -> None:
-        self.json_out = json_out
-
-    def __enter__(self) -> None:
-        self.saved = sys.stdout, sys.stderr
-        sys.stdout = _ShownStream(sys.stdout, json_for_terminal if self.json_out else visible_lines)
-        sys.stderr = _ShownStream(sys.stderr, visible_lines)
-
-    def __exit__(self, *exc) -> None:
-        sys.stdout, sys.stderr = self.saved
 
 
 class _Parser(argparse.ArgumentParser):
@@ -401,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(getattr(args, "log", None))
         if args.command is None:  # the app: the terminal is its screen (ui/plain.py shows outside text)
             return COMMANDS[None](args)
-        with _ShownOutput(json_out=getattr(args, "json", False) or args.command == "export"):
+        with ShownOutput(json_out=getattr(args, "json", False) or args.command == "export"):
             return COMMANDS[args.command](args)
     except RuleViolation as exc:
         for f in exc.findings:

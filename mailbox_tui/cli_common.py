@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import sys
 
+from .domain.outside_text import visible
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 WRITE_WAIT_S = 120.0  # how long a command waits for another writer (saying so) before giving up
 
@@ -37,7 +39,7 @@ def _open_store(args, url: str | None = None, keyring=None, quiet_upgrade: bool 
                   on_upgrade_wait=lambda said: print(f"mailbox-tui: {said}", file=sys.stderr, flush=True),
                   **({"write_wait_s": WRITE_WAIT_S} if scripted else {}))
     for note in [*([] if quiet_upgrade else store.upgrade_notes), *store.key_notes]:
-        print(f"mailbox-tui: note: {note}", file=sys.stderr)
+        print(f"mailbox-tui: note: {visible(note)}", file=sys.stderr)  # before the app too: it may name a file
     store.actor = _acting(args)
     return store
 

@@ -16,6 +16,7 @@ from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
 from .input_queue import InputQueue
+from .plain import markup_literal, plain, visible
 from .settings import load_settings, save_settings
 from .undo_offer import UndoOffers
 from .widgets.scrollbar import use_compact_scrollbars
@@ -71,15 +72,17 @@ class ActionsProvider(Provider):
         return out
 
     async def discover(self) -> Hits:
+        # Shown as written (ui/plain.py): the palette parses its help line as markup, whatever it is.
         for name, callback, help_text in self.commands():
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(plain(name), callback, text=name, help=markup_literal(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, callback, help_text in self.commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield Hit(score, matcher.highlight(markup_literal(name)), callback, text=name,
+                          help=markup_literal(help_text))
 
 
 use_compact_scrollbars()
@@ -136,6 +139,16 @@ class MailboxApp(Workers, UndoOffers, App[int]):
             if ask is not None and ask(keys_dropped=bool(keys_dropped)):
                 return
         self.exit()
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification of the app (screens' and widgets' come here too) is one line of text:
+        never markup, every control character visible (ui/plain.py). `markup` is ignored."""
+        super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
+
+    def format_title(self, title: str, sub_title: str):
+        """The title line (a record's name, the acting admin's): shown as written, on one line."""
+        return super().format_title(visible(title), visible(sub_title))
 
     def _choose_acting(self, requested: str | None) -> None:
         settings = load_settings()

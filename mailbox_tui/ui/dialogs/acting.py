@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from ...store import lookups
+from ..plain import Plain, PlainInput, plain
 from ..screens.record_form import UserEmailSuggester as OwnerSuggester
 
 
@@ -27,16 +28,16 @@ class ActingAdminDialog(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Who is acting? Your user's email (→ completes). New forward mailboxes are yours "
-                         "by default. Escape: decide later.")
-            yield Input(placeholder="you@example.com", id="acting-email", suggester=OwnerSuggester())
-            yield Static("", id="acting-message")
+            yield Plain("Who is acting? Your user's email (→ completes). New forward mailboxes are yours "
+                        "by default. Escape: decide later.")
+            yield PlainInput(placeholder="you@example.com", id="acting-email", suggester=OwnerSuggester())
+            yield Plain("", id="acting-message")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         user = lookups.user_by_email(event.value)
         if user is None:
-            self.query_one("#acting-message", Static).update(f"No user has the email {event.value!r}.")
+            self.query_one("#acting-message", Plain).update(plain(f"No user has the email {event.value!r}."))
             return
         self.dismiss(user.id)
 

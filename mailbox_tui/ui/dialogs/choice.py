@@ -6,9 +6,10 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from ..input_queue import GuardsTypeahead
+from ..plain import Plain
 
 
 class ChoiceDialog(GuardsTypeahead, ModalScreen[str]):
@@ -28,7 +29,7 @@ class ChoiceDialog(GuardsTypeahead, ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.message, id="message")
+            yield Plain(self.message, id="message")  # its lines; a name in it is visible() first
             with Horizontal():
                 for key, label in self.choices:
                     yield Button(f"{label} ({key})", id=f"choice-{key}")

@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from ..input_queue import GuardsTypeahead
+from ..plain import Plain, plain
 
 
 class ConfirmDialog(GuardsTypeahead, ModalScreen[bool]):
@@ -32,7 +33,7 @@ class ConfirmDialog(GuardsTypeahead, ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, id="question")
+            yield Plain(plain(self.question), id="question")  # one line; it may quote a name or a file name
             with Horizontal():
                 yield Button(f"{self.yes} (y)", id="yes", variant="error")
                 yield Button(f"{self.no} (n)", id="no", variant="primary")

@@ -1,4 +1,9 @@
-"""Test Connection for a server profile, and pinning a self-signed certificate after seeing it."""
+"""Test Connection for a server profile, and pinning a self-signed certificate after seeing it.
+
+Almost everything here is text from outside: a server's answers, a token endpoint's scopes and
+identity, a certificate's subject and issuer. Each is shown on its own line, as written (ui/plain.py):
+a subject holding a line break, a fake `SHA-256 …` line and `[black on black]` shows as one line
+with ␊ in it, and the only SHA-256 line is the real fingerprint."""
 
 from __future__ import annotations
 
@@ -6,13 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from ...domain.findings import RuleViolation
 from ...store import services
 from ...store.database import ConflictError, StoreError
 from ..input_queue import GuardsTypeahead
 from ..messages import CertificateFetched, ConnectionChecked
+from ..plain import Plain, plain, plain_lines
 
 
 class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
@@ -41,10 +46,10 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("[b]Test Connection[/b]", markup=True)
+            yield Plain(plain("Test Connection", style="bold"))
             with VerticalScroll(id="connection"):
-                yield Static("Connecting… (each server's test is bounded by the profile's timeout)", id="connection-text")
-            yield Static("Escape: close", id="connection-keys")
+                yield Plain("Connecting… (each server's test is bounded by the profile's timeout)", id="connection-text")
+            yield Plain("Escape: close", id="connection-keys")
 
     def on_mount(self) -> None:
         self.run_checks()
@@ -69,11 +74,11 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
                 lines.append(f"    TLS {r.tls_version}"
                              + (f", certificate {r.certificate.subject}, valid until {r.certificate.not_after:%Y-%m-%d}"
                                 if r.certificate else ""))
-        self.query_one("#connection-text", Static).update("\n".join(lines))
+        self.query_one("#connection-text", Plain).update(plain_lines(lines))
         keys = "Escape: close"
         if any(c.untrusted_certificate for c in self.checks):
             keys = "p: show the server's certificate, to compare and pin it · " + keys
-        self.query_one("#connection-keys", Static).update(keys)
+        self.query_one("#connection-keys", Plain).update(keys)
 
     def action_show_certificate(self) -> None:
         check = next((c for c in self.checks if c.untrusted_certificate), None)
@@ -83,17 +88,17 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
     def on_certificate_fetched(self, message: CertificateFetched) -> None:
         direction, result = message.direction, message.result
         if not result.ok or result.certificate is None:
-            self.notify(result.message, severity="error", timeout=10, markup=False)
+            self.notify(result.message, severity="error", timeout=10)
             return
         cert = result.certificate
         self.certificate = (direction, cert)
-        self.query_one("#connection-text", Static).update(
-            f"The {direction} server presents:\n  subject {cert.subject}\n  issuer  {cert.issuer}\n"
-            f"  valid   {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d}\n"
-            f"  SHA-256 {cert.sha256_colons}\n\n"
+        self.query_one("#connection-text", Plain).update(plain_lines([
+            f"The {direction} server presents:", f"  subject {cert.subject}", f"  issuer  {cert.issuer}",
+            f"  valid   {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d}",
+            f"  SHA-256 {cert.sha256_colons}", "",
             "Compare the SHA-256 with one you got from the server's owner. Pinning trusts exactly this "
-            "certificate for this profile; verification stays on for everything else.")
-        self.query_one("#connection-keys", Static).update("y: pin this certificate · Escape: close")
+            "certificate for this profile; verification stays on for everything else."]))
+        self.query_one("#connection-keys", Plain).update("y: pin this certificate · Escape: close")
         self.mark_shown()
 
     def action_pin(self) -> None:
@@ -110,17 +115,17 @@ class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
             changed = ", ".join(LABELS.get(f, f) for f in exc.changed) or "its state"
             self.notify(f"Not pinned: another admin changed this profile while you tested it ({changed}), so the "
                         "certificate may belong to another server; compare it again after the new test.",
-                        severity="error", timeout=15, markup=False)
+                        severity="error", timeout=15)
             self._test_again()
             return
         except (StoreError, RuleViolation) as exc:
-            self.notify(f"Not pinned: {exc}", severity="error", timeout=10, markup=False)
+            self.notify(f"Not pinned: {exc}", severity="error", timeout=10)
             return
         self.notify(f"Pinned the {direction} server's certificate (SHA-256 {cert.sha256[:16]}…).")
         self._test_again()
 
     def _test_again(self) -> None:
         self.certificate = None
-        self.query_one("#connection-text", Static).update("Testing again…")
-        self.query_one("#connection-keys", Static).update("Escape: close")
+        self.query_one("#connection-text", Plain).update("Testing again…")
+        self.query_one("#connection-keys", Plain).update("Escape: close")
         self.run_checks()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from ...domain.findings import Severity
 from ...domain.options import ActMethod, IncomingMethod, OutgoingMethod
 from ...store import lookups
 from ...store.services import DefaultsPreview
 from ..input_queue import GuardsTypeahead
+from ..plain import Plain, plain, plain_lines
 
 NAMES = {"profile_id": "Server Profile", "incoming": "Incoming", "outgoing": "Outgoing", "act": "ACT"}
 OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
@@ -48,8 +49,9 @@ class DefaultsPreviewScreen(GuardsTypeahead, ModalScreen[bool]):
         changing = [p for p in self.previews if p.changes]
         names = lookups.profile_names(v for p in changing for field, old, new in p.changes
                                       if field == "profile_id" for v in (old, new))
-        for p in self.previews:
-            lines.append(f"[b]{p.name}[/b]" + ("" if p.changes else "  (already on the defaults)"))
+        for p in self.previews:  # a mailbox's or profile's name, a rule's message: shown as written
+            lines.append(Text.assemble(plain(p.name, style="bold"),
+                                       "" if p.changes else "  (already on the defaults)", end=""))
             for field, old, new in p.changes:
                 lines.append(f"  {NAMES[field]}: {_value(field, old, names)} → {_value(field, new, names)}")
             for f in p.findings:
@@ -59,10 +61,11 @@ class DefaultsPreviewScreen(GuardsTypeahead, ModalScreen[bool]):
         else:
             footer = f"y: apply to {len(changing)} mailbox(es) in one transaction · n / Escape: change nothing."
         with Vertical():
-            yield Static(f"[b]Apply Default Email Settings[/b] to {len(self.previews)} mailbox(es)")
+            yield Plain(Text.assemble(("Apply Default Email Settings", "bold"),
+                                      f" to {len(self.previews)} mailbox(es)", end=""))
             with VerticalScroll(id="preview"):
-                yield Static("\n".join(lines) or "Nothing selected.", markup=True)
-            yield Static(footer, id="preview-footer")
+                yield Plain(plain_lines(lines) if lines else "Nothing selected.")
+            yield Plain(footer, id="preview-footer")
 
     def action_answer(self, apply: bool) -> None:
         if apply and self.blocked:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Static
+
+from ..plain import Plain, plain, plain_lines
 
 
 def describe_bindings(screen: Screen) -> list[tuple[str, str]]:
@@ -46,8 +48,9 @@ class HelpScreen(ModalScreen[None]):
         self.title_text, self.bindings_list = title, bindings
 
     def compose(self) -> ComposeResult:
-        lines = [f"[b]{self.title_text}[/b]", ""]
-        lines += [f"[b]{keys:<18}[/b] {description}" for keys, description in self.bindings_list]
+        lines = [plain(self.title_text, style="bold"), ""]
+        lines += [Text.assemble(plain(f"{keys:<18}", style="bold"), " ", plain(description), end="")
+                  for keys, description in self.bindings_list]
         lines += ["", "ctrl+p opens the command palette: every action, by name. Escape closes this."]
         with VerticalScroll():
-            yield Static("\n".join(lines), markup=True)
+            yield Plain(plain_lines(lines))

@@ -13,17 +13,19 @@ import copy
 from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets import Checkbox, Select
 
 from ...domain.fields import BOOL, DATETIME, INT, OPTION, PASSWORD, REF, Field, form_fields, parse_utc, utc_text
+from ...domain.options import ServerType
 from ...domain.records import PasswordEdit
+from ..plain import Plain, PlainInput, plain
 from .record_form import Field as FormField
 
 PASSWORD_PLACEHOLDER = "new password; blank keeps the stored one"
 DATETIME_PLACEHOLDER = "YYYY-MM-DD HH:MM UTC; blank: none"
 
 
-class LinesInput(Input):
+class LinesInput(PlainInput):
     """An input for a value of several lines (a PEM or JSON key, P14): a paste keeps every line, joined
     by spaces (Textual's Input keeps only the first); the domain puts the line breaks back."""
 
@@ -32,6 +34,12 @@ class LinesInput(Input):
             self.insert_text_at_cursor(" ".join(line.strip() for line in event.text.splitlines() if line.strip()))
         event.prevent_default()  # and not Input's own paste of the first line after it
         event.stop()
+
+
+def profile_options(rows) -> list:
+    """The server profiles a form offers, (name and type, id) from queries.profiles_lookup(): a
+    name may have been imported with markup in it, so each is shown as written (ui/plain.py)."""
+    return [(plain(f"{name} ({ServerType.label_of(kind)})"), pid) for pid, name, kind in rows]
 
 
 def widget_for(field: Field, value, *, disabled: bool = False, choices: list[tuple[str, int]] | None = None,
@@ -48,7 +56,7 @@ def widget_for(field: Field, value, *, disabled: bool = False, choices: list[tup
     if placeholder is None:
         placeholder = field.placeholder or {PASSWORD: PASSWORD_PLACEHOLDER, DATETIME: DATETIME_PLACEHOLDER}.get(
             field.type, "")
-    kind = LinesInput if field.lines else Input
+    kind = LinesInput if field.lines else PlainInput
     return kind(shown(field, value), id=field.name, compact=True, disabled=disabled, placeholder=placeholder,
                  password=field.type == PASSWORD, **({"type": "integer"} if field.type == INT else {}))
 
@@ -101,8 +109,8 @@ class DeclaredForm:
                 yield from self.beside(f.name, locked)
             yield from self.section_end(section, draft)
 
-    def section_title(self, section: str, title: str) -> Static:
-        return Static(title, classes="section-title", id=f"section-{section}")
+    def section_title(self, section: str, title: str) -> Plain:
+        return Plain(title, classes="section-title", id=f"section-{section}")
 
     def field_label(self, f: Field) -> str:
         return f.short_label

@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from ...store import history_read
+from ..plain import Plain, plain_lines, visible
 from ..widgets.record_table import Column, RecordTable
 from .record_list import PAGE, RecordListScreen
 
@@ -30,7 +30,8 @@ class HistoryTable(RecordTable):
 
 
 def entry_lines(e: history_read.HistoryEntry) -> list[str]:
-    """An entry as a dialog shows it: who, when, what, and each field old → new."""
+    """An entry as a dialog shows it: who, when, what, and each field old → new. Each item is one
+    line: what it quotes (a stored value, an OS user, a file name) cannot start another."""
     lines = [f"#{e.id} · {e.at:%Y-%m-%d %H:%M:%S} UTC · {e.who}",
              f"{e.action} · {e.kind} {e.record_key}" + (f" (id {e.record_id})" if e.record_id else "")]
     if e.undoes:
@@ -76,7 +77,7 @@ class HistoryListScreen(RecordListScreen):
     def empty_text(self, filter_text: str, total: int) -> str:
         note = history_read.short_filter_note(filter_text)
         if note:
-            return f"Nothing matches “{filter_text}” ({note}). Escape clears the filter."
+            return f"Nothing matches “{visible(filter_text)}” ({note}). Escape clears the filter."
         return super().empty_text(filter_text, total)
 
     def status_parts(self) -> list[str]:
@@ -169,8 +170,8 @@ class EntryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             with VerticalScroll():
-                yield Static("\n".join(entry_lines(self.entry)), markup=False)
-            yield Static("u: undo · Escape: close", classes="hint")
+                yield Plain(plain_lines(entry_lines(self.entry)), id="entry-text")
+            yield Plain("u: undo · Escape: close", classes="hint")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -203,7 +204,7 @@ class RecordHistoryScreen(ModalScreen[None]):
             lines.append("No changes recorded for it yet.")
         with Vertical():
             with VerticalScroll():
-                yield Static("\n".join(lines), markup=False)
+                yield Plain(plain_lines(lines))
 
     def action_close(self) -> None:
         self.dismiss(None)

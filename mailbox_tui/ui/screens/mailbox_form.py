@@ -8,7 +8,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets import Checkbox, Input, Select
 
 from ...domain.availability import FieldState, mailbox_fields
 from ...domain.effects import mailbox_changes, mailbox_edit_notices
@@ -19,9 +19,10 @@ from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMe
 from ...domain.rules import PROCESS_AFTER_FORMAT
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft
 from ...store import form_facts, lookups, queries, services
+from ..plain import Plain, plain, plain_lines
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
-from .declared_form import DeclaredForm
+from .declared_form import DeclaredForm, profile_options
 from .record_form import (
     FORM_CSS,
     CompletingInput,
@@ -103,12 +104,12 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             with self.prevent(Select.Changed):
                 select.set_options(options)
             self._options_shown = options
-        self.query_one("#regarding", Static).update(f"Regarding: {self._regarding_text(draft)}")
+        self.query_one("#regarding", Plain).update(plain(f"Regarding: {self._regarding_text(draft)}"))
         self.fill(draft, quietly=True)
         self.sub_title = self.heading(draft)
         form = self.query_one("#form", VerticalScroll)
         form.scroll_to(0, 0, animate=False)
-        self.query_one("#form-end", Static).styles.height = 0
+        self.query_one("#form-end", Plain).styles.height = 0
         self._focus_first_field()
         self.refocus_on_resume = True
 
@@ -121,15 +122,15 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         locked = {name: not state.editable for name, state in self.field_states(d).items()}  # now: restyling costs
         self._options_shown = self._profile_options()
         yield TitleBar()
-        yield Static("", id="summary")
+        yield Plain("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(d, locked)
-            yield Static("", id="form-end")  # room below the last section, so F5 brings it to the top
+            yield Plain("", id="form-end")  # room below the last section, so F5 brings it to the top
         yield KeyBar()
 
-    def section_title(self, section: str, title: str) -> Static:
+    def section_title(self, section: str, title: str) -> Plain:
         key = {"general": "F2", "credentials": "F3", "sync": "F4", "results": "F5"}[section]
-        return Static(f"{title}  ({key})", classes="section-title", id=f"section-{section}")
+        return Plain(f"{title}  ({key})", classes="section-title", id=f"section-{section}")
 
     def field_label(self, f: Declared) -> str:
         return label(f.name)
@@ -147,20 +148,20 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def beside(self, name: str, locked: dict[str, bool]) -> ComposeResult:
         """What a field brings along under it: who the owner is; whether a password is stored."""
         if name == "owner_id":
-            yield Static("", id="owner-name")
+            yield Plain("", id="owner-name")
         elif name == "password":
-            yield Static("", id="password-state")
+            yield Plain("", id="password-state")
             yield Field("clear_password", Checkbox("No", False, id="clear_password", disabled=locked["clear_password"]),
                         label("clear_password"))
 
     def section_end(self, section: str, d: MailboxDraft) -> ComposeResult:
         """The lines a section shows after its fields: what the form shows but never edits."""
         if section == "general":
-            yield Static(f"Regarding: {self._regarding_text(d)}", id="regarding")
-            yield Static(self._kind_text(d), id="kind")
+            yield Plain(plain(f"Regarding: {self._regarding_text(d)}"), id="regarding")
+            yield Plain(self._kind_text(d), id="kind")
         elif section == "results":
-            yield Static(self._results_text(d), id="results")
-            yield Static(self._alerts_text(d), id="alerts")
+            yield Plain(self._results_text(d), id="results")
+            yield Plain(self._alerts_text(d), id="alerts")
 
     def heading(self, draft) -> str:
         return "New forward mailbox" if draft.id is None else draft.name
@@ -196,7 +197,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             "" if d.id is None else "  (fixed when created, M8)")
 
     def _profile_options(self) -> list[tuple[str, int]]:
-        return [(f"{name} ({ServerType.label_of(kind)})", pid) for pid, name, kind in queries.profiles_lookup()]
+        return profile_options(queries.profiles_lookup())
 
     def _results_text(self, d: MailboxDraft) -> str:
         """The declared results, as labelled: what Test & Enable wrote first, then the approval."""
@@ -207,7 +208,8 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             lines.append(f"{f.label}: {shown}")
         return "\n".join(lines)
 
-    def _alerts_text(self, d: MailboxDraft) -> str:
+    def _alerts_text(self, d: MailboxDraft):
+        """What a server, a token endpoint or a certificate said: one line each, shown as written."""
         if d.id is None:
             return "Alerts: none yet."
         alerts = lookups.mailbox_alerts(d.id, limit=20)
@@ -216,7 +218,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         lines = ["Alerts (newest first):"]
         lines += [f"{a.created_on:%Y-%m-%d %H:%M} {a.level:<7} {a.step + ': ' if a.step else ''}{a.message}"
                   for a in alerts]
-        return "\n".join(lines)
+        return plain_lines(lines)
 
     # -- judging
     def check(self, draft) -> list[Finding]:
@@ -252,7 +254,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             user = self.facts.owner_typed(self.value("owner_id")).user
         else:
             user = self.facts.owner  # a user's or queue's mailbox follows its record's owner (M2)
-        self.query_one("#owner-name", Static).update(f"Owner: {user.full_name}" if user else "")
+        self.query_one("#owner-name", Plain).update(plain(f"Owner: {user.full_name}") if user else "")
         if not self.base.password.stored:
             text = "No password is stored."
         elif not self.base.password.readable:
@@ -261,7 +263,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             text = "The stored password will be removed when you save."
         else:
             text = "A password is stored (never shown). Leave the field blank to keep it."
-        self.query_one("#password-state", Static).update(text)
+        self.query_one("#password-state", Plain).update(text)
 
     # -- saving
     def write(self, draft, base):
@@ -288,9 +290,9 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             self.query_one("#clear_password", Checkbox).value = False
         for box in self.query(Checkbox):
             box.label = self.checkbox_label(box)
-        self.query_one("#results", Static).update(self._results_text(d))
-        self.query_one("#alerts", Static).update(self._alerts_text(d))
-        self.query_one("#kind", Static).update(self._kind_text(d))
+        self.query_one("#results", Plain).update(self._results_text(d))
+        self.query_one("#alerts", Plain).update(self._alerts_text(d))
+        self.query_one("#kind", Plain).update(self._kind_text(d))
         self.sub_title = self.heading(d)
         self._loading = False
         self.validate()
@@ -306,7 +308,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             return
         self.test_run = TestRun(self, [self.base.id])
         self.test_run.start()
-        self.query_one("#results", Static).update("Testing… (the connection timeout bounds this)")
+        self.query_one("#results", Plain).update("Testing… (the connection timeout bounds this)")
         self.action_section("results")
 
     def on_test_finished(self, message) -> None:
@@ -315,7 +317,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         self.test_run = None
         report = message.report
         if report is None:  # the run failed; the app has said why
-            self.query_one("#results", Static).update(self._results_text(self.base))
+            self.query_one("#results", Plain).update(self._results_text(self.base))
             return
         self.notify(summary(report), timeout=10, severity="error" if report.failures else "information")
         self.fill(self.reload_base())
@@ -325,7 +327,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         """Bring the section's heading to the top of the form (F2–F5), and focus its first field."""
         form = self.query_one("#form", VerticalScroll)
         title = self.query_one(f"#section-{section}")
-        end = self.query_one("#form-end", Static)
+        end = self.query_one("#form-end", Plain)
         below = form.virtual_size.height - end.outer_size.height - title.virtual_region.y
         room = max(0, form.scrollable_content_region.height - below)
         if end.outer_size.height != room:

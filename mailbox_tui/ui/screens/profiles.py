@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Select
 
 from ...domain.availability import profile_fields
 from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields, secret_fields
@@ -17,6 +17,7 @@ from ...domain.records import PasswordEdit, ProfileDraft
 from ...domain.rules import ALLOWED_AUTH, default_port
 from ...store import lookups, queries, services
 from ...store.database import StoreError
+from ..plain import Plain
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import Column, RecordTable
@@ -93,10 +94,10 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
     def compose(self) -> ComposeResult:
         """The form, section by section, field by field as domain/fields.py declares them."""
         yield TitleBar()
-        yield Static("", id="summary")
+        yield Plain("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(self.base)
-            yield Static(self._usage_text(), id="usage", classes="note")
+            yield Plain(self._usage_text(), id="usage", classes="note")
         yield KeyBar()
 
     def widget(self, f: Declared, draft, locked: bool):
@@ -176,7 +177,7 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
         self.fill_fields(draft)
         for name in SECRETS:
             self.query_one(f"#{name}", Input).placeholder = _password_hint(getattr(draft, name))
-        self.query_one("#usage", Static).update(self._usage_text())
+        self.query_one("#usage", Plain).update(self._usage_text())
         self._loading = False
         self.validate()
 
@@ -196,7 +197,7 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
             try:
                 self.fill(self.reload_base())  # a pinned certificate changed the profile
             except StoreError as exc:  # another admin deleted it meanwhile
-                self.notify(str(exc), severity="error", timeout=10, markup=False)
+                self.notify(str(exc), severity="error", timeout=10)
 
         self.app.push_screen(ConnectionDialog(self.base.id), reload)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields, short_labels
 from ...domain.fields import Field as Declared
@@ -14,6 +13,7 @@ from ...domain.options import IncomingMethod, MailboxKind, OutgoingMethod
 from ...domain.records import QueueDraft
 from ...domain.rules import ALLOWED_INCOMING, ALLOWED_OUTGOING
 from ...store import lookups, queries, services
+from ..plain import Plain, visible
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
@@ -69,9 +69,9 @@ class QueueListScreen(ApprovalCommands, RecordListScreen):
     def action_delete(self) -> None:
         row = self.table.current
         if row is not None:
-            self.confirm_then(f"Delete the queue {row.name}? Its mailbox goes too.",
+            self.confirm_then(f"Delete the queue {visible(row.name)}? Its mailbox goes too.",
                               lambda: services.delete_queue(self.app.store, row.id),
-                              f"Deleted queue {row.name} and its mailbox.")
+                              f"Deleted queue {visible(row.name)} and its mailbox.")
 
 
 class QueueFormScreen(DeclaredForm, RecordFormScreen):
@@ -82,10 +82,10 @@ class QueueFormScreen(DeclaredForm, RecordFormScreen):
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield Static("", id="summary")
+        yield Plain("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(self.base)
-            yield Static("The queue's mailbox follows its owner, email and methods (M2, M4).", classes="note")
+            yield Plain("The queue's mailbox follows its owner, email and methods (M2, M4).", classes="note")
         yield KeyBar()
 
     # The owner is typed as a user's email; a queue's mailbox takes only the methods a queue may use.

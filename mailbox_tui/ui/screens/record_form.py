@@ -13,13 +13,14 @@ from textual.screen import Screen
 from textual.suggester import Suggester, SuggestionReady
 from textual.widget import Widget
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Select
 
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...domain.text import email_key
 from ...store.database import ConflictError, StoreError
 from ...store.lookups import OwnerLookup, owner_lookup
+from ..plain import Plain, PlainInput, visible
 
 MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 FORM_CSS = """
@@ -53,11 +54,11 @@ class UserEmailSuggester(Suggester):
         if found.completion is None:
             return None
         key = email_key(value)
-        # Keep what the admin typed as typed; complete only the rest.
-        return value + found.completion[len(key):] if len(key) == len(value) else found.completion
+        # Keep what the admin typed as typed; complete only the rest (a stored address is outside text).
+        return visible(value + found.completion[len(key):] if len(key) == len(value) else found.completion)
 
 
-class CompletingInput(Input):
+class CompletingInput(PlainInput):
     """An Input whose completion (shown greyed after the cursor; → takes it) is known to its Field:
     while one is offered, the field says so rather than judging the half-typed value."""
 
@@ -120,18 +121,18 @@ class Field(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label(self.label_text, classes="label")
+            yield Plain(self.label_text, classes="label")
             yield self.widget
-        yield Static("", classes="message", id=f"msg-{self.field_name}")
+        yield Plain("", classes="message", id=f"msg-{self.field_name}")
 
     def show(self, findings: list[Finding], locked_reason: str) -> None:
         self.judged = (findings, locked_reason)
         completion = self.widget.completion if isinstance(self.widget, CompletingInput) else ""
         if completion:
-            shown = (f"→ completes to {completion}", "info")
-        elif findings:
+            shown = (f"→ completes to {visible(completion)}", "info")
+        elif findings:  # a message may quote outside text: each one line, shown as written
             worst = min(findings, key=lambda f: ("error", "warning", "info").index(f.severity.value))
-            shown = ("\n".join(f"{MARKS[f.severity]} {f.message} ({f.rule})" for f in findings),
+            shown = ("\n".join(visible(f"{MARKS[f.severity]} {f.message} ({f.rule})") for f in findings),
                      worst.severity.value)
         elif locked_reason:
             shown = (locked_reason, "locked")
@@ -140,7 +141,7 @@ class Field(Vertical):
         if shown == self.shown:
             return  # restyling is the costly part of a keystroke: only when something changed
         self.shown = shown
-        message = self.query_one(".message", Static)
+        message = self.query_one(".message", Plain)
         message.remove_class("error", "warning", "info", "locked", "shown")
         message.update(shown[0])
         if shown[1]:
@@ -340,14 +341,14 @@ class RecordFormScreen(Screen[bool]):
         return self.findings
 
     def _summary(self, unplaced: dict[str, list[Finding]]) -> None:
-        summary = self.query_one("#summary", Static)
+        summary = self.query_one("#summary", Plain)
         errors = [f for f in self.findings if f.severity is Severity.ERROR]
         warns = [f for f in self.findings if f.severity is Severity.WARNING]
         extra = [f"{f.rule}: {f.message}" for fs in unplaced.values() for f in fs if f.severity is not Severity.INFO]
         text = f"{len(errors)} error(s), {len(warns)} warning(s)" if (errors or warns) else "No problems found."
         if self.is_dirty():
             text += " · unsaved changes"
-        shown = " · ".join([text, *extra])
+        shown = visible(" · ".join([text, *extra]))  # one line; a message may quote outside text
         if shown != self._summary_shown:
             # One line that stays one line: redraw that line, not the layout below it.
             one_line = bool(summary.size.width) and len(shown) < summary.content_region.width

@@ -7,9 +7,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from ..messages import RowsLoaded
+from ..plain import Plain, PlainInput, visible
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import RecordTable
@@ -54,9 +55,9 @@ class RecordListScreen(Screen):
         self._table = table = self.TABLE(id="records")
         self._show_rows(RowsLoaded(*self.query_rows(self.view, "", table.sort, table.descending)))
         yield TitleBar()
-        yield Static(" · ".join(self.status_parts()), id="status")
-        yield Input(placeholder=f"{self.FILTER_HINT} (Enter: back to the list, Escape: clear)", id="filter",
-                    compact=True)
+        yield Plain(visible(" · ".join(self.status_parts())), id="status")
+        yield PlainInput(placeholder=f"{self.FILTER_HINT} (Enter: back to the list, Escape: clear)", id="filter",
+                         compact=True)
         yield table
         yield KeyBar()
 
@@ -135,7 +136,7 @@ class RecordListScreen(Screen):
     def empty_text(self, filter_text: str, total: int) -> str:
         """What an empty list says: why it is empty and what to do."""
         if filter_text:
-            return f"Nothing matches “{filter_text}”. Escape clears the filter."
+            return f"Nothing matches “{visible(filter_text)}”. Escape clears the filter."
         if total:
             return "Nothing in this view: v shows the next view."
         return self.EMPTY
@@ -153,7 +154,7 @@ class RecordListScreen(Screen):
 
     def update_status(self) -> None:
         # One line, always (app.tcss): redraw the line, not the layout (which redraws the list too).
-        self.query_one("#status", Static).update(" · ".join(self.status_parts()), layout=False)
+        self.query_one("#status", Plain).update(visible(" · ".join(self.status_parts())), layout=False)
 
     @on(RecordTable.MarksChanged)
     def _marks_changed(self) -> None:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from ...domain.fields import ORG_FIELDS, ORG_SECTIONS, form_fields, short_labels
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
-from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType
+from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod
 from ...domain.records import OrgSettings
 from ...domain.rules import ALLOWED_ACT, ALLOWED_INCOMING, ALLOWED_OUTGOING
 from ...store import queries, services
+from ..plain import Plain
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
-from .declared_form import DeclaredForm
+from .declared_form import DeclaredForm, profile_options
 from .record_form import FORM_CSS, RecordFormScreen
 from .record_list import PAGE_TITLES, PAGES
 
@@ -39,10 +39,10 @@ class SettingsScreen(DeclaredForm, RecordFormScreen):
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield Static("", id="summary")
+        yield Plain("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(self.base)
-            yield Static("Process email only for users and queues whose email address is approved (A2). "
+            yield Plain("Process email only for users and queues whose email address is approved (A2). "
                          "Apply Default Email Settings (on the Mailboxes page, ctrl+p) copies these defaults "
                          "to marked mailboxes.", classes="note")
         yield KeyBar()
@@ -50,7 +50,7 @@ class SettingsScreen(DeclaredForm, RecordFormScreen):
     def choices(self, f: Declared, draft):
         """Defaults for new user mailboxes: the profiles there are, the methods a user's mailbox may use."""
         if f.name == "default_profile_id":
-            return [(f"{name} ({ServerType.label_of(kind)})", pid) for pid, name, kind in queries.profiles_lookup()]
+            return profile_options(queries.profiles_lookup())
         allowed = {IncomingMethod: ALLOWED_INCOMING, OutgoingMethod: ALLOWED_OUTGOING, ActMethod: ALLOWED_ACT}
         if f.options in allowed:
             return f.options.choices(allowed[f.options][USER])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields, short_labels
 from ...domain.fields import Field as Declared
@@ -14,6 +13,7 @@ from ...domain.options import ApprovalStatus, IncomingMethod, OutgoingMethod, Re
 from ...domain.records import UserDraft
 from ...domain.effects import email_changed
 from ...store import queries, services
+from ..plain import Plain, visible
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
@@ -83,9 +83,10 @@ class UserListScreen(ApprovalCommands, RecordListScreen):
     def action_delete(self) -> None:
         row = self.table.current
         if row is not None:
-            self.confirm_then(f"Delete the user {row.full_name} <{row.email}>? Their mailbox goes too.",
+            self.confirm_then(f"Delete the user {visible(row.full_name)} <{visible(row.email)}>? Their mailbox "
+                              "goes too.",
                               lambda: services.delete_user(self.app.store, row.id),
-                              f"Deleted user {row.full_name} and their mailbox.")
+                              f"Deleted user {visible(row.full_name)} and their mailbox.")
 
 
 class UserFormScreen(DeclaredForm, RecordFormScreen):
@@ -98,10 +99,10 @@ class UserFormScreen(DeclaredForm, RecordFormScreen):
     def compose(self) -> ComposeResult:
         d = self.base
         yield TitleBar()
-        yield Static("", id="summary")
+        yield Plain("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(d)
-            yield Static(self._mailbox_text(), id="mailbox-info", classes="note")
+            yield Plain(self._mailbox_text(), id="mailbox-info", classes="note")
         yield KeyBar()
 
     # Active is the user's state, shown as Yes/No.
@@ -159,7 +160,7 @@ class UserFormScreen(DeclaredForm, RecordFormScreen):
         self._loading = True
         self.base = draft
         self.fill_fields(draft)
-        self.query_one("#mailbox-info", Static).update(self._mailbox_text())
+        self.query_one("#mailbox-info", Plain).update(self._mailbox_text())
         self._loading = False
         self.validate()
 

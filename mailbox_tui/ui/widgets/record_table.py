@@ -17,6 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...domain.options import ApprovalStatus, MailboxKind, TestStatus
+from ...domain.outside_text import visible
 from ...store.queries import MailboxRow
 
 SHORT = {
@@ -211,13 +212,15 @@ class RecordTable(ScrollView, can_focus=True):
             lines = self.empty_text.splitlines() if self.count == 0 else []
             if 2 <= y < 2 + len(lines):
                 style = self.rich_style + self.get_component_rich_style("mailbox-table--empty")
-                return (" " + lines[y - 2][:width - 1]).ljust(width), style
+                return (" " + visible(lines[y - 2])[:width - 1]).ljust(width), style
             return " " * width, self.rich_style
         row = self.cache.get(index)
         if row is None:
             return " " * width, self.rich_style
         marked = row.id in self.marked
-        text = (self.MARK if marked else " ") + " ".join(_fit(c.value(row), c.width) for c in self.columns)
+        # A cell is outside text (a name, an address, a history entry's changes): one line, shown as
+        # written; the segment goes to the terminal as it is, so nothing in it may be a control character.
+        text = (self.MARK if marked else " ") + " ".join(_fit(visible(c.value(row)), c.width) for c in self.columns)
         style = self.rich_style
         if marked:
             style += self.get_component_rich_style("mailbox-table--marked")

@@ -5,10 +5,10 @@ start; the icon only answers a mouse click. One line of text does the job over S
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from ..plain import Plain
 
 
-class TitleBar(Static):
+class TitleBar(Plain):
     DEFAULT_CSS = """
     TitleBar {
         dock: top; width: 100%; height: 1; background: $panel; color: $foreground;
@@ -26,4 +26,4 @@ class TitleBar(Static):
         screen, app = self.screen, self.app
         title = screen.title if screen.title is not None else app.title
         sub_title = screen.sub_title if screen.sub_title is not None else app.sub_title
-        self.update(app.format_title(title, sub_title), layout=False)
+        self.update(app.format_title(title, sub_title), layout=False)  # the app's: shown as written
