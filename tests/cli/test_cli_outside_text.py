@@ -9,6 +9,7 @@ its own; with `--json` the real text is there, escaped as JSON."""
 from __future__ import annotations
 
 import json
+import time
 import os
 import sqlite3
 import subprocess
@@ -110,7 +111,8 @@ def hostile_org(sqlite_url, hostile_servers, token_certificate):
     refusing = hostile_servers(imap_answering())
     bye = hostile_servers(imap_refusing_greeting())
     sasl = hostile_servers(imap_answering(capabilities="IMAP4rev1 AUTH=XOAUTH2"))
-    token = unsigned_jwt({"scope": HOSTILE, "exp": 4102444800, "email": "token" + TITLE + "@example.com"})
+    token = unsigned_jwt({"scope": HOSTILE, "exp": int(time.time()) + 3600,  # a lifetime the token step takes
+                          "email": "token" + TITLE + "@example.com"})
     issuing = TokenEndpoint(token_certificate, (200, {"access_token": token, "expires_in": 3600,
                                                       "token_type": "Bearer", "scope": HOSTILE}))
     refusing_tokens = TokenEndpoint(token_certificate, (400, {"error": "temporarily_unavailable",

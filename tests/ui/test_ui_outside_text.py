@@ -8,6 +8,8 @@ and a token scope with `[` crashed Test Connection. The terminal bytes are in te
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from support.hostile import HostileServer, imap, smtp
 from support.outside_text import (
@@ -165,7 +167,7 @@ async def test_a_token_scope_and_identity_with_markup_show_in_test_connection(sq
     monkeypatch.setenv("SSL_CERT_FILE", str(cert.cert))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     scope = "IMAP.AccessAsApp [bad [/b] [link=https://evil.example]x" + ESCAPES
-    token = unsigned_jwt({"scope": scope, "exp": 4102444800, "email": "who[/b]@example.com"})
+    token = unsigned_jwt({"scope": scope, "exp": int(time.time()) + 3600, "email": "who[/b]@example.com"})
     server = servers(imap_answering(capabilities="IMAP4rev1 AUTH=XOAUTH2"))
     with TokenEndpoint(cert, (200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})) as endpoint, \
             Store(sqlite_url) as store:
