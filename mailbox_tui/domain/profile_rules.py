@@ -43,6 +43,7 @@ from .oauth import (
     used_fields,
 )
 from .records import PasswordEdit
+from .secret_destinations import profile_secret_moves
 from .text import has_control_chars, host_problem, https_url_problem, is_sha256_pin
 
 P = Record.PROFILE
@@ -405,6 +406,21 @@ def _m20_profile_control_characters(d: ProfileDraft, ctx: ProfileContext) -> Ite
                                d.outgoing_password.new)
 
 
+@rule("P15", "A stored secret does not follow a changed destination",
+      "A stored password goes to the servers it was entered for, and an OAuth client secret to its token "
+      "endpoint. When a change would send one somewhere it did not go before (a new incoming or outgoing "
+      "location, Use Same Settings turned on, a new tenant or Token Endpoint, a mailbox's new server profile) "
+      "and the same change does not enter it again, saving clears it, unless the admin keeps it for the new "
+      "destination: the form asks, an import needs --keep-secrets. A profile's change of servers clears the "
+      "passwords of its mailboxes likewise. Client certificates and service account keys never leave this "
+      "machine (they sign an assertion only their token endpoint accepts), so they are kept.",
+      record=P, fields=("password", "outgoing_password", "oauth_client_secret", "incoming_location"),
+      severity=(W,), where=Where.FORM | Where.IMPORT)
+def _p15_profile_secrets_follow(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    for move in profile_secret_moves(d, ctx.stored_destinations, ctx.mailbox_passwords):
+        yield Finding("P15", move.field, W, move.message)
+
+
 @rule("R1", record=P, fields=("state",))
 def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     yield from check_state(d.state)
@@ -413,7 +429,7 @@ def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]
 PROFILE_RULES: tuple[Rule, ...] = (
     _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
     _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p12_move_undelivered, _p13_pins,
-    _p14_oauth, _m20_profile_control_characters,
+    _p14_oauth, _p15_profile_secrets_follow, _m20_profile_control_characters,
     _r1_profile_state,
 )
 

@@ -27,6 +27,7 @@ from .options import (
 )
 from .profile_rules import PROFILE_RULES, check_profile, default_port, normalise_profile
 from .records import MailboxDraft
+from .secret_destinations import mailbox_secret_move
 from .registry import Record, Where, rule
 from .rule_common import (
     ALLOWED_ACT,
@@ -307,6 +308,15 @@ def _m20_no_control_characters(d: MailboxDraft, ctx: MailboxContext) -> Iterator
     yield from credential_control_rule("username", d.username, "password", d.password.new)
 
 
+@rule("P15", record=M, fields=("password",), severity=(W,), where=Where.FORM | Where.IMPORT,
+      note="a mailbox's new server profile: its password would go to the new profile's servers")
+def _p15_mailbox_password_follows(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    after = ctx.profile.destinations if ctx.profile is not None else frozenset()
+    move = mailbox_secret_move(d, ctx.stored_profile_destinations, after)
+    if move is not None:
+        yield Finding("P15", "password", W, move.message)
+
+
 _APPROVALS = frozenset(ApprovalStatus)
 
 
@@ -343,7 +353,7 @@ MAILBOX_RULES: tuple[Rule, ...] = (
     _m1_name, _m2_owner, _m3_email, _m5_same_email, _m6_delete_after, _m7_regarding,
     _m8_forward_fixed, _m9_credentials, _m10_profile_credentials, _m11_profile_required,
     _m12_incoming, _m13_outgoing, _m14_act, _m15_act_exchange, _m16_forward_exists, _m19_process_after,
-    _m20_no_control_characters, _a1_approval_code, _a2_approval, _r1_state,
+    _m20_no_control_characters, _p15_mailbox_password_follows, _a1_approval_code, _a2_approval, _r1_state,
 )
 
 
