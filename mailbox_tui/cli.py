@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", parents=[common], help="import a JSON file, a CSV file or a folder of CSV files")
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
+    imp.add_argument("--keep-secrets", action="store_true",
+                     help="keep a stored password or client secret that a row sends to a new server or token "
+                          "endpoint (P15; by default it is cleared)")
     sub.add_parser("check", parents=[common], help="run every rule over every stored record")
     test = sub.add_parser("test", parents=[common],
                           help="Test & Enable: connect to each mailbox's servers for real, record the results")
@@ -245,7 +248,8 @@ def cmd_import(args) -> int:
             with _open_store(args, url, keyring) as store:
                 if not store.key_ok and _carries_passwords(source):
                     return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
-                report = import_document(store, source, dry_run=args.dry_run, source=source.name)
+                report = import_document(store, source, dry_run=args.dry_run, source=source.name,
+                                         keep_secrets=args.keep_secrets)
                 args.import_written = report.written
     finally:
         interrupts.release()  # a Ctrl-C during the commit came too late: the import was written
@@ -254,6 +258,8 @@ def cmd_import(args) -> int:
     else:
         for f in report.findings:
             print(str(f), file=sys.stderr if f.is_error else sys.stdout)
+        if report.secrets_note:
+            print(report.secrets_note)
         if report.errors:
             print(f"Nothing was written: {len(report.errors)} error(s).", file=sys.stderr)
         elif report.written:
