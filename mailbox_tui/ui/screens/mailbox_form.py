@@ -269,7 +269,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def write(self, draft, base):
         if self.is_new:
             return services.create_forward_mailbox(self.app.store, draft)
-        return services.update_mailbox(self.app.store, base, draft)
+        return services.update_mailbox(self.app.store, base, draft, keep_secrets=self.keep_secrets)
 
     def reload_base(self):
         return services.get_mailbox(self.app.store, self.base.id)

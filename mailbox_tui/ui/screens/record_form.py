@@ -367,7 +367,31 @@ class RecordFormScreen(Screen[bool]):
             self._focus_first_error(errors)
             self.notify(f"Not saved: {len(errors)} error(s). {errors[0].message}", severity="error", timeout=8)
             return
+        moves = [f for f in self.findings if f.rule == "P15"]
+        if moves:
+            self._ask_keep_secrets(moves, self.read_draft(), close)
+            return
+        self.keep_secrets = False
         self._save(self.read_draft(), self.base, close)
+
+    keep_secrets = False  # P15: the admin chose to keep stored secrets for a changed destination
+
+    def _ask_keep_secrets(self, moves: list[Finding], draft, close: bool) -> None:
+        """P15: a stored secret would go somewhere new. Clear it (the default of every path) or keep it."""
+        from ..dialogs.choice import ChoiceDialog
+
+        def decide(choice: str | None) -> None:
+            if choice in ("c", "k"):
+                self.keep_secrets = choice == "k"
+                self._save(draft, self.base, close)
+            else:
+                self.notify("Still editing: your changes are not saved.", severity="warning")
+
+        lines = "\n".join(f"• {f.message}" for f in moves)
+        self.app.push_screen(ChoiceDialog(
+            f"{lines}\nClear what would go to the new destination (enter it again later), or keep it for the new "
+            "destination?", [("c", "Clear"), ("k", "Keep for the new host"), ("e", "Keep editing")],
+            escape_choice="e"), decide)
 
     def _save(self, draft, base, close: bool) -> None:
         try:
