@@ -111,6 +111,7 @@ def _mailboxes() -> Iterator[Case]:
     yield case(user_mailbox(username="", password=PasswordEdit()))
     yield case(user_mailbox(username="a" * 201))
     yield case(user_mailbox(allow_credentials=False, username="", password=PasswordEdit()))
+    yield case(forward_mailbox(allow_credentials=False, username="", password=PasswordEdit()))
     yield case(user_mailbox(), profile=SHARED)
     yield case(user_mailbox(profile_id=None), profile=None)
     yield case(forward_mailbox(profile_id=None), profile=None)

@@ -183,15 +183,19 @@ def _m9_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 
 @rule("M10", "The profile decides whose credentials are used",
       f"If the mailbox's profile authenticates with {AuthMethod.label_of(0)} (0) and any method uses "
-      f"server-side sync ({_SYNC}), Allow to Use Credentials must be Yes. If the profile authenticates "
-      "otherwise, Allow to Use Credentials = Yes is a warning: the mailbox's credentials will not be used.",
+      f"server-side sync ({_SYNC}), Allow to Use Credentials must be Yes: an error for a forward mailbox "
+      "and at Test & Enable; for a user's or queue's mailbox, which comes with its record and gets its "
+      "credentials later, a warning on every other path alike (form, save, import and `check`), so a "
+      "record one path accepts is accepted by all. If the profile authenticates otherwise, Allow to Use "
+      "Credentials = Yes is a warning: the mailbox's credentials will not be used.",
       record=M, fields=("allow_credentials",), severity=(E, W))
 def _m10_profile_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if ctx.profile is None:
         return
     if ctx.profile.auth_method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
         if uses_server_side_sync(d) and not d.allow_credentials:
-            yield Finding("M10", "allow_credentials", E,
+            needs_settings = not d.is_forward and ctx.stage != Stage.TEST
+            yield Finding("M10", "allow_credentials", W if needs_settings else E,
                           f"Profile {ctx.profile.name!r} uses the mailbox's own credentials: "
                           "set Allow to Use Credentials to Yes and enter them.")
     elif d.allow_credentials and ctx.profile.auth_method in (AuthMethod.OAUTH, AuthMethod.GMAIL_OAUTH):

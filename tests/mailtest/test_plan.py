@@ -74,7 +74,7 @@ def test_act_server_side_sync_on_an_imap_profile_fails_naming_m15(sqlite_store, 
     changed = exchange.copy(server_type=ServerType.IMAP_SMTP, incoming_location="127.0.0.1",
                             outgoing_location="127.0.0.1", incoming_port=dovecot.imaps, outgoing_port=smtp.implicit,
                             incoming_tls=TlsMode.IMPLICIT, outgoing_tls=TlsMode.IMPLICIT, timeout_seconds=5)
-    services.update_profile(sqlite_store, exchange, changed)
+    services.update_profile(sqlite_store, exchange, changed, keep_secrets=True)  # the password goes along (P15)
     outcome = evaluate(sqlite_store, mailbox.id)
     assert statuses(outcome) == (S, S, F), outcome.as_dict()
     act = outcome.checks[ACT]
