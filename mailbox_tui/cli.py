@@ -264,7 +264,8 @@ def cmd_import(args) -> int:
             print(f"Nothing was written: {len(report.errors)} error(s).", file=sys.stderr)
         elif report.written:
             done = ", ".join(f"{report.created[s]} created/{report.updated[s]} updated {s}" for s in report.created)
-            print(f"Imported: {done}.")
+            print(f"Imported: {done}." + (f" History entry #{report.entry}: `mailbox-tui undo {report.entry}` undoes "
+                                           "it as a whole." if report.entry else ""))
         else:
             print(f"Dry run: no errors, {len(report.findings)} warning(s); nothing written.")
     return EXIT_FINDINGS if report.errors else EXIT_OK

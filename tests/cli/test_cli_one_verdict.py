@@ -87,3 +87,23 @@ def test_test_and_enable_still_fails_such_a_mailbox_naming_m10(org):
     tested = cli("test", "--all", "--db", url, "--json")
     assert tested.returncode == 1, tested.stdout[-2000:]
     assert "M10" in tested.stdout and "Allow to Use Credentials" in tested.stdout
+
+
+def test_an_import_names_its_history_entry_and_counts_the_mailboxes_that_came_with_its_users(org):
+    """Issue 22, item 6: the entry number to undo it by (it was line 200,001 of `history`), and "0 created
+    mailboxes" no more when every new user came with one."""
+    url, tmp = org
+    users = _write(tmp / "users.json", _users())
+    plain = cli("import", users, "--db", url)
+    assert plain.returncode == 0, plain.stderr
+    assert f"{USERS} created/0 updated mailboxes" in plain.stdout, plain.stdout
+    number = int(plain.stdout.split("History entry #")[1].split(":")[0])
+    assert f"mailbox-tui undo {number}" in plain.stdout
+    history = cli("history", "--db", url, "--json")
+    entries = {e["id"]: e for e in json.loads(history.stdout)} if history.returncode == 0 else {}
+    assert entries and entries[number]["action"] == "import", history.stdout[-1000:]
+    more = _write(tmp / "more.json", {"users": [{"fullname": "Zed", "internalemailaddress": "zed@example.com"}]})
+    as_json = json.loads(cli("import", more, "--db", url, "--json").stdout)
+    assert as_json["entry"] > number and as_json["created"]["mailboxes"] == 1
+    undone = cli("undo", as_json["entry"], "--db", url)
+    assert undone.returncode == 0 and "1 user deleted" in undone.stdout, undone.stdout + undone.stderr

@@ -14,6 +14,7 @@ class ImportReport:
     updated: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SECTIONS})
     written: bool = False
     keep_secrets: bool = False  # P15: --keep-secrets
+    entry: int | None = None  # its history entry, once written (what `mailbox-tui undo` takes)
 
     @property
     def errors(self) -> list[ImportFinding]:
@@ -36,7 +37,7 @@ class ImportReport:
                 "the secrets in the file, or import with --keep-secrets to keep them for the new destination.")
 
     def as_dict(self) -> dict:
-        return {"written": self.written, "created": self.created, "updated": self.updated,
+        return {"written": self.written, "entry": self.entry, "created": self.created, "updated": self.updated,
                 "errors": len(self.errors), "warnings": len(self.findings) - len(self.errors),
                 "secrets": {"moved": self.secrets_moved, "kept": self.keep_secrets and bool(self.secrets_moved)},
                 "findings": [f.as_dict() for f in self.findings]}

@@ -86,6 +86,9 @@ def _written(store: Store, plan: ImportPlan, txn, dry_run: bool, name: str) -> I
         event = history.record_event(store, "import", history.IMPORT, name)
         with history.operation(batch=event or None):
             write_plan(plan)
+        report.entry = event or None
+        # A new user's or queue's mailbox came with it (U2, Q2): it is a mailbox created, too.
+        report.created["mailboxes"] += report.created["users"] + report.created["queues"]
         history.amend_event(event, [[f"{what} {section}", None, counts[section]]
                                     for what, counts in (("created", report.created), ("updated", report.updated))
                                     for section in SECTIONS if counts[section]])
