@@ -30,6 +30,7 @@ import peewee
 
 from ..domain.options import IncomingMethod, MailboxKind, TestStatus
 from ..store import services
+from ..store.database import is_unreachable
 from ..store.models import Mailbox
 from .limits import Abort
 from .plan import MailboxOutcome, MailboxTestPlan, Planner
@@ -44,6 +45,9 @@ FLUSH_SECONDS = 1.0  # and at least this often, so a slow run shows its results
 CANCELLED, DEADLINE, DELETED = "cancelled", "deadline reached", "mailbox no longer exists"
 DEADLINE_GRACE = 1.0  # seconds a probe's cut timeout runs past the run's deadline (see _bounded)
 CHANGED = "the configuration changed during the test"
+UNREACHABLE = "the database could not be reached: its result was not recorded"
+UNREACHABLE_PLAN = "the database could not be reached: not tested"
+RECORD_RETRY_S = 30.0  # how long a run's end waits for the database to take results it could not record
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,7 @@ class TestRunner:
         abort = Abort()
         threads = _ProbeThreads(self.concurrency, abort)
         self._report, self._batch, self._last_flush = report, [], time.monotonic()
+        self._unrecorded: list[MailboxOutcome] = []  # finished, not yet recorded (the database went away)
         open_plans: dict[int, _Open] = {}
         tokens = TokenCache()  # OAuth tokens for this run only (P14)
         try:
@@ -254,6 +259,7 @@ class TestRunner:
             abort.fire(abort.reason or "stopped")
             try:
                 self._flush()
+                self._give_up()
             finally:
                 threads.shutdown()
                 report.elapsed = time.monotonic() - started
@@ -319,6 +325,12 @@ class TestRunner:
         except services.NotFound:
             self._report.not_run.append(NotRun(mailbox_id, DELETED))
             return
+        except Exception as error:  # the database went away: this one is not tested, the run goes on
+            if not is_unreachable(error):
+                raise
+            log.warning("mailbox %s: not tested: the database can't be reached", mailbox_id)
+            self._report.not_run.append(NotRun(mailbox_id, UNREACHABLE_PLAN))
+            return
         probes = plan.probes
         if not probes:
             self._finish(plan.conclude({}))
@@ -371,24 +383,49 @@ class TestRunner:
 
     def _flush(self) -> None:
         """Write finished results, one transaction per batch. A mailbox deleted meanwhile, or changed
-        since it was planned, gets nothing written: it is reported as not run, with the reason."""
-        batch, self._batch = self._batch, []
+        since it was planned, gets nothing written: it is reported as not run, with the reason. While
+        the database can't be reached, results wait and go with the next batch (see _give_up)."""
+        batch, self._batch = self._unrecorded + self._batch, []
+        self._unrecorded = []
         self._last_flush = time.monotonic()
         if not batch:
             return
-        with self.store.transaction():
-            for outcome in batch:
-                try:
-                    written = services.record_test_results(
-                        self.store, outcome.mailbox_id, outcome.statuses, outcome.alerts, outcome.completed_on,
-                        tested_version=outcome.version, tested_profile=outcome.profile_version)
-                except (services.NotFound, peewee.IntegrityError):  # deleted; its savepoint rolled back
-                    written = None
-                if not written:
-                    reason = DELETED if written is None else CHANGED
-                    log.warning("mailbox %s %r: nothing recorded: %s", outcome.mailbox_id, outcome.name, reason)
-                    self._report.outcomes.remove(outcome)
-                    self._report.not_run.append(NotRun(outcome.mailbox_id, reason, outcome.name, outcome.email))
+        refused: list[tuple[MailboxOutcome, str]] = []
+        try:
+            with self.store.transaction():
+                for outcome in batch:
+                    try:
+                        written = services.record_test_results(
+                            self.store, outcome.mailbox_id, outcome.statuses, outcome.alerts, outcome.completed_on,
+                            tested_version=outcome.version, tested_profile=outcome.profile_version)
+                    except (services.NotFound, peewee.IntegrityError):  # deleted; its savepoint rolled back
+                        written = None
+                    if not written:
+                        refused.append((outcome, DELETED if written is None else CHANGED))
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            log.warning("%s result(s) not recorded yet: the database can't be reached", len(batch))
+            self._unrecorded = batch
+            return
+        for outcome, reason in refused:
+            log.warning("mailbox %s %r: nothing recorded: %s", outcome.mailbox_id, outcome.name, reason)
+            self._report.outcomes.remove(outcome)
+            self._report.not_run.append(NotRun(outcome.mailbox_id, reason, outcome.name, outcome.email))
+
+    def _give_up(self) -> None:
+        """At the end of a run: results still not recorded are tried again for RECORD_RETRY_S (the server
+        may be restarting), then named as not recorded, so the admin knows which to test again."""
+        end = time.monotonic() + RECORD_RETRY_S
+        while self._unrecorded and time.monotonic() < end and not self.cancel.is_set():
+            time.sleep(1.0)
+            self._flush()
+        for outcome in self._unrecorded:
+            self._report.outcomes.remove(outcome)
+            self._report.not_run.append(NotRun(outcome.mailbox_id, UNREACHABLE, outcome.name, outcome.email))
+        if self._unrecorded:
+            log.error("%s result(s) not recorded: the database could not be reached", len(self._unrecorded))
+        self._unrecorded = []
 
 
 def run_tests(store, mailbox_ids: Iterable[int], **options) -> RunReport:

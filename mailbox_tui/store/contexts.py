@@ -65,6 +65,9 @@ class FactsSource(Protocol):
     def mailbox_passwords(self, profile_id: int) -> int:
         """P15: how many mailboxes on a stored profile hold a password."""
 
+    def stored_mailbox_destinations(self, profile_id: int) -> frozenset[str]:
+        """P15: where the passwords of a stored profile's mailboxes go, as it is stored."""
+
     def user_email_taken(self, key: str, user_id: int | None) -> bool: ...
 
     def queue_name_taken(self, key: str, queue_id: int | None) -> bool: ...
@@ -129,8 +132,8 @@ def mailbox_context(facts: FactsSource, d: MailboxDraft, stage: Stage = Stage.ED
 
 def note_moved_password(ctx: MailboxContext, facts: FactsSource, stored_profile_id: int | None) -> None:
     """P15: the mailbox's stored password went to the servers of `stored_profile_id` (as stored)."""
-    stored = facts.stored_profile_destinations(stored_profile_id) if stored_profile_id else None
-    ctx.stored_profile_destinations = (stored or {}).get(MAILBOX_PASSWORDS, frozenset())
+    ctx.stored_profile_destinations = (facts.stored_mailbox_destinations(stored_profile_id)
+                                       if stored_profile_id else frozenset())
 
 
 def same_email_rank(use: EmailUse) -> tuple:
@@ -173,6 +176,10 @@ class DatabaseFacts:
                                        *_DESTINATION_COLUMNS)
              .where(EmailServerProfile.id == profile_id).first())
         return stored_profile_destinations(p) if p is not None else None
+
+    def stored_mailbox_destinations(self, profile_id: int) -> frozenset[str]:
+        found = self.profile(profile_id)  # (a form has read it already: its facts are remembered)
+        return found.destinations if found is not None else frozenset()
 
     def mailbox_passwords(self, profile_id: int) -> int:
         return Mailbox.select().where(Mailbox.profile == profile_id, Mailbox.password_enc.is_null(False)).count()

@@ -15,6 +15,7 @@ from ..domain.text import email_key
 from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
+from .db_trouble import DOWN_TITLE, WatchesDatabase
 from .input_queue import InputQueue
 from .plain import markup_literal, plain, visible
 from .settings import load_settings, save_settings
@@ -88,7 +89,7 @@ class ActionsProvider(Provider):
 use_compact_scrollbars()
 
 
-class MailboxApp(Workers, UndoOffers, App[int]):
+class MailboxApp(WatchesDatabase, Workers, UndoOffers, App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}
@@ -147,7 +148,10 @@ class MailboxApp(Workers, UndoOffers, App[int]):
         super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     def format_title(self, title: str, sub_title: str):
-        """The title line (a record's name, the acting admin's): shown as written, on one line."""
+        """The title line (a record's name, the acting admin's): shown as written, on one line; first,
+        while the database can't be reached, that it is retried (on every screen)."""
+        if self.database_down and DOWN_TITLE not in sub_title:
+            sub_title = f"{DOWN_TITLE} · {sub_title}" if sub_title else DOWN_TITLE
         return super().format_title(visible(title), visible(sub_title))
 
     def _choose_acting(self, requested: str | None) -> None:
@@ -177,7 +181,8 @@ class MailboxApp(Workers, UndoOffers, App[int]):
         # The acting admin first: a narrow terminal cuts the end, and the database name is the end.
         name = getattr(self, "_acting_name", None)
         acting = f"as {name}" if name else "no acting admin (ctrl+p)"
-        self.sub_title = f"{acting} · {short_database_name(self.store.url)}"
+        down = f"{DOWN_TITLE} · " if self.database_down else ""  # first: a narrow terminal cuts the end
+        self.sub_title = f"{down}{acting} · {short_database_name(self.store.url)}"
 
     def action_choose_admin(self) -> None:
         from .dialogs.acting import ActingAdminDialog

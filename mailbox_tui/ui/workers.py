@@ -17,7 +17,8 @@ from textual import work
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..domain.findings import RuleViolation
-from ..store.database import StoreError, describe_db_error, is_database_error
+from ..store.database import StoreError, describe_db_error, is_database_error, is_unreachable
+from .db_trouble import GuardsDatabase
 from .messages import CertificateFetched, ConnectionChecked, RowsLoaded, TestFinished, TestProgress
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def failure_reason(error: BaseException | None, url: str) -> str:
     return f"unexpected {name}; the details are in the log (--log FILE)."
 
 
-class Workers:
+class Workers(GuardsDatabase):
     """Mixed into the App: its thread workers and their one failure handler."""
 
     # -- the workers (each runs in its own thread, with its own database connection)
@@ -107,6 +108,9 @@ class Workers:
             return
         worker = event.worker
         what = WHAT.get(worker.name, "A background task")
+        if is_unreachable(worker.error) and worker.name == "load_rows":
+            self.database_unreachable(worker.error)  # the title says so; the list is read again once it answers
+            return
         log.error("%s failed (worker %s)", what, worker.name, exc_info=worker.error)
         self.notify(f"{what} failed: {failure_reason(worker.error, self.store.url)}", severity="error",
                     timeout=15, markup=False)
