@@ -160,6 +160,7 @@ class GraphServer:
             self.mode = "normal"
             self.drip_interval = 0.5
             self.redirect_host = "localhost"
+            self.clock_ahead = 0.0  # seconds this server's clock runs ahead: a valid token looks expired here
             self.scopes: dict[str, set[str]] = {}
             self.failures: list[_Failure] = []
             self.requests: list[GraphRequest] = []
@@ -251,7 +252,9 @@ class GraphServer:
                 raise jwt.InvalidSignatureError("unknown key")
             claims = jwt.decode(token, self.authority.key.public_key(), algorithms=["RS256"],
                                 audience=GRAPH_RESOURCE, issuer=entra_issuer(self.tenant_id),
-                                options={"require": ["exp", "aud", "iss"]})
+                                options={"require": ["exp", "aud", "iss"], "verify_exp": False})
+            if claims["exp"] <= time.time() + self.clock_ahead:
+                raise jwt.ExpiredSignatureError("expired")
         except jwt.ExpiredSignatureError:
             raise GraphError(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.",
                              _challenge()) from None
