@@ -53,7 +53,7 @@ TASKS = ("Tasks.Read.All", "Tasks.ReadWrite.All")
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
 ODATA_DISABLED = "Access to OData is disabled."
 NOT_REST_ENABLED = "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
-MODES = ("normal", "drip", "flood", "hang", "redirect", "not_json", "close")
+MODES = ("normal", "drip", "flood", "hang", "redirect", "not_json", "close", "echo_token")
 _MAX_BODY = 64 * 1024
 _MAX_HANG = 60.0  # a hung or dripping answer never outlives this
 FLOOD_MAX = 8 * 1024 * 1024  # bytes a flood sends at most
@@ -182,7 +182,8 @@ class GraphServer:
     def set_mode(self, mode: str, *, interval: float | None = None) -> None:
         """``drip`` (the answer one byte every `interval` s), ``flood`` (a 200 whose body never ends, up to
         FLOOD_MAX), ``hang`` (never answer), ``redirect`` (302 to the same path on `redirect_host`, another
-        host name for this server), ``not_json`` (200 with an HTML page), ``close`` (hang up at once)."""
+        host name for this server), ``not_json`` (200 with an HTML page), ``close`` (hang up at once),
+        ``echo_token`` (401 whose message quotes the Authorization header it got: a careless server)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         with self._lock:
@@ -382,6 +383,13 @@ class _Handler(BaseHTTPRequestHandler):
         mode, release, interval = graph.mode, graph._release, graph.drip_interval
         host = self.headers.get("Host", "")
         path = self.path.split("?", 1)[0]
+        if mode == "echo_token":
+            graph._record(GraphRequest(method, path, host, None, 401, "InvalidAuthenticationToken", mode))
+            error = GraphError(401, "InvalidAuthenticationToken",
+                               f"Access token validation failure for {self.headers.get('Authorization', '')}.")
+            data = json.dumps(_error_body(error)).encode()
+            self._send_raw(401, {"Content-Type": "application/json"}, data)
+            return
         if mode in ("hang", "close", "redirect", "flood", "not_json"):
             graph._record(GraphRequest(method, path, host, None, 0, None, mode))
             if mode == "hang":

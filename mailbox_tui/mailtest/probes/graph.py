@@ -71,7 +71,7 @@ class _Graph:
         a.heard(self._shown(answer))
         if answer.status == 401:
             a.step = AUTHENTICATION  # Graph refused the token itself
-        if 200 <= answer.status < 300:
+        if 200 <= answer.status < 300 and (method != "GET" or isinstance(answer.json(), dict)):
             return answer
         raise Stopped(self._refusal(answer, what, needs), a.answer)
 
@@ -81,7 +81,7 @@ class _Graph:
         """Graph's answer as it may be quoted: the error's code and message, or the status alone."""
         error = _error(answer)
         if error:
-            return f"HTTP {answer.status} {error[0]}: {error[1]}"
+            return visible(f"HTTP {answer.status} {error[0]}: {error[1]}")
         return f"HTTP {answer.status}"
 
     def _quote(self, text: str) -> str:
@@ -97,7 +97,8 @@ class _Graph:
                     "followed, so the token went nowhere else. Set the profile's location to the Graph base URL "
                     "(https://graph.microsoft.com).")
         if not code:
-            return (f"{where} did not answer as Microsoft Graph (HTTP {status}, no Graph error) while reading {what}: "
+            kind = "not a Graph JSON answer" if 200 <= status < 300 else "no Graph error"
+            return (f"{where} did not answer as Microsoft Graph (HTTP {status}, {kind}) while reading {what}: "
                     "check that the profile's location is the Graph base URL (https://graph.microsoft.com).")
         if status == 401:
             request = self.a.token_request
