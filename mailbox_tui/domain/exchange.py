@@ -1,5 +1,5 @@
 """Exchange locations (issue 23): Microsoft Graph or Exchange Web Services, and what follows from each.
-Pure: no I/O. Facts from Microsoft's documentation (MAILSERVERS.md, "Exchange")."""
+Pure: no I/O. Facts from Microsoft's documentation, summarised in docs/testing-graph.md."""
 
 from __future__ import annotations
 

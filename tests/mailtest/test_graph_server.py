@@ -1,4 +1,4 @@
-"""The test Graph server behaves as Microsoft documents Graph (MAILSERVERS.md, "Exchange"), checked with the
+"""The test Graph server behaves as Microsoft documents Graph (docs/testing-graph.md), checked with the
 standard library's HTTP client alone, so the product's tests stand on a faithful server."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A Microsoft Graph server for tests (issue 23), written only from Microsoft's published documents as
-summarised in ../shared/MAILSERVERS.md, section "Exchange". No Graph server runs offline.
+summarised in docs/testing-graph.md. No Graph server runs offline.
 
 HTTPS on 127.0.0.1 with a certificate from the OAuth test CA. It answers the few app-only requests
 Test & Enable makes, for the mailboxes it holds:

@@ -48,7 +48,7 @@ POP_PERMISSION = "POP.AccessAsApp"
 SMTP_PERMISSION = "SMTP.SendAsApp"
 EXCHANGE_PERMISSIONS = (IMAP_PERMISSION, POP_PERMISSION, SMTP_PERMISSION)
 # Microsoft Graph (issue 23): the resource an app-only token for Graph names as its audience, and the
-# application permissions a mailbox sync app is granted there (MAILSERVERS.md, "Exchange").
+# application permissions a mailbox sync app is granted there (docs/testing-graph.md).
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_DEFAULT_SCOPE = f"{GRAPH_RESOURCE}/.default"
 GRAPH_PERMISSIONS = ("Mail.Read", "Mail.ReadWrite", "Mail.Send", "Calendars.Read", "Calendars.ReadWrite",

@@ -8,7 +8,7 @@ answers as one sentence with the cause and the fix.
 
 The token step (oauth.py) runs first, in the probe's budget; the requests go through graph_http's bounded
 client on one kept-alive connection. Graph's error texts are outside text: redacted, made visible and
-shortened before they are quoted. Facts: MAILSERVERS.md, "Exchange".
+shortened before they are quoted. Microsoft's facts: docs/testing-graph.md.
 """
 
 from __future__ import annotations
