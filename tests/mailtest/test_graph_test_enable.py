@@ -194,3 +194,14 @@ def test_throttled_beyond_the_budget_is_not_run_not_failure(sqlite_store, graph)
     assert alerts and all(a.level == "warning" for a in alerts)  # not errors
     assert any("throttling" in a.message and "Retry-After: 120 s" in a.message and "not a fault of the configuration"
                in a.message for a in alerts)
+
+
+def test_a_429_storm_slows_a_bulk_run_but_fails_no_good_mailbox(sqlite_store, graph):
+    addresses = ("alice@example.com", "bob@example.com", "support@example.com", "zoe@example.com")
+    profile = graph_profile(sqlite_store, graph)
+    boxes = [mailbox(sqlite_store, profile, email=a) for a in addresses]
+    graph.server.fail_next(429, "TooManyRequests", "Too many requests.", retry_after=1, count=8)
+    report = run_tests(sqlite_store, [b.id for b in boxes], concurrency=8)
+    assert (report.successes, report.failures) == (4, 0), report.as_dict()
+    assert sum(1 for r in graph.server.requests if r.status == 429) == 8
+    assert graph.endpoint.request_counts()[(GRAPH_CLIENT_ID, None)] == 1
