@@ -46,3 +46,16 @@ def graph_scope(location: str) -> str:
     """The token scope for a Graph location: the national cloud's own, else the global service's."""
     host = (urlsplit(graph_base(location)).hostname or "").lower()
     return f"https://{host}/.default" if host in GRAPH_HOSTS else GRAPH_SCOPE
+
+
+def sends_through_graph(profile) -> bool:
+    """Whether a profile's outgoing test goes through Microsoft Graph (Exchange Online, OAuth), where a real
+    test message can be sent on request. Takes a stored profile or a ProfileDraft."""
+    from .options import AuthMethod
+
+    if profile is None:
+        return False
+    same = profile.use_same_settings_for_outgoing
+    method = profile.auth_method if same else profile.outgoing_auth_method
+    location = "" if profile.auto_discover else profile.outgoing_location
+    return method == AuthMethod.OAUTH and uses_graph(profile.server_type, location)

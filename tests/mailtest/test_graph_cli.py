@@ -9,8 +9,7 @@ import subprocess
 import sys
 
 from mail_builders import user_mailbox
-from support.graph import GRAPH_SECRET
-from test_graph_test_enable import graph_profile
+from support.graph import GRAPH_SECRET, graph_profile
 
 from mailbox_tui.store.database import Store
 

@@ -4,8 +4,7 @@ profile's first mailbox, showing the token's roles and expiry, never the token o
 from __future__ import annotations
 
 from mail_builders import user_mailbox
-from support.graph import GRAPH_CLIENT_ID, GRAPH_SECRET
-from test_graph_test_enable import graph_profile
+from support.graph import GRAPH_CLIENT_ID, GRAPH_SECRET, graph_profile
 
 from mailbox_tui.mailtest.connection import test_connection
 

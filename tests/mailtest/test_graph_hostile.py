@@ -9,8 +9,8 @@ import json
 import time
 
 import pytest
-from support.graph import GRAPH_SECRET
-from test_graph_test_enable import graph_profile, mailbox, statuses
+from support.graph import GRAPH_SECRET, graph_profile
+from test_graph_test_enable import mailbox, statuses
 
 from mailbox_tui.domain.options import TestStatus
 from mailbox_tui.mailtest.plan import evaluate

@@ -8,29 +8,16 @@ import json
 
 import pytest
 from mail_builders import user_mailbox
-from support import builders
 from support.graph import (GRAPH_CLIENT_ID, GRAPH_SECRET, MAIL_ONLY_CLIENT_ID, MAIL_ONLY_SECRET, NO_TASKS_CLIENT_ID,
-                           NO_TASKS_SECRET)
-from support.oauth import TENANT_ID
+                           NO_TASKS_SECRET, graph_profile)
 
-from mailbox_tui.domain.options import AuthMethod, ServerType, TestStatus
-from mailbox_tui.domain.records import PasswordEdit
+from mailbox_tui.domain.options import TestStatus
 from mailbox_tui.mailtest.plan import evaluate
 from mailbox_tui.mailtest.runner import run_tests
 from mailbox_tui.store import services
 from mailbox_tui.store.models import MailboxAlert
 
 S, F, N = TestStatus.SUCCESS, TestStatus.FAILURE, TestStatus.NOT_RUN
-
-
-def graph_profile(store, graph, *, client_id=GRAPH_CLIENT_ID, secret=GRAPH_SECRET, name="Exchange Online",
-                  location=None, **changes):
-    values = dict(server_type=ServerType.EXCHANGE_ONLINE_HYBRID, incoming_location=location or graph.base_url,
-                  outgoing_location=location or graph.base_url, auth_method=AuthMethod.OAUTH,
-                  oauth_client_id=client_id, oauth_client_secret=PasswordEdit(new=secret), oauth_tenant_id=TENANT_ID,
-                  oauth_token_endpoint=graph.token_url, timeout_seconds=5)
-    values.update(changes)
-    return builders.imap_profile(store, name, **values)
 
 
 def mailbox(store, profile, email="alice@example.com", act=1, **changes):

@@ -12,10 +12,14 @@ from dataclasses import dataclass
 
 import pytest
 
+from support import builders
 from support.graph_server import GraphMailbox, GraphServer
 from support.oauth import APP_CLIENT_ID, APP_SECRET, NO_CONSENT_CLIENT_ID, NO_CONSENT_SECRET, TENANT_DOMAIN, TENANT_ID
 from support.oauth_endpoint import AppRegistration, TokenEndpoint
 from support.oauth_tokens import EXCHANGE_PERMISSIONS, GRAPH_SYNC_PERMISSIONS
+
+from mailbox_tui.domain.options import AuthMethod, ServerType
+from mailbox_tui.domain.records import PasswordEdit
 
 # An app with every permission a mailbox sync app needs on Graph (README, "Exchange Online and Exchange Server").
 GRAPH_CLIENT_ID = "5b1e7c9a-2f64-4d38-9e0b-7a3c1d5f8e26"
@@ -59,6 +63,17 @@ class GraphWorld:
     @property
     def base_url(self) -> str:
         return self.server.base_url
+
+
+def graph_profile(store, graph, *, client_id=GRAPH_CLIENT_ID, secret=GRAPH_SECRET, name="Exchange Online",
+                  location=None, **changes):
+    """An Exchange Online profile on the test Graph server, with OAuth through the test token endpoint."""
+    values = dict(server_type=ServerType.EXCHANGE_ONLINE_HYBRID, incoming_location=location or graph.base_url,
+                  outgoing_location=location or graph.base_url, auth_method=AuthMethod.OAUTH,
+                  oauth_client_id=client_id, oauth_client_secret=PasswordEdit(new=secret), oauth_tenant_id=TENANT_ID,
+                  oauth_token_endpoint=graph.token_url, timeout_seconds=5)
+    values.update(changes)
+    return builders.imap_profile(store, name, **values)
 
 
 def _mailboxes() -> list[GraphMailbox]:
