@@ -41,3 +41,18 @@ def test_without_a_mailbox_the_token_step_alone(sqlite_store, graph):
     assert check.result is None and check.note.startswith("✓ Token issued to the app")
     assert "No mailbox uses this profile yet" in check.note and "Tasks.ReadWrite.All" in check.note
     assert graph.server.requests == []
+
+
+def test_an_impostor_certificate_can_be_fetched_and_pinned(sqlite_store, graph):
+    from mailbox_tui.mailtest.connection import certificate_of
+    from mailbox_tui.store import services
+
+    profile = graph_profile(sqlite_store, graph, location=graph.impostor.base_url)
+    user_mailbox(sqlite_store, profile.id, allow_credentials=False)
+    (check,) = test_connection(sqlite_store, profile.id)
+    assert check.untrusted_certificate and graph.impostor.requests == []
+    fetched = certificate_of(check.endpoint)
+    assert fetched.ok and fetched.certificate.sha256 == graph.impostor.certificate.sha256
+    services.update_profile(sqlite_store, profile, profile.copy(incoming_cert_sha256=fetched.certificate.sha256))
+    (check,) = test_connection(sqlite_store, profile.id)
+    assert check.result.ok, check.result.message  # pinned: trusted by its exact fingerprint

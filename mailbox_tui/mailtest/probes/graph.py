@@ -218,12 +218,12 @@ OPERATIONS = {INCOMING: _incoming, OUTGOING: _outgoing, SEND: _send, ACT: _act}
 
 def graph_steps(a: Attempt) -> str:
     """The Graph probe: after the token step, the direction's reads (or the test message)."""
+    if a.fetch_only:  # F8's `p`: the certificate, to compare and pin (P13)
+        a.wrap(a.connect()).close()
+        return "Certificate fetched."
     operation = OPERATIONS.get(a.ep.operation)
     if operation is None:
         raise Stopped(f"Unknown Microsoft Graph operation {a.ep.operation!r}.")
-    if a.fetch_only:
-        a.wrap(a.connect()).close()
-        return "Certificate fetched."
     if a.creds is None or not a.creds.bearer:
         raise Stopped("Exchange Online through Microsoft Graph needs an app-only OAuth token (Authenticate Using "
                       "OAuth, rule P14): nothing was sent.")
