@@ -10,12 +10,12 @@ import time
 
 import pytest
 from support.graph import GRAPH_SECRET, graph_profile
-from test_graph_test_enable import mailbox, statuses
+from test_graph_test_enable import mailbox
 
 from mailbox_tui.domain.options import TestStatus
 from mailbox_tui.mailtest.plan import evaluate
 
-S, F, N = TestStatus.SUCCESS, TestStatus.FAILURE, TestStatus.NOT_RUN
+F = TestStatus.FAILURE
 
 
 def _incoming(sqlite_store, graph, **changes):
