@@ -1,4 +1,4 @@
-"""Email server profile rules P1-P14 (and M20, R1 on a profile), by their stable IDs."""
+"""Email server profile rules P1-P16 (and M20, R1 on a profile), by their stable IDs."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ from .oauth import (
     tidy_key_text,
     used_fields,
 )
+from .exchange import EWS_RETIREMENT, GRAPH_SCOPE, GRAPH_URL, graph_scope, is_ews_url, uses_graph
 from .records import PasswordEdit
 from .secret_destinations import profile_secret_moves
 from .text import has_control_chars, host_problem, https_url_problem, is_sha256_pin
@@ -109,7 +110,9 @@ def _normalise_oauth(d: ProfileDraft) -> None:
         else:
             setattr(d, name, value.strip())
     if methods and not d.oauth_scope:
-        d.oauth_scope = DEFAULT_SCOPE[methods[0]]
+        location = "" if d.auto_discover else d.incoming_location
+        graph = methods[0] == AuthMethod.OAUTH and uses_graph(d.server_type, location)
+        d.oauth_scope = graph_scope(location) if graph else DEFAULT_SCOPE[methods[0]]
 
 
 @rule("P1", "Profile name", "A profile's name is unique among profiles (compared case-insensitively: it is the "
@@ -322,7 +325,8 @@ def _p13_pins(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
       "ID (a GUID or a domain) unless a Token Endpoint is given; Authenticate Using "
       f"{AuthMethod.GMAIL_OAUTH} Gmail OAuth needs a Google service account's key (its JSON key file, or a PEM key "
       "with the service account's email as Client ID) with domain-wide delegation. Scope defaults to "
-      f"{MICROSOFT_SCOPE} or {GOOGLE_SCOPE}; Token Endpoint, optional, is an https URL that overrides the "
+      f"{MICROSOFT_SCOPE} or {GOOGLE_SCOPE}, and on an Exchange Online profile tested through Microsoft Graph to "
+      f"the Graph location's own ({GRAPH_SCOPE} for {GRAPH_URL}); Token Endpoint, optional, is an https URL that overrides the "
       "provider's. Secrets are stored encrypted and never shown or exported; settings no OAuth method of the "
       "profile uses are cleared on save. The token acts for each mailbox's user name (or its address).",
       record=P, fields=OAUTH_FIELDS)
@@ -421,6 +425,22 @@ def _p15_profile_secrets_follow(d: ProfileDraft, ctx: ProfileContext) -> Iterato
         yield Finding("P15", move.field, W, move.message)
 
 
+@rule("P16", "EWS in Exchange Online is retired",
+      f"An Exchange Online (Hybrid) profile whose incoming or outgoing location is an Exchange Web Services URL "
+      f"(…/EWS/Exchange.asmx) is a warning: {EWS_RETIREMENT}. The fix is the Graph base URL ({GRAPH_URL}, or a "
+      f"national cloud's) as the location, with Scope {GRAPH_SCOPE}: Test & Enable then tests the mailbox through "
+      "Microsoft Graph. Exchange Server on premises keeps EWS.",
+      record=P, fields=("incoming_location", "outgoing_location"), severity=(W,))
+def _p16_ews_in_exchange_online(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.server_type != ServerType.EXCHANGE_ONLINE_HYBRID or d.auto_discover:
+        return
+    for field, label in (("incoming_location", "Incoming Server Location"),
+                         ("outgoing_location", "Outgoing Server Location")):
+        if is_ews_url(getattr(d, field)):
+            yield Finding("P16", field, W, f"{label} is an EWS URL: {EWS_RETIREMENT}. Set it to {GRAPH_URL} (and "
+                          f"Scope to {GRAPH_SCOPE}) to test and sync through Microsoft Graph.")
+
+
 @rule("R1", record=P, fields=("state",))
 def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     yield from check_state(d.state)
@@ -429,7 +449,7 @@ def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]
 PROFILE_RULES: tuple[Rule, ...] = (
     _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
     _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p12_move_undelivered, _p13_pins,
-    _p14_oauth, _p15_profile_secrets_follow, _m20_profile_control_characters,
+    _p14_oauth, _p15_profile_secrets_follow, _p16_ews_in_exchange_online, _m20_profile_control_characters,
     _r1_profile_state,
 )
 

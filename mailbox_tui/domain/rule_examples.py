@@ -177,6 +177,10 @@ def _profiles() -> Iterator[Case]:
     yield case(profile(incoming_location="imap.new.example"), stored_destinations=stored, mailbox_passwords=120)
     yield case(profile(**oauth, oauth_client_id="app", oauth_client_secret=PasswordEdit(stored=True),
                        oauth_tenant_id="fabrikam.onmicrosoft.com"), stored_destinations=stored)
+    yield case(profile(server_type=ServerType.EXCHANGE_ONLINE_HYBRID, **oauth, oauth_client_id="app",  # P16
+                       oauth_client_secret=PasswordEdit(stored=True), oauth_tenant_id="contoso.onmicrosoft.com",
+                       incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
+                       outgoing_location="https://graph.microsoft.com"))
     yield case(profile(state=3))
 
 

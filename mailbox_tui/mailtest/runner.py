@@ -180,7 +180,7 @@ class TestRunner:
     def __init__(self, store, *, concurrency: int = DEFAULT_CONCURRENCY, per_host_limit: int | None = None,
                  deadline: float | None = None, cancel: threading.Event | None = None,
                  on_progress: Callable[[Progress], None] | None = None, batch_size: int = BATCH_SIZE,
-                 probe_fn: Callable[..., ProbeResult] = probe):
+                 probe_fn: Callable[..., ProbeResult] = probe, send_test_message: bool = False):
         self.store = store
         self.concurrency = max(1, int(concurrency))
         self.per_host_limit = per_host_limit
@@ -189,6 +189,7 @@ class TestRunner:
         self.on_progress = on_progress
         self.batch_size = max(1, batch_size)
         self.probe_fn = probe_fn
+        self.send_test_message = send_test_message  # Exchange Online: one real message to each mailbox itself
         self._host_limits: dict[str, int] = {}
 
     # ---------------------------------------------------------------- the run
@@ -211,7 +212,7 @@ class TestRunner:
             waiting: deque[_Job] = deque()
             in_flight: dict[Future, _Job] = {}
             busy: Counter[str] = Counter()
-            planner = Planner(self.store, tokens)
+            planner = Planner(self.store, tokens, self.send_test_message)
             lookahead = max(4 * self.concurrency, 64)
             self._emit(None)
             while True:
@@ -233,7 +234,7 @@ class TestRunner:
                 if not queue and not waiting and not in_flight:
                     if later:  # forward-mailbox users, now that the forward mailboxes have results
                         self._flush()
-                        planner = Planner(self.store, tokens)
+                        planner = Planner(self.store, tokens, self.send_test_message)
                         queue.extend(later)
                         later = []
                         continue

@@ -64,7 +64,7 @@ class Workers(GuardsDatabase):
 
         owner, report = run.owner, None
         try:
-            runner = TestRunner(self.store, cancel=run.cancel,
+            runner = TestRunner(self.store, cancel=run.cancel, send_test_message=run.send_test_message,
                                 on_progress=lambda progress: owner.post_message(TestProgress(progress)))
             report = runner.run(run.mailbox_ids)
         finally:

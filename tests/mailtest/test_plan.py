@@ -90,7 +90,7 @@ def test_exchange_profile_is_reported_as_not_supported_yet(sqlite_store):
     mailbox = user_mailbox(sqlite_store, exchange.id, act=1)
     outcome = evaluate(sqlite_store, mailbox.id)
     assert statuses(outcome) == (F, F, F)
-    assert all("Exchange (EWS) connections are not supported by this tool yet" in c.message
+    assert all("Exchange Server through EWS is not tested by this tool yet" in c.message
                for c in outcome.checks.values())
     assert all(c.probe is None for c in outcome.checks.values())
 

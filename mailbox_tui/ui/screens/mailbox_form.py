@@ -299,14 +299,36 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
 
     # -- Test & Enable this mailbox; the results section updates in place
     def action_test_enable(self) -> None:
-        from ..testing import TestRun
-
         if self.is_new or self.is_dirty():
             self.notify("Save first: Test & Enable tests what is saved.", severity="warning")
             return
         if self.test_run is not None:
             return
-        self.test_run = TestRun(self, [self.base.id])
+        if self.base.outgoing == OutgoingMethod.SERVER_SIDE_SYNC and self._sends_through_graph():
+            from ..dialogs.confirm import ConfirmDialog
+
+            question = (f"Also send a test message from {self.base.email} to itself through Microsoft Graph? "
+                        "Without it, outgoing is tested without sending (y: send, n or Escape: don't).")
+            self.app.push_screen(ConfirmDialog(question, yes="Send one", no="Don't send"), self._start_test)
+            return
+        self._start_test(False)
+
+    def _sends_through_graph(self) -> bool:
+        from ...domain.exchange import sends_through_graph
+
+        if self.base.profile_id is None:
+            return False
+        try:
+            return sends_through_graph(services.get_profile(self.app.store, self.base.profile_id))
+        except services.NotFound:
+            return False
+
+    def _start_test(self, send_test_message: bool | None) -> None:
+        from ..testing import TestRun
+
+        if self.test_run is not None:
+            return
+        self.test_run = TestRun(self, [self.base.id], send_test_message=bool(send_test_message))
         self.test_run.start()
         self.query_one("#results", Plain).update("Testing… (the connection timeout bounds this)")
         self.action_section("results")
