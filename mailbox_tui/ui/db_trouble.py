@@ -18,7 +18,6 @@ import inspect
 import logging
 from functools import wraps
 
-from textual import work
 from textual.app import App
 
 from ..store.database import StoreError, describe_db_error, is_unreachable
@@ -104,18 +103,6 @@ class WatchesDatabase(GuardsDatabase):
         if not said:
             self.notify(unreachable_sentence(error, self.store.url), severity="error", timeout=8)
         self._database_probe = self.set_interval(RETRY_S, self.probe_database)
-
-    @work(thread=True, exclusive=True, group="database-probe", exit_on_error=False)
-    def probe_database(self) -> None:
-        """One cheap statement on a fresh connection; the app hears only of success."""
-        try:
-            self.store.db.execute_sql("SELECT 1")
-        except Exception as error:  # noqa: BLE001 - still unreachable (or worse): the next probe tries again
-            log.info("the database is still unreachable: %s", type(error).__name__)
-            return
-        finally:
-            self.store.db.close()
-        self.call_from_thread(self.database_reachable)
 
     def database_reachable(self) -> None:
         if not self.database_down:

@@ -47,6 +47,18 @@ class Workers(GuardsDatabase):
     """Mixed into the App: its thread workers and their one failure handler."""
 
     # -- the workers (each runs in its own thread, with its own database connection)
+    @work(thread=True, exclusive=True, group="database-probe", exit_on_error=False)
+    def probe_database(self) -> None:
+        """One cheap statement on a fresh connection; the app hears only of success."""
+        try:
+            self.store.db.execute_sql("SELECT 1")
+        except Exception as error:  # noqa: BLE001 - still unreachable (or worse): the next probe tries again
+            log.info("the database is still unreachable: %s", type(error).__name__)
+            return
+        finally:
+            self.store.db.close()
+        self.call_from_thread(self.database_reachable)  # (ui/db_trouble.py)
+
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def load_rows(self, screen, view: str, text: str, sort: str, descending: bool) -> None:
         """A list's rows for a view, filter and sort: a filter keystroke never waits for SQL."""
