@@ -17,6 +17,7 @@ from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
 from .db_trouble import DOWN_TITLE, WatchesDatabase
 from .input_queue import InputQueue
+from .live_changes import LiveChanges
 from .plain import markup_literal, plain, visible
 from .settings import load_settings, save_settings
 from .undo_offer import UndoOffers
@@ -89,7 +90,7 @@ class ActionsProvider(Provider):
 use_compact_scrollbars()
 
 
-class MailboxApp(WatchesDatabase, Workers, UndoOffers, App[int]):
+class MailboxApp(LiveChanges, WatchesDatabase, Workers, UndoOffers, App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}
@@ -122,6 +123,7 @@ class MailboxApp(WatchesDatabase, Workers, UndoOffers, App[int]):
 
     def on_mount(self) -> None:
         self.input_queue.start()  # keys typed during start-up were held; they go to the first screen
+        self.start_following_changes()
         self._choose_acting(self._acting_request)
         for note in self.store.upgrade_notes:
             self.notify(note, title="Database upgraded", timeout=30, markup=False)
@@ -129,6 +131,7 @@ class MailboxApp(WatchesDatabase, Workers, UndoOffers, App[int]):
             self.notify(self.store.key_message, severity="warning", timeout=30)
 
     def on_unmount(self) -> None:
+        self.stop_following_changes()
         self.input_queue.stop()
 
     async def action_quit(self) -> None:

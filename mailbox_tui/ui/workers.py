@@ -59,6 +59,17 @@ class Workers(GuardsDatabase):
             self.store.db.close()
         self.call_from_thread(self.database_reachable)  # (ui/db_trouble.py)
 
+    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
+    def follow_changes(self, stop) -> None:
+        """Other admins' changes as they commit (store/changes.py): the app hears of each burst, until
+        `stop` is set (the app is leaving)."""
+        from ..store.changes import watch
+
+        for _ in watch(self.store, stop):
+            if stop.is_set() or get_current_worker().is_cancelled:
+                return
+            self.call_from_thread(self.changes_seen)  # (ui/live_changes.py)
+
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def load_rows(self, screen, view: str, text: str, sort: str, descending: bool) -> None:
         """A list's rows for a view, filter and sort: a filter keystroke never waits for SQL."""
