@@ -274,8 +274,10 @@ def ews_steps(a: Attempt) -> str:
         raise Stopped(f"Unknown EWS operation {a.ep.operation!r}.")
     if a.creds is None:
         raise Stopped("Exchange Server through EWS needs credentials: nothing was sent.")
+    found = ""
     if not a.ep.host:
         from .ews_autodiscover import discover
 
         a.ep = discover(a)
-    return operation(_Ews(a))
+        found = f" EWS URL found by Auto Discover: https://{a.ep.address}{a.ep.path}."
+    return operation(_Ews(a)) + found
