@@ -72,7 +72,10 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
     if not uses_graph(profile.server_type, location):
         if profile.server_type == ServerType.EXCHANGE_ONLINE_HYBRID:
             return fail(EWS_ONLINE_MESSAGE.format(what=what, profile=profile.name, retirement=EWS_RETIREMENT))
-        return ews_test(planner, d, profile, direction, secrets)
+        check = ews_test(planner, d, profile, direction, secrets)
+        if direction == OUTGOING and send_test_message and check.needs_probe:
+            check.note = "A test message was asked for: sending one through EWS is not offered yet."
+        return check
     separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
     method = profile.outgoing_auth_method if separate else profile.auth_method
     if method != AuthMethod.OAUTH:
