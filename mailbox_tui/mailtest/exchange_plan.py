@@ -2,8 +2,11 @@
 
 - Exchange Online (Hybrid) whose location is a Graph base URL: Microsoft Graph, app-only OAuth (P14), the
   token's scope derived from the location unless the profile sets one (probes/graph.py);
-- Exchange Online with an EWS URL (rule P16), Exchange Server and Exchange Server (Hybrid): EWS, which this
-  tool does not probe yet: the direction fails saying so. An EWS probe plugs in here, beside Graph.
+- Exchange Server and Exchange Server (Hybrid): EWS (probes/ews.py) at the profile's https URL, or the one
+  Autodiscover finds (P8), signed in with the credentials Authenticate Using names: the mailbox's own (its own
+  folders), the profile's or this machine's Kerberos ticket (Windows Integrated Authentication), both acting for
+  the mailbox through ExchangeImpersonation;
+- Exchange Online with an EWS URL (rule P16): not tested, the direction fails pointing to Graph.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from ..domain.oauth import MICROSOFT_SCOPE
 from ..domain.options import AuthMethod, ServerType, TestStatus, TlsMode
 from .oauth import TokenRequest
 from .plan import CONFIGURATION, OUTGOING, DirectionTest, _token_user
-from .probes import GRAPH, Credentials, Endpoint
+from ..store import services
+from .probes import EWS, GRAPH, Credentials, Endpoint
 from .probes.graph import SEND
 
-EWS_MESSAGE = ("Exchange Server through EWS is not tested by this tool yet: {what} through {profile!r} "
-               "({server_type}) was not tested.")
+HYBRID_MODERN_AUTH_MESSAGE = ("{what} through {profile!r}: Exchange Hybrid Modern Auth is not tested by this tool yet; "
+                              "test with Credentials Specified in Email Server Profile (a service account with the "
+                              "ApplicationImpersonation role) meanwhile.")
 EWS_ONLINE_MESSAGE = ("{what} through {profile!r} uses an EWS URL on Exchange Online, which this tool does not "
                       "test: {retirement}. Set the profile's location to " + GRAPH_URL + " (rule P16).")
 WHAT = {"incoming": "Incoming email", "outgoing": "Outgoing email", "act": "Appointments, contacts and tasks"}
@@ -67,8 +72,10 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
     if not uses_graph(profile.server_type, location):
         if profile.server_type == ServerType.EXCHANGE_ONLINE_HYBRID:
             return fail(EWS_ONLINE_MESSAGE.format(what=what, profile=profile.name, retirement=EWS_RETIREMENT))
-        return fail(EWS_MESSAGE.format(what=what.lower(), profile=profile.name,
-                                       server_type=ServerType.label_of(profile.server_type)))
+        check = ews_test(planner, d, profile, direction, secrets)
+        if direction == OUTGOING and send_test_message and check.needs_probe:
+            check.note = "A test message was asked for: sending one through EWS is not offered yet."
+        return check
     separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
     method = profile.outgoing_auth_method if separate else profile.auth_method
     if method != AuthMethod.OAUTH:
@@ -85,3 +92,61 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
     request = graph_token_request(request, profile, location)
     return DirectionTest(direction, None, endpoint=endpoint,
                          credentials=Credentials(_token_user(d), "", oauth=(request, planner.tokens)))
+
+
+def ews_endpoint(profile, direction: str) -> Endpoint | str:
+    """Where the EWS probe goes for `direction` (no host: Autodiscover finds it), or why it cannot."""
+    location = location_of(profile, direction)
+    pin = profile.outgoing_cert_sha256 if direction == OUTGOING else profile.incoming_cert_sha256
+    timeout = float(profile.timeout_seconds or 30)
+    if not location:
+        if not profile.auto_discover:
+            return f"Server profile {profile.name!r} has no {direction} EWS URL and Auto Discover is No (rule P3)."
+        return Endpoint(EWS, "", 443, TlsMode.IMPLICIT, timeout, pin or "", "", direction)
+    parts = urlsplit(location)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return (f"Server profile {profile.name!r}: {location!r} is not an https URL of Exchange Web Services "
+                "(https://<server>/EWS/Exchange.asmx, rule P3).")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        return f"Server profile {profile.name!r}: {location!r} has no valid port (rule P3)."
+    return Endpoint(EWS, parts.hostname, port, TlsMode.IMPLICIT, timeout, pin or "",
+                    parts.path or "/EWS/Exchange.asmx", direction)
+
+
+def ews_test(planner, d, profile, direction: str, secrets: list[str]) -> DirectionTest:
+    """Exchange Server through EWS: the endpoint and the credentials Authenticate Using names. Raises
+    SecretUnreadable."""
+    def fail(message: str) -> DirectionTest:
+        return DirectionTest(direction, TestStatus.FAILURE, CONFIGURATION, message)
+
+    separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
+    method = profile.outgoing_auth_method if separate else profile.auth_method
+    address = d.email.strip()
+    if method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
+        if not d.allow_credentials:  # M10 stops this first
+            return fail("Allow to Use Credentials is No, but the profile uses the mailbox's credentials.")
+        password = services.mailbox_password(planner.store, d.id)
+        if not d.username.strip() or not password:  # M9 stops this first
+            return fail("The mailbox's user name or password is missing.")
+        credentials = Credentials(d.username.strip(), password, mailbox=address)
+    elif method == AuthMethod.PROFILE_CREDENTIALS:
+        username, password = services.profile_credentials(planner.store, profile, outgoing=separate)
+        if not username or not password:
+            return fail(f"Server profile {profile.name!r} authenticates with its own credentials but has no user "
+                        "name or password (rule P6).")
+        credentials = Credentials(username, password, mailbox=address, impersonate=True)
+    elif method == AuthMethod.WINDOWS_INTEGRATED:
+        credentials = Credentials("", "", mailbox=address, impersonate=True, kerberos=True)
+    elif method == AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH:
+        return fail(HYBRID_MODERN_AUTH_MESSAGE.format(what=WHAT[direction], profile=profile.name))
+    else:  # P5 stops this first
+        return fail(f"{AuthMethod.label_of(method)} does not suit {ServerType.label_of(profile.server_type)} "
+                    "(rule P5).")
+    endpoint = ews_endpoint(profile, direction)
+    if isinstance(endpoint, str):
+        return fail(endpoint)
+    if credentials.password:
+        secrets.append(credentials.password)
+    return DirectionTest(direction, None, endpoint=endpoint, credentials=credentials)

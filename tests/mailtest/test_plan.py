@@ -83,16 +83,21 @@ def test_act_server_side_sync_on_an_imap_profile_fails_naming_m15(sqlite_store, 
     assert [(a.step, a.level) for a in outcome.alerts] == [("rule M15", "error")]
 
 
-def test_exchange_profile_is_reported_as_not_supported_yet(sqlite_store):
+def test_exchange_server_profile_is_planned_as_ews_at_its_url(sqlite_store):
+    from mailbox_tui.mailtest.plan import plan_mailbox
+
     exchange = builders.imap_profile(sqlite_store, "Exchange", server_type=ServerType.EXCHANGE,
                                      incoming_location="https://mail.example.com/EWS/Exchange.asmx",
-                                     outgoing_location="https://mail.example.com/EWS/Exchange.asmx")
+                                     outgoing_location="https://mail.example.com:8443/EWS/Exchange.asmx")
     mailbox = user_mailbox(sqlite_store, exchange.id, act=1)
-    outcome = evaluate(sqlite_store, mailbox.id)
-    assert statuses(outcome) == (F, F, F)
-    assert all("Exchange Server through EWS is not tested by this tool yet" in c.message
-               for c in outcome.checks.values())
-    assert all(c.probe is None for c in outcome.checks.values())
+    plan = plan_mailbox(sqlite_store, mailbox.id)
+    endpoints = {d: (c.endpoint.protocol, c.endpoint.host, c.endpoint.port, c.endpoint.path, c.endpoint.operation)
+                 for d, c in plan.checks.items()}
+    assert endpoints == {INCOMING: ("ews", "mail.example.com", 443, "/EWS/Exchange.asmx", "incoming"),
+                         OUTGOING: ("ews", "mail.example.com", 8443, "/EWS/Exchange.asmx", "outgoing"),
+                         ACT: ("ews", "mail.example.com", 443, "/EWS/Exchange.asmx", "act")}
+    credentials = plan.checks[INCOMING].credentials  # the mailbox's own: its own folders, no impersonation
+    assert credentials.mailbox == "alice@example.com" and not credentials.impersonate
 
 
 def test_outlook_and_none_methods_stay_not_run(sqlite_store, servers):

@@ -9,6 +9,7 @@ import smtplib
 import socket
 import ssl
 import time
+from dataclasses import replace
 
 from ...domain.options import TlsMode
 from ...domain.text import is_sha256_pin, normalise_pin
@@ -67,7 +68,7 @@ class Attempt:
             token = cache.get(request, self.budget)
         except TokenError as exc:
             raise Stopped(exc.message, exc.answer) from None
-        self.creds = Credentials(self.creds.username, token.access_token, bearer=True)
+        self.creds = replace(self.creds, password=token.access_token, bearer=True, oauth=None)
         self.redact = Redactor([token.access_token, *request.secrets])
         self.token_info = token.describe()
         self.token_request, self.token_scopes = request, token.scopes

@@ -1,4 +1,4 @@
-"""A bounded HTTPS client for the Graph probe (and, later, EWS): http.client on the probe's own sockets.
+"""A bounded HTTPS client for the Graph and EWS probes: http.client on the probe's own sockets.
 
 Every connection goes through the attempt (DNS, connect, TLS verified or pinned, watched by the budget),
 so a reconnect is bounded too; every byte read counts against the budget's 256 KiB; redirects are never
@@ -86,6 +86,7 @@ class Answer:
     status: int
     headers: dict[str, str]  # names lower-cased
     body: bytes
+    challenges: tuple[str, ...] = ()  # every WWW-Authenticate header (EWS: NTLM, Negotiate, Basic), in order
 
     def json(self):
         """The body as JSON, or None (not JSON, too deep, not UTF-8)."""
@@ -109,7 +110,8 @@ def request(conn: BoundedHTTPS, method: str, path: str, headers: dict[str, str],
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         data = response.read()
-        answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+        answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, data,
+                        tuple(response.headers.get_all("WWW-Authenticate") or ()))
         if answer.status not in THROTTLED or (answer.status != 429 and answer.retry_after is None):
             return answer
         wait = answer.retry_after

@@ -14,7 +14,8 @@ STEPS = (TOKEN, DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS)
 
 IMAP, POP3, SMTP = "imap", "pop3", "smtp"
 GRAPH = "graph"  # Exchange Online through Microsoft Graph (HTTPS); `Endpoint.operation` says what it does
-PROTOCOL_LABELS = {IMAP: "IMAP", POP3: "POP3", SMTP: "SMTP", GRAPH: "Microsoft Graph"}
+EWS = "ews"  # Exchange Server through Exchange Web Services (SOAP over HTTPS); an empty host: Autodiscover
+PROTOCOL_LABELS = {IMAP: "IMAP", POP3: "POP3", SMTP: "SMTP", GRAPH: "Microsoft Graph", EWS: "EWS"}
 SECURITY_LABELS = {TlsMode.NONE: "no TLS", TlsMode.IMPLICIT: "SSL/TLS", TlsMode.STARTTLS: "STARTTLS"}
 ANSWER_MAX = 500  # characters of a server's answer kept in a result
 
@@ -51,6 +52,9 @@ class Credentials:
     password: str = field(repr=False)
     oauth: object = field(default=None, repr=False, compare=False)  # (TokenRequest, TokenCache)
     bearer: bool = False
+    mailbox: str = ""  # EWS: the address whose folders are read, when it is not `username`
+    impersonate: bool = False  # EWS: act for `mailbox` through ExchangeImpersonation (a service account, an app)
+    kerberos: bool = False  # EWS: sign in with this machine's Kerberos ticket (Windows Integrated Authentication)
 
 
 @dataclass(frozen=True)
