@@ -108,6 +108,15 @@ class MailboxOutcome:
         return {STATUS_FIELDS[d]: int(c.status) for d, c in self.checks.items()}
 
     @property
+    def causes(self) -> dict[str, Cause | None]:
+        """Why each direction failed (domain/failures.py), by status field: what the lifecycle acts on."""
+        return {STATUS_FIELDS[d]: c.cause for d, c in self.checks.items()}
+
+    @property
+    def messages(self) -> dict[str, str]:
+        return {STATUS_FIELDS[d]: c.message for d, c in self.checks.items()}
+
+    @property
     def failed(self) -> bool:
         return any(c.status == TestStatus.FAILURE for c in self.checks.values())
 
