@@ -1,6 +1,6 @@
 """The lifecycle of a mailbox's test results over time (issue 24): retries, disabling, the next attempt.
 
-The rules, as the system we follow applies them (../shared/DOMAIN.md, "Lifecycle"):
+The rules, as the system we follow applies them (its "Lifecycle", as the issue quotes it):
 
 - Each direction (incoming, outgoing, appointments/contacts/tasks) that Test & Enable tested ends Success,
   Not Run, or a failure classified by domain/failures.py.
