@@ -229,14 +229,15 @@ class Dovecot:
             raise RuntimeError(reason)
         last = ""
         for _ in range(_START_ATTEMPTS):  # a fresh folder and ports each time (trap 2)
-            self._prepare(same_ports)
+            self._keep_ports = same_ports
+            self._prepare()
             if self._launch(ready_timeout):
                 return self
             last = self.log()
             self.stop()
         raise RuntimeError(f"dovecot did not become ready:\n{last}")
 
-    def _prepare(self, same_ports: bool = False) -> None:
+    def _prepare(self) -> None:
         self.dir = _shared_dir("mailbox-tui-dovecot-")
         user, group = _server_user()
         shutil.copy(self.certificate.cert, self.dir / "cert.pem")
@@ -245,7 +246,7 @@ class Dovecot:
                                         encoding="utf-8")
         for sub in ("run", "state", "mail"):
             (self.dir / sub).mkdir()
-        if not (same_ports and self.ports):
+        if not (getattr(self, "_keep_ports", False) and self.ports):
             self.ports = {name: free_port() for name in ("imap", "imaps", "pop3", "pop3s")}
         (self.dir / "dovecot.conf").write_text(_DOVECOT_CONF.format(
             dir=self.dir, user=user, group=group, extra=self.extra_config, **self.ports))
