@@ -14,6 +14,8 @@ from .cli_common import (  # noqa: F401 (the commands' shared helpers, imported 
     _open_store, _print, _refuse)
 from .cli_history import add_history_commands, cmd_history, cmd_undo
 from .cli_output import ShownOutput
+from .cli_health import UNKNOWN as HEALTH_UNKNOWN
+from .cli_health import cmd_health
 from .cli_test import cmd_test
 from .cli_upgrade import add_upgrade_command, cmd_upgrade
 from .domain.outside_text import visible
@@ -141,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = sub.add_parser("rotate-key", parents=[common], help="re-encrypt every stored password under a new key")
     rotate.add_argument("--out", metavar="PATH", type=Path,
                         help="where to write the new key when the current one comes from $MAILBOX_TUI_KEY")
+    health = sub.add_parser("health", parents=[common],
+                            help="the lifecycle's figures for monitoring: exit 0 OK, 1 retrying, 2 disabled by "
+                                 "failures, 3 unknown")
+    health.add_argument("--prometheus", action="store_true",
+                        help="write the Prometheus text format (node_exporter's textfile collector)")
     add_history_commands(sub, common)
     add_upgrade_command(sub, common)
     return parser
@@ -339,7 +346,7 @@ def cmd_app(args) -> int:
 
 COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check": cmd_check,
             "test": cmd_test, "rotate-key": cmd_rotate_key, "history": cmd_history, "undo": cmd_undo,
-            "upgrade": cmd_upgrade, None: cmd_app}
+            "upgrade": cmd_upgrade, "health": cmd_health, None: cmd_app}
 
 
 def entry() -> int:
@@ -368,7 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     from .store.database import StoreError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error of `health` is "unknown" to a monitoring system (3), not 2
+        if exc.code == EXIT_USAGE and "health" in (sys.argv[1:] if argv is None else argv):
+            raise SystemExit(HEALTH_UNKNOWN) from None
+        raise
     for name in ("emails", "profile", "acting"):  # text, not file names: undecodable bytes are a typo
         values = getattr(args, name, None)
         for text in values if isinstance(values, list) else [values]:

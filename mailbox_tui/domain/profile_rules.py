@@ -49,6 +49,7 @@ from .text import has_control_chars, host_problem, https_url_problem, is_sha256_
 
 P = Record.PROFILE
 CONNECTIONS, POLLING_MINUTES, TIMEOUT_SECONDS = (1, 300), (0, 1440), (1, 600)  # P9: inclusive ranges
+RETRIES, RETRY_MINUTES = (0, 100), (1, 1440)  # P9: retries of a transient failure, and the minutes between them
 
 
 def default_port(server_type: int | None, direction: str, tls: int) -> int | None:
@@ -255,8 +256,11 @@ _DEFAULTS = ProfileDraft()
       f"{_DEFAULTS.max_concurrent_connections}); it also bounds how many connections Test & Enable opens at once "
       f"for the profile. Minimum Polling Interval is {POLLING_MINUTES[0]} to {POLLING_MINUTES[1]} minutes "
       f"(default {_DEFAULTS.min_polling_minutes}). The connection timeout is {TIMEOUT_SECONDS[0]} to "
-      f"{TIMEOUT_SECONDS[1]} seconds (default {_DEFAULTS.timeout_seconds}).",
-      record=P, fields=("max_concurrent_connections", "min_polling_minutes", "timeout_seconds"))
+      f"{TIMEOUT_SECONDS[1]} seconds (default {_DEFAULTS.timeout_seconds}). A transient Test & Enable failure is "
+      f"retried {RETRIES[0]} to {RETRIES[1]} times (default {_DEFAULTS.transient_retries}), {RETRY_MINUTES[0]} to "
+      f"{RETRY_MINUTES[1]} minutes apart (default {_DEFAULTS.retry_interval_minutes}).",
+      record=P, fields=("max_concurrent_connections", "min_polling_minutes", "timeout_seconds", "transient_retries",
+                        "retry_interval_minutes"))
 def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.max_concurrent_connections is None or not CONNECTIONS[0] <= d.max_concurrent_connections <= CONNECTIONS[1]:
         yield Finding("P9", "max_concurrent_connections", E,
@@ -267,6 +271,12 @@ def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if not TIMEOUT_SECONDS[0] <= d.timeout_seconds <= TIMEOUT_SECONDS[1]:
         yield Finding("P9", "timeout_seconds", E,
                       f"Connection timeout must be {TIMEOUT_SECONDS[0]} to {TIMEOUT_SECONDS[1]} seconds.")
+    if d.transient_retries is None or not RETRIES[0] <= d.transient_retries <= RETRIES[1]:
+        yield Finding("P9", "transient_retries", E,
+                      f"Retries After a Transient Failure must be {RETRIES[0]} to {RETRIES[1]}.")
+    if d.retry_interval_minutes is None or not RETRY_MINUTES[0] <= d.retry_interval_minutes <= RETRY_MINUTES[1]:
+        yield Finding("P9", "retry_interval_minutes", E,
+                      f"Minutes Between Retries must be {RETRY_MINUTES[0]} to {RETRY_MINUTES[1]}.")
 
 
 @rule("P10", "Passwords in clear text",

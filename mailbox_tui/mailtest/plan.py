@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.context import Stage
+from ..domain.failures import Cause, classify, describe
 from ..domain.findings import Finding, errors
 from ..domain.options import (
     EXCHANGE_TYPES,
@@ -76,10 +77,16 @@ class DirectionResult:
     message: str
     rule: str = ""
     probe: ProbeResult | None = None
+    cause: Cause | None = None  # why it failed, transient or permanent (domain/failures.py); None: no failure
+
+    @property
+    def transient(self) -> bool:
+        return self.cause is not None and self.cause.transient
 
     def as_dict(self) -> dict:
         return {"direction": self.direction, "status": TestStatus.label_of(self.status), "step": self.step,
                 "message": self.message, "rule": self.rule or None,
+                "failure": self.cause.as_dict() if self.cause else None,
                 "probe": self.probe.as_dict() if self.probe else None}
 
 
@@ -99,6 +106,15 @@ class MailboxOutcome:
     @property
     def statuses(self) -> dict[str, int]:
         return {STATUS_FIELDS[d]: int(c.status) for d, c in self.checks.items()}
+
+    @property
+    def causes(self) -> dict[str, Cause | None]:
+        """Why each direction failed (domain/failures.py), by status field: what the lifecycle acts on."""
+        return {STATUS_FIELDS[d]: c.cause for d, c in self.checks.items()}
+
+    @property
+    def messages(self) -> dict[str, str]:
+        return {STATUS_FIELDS[d]: c.message for d, c in self.checks.items()}
 
     @property
     def failed(self) -> bool:
@@ -146,24 +162,31 @@ class MailboxTestPlan:
             alerts.append(AlertDraft("error", f"rule {finding.rule}", redact(finding.message)))
         for direction, check in self.checks.items():
             if not check.needs_probe:
+                cause = classify(check.step, "", check.message, rule=check.rule) \
+                    if check.status == TestStatus.FAILURE else None
                 outcomes[direction] = DirectionResult(direction, int(check.status), check.step,
-                                                   redact(check.message), check.rule)
+                                                   redact(check.message), check.rule, cause=cause)
                 if check.status == TestStatus.FAILURE and not check.rule:
                     alerts.append(AlertDraft("error", check.step,
-                                             redact(f"{DIRECTION_LABELS[direction]}: {check.message}")))
+                                             redact(f"{DIRECTION_LABELS[direction]}: {check.message} "
+                                                    f"{describe(cause)}")))
                 continue
             result = results[direction]
             status = TestStatus.SUCCESS if result.ok else TestStatus.NOT_RUN if result.deferred else TestStatus.FAILURE
             message = result.message + (f" {check.note}" if check.note and result.ok else "")
-            outcomes[direction] = DirectionResult(direction, int(status), result.step, redact(message), probe=result)
+            cause = None if result.ok else classify(result.step, result.server_answer, result.message,
+                                                    deferred=result.deferred)
+            outcomes[direction] = DirectionResult(direction, int(status), result.step, redact(message), probe=result,
+                                                  cause=cause)
             if result.deferred:  # throttled: said as a warning, the status left Not Run
                 alerts.append(AlertDraft("warning", result.step, redact(
-                    f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, not tested: {result.message}")))
+                    f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, not tested: {result.message} "
+                    f"{describe(cause)}")))
             elif not result.ok:
                 answer = f" Server answered: {result.server_answer}" if result.server_answer else ""
                 alerts.append(AlertDraft("error", result.step, redact(
                     f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, failed at {result.step}: "
-                    f"{result.message}{answer}")))
+                    f"{result.message}{answer} {describe(cause)}")))
             elif check.warning:
                 alerts.append(AlertDraft("warning", result.step,
                                          redact(f"{DIRECTION_LABELS[direction]}: {check.note}")))

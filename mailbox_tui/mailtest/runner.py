@@ -31,7 +31,8 @@ import peewee
 from ..domain.options import IncomingMethod, MailboxKind, TestStatus
 from ..store import services
 from ..store.database import is_unreachable
-from ..store.models import Mailbox
+from ..domain.lifecycle import MANUAL
+from ..store.models import Mailbox, utcnow
 from .limits import Abort
 from .plan import MailboxOutcome, MailboxTestPlan, Planner
 from .oauth import TokenCache
@@ -180,7 +181,8 @@ class TestRunner:
     def __init__(self, store, *, concurrency: int = DEFAULT_CONCURRENCY, per_host_limit: int | None = None,
                  deadline: float | None = None, cancel: threading.Event | None = None,
                  on_progress: Callable[[Progress], None] | None = None, batch_size: int = BATCH_SIZE,
-                 probe_fn: Callable[..., ProbeResult] = probe, send_test_message: bool = False):
+                 probe_fn: Callable[..., ProbeResult] = probe, send_test_message: bool = False,
+                 trigger: str = MANUAL, clock: Callable[[], object] = utcnow):
         self.store = store
         self.concurrency = max(1, int(concurrency))
         self.per_host_limit = per_host_limit
@@ -191,6 +193,8 @@ class TestRunner:
         self.probe_fn = probe_fn
         self.send_test_message = send_test_message  # Exchange Online: one real message to each mailbox itself
         self._host_limits: dict[str, int] = {}
+        self.trigger = trigger  # MANUAL (an admin's Test & Enable) or RETRY (due retries): domain/lifecycle.py
+        self.clock = clock  # naive UTC now: when a result happened, and the next attempt counts from it
 
     # ---------------------------------------------------------------- the run
 
@@ -334,7 +338,7 @@ class TestRunner:
             return
         probes = plan.probes
         if not probes:
-            self._finish(plan.conclude({}))
+            self._finish(plan.conclude({}, self.clock()))
             return
         open_plans[mailbox_id] = _Open(plan, remaining=len(probes))
         for check in probes:
@@ -348,7 +352,7 @@ class TestRunner:
         entry.remaining -= 1
         if entry.remaining == 0:
             del open_plans[job.plan.mailbox_id]
-            self._finish(entry.plan.conclude(entry.results))
+            self._finish(entry.plan.conclude(entry.results, self.clock()))
 
     def _finish(self, outcome: MailboxOutcome) -> None:
         self._report.outcomes.append(outcome)
@@ -398,7 +402,8 @@ class TestRunner:
                     try:
                         written = services.record_test_results(
                             self.store, outcome.mailbox_id, outcome.statuses, outcome.alerts, outcome.completed_on,
-                            tested_version=outcome.version, tested_profile=outcome.profile_version)
+                            tested_version=outcome.version, tested_profile=outcome.profile_version,
+                            causes=outcome.causes, messages=outcome.messages, trigger=self.trigger)
                     except (services.NotFound, peewee.IntegrityError):  # deleted; its savepoint rolled back
                         written = None
                     if not written:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from ..domain.failures import CAUSE
 from ..domain.options import AuthMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType, TestStatus, TlsMode
 from ..domain.records import MailboxDraft, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
 from . import services
@@ -104,4 +105,6 @@ def _seed_results(store: Store, mailbox_ids: list[int], rnd: random.Random) -> N
                                                       "outgoing_status": TestStatus.SUCCESS}, [
                 services.AlertDraft("error", "authentication",
                                     "Login rejected by imap.example.com:993: AUTHENTICATIONFAILED. "
-                                    "Check the user name and password.")], when)
+                                    "Check the user name and password.")], when,
+                causes={"incoming_status": CAUSE["credentials"]},
+                messages={"incoming_status": "Login rejected by imap.example.com:993: AUTHENTICATIONFAILED."})

@@ -52,9 +52,12 @@ def test_unapproved_mailbox_while_approval_is_required_fails_with_the_a2_alert(s
     assert (stored.incoming_status, stored.outgoing_status, stored.act_status) == (F, F, N)
     assert not stored.enabled_incoming and not stored.enabled_outgoing
     alerts = queries.mailbox_alerts(mailbox.id)
-    assert [a.message for a in alerts] == [
+    assert [a.message for a in alerts if a.step == "rule A2"] == [
         "Email cannot be processed for mailbox Alice Berg because its email address is not approved."]
     assert alerts[0].step == "rule A2" and alerts[0].level == "error"
+    # A rule is a permanent failure: each direction it stopped is disabled, saying so (issue 24).
+    assert sorted(a.message.split(":")[0] for a in alerts if a.step == "disabled") == [
+        "Incoming email disabled", "Outgoing email disabled"]
 
 
 def test_approval_not_required_lets_an_unapproved_mailbox_through(sqlite_store, servers):

@@ -15,6 +15,7 @@ from ...domain.effects import mailbox_changes, mailbox_edit_notices
 from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc, short_labels
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
+from ...domain.lifecycle import last_error_text, next_attempt_text
 from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType
 from ...domain.rules import PROCESS_AFTER_FORMAT
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft
@@ -206,7 +207,10 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             value = getattr(d, f.name)
             shown = f.options.label_of(value) if f.options else value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
             lines.append(f"{f.label}: {shown}")
-        return "\n".join(lines)
+        if d.id is not None:  # the lifecycle (issue 24): the next retry, and the last error as the server said it
+            lines.append(next_attempt_text(d, lookups.retry_settings(d.profile_id)))
+            lines.append(last_error_text(d))
+        return plain_lines(lines)
 
     def _alerts_text(self, d: MailboxDraft):
         """What a server, a token endpoint or a certificate said: one line each, shown as written."""
