@@ -12,6 +12,7 @@ filter acts on the rows it asked for; "test-enable" and "connection" run in the 
 from __future__ import annotations
 
 import logging
+import threading
 
 from textual import work
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -59,16 +60,24 @@ class Workers(GuardsDatabase):
             self.store.db.close()
         self.call_from_thread(self.database_reachable)  # (ui/db_trouble.py)
 
-    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
     def follow_changes(self, stop) -> None:
         """Other admins' changes as they commit (store/changes.py): the app hears of each burst, until
-        `stop` is set (the app is leaving)."""
+        `stop` is set (the app is leaving). A daemon thread of its own, not a Textual worker: it never
+        completes, and what waits for the app's workers (the input queue, a test) must not wait for it."""
         from ..store.changes import watch
 
-        for _ in watch(self.store, stop):
-            if stop.is_set() or get_current_worker().is_cancelled:
+        def follow() -> None:
+            try:
+                for _ in watch(self.store, stop):
+                    if stop.is_set():
+                        return
+                    self.call_from_thread(self.changes_seen)  # (ui/live_changes.py)
+            except RuntimeError:  # the app stopped running meanwhile
                 return
-            self.call_from_thread(self.changes_seen)  # (ui/live_changes.py)
+            except Exception:  # noqa: BLE001 - never the app's end: F5 still reads a list again
+                log.exception("following the database's changes stopped")
+
+        threading.Thread(target=follow, name="database-changes", daemon=True).start()
 
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def load_rows(self, screen, view: str, text: str, sort: str, descending: bool) -> None:
