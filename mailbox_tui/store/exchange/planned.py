@@ -84,13 +84,13 @@ def decode_draft(values: list) -> MailboxDraft:
     return d
 
 
-def _encode_edits(edits: dict) -> dict:
-    if "password" in edits:
-        edits = {**edits, "password": seal(edits["password"])}
-    for v in edits.values():
-        if type(v) not in _PLAIN and type(v) is not bytes:
-            return {k: v if type(v) in _PLAIN or type(v) is bytes else _plain(v) for k, v in edits.items()}
-    return edits
+def _sealed(edits: dict) -> dict:
+    return {**edits, "password": seal(edits["password"])} if "password" in edits else edits
+
+
+def _plain_edits(edits: dict) -> dict:
+    """Edits that marshal refused (it takes only its own plain types): a time, an option's IntEnum."""
+    return {k: v if type(v) in _PLAIN or type(v) is bytes else _plain(v) for k, v in edits.items()}
 
 
 def _decode_edits(edits: dict) -> dict:
@@ -173,9 +173,13 @@ class PlannedMailboxes:
         draft and key too (`user`, `key`); a new user's mailbox is made again from it (`draft` None:
         new_user_box makes it, then `edits`)."""
         entry = None if user is None else (user.full_name, user.email, int(user.state), user.id, user.version, key)
-        offset, length = self.spill.put((SECTION_CODES.index(section), row,
-                                         None if draft is None else encode_draft(draft), _encode_edits(edits),
-                                         entry))
+        record = [SECTION_CODES.index(section), row, None if draft is None else encode_draft(draft), _sealed(edits),
+                  entry]
+        try:
+            offset, length = self.spill.put(tuple(record))
+        except ValueError:  # marshal refuses anything but its plain types: then convert (rare, and costs more)
+            record[3] = _plain_edits(record[3])
+            offset, length = self.spill.put(tuple(record))
         self._base.append(offset)
         self._base_len.append(length)
         self._head.append(-1)
@@ -185,16 +189,20 @@ class PlannedMailboxes:
 
     def edit(self, p: int, section: str, row: int, edits: dict) -> None:
         """A later row sets `edits` on planned mailbox p."""
-        offset, length = self.spill.put((SECTION_CODES.index(section), row, _encode_edits(edits)))
-        e = len(self._edit)
+        code, edits = SECTION_CODES.index(section), _sealed(edits)
+        try:
+            offset, length = self.spill.put((code, row, edits))
+        except ValueError:  # see add
+            offset, length = self.spill.put((code, row, _plain_edits(edits)))
+        e, tail = len(self._edit), self._tail
         self._edit.append(offset)
         self._edit_len.append(length)
         self._next.append(-1)
-        if self._tail[p] < 0:
+        if tail[p] < 0:
             self._head[p] = e
         else:
-            self._next[self._tail[p]] = e
-        self._tail[p] = e
+            self._next[tail[p]] = e
+        tail[p] = e
 
     def get(self, p: int) -> PlannedMailbox:
         """Planned mailbox p as it stands: a new object each time (changing it changes no plan)."""
