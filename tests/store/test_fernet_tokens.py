@@ -48,3 +48,9 @@ def test_the_keyrings_encrypter_checks_as_encrypt_does_and_follows_a_new_key():
     assert Fernet(new).decrypt(encrypt("after").encode()) == b"after"
     with pytest.raises(KeyFileError):
         KeyRing([], "nowhere").encrypter()("pw")
+
+
+def test_ivs_stay_distinct_across_the_writers_refills_of_random_bytes():
+    writer = FernetWriter(KEY)
+    ivs = {base64.urlsafe_b64decode(writer.encrypt(b"pw"))[9:25] for _ in range(600)}  # more than 2 refills
+    assert len(ivs) == 600
