@@ -2,9 +2,10 @@
 users cost tens of megabytes rather than a dictionary of a million strings (about 150 bytes a key).
 
 A key is kept as two fingerprints in arrays (open addressing, at most half full): Python's own
-hash of the key (SipHash, keyed afresh in every process, so no file can aim at it) and a 32-bit
-one of the key with a suffix. Two different keys pass for one only if both agree: about n²/2**97
-for n keys, under 10**-17 at a million. The key itself stays in the plan's temporary file."""
+64-bit hash of the key (SipHash, keyed afresh in every process, so no file can aim at it) and 31
+bits of the hash of the key with a suffix. Two different keys pass for one only if both agree:
+about n²/2**96 for n keys, about 10**-17 at a million. The key itself stays in the plan's
+temporary file."""
 
 from __future__ import annotations
 
