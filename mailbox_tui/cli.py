@@ -13,7 +13,9 @@ from .cli_common import (  # noqa: F401 (the commands' shared helpers, imported 
     CREATES_DATABASE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, WRITE_WAIT_S, _acting, _key_warning, _one_line,
     _open_store, _print, _refuse)
 from .cli_history import add_history_commands, cmd_history, cmd_undo
-from .cli_output import ShownOutput
+from .cli_output import ShownOutput, VisibleLogFormatter
+from .cli_health import UNKNOWN as HEALTH_UNKNOWN
+from .cli_health import cmd_health
 from .cli_test import cmd_test
 from .cli_upgrade import add_upgrade_command, cmd_upgrade
 from .domain.outside_text import visible
@@ -119,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", parents=[common], help="import a JSON file, a CSV file or a folder of CSV files")
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
+    imp.add_argument("--keep-secrets", action="store_true",
+                     help="keep a stored password or client secret that a row sends to a new server or token "
+                          "endpoint (P15; by default it is cleared)")
     sub.add_parser("check", parents=[common], help="run every rule over every stored record")
     test = sub.add_parser("test", parents=[common],
                           help="Test & Enable: connect to each mailbox's servers for real, record the results")
@@ -132,9 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--deadline", type=_deadline, metavar="SECONDS",
                       help="stop after this long (seconds, more than 0); mailboxes not reached are reported "
                            "as not tested")
+    test.add_argument("--send-test-message", action="store_true",
+                      help="Exchange Online (Microsoft Graph): send one real test message from each mailbox to "
+                           "itself to test outgoing email (by default nothing is sent)")
     rotate = sub.add_parser("rotate-key", parents=[common], help="re-encrypt every stored password under a new key")
     rotate.add_argument("--out", metavar="PATH", type=Path,
                         help="where to write the new key when the current one comes from $MAILBOX_TUI_KEY")
+    health = sub.add_parser("health", parents=[common],
+                            help="the lifecycle's figures for monitoring: exit 0 OK, 1 retrying, 2 disabled by "
+                                 "failures, 3 unknown")
+    health.add_argument("--prometheus", action="store_true",
+                        help="write the Prometheus text format (node_exporter's textfile collector)")
     add_history_commands(sub, common)
     add_upgrade_command(sub, common)
     return parser
@@ -156,7 +169,7 @@ def _setup_logging(path: Path | None) -> None:
         raise _LogProblem(f"there is no folder {path.parent} for the log file {path.name}: create it or give "
                           "--log another file")
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(VisibleLogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._mailbox_tui_cli = True
     root.addHandler(handler)
 
@@ -245,7 +258,8 @@ def cmd_import(args) -> int:
             with _open_store(args, url, keyring) as store:
                 if not store.key_ok and _carries_passwords(source):
                     return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
-                report = import_document(store, source, dry_run=args.dry_run, source=source.name)
+                report = import_document(store, source, dry_run=args.dry_run, source=source.name,
+                                         keep_secrets=args.keep_secrets)
                 args.import_written = report.written
     finally:
         interrupts.release()  # a Ctrl-C during the commit came too late: the import was written
@@ -254,11 +268,14 @@ def cmd_import(args) -> int:
     else:
         for f in report.findings:
             print(str(f), file=sys.stderr if f.is_error else sys.stdout)
+        if report.secrets_note:
+            print(report.secrets_note)
         if report.errors:
             print(f"Nothing was written: {len(report.errors)} error(s).", file=sys.stderr)
         elif report.written:
             done = ", ".join(f"{report.created[s]} created/{report.updated[s]} updated {s}" for s in report.created)
-            print(f"Imported: {done}.")
+            print(f"Imported: {done}." + (f" History entry #{report.entry}: `mailbox-tui undo {report.entry}` undoes "
+                                           "it as a whole." if report.entry else ""))
         else:
             print(f"Dry run: no errors, {len(report.findings)} warning(s); nothing written.")
     return EXIT_FINDINGS if report.errors else EXIT_OK
@@ -329,7 +346,7 @@ def cmd_app(args) -> int:
 
 COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check": cmd_check,
             "test": cmd_test, "rotate-key": cmd_rotate_key, "history": cmd_history, "undo": cmd_undo,
-            "upgrade": cmd_upgrade, None: cmd_app}
+            "upgrade": cmd_upgrade, "health": cmd_health, None: cmd_app}
 
 
 def entry() -> int:
@@ -358,7 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     from .store.database import StoreError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error of `health` is "unknown" to a monitoring system (3), not 2
+        if exc.code == EXIT_USAGE and "health" in (sys.argv[1:] if argv is None else argv):
+            raise SystemExit(HEALTH_UNKNOWN) from None
+        raise
     for name in ("emails", "profile", "acting"):  # text, not file names: undecodable bytes are a typo
         values = getattr(args, name, None)
         for text in values if isinstance(values, list) else [values]:

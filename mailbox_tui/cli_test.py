@@ -46,6 +46,16 @@ def _test_progress(progress) -> None:
           file=sys.stderr)
 
 
+def _sent_test_message(outcome) -> bool:
+    """Whether this mailbox's outgoing test sent a real message (Exchange Online, --send-test-message)."""
+    from .domain.options import TestStatus
+
+    check = outcome.checks.get("outgoing")
+    probe = check.probe if check is not None else None
+    return (probe is not None and check.status == TestStatus.SUCCESS and probe.protocol == "graph"
+            and probe.message.startswith("Sent a test message"))
+
+
 def cmd_test(args) -> int:
     from .domain.options import TestStatus
     from .mailtest.runner import TestRunner
@@ -57,7 +67,8 @@ def cmd_test(args) -> int:
             print(f"mailbox-tui: error: {problem}", file=sys.stderr)
             return status
         report = TestRunner(store, concurrency=args.concurrency, deadline=args.deadline,
-                            on_progress=_test_progress).run(ids)
+                            on_progress=_test_progress,
+                            send_test_message=getattr(args, "send_test_message", False)).run(ids)
     report.outcomes.sort(key=lambda o: (o.name.casefold(), o.mailbox_id))
     if getattr(args, "json", False):
         cli._print(args, report.as_dict(), "")
@@ -70,6 +81,9 @@ def cmd_test(args) -> int:
                 print(f"    {alert.level} ({alert.step}): {visible(alert.message)}")
         for skipped in report.not_run:
             print(f"{'Not Run':8} {visible(skipped.label)}: {skipped.reason}")
+        sent = sum(1 for o in report.outcomes if _sent_test_message(o))
+        if sent or getattr(args, "send_test_message", False):
+            print(f"Test messages sent (Microsoft Graph, each mailbox to itself): {sent}.")
         print(f"{len(report.outcomes)} tested: {report.successes} succeeded, {report.failures} failed, "
               f"{report.untested + len(report.not_run)} not tested, in {report.elapsed:.1f} s.")
     return cli.EXIT_OK if report.ok else cli.EXIT_FINDINGS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-pytest_plugins = ["support.postgres", "support.mailservers", "support.oauth"]
+pytest_plugins = ["support.postgres", "support.mailservers", "support.oauth", "support.graph", "support.ews"]
 
 
 @pytest.fixture(autouse=True)

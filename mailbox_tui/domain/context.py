@@ -21,6 +21,7 @@ class ProfileFacts:
     server_type: int
     auth_method: int
     active: bool = True
+    destinations: frozenset[str] = frozenset()  # where its mailboxes' passwords are sent (P15)
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,17 @@ class MailboxContext:
     approval_required: bool = False  # the organisation requires approval for this kind (A2)
     stage: Stage = Stage.EDIT
     now: datetime | None = None  # naive UTC; None: the clock (M19 compares Process Email From with it)
+    # P15: where the stored password went with the profile the mailbox had, when the draft changes its
+    # profile and a password is on record; None otherwise.
+    stored_profile_destinations: frozenset[str] | None = None
 
 
 @dataclass
 class ProfileContext:
     name_taken: bool = False  # another profile has this name (case-insensitive)
+    # P15: where the profile's secrets (and its mailboxes' passwords) went as stored; None for a new profile.
+    stored_destinations: dict[str, frozenset[str]] | None = None
+    mailbox_passwords: int = 0  # how many of its mailboxes hold a password
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Email server profile rules P1-P14 (and M20, R1 on a profile), by their stable IDs."""
+"""Email server profile rules P1-P16 (and M20, R1 on a profile), by their stable IDs."""
 
 from __future__ import annotations
 
@@ -42,11 +42,14 @@ from .oauth import (
     tidy_key_text,
     used_fields,
 )
+from .exchange import EWS_RETIREMENT, GRAPH_SCOPE, GRAPH_URL, graph_scope, is_ews_url, uses_graph
 from .records import PasswordEdit
+from .secret_destinations import profile_secret_moves
 from .text import has_control_chars, host_problem, https_url_problem, is_sha256_pin
 
 P = Record.PROFILE
 CONNECTIONS, POLLING_MINUTES, TIMEOUT_SECONDS = (1, 300), (0, 1440), (1, 600)  # P9: inclusive ranges
+RETRIES, RETRY_MINUTES = (0, 100), (1, 1440)  # P9: retries of a transient failure, and the minutes between them
 
 
 def default_port(server_type: int | None, direction: str, tls: int) -> int | None:
@@ -108,7 +111,9 @@ def _normalise_oauth(d: ProfileDraft) -> None:
         else:
             setattr(d, name, value.strip())
     if methods and not d.oauth_scope:
-        d.oauth_scope = DEFAULT_SCOPE[methods[0]]
+        location = "" if d.auto_discover else d.incoming_location
+        graph = methods[0] == AuthMethod.OAUTH and uses_graph(d.server_type, location)
+        d.oauth_scope = graph_scope(location) if graph else DEFAULT_SCOPE[methods[0]]
 
 
 @rule("P1", "Profile name", "A profile's name is unique among profiles (compared case-insensitively: it is the "
@@ -251,8 +256,11 @@ _DEFAULTS = ProfileDraft()
       f"{_DEFAULTS.max_concurrent_connections}); it also bounds how many connections Test & Enable opens at once "
       f"for the profile. Minimum Polling Interval is {POLLING_MINUTES[0]} to {POLLING_MINUTES[1]} minutes "
       f"(default {_DEFAULTS.min_polling_minutes}). The connection timeout is {TIMEOUT_SECONDS[0]} to "
-      f"{TIMEOUT_SECONDS[1]} seconds (default {_DEFAULTS.timeout_seconds}).",
-      record=P, fields=("max_concurrent_connections", "min_polling_minutes", "timeout_seconds"))
+      f"{TIMEOUT_SECONDS[1]} seconds (default {_DEFAULTS.timeout_seconds}). A transient Test & Enable failure is "
+      f"retried {RETRIES[0]} to {RETRIES[1]} times (default {_DEFAULTS.transient_retries}), {RETRY_MINUTES[0]} to "
+      f"{RETRY_MINUTES[1]} minutes apart (default {_DEFAULTS.retry_interval_minutes}).",
+      record=P, fields=("max_concurrent_connections", "min_polling_minutes", "timeout_seconds", "transient_retries",
+                        "retry_interval_minutes"))
 def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.max_concurrent_connections is None or not CONNECTIONS[0] <= d.max_concurrent_connections <= CONNECTIONS[1]:
         yield Finding("P9", "max_concurrent_connections", E,
@@ -263,6 +271,12 @@ def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if not TIMEOUT_SECONDS[0] <= d.timeout_seconds <= TIMEOUT_SECONDS[1]:
         yield Finding("P9", "timeout_seconds", E,
                       f"Connection timeout must be {TIMEOUT_SECONDS[0]} to {TIMEOUT_SECONDS[1]} seconds.")
+    if d.transient_retries is None or not RETRIES[0] <= d.transient_retries <= RETRIES[1]:
+        yield Finding("P9", "transient_retries", E,
+                      f"Retries After a Transient Failure must be {RETRIES[0]} to {RETRIES[1]}.")
+    if d.retry_interval_minutes is None or not RETRY_MINUTES[0] <= d.retry_interval_minutes <= RETRY_MINUTES[1]:
+        yield Finding("P9", "retry_interval_minutes", E,
+                      f"Minutes Between Retries must be {RETRY_MINUTES[0]} to {RETRY_MINUTES[1]}.")
 
 
 @rule("P10", "Passwords in clear text",
@@ -321,7 +335,8 @@ def _p13_pins(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
       "ID (a GUID or a domain) unless a Token Endpoint is given; Authenticate Using "
       f"{AuthMethod.GMAIL_OAUTH} Gmail OAuth needs a Google service account's key (its JSON key file, or a PEM key "
       "with the service account's email as Client ID) with domain-wide delegation. Scope defaults to "
-      f"{MICROSOFT_SCOPE} or {GOOGLE_SCOPE}; Token Endpoint, optional, is an https URL that overrides the "
+      f"{MICROSOFT_SCOPE} or {GOOGLE_SCOPE}, and on an Exchange Online profile tested through Microsoft Graph to "
+      f"the Graph location's own ({GRAPH_SCOPE} for {GRAPH_URL}); Token Endpoint, optional, is an https URL that overrides the "
       "provider's. Secrets are stored encrypted and never shown or exported; settings no OAuth method of the "
       "profile uses are cleared on save. The token acts for each mailbox's user name (or its address).",
       record=P, fields=OAUTH_FIELDS)
@@ -405,6 +420,37 @@ def _m20_profile_control_characters(d: ProfileDraft, ctx: ProfileContext) -> Ite
                                d.outgoing_password.new)
 
 
+@rule("P15", "A stored secret does not follow a changed destination",
+      "A stored password goes to the servers it was entered for, and an OAuth client secret to its token "
+      "endpoint. When a change would send one somewhere it did not go before (a new incoming or outgoing "
+      "location, Use Same Settings turned on, a new tenant or Token Endpoint, a mailbox's new server profile) "
+      "and the same change does not enter it again, saving clears it, unless the admin keeps it for the new "
+      "destination: the form asks, an import needs --keep-secrets. A profile's change of servers clears the "
+      "passwords of its mailboxes likewise. Client certificates and service account keys never leave this "
+      "machine (they sign an assertion only their token endpoint accepts), so they are kept.",
+      record=P, fields=("password", "outgoing_password", "oauth_client_secret", "incoming_location"),
+      severity=(W,), where=Where.FORM | Where.IMPORT)
+def _p15_profile_secrets_follow(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    for move in profile_secret_moves(d, ctx.stored_destinations, ctx.mailbox_passwords):
+        yield Finding("P15", move.field, W, move.message)
+
+
+@rule("P16", "EWS in Exchange Online is retired",
+      f"An Exchange Online (Hybrid) profile whose incoming or outgoing location is an Exchange Web Services URL "
+      f"(…/EWS/Exchange.asmx) is a warning: {EWS_RETIREMENT}. The fix is the Graph base URL ({GRAPH_URL}, or a "
+      f"national cloud's) as the location, with Scope {GRAPH_SCOPE}: Test & Enable then tests the mailbox through "
+      "Microsoft Graph. Exchange Server on premises keeps EWS.",
+      record=P, fields=("incoming_location", "outgoing_location"), severity=(W,))
+def _p16_ews_in_exchange_online(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
+    if d.server_type != ServerType.EXCHANGE_ONLINE_HYBRID or d.auto_discover:
+        return
+    for field, label in (("incoming_location", "Incoming Server Location"),
+                         ("outgoing_location", "Outgoing Server Location")):
+        if is_ews_url(getattr(d, field)):
+            yield Finding("P16", field, W, f"{label} is an EWS URL: {EWS_RETIREMENT}. Set it to {GRAPH_URL} (and "
+                          f"Scope to {GRAPH_SCOPE}) to test and sync through Microsoft Graph.")
+
+
 @rule("R1", record=P, fields=("state",))
 def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     yield from check_state(d.state)
@@ -413,7 +459,7 @@ def _r1_profile_state(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]
 PROFILE_RULES: tuple[Rule, ...] = (
     _p1_name, _p2_type, _p3_locations, _p4_ports, _p5_auth, _p6_profile_credentials,
     _p7_same_settings, _p8_auto_discover, _p9_limits, _p10_plaintext, _p12_move_undelivered, _p13_pins,
-    _p14_oauth, _m20_profile_control_characters,
+    _p14_oauth, _p15_profile_secrets_follow, _p16_ews_in_exchange_online, _m20_profile_control_characters,
     _r1_profile_state,
 )
 

@@ -75,6 +75,15 @@ class MailboxDraft:
     enabled_incoming: bool = False
     enabled_outgoing: bool = False
     enabled_act: bool = False
+    # The lifecycle (issue 24): written only by Test & Enable and its retries.
+    transient_failures: int = 0
+    test_retries: int = 0
+    next_test_attempt: datetime | None = None
+    last_attempted_on: datetime | None = None
+    last_error: str = ""
+    last_error_code: int | None = None
+    last_error_on: datetime | None = None
+    last_error_count: int = 0
     id: int | None = None
     version: int = 0
 
@@ -126,6 +135,8 @@ class ProfileDraft:
     max_concurrent_connections: int | None = 10
     min_polling_minutes: int | None = 0
     timeout_seconds: int = 30
+    transient_retries: int | None = 10  # P9: retries of a transient failure before the direction is disabled
+    retry_interval_minutes: int | None = 5  # P9: minutes between them
     move_undelivered: bool = False  # P12
     incoming_cert_sha256: str = ""
     outgoing_cert_sha256: str = ""

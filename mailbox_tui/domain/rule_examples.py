@@ -27,6 +27,7 @@ from .options import (
 )
 from .records import MailboxDraft, OrgSettings, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
 from .registry import Record
+from .secret_destinations import stored_profile_destinations
 from .rules import MAILBOX_RULES, ORG_RULES, PROFILE_RULES, QUEUE_RULES, USER_RULES
 
 RULES_OF = {
@@ -110,6 +111,7 @@ def _mailboxes() -> Iterator[Case]:
     yield case(user_mailbox(username="", password=PasswordEdit()))
     yield case(user_mailbox(username="a" * 201))
     yield case(user_mailbox(allow_credentials=False, username="", password=PasswordEdit()))
+    yield case(forward_mailbox(allow_credentials=False, username="", password=PasswordEdit()))
     yield case(user_mailbox(), profile=SHARED)
     yield case(user_mailbox(profile_id=None), profile=None)
     yield case(forward_mailbox(profile_id=None), profile=None)
@@ -124,6 +126,11 @@ def _mailboxes() -> Iterator[Case]:
     yield case(user_mailbox(process_after=datetime(2026, 7, 1)), now=datetime(2026, 6, 1))  # in the future
     yield case(user_mailbox(username="alice@example.com\r\nDELE 1"))
     yield case(user_mailbox(password=PasswordEdit(stored=True, new="pw\nRSET")))
+    # P15: its new profile's servers are not the old one's, and the password is not entered again
+    yield case(user_mailbox(profile_id=2), profile=ProfileFacts(2, "New IMAP", ServerType.IMAP_SMTP,
+                                                              AuthMethod.USER_OR_QUEUE_CREDENTIALS,
+                                                              destinations=frozenset({"imap.new.example"})),
+               stored_profile_destinations=frozenset({"imap.example.com", "smtp.example.com"}))
     yield case(user_mailbox(approval=9))
     yield case(user_mailbox(approval=ApprovalStatus.PENDING), approval_required=True, stage=Stage.TEST)
     yield case(user_mailbox(state=5))
@@ -165,6 +172,15 @@ def _profiles() -> Iterator[Case]:
                            new="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")))
     yield case(profile(auth_method=AuthMethod.GMAIL_OAUTH))
     yield case(profile(auth_method=AuthMethod.GMAIL_OAUTH, oauth_service_account_key=PasswordEdit(new='{"type": "x"}')))
+    stored = stored_profile_destinations(profile(**own, oauth_tenant_id="contoso.onmicrosoft.com"))
+    yield case(profile(**own, incoming_location="imap.new.example"), stored_destinations=stored)  # P15
+    yield case(profile(incoming_location="imap.new.example"), stored_destinations=stored, mailbox_passwords=120)
+    yield case(profile(**oauth, oauth_client_id="app", oauth_client_secret=PasswordEdit(stored=True),
+                       oauth_tenant_id="fabrikam.onmicrosoft.com"), stored_destinations=stored)
+    yield case(profile(server_type=ServerType.EXCHANGE_ONLINE_HYBRID, **oauth, oauth_client_id="app",  # P16
+                       oauth_client_secret=PasswordEdit(stored=True), oauth_tenant_id="contoso.onmicrosoft.com",
+                       incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
+                       outgoing_location="https://graph.microsoft.com"))
     yield case(profile(state=3))
 
 

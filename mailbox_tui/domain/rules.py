@@ -27,6 +27,7 @@ from .options import (
 )
 from .profile_rules import PROFILE_RULES, check_profile, default_port, normalise_profile
 from .records import MailboxDraft
+from .secret_destinations import mailbox_secret_move
 from .registry import Record, Where, rule
 from .rule_common import (
     ALLOWED_ACT,
@@ -182,15 +183,19 @@ def _m9_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 
 @rule("M10", "The profile decides whose credentials are used",
       f"If the mailbox's profile authenticates with {AuthMethod.label_of(0)} (0) and any method uses "
-      f"server-side sync ({_SYNC}), Allow to Use Credentials must be Yes. If the profile authenticates "
-      "otherwise, Allow to Use Credentials = Yes is a warning: the mailbox's credentials will not be used.",
+      f"server-side sync ({_SYNC}), Allow to Use Credentials must be Yes: an error for a forward mailbox "
+      "and at Test & Enable; for a user's or queue's mailbox, which comes with its record and gets its "
+      "credentials later, a warning on every other path alike (form, save, import and `check`), so a "
+      "record one path accepts is accepted by all. If the profile authenticates otherwise, Allow to Use "
+      "Credentials = Yes is a warning: the mailbox's credentials will not be used.",
       record=M, fields=("allow_credentials",), severity=(E, W))
 def _m10_profile_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if ctx.profile is None:
         return
     if ctx.profile.auth_method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
         if uses_server_side_sync(d) and not d.allow_credentials:
-            yield Finding("M10", "allow_credentials", E,
+            needs_settings = not d.is_forward and ctx.stage != Stage.TEST
+            yield Finding("M10", "allow_credentials", W if needs_settings else E,
                           f"Profile {ctx.profile.name!r} uses the mailbox's own credentials: "
                           "set Allow to Use Credentials to Yes and enter them.")
     elif d.allow_credentials and ctx.profile.auth_method in (AuthMethod.OAUTH, AuthMethod.GMAIL_OAUTH):
@@ -307,6 +312,15 @@ def _m20_no_control_characters(d: MailboxDraft, ctx: MailboxContext) -> Iterator
     yield from credential_control_rule("username", d.username, "password", d.password.new)
 
 
+@rule("P15", record=M, fields=("password",), severity=(W,), where=Where.FORM | Where.IMPORT,
+      note="a mailbox's new server profile: its password would go to the new profile's servers")
+def _p15_mailbox_password_follows(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
+    after = ctx.profile.destinations if ctx.profile is not None else frozenset()
+    move = mailbox_secret_move(d, ctx.stored_profile_destinations, after)
+    if move is not None:
+        yield Finding("P15", "password", W, move.message)
+
+
 _APPROVALS = frozenset(ApprovalStatus)
 
 
@@ -343,7 +357,7 @@ MAILBOX_RULES: tuple[Rule, ...] = (
     _m1_name, _m2_owner, _m3_email, _m5_same_email, _m6_delete_after, _m7_regarding,
     _m8_forward_fixed, _m9_credentials, _m10_profile_credentials, _m11_profile_required,
     _m12_incoming, _m13_outgoing, _m14_act, _m15_act_exchange, _m16_forward_exists, _m19_process_after,
-    _m20_no_control_characters, _a1_approval_code, _a2_approval, _r1_state,
+    _m20_no_control_characters, _p15_mailbox_password_follows, _a1_approval_code, _a2_approval, _r1_state,
 )
 
 

@@ -1,14 +1,17 @@
 """A profile's own "Test Connection": each server it names, with the profile's own credentials
 when it authenticates with them, else reachability, TLS and the greeting only. With OAuth (P14) the
 token step runs first and its expiry, scopes and identity are shown (never the token); the sign-in is
-tried for the first mailbox that uses the profile, as Test & Enable would."""
+tried for the first mailbox that uses the profile, as Test & Enable would. On Exchange Online the token
+step and a Graph read of that mailbox's Inbox (issue 23); on Exchange Server the sign-in and an EWS GetFolder of
+that mailbox's Inbox, as Test & Enable would."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain.exchange import uses_graph
 from ..domain.oauth import OAUTH_METHODS
-from ..domain.options import EXCHANGE_TYPES, AuthMethod
+from ..domain.options import EXCHANGE_TYPES, AuthMethod, ServerType
 from ..store import services
 from ..store.crypto import SecretUnreadable
 from ..store.models import EmailServerProfile, Mailbox
@@ -84,11 +87,77 @@ def _token_only(store, profile, tokens: TokenCache) -> ConnectionCheck:
         return ConnectionCheck("token", None, None, f"✗ {exc.message}")
 
 
+def _graph_check(store, profile, tokens: TokenCache) -> ConnectionCheck:
+    """Exchange Online (issue 23): the token step, then a read of the first mailbox's Inbox through Microsoft
+    Graph; the result shows the token's roles and expiry, never the token."""
+    from .exchange_plan import graph_endpoint, graph_token_request, location_of
+
+    address = _first_address(profile.id)
+    try:
+        request = token_request(profile, profile.auth_method, address, services.profile_oauth_secrets(store, profile))
+    except SecretUnreadable as exc:
+        return ConnectionCheck("incoming", None, None, str(exc))
+    if isinstance(request, str):
+        return ConnectionCheck("incoming", None, None, request)
+    request = graph_token_request(request, profile, location_of(profile, "incoming"))
+    ep = graph_endpoint(profile, "incoming", "incoming")
+    if isinstance(ep, str):
+        return ConnectionCheck("incoming", None, None, ep)
+    if address:
+        return ConnectionCheck("incoming", ep, probe(ep, Credentials(address, "", oauth=(request, tokens))))
+    try:
+        token = token_now(request, tokens, ep.timeout)
+        note = f"✓ {token.describe()} No mailbox uses this profile yet: no mailbox was read."
+    except TokenError as exc:
+        note = f"✗ Token: {exc.message}"
+    return ConnectionCheck("incoming", ep, None, note)
+
+
+def _ews_check(store, profile) -> ConnectionCheck:
+    """Exchange Server (issue 23): the sign-in and a GetFolder of the first mailbox's Inbox through EWS, with the
+    credentials Authenticate Using names (the mailbox's own only when it allows them)."""
+    from .exchange_plan import HYBRID_MODERN_AUTH_MESSAGE, ews_endpoint
+
+    row = (Mailbox.select(Mailbox.id, Mailbox.email, Mailbox.username, Mailbox.allow_credentials)
+           .where(Mailbox.profile == profile.id).order_by(Mailbox.id).first())
+    ep = ews_endpoint(profile, "incoming")
+    if isinstance(ep, str):
+        return ConnectionCheck("incoming", None, None, ep)
+    if row is None:
+        return ConnectionCheck("incoming", ep, None, "No mailbox uses this profile yet: EWS reads a mailbox's "
+                                                    "folders, so nothing was tried.")
+    method, address = profile.auth_method, row.email.strip()
+    try:
+        if method == AuthMethod.PROFILE_CREDENTIALS:
+            username, password = services.profile_credentials(store, profile, outgoing=False)
+            credentials = Credentials(username, password, mailbox=address, impersonate=True)
+        elif method == AuthMethod.WINDOWS_INTEGRATED:
+            credentials = Credentials("", "", mailbox=address, impersonate=True, kerberos=True)
+        elif method == AuthMethod.USER_OR_QUEUE_CREDENTIALS and row.allow_credentials:
+            credentials = Credentials((row.username or "").strip(), services.mailbox_password(store, row.id) or "",
+                                      mailbox=address)
+        elif method == AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH:
+            return ConnectionCheck("incoming", ep, None, HYBRID_MODERN_AUTH_MESSAGE.format(
+                what="Test Connection", profile=profile.name))
+        else:
+            return ConnectionCheck("incoming", ep, None, f"The first mailbox ({address}) does not allow its "
+                                                        "credentials to be used: nothing was tried.")
+    except SecretUnreadable as exc:
+        return ConnectionCheck("incoming", ep, None, str(exc))
+    return ConnectionCheck("incoming", ep, probe(ep, credentials))
+
+
 def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
     profile = EmailServerProfile.get_by_id(profile_id)
     tokens = TokenCache()  # one token for both directions
     if profile.server_type in EXCHANGE_TYPES:
-        out = [ConnectionCheck("incoming", None, None, "Exchange (EWS) connections are not tested by this tool yet.")]
+        from .exchange_plan import location_of
+
+        if uses_graph(profile.server_type, location_of(profile, "incoming")) and profile.auth_method == AuthMethod.OAUTH:
+            return [_graph_check(store, profile, tokens)]
+        if profile.server_type in (ServerType.EXCHANGE, ServerType.EXCHANGE_HYBRID):
+            return [_ews_check(store, profile)]
+        out = [ConnectionCheck("incoming", None, None, "Exchange Server through EWS is not tested by this tool yet.")]
         if profile.auth_method in OAUTH_METHODS:  # the token step still tells whether the app registration works
             out.append(_token_only(store, profile, tokens))
         return out

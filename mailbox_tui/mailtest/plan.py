@@ -4,7 +4,8 @@ The rules run first, at the TEST stage: an error that blocks a direction (A2 not
 M15 ACT on a non-Exchange profile, M5 another mailbox already receiving the address, missing
 profile or credentials...) makes that direction a Failure with the rule's own message, and
 nothing connects for it. What is left becomes probes: POP3 or IMAP by server type for
-incoming, SMTP for outgoing, with the credentials "Authenticate Using" names.
+incoming, SMTP for outgoing, with the credentials "Authenticate Using" names; an Exchange profile's
+directions go to exchange_plan (Microsoft Graph for Exchange Online, EWS not yet).
 
 Planning reads the database; it runs in the thread that owns the store's connection.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.context import Stage
+from ..domain.failures import Cause, classify, describe
 from ..domain.findings import Finding, errors
 from ..domain.options import (
     EXCHANGE_TYPES,
@@ -43,8 +45,6 @@ DIRECTIONS = (INCOMING, OUTGOING, ACT)
 STATUS_FIELDS = {INCOMING: "incoming_status", OUTGOING: "outgoing_status", ACT: "act_status"}
 DIRECTION_LABELS = {INCOMING: "Incoming email", OUTGOING: "Outgoing email", ACT: "Appointments, contacts and tasks"}
 CONFIGURATION = "configuration"  # the step of a failure found before connecting
-EWS_MESSAGE = ("Exchange (EWS) connections are not supported by this tool yet: {what} through "
-               "{profile!r} ({server_type}) was not tested.")
 UNREADABLE_MESSAGE = "The stored password can't be read with the current key: re-enter it, or use the right key."
 
 
@@ -77,10 +77,16 @@ class DirectionResult:
     message: str
     rule: str = ""
     probe: ProbeResult | None = None
+    cause: Cause | None = None  # why it failed, transient or permanent (domain/failures.py); None: no failure
+
+    @property
+    def transient(self) -> bool:
+        return self.cause is not None and self.cause.transient
 
     def as_dict(self) -> dict:
         return {"direction": self.direction, "status": TestStatus.label_of(self.status), "step": self.step,
                 "message": self.message, "rule": self.rule or None,
+                "failure": self.cause.as_dict() if self.cause else None,
                 "probe": self.probe.as_dict() if self.probe else None}
 
 
@@ -100,6 +106,15 @@ class MailboxOutcome:
     @property
     def statuses(self) -> dict[str, int]:
         return {STATUS_FIELDS[d]: int(c.status) for d, c in self.checks.items()}
+
+    @property
+    def causes(self) -> dict[str, Cause | None]:
+        """Why each direction failed (domain/failures.py), by status field: what the lifecycle acts on."""
+        return {STATUS_FIELDS[d]: c.cause for d, c in self.checks.items()}
+
+    @property
+    def messages(self) -> dict[str, str]:
+        return {STATUS_FIELDS[d]: c.message for d, c in self.checks.items()}
 
     @property
     def failed(self) -> bool:
@@ -147,21 +162,31 @@ class MailboxTestPlan:
             alerts.append(AlertDraft("error", f"rule {finding.rule}", redact(finding.message)))
         for direction, check in self.checks.items():
             if not check.needs_probe:
+                cause = classify(check.step, "", check.message, rule=check.rule) \
+                    if check.status == TestStatus.FAILURE else None
                 outcomes[direction] = DirectionResult(direction, int(check.status), check.step,
-                                                   redact(check.message), check.rule)
+                                                   redact(check.message), check.rule, cause=cause)
                 if check.status == TestStatus.FAILURE and not check.rule:
                     alerts.append(AlertDraft("error", check.step,
-                                             redact(f"{DIRECTION_LABELS[direction]}: {check.message}")))
+                                             redact(f"{DIRECTION_LABELS[direction]}: {check.message} "
+                                                    f"{describe(cause)}")))
                 continue
             result = results[direction]
-            status = TestStatus.SUCCESS if result.ok else TestStatus.FAILURE
+            status = TestStatus.SUCCESS if result.ok else TestStatus.NOT_RUN if result.deferred else TestStatus.FAILURE
             message = result.message + (f" {check.note}" if check.note and result.ok else "")
-            outcomes[direction] = DirectionResult(direction, int(status), result.step, redact(message), probe=result)
-            if not result.ok:
+            cause = None if result.ok else classify(result.step, result.server_answer, result.message,
+                                                    deferred=result.deferred)
+            outcomes[direction] = DirectionResult(direction, int(status), result.step, redact(message), probe=result,
+                                                  cause=cause)
+            if result.deferred:  # throttled: said as a warning, the status left Not Run
+                alerts.append(AlertDraft("warning", result.step, redact(
+                    f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, not tested: {result.message} "
+                    f"{describe(cause)}")))
+            elif not result.ok:
                 answer = f" Server answered: {result.server_answer}" if result.server_answer else ""
                 alerts.append(AlertDraft("error", result.step, redact(
                     f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, failed at {result.step}: "
-                    f"{result.message}{answer}")))
+                    f"{result.message}{answer} {describe(cause)}")))
             elif check.warning:
                 alerts.append(AlertDraft("warning", result.step,
                                          redact(f"{DIRECTION_LABELS[direction]}: {check.note}")))
@@ -227,9 +252,10 @@ def profile_endpoint(profile, direction: str) -> Endpoint | None:
 class Planner:
     """Plans mailboxes one by one for a run; profiles and their secrets are read once per run."""
 
-    def __init__(self, store, tokens: TokenCache | None = None):
+    def __init__(self, store, tokens: TokenCache | None = None, send_test_message: bool = False):
         self.store = store
         self.tokens = tokens if tokens is not None else TokenCache()  # one per run (P14)
+        self.send_test_message = send_test_message  # Exchange Online: send one test message to the mailbox itself
         self._profiles: dict[int, EmailServerProfile | None] = {}
         self._oauth: dict[int, dict[str, str]] = {}  # a profile's clear OAuth secrets, read once per run
 
@@ -300,11 +326,13 @@ class Planner:
         if profile is None:  # M11 stops this first; kept for a profile deleted meanwhile
             return fail("The mailbox has no server profile.")
         server_type = profile.server_type
-        if server_type in EXCHANGE_TYPES:
-            what = {INCOMING: "incoming email", OUTGOING: "outgoing email",
-                    ACT: "appointments, contacts and tasks"}[direction]
-            return fail(EWS_MESSAGE.format(what=what, profile=profile.name,
-                                           server_type=ServerType.label_of(server_type)))
+        if server_type in EXCHANGE_TYPES:  # Graph for Exchange Online; EWS (not yet) for Exchange Server
+            from .exchange_plan import exchange_test
+
+            try:
+                return exchange_test(self, d, profile, direction, secrets, self.send_test_message)
+            except SecretUnreadable:
+                return fail(UNREADABLE_MESSAGE, "authentication")
         if direction == ACT:  # M15 stops this first
             return fail(f"Appointments, contacts and tasks need an Exchange profile (rule M15); "
                         f"{profile.name!r} is {ServerType.label_of(server_type)}.")
@@ -361,13 +389,13 @@ def _token_user(d) -> str:
     return (d.username or "").strip() or d.email.strip()
 
 
-def plan_mailbox(store, mailbox_id: int) -> MailboxTestPlan:
-    return Planner(store).plan(mailbox_id)
+def plan_mailbox(store, mailbox_id: int, send_test_message: bool = False) -> MailboxTestPlan:
+    return Planner(store, send_test_message=send_test_message).plan(mailbox_id)
 
 
-def evaluate(store, mailbox_id: int) -> MailboxOutcome:
+def evaluate(store, mailbox_id: int, send_test_message: bool = False) -> MailboxOutcome:
     """Plan, probe and conclude one mailbox in this thread. Writes nothing: the runner writes."""
     from .probes import probe
 
-    plan = plan_mailbox(store, mailbox_id)
+    plan = plan_mailbox(store, mailbox_id, send_test_message)
     return plan.conclude({c.direction: probe(c.endpoint, c.credentials) for c in plan.probes})

@@ -31,6 +31,11 @@ _TOKEN_SHAPES = (
     (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), MASK),
     (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + MASK),
     (re.compile(r"\bya29\.[A-Za-z0-9._-]{8,}"), MASK),
+    # HTTP sign-in blobs (EWS): NTLM and Negotiate messages, Basic's user:password; and a bare NTLMSSP message.
+    # (a blob of 12 or more base64 characters with a digit, + / or a capital after its first: never a word)
+    (re.compile(r"(\b(?i:ntlm|negotiate|basic)\s+)(?=[A-Za-z0-9+/]{12})[A-Za-z0-9+/]?[a-z]*[A-Z0-9+/][A-Za-z0-9+/]*=*"),
+     r"\1" + MASK),
+    (re.compile(r"TlRMTVNTUA[A-Za-z0-9+/]*=*"), MASK),
     (re.compile(r"(?i)\b(access_token|refresh_token|id_token|client_secret|client_assertion|assertion)"
                 r"(\\?[\"']?\s*[:=]\s*\\?[\"']?)[^\s\"'&,;}\\]+"), r"\1\2" + MASK),
 )

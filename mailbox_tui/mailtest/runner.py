@@ -30,7 +30,9 @@ import peewee
 
 from ..domain.options import IncomingMethod, MailboxKind, TestStatus
 from ..store import services
-from ..store.models import Mailbox
+from ..store.database import is_unreachable
+from ..domain.lifecycle import MANUAL
+from ..store.models import Mailbox, utcnow
 from .limits import Abort
 from .plan import MailboxOutcome, MailboxTestPlan, Planner
 from .oauth import TokenCache
@@ -44,6 +46,9 @@ FLUSH_SECONDS = 1.0  # and at least this often, so a slow run shows its results
 CANCELLED, DEADLINE, DELETED = "cancelled", "deadline reached", "mailbox no longer exists"
 DEADLINE_GRACE = 1.0  # seconds a probe's cut timeout runs past the run's deadline (see _bounded)
 CHANGED = "the configuration changed during the test"
+UNREACHABLE = "the database could not be reached: its result was not recorded"
+UNREACHABLE_PLAN = "the database could not be reached: not tested"
+RECORD_RETRY_S = 30.0  # how long a run's end waits for the database to take results it could not record
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,8 @@ class TestRunner:
     def __init__(self, store, *, concurrency: int = DEFAULT_CONCURRENCY, per_host_limit: int | None = None,
                  deadline: float | None = None, cancel: threading.Event | None = None,
                  on_progress: Callable[[Progress], None] | None = None, batch_size: int = BATCH_SIZE,
-                 probe_fn: Callable[..., ProbeResult] = probe):
+                 probe_fn: Callable[..., ProbeResult] = probe, send_test_message: bool = False,
+                 trigger: str = MANUAL, clock: Callable[[], object] = utcnow):
         self.store = store
         self.concurrency = max(1, int(concurrency))
         self.per_host_limit = per_host_limit
@@ -185,7 +191,10 @@ class TestRunner:
         self.on_progress = on_progress
         self.batch_size = max(1, batch_size)
         self.probe_fn = probe_fn
+        self.send_test_message = send_test_message  # Exchange Online: one real message to each mailbox itself
         self._host_limits: dict[str, int] = {}
+        self.trigger = trigger  # MANUAL (an admin's Test & Enable) or RETRY (due retries): domain/lifecycle.py
+        self.clock = clock  # naive UTC now: when a result happened, and the next attempt counts from it
 
     # ---------------------------------------------------------------- the run
 
@@ -198,6 +207,7 @@ class TestRunner:
         abort = Abort()
         threads = _ProbeThreads(self.concurrency, abort)
         self._report, self._batch, self._last_flush = report, [], time.monotonic()
+        self._unrecorded: list[MailboxOutcome] = []  # finished, not yet recorded (the database went away)
         open_plans: dict[int, _Open] = {}
         tokens = TokenCache()  # OAuth tokens for this run only (P14)
         try:
@@ -206,7 +216,7 @@ class TestRunner:
             waiting: deque[_Job] = deque()
             in_flight: dict[Future, _Job] = {}
             busy: Counter[str] = Counter()
-            planner = Planner(self.store, tokens)
+            planner = Planner(self.store, tokens, self.send_test_message)
             lookahead = max(4 * self.concurrency, 64)
             self._emit(None)
             while True:
@@ -228,7 +238,7 @@ class TestRunner:
                 if not queue and not waiting and not in_flight:
                     if later:  # forward-mailbox users, now that the forward mailboxes have results
                         self._flush()
-                        planner = Planner(self.store, tokens)
+                        planner = Planner(self.store, tokens, self.send_test_message)
                         queue.extend(later)
                         later = []
                         continue
@@ -254,6 +264,7 @@ class TestRunner:
             abort.fire(abort.reason or "stopped")
             try:
                 self._flush()
+                self._give_up()
             finally:
                 threads.shutdown()
                 report.elapsed = time.monotonic() - started
@@ -319,9 +330,15 @@ class TestRunner:
         except services.NotFound:
             self._report.not_run.append(NotRun(mailbox_id, DELETED))
             return
+        except Exception as error:  # the database went away: this one is not tested, the run goes on
+            if not is_unreachable(error):
+                raise
+            log.warning("mailbox %s: not tested: the database can't be reached", mailbox_id)
+            self._report.not_run.append(NotRun(mailbox_id, UNREACHABLE_PLAN))
+            return
         probes = plan.probes
         if not probes:
-            self._finish(plan.conclude({}))
+            self._finish(plan.conclude({}, self.clock()))
             return
         open_plans[mailbox_id] = _Open(plan, remaining=len(probes))
         for check in probes:
@@ -335,7 +352,7 @@ class TestRunner:
         entry.remaining -= 1
         if entry.remaining == 0:
             del open_plans[job.plan.mailbox_id]
-            self._finish(entry.plan.conclude(entry.results))
+            self._finish(entry.plan.conclude(entry.results, self.clock()))
 
     def _finish(self, outcome: MailboxOutcome) -> None:
         self._report.outcomes.append(outcome)
@@ -371,24 +388,50 @@ class TestRunner:
 
     def _flush(self) -> None:
         """Write finished results, one transaction per batch. A mailbox deleted meanwhile, or changed
-        since it was planned, gets nothing written: it is reported as not run, with the reason."""
-        batch, self._batch = self._batch, []
+        since it was planned, gets nothing written: it is reported as not run, with the reason. While
+        the database can't be reached, results wait and go with the next batch (see _give_up)."""
+        batch, self._batch = self._unrecorded + self._batch, []
+        self._unrecorded = []
         self._last_flush = time.monotonic()
         if not batch:
             return
-        with self.store.transaction():
-            for outcome in batch:
-                try:
-                    written = services.record_test_results(
-                        self.store, outcome.mailbox_id, outcome.statuses, outcome.alerts, outcome.completed_on,
-                        tested_version=outcome.version, tested_profile=outcome.profile_version)
-                except (services.NotFound, peewee.IntegrityError):  # deleted; its savepoint rolled back
-                    written = None
-                if not written:
-                    reason = DELETED if written is None else CHANGED
-                    log.warning("mailbox %s %r: nothing recorded: %s", outcome.mailbox_id, outcome.name, reason)
-                    self._report.outcomes.remove(outcome)
-                    self._report.not_run.append(NotRun(outcome.mailbox_id, reason, outcome.name, outcome.email))
+        refused: list[tuple[MailboxOutcome, str]] = []
+        try:
+            with self.store.transaction():
+                for outcome in batch:
+                    try:
+                        written = services.record_test_results(
+                            self.store, outcome.mailbox_id, outcome.statuses, outcome.alerts, outcome.completed_on,
+                            tested_version=outcome.version, tested_profile=outcome.profile_version,
+                            causes=outcome.causes, messages=outcome.messages, trigger=self.trigger)
+                    except (services.NotFound, peewee.IntegrityError):  # deleted; its savepoint rolled back
+                        written = None
+                    if not written:
+                        refused.append((outcome, DELETED if written is None else CHANGED))
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            log.warning("%s result(s) not recorded yet: the database can't be reached", len(batch))
+            self._unrecorded = batch
+            return
+        for outcome, reason in refused:
+            log.warning("mailbox %s %r: nothing recorded: %s", outcome.mailbox_id, outcome.name, reason)
+            self._report.outcomes.remove(outcome)
+            self._report.not_run.append(NotRun(outcome.mailbox_id, reason, outcome.name, outcome.email))
+
+    def _give_up(self) -> None:
+        """At the end of a run: results still not recorded are tried again for RECORD_RETRY_S (the server
+        may be restarting), then named as not recorded, so the admin knows which to test again."""
+        end = time.monotonic() + RECORD_RETRY_S
+        while self._unrecorded and time.monotonic() < end and not self.cancel.is_set():
+            time.sleep(1.0)
+            self._flush()
+        for outcome in self._unrecorded:
+            self._report.outcomes.remove(outcome)
+            self._report.not_run.append(NotRun(outcome.mailbox_id, UNREACHABLE, outcome.name, outcome.email))
+        if self._unrecorded:
+            log.error("%s result(s) not recorded: the database could not be reached", len(self._unrecorded))
+        self._unrecorded = []
 
 
 def run_tests(store, mailbox_ids: Iterable[int], **options) -> RunReport:

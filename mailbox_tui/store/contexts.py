@@ -21,6 +21,7 @@ from peewee import fn
 from ..domain.context import EmailUse, MailboxContext, ProfileContext, ProfileFacts, QueueContext, Stage, UserContext
 from ..domain.options import IncomingMethod, MailboxKind, RecordState
 from ..domain.records import MailboxDraft, ProfileDraft, QueueDraft, UserDraft
+from ..domain.secret_destinations import MAILBOX_PASSWORDS, mailbox_password_destinations, stored_profile_destinations
 from ..domain.text import email_key, natural_key, normalise_email
 from .models import AppUser, EmailServerProfile, Mailbox, OrganizationSettings, Queue
 
@@ -58,6 +59,15 @@ class FactsSource(Protocol):
 
     def profile_name_taken(self, key: str, profile_id: int | None) -> bool: ...
 
+    def stored_profile_destinations(self, profile_id: int) -> dict[str, frozenset[str]] | None:
+        """P15: where a profile's secrets and its mailboxes' passwords go as stored (None: not stored)."""
+
+    def mailbox_passwords(self, profile_id: int) -> int:
+        """P15: how many mailboxes on a stored profile hold a password."""
+
+    def stored_mailbox_destinations(self, profile_id: int) -> frozenset[str]:
+        """P15: where the passwords of a stored profile's mailboxes go, as it is stored."""
+
     def user_email_taken(self, key: str, user_id: int | None) -> bool: ...
 
     def queue_name_taken(self, key: str, queue_id: int | None) -> bool: ...
@@ -78,7 +88,18 @@ def address_key(text: str) -> str:
 def facts_of_profile(profile_id: int, record) -> ProfileFacts:
     """A stored profile row, or a planned ProfileDraft, as the facts a mailbox's rules use."""
     return ProfileFacts(profile_id, record.name.strip(), record.server_type, record.auth_method,
-                        record.state == RecordState.ACTIVE)
+                        record.state == RecordState.ACTIVE, mailbox_password_destinations(record))
+
+
+def profile_context(facts: FactsSource, d: ProfileDraft) -> ProfileContext:
+    ctx = ProfileContext(name_taken=bool(d.name.strip()) and facts.profile_name_taken(natural_key(d.name), d.id))
+    if d.id is not None and d.id > 0:
+        ctx.stored_destinations = facts.stored_profile_destinations(d.id)
+        stored = ctx.stored_destinations or {}
+        # Counted only when the draft's servers are new ones: the count reads every mailbox of the profile.
+        if mailbox_password_destinations(d) - stored.get(MAILBOX_PASSWORDS, frozenset()):
+            ctx.mailbox_passwords = facts.mailbox_passwords(d.id)
+    return ctx
 
 
 def mailbox_context(facts: FactsSource, d: MailboxDraft, stage: Stage = Stage.EDIT,
@@ -87,6 +108,8 @@ def mailbox_context(facts: FactsSource, d: MailboxDraft, stage: Stage = Stage.ED
     ctx = MailboxContext(stage=stage, original=original)
     if d.profile_id is not None:
         ctx.profile = facts.profile(d.profile_id)
+    if original is not None and original.profile_id != d.profile_id and original.password.stored:
+        note_moved_password(ctx, facts, original.profile_id)
     if d.owner_id is not None:
         ctx.owner_exists = facts.user_exists(d.owner_id)
     if d.kind == MailboxKind.USER:
@@ -107,6 +130,12 @@ def mailbox_context(facts: FactsSource, d: MailboxDraft, stage: Stage = Stage.ED
     return ctx
 
 
+def note_moved_password(ctx: MailboxContext, facts: FactsSource, stored_profile_id: int | None) -> None:
+    """P15: the mailbox's stored password went to the servers of `stored_profile_id` (as stored)."""
+    ctx.stored_profile_destinations = (facts.stored_mailbox_destinations(stored_profile_id)
+                                       if stored_profile_id else frozenset())
+
+
 def same_email_rank(use: EmailUse) -> tuple:
     """M5's order: enabled for incoming first (Test & Enable names one of those), then by name."""
     return (not use.enabled_incoming, natural_key(use.name), use.name)
@@ -114,10 +143,6 @@ def same_email_rank(use: EmailUse) -> tuple:
 
 def same_email_order(uses: Iterable[EmailUse]) -> tuple[EmailUse, ...]:
     return tuple(sorted(uses, key=same_email_rank)[:SAME_EMAIL_LIMIT])
-
-
-def profile_context(facts: FactsSource, d: ProfileDraft) -> ProfileContext:
-    return ProfileContext(name_taken=bool(d.name.strip()) and facts.profile_name_taken(natural_key(d.name), d.id))
 
 
 def user_context(facts: FactsSource, d: UserDraft) -> UserContext:
@@ -141,9 +166,23 @@ class DatabaseFacts:
 
     def profile(self, profile_id: int) -> ProfileFacts | None:
         p = (EmailServerProfile.select(EmailServerProfile.id, EmailServerProfile.name, EmailServerProfile.server_type,
-                                       EmailServerProfile.auth_method, EmailServerProfile.state)
+                                       EmailServerProfile.auth_method, EmailServerProfile.state,
+                                       *_DESTINATION_COLUMNS)
              .where(EmailServerProfile.id == profile_id).first())
         return facts_of_profile(p.id, p) if p is not None else None
+
+    def stored_profile_destinations(self, profile_id: int) -> dict[str, frozenset[str]] | None:
+        p = (EmailServerProfile.select(EmailServerProfile.server_type, EmailServerProfile.auth_method,
+                                       *_DESTINATION_COLUMNS)
+             .where(EmailServerProfile.id == profile_id).first())
+        return stored_profile_destinations(p) if p is not None else None
+
+    def stored_mailbox_destinations(self, profile_id: int) -> frozenset[str]:
+        found = self.profile(profile_id)  # (a form has read it already: its facts are remembered)
+        return found.destinations if found is not None else frozenset()
+
+    def mailbox_passwords(self, profile_id: int) -> int:
+        return Mailbox.select().where(Mailbox.profile == profile_id, Mailbox.password_enc.is_null(False)).count()
 
     def user_exists(self, user_id: int) -> bool:
         return AppUser.select().where(AppUser.id == user_id).exists()
@@ -176,6 +215,12 @@ class DatabaseFacts:
         return _taken(Queue, Queue.name_key, key, queue_id)
 
 
+# What says where a profile's secrets go (domain/secret_destinations.py).
+_DESTINATION_COLUMNS = (EmailServerProfile.auto_discover, EmailServerProfile.incoming_location,
+                        EmailServerProfile.outgoing_location, EmailServerProfile.use_same_settings_for_outgoing,
+                        EmailServerProfile.oauth_tenant_id, EmailServerProfile.oauth_token_endpoint)
+
+
 def _taken(model, column, key: str, own_id: int | None) -> bool:
     return model.select().where(column == key, model.id != (own_id or 0)).exists()
 
@@ -194,6 +239,12 @@ class RememberingFacts(DatabaseFacts):
         self._queues: dict[int, QueueFacts | None] = {}
         self._forward_active: bool | None = None
         self._approval: dict[MailboxKind, bool] = {}
+        self._destinations: dict[int, dict[str, frozenset[str]] | None] = {}
+
+    def stored_profile_destinations(self, profile_id: int) -> dict[str, frozenset[str]] | None:
+        if profile_id not in self._destinations:
+            self._destinations[profile_id] = super().stored_profile_destinations(profile_id)
+        return self._destinations[profile_id]
 
     def profile(self, profile_id: int) -> ProfileFacts | None:
         if profile_id not in self._profiles:

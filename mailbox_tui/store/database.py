@@ -131,6 +131,9 @@ def make_database(url: str, make_folder: bool = False, must_exist: bool = False)
             from playhouse.db_url import parse  # (imports every playhouse backend: only here)
 
             params = parse(url.replace(f"{scheme}://", "postgresql://", 1))
+            # A network that drops packets would hold a connection attempt for the kernel's ~2 minutes:
+            # 10 s, then "can't be reached" (the URL's own ?connect_timeout= wins).
+            params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
             return _postgres_class()(params.pop("database"), **params)
     except ValueError as exc:
         raise StoreError(f"Can't read the database URL {describe_url(url)!r}: {exc}.") from None
@@ -144,6 +147,18 @@ CONNECTION_LOST = ("terminating connection", "the connection is closed", "server
 UNREACHABLE = CONNECTION_LOST + ("connection refused", "could not connect", "connection failed",
                                  "the database system is starting up", "the database system is shutting down",
                                  "no route to host", "timeout expired")
+
+
+CONNECT_TIMEOUT_S = 10
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database server can't be reached now (restarting, or the network is down):
+    a driver's error, or the StoreError a write made of one."""
+    if not (is_database_error(exc) or isinstance(exc, (StoreError, peewee.InterfaceError))):
+        return False
+    low = str(exc).lower()
+    return "can't be reached" in low or any(fragment in low for fragment in UNREACHABLE)
 
 
 def _postgres_class():

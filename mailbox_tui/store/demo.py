@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from ..domain.failures import CAUSE
 from ..domain.options import AuthMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType, TestStatus, TlsMode
 from ..domain.records import MailboxDraft, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
 from . import services
@@ -40,8 +41,8 @@ def seed_demo(store: Store, users: int = 50, seed: int = 7) -> dict[str, int]:
             username="sync@branch.example.com", password=PasswordEdit(new="demo-" + str(rnd.getrandbits(48)))))
         services.create_profile(store, ProfileDraft(
             name="Exchange Online", server_type=ServerType.EXCHANGE_ONLINE_HYBRID,
-            incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
-            outgoing_location="https://outlook.office365.com/EWS/Exchange.asmx", auth_method=AuthMethod.OAUTH,
+            incoming_location="https://graph.microsoft.com",
+            outgoing_location="https://graph.microsoft.com", auth_method=AuthMethod.OAUTH,
             oauth_client_id="00000000-0000-0000-0000-00000000d3e0", oauth_tenant_id="example.onmicrosoft.com",
             oauth_client_secret=PasswordEdit(new="demo-" + str(rnd.getrandbits(48)))))
         org = services.org_settings(store)
@@ -104,4 +105,6 @@ def _seed_results(store: Store, mailbox_ids: list[int], rnd: random.Random) -> N
                                                       "outgoing_status": TestStatus.SUCCESS}, [
                 services.AlertDraft("error", "authentication",
                                     "Login rejected by imap.example.com:993: AUTHENTICATIONFAILED. "
-                                    "Check the user name and password.")], when)
+                                    "Check the user name and password.")], when,
+                causes={"incoming_status": CAUSE["credentials"]},
+                messages={"incoming_status": "Login rejected by imap.example.com:993: AUTHENTICATIONFAILED."})

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
+from peewee import BooleanField, CharField, DatabaseProxy, DateTimeField, IntegerField, PostgresqlDatabase, TextField
 
 from ..domain import fields as F
-from . import history_search
+from . import change_channel, history_search
 from .models import (
     AppUser,
     BaseModel,
@@ -420,5 +420,10 @@ def _insert(rows: list[dict], secrets: list[list[tuple]] | None) -> list[int]:
 def _index(first: int, last: int | None = None) -> None:
     """Entries just written (ids first..last; None: to the end) join the History filter's index, in
     the same transaction, in one statement (history_search.py). Every entry is written here, by
-    `_insert`, `record_created` or `record_event`."""
-    history_search.index_entries(ChangeEntry._meta.database, first, last)
+    `_insert`, `record_created` or `record_event`. On PostgreSQL, the listeners hear of it once the
+    transaction commits (store/changes.py): every write of a record records history, so every write
+    is heard."""
+    db = ChangeEntry._meta.database
+    history_search.index_entries(db, first, last)
+    if isinstance(db.obj if isinstance(db, DatabaseProxy) else db, PostgresqlDatabase):
+        change_channel.notify(db)

@@ -137,3 +137,13 @@ def mailbox_alerts(mailbox_id: int, limit: int = 20) -> list[AlertLine]:
              .where(MailboxAlert.mailbox == mailbox_id)
              .order_by(MailboxAlert.created_on.desc(), MailboxAlert.id.desc()).limit(limit))
     return [AlertLine(a.created_on, a.level, a.step, a.message) for a in query]
+
+
+def retry_settings(profile_id: int | None):
+    """A profile's retry settings (P9; issue 24), the defaults without one."""
+    from ..domain.lifecycle import RetrySettings
+
+    row = None if not profile_id else (EmailServerProfile.select(
+        EmailServerProfile.transient_retries, EmailServerProfile.retry_interval_minutes)
+        .where(EmailServerProfile.id == profile_id).first())
+    return RetrySettings.of(row)

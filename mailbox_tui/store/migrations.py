@@ -32,7 +32,7 @@ from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationS
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 # Each migration takes the database from version N-1 to N. Never change what one does to a database once
@@ -110,10 +110,21 @@ def _migrate_history(db: peewee.Database) -> None:
     create_history_tables(db)
 
 
+def _migrate_lifecycle(db: peewee.Database) -> None:
+    """Issue 24: the mailbox's lifecycle fields (retries, the next attempt, the last error; defaults: none yet)
+    and the profile's retry settings (10 retries, 5 minutes apart), then the index that finds the due retries."""
+    from ..domain.fields import LIFECYCLE_FIELDS
+
+    _add_missing_columns(db, *(Mailbox._meta.fields[name] for name in LIFECYCLE_FIELDS),
+                         EmailServerProfile.transient_retries, EmailServerProfile.retry_interval_minutes)
+    Mailbox._schema.create_indexes(safe=True)  # IF NOT EXISTS: a new database has it from migration 1
+
+
 MIGRATIONS: dict[int, Callable[[peewee.Database], None]] = {
     1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history,
     7: create_history_search,  # the History filter's index
     8: _migrate_history,  # the batch index
+    9: _migrate_lifecycle,
 }
 
 

@@ -117,6 +117,7 @@ class Mailbox(Versioned):
             (("name_key", "id"), False),
             (("state", "name_key", "id"), False),
             (("kind", "name_key", "id"), False),
+            (("state", "next_test_attempt"), False),  # the due retries: one index range, in order (issue 24)
         )
 
 

@@ -386,3 +386,11 @@ def count_profiles(view: str = "all", text: str = "", cap: int | None = None) ->
 def profile_page(view: str = "all", text: str = "", limit: int = 100, offset: int = 0) -> list[ProfileRow]:
     q = _profile_query(text).order_by(EmailServerProfile.name_key, EmailServerProfile.id).limit(limit).offset(offset)
     return [ProfileRow(**r) for r in q.dicts()]
+
+
+def due_retry_ids(now, limit: int = 500) -> list[int]:
+    """Active mailboxes whose retry's time has come (issue 24), soonest first: a range of the
+    next_test_attempt index, never a scan of the table."""
+    return [row[0] for row in Mailbox.select(Mailbox.id)
+            .where(Mailbox.next_test_attempt <= now, Mailbox.state == RecordState.ACTIVE)
+            .order_by(Mailbox.next_test_attempt).limit(limit).tuples()]

@@ -24,6 +24,7 @@ from .crypto import SecretUnreadable
 from .database import Store, StoreError
 from .history import CREATE, DELETE, IMPORT, ROTATE_KEY, TEST, UNDO, ChangeEntry, ChangeSecret
 from .history_read import describe, entry as read_entry
+from .locks import lock_entry, lock_rows
 from .models import Mailbox
 
 UPDATES = (history.UPDATE, history.APPROVE, history.REJECT, history.ACTIVATE, history.DEACTIVATE,
@@ -57,6 +58,7 @@ def undo(store: Store, entry_id: int) -> list[int]:
     undone as a whole (store/undo_import.py), the id of the undo's own entry (its record entries
     carry it as their `batch`)."""
     with store.transaction():
+        lock_entry(store, entry_id)  # a second undo of it waits here, then is refused below
         row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
         if row is None:
             raise UndoRefused(f"There is no history entry #{entry_id}.")
@@ -155,6 +157,7 @@ def _current(kind: str, record_id: int) -> dict | None:
 def _undo_update(store: Store, row: ChangeEntry) -> None:
     if row.action not in UPDATES:
         raise UndoRefused(f"Entry #{row.id} cannot be undone.")
+    lock_rows(store, history.MODELS[row.kind], [row.record_id])  # a save now waits for the undo
     now = _current(row.kind, row.record_id)
     if now is None:
         raise UndoRefused(f"{row.kind.capitalize()} {row.record_key!r} no longer exists.")
@@ -179,6 +182,23 @@ def _undo_update(store: Store, row: ChangeEntry) -> None:
         _refuse_changed_since(row, changed)
     if back:
         _apply(store, row.kind, row.record_id, back)
+    if row.kind == "profile":
+        _put_back_mailbox_passwords(store, row)
+
+
+def _put_back_mailbox_passwords(store: Store, row: ChangeEntry) -> None:
+    """P15: the passwords a profile's change of servers cleared from its mailboxes come back with the
+    servers they were entered for, on each mailbox where no password was entered since."""
+    cleared = (ChangeSecret.select(ChangeSecret.old_enc, ChangeEntry.record_id)
+               .join(ChangeEntry, on=(ChangeSecret.entry == ChangeEntry.id))
+               .where(ChangeEntry.parent == row.id, ChangeEntry.kind == "mailbox", ChangeSecret.name == "password",
+                      ChangeSecret.old_enc.is_null(False), ChangeSecret.new_enc.is_null())
+               .order_by(ChangeEntry.record_id).objects())
+    for secret in cleared:
+        base = services.get_mailbox(store, secret.record_id)
+        if not base.password.stored:
+            services.update_mailbox(store, base, base.copy(password=_password(_clear(store, secret.old_enc))),
+                                    keep_secrets=True)
 
 
 def _password(clear: str | None) -> PasswordEdit:
@@ -196,12 +216,13 @@ def _value(kind: str, name: str, value):
 def _apply(store: Store, kind: str, record_id: int, values: dict) -> None:
     """Save `values` over the record as it is now, through its service."""
     values = {name: _value(kind, name, v) for name, v in values.items()}
+    # Undo puts back what was: a secret goes back with the servers it was entered for (P15 keeps it).
     if kind == "mailbox":
         base = services.get_mailbox(store, record_id)
-        services.update_mailbox(store, base, base.copy(**values))
+        services.update_mailbox(store, base, base.copy(**values), keep_secrets=True)
     elif kind == "profile":
         base = services.get_profile(store, record_id)
-        services.update_profile(store, base, base.copy(**values))
+        services.update_profile(store, base, base.copy(**values), keep_secrets=True)
     elif kind == "user":
         base = services.get_user(store, record_id)
         services.update_user(store, base, UserDraft(**{**base.__dict__, **values}))
@@ -266,7 +287,7 @@ def _restore_mailbox(store: Store, row: ChangeEntry, mailbox_id: int, new_ids: d
         if values.get("owner_id") in new_ids:
             values["owner_id"] = new_ids[values["owner_id"]]
         base = services.get_mailbox(store, mailbox_id)
-        services.update_mailbox(store, base, base.copy(**values))
+        services.update_mailbox(store, base, base.copy(**values), keep_secrets=True)
 
 
 def _repoint(store: Store, row: ChangeEntry, old_id: int, new_id: int) -> None:
@@ -276,7 +297,7 @@ def _repoint(store: Store, row: ChangeEntry, old_id: int, new_id: int) -> None:
         box = Mailbox.get_or_none(Mailbox.id == child.record_id)
         if box is not None and box.profile_id is None:
             base = services.get_mailbox(store, box.id)
-            services.update_mailbox(store, base, base.copy(profile_id=new_id))
+            services.update_mailbox(store, base, base.copy(profile_id=new_id), keep_secrets=True)
     for child in _children(row, "settings"):
         org = services.org_settings(store)
         if org.default_profile_id is None and any(n == "default_profile_id" for n, _, _ in _changes(child)):

@@ -33,6 +33,7 @@ from .database import Store
 from .exchange.batches import cyclic_gc_paused
 from .history import CREATE, IMPORT, TEST, UNDO, ChangeEntry
 from .models import Mailbox
+from .locks import lock_entry, lock_rows
 from .undo import UPDATES, UndoRefused, _refuse_if_not_undoable, _undo_update
 
 CHUNK = 2000  # entries read at a time
@@ -154,8 +155,10 @@ class _Check:
     skipped_named: list[str] = field(default_factory=list)
 
 
-def _check(import_id: int) -> _Check:
-    """Every record of the import, a chunk at a time: changed since, gone, or already undone alone."""
+def _check(store: Store, import_id: int) -> _Check:
+    """Every record of the import, a chunk at a time: changed since, gone, or already undone alone.
+    Each chunk's records are locked before they are judged (PostgreSQL), and stay locked until the
+    undo commits: a save that comes later waits, then finds its record gone or changed."""
     undone = _undone_alone(import_id)
     check = _Check()
     for chunk in _entries(import_id, ChangeEntry.record_id.is_null(False)):
@@ -169,6 +172,7 @@ def _check(import_id: int) -> _Check:
             ids = sorted(rid for k, rid in records if k == kind)
             for start in range(0, len(ids), 500):
                 part = ids[start:start + 500]
+                lock_rows(store, history.MODELS[kind], part)
                 later: dict[int, list[ChangeEntry]] = {}
                 for e in _later(import_id, kind, part):
                     later.setdefault(e.record_id, []).append(e)
@@ -194,6 +198,7 @@ def _check(import_id: int) -> _Check:
 def undo_whole_import(store: Store, entry_id: int) -> ImportUndone:
     """Undo import entry `entry_id` as a whole (what `undo()` does for an import, with what it did)."""
     with store.transaction():
+        lock_entry(store, entry_id)  # a second undo of it waits here, then is refused below
         row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
         if row is None:
             raise UndoRefused(f"There is no history entry #{entry_id}.")
@@ -206,7 +211,7 @@ def undo_import(store: Store, row: ChangeEntry) -> ImportUndone:
     if row.action != IMPORT:
         raise UndoRefused(f"Entry #{row.id} is not an import.")
     with cyclic_gc_paused(), store.transaction():
-        check = _check(row.id)
+        check = _check(store, row.id)
         changed = len(check.changed_records)
         if changed:
             more = ", …" if changed > len(check.named) else ""

@@ -15,7 +15,9 @@ from ..domain.text import email_key
 from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
+from .db_trouble import DOWN_TITLE, WatchesDatabase
 from .input_queue import InputQueue
+from .live_changes import LiveChanges
 from .plain import markup_literal, plain, visible
 from .settings import load_settings, save_settings
 from .undo_offer import UndoOffers
@@ -88,7 +90,7 @@ class ActionsProvider(Provider):
 use_compact_scrollbars()
 
 
-class MailboxApp(Workers, UndoOffers, App[int]):
+class MailboxApp(LiveChanges, WatchesDatabase, Workers, UndoOffers, App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}
@@ -121,6 +123,7 @@ class MailboxApp(Workers, UndoOffers, App[int]):
 
     def on_mount(self) -> None:
         self.input_queue.start()  # keys typed during start-up were held; they go to the first screen
+        self.start_following_changes()
         self._choose_acting(self._acting_request)
         for note in self.store.upgrade_notes:
             self.notify(note, title="Database upgraded", timeout=30, markup=False)
@@ -128,6 +131,7 @@ class MailboxApp(Workers, UndoOffers, App[int]):
             self.notify(self.store.key_message, severity="warning", timeout=30)
 
     def on_unmount(self) -> None:
+        self.stop_following_changes()
         self.input_queue.stop()
 
     async def action_quit(self) -> None:
@@ -147,7 +151,10 @@ class MailboxApp(Workers, UndoOffers, App[int]):
         super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     def format_title(self, title: str, sub_title: str):
-        """The title line (a record's name, the acting admin's): shown as written, on one line."""
+        """The title line (a record's name, the acting admin's): shown as written, on one line; first,
+        while the database can't be reached, that it is retried (on every screen)."""
+        if self.database_down and DOWN_TITLE not in sub_title:
+            sub_title = f"{DOWN_TITLE} · {sub_title}" if sub_title else DOWN_TITLE
         return super().format_title(visible(title), visible(sub_title))
 
     def _choose_acting(self, requested: str | None) -> None:
@@ -177,7 +184,8 @@ class MailboxApp(Workers, UndoOffers, App[int]):
         # The acting admin first: a narrow terminal cuts the end, and the database name is the end.
         name = getattr(self, "_acting_name", None)
         acting = f"as {name}" if name else "no acting admin (ctrl+p)"
-        self.sub_title = f"{acting} · {short_database_name(self.store.url)}"
+        down = f"{DOWN_TITLE} · " if self.database_down else ""  # first: a narrow terminal cuts the end
+        self.sub_title = f"{down}{acting} · {short_database_name(self.store.url)}"
 
     def action_choose_admin(self) -> None:
         from .dialogs.acting import ActingAdminDialog

@@ -16,8 +16,9 @@ class TestRun:
 
     __test__ = False
 
-    def __init__(self, owner: Widget, mailbox_ids: list[int]) -> None:
+    def __init__(self, owner: Widget, mailbox_ids: list[int], send_test_message: bool = False) -> None:
         self.owner, self.mailbox_ids = owner, mailbox_ids
+        self.send_test_message = send_test_message  # Exchange Online: one real message to each mailbox itself
         self.cancel = threading.Event()
         self.last = None
         self.started = time.monotonic()

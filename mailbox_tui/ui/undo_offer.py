@@ -10,11 +10,12 @@ from textual.binding import Binding
 
 from ..domain.findings import RuleViolation
 from ..store.database import StoreError
+from .db_trouble import GuardsDatabase
 
 UNDO_OFFER_S = 8.0
 
 
-class UndoOffers:
+class UndoOffers(GuardsDatabase):
     """Mixed into the App."""
 
     UNDO_BINDINGS = [Binding("u", "undo_offer", "Undo", show=False, id="undo_offer")]

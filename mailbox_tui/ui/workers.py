@@ -17,7 +17,8 @@ from textual import work
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..domain.findings import RuleViolation
-from ..store.database import StoreError, describe_db_error, is_database_error
+from ..store.database import StoreError, describe_db_error, is_database_error, is_unreachable
+from .db_trouble import GuardsDatabase
 from .messages import CertificateFetched, ConnectionChecked, RowsLoaded, TestFinished, TestProgress
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,33 @@ def failure_reason(error: BaseException | None, url: str) -> str:
     return f"unexpected {name}; the details are in the log (--log FILE)."
 
 
-class Workers:
+class Workers(GuardsDatabase):
     """Mixed into the App: its thread workers and their one failure handler."""
 
     # -- the workers (each runs in its own thread, with its own database connection)
+    @work(thread=True, exclusive=True, group="database-probe", exit_on_error=False)
+    def probe_database(self) -> None:
+        """One cheap statement on a fresh connection; the app hears only of success."""
+        try:
+            self.store.db.execute_sql("SELECT 1")
+        except Exception as error:  # noqa: BLE001 - still unreachable (or worse): the next probe tries again
+            log.info("the database is still unreachable: %s", type(error).__name__)
+            return
+        finally:
+            self.store.db.close()
+        self.call_from_thread(self.database_reachable)  # (ui/db_trouble.py)
+
+    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
+    def follow_changes(self, stop) -> None:
+        """Other admins' changes as they commit (store/changes.py): the app hears of each burst, until
+        `stop` is set (the app is leaving)."""
+        from ..store.changes import watch
+
+        for _ in watch(self.store, stop):
+            if stop.is_set() or get_current_worker().is_cancelled:
+                return
+            self.call_from_thread(self.changes_seen)  # (ui/live_changes.py)
+
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def load_rows(self, screen, view: str, text: str, sort: str, descending: bool) -> None:
         """A list's rows for a view, filter and sort: a filter keystroke never waits for SQL."""
@@ -63,7 +87,7 @@ class Workers:
 
         owner, report = run.owner, None
         try:
-            runner = TestRunner(self.store, cancel=run.cancel,
+            runner = TestRunner(self.store, cancel=run.cancel, send_test_message=run.send_test_message,
                                 on_progress=lambda progress: owner.post_message(TestProgress(progress)))
             report = runner.run(run.mailbox_ids)
         finally:
@@ -107,6 +131,9 @@ class Workers:
             return
         worker = event.worker
         what = WHAT.get(worker.name, "A background task")
+        if is_unreachable(worker.error) and worker.name == "load_rows":
+            self.database_unreachable(worker.error)  # the title says so; the list is read again once it answers
+            return
         log.error("%s failed (worker %s)", what, worker.name, exc_info=worker.error)
         self.notify(f"{what} failed: {failure_reason(worker.error, self.store.url)}", severity="error",
                     timeout=15, markup=False)

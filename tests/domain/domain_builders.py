@@ -196,8 +196,8 @@ def oauth_settings(auth: int) -> dict:
 def exchange_online_profile(**changes) -> ProfileDraft:
     return exchange_profile(
         name="Exchange Online", server_type=ServerType.EXCHANGE_ONLINE_HYBRID,
-        incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
-        outgoing_location="https://outlook.office365.com/EWS/Exchange.asmx",
+        incoming_location="https://graph.microsoft.com",
+        outgoing_location="https://graph.microsoft.com",
         auth_method=AuthMethod.OAUTH, outgoing_auth_method=AuthMethod.OAUTH, **MICROSOFT_OAUTH,
     ).copy(**changes)
 

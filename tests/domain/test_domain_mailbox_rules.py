@@ -421,8 +421,14 @@ def test_mailbox_copy_does_not_share_the_password_edit():
 def test_m10_user_or_queue_credentials_profile_requires_allow_credentials(incoming, outgoing, act, profile):
     draft = user_mailbox(allow_credentials=False, incoming=incoming, outgoing=outgoing, act=act,
                          profile_id=profile.id)
-    finding = assert_fires(check(draft, profile=profile), "M10", "allow_credentials", ERROR)
+    # A user's mailbox gets its credentials after it comes with its user: a warning on every path
+    # (form, save, import, check: issue 22, item 5), an error when it is tested.
+    finding = assert_fires(check(draft, profile=profile), "M10", "allow_credentials", WARNING)
     assert repr(profile.name) in finding.message
+    assert_fires(check(draft, profile=profile, stage=Stage.TEST), "M10", "allow_credentials", ERROR)
+    # A forward mailbox is set up whole, by hand: an error everywhere.
+    forward = forward_mailbox(allow_credentials=False, username="", password=PasswordEdit(), profile_id=IMAP_PROFILE.id)
+    assert_fires(check(forward, profile=IMAP_PROFILE), "M10", "allow_credentials", ERROR)
 
 
 def test_m10_allow_credentials_with_other_authentication_is_a_warning():

@@ -52,9 +52,12 @@ def test_unapproved_mailbox_while_approval_is_required_fails_with_the_a2_alert(s
     assert (stored.incoming_status, stored.outgoing_status, stored.act_status) == (F, F, N)
     assert not stored.enabled_incoming and not stored.enabled_outgoing
     alerts = queries.mailbox_alerts(mailbox.id)
-    assert [a.message for a in alerts] == [
+    assert [a.message for a in alerts if a.step == "rule A2"] == [
         "Email cannot be processed for mailbox Alice Berg because its email address is not approved."]
     assert alerts[0].step == "rule A2" and alerts[0].level == "error"
+    # A rule is a permanent failure: each direction it stopped is disabled, saying so (issue 24).
+    assert sorted(a.message.split(":")[0] for a in alerts if a.step == "disabled") == [
+        "Incoming email disabled", "Outgoing email disabled"]
 
 
 def test_approval_not_required_lets_an_unapproved_mailbox_through(sqlite_store, servers):
@@ -74,7 +77,7 @@ def test_act_server_side_sync_on_an_imap_profile_fails_naming_m15(sqlite_store, 
     changed = exchange.copy(server_type=ServerType.IMAP_SMTP, incoming_location="127.0.0.1",
                             outgoing_location="127.0.0.1", incoming_port=dovecot.imaps, outgoing_port=smtp.implicit,
                             incoming_tls=TlsMode.IMPLICIT, outgoing_tls=TlsMode.IMPLICIT, timeout_seconds=5)
-    services.update_profile(sqlite_store, exchange, changed)
+    services.update_profile(sqlite_store, exchange, changed, keep_secrets=True)  # the password goes along (P15)
     outcome = evaluate(sqlite_store, mailbox.id)
     assert statuses(outcome) == (S, S, F), outcome.as_dict()
     act = outcome.checks[ACT]
@@ -83,16 +86,21 @@ def test_act_server_side_sync_on_an_imap_profile_fails_naming_m15(sqlite_store, 
     assert [(a.step, a.level) for a in outcome.alerts] == [("rule M15", "error")]
 
 
-def test_exchange_profile_is_reported_as_not_supported_yet(sqlite_store):
+def test_exchange_server_profile_is_planned_as_ews_at_its_url(sqlite_store):
+    from mailbox_tui.mailtest.plan import plan_mailbox
+
     exchange = builders.imap_profile(sqlite_store, "Exchange", server_type=ServerType.EXCHANGE,
                                      incoming_location="https://mail.example.com/EWS/Exchange.asmx",
-                                     outgoing_location="https://mail.example.com/EWS/Exchange.asmx")
+                                     outgoing_location="https://mail.example.com:8443/EWS/Exchange.asmx")
     mailbox = user_mailbox(sqlite_store, exchange.id, act=1)
-    outcome = evaluate(sqlite_store, mailbox.id)
-    assert statuses(outcome) == (F, F, F)
-    assert all("Exchange (EWS) connections are not supported by this tool yet" in c.message
-               for c in outcome.checks.values())
-    assert all(c.probe is None for c in outcome.checks.values())
+    plan = plan_mailbox(sqlite_store, mailbox.id)
+    endpoints = {d: (c.endpoint.protocol, c.endpoint.host, c.endpoint.port, c.endpoint.path, c.endpoint.operation)
+                 for d, c in plan.checks.items()}
+    assert endpoints == {INCOMING: ("ews", "mail.example.com", 443, "/EWS/Exchange.asmx", "incoming"),
+                         OUTGOING: ("ews", "mail.example.com", 8443, "/EWS/Exchange.asmx", "outgoing"),
+                         ACT: ("ews", "mail.example.com", 443, "/EWS/Exchange.asmx", "act")}
+    credentials = plan.checks[INCOMING].credentials  # the mailbox's own: its own folders, no impersonation
+    assert credentials.mailbox == "alice@example.com" and not credentials.impersonate
 
 
 def test_outlook_and_none_methods_stay_not_run(sqlite_store, servers):

@@ -69,12 +69,15 @@ def test_results_are_written_with_flags_dates_and_alerts_kept_as_history(sqlite_
     assert g.test_completed_on is not None and b.test_completed_on is not None
     assert queries.mailbox_alerts(good.id) == []
     first = queries.mailbox_alerts(bad.id)
-    assert sorted(a.step for a in first) == ["authentication", "authentication"]
-    assert all(a.level == "error" and "Login rejected" in a.message for a in first)
+    assert sorted(a.step for a in first) == ["authentication", "authentication", "disabled", "disabled"]
+    failed = [a for a in first if a.step == "authentication"]
+    assert all(a.level == "error" and "Login rejected" in a.message for a in failed)
+    assert sorted(a.message.split(":")[0] for a in first if a.step == "disabled") == [
+        "Incoming email disabled", "Outgoing email disabled"]  # a permanent failure (issue 24)
     assert all(WRONG not in a.message for a in first)
 
     run_tests(sqlite_store, [bad.id])
-    assert len(queries.mailbox_alerts(bad.id)) == 4  # the earlier alerts stay as history
+    assert len(queries.mailbox_alerts(bad.id)) == 8  # the earlier alerts stay as history
 
 
 def test_a_fixed_mailbox_is_enabled_on_the_next_run(sqlite_store, servers):
@@ -243,4 +246,5 @@ def test_runner_on_postgresql(pg_database_url, servers):
         assert (report.successes, report.failures) == (1, 2)
         assert services.get_mailbox(store, good.id).enabled_outgoing
         assert services.get_mailbox(store, bad.id).incoming_status == F
-        assert [a.step for a in queries.mailbox_alerts(unapproved.id)] == ["rule A2"]
+        # A rule is a permanent failure: both directions disabled, each with its alert (issue 24).
+        assert sorted(a.step for a in queries.mailbox_alerts(unapproved.id)) == ["disabled", "disabled", "rule A2"]

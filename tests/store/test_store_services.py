@@ -189,11 +189,14 @@ def test_p11_deleting_profile_clears_it_from_mailboxes_and_says_how_many(store):
 
 def test_apply_default_settings_refuses_all_when_one_mailbox_would_break_a_rule(store):
     profile = imap_profile(store)
-    _, box = user(store)  # no credentials, and the profile needs the mailbox's own (M10)
+    _, box = user(store)  # ACT by server-side sync on an IMAP profile (M15)
     org = services.org_settings(store)
     services.update_org_settings(store, org, services.OrgSettings(**{**org.__dict__, "default_profile_id": profile.id,
-                                                                     "default_incoming": 2}))
-    assert [f.rule for f in services.preview_default_settings(store, [box.id])[0].findings] == ["M10"]
+                                                                     "default_incoming": 2, "default_act": 1}))
+    findings = services.preview_default_settings(store, [box.id])[0].findings
+    assert [f.rule for f in findings if f.is_error] == ["M15"]
+    # Its missing credentials are a warning, as for every user's mailbox on every path (issue 22, item 5)
+    assert [(f.rule, f.severity.value) for f in findings if not f.is_error] == [("M10", "warning")]
     with pytest.raises(RuleViolation):
         services.apply_default_settings(store, [box.id])
     assert Mailbox.get_by_id(box.id).profile_id is None

@@ -222,12 +222,14 @@ class Dovecot:
     def pop3s(self) -> int:
         return self.ports["pop3s"]
 
-    def start(self, ready_timeout: float = 20.0) -> Dovecot:
+    def start(self, ready_timeout: float = 20.0, same_ports: bool = False) -> Dovecot:
+        """`same_ports`: start again where it listened before it was stopped (a server restarting)."""
         reason = dovecot_available()
         if reason:
             raise RuntimeError(reason)
         last = ""
         for _ in range(_START_ATTEMPTS):  # a fresh folder and ports each time (trap 2)
+            self._keep_ports = same_ports
             self._prepare()
             if self._launch(ready_timeout):
                 return self
@@ -244,7 +246,8 @@ class Dovecot:
                                         encoding="utf-8")
         for sub in ("run", "state", "mail"):
             (self.dir / sub).mkdir()
-        self.ports = {name: free_port() for name in ("imap", "imaps", "pop3", "pop3s")}
+        if not (getattr(self, "_keep_ports", False) and self.ports):
+            self.ports = {name: free_port() for name in ("imap", "imaps", "pop3", "pop3s")}
         (self.dir / "dovecot.conf").write_text(_DOVECOT_CONF.format(
             dir=self.dir, user=user, group=group, extra=self.extra_config, **self.ports))
         for path in self.dir.rglob("*"):

@@ -39,7 +39,8 @@ from urllib.parse import parse_qs, unquote_plus
 import jwt
 
 from support.mailservers import TestCertificate
-from support.oauth_tokens import (EXCHANGE_PERMISSIONS, EXCHANGE_RESOURCE, GOOGLE_MAIL_SCOPE,
+from support.oauth_tokens import (EXCHANGE_PERMISSIONS, EXCHANGE_RESOURCE, GOOGLE_MAIL_SCOPE, GRAPH_PERMISSIONS,
+                                  GRAPH_RESOURCE,
                                   ClientCertificate, TokenAuthority, app_claims, google_claims,
                                   new_rsa_key, private_pem)
 
@@ -48,6 +49,8 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Resources an Exchange app may ask a token for (scope "<resource>/.default").
 _EXCHANGE_RESOURCES = (EXCHANGE_RESOURCE, "https://outlook.office.com")
+# Microsoft Graph: its own application permissions, and tokens carry them in `roles` only (no `scope`).
+_GRAPH_RESOURCES = (GRAPH_RESOURCE,)
 # Scopes Google knows; anything else is invalid_scope.
 _GOOGLE_SCOPES = frozenset({GOOGLE_MAIL_SCOPE, "https://www.googleapis.com/auth/gmail.readonly",
                             "https://www.googleapis.com/auth/gmail.send",
@@ -74,7 +77,7 @@ class AppRegistration:
     secret: str | None = None
     secret_expired: bool = False
     certificates: list[ClientCertificate] = field(default_factory=list)
-    # Application permissions on Office 365 Exchange Online an admin consented to.
+    # Application permissions an admin consented to (Office 365 Exchange Online, and Microsoft Graph).
     granted: set[str] = field(default_factory=lambda: set(EXCHANGE_PERMISSIONS))
 
     def in_tenant(self, tenant: str | None) -> bool:
@@ -501,6 +504,10 @@ class TokenEndpoint:
         if len(scope.split()) != 1 or not scope.endswith("/.default"):
             raise OAuthError("scope_not_default", scope=scope)
         resource = scope.removesuffix("/.default")
+        if resource in _GRAPH_RESOURCES:
+            roles = sorted(app.granted & set(GRAPH_PERMISSIONS))
+            claims = app_claims(app.tenant_id, app.client_id, roles, scope_claim="", name=app.name)
+            return self._issue({**claims, "aud": resource})
         if resource not in _EXCHANGE_RESOURCES:
             raise OAuthError("resource_not_found", resource=resource)
         # Without admin consent Entra ID still issues a token, with no roles: the mail server refuses it.

@@ -47,6 +47,14 @@ IMAP_PERMISSION = "IMAP.AccessAsApp"
 POP_PERMISSION = "POP.AccessAsApp"
 SMTP_PERMISSION = "SMTP.SendAsApp"
 EXCHANGE_PERMISSIONS = (IMAP_PERMISSION, POP_PERMISSION, SMTP_PERMISSION)
+# Microsoft Graph (issue 23): the resource an app-only token for Graph names as its audience, and the
+# application permissions a mailbox sync app is granted there (docs/testing-graph.md).
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+GRAPH_DEFAULT_SCOPE = f"{GRAPH_RESOURCE}/.default"
+GRAPH_PERMISSIONS = ("Mail.Read", "Mail.ReadWrite", "Mail.Send", "Calendars.Read", "Calendars.ReadWrite",
+                     "Contacts.Read", "Contacts.ReadWrite", "Tasks.Read.All", "Tasks.ReadWrite.All")
+GRAPH_SYNC_PERMISSIONS = ("Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite", "Contacts.ReadWrite",
+                          "Tasks.ReadWrite.All")
 # The permission each protocol needs from an app-only token, and the scope a Google token needs.
 APP_PERMISSION_FOR = {"imap": IMAP_PERMISSION, "pop3": POP_PERMISSION, "smtp": SMTP_PERMISSION}
 DEFAULT_TOKEN_LIFETIME = 3599  # seconds, as Entra ID and Google issue them

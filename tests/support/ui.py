@@ -18,8 +18,8 @@ def seed_small_org(store) -> dict:
         auth_method=AuthMethod.USER_OR_QUEUE_CREDENTIALS))
     exchange = services.create_profile(store, ProfileDraft(
         name="Exchange Online", server_type=ServerType.EXCHANGE_ONLINE_HYBRID,
-        incoming_location="https://outlook.office365.com/EWS/Exchange.asmx",
-        outgoing_location="https://outlook.office365.com/EWS/Exchange.asmx", auth_method=AuthMethod.OAUTH,
+        incoming_location="https://graph.microsoft.com",
+        outgoing_location="https://graph.microsoft.com", auth_method=AuthMethod.OAUTH,
         oauth_client_id="3d9f1c2e-8a47-4b6d-b0e5-6f2a9c81d4e7", oauth_tenant_id="example.onmicrosoft.com",
         oauth_client_secret=PasswordEdit(new="seed-client-secret")))
     org = services.org_settings(store)

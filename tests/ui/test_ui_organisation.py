@@ -279,10 +279,10 @@ async def test_apply_default_settings_that_break_a_rule_apply_nothing(app, ui_st
     seeded = ui_store.seeded
     org = services.org_settings(ui_store)
     services.update_org_settings(ui_store, org, services.OrgSettings(**{
-        **org.__dict__, "default_incoming": 2}))
+        **org.__dict__, "default_incoming": 2, "default_act": 1}))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("space")  # Alice: no credentials, and the profile needs them (M10)
+        await pilot.press("space")  # Alice: ACT by server-side sync on an IMAP profile (M15)
         app.screen.action_apply_defaults()
         await settle(pilot)
         assert app.screen.blocked

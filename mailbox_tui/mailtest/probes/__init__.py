@@ -1,4 +1,5 @@
-"""Connection probes for Test & Enable: IMAP, POP3 and SMTP with the standard library.
+"""Connection probes for Test & Enable: IMAP, POP3 and SMTP with the standard library, and Exchange Online
+through Microsoft Graph over HTTPS (graph.py), Exchange Server through EWS (ews.py).
 
 A probe connects for real, step by step (DNS, connect, TLS, greeting, authentication,
 mailbox access), and returns a ProbeResult: it never raises. Nothing is read, deleted or
@@ -15,7 +16,8 @@ control character are never sent (rule M20): CR, LF or NUL would reach the serve
 commands, ^A as extra SASL fields.
 
 By job: results.py (what a probe is given and finds), tls.py (trust and pins), attempt.py (one
-attempt within its budget), imap.py, pop3.py, smtp.py (each protocol's steps), explain.py
+attempt within its budget), imap.py, pop3.py, smtp.py, graph.py, ews.py (each protocol's steps; graph_http.py the
+bounded HTTPS client, ews_auth.py EWS's sign-in, ews_xml.py its SOAP), explain.py
 (failures as plain English).
 """
 
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 from ...domain.options import TlsMode
 from .attempt import run_steps
+from .ews import ews_steps
+from .graph import graph_steps
 from .imap import imap_steps
 from .pop3 import pop3_steps
 from .results import (
@@ -30,6 +34,8 @@ from .results import (
     AUTHENTICATION,
     CONNECT,
     DNS,
+    EWS,
+    GRAPH,
     GREETING,
     IMAP,
     MAILBOX_ACCESS,
@@ -49,12 +55,12 @@ from .smtp import smtp_steps
 from .tls import verified_context
 
 __all__ = [
-    "ANSWER_MAX", "AUTHENTICATION", "CONNECT", "DNS", "GREETING", "IMAP", "MAILBOX_ACCESS", "POP3", "PROTOCOL_LABELS",
+    "ANSWER_MAX", "AUTHENTICATION", "CONNECT", "DNS", "EWS", "GRAPH", "GREETING", "IMAP", "MAILBOX_ACCESS", "POP3", "PROTOCOL_LABELS",
     "SECURITY_LABELS", "SMTP", "STEPS", "TLS", "CertificateInfo", "Credentials", "Endpoint", "ProbeResult",
     "certificate_info", "fetch_certificate", "probe", "probe_imap", "probe_pop3", "probe_smtp", "verified_context",
 ]
 
-STEPS_OF = {IMAP: imap_steps, POP3: pop3_steps, SMTP: smtp_steps}
+STEPS_OF = {IMAP: imap_steps, POP3: pop3_steps, SMTP: smtp_steps, GRAPH: graph_steps, EWS: ews_steps}
 
 
 def probe(endpoint: Endpoint, credentials: Credentials | None = None) -> ProbeResult:
@@ -79,7 +85,7 @@ def probe_smtp(endpoint: Endpoint, credentials: Credentials | None = None) -> Pr
 
 
 def _rest(ep: Endpoint) -> tuple:
-    return ep.host, ep.port, ep.tls, ep.timeout, ep.pin_sha256
+    return ep.host, ep.port, ep.tls, ep.timeout, ep.pin_sha256, ep.path, ep.operation
 
 
 def fetch_certificate(endpoint: Endpoint) -> ProbeResult:

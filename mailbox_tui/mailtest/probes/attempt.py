@@ -9,12 +9,13 @@ import smtplib
 import socket
 import ssl
 import time
+from dataclasses import replace
 
 from ...domain.options import TlsMode
 from ...domain.text import is_sha256_pin, normalise_pin
 from ..limits import Budget, budget_for
 from ..redact import Redactor
-from .explain import Stopped, explain, raw_answer, short_answer, unsendable_reason
+from .explain import Deferred, Stopped, explain, raw_answer, short_answer, unsendable_reason
 from .sasl import unsendable_user
 from .results import (
     TOKEN,
@@ -53,6 +54,8 @@ class Attempt:
         self.conn = None  # the protocol object, for a polite goodbye
         self.token_info = ""  # OAuth: what the token step got (never the token)
         self.oauth_method: int | None = None
+        self.token_request = None  # OAuth: what the token was asked for (client id, scope), never a secret shown
+        self.token_scopes: tuple[str, ...] = ()  # OAuth: the scopes and roles the token carries
 
     def get_token(self) -> None:
         """OAuth (P14): the token step, within this probe's budget; the credentials then carry the token."""
@@ -65,9 +68,10 @@ class Attempt:
             token = cache.get(request, self.budget)
         except TokenError as exc:
             raise Stopped(exc.message, exc.answer) from None
-        self.creds = Credentials(self.creds.username, token.access_token, bearer=True)
+        self.creds = replace(self.creds, password=token.access_token, bearer=True, oauth=None)
         self.redact = Redactor([token.access_token, *request.secrets])
         self.token_info = token.describe()
+        self.token_request, self.token_scopes = request, token.scopes
 
     @property
     def step(self) -> str:
@@ -169,6 +173,10 @@ def run_steps(ep: Endpoint, creds: Credentials | None, steps, fetch_only: bool =
             message, answer = explain(exc, attempt)
             if answer:
                 attempt.answer = answer
+            if isinstance(exc, Deferred):  # throttled: come back later, not a verdict on the configuration
+                result = attempt.result(False, message)
+                result.deferred = True
+                return result
             healthy = (isinstance(exc, (Stopped, imaplib.IMAP4.error, poplib.error_proto,
                                         smtplib.SMTPResponseException))
                        and not isinstance(exc, imaplib.IMAP4.abort) and not budget.stopped

@@ -65,6 +65,11 @@ class Stopped(Exception):
         self.answer = answer
 
 
+class Deferred(Stopped):
+    """The server asked to come back later (throttling) and the probe's time did not allow it: the result
+    is Not Run, not a Failure of the configuration."""
+
+
 def raw_answer(value) -> str:
     """A server answer as text, whole: bytes decoded, lists joined. Redact it before `short_answer`."""
     if value is None:

@@ -13,7 +13,9 @@ TOKEN = "token"  # OAuth (P14): getting the access token, before anything connec
 STEPS = (TOKEN, DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS)
 
 IMAP, POP3, SMTP = "imap", "pop3", "smtp"
-PROTOCOL_LABELS = {IMAP: "IMAP", POP3: "POP3", SMTP: "SMTP"}
+GRAPH = "graph"  # Exchange Online through Microsoft Graph (HTTPS); `Endpoint.operation` says what it does
+EWS = "ews"  # Exchange Server through Exchange Web Services (SOAP over HTTPS); an empty host: Autodiscover
+PROTOCOL_LABELS = {IMAP: "IMAP", POP3: "POP3", SMTP: "SMTP", GRAPH: "Microsoft Graph", EWS: "EWS"}
 SECURITY_LABELS = {TlsMode.NONE: "no TLS", TlsMode.IMPLICIT: "SSL/TLS", TlsMode.STARTTLS: "STARTTLS"}
 ANSWER_MAX = 500  # characters of a server's answer kept in a result
 
@@ -22,12 +24,14 @@ ANSWER_MAX = 500  # characters of a server's answer kept in a result
 class Endpoint:
     """Where and how to connect."""
 
-    protocol: str  # imap, pop3 or smtp
+    protocol: str  # imap, pop3, smtp or graph
     host: str
     port: int
     tls: int = TlsMode.IMPLICIT
     timeout: float = 30.0  # seconds, for the whole probe
     pin_sha256: str = ""  # trust exactly this certificate: 64 hex digits (colons and spaces allowed)
+    path: str = ""  # an HTTPS API's base path (Graph behind a proxy); "" for the server's root
+    operation: str = ""  # what an HTTPS API probe does (probes/graph.py: incoming, outgoing, send, act)
 
     @property
     def address(self) -> str:
@@ -48,6 +52,9 @@ class Credentials:
     password: str = field(repr=False)
     oauth: object = field(default=None, repr=False, compare=False)  # (TokenRequest, TokenCache)
     bearer: bool = False
+    mailbox: str = ""  # EWS: the address whose folders are read, when it is not `username`
+    impersonate: bool = False  # EWS: act for `mailbox` through ExchangeImpersonation (a service account, an app)
+    kerberos: bool = False  # EWS: sign in with this machine's Kerberos ticket (Windows Integrated Authentication)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class ProbeResult:
     tls_version: str = ""
     certificate: CertificateInfo | None = None
     token: str = ""  # OAuth: what the token step got (expiry, scopes, identity; never the token)
+    deferred: bool = False  # the server asked to come back later (throttled): not a verdict on the configuration
 
     def as_dict(self) -> dict:
         out = asdict(self)

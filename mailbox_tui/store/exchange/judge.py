@@ -24,7 +24,10 @@ def judge_planned_mailboxes(plan) -> None:
         facts.prefetch_same_email([draft.email for _, draft in chunk])
         for p, draft in chunk:
             facts.judging = (id(draft), p)
-            findings = check_mailbox(draft, contexts.mailbox_context(facts, draft))
+            ctx = contexts.mailbox_context(facts, draft)
+            if p in plan.moved_passwords:  # P15: where its stored password went with the profile it had
+                contexts.note_moved_password(ctx, facts, plan.moved_passwords[p])
+            findings = check_mailbox(draft, ctx)
             if findings:
                 _report(plan, p, findings)
             if plan.build_rows and p < len(plan.users) and not planned.existing[p] and not plan.has_errors:

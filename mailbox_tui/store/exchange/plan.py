@@ -7,7 +7,6 @@ Records refer to each other by natural keys; a record the file creates gets a pl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import partial
 
 from ...domain.fields import MAILBOX_FIELDS, QUEUE_FIELDS, USER_FIELDS
@@ -28,6 +27,7 @@ from .plan_types import PlannedMailbox  # noqa: F401 (the package's name for it)
 from .planned import PlannedMailboxes, PlannedUsers, PlanView, user_placeholder
 from .planned_facts import PlannedFacts
 from .read import DocumentSource, Source
+from .report import ImportReport
 from .rows import (
     BAD,
     KIND_DEPENDENT,
@@ -42,23 +42,6 @@ from .rows import (
     profile_from_row,
     user_key,
 )
-
-
-@dataclass
-class ImportReport:
-    findings: list[ImportFinding] = field(default_factory=list)
-    created: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SECTIONS})
-    updated: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SECTIONS})
-    written: bool = False
-
-    @property
-    def errors(self) -> list[ImportFinding]:
-        return [f for f in self.findings if f.is_error]
-
-    def as_dict(self) -> dict:
-        return {"written": self.written, "created": self.created, "updated": self.updated,
-                "errors": len(self.errors), "warnings": len(self.findings) - len(self.errors),
-                "findings": [f.as_dict() for f in self.findings]}
 
 
 # The columns of a mailbox row that set a value of its own (not a reference, not its kind, not the
@@ -101,6 +84,8 @@ class ImportPlan:
         self._failed_queues: set[str] = set()
         self._seen_queues: set[str] = set()
         self._seen_forward: set[tuple] = set()
+        self.moved_passwords: dict[int, int | None] = {}  # P15: planned mailbox -> the profile it had
+        self.keep_secrets = False  # P15: --keep-secrets, secrets kept for their new destination
 
     # -- helpers
     def plan_of(self, key: tuple) -> int | None:
@@ -424,8 +409,10 @@ class ImportPlan:
         if explicit or values.problems:
             self._judge_alone(i, base, values, edits, explicit)
             return
+        had = (base.profile_id, base.password.stored)  # before the row's edits: as stored
         draft = apply_in_place(base, edits)
-        self._plan(key, "mailboxes", i, draft, edits, old is not None)
+        p = self._plan(key, "mailboxes", i, draft, edits, old is not None)
+        self._note_moved_password(p, old is not None, *had, edits)
         self.forwards.append((draft.id, draft.state))
 
     def _plan_regarding(self, i: int, ref: tuple, values: RowValues, edits: dict, explicit: list[Finding]) -> None:
@@ -466,6 +453,19 @@ class ImportPlan:
             only = set(edits) - {"owner_id"} if p is None else set(edits)
             self._judge_alone(i, base, values, edits, explicit, only)
             return
+        if "profile_id" in edits and not edits.get("password"):  # (only then: it reads the plan back)
+            draft = self.planned.draft(p)
+            self._note_moved_password(p, bool(self.planned.existing[p]), draft.profile_id, draft.password.stored,
+                                      edits)
         self.planned.edit(p, "mailboxes", i, edits)
         if "email" in edits:
             self.facts.note_email(p, edits["email"])
+
+    def _note_moved_password(self, p: int, existing: bool, profile_id: int | None, password: bool,
+                             edits: dict) -> None:
+        """P15: a stored mailbox (its profile and whether it has a password, as stored) that the row moves
+        to another profile, its password not in the row: the profile it had is kept, only for such
+        mailboxes, to judge where its password went."""
+        if (existing and password and "profile_id" in edits and edits["profile_id"] != profile_id
+                and not edits.get("password")):
+            self.moved_passwords[p] = profile_id

@@ -56,6 +56,22 @@ class PlannedFacts:
             self.profiles[profile_id] = self.db.profile(profile_id) if profile_id > 0 else None
         return self.profiles[profile_id]
 
+    def stored_profile_destinations(self, profile_id: int) -> dict[str, frozenset[str]] | None:
+        """As stored, before this import: what a secret kept by a row is compared with (P15)."""
+        return self.db.stored_profile_destinations(profile_id) if profile_id > 0 else None
+
+    def mailbox_passwords(self, profile_id: int) -> int:
+        return self.db.mailbox_passwords(profile_id) if profile_id > 0 else 0
+
+    def stored_mailbox_destinations(self, profile_id: int) -> frozenset[str]:
+        """As stored (the file may change the profile too: its row says so itself)."""
+        if profile_id <= 0:
+            return frozenset()
+        cache = self.__dict__.setdefault("_stored_destinations", {})  # one read per profile per import
+        if profile_id not in cache:
+            cache[profile_id] = self.db.stored_mailbox_destinations(profile_id)
+        return cache[profile_id]
+
     def user_exists(self, user_id: int) -> bool:
         if user_id < 0:  # only a user row of this file gets a placeholder that owners and regarding ids name
             return True

@@ -30,15 +30,16 @@ WRITE_CHUNK = 5000  # rows built and inserted at a time
 
 
 def import_document(store: Store, doc: dict[str, list[dict]] | Source, dry_run: bool = False,
-                    source: str = "") -> ImportReport:
+                    source: str = "", keep_secrets: bool = False) -> ImportReport:
     """Judge every row, then write everything in one transaction, or nothing. `doc` is a document in
     memory or a Source read a row at a time (read.open_source); `source` (the file's name) is what
-    the import's history entry names."""
+    the import's history entry names. A stored secret that a row would send to a new destination
+    is cleared (P15), unless `keep_secrets` (--keep-secrets)."""
     if not isinstance(doc, Source):
         doc = DocumentSource(doc)
     try:
         with cyclic_gc_paused():
-            return _import(store, doc, dry_run, source)
+            return _import(store, doc, dry_run, source, keep_secrets)
     finally:
         normalise_email.cache_clear()  # an import can fill it with every address in the file
 
@@ -61,10 +62,11 @@ def _planned(store: Store, source: Source, dry_run: bool) -> ImportPlan:
     return plan
 
 
-def _import(store: Store, source: Source, dry_run: bool, name: str) -> ImportReport:
+def _import(store: Store, source: Source, dry_run: bool, name: str, keep_secrets: bool = False) -> ImportReport:
     with store.transaction() as txn:
         log.info("import of %s: reading and judging every row", name or "a document")
         plan = _planned(store, source, dry_run)
+        plan.keep_secrets = plan.report.keep_secrets = keep_secrets
         try:
             report = _written(store, plan, txn, dry_run, name)
         finally:
@@ -85,6 +87,9 @@ def _written(store: Store, plan: ImportPlan, txn, dry_run: bool, name: str) -> I
         event = history.record_event(store, "import", history.IMPORT, name)
         with history.operation(batch=event or None):
             write_plan(plan)
+        report.entry = event or None
+        # A new user's or queue's mailbox came with it (U2, Q2): it is a mailbox created, too.
+        report.created["mailboxes"] += report.created["users"] + report.created["queues"]
         history.amend_event(event, [[f"{what} {section}", None, counts[section]]
                                     for what, counts in (("created", report.created), ("updated", report.updated))
                                     for section in SECTIONS if counts[section]])
@@ -126,7 +131,7 @@ def write_plan(plan: ImportPlan) -> None:
         if existing:
             base = services.get_profile(store, draft.id)
             if changed_fields(base, draft):
-                services.update_profile(store, base, draft)
+                services.update_profile(store, base, draft, keep_secrets=plan.keep_secrets)
                 report.updated["profiles"] += 1
         else:
             profile_ids[placeholder] = services.create_profile(store, draft).id
@@ -174,7 +179,7 @@ def write_plan(plan: ImportPlan) -> None:
                 base = services.get_mailbox(store, planned.draft.id)
                 new = applied(base, edits)
                 if mailbox_changes(base, new) or new.approval != base.approval:
-                    services.update_mailbox(store, base, new)
+                    services.update_mailbox(store, base, new, keep_secrets=plan.keep_secrets)
                     report.updated["mailboxes"] += 1
         else:
             draft = applied(MailboxDraft(kind=MailboxKind.FORWARD, incoming=2, outgoing=0, act=2), edits)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...domain.context import MailboxContext, Stage
 from ...domain.effects import (
@@ -70,13 +70,17 @@ def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
         return mailbox_draft(row, store.key_ok)
 
 
-def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft) -> MailboxDraft:
-    """Save an edited mailbox: M4 email to its user/queue, M17 stale results, M18 approval."""
+def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft, keep_secrets: bool = False) -> MailboxDraft:
+    """Save an edited mailbox: M4 email to its user/queue, M17 stale results, M18 approval. P15: a new
+    profile whose servers the stored password did not go to clears it, unless `keep_secrets`."""
     with store.transaction():
         current = get_mailbox(store, base.id)
         if current.version != base.version:
             raise ConflictError(f"Mailbox {current.name!r}", changed_fields(base, current))
-        refuse_on_errors(check_mailbox(new, mailbox_context(store, new, Stage.EDIT, current)))
+        findings = check_mailbox(new, mailbox_context(store, new, Stage.EDIT, current))
+        refuse_on_errors(findings)
+        if not keep_secrets and any(f.rule == "P15" for f in findings):
+            new = new.copy(password=replace(new.password, new=None, clear=True))
         changed = mailbox_changes(current, new)
         values = mailbox_columns(new)
         values.update(stale_statuses(changed))

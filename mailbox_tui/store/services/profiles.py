@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from ...domain.context import ProfileContext
 from ...domain.effects import (
@@ -11,6 +12,7 @@ from ...domain.effects import (
 from ...domain.fields import PROFILE_FIELDS, secret_fields
 from ...domain.findings import Finding
 from ...domain.records import ProfileDraft, changed_fields
+from ...domain.secret_destinations import MAILBOX_PASSWORDS, profile_secret_moves
 from ...domain.rules import (
     check_profile,
     normalise_profile,
@@ -59,14 +61,22 @@ def create_profile(store: Store, d: ProfileDraft) -> ProfileDraft:
         return profile_draft(row, store.key_ok)
 
 
-def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft) -> ProfileDraft:
-    """P1–P10. A changed connection makes its mailboxes' test results stale (M17)."""
+def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft, keep_secrets: bool = False) -> ProfileDraft:
+    """P1–P10. A changed connection makes its mailboxes' test results stale (M17). P15: a stored secret
+    the change would send to a new destination is cleared (the profile's, and its mailboxes' passwords),
+    unless `keep_secrets`: the admin chose to keep them for the new destination."""
     with store.transaction():
         current = get_profile(store, base.id)
         if current.version != base.version:
             raise ConflictError(f"Server profile {current.name!r}", changed_fields(base, current))
         new = normalise_profile(new)
-        refuse_on_errors(check_profile(new, _profile_context(store, new)))
+        ctx = _profile_context(store, new)
+        refuse_on_errors(check_profile(new, ctx))
+        moves = [] if keep_secrets else profile_secret_moves(new, ctx.stored_destinations, ctx.mailbox_passwords)
+        for move in moves:
+            if move.field != MAILBOX_PASSWORDS:
+                setattr(new, move.field, replace(getattr(new, move.field), new=None, clear=True))
+        clear_mailbox_passwords = any(move.field == MAILBOX_PASSWORDS for move in moves)
         row = EmailServerProfile.get_by_id(base.id)
         values = dict(profile_columns(new), **_profile_secrets(store, new, row))
         connection = [k for k in values if k not in ("name", "name_key", "state", "max_concurrent_connections",
@@ -80,6 +90,10 @@ def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft) -> Profi
             mailboxes = history.Tracked(store, "mailbox", _mailbox_ids(base.id), history.UPDATE)
             (Mailbox.update(**stale_statuses(["profile_id"]), version=Mailbox.version + 1, modified_on=utcnow())
              .where(Mailbox.profile == base.id).execute())
+            if clear_mailbox_passwords:  # P15
+                cleared = (Mailbox.update(password_enc=None)
+                           .where(Mailbox.profile == base.id, Mailbox.password_enc.is_null(False)).execute())
+                log.info("server profile %s: its servers changed; %s mailbox passwords cleared (P15)", base.id, cleared)
             mailboxes.done(parent=entries[0] if entries else None)
         return get_profile(store, base.id)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...domain.failures import Cause
+from ...domain.lifecycle import MANUAL, RetrySettings, Verdict, decide
 from ...domain.options import TestStatus
 from .. import history
 from ..database import Store
@@ -13,7 +15,8 @@ from .guards import NotFound
 
 # A test's history entry is written only when one of these changed.
 TEST_FLAGS = frozenset(("incoming_status", "outgoing_status", "act_status", "enabled_incoming", "enabled_outgoing",
-                        "enabled_act"))
+                        "enabled_act", "transient_failures", "test_retries", "next_test_attempt", "last_error_code",
+                        "last_error_count"))
 
 
 @dataclass
@@ -25,35 +28,43 @@ class AlertDraft:
 
 def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
                         alerts: list[AlertDraft], completed_on=None, *, tested_version: int | None = None,
-                        tested_profile: tuple[int, int] | None = None) -> bool:
-    """Write what Test & Enable found: the statuses, when, the enabled flags, and its alerts.
+                        tested_profile: tuple[int, int] | None = None, causes: dict[str, Cause | None] | None = None,
+                        messages: dict[str, str] | None = None, trigger: str = MANUAL) -> bool:
+    """Write what Test & Enable found: the statuses, when, the enabled flags, its alerts, and the lifecycle
+    (domain/lifecycle.py: a transient failure schedules a retry, a permanent one or the last retry disables the
+    direction, a success resets the counters), as of `completed_on` (the caller's clock).
 
-    Only Test & Enable calls this. Earlier alerts stay as history. With `tested_version` (the
-    mailbox's version the test read) and `tested_profile` (the profile's id and version), nothing
-    is written when either changed since: those results belong to a configuration that no longer
-    exists. Returns whether it wrote; raises NotFound when the mailbox is gone."""
+    `causes` and `messages` are keyed by status field (a failure's cause, what the test said); `trigger` is
+    MANUAL for an admin's Test & Enable or RETRY for a retry whose time had come. Only Test & Enable calls
+    this. Earlier alerts stay as history. With `tested_version` (the mailbox's version the test read) and
+    `tested_profile` (the profile's id and version), nothing is written when either changed since: those
+    results belong to a configuration that no longer exists. Returns whether it wrote; raises NotFound when
+    the mailbox is gone."""
     completed_on = completed_on or utcnow()
-    values = {name: int(statuses[name]) for name in ("incoming_status", "outgoing_status", "act_status")
-              if name in statuses}
-    for status, flag in (("incoming_status", "enabled_incoming"), ("outgoing_status", "enabled_outgoing"),
-                         ("act_status", "enabled_act")):
-        if status in values:
-            values[flag] = values[status] == TestStatus.SUCCESS
+    causes, messages = causes or {}, messages or {}
+    verdicts = {name: Verdict(int(statuses[name]), causes.get(name), messages.get(name, ""))
+                for name in ("incoming_status", "outgoing_status", "act_status") if name in statuses}
     with store.transaction(), history.tracked(store, "mailbox", [mailbox_id], history.TEST,
                                               only_if=TEST_FLAGS):
-        if tested_profile is not None and not EmailServerProfile.select().where(
-                EmailServerProfile.id == tested_profile[0], EmailServerProfile.version == tested_profile[1]).exists():
-            changed = 0
-        else:
-            update = Mailbox.update(**values, test_completed_on=completed_on, version=Mailbox.version + 1,
-                                    modified_on=utcnow()).where(Mailbox.id == mailbox_id)
-            if tested_version is not None:
-                update = update.where(Mailbox.version == tested_version)
-            changed = update.execute()
-        if not changed:
-            if not Mailbox.select().where(Mailbox.id == mailbox_id).exists():
-                raise NotFound(f"Mailbox {mailbox_id} does not exist (it may have been deleted).")
+        current = Mailbox.get_or_none(Mailbox.id == mailbox_id)
+        if current is None:
+            raise NotFound(f"Mailbox {mailbox_id} does not exist (it may have been deleted).")
+        profile = None if current.profile_id is None else EmailServerProfile.get_or_none(
+            EmailServerProfile.id == current.profile_id)
+        if tested_profile is not None and (profile is None or (profile.id, profile.version) != tuple(tested_profile)):
             return False
+        if tested_version is not None and current.version != tested_version:
+            return False
+        decision = decide(current, verdicts, RetrySettings.of(profile), completed_on, trigger)
+        changed = (Mailbox.update(**decision.values, test_completed_on=completed_on, version=Mailbox.version + 1,
+                                  modified_on=utcnow())
+                   .where(Mailbox.id == mailbox_id, Mailbox.version == current.version).execute())
+        if not changed:  # changed between the read and the write
+            return False
+        # What the lifecycle did first, then the failures it acted on: newest first, a list shows the server's
+        # words on top and, under them, what became of the mailbox.
+        for level, step, message in decision.alerts:
+            MailboxAlert.create(mailbox=mailbox_id, created_on=completed_on, level=level, step=step, message=message)
         for alert in alerts:
             MailboxAlert.create(mailbox=mailbox_id, created_on=completed_on, level=alert.level, step=alert.step,
                                 message=alert.message)

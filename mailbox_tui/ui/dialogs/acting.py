@@ -12,9 +12,10 @@ from textual.widgets import Input
 from ...store import lookups
 from ..plain import Plain, PlainInput, plain
 from ..screens.record_form import UserEmailSuggester as OwnerSuggester
+from ..db_trouble import GuardsDatabase
 
 
-class ActingAdminDialog(ModalScreen[int | None]):
+class ActingAdminDialog(GuardsDatabase, ModalScreen[int | None]):
     DEFAULT_CSS = """
     ActingAdminDialog { align: center middle; }
     ActingAdminDialog > Vertical { width: 70; max-width: 100%; height: auto; border: thick $primary; padding: 1 2;

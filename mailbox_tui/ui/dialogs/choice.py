@@ -52,3 +52,13 @@ class ChoiceDialog(GuardsTypeahead, ModalScreen[str]):
         self.dismiss(key)
 
 
+
+
+def ask_keep_secrets(app, moves: list[str], then) -> None:
+    """P15 before a save: `then(False)` clears what would go to a new destination, `then(True)` keeps it for
+    the new destination, `then(None)` keeps editing (Escape)."""
+    lines = "\n".join(f"• {move}" for move in moves)
+    app.push_screen(ChoiceDialog(
+        f"{lines}\nClear what would go to the new destination (enter it again later), or keep it for the new "
+        "destination?", [("c", "Clear"), ("k", "Keep for the new host"), ("e", "Keep editing")], escape_choice="e"),
+        lambda choice: then({"c": False, "k": True}.get(choice)))

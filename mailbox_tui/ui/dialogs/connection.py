@@ -18,9 +18,10 @@ from ...store.database import ConflictError, StoreError
 from ..input_queue import GuardsTypeahead
 from ..messages import CertificateFetched, ConnectionChecked
 from ..plain import Plain, plain, plain_lines
+from ..db_trouble import GuardsDatabase
 
 
-class ConnectionDialog(GuardsTypeahead, ModalScreen[None]):
+class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
     """`y` pins only a certificate the admin has seen: keys typed before it was shown are ignored.
     The pin is saved onto the profile as it was tested: if another admin changed it meanwhile, the
     certificate may belong to another server, so nothing is pinned and the dialog says so."""

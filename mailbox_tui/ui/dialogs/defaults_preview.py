@@ -14,6 +14,7 @@ from ...store import lookups
 from ...store.services import DefaultsPreview
 from ..input_queue import GuardsTypeahead
 from ..plain import Plain, plain, plain_lines
+from ..db_trouble import GuardsDatabase
 
 NAMES = {"profile_id": "Server Profile", "incoming": "Incoming", "outgoing": "Outgoing", "act": "ACT"}
 OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
@@ -27,7 +28,7 @@ def _value(field: str, value, profile_names: dict[int, str]) -> str:
     return OPTIONS[field].label_of(value)
 
 
-class DefaultsPreviewScreen(GuardsTypeahead, ModalScreen[bool]):
+class DefaultsPreviewScreen(GuardsDatabase, GuardsTypeahead, ModalScreen[bool]):
     """y applies (one transaction); n or Escape changes nothing; keys typed before it appeared are ignored."""
 
     DEFAULT_CSS = """

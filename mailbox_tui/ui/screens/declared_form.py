@@ -20,6 +20,7 @@ from ...domain.options import ServerType
 from ...domain.records import PasswordEdit
 from ..plain import Plain, PlainInput, plain
 from .record_form import Field as FormField
+from ..db_trouble import GuardsDatabase
 
 PASSWORD_PLACEHOLDER = "new password; blank keeps the stored one"
 DATETIME_PLACEHOLDER = "YYYY-MM-DD HH:MM UTC; blank: none"
@@ -94,7 +95,7 @@ def read(field: Field, raw, base_value):
     return raw
 
 
-class DeclaredForm:
+class DeclaredForm(GuardsDatabase):
     """What a record form (a RecordFormScreen) builds, fills and reads from its declared fields."""
 
     FIELDS: tuple[Field, ...] = ()

@@ -15,6 +15,7 @@ from ...store import history_read
 from ..plain import Plain, plain_lines, visible
 from ..widgets.record_table import Column, RecordTable
 from .record_list import PAGE, RecordListScreen
+from ..db_trouble import GuardsDatabase
 
 HISTORY_COLUMNS = (
     Column("at", "When (UTC)", 16, lambda e: e.at.strftime("%Y-%m-%d %H:%M"), sortable=False),
@@ -149,7 +150,7 @@ class HistoryListScreen(RecordListScreen):
             confirm_undo(self.app, row)
 
 
-class EntryScreen(ModalScreen[None]):
+class EntryScreen(GuardsDatabase, ModalScreen[None]):
     """One entry: who, when, and each field old → new; u undoes it."""
 
     DEFAULT_CSS = """
@@ -181,7 +182,7 @@ class EntryScreen(ModalScreen[None]):
         confirm_undo(self.app, self.entry)
 
 
-class RecordHistoryScreen(ModalScreen[None]):
+class RecordHistoryScreen(GuardsDatabase, ModalScreen[None]):
     """One record's history, newest first (a form's History key)."""
 
     DEFAULT_CSS = """

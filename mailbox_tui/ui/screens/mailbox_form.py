@@ -15,6 +15,7 @@ from ...domain.effects import mailbox_changes, mailbox_edit_notices
 from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc, short_labels
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
+from ...domain.lifecycle import last_error_text, next_attempt_text
 from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType
 from ...domain.rules import PROCESS_AFTER_FORMAT
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft
@@ -206,7 +207,10 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             value = getattr(d, f.name)
             shown = f.options.label_of(value) if f.options else value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
             lines.append(f"{f.label}: {shown}")
-        return "\n".join(lines)
+        if d.id is not None:  # the lifecycle (issue 24): the next retry, and the last error as the server said it
+            lines.append(next_attempt_text(d, lookups.retry_settings(d.profile_id)))
+            lines.append(last_error_text(d))
+        return plain_lines(lines)
 
     def _alerts_text(self, d: MailboxDraft):
         """What a server, a token endpoint or a certificate said: one line each, shown as written."""
@@ -269,7 +273,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def write(self, draft, base):
         if self.is_new:
             return services.create_forward_mailbox(self.app.store, draft)
-        return services.update_mailbox(self.app.store, base, draft)
+        return services.update_mailbox(self.app.store, base, draft, keep_secrets=self.keep_secrets)
 
     def reload_base(self):
         return services.get_mailbox(self.app.store, self.base.id)
@@ -299,14 +303,36 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
 
     # -- Test & Enable this mailbox; the results section updates in place
     def action_test_enable(self) -> None:
-        from ..testing import TestRun
-
         if self.is_new or self.is_dirty():
             self.notify("Save first: Test & Enable tests what is saved.", severity="warning")
             return
         if self.test_run is not None:
             return
-        self.test_run = TestRun(self, [self.base.id])
+        if self.base.outgoing == OutgoingMethod.SERVER_SIDE_SYNC and self._sends_through_graph():
+            from ..dialogs.confirm import ConfirmDialog
+
+            question = (f"Also send a test message from {self.base.email} to itself through Microsoft Graph? "
+                        "Without it, outgoing is tested without sending (y: send, n or Escape: don't).")
+            self.app.push_screen(ConfirmDialog(question, yes="Send one", no="Don't send"), self._start_test)
+            return
+        self._start_test(False)
+
+    def _sends_through_graph(self) -> bool:
+        from ...domain.exchange import sends_through_graph
+
+        if self.base.profile_id is None:
+            return False
+        try:
+            return sends_through_graph(services.get_profile(self.app.store, self.base.profile_id))
+        except services.NotFound:
+            return False
+
+    def _start_test(self, send_test_message: bool | None) -> None:
+        from ..testing import TestRun
+
+        if self.test_run is not None:
+            return
+        self.test_run = TestRun(self, [self.base.id], send_test_message=bool(send_test_message))
         self.test_run.start()
         self.query_one("#results", Plain).update("Testing… (the connection timeout bounds this)")
         self.action_section("results")

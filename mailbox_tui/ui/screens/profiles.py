@@ -166,7 +166,7 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
     def write(self, draft, base):
         if self.is_new:
             return services.create_profile(self.app.store, draft)
-        return services.update_profile(self.app.store, base, draft)
+        return services.update_profile(self.app.store, base, draft, keep_secrets=self.keep_secrets)
 
     def reload_base(self):
         return services.get_profile(self.app.store, self.base.id)

@@ -18,9 +18,10 @@ from textual.widgets import Checkbox, Input, Select
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...domain.text import email_key
-from ...store.database import ConflictError, StoreError
+from ...store.database import ConflictError, StoreError, is_unreachable
 from ...store.lookups import OwnerLookup, owner_lookup
 from ..plain import Plain, PlainInput, visible
+from ..db_trouble import GuardsDatabase, unreachable_sentence
 
 MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 FORM_CSS = """
@@ -156,7 +157,7 @@ def checkbox(name: str, value: bool, disabled: bool = False) -> Checkbox:
     return Checkbox("Yes" if value else "No", value, id=name, disabled=disabled)
 
 
-class RecordFormScreen(Screen[bool]):
+class RecordFormScreen(GuardsDatabase, Screen[bool]):
     """A form over one draft. Subclasses build the widgets and say how to read, judge and save."""
 
     RECORD = "record"
@@ -362,12 +363,39 @@ class RecordFormScreen(Screen[bool]):
 
     # -- saving
     def action_save(self, close: bool) -> None:
-        errors = [f for f in self.validate() if f.severity is Severity.ERROR]
+        try:
+            findings = self.validate()
+        except Exception as error:  # the rules read the database as it is now: it may be unreachable
+            if not is_unreachable(error):
+                raise
+            self._not_saved_unreachable(error)
+            return
+        errors = [f for f in findings if f.severity is Severity.ERROR]
         if errors:
             self._focus_first_error(errors)
             self.notify(f"Not saved: {len(errors)} error(s). {errors[0].message}", severity="error", timeout=8)
             return
+        moves = [f for f in self.findings if f.rule == "P15"]
+        if moves:
+            self._ask_keep_secrets(moves, self.read_draft(), close)
+            return
+        self.keep_secrets = False
         self._save(self.read_draft(), self.base, close)
+
+    keep_secrets = False  # P15: the admin chose to keep stored secrets for a changed destination
+
+    def _ask_keep_secrets(self, moves: list[Finding], draft, close: bool) -> None:
+        """P15: a stored secret would go somewhere new. Clear it (the default of every path) or keep it."""
+        from ..dialogs.choice import ask_keep_secrets
+
+        def decide(keep: bool | None) -> None:
+            if keep is None:
+                self.notify("Still editing: your changes are not saved.", severity="warning")
+                return
+            self.keep_secrets = keep
+            self._save(draft, self.base, close)
+
+        ask_keep_secrets(self.app, [f.message for f in moves], decide)
 
     def _save(self, draft, base, close: bool) -> None:
         try:
@@ -380,6 +408,9 @@ class RecordFormScreen(Screen[bool]):
             self.notify(f"Not saved: {exc}", severity="error", timeout=8)
             return
         except StoreError as exc:
+            if is_unreachable(exc):
+                self._not_saved_unreachable(exc)
+                return
             self.notify(f"Not saved: {exc}", severity="error", timeout=8)
             return
         self.saved = True
@@ -389,6 +420,13 @@ class RecordFormScreen(Screen[bool]):
             self.dismiss(True)
         else:
             self.fill(saved)
+
+    def _not_saved_unreachable(self, error: BaseException) -> None:
+        """The database can't be reached: nothing was saved, and the edits stay on the form."""
+        self.notify(f"Not saved: {unreachable_sentence(error, self.app.store.url)} Your edits are still here: "
+                    "save again (ctrl+s) once the title line no longer says the database is unreachable.",
+                    severity="error", timeout=15)
+        self.app.database_unreachable(error, said=True)
 
     def title_of(self, draft) -> str:
         return getattr(draft, "name", None) or getattr(draft, "full_name", "")

@@ -9,6 +9,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
+from ...store.database import is_unreachable
+from ..db_trouble import GuardsDatabase
 from ..messages import RowsLoaded
 from ..plain import Plain, PlainInput, visible
 from ..widgets.keybar import KeyBar
@@ -21,7 +23,7 @@ PAGE_TITLES = {"mailboxes": "Mailboxes", "profiles": "Email Server Profiles", "u
                "queues": "Queues", "settings": "Email Settings", "history": "History"}
 
 
-class RecordListScreen(Screen):
+class RecordListScreen(GuardsDatabase, Screen):
     """A list page. Subclasses say which rows (`count_rows`, `page_rows`) and what opening does."""
 
     PAGE = ""
@@ -53,7 +55,12 @@ class RecordListScreen(Screen):
         # The first rows come synchronously (a few ms even at 100,000) and go into the table before
         # it is mounted: the first frame painted shows them, and no frame is painted twice.
         self._table = table = self.TABLE(id="records")
-        self._show_rows(RowsLoaded(*self.query_rows(self.view, "", table.sort, table.descending)))
+        try:
+            self._show_rows(RowsLoaded(*self.query_rows(self.view, "", table.sort, table.descending)))
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            self.app.database_unreachable(error)  # an empty list now; read again once the database answers
         yield TitleBar()
         yield Plain(visible(" · ".join(self.status_parts())), id="status")
         yield PlainInput(placeholder=f"{self.FILTER_HINT} (Enter: back to the list, Escape: clear)", id="filter",

@@ -20,6 +20,7 @@ from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
 from .declared_form import DeclaredForm
 from .record_form import FORM_CSS, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
+from ..db_trouble import GuardsDatabase
 
 LABELS = short_labels(USER_FIELDS)  # from the declaration (domain/fields.py)
 # At 80 columns the name, email, status and approval are in view; the methods scroll in (→).
@@ -37,7 +38,7 @@ class UserTable(RecordTable):
     COLUMNS = USER_COLUMNS
 
 
-class ApprovalCommands:
+class ApprovalCommands(GuardsDatabase):
     """Approve Email / Reject Email (A1) on the marked users' or queues' mailboxes."""
 
     def action_approve(self, approved: bool) -> None:

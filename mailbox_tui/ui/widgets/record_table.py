@@ -18,6 +18,8 @@ from textual.strip import Strip
 
 from ...domain.options import ApprovalStatus, MailboxKind, TestStatus
 from ...domain.outside_text import visible
+from ...store.database import is_unreachable
+from ..db_trouble import GuardsDatabase
 from ...store.queries import MailboxRow
 
 SHORT = {
@@ -56,15 +58,23 @@ PageFetcher = Callable[[int, int], list]  # (offset, limit) -> rows, each with a
 class RowCache:
     """Pages of rows by offset; keeps the most recently used few."""
 
-    def __init__(self, fetch: PageFetcher, page_size: int = 100, max_pages: int = 12):
+    def __init__(self, fetch: PageFetcher, page_size: int = 100, max_pages: int = 12,
+                 unreachable: Callable[[BaseException], None] | None = None):
         self.fetch, self.page_size, self.max_pages = fetch, page_size, max_pages
         self.pages: OrderedDict[int, list] = OrderedDict()
+        self.unreachable = unreachable  # told when the database can't be reached (the row shows blank)
 
     def get(self, index: int):
         number, within = divmod(index, self.page_size)
         page = self.pages.get(number)
         if page is None:
-            page = self.fetch(number * self.page_size, self.page_size)
+            try:
+                page = self.fetch(number * self.page_size, self.page_size)
+            except Exception as error:
+                if self.unreachable is None or not is_unreachable(error):
+                    raise
+                self.unreachable(error)  # drawn blank now, fetched again once the list is read again
+                return None
             self.pages[number] = page
             while len(self.pages) > self.max_pages:
                 self.pages.popitem(last=False)
@@ -77,7 +87,7 @@ class RowCache:
         self.pages[0] = first_page
 
 
-class RecordTable(ScrollView, can_focus=True):
+class RecordTable(GuardsDatabase, ScrollView, can_focus=True):
     """Header on the first line; one record per line below; the cursor row is highlighted.
 
     The first column (the record's name) stays put when the others scroll sideways, and a
@@ -137,6 +147,11 @@ class RecordTable(ScrollView, can_focus=True):
         self.horizontal_scrollbar.display = self.show_horizontal_scrollbar
 
     # -- data
+    def _database_unreachable(self, error: BaseException) -> None:
+        told = getattr(self.app, "database_unreachable", None)
+        if told is not None:
+            told(error)
+
     def set_source(self, fetch: PageFetcher, count: int, first_page: list, empty_text: str | None = None,
                    to_top: bool = False) -> None:
         """New rows (a view, a filter or a sort changed): keep the cursor's place, or go `to_top`.
@@ -149,7 +164,7 @@ class RecordTable(ScrollView, can_focus=True):
         if to_top:
             self.cursor = 0
             self.scroll_to(0, 0, animate=False)
-        self.cache = RowCache(fetch)
+        self.cache = RowCache(fetch, unreachable=self._database_unreachable)
         self.cache.seed(first_page)
         self.count = count
         self.cursor = min(self.cursor, max(count - 1, 0))

@@ -1,0 +1,61 @@
+"""Exchange locations (issue 23): Microsoft Graph or Exchange Web Services, and what follows from each.
+Pure: no I/O. Facts from Microsoft's documentation, summarised in docs/testing-graph.md."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from .options import ServerType
+
+GRAPH_URL = "https://graph.microsoft.com"
+GRAPH_SCOPE = f"{GRAPH_URL}/.default"
+# Microsoft Graph in the global service and the national clouds: each issues tokens for itself.
+GRAPH_HOSTS = frozenset({"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us",
+                         "microsoftgraph.chinacloudapi.cn"})
+EWS_DISABLEMENT_STARTS = "1 October 2026"
+EWS_SHUTDOWN = "1 April 2027"
+EWS_RETIREMENT = (f"Exchange Web Services in Exchange Online is switched off tenant by tenant from "
+                  f"{EWS_DISABLEMENT_STARTS} and shut down for everyone on {EWS_SHUTDOWN}; Microsoft Graph "
+                  "replaces it")
+
+
+def is_ews_url(location: str) -> bool:
+    """An Exchange Web Services URL (…/EWS/Exchange.asmx), as opposed to a Graph base URL."""
+    path = urlsplit((location or "").strip()).path.lower()
+    return path.endswith(".asmx") or "/ews/" in f"{path}/"
+
+
+def uses_graph(server_type: int | None, location: str) -> bool:
+    """An Exchange Online (Hybrid) profile is tested through Microsoft Graph unless its location is an EWS URL."""
+    return server_type == ServerType.EXCHANGE_ONLINE_HYBRID and not is_ews_url(location)
+
+
+def graph_base(location: str) -> str:
+    """The Graph base URL a location names, without a trailing version (`/v1.0`) or slash; Graph's own
+    when the location is empty (Auto Discover on Exchange Online)."""
+    base = (location or "").strip().rstrip("/")
+    if not base:
+        return GRAPH_URL
+    for version in ("/v1.0", "/beta"):
+        if base.lower().endswith(version):
+            base = base[: -len(version)]
+    return base
+
+
+def graph_scope(location: str) -> str:
+    """The token scope for a Graph location: the national cloud's own, else the global service's."""
+    host = (urlsplit(graph_base(location)).hostname or "").lower()
+    return f"https://{host}/.default" if host in GRAPH_HOSTS else GRAPH_SCOPE
+
+
+def sends_through_graph(profile) -> bool:
+    """Whether a profile's outgoing test goes through Microsoft Graph (Exchange Online, OAuth), where a real
+    test message can be sent on request. Takes a stored profile or a ProfileDraft."""
+    from .options import AuthMethod
+
+    if profile is None:
+        return False
+    same = profile.use_same_settings_for_outgoing
+    method = profile.auth_method if same else profile.outgoing_auth_method
+    location = "" if profile.auto_discover else profile.outgoing_location
+    return method == AuthMethod.OAUTH and uses_graph(profile.server_type, location)

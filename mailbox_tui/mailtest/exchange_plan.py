@@ -1,0 +1,152 @@
+"""Which probe an Exchange profile's direction gets (issue 23).
+
+- Exchange Online (Hybrid) whose location is a Graph base URL: Microsoft Graph, app-only OAuth (P14), the
+  token's scope derived from the location unless the profile sets one (probes/graph.py);
+- Exchange Server and Exchange Server (Hybrid): EWS (probes/ews.py) at the profile's https URL, or the one
+  Autodiscover finds (P8), signed in with the credentials Authenticate Using names: the mailbox's own (its own
+  folders), the profile's or this machine's Kerberos ticket (Windows Integrated Authentication), both acting for
+  the mailbox through ExchangeImpersonation;
+- Exchange Online with an EWS URL (rule P16): not tested, the direction fails pointing to Graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from ..domain.exchange import EWS_RETIREMENT, GRAPH_URL, graph_base, graph_scope, uses_graph
+from ..domain.oauth import MICROSOFT_SCOPE
+from ..domain.options import AuthMethod, ServerType, TestStatus, TlsMode
+from .oauth import TokenRequest
+from .plan import CONFIGURATION, OUTGOING, DirectionTest, _token_user
+from ..store import services
+from .probes import EWS, GRAPH, Credentials, Endpoint
+from .probes.graph import SEND
+
+HYBRID_MODERN_AUTH_MESSAGE = ("{what} through {profile!r}: Exchange Hybrid Modern Auth is not tested by this tool yet; "
+                              "test with Credentials Specified in Email Server Profile (a service account with the "
+                              "ApplicationImpersonation role) meanwhile.")
+EWS_ONLINE_MESSAGE = ("{what} through {profile!r} uses an EWS URL on Exchange Online, which this tool does not "
+                      "test: {retirement}. Set the profile's location to " + GRAPH_URL + " (rule P16).")
+WHAT = {"incoming": "Incoming email", "outgoing": "Outgoing email", "act": "Appointments, contacts and tasks"}
+
+
+def location_of(profile, direction: str) -> str:
+    """The location a direction uses: outgoing its own, incoming and ACT the incoming one; "" with Auto Discover."""
+    if profile.auto_discover:
+        return ""
+    return (profile.outgoing_location if direction == OUTGOING else profile.incoming_location).strip()
+
+
+def graph_endpoint(profile, direction: str, operation: str) -> Endpoint | str:
+    """Where the Graph probe goes for `direction`, or why it cannot (one sentence)."""
+    base = graph_base(location_of(profile, direction))
+    parts = urlsplit(base)
+    if parts.scheme != "https" or not parts.hostname:
+        return f"Server profile {profile.name!r}: {base!r} is not an https URL of Microsoft Graph (rule P3)."
+    try:
+        port = parts.port or 443
+    except ValueError:
+        return f"Server profile {profile.name!r}: {base!r} has no valid port (rule P3)."
+    pin = profile.outgoing_cert_sha256 if direction == OUTGOING else profile.incoming_cert_sha256
+    return Endpoint(GRAPH, parts.hostname, port, TlsMode.IMPLICIT, float(profile.timeout_seconds or 30), pin or "",
+                    parts.path.rstrip("/"), operation)
+
+
+def graph_token_request(request: TokenRequest, profile, location: str) -> TokenRequest:
+    """The token for Graph: the profile's scope, unless it is blank or the IMAP/SMTP default (an
+    outlook.office365.com token never works with Graph), then the location's own."""
+    scope = (profile.oauth_scope or "").strip()
+    if not scope or scope == MICROSOFT_SCOPE:
+        scope = graph_scope(location)
+    return replace(request, scope=scope)
+
+
+def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_test_message: bool) -> DirectionTest:
+    """The test of one direction of a mailbox on an Exchange profile. Raises SecretUnreadable."""
+    def fail(message: str) -> DirectionTest:
+        return DirectionTest(direction, TestStatus.FAILURE, CONFIGURATION, message)
+
+    location = location_of(profile, direction)
+    what = WHAT[direction]
+    if not uses_graph(profile.server_type, location):
+        if profile.server_type == ServerType.EXCHANGE_ONLINE_HYBRID:
+            return fail(EWS_ONLINE_MESSAGE.format(what=what, profile=profile.name, retirement=EWS_RETIREMENT))
+        check = ews_test(planner, d, profile, direction, secrets)
+        if direction == OUTGOING and send_test_message and check.needs_probe:
+            check.note = "A test message was asked for: sending one through EWS is not offered yet."
+        return check
+    separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
+    method = profile.outgoing_auth_method if separate else profile.auth_method
+    if method != AuthMethod.OAUTH:
+        return fail(f"Exchange Online is tested through Microsoft Graph with an app-only OAuth token: set "
+                    f"Authenticate Using of {profile.name!r} to OAuth, with the app's Client ID, client secret or "
+                    f"certificate and Tenant ID (rule P14); {AuthMethod.label_of(method)} is not tested yet.")
+    request = planner._token_request(profile, method, d)
+    if isinstance(request, str):
+        return fail(request)
+    endpoint = graph_endpoint(profile, direction, SEND if direction == OUTGOING and send_test_message else direction)
+    if isinstance(endpoint, str):
+        return fail(endpoint)
+    secrets.extend(request.secrets)
+    request = graph_token_request(request, profile, location)
+    return DirectionTest(direction, None, endpoint=endpoint,
+                         credentials=Credentials(_token_user(d), "", oauth=(request, planner.tokens)))
+
+
+def ews_endpoint(profile, direction: str) -> Endpoint | str:
+    """Where the EWS probe goes for `direction` (no host: Autodiscover finds it), or why it cannot."""
+    location = location_of(profile, direction)
+    pin = profile.outgoing_cert_sha256 if direction == OUTGOING else profile.incoming_cert_sha256
+    timeout = float(profile.timeout_seconds or 30)
+    if not location:
+        if not profile.auto_discover:
+            return f"Server profile {profile.name!r} has no {direction} EWS URL and Auto Discover is No (rule P3)."
+        return Endpoint(EWS, "", 443, TlsMode.IMPLICIT, timeout, pin or "", "", direction)
+    parts = urlsplit(location)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return (f"Server profile {profile.name!r}: {location!r} is not an https URL of Exchange Web Services "
+                "(https://<server>/EWS/Exchange.asmx, rule P3).")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        return f"Server profile {profile.name!r}: {location!r} has no valid port (rule P3)."
+    return Endpoint(EWS, parts.hostname, port, TlsMode.IMPLICIT, timeout, pin or "",
+                    parts.path or "/EWS/Exchange.asmx", direction)
+
+
+def ews_test(planner, d, profile, direction: str, secrets: list[str]) -> DirectionTest:
+    """Exchange Server through EWS: the endpoint and the credentials Authenticate Using names. Raises
+    SecretUnreadable."""
+    def fail(message: str) -> DirectionTest:
+        return DirectionTest(direction, TestStatus.FAILURE, CONFIGURATION, message)
+
+    separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
+    method = profile.outgoing_auth_method if separate else profile.auth_method
+    address = d.email.strip()
+    if method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
+        if not d.allow_credentials:  # M10 stops this first
+            return fail("Allow to Use Credentials is No, but the profile uses the mailbox's credentials.")
+        password = services.mailbox_password(planner.store, d.id)
+        if not d.username.strip() or not password:  # M9 stops this first
+            return fail("The mailbox's user name or password is missing.")
+        credentials = Credentials(d.username.strip(), password, mailbox=address)
+    elif method == AuthMethod.PROFILE_CREDENTIALS:
+        username, password = services.profile_credentials(planner.store, profile, outgoing=separate)
+        if not username or not password:
+            return fail(f"Server profile {profile.name!r} authenticates with its own credentials but has no user "
+                        "name or password (rule P6).")
+        credentials = Credentials(username, password, mailbox=address, impersonate=True)
+    elif method == AuthMethod.WINDOWS_INTEGRATED:
+        credentials = Credentials("", "", mailbox=address, impersonate=True, kerberos=True)
+    elif method == AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH:
+        return fail(HYBRID_MODERN_AUTH_MESSAGE.format(what=WHAT[direction], profile=profile.name))
+    else:  # P5 stops this first
+        return fail(f"{AuthMethod.label_of(method)} does not suit {ServerType.label_of(profile.server_type)} "
+                    "(rule P5).")
+    endpoint = ews_endpoint(profile, direction)
+    if isinstance(endpoint, str):
+        return fail(endpoint)
+    if credentials.password:
+        secrets.append(credentials.password)
+    return DirectionTest(direction, None, endpoint=endpoint, credentials=credentials)

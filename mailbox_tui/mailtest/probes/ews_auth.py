@@ -1,0 +1,113 @@
+"""How the EWS probe signs in (issue 23): an OAuth bearer token (Exchange Hybrid Modern Auth), Kerberos through
+Negotiate with this machine's ticket (Windows Integrated Authentication), or a user name and password with the
+scheme the server offers: NTLM (or Negotiate carrying NTLM) before Basic, so the password itself is never sent
+when the server allows otherwise. NTLM and Kerberos are pyspnego's: nothing of them is written here.
+
+NTLM authenticates a connection, not a request: its three messages go over one kept-alive connection, and the
+requests after it ride on that connection (as IIS does). Basic and bearer go with every request.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from .explain import Stopped
+from .results import AUTHENTICATION
+
+NTLM, NEGOTIATE, BASIC, BEARER = "NTLM", "Negotiate", "Basic", "Bearer"
+
+
+def offered(challenges: tuple[str, ...]) -> dict[str, str]:
+    """The schemes of WWW-Authenticate headers, by lower-case name: {"ntlm": "<token or ''>", ...}."""
+    out: dict[str, str] = {}
+    for challenge in challenges:
+        for part in challenge.split(","):  # several challenges may share a header
+            scheme, _, rest = part.strip().partition(" ")
+            if scheme and "=" not in scheme:
+                out.setdefault(scheme.lower(), rest.strip())
+    return out
+
+
+def no_ticket_message(host: str, detail: str) -> str:
+    return (f"Windows Integrated Authentication signs in with this machine's Kerberos ticket, and there is none "
+            f"for HTTP/{host} here ({detail}). Get one for the service account (kinit, then klist shows it) on "
+            "a machine joined to the domain, or set Authenticate Using to Credentials Specified in Email Server "
+            "Profile. Nothing was sent.")
+
+
+class Signer:
+    """The Authorization header of each request, and the sign-in dance when the server asks for one."""
+
+    def __init__(self, attempt):
+        self.a = attempt
+        self.scheme = ""  # the scheme in use, once chosen
+        self.header = ""  # sent with every request (Basic, bearer); NTLM's is per handshake
+        creds = attempt.creds
+        if creds.bearer:
+            self.scheme, self.header = BEARER, f"Bearer {creds.password}"
+        elif creds.kerberos:
+            self.scheme = NEGOTIATE
+
+    def kerberos_header(self) -> str:
+        """Negotiate with this machine's Kerberos ticket for HTTP/<host>; Stopped saying plainly when none."""
+        a = self.a
+        a.step = AUTHENTICATION
+        try:
+            import spnego
+
+            context = spnego.client(hostname=a.ep.host, service="HTTP", protocol="kerberos")
+            token = context.step()
+        except ImportError as exc:
+            raise Stopped(no_ticket_message(a.ep.host, f"no Kerberos library: {type(exc).__name__}; "
+                                                       "pip install gssapi with the system's krb5")) from None
+        except Exception as exc:  # noqa: BLE001 - pyspnego/GSSAPI errors: no ticket, no KDC, no SPN
+            raise Stopped(no_ticket_message(a.ep.host, _first_line(exc))) from None
+        if not token:
+            raise Stopped(no_ticket_message(a.ep.host, "Kerberos produced no token"))
+        return f"Negotiate {base64.b64encode(token).decode('ascii')}"
+
+    def choose(self, challenges: tuple[str, ...]) -> str:
+        """After a 401: the scheme to use with a password, or Stopped naming what the server offers."""
+        schemes = offered(challenges)
+        for name, scheme in (("ntlm", NTLM), ("negotiate", NEGOTIATE), ("basic", BASIC)):
+            if name in schemes:
+                self.scheme = scheme
+                return scheme
+        said = ", ".join(sorted(schemes)) or "no WWW-Authenticate header"
+        raise Stopped(f"{self.a.ep.address} asks for a sign-in this tool cannot give ({said[:80]}): EWS takes Basic, "
+                      "NTLM or Negotiate with a password. Check the EWS virtual directory's authentication "
+                      "(Get-WebServicesVirtualDirectory | fl *Authentication*).")
+
+    def basic_header(self) -> str:
+        creds = self.a.creds
+        blob = base64.b64encode(f"{creds.username}:{creds.password}".encode("utf-8")).decode("ascii")
+        self.header = f"Basic {blob}"
+        return self.header
+
+    def ntlm_context(self):
+        import spnego
+
+        creds = self.a.creds
+        protocol = "ntlm" if self.scheme == NTLM else "negotiate"
+        return spnego.client(creds.username, creds.password, hostname=self.a.ep.host, service="HTTP",
+                             protocol=protocol)
+
+
+def blob_header(scheme: str, token: bytes) -> str:
+    return f"{scheme} {base64.b64encode(token).decode('ascii')}"
+
+
+def server_token(challenges: tuple[str, ...], scheme: str) -> bytes | None:
+    """The server's NTLM (or Negotiate) token in a 401's challenge, or None."""
+    value = offered(challenges).get(scheme.lower(), "")
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:160] + "…") if len(text) > 160 else text or type(exc).__name__

@@ -1,0 +1,133 @@
+"""A bounded HTTPS client for the Graph and EWS probes: http.client on the probe's own sockets.
+
+Every connection goes through the attempt (DNS, connect, TLS verified or pinned, watched by the budget),
+so a reconnect is bounded too; every byte read counts against the budget's 256 KiB; redirects are never
+followed (a bearer token goes only to the profile's location). Throttling (429, or 503/504 with
+Retry-After) is waited out when the wait fits the probe's time, else reported as Deferred.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from dataclasses import dataclass
+
+from ..limits import Budget, ProbeLimit
+from .explain import Deferred
+from .results import MAILBOX_ACCESS
+
+THROTTLED = (429, 503, 504)
+MAX_TRIES = 4  # one request and up to three waits for Retry-After
+RETRY_MARGIN = 0.5  # seconds the retried request needs at least, after the wait
+
+
+class _CountingFile:
+    """The response file http.client reads, every read counted against the budget."""
+
+    def __init__(self, raw, budget: Budget):
+        self._raw, self._budget = raw, budget
+
+    def _checked(self, data):
+        self._budget.count(len(data))
+        if self._budget.stopped:  # cut short by the watchdog: half an answer must not pass for a whole one
+            raise ProbeLimit("stopped")
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._checked(self._raw.read(self._budget.allow(size)))
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._checked(self._raw.read1(self._budget.allow(size)))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._checked(self._raw.readline(self._budget.allow(size)))
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer)[: self._budget.allow(len(buffer))]
+        count = self._raw.readinto(view)
+        self._checked(view[:count])
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
+class _Response(http.client.HTTPResponse):
+    budget: Budget
+
+    def __init__(self, sock, *args, **kwargs):
+        super().__init__(sock, *args, **kwargs)
+        self.fp = _CountingFile(self.fp, self.budget)
+
+
+class BoundedHTTPS(http.client.HTTPConnection):
+    """HTTP/1.1 over the attempt's verified (or pinned) TLS connection."""
+
+    default_port = 443
+
+    def __init__(self, attempt):
+        super().__init__(attempt.ep.host, attempt.ep.port, timeout=attempt.budget.left())
+        self.attempt = attempt
+        self.response_class = type("BoundedResponse", (_Response,), {"budget": attempt.budget})
+
+    def connect(self) -> None:
+        """DNS, connect and TLS as the attempt's steps; then the exchange is mailbox access again."""
+        a = self.attempt
+        self.sock = a.wrap(a.connect())
+        a.step = MAILBOX_ACCESS
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+    challenges: tuple[str, ...] = ()  # every WWW-Authenticate header (EWS: NTLM, Negotiate, Basic), in order
+
+    def json(self):
+        """The body as JSON, or None (not JSON, too deep, not UTF-8)."""
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.headers.get("retry-after", "").strip()
+        return float(value) if value.isascii() and value.isdigit() and len(value) <= 6 else None
+
+
+def request(conn: BoundedHTTPS, method: str, path: str, headers: dict[str, str], body: bytes | None,
+            throttled: str) -> Answer:
+    """One request, its answer read whole (within the budget); throttling waited out while the budget
+    allows, else Deferred with `throttled` (a sentence naming what was asked) and the wait asked for."""
+    budget = conn.attempt.budget
+    for tries in range(1, MAX_TRIES + 1):
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, data,
+                        tuple(response.headers.get_all("WWW-Authenticate") or ()))
+        if answer.status not in THROTTLED or (answer.status != 429 and answer.retry_after is None):
+            return answer
+        wait = answer.retry_after
+        if wait is None or tries == MAX_TRIES or wait + RETRY_MARGIN > budget.deadline - time.monotonic():
+            asked = f"Retry-After: {wait:g} s" if wait is not None else "no Retry-After"
+            raise Deferred(f"{throttled} ({answer.status}, {asked}, more than the profile's timeout of "
+                           f"{budget.timeout:g} s allows): not a fault of the configuration; test again later.",
+                           f"HTTP {answer.status}")
+        _sleep(wait, budget)
+    raise AssertionError("unreachable")
+
+
+def _sleep(seconds: float, budget: Budget) -> None:
+    """Wait, but not past the budget's end or the run's Abort."""
+    end = time.monotonic() + seconds
+    while not budget.stopped and (left := end - time.monotonic()) > 0:
+        time.sleep(min(0.1, left))
+    if budget.stopped:
+        raise ProbeLimit("stopped")
