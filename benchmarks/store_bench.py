@@ -280,15 +280,19 @@ def _raw_insert(path: Path, n: int) -> float:
             con.execute(f"drop trigger {name}")
         con.executemany("insert into app_user (created_on, modified_on, version, full_name, email, email_key, state)"
                         " values (?,?,?,?,?,?,?)", user_rows)
+        columns = ["created_on", "modified_on", "version", "kind", "name", "name_key", "email", "email_key",
+                   "owner_id", "regarding_user_id", "profile_id", "delete_after_processing", "allow_credentials",
+                   "username", "password_enc", "incoming", "outgoing", "act", "incoming_status", "outgoing_status",
+                   "act_status", "enabled_incoming", "enabled_outgoing", "enabled_act", "approval", "state"]
+        # Columns a later schema added (their defaults are the models', not the DDL's): 0 or "" each.
+        later = [(name, "" if "CHAR" in kind.upper() or "TEXT" in kind.upper() else 0)
+                 for _, name, kind, notnull, default, _ in con.execute("pragma table_info(mailbox)")
+                 if notnull and default is None and name not in columns and name != "id"]
         box_rows = [(now, now, 1, 0, f"User {i:06d}", f"user {i:06d}", f"user{i:06d}@example.com",
                      f"user{i:06d}@example.com", i + 1, i + 1, 1, False, True, f"user{i:06d}@example.com", token,
-                     2, 2, 2, 0, 0, 0, False, False, False, 2, 0) for i in range(n)]
-        con.executemany(
-            "insert into mailbox (created_on, modified_on, version, kind, name, name_key, email, email_key, owner_id,"
-            " regarding_user_id, profile_id, delete_after_processing, allow_credentials, username, password_enc,"
-            " incoming, outgoing, act, incoming_status, outgoing_status, act_status, enabled_incoming,"
-            " enabled_outgoing, enabled_act, approval, state) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            box_rows)
+                     2, 2, 2, 0, 0, 0, False, False, False, 2, 0, *(value for _, value in later)) for i in range(n)]
+        names = columns + [name for name, _ in later]
+        con.executemany(f"insert into mailbox ({', '.join(names)}) values ({', '.join('?' * len(names))})", box_rows)
         for name in filters:
             fts = name.removesuffix("_insert")
             con.execute(f"insert into {fts} ({fts}) values ('rebuild')")
