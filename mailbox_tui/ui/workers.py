@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from textual import work
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -23,6 +24,7 @@ from .db_trouble import GuardsDatabase
 from .messages import CertificateFetched, ConnectionChecked, RowsLoaded, TestFinished, TestProgress
 
 log = logging.getLogger(__name__)
+REPEAT_QUIET_S = 15.0  # the same failure within this long is not said again (it is logged each time)
 
 # What each worker does, as the admin would say it: "<what> failed: <why>".
 WHAT = {
@@ -144,5 +146,10 @@ class Workers(GuardsDatabase):
             self.database_unreachable(worker.error)  # the title says so; the list is read again once it answers
             return
         log.error("%s failed (worker %s)", what, worker.name, exc_info=worker.error)
-        self.notify(f"{what} failed: {failure_reason(worker.error, self.store.url)}", severity="error",
-                    timeout=15, markup=False)
+        message = f"{what} failed: {failure_reason(worker.error, self.store.url)}"
+        said = getattr(self, "_last_failure", None)
+        now = time.monotonic()
+        if said is not None and said[0] == message and now - said[1] < REPEAT_QUIET_S:
+            return  # the same failure again (a list read again after another admin's change): said once
+        self._last_failure = (message, now)
+        self.notify(message, severity="error", timeout=15, markup=False)
