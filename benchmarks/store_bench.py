@@ -7,10 +7,15 @@ encrypted with Fernet); the raw figure is sqlite3.executemany of the same rows i
 schema, in the same run, on the same machine.
 
 Then the command an admin runs, `mailbox-tui import FILE`, each in a process of its own whose
-peak memory (max RSS, from wait4) and wall time are printed: the same document as a JSON file
-(--rows users and their mailboxes), its undo (`mailbox-tui undo ENTRY`), and with --big-rows N
-(0: skipped) a JSON file of N users and N mailboxes and a users.csv of N rows (the issue's
-36 MB file at a million).
+peak memory (max RSS, from wait4), wall time and CPU seconds are printed: the same document as a
+JSON file (--rows users and their mailboxes), its undo (`mailbox-tui undo ENTRY`), and with
+--big-rows N (0: skipped) a JSON file of N users and N mailboxes and a users.csv of N rows (the
+issue's 36 MB file at a million), each import undone too.
+
+--baseline DIR compares the import's speed with another release's code in DIR (issue 20 item 5:
+the code before imports were streamed, `git archive 8465b83 | tar -x -C DIR`): the same JSON
+file imported by each in turn, --rounds times, by CPU seconds (wall time follows whatever else
+the machine runs). Each target of issue 20 item 5 is printed with its verdict.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -36,6 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--big-rows", type=int, default=1_000_000, help="0 skips the big files")
+    parser.add_argument("--baseline", type=Path, help="a checkout of the code to compare the import's speed with")
+    parser.add_argument("--rounds", type=int, default=3, help="imports by each code for --baseline")
     args = parser.parse_args()
     _start_launcher()
     os.environ.setdefault("MAILBOX_TUI_KEY", Fernet.generate_key().decode())
@@ -90,38 +98,81 @@ def main() -> None:
     print(f"count for the filter '%user05%': median {count[0]:.2f} ms")
     print(f"peak RSS (whole run, including the {n}-row input document): {rss_mb:.0f} MB")
 
-    # The command an admin runs, each in its own process: its peak memory and wall time.
+    # The command an admin runs, each in its own process: its peak memory, wall time and CPU seconds.
+    verdicts = []
     path = tmp / "bench.json"
     _write_json(path, n)
     url = f"sqlite:///{tmp / 'cli.db'}"
-    seconds, rss = _cli("import", path, "--db", url)
+    run = _cli("import", path, "--db", url)
     print(f"mailbox-tui import of a {path.stat().st_size / 1e6:.0f} MB JSON file, {n:,} users + {n:,} mailboxes: "
-          f"{seconds:.2f} s = {n / seconds:,.0f} mailboxes/s ({2 * n / seconds:,.0f} rows/s), peak RSS {rss:.0f} MB")
-    con = sqlite3.connect(tmp / "cli.db")
-    (entry,) = con.execute("select max(id) from change_entry where action = 'import'").fetchone()
-    con.close()
-    seconds, rss = _cli("undo", entry, "--db", url)
-    print(f"mailbox-tui undo of that import ({2 * n:,} records): {seconds:.2f} s, peak RSS {rss:.0f} MB")
-    idle_s, idle = _cli("history", "--db", url, "--limit", "1")
-    print(f"(an idle command for comparison, mailbox-tui history --limit 1: peak RSS {idle:.0f} MB)")
+          f"{run.wall:.2f} s = {n / run.wall:,.0f} mailboxes/s ({2 * n / run.wall:,.0f} rows/s); {run.cpu:.2f} CPU s = "
+          f"{n / run.cpu:,.0f} mailboxes per CPU second; peak RSS {run.rss:.0f} MB")
+    verdicts.append((f"peak RSS, import of {n:,} rows", f"{run.rss:.0f} MB", "≤ 200 MB", run.rss <= 200))
+    undo = _cli("undo", _last_import(tmp / "cli.db"), "--db", url)
+    print(f"mailbox-tui undo of that import ({2 * n:,} records): {undo.wall:.2f} s, {undo.cpu:.2f} CPU s, "
+          f"peak RSS {undo.rss:.0f} MB")
+    verdicts.append((f"peak RSS, undo of that import", f"{undo.rss:.0f} MB", "≤ 200 MB", undo.rss <= 200))
+    idle = _cli("history", "--db", url, "--limit", "1")
+    print(f"(an idle command for comparison, mailbox-tui history --limit 1: peak RSS {idle.rss:.0f} MB)")
+    if args.baseline:
+        verdicts.append(_compare_speed(args.baseline, path, tmp, n, args.rounds))
     if args.big_rows:
         big = args.big_rows
         path = tmp / "big.json"
         _write_json(path, big)
-        seconds, rss = _cli("import", path, "--db", f"sqlite:///{tmp / 'big-json.db'}")
-        print(f"mailbox-tui import of a {path.stat().st_size / 1e6:.0f} MB JSON file, {big:,} users + {big:,} "
-              f"mailboxes: {seconds:.2f} s = {big / seconds:,.0f} mailboxes/s ({2 * big / seconds:,.0f} rows/s), "
-              f"peak RSS {rss:.0f} MB")
+        verdicts += _big_import(path, tmp / "big-json.db", f"a {path.stat().st_size / 1e6:.0f} MB JSON file, "
+                                f"{big:,} users + {big:,} mailboxes", 2 * big)
         path.unlink()
         path = tmp / "users.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
             out.writerow(["fullname", "internalemailaddress"])
             out.writerows((f"User {i:07d}", f"user{i:07d}@example.com") for i in range(big))
-        seconds, rss = _cli("import", path, "--db", f"sqlite:///{tmp / 'big-csv.db'}")
-        print(f"mailbox-tui import of a {path.stat().st_size / 1e6:.0f} MB users.csv, {big:,} rows (each user gets "
-              f"a mailbox): {seconds:.2f} s = {big / seconds:,.0f} rows/s, peak RSS {rss:.0f} MB")
+        verdicts += _big_import(path, tmp / "big-csv.db", f"a {path.stat().st_size / 1e6:.0f} MB users.csv, {big:,} "
+                                "rows (each user gets a mailbox)", 2 * big)
+    print("issue 20 item 5, import targets:")
+    for what, measured, target, met in verdicts:
+        print(f"  {what}: {measured} (target {target}): {'met' if met else 'NOT met'}")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _last_import(path: Path) -> int:
+    con = sqlite3.connect(path)
+    (entry,) = con.execute("select max(id) from change_entry where action = 'import'").fetchone()
+    con.close()
+    return entry
+
+
+def _big_import(path: Path, db: Path, what: str, records: int) -> list[tuple]:
+    """Import `path` into a new database, then undo it: their figures and verdicts (≤ 300 MB each)."""
+    url = f"sqlite:///{db}"
+    run = _cli("import", path, "--db", url)
+    print(f"mailbox-tui import of {what}: {run.wall:.2f} s, {run.cpu:.2f} CPU s, peak RSS {run.rss:.0f} MB")
+    undo = _cli("undo", _last_import(db), "--db", url)
+    print(f"mailbox-tui undo of that import ({records:,} records): {undo.wall:.2f} s, {undo.cpu:.2f} CPU s, "
+          f"peak RSS {undo.rss:.0f} MB")
+    db.unlink()
+    return [(f"peak RSS, import of {what}", f"{run.rss:.0f} MB", "≤ 300 MB", run.rss <= 300),
+            ("peak RSS, undo of that import", f"{undo.rss:.0f} MB", "≤ 300 MB", undo.rss <= 300)]
+
+
+def _compare_speed(baseline: Path, path: Path, tmp: Path, n: int, rounds: int) -> tuple:
+    """The import of `path` by this code and by the code in `baseline`, in turn: CPU seconds each."""
+    env = {"PYTHONPATH": str(baseline.resolve())}
+    ours, theirs = [], []
+    for r in range(rounds):
+        for which in (("ours", "theirs") if r % 2 == 0 else ("theirs", "ours")):
+            db = tmp / f"speed-{which}.db"
+            run = _cli("import", path, "--db", f"sqlite:///{db}", env=env if which == "theirs" else None)
+            (ours if which == "ours" else theirs).append(run.cpu)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+    mine, base = statistics.median(ours), statistics.median(theirs)
+    print(f"import of the {n:,}-row JSON file, {rounds} rounds, median CPU seconds: this code {mine:.2f} s "
+          f"({n / mine:,.0f} mailboxes per CPU second), {baseline} {base:.2f} s ({n / base:,.0f})")
+    change = base / mine - 1
+    return (f"mailboxes per CPU second against {baseline}", f"{change:+.1%}", "no more than 10% fewer",
+            change >= -0.10)
 
 
 def _document(n: int) -> dict:
@@ -162,15 +213,23 @@ def _command() -> list[str]:
 _LAUNCHER = """
 import json, os, subprocess, sys, time
 for line in sys.stdin:
+    argv, env = json.loads(line)
     start = time.perf_counter()
-    proc = subprocess.Popen(json.loads(line), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env={**os.environ, **env})
     err = proc.stderr.read().decode(errors="replace")
     _, status, usage = os.wait4(proc.pid, 0)
-    print(json.dumps([time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
-                      err[-2000:]]), flush=True)
+    print(json.dumps([time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+                      os.waitstatus_to_exitcode(status), err[-2000:]]), flush=True)
 """
 _launcher: subprocess.Popen | None = None
+
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + system CPU seconds
+    rss: float  # peak RSS, MB
 
 
 def _start_launcher() -> None:
@@ -179,13 +238,13 @@ def _start_launcher() -> None:
                                  text=True)
 
 
-def _cli(*args) -> tuple[float, float]:
-    """Runs `mailbox-tui ARGS` (must succeed); its wall time in seconds and peak RSS in MB."""
-    _launcher.stdin.write(json.dumps([*_command(), *map(str, args)]) + "\n")
+def _cli(*args, env: dict | None = None) -> Run:
+    """Runs `mailbox-tui ARGS` (must succeed), with `env` added to the environment."""
+    _launcher.stdin.write(json.dumps([[*_command(), *map(str, args)], env or {}]) + "\n")
     _launcher.stdin.flush()
-    elapsed, maxrss_kb, code, err = json.loads(_launcher.stdout.readline())
+    elapsed, cpu, maxrss_kb, code, err = json.loads(_launcher.stdout.readline())
     assert code == 0, (args, code, err)
-    return elapsed, maxrss_kb / 1024
+    return Run(elapsed, cpu, maxrss_kb / 1024)
 
 
 def _timed(fn, repeat: int) -> tuple[float, float]:
@@ -221,15 +280,19 @@ def _raw_insert(path: Path, n: int) -> float:
             con.execute(f"drop trigger {name}")
         con.executemany("insert into app_user (created_on, modified_on, version, full_name, email, email_key, state)"
                         " values (?,?,?,?,?,?,?)", user_rows)
+        columns = ["created_on", "modified_on", "version", "kind", "name", "name_key", "email", "email_key",
+                   "owner_id", "regarding_user_id", "profile_id", "delete_after_processing", "allow_credentials",
+                   "username", "password_enc", "incoming", "outgoing", "act", "incoming_status", "outgoing_status",
+                   "act_status", "enabled_incoming", "enabled_outgoing", "enabled_act", "approval", "state"]
+        # Columns a later schema added (their defaults are the models', not the DDL's): 0 or "" each.
+        later = [(name, "" if "CHAR" in kind.upper() or "TEXT" in kind.upper() else 0)
+                 for _, name, kind, notnull, default, _ in con.execute("pragma table_info(mailbox)")
+                 if notnull and default is None and name not in columns and name != "id"]
         box_rows = [(now, now, 1, 0, f"User {i:06d}", f"user {i:06d}", f"user{i:06d}@example.com",
                      f"user{i:06d}@example.com", i + 1, i + 1, 1, False, True, f"user{i:06d}@example.com", token,
-                     2, 2, 2, 0, 0, 0, False, False, False, 2, 0) for i in range(n)]
-        con.executemany(
-            "insert into mailbox (created_on, modified_on, version, kind, name, name_key, email, email_key, owner_id,"
-            " regarding_user_id, profile_id, delete_after_processing, allow_credentials, username, password_enc,"
-            " incoming, outgoing, act, incoming_status, outgoing_status, act_status, enabled_incoming,"
-            " enabled_outgoing, enabled_act, approval, state) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            box_rows)
+                     2, 2, 2, 0, 0, 0, False, False, False, 2, 0, *(value for _, value in later)) for i in range(n)]
+        names = columns + [name for name, _ in later]
+        con.executemany(f"insert into mailbox ({', '.join(names)}) values ({', '.join('?' * len(names))})", box_rows)
         for name in filters:
             fts = name.removesuffix("_insert")
             con.execute(f"insert into {fts} ({fts}) values ('rebuild')")

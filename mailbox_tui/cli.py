@@ -13,7 +13,7 @@ from .cli_common import (  # noqa: F401 (the commands' shared helpers, imported 
     CREATES_DATABASE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, WRITE_WAIT_S, _acting, _key_warning, _one_line,
     _open_store, _print, _refuse)
 from .cli_history import add_history_commands, cmd_history, cmd_undo
-from .cli_output import ShownOutput
+from .cli_output import ShownOutput, VisibleLogFormatter
 from .cli_health import UNKNOWN as HEALTH_UNKNOWN
 from .cli_health import cmd_health
 from .cli_test import cmd_test
@@ -169,7 +169,7 @@ def _setup_logging(path: Path | None) -> None:
         raise _LogProblem(f"there is no folder {path.parent} for the log file {path.name}: create it or give "
                           "--log another file")
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(VisibleLogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._mailbox_tui_cli = True
     root.addHandler(handler)
 

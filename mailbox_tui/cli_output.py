@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
-from .domain.outside_text import json_for_terminal, visible_lines
+from .domain.outside_text import json_for_terminal, visible, visible_lines
 
 
 class ShownStream:
@@ -39,3 +40,15 @@ class ShownOutput:
 
     def __exit__(self, *exc) -> None:
         sys.stdout, sys.stderr = self.saved
+
+
+class VisibleLogFormatter(logging.Formatter):
+    """The log file (--log) never carries a terminal command from outside text: `tail -f` or `cat` of it
+    would obey one. Each message is made visible on one line; a traceback keeps its own line breaks."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = visible(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
+        return visible_lines(super().formatException(ei))

@@ -91,6 +91,7 @@ def profile_fields(d: ProfileDraft) -> dict[str, FieldState]:
     for name in OAUTH_FIELDS:
         shown = name in used
         out[name] = FieldState(shown, visible=shown, reason="" if shown else
-                               "Only when Authenticate Using is OAuth or Gmail OAuth, as that method needs (P14).")
+                               ("Only when Authenticate Using is OAuth, Server to Server Authentication, Exchange Hybrid "
+                                "Modern Auth or Gmail OAuth, as that method needs (P14)."))
     return out
 

@@ -48,6 +48,17 @@ def graph_scope(location: str) -> str:
     return f"https://{host}/.default" if host in GRAPH_HOSTS else GRAPH_SCOPE
 
 
+def ews_scope(location: str) -> str:
+    """The token scope of Exchange Hybrid Modern Auth (6): the EWS URL's host, which Hybrid Modern Auth adds as a
+    service principal name of Office 365 Exchange Online, with /.default; "" when there is no https URL."""
+    parts = urlsplit((location or "").strip())
+    try:
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return ""
+    return f"https://{host}/.default" if parts.scheme.lower() == "https" and host else ""
+
+
 def sends_through_graph(profile) -> bool:
     """Whether a profile's outgoing test goes through Microsoft Graph (Exchange Online, OAuth), where a real
     test message can be sent on request. Takes a stored profile or a ProfileDraft."""
@@ -58,4 +69,4 @@ def sends_through_graph(profile) -> bool:
     same = profile.use_same_settings_for_outgoing
     method = profile.auth_method if same else profile.outgoing_auth_method
     location = "" if profile.auto_discover else profile.outgoing_location
-    return method == AuthMethod.OAUTH and uses_graph(profile.server_type, location)
+    return method in (AuthMethod.OAUTH, AuthMethod.SERVER_TO_SERVER) and uses_graph(profile.server_type, location)

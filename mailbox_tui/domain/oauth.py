@@ -10,21 +10,31 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .options import AuthMethod
+from .exchange import GRAPH_SCOPE, ews_scope, graph_scope, uses_graph
+from .options import AuthMethod, ServerType
 from .text import host_problem
 
-OAUTH_METHODS = frozenset({AuthMethod.OAUTH, AuthMethod.GMAIL_OAUTH})
+# Microsoft Entra ID app-only tokens (client credentials): 7 OAuth (IMAP/SMTP, or Graph on Exchange Online),
+# 2 Server to Server Authentication (Graph on Exchange Online), 6 Exchange Hybrid Modern Auth (EWS on premises).
+MICROSOFT_METHODS = frozenset({AuthMethod.OAUTH, AuthMethod.SERVER_TO_SERVER, AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH})
+OAUTH_METHODS = MICROSOFT_METHODS | {AuthMethod.GMAIL_OAUTH}
+MAIL_OAUTH_METHODS = frozenset({AuthMethod.OAUTH, AuthMethod.GMAIL_OAUTH})  # on POP3/IMAP/SMTP (SASL)
+# Where 2 and 6 exist (P5): Exchange Online for Server to Server, Exchange Server for Hybrid Modern Auth.
+EXCHANGE_ONLY = {AuthMethod.SERVER_TO_SERVER: frozenset({ServerType.EXCHANGE_ONLINE_HYBRID}),
+                 AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH: frozenset({ServerType.EXCHANGE, ServerType.EXCHANGE_HYBRID})}
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
 GOOGLE_SCOPE = "https://mail.google.com/"
-DEFAULT_SCOPE = {AuthMethod.OAUTH: MICROSOFT_SCOPE, AuthMethod.GMAIL_OAUTH: GOOGLE_SCOPE}
+DEFAULT_SCOPE = {AuthMethod.OAUTH: MICROSOFT_SCOPE, AuthMethod.GMAIL_OAUTH: GOOGLE_SCOPE,
+                 AuthMethod.SERVER_TO_SERVER: GRAPH_SCOPE, AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH: ""}
 MICROSOFT_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 SECRET_MAX = 20_000  # a PEM key and its certificate, or a JSON key file, fit easily
 CLIENT_SECRET_MAX = 1_000
 # What each method reads; the others are cleared on save (as P6 clears unused credentials).
+_ENTRA_FIELDS = ("oauth_client_id", "oauth_client_secret", "oauth_certificate", "oauth_tenant_id", "oauth_scope",
+                 "oauth_token_endpoint")
 USED_BY = {
-    AuthMethod.OAUTH: ("oauth_client_id", "oauth_client_secret", "oauth_certificate", "oauth_tenant_id",
-                       "oauth_scope", "oauth_token_endpoint"),
+    **{method: _ENTRA_FIELDS for method in MICROSOFT_METHODS},
     AuthMethod.GMAIL_OAUTH: ("oauth_client_id", "oauth_service_account_key", "oauth_scope", "oauth_token_endpoint"),
 }
 OAUTH_FIELDS = ("oauth_client_id", "oauth_client_secret", "oauth_certificate", "oauth_tenant_id",
@@ -34,13 +44,28 @@ _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re
 
 
 def methods_of(d) -> list[int]:
-    """The OAuth methods a profile draft uses, incoming first (outgoing has its own when not the same)."""
+    """The OAuth methods a profile draft uses, incoming first (outgoing has its own when not the same). Server to
+    Server and Exchange Hybrid Modern Auth count only on the server types they exist for (P5 refuses them
+    elsewhere, and asking for their settings there would only add noise)."""
     codes = [d.auth_method] if d.use_same_settings_for_outgoing else [d.auth_method, d.outgoing_auth_method]
     out: list[int] = []
     for code in codes:
+        if code in EXCHANGE_ONLY and d.server_type not in EXCHANGE_ONLY[code]:
+            continue
         if code in OAUTH_METHODS and code not in out:
             out.append(code)
     return out
+
+
+def default_scope(method: int, server_type: int | None, location: str) -> str:
+    """The scope a blank Scope gets: Graph's (of the location's cloud) for 7 and 2 on an Exchange Online profile
+    tested through Graph, the EWS host's own for 6 ("" when no location names it: Auto Discover), else the
+    provider's."""
+    if method == AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH:
+        return ews_scope(location)
+    if method in (AuthMethod.OAUTH, AuthMethod.SERVER_TO_SERVER) and uses_graph(server_type, location):
+        return graph_scope(location)
+    return DEFAULT_SCOPE[method]
 
 
 def used_fields(methods) -> set[str]:
@@ -160,7 +185,7 @@ def token_url(method: int, tenant: str, override: str, key_token_uri: str = "") 
     key file's token_uri, else Google's."""
     if override.strip():
         return override.strip()
-    if method == AuthMethod.OAUTH:
+    if method in MICROSOFT_METHODS:
         return MICROSOFT_TOKEN_URL.format(tenant=tenant.strip())
     return key_token_uri or GOOGLE_TOKEN_URL
 

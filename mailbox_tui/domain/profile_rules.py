@@ -27,9 +27,10 @@ from .rule_common import (
     name_rule,
 )
 from .oauth import (
+    MICROSOFT_METHODS,
     OAUTH_METHODS,
     CLIENT_SECRET_MAX,
-    DEFAULT_SCOPE,
+    default_scope,
     GOOGLE_SCOPE,
     MICROSOFT_SCOPE,
     OAUTH_FIELDS,
@@ -42,7 +43,7 @@ from .oauth import (
     tidy_key_text,
     used_fields,
 )
-from .exchange import EWS_RETIREMENT, GRAPH_SCOPE, GRAPH_URL, graph_scope, is_ews_url, uses_graph
+from .exchange import EWS_RETIREMENT, GRAPH_SCOPE, GRAPH_URL, ews_scope, is_ews_url
 from .records import PasswordEdit
 from .secret_destinations import profile_secret_moves
 from .text import has_control_chars, host_problem, https_url_problem, is_sha256_pin
@@ -112,8 +113,7 @@ def _normalise_oauth(d: ProfileDraft) -> None:
             setattr(d, name, value.strip())
     if methods and not d.oauth_scope:
         location = "" if d.auto_discover else d.incoming_location
-        graph = methods[0] == AuthMethod.OAUTH and uses_graph(d.server_type, location)
-        d.oauth_scope = graph_scope(location) if graph else DEFAULT_SCOPE[methods[0]]
+        d.oauth_scope = default_scope(methods[0], d.server_type, location)
 
 
 @rule("P1", "Profile name", "A profile's name is unique among profiles (compared case-insensitively: it is the "
@@ -330,15 +330,19 @@ def _p13_pins(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
 
 
 @rule("P14", "OAuth settings",
-      f"Authenticate Using {AuthMethod.OAUTH} OAuth (Microsoft Entra ID) needs a Client ID, a Client Secret or a "
-      "client certificate (PEM private key and certificate; a certificate is used when both are set), and a Tenant "
-      "ID (a GUID or a domain) unless a Token Endpoint is given; Authenticate Using "
+      f"Authenticate Using {AuthMethod.OAUTH} OAuth (Microsoft Entra ID), {AuthMethod.SERVER_TO_SERVER} Server to "
+      f"Server Authentication (Exchange Online through Microsoft Graph) and {AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH} "
+      "Exchange Hybrid Modern Auth (Exchange Server through EWS) are app-only tokens (client credentials): each needs "
+      "a Client ID, a Client Secret or a client certificate (PEM private key and certificate; a certificate is used "
+      "when both are set), and a Tenant ID (a GUID or a domain) unless a Token Endpoint is given; Authenticate Using "
       f"{AuthMethod.GMAIL_OAUTH} Gmail OAuth needs a Google service account's key (its JSON key file, or a PEM key "
       "with the service account's email as Client ID) with domain-wide delegation. Scope defaults to "
-      f"{MICROSOFT_SCOPE} or {GOOGLE_SCOPE}, and on an Exchange Online profile tested through Microsoft Graph to "
-      f"the Graph location's own ({GRAPH_SCOPE} for {GRAPH_URL}); Token Endpoint, optional, is an https URL that overrides the "
-      "provider's. Secrets are stored encrypted and never shown or exported; settings no OAuth method of the "
-      "profile uses are cleared on save. The token acts for each mailbox's user name (or its address).",
+      f"{MICROSOFT_SCOPE} or {GOOGLE_SCOPE}; on an Exchange Online profile tested through Microsoft Graph to "
+      f"the Graph location's own ({GRAPH_SCOPE} for {GRAPH_URL}); for Exchange Hybrid Modern Auth to the EWS URL's "
+      "host with /.default (https://mail.contoso.com/.default), which must be set by hand when Auto Discover is Yes. "
+      "Token Endpoint, optional, is an https URL that overrides the provider's. Secrets are stored encrypted and "
+      "never shown or exported; settings no OAuth method of the profile uses are cleared on save. The token acts for "
+      "each mailbox's user name (or its address).",
       record=P, fields=OAUTH_FIELDS)
 def _p14_oauth(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     methods = methods_of(d)
@@ -362,8 +366,12 @@ def _p14_oauth(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
         typed = getattr(d, name).new
         if typed and len(typed) > SECRET_MAX:
             yield Finding("P14", name, E, f"{_LABELS[name]} is at most {SECRET_MAX:,} characters.")
-    if AuthMethod.OAUTH in methods:
+    if MICROSOFT_METHODS & set(methods):
         yield from _p14_microsoft(d, endpoint)
+    if AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH in methods and not d.oauth_scope.strip() and not ews_scope(
+            "" if d.auto_discover else d.incoming_location):
+        yield Finding("P14", "oauth_scope", E, "Exchange Hybrid Modern Auth needs a Scope when Auto Discover is Yes: "
+                      "your EWS host with /.default (https://mail.contoso.com/.default).")
     if AuthMethod.GMAIL_OAUTH in methods:
         yield from _p14_google(d)
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .oauth import methods_of, token_url
+from .oauth import MICROSOFT_METHODS, methods_of, token_url
 from .options import EXCHANGE_TYPES, AuthMethod
 
 AUTO_DISCOVER = "the server Auto Discover finds"
@@ -113,7 +113,7 @@ def _followed(d, name: str) -> bool:
         return d.auth_method == AuthMethod.PROFILE_CREDENTIALS
     if name == "outgoing_password":
         return not d.use_same_settings_for_outgoing and d.outgoing_auth_method == AuthMethod.PROFILE_CREDENTIALS
-    return AuthMethod.OAUTH in methods_of(d)
+    return bool(MICROSOFT_METHODS & set(methods_of(d)))
 
 
 def _kept(edit) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.exchange import uses_graph
-from ..domain.oauth import OAUTH_METHODS
+from ..domain.oauth import MAIL_OAUTH_METHODS, OAUTH_METHODS
 from ..domain.options import EXCHANGE_TYPES, AuthMethod, ServerType
 from ..store import services
 from ..store.crypto import SecretUnreadable
@@ -113,10 +113,10 @@ def _graph_check(store, profile, tokens: TokenCache) -> ConnectionCheck:
     return ConnectionCheck("incoming", ep, None, note)
 
 
-def _ews_check(store, profile) -> ConnectionCheck:
+def _ews_check(store, profile, tokens: TokenCache) -> ConnectionCheck:
     """Exchange Server (issue 23): the sign-in and a GetFolder of the first mailbox's Inbox through EWS, with the
     credentials Authenticate Using names (the mailbox's own only when it allows them)."""
-    from .exchange_plan import HYBRID_MODERN_AUTH_MESSAGE, ews_endpoint
+    from .exchange_plan import ews_endpoint, ews_token_request, location_of
 
     row = (Mailbox.select(Mailbox.id, Mailbox.email, Mailbox.username, Mailbox.allow_credentials)
            .where(Mailbox.profile == profile.id).order_by(Mailbox.id).first())
@@ -137,8 +137,12 @@ def _ews_check(store, profile) -> ConnectionCheck:
             credentials = Credentials((row.username or "").strip(), services.mailbox_password(store, row.id) or "",
                                       mailbox=address)
         elif method == AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH:
-            return ConnectionCheck("incoming", ep, None, HYBRID_MODERN_AUTH_MESSAGE.format(
-                what="Test Connection", profile=profile.name))
+            request = token_request(profile, method, address, services.profile_oauth_secrets(store, profile))
+            if not isinstance(request, str):
+                request = ews_token_request(request, profile, location_of(profile, "incoming"))
+            if isinstance(request, str):
+                return ConnectionCheck("incoming", ep, None, request)
+            credentials = Credentials(address, "", oauth=(request, tokens), mailbox=address, impersonate=True)
         else:
             return ConnectionCheck("incoming", ep, None, f"The first mailbox ({address}) does not allow its "
                                                         "credentials to be used: nothing was tried.")
@@ -151,12 +155,12 @@ def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
     profile = EmailServerProfile.get_by_id(profile_id)
     tokens = TokenCache()  # one token for both directions
     if profile.server_type in EXCHANGE_TYPES:
-        from .exchange_plan import location_of
+        from .exchange_plan import GRAPH_METHODS, location_of
 
-        if uses_graph(profile.server_type, location_of(profile, "incoming")) and profile.auth_method == AuthMethod.OAUTH:
+        if uses_graph(profile.server_type, location_of(profile, "incoming")) and profile.auth_method in GRAPH_METHODS:
             return [_graph_check(store, profile, tokens)]
         if profile.server_type in (ServerType.EXCHANGE, ServerType.EXCHANGE_HYBRID):
-            return [_ews_check(store, profile)]
+            return [_ews_check(store, profile, tokens)]
         out = [ConnectionCheck("incoming", None, None, "Exchange Server through EWS is not tested by this tool yet.")]
         if profile.auth_method in OAUTH_METHODS:  # the token step still tells whether the app registration works
             out.append(_token_only(store, profile, tokens))
@@ -168,7 +172,7 @@ def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
             out.append(ConnectionCheck(direction, None, None, f"The {direction} server location is empty."))
             continue
         try:
-            if _method(profile, direction) in OAUTH_METHODS:
+            if _method(profile, direction) in MAIL_OAUTH_METHODS:
                 out.append(_oauth_check(store, profile, direction, ep, tokens))
                 continue
             credentials = _credentials(store, profile, direction)

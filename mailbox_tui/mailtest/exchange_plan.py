@@ -1,11 +1,13 @@
 """Which probe an Exchange profile's direction gets (issue 23).
 
-- Exchange Online (Hybrid) whose location is a Graph base URL: Microsoft Graph, app-only OAuth (P14), the
-  token's scope derived from the location unless the profile sets one (probes/graph.py);
+- Exchange Online (Hybrid) whose location is a Graph base URL: Microsoft Graph, app-only OAuth (P14: 7 OAuth or
+  2 Server to Server Authentication, the same client credentials), the token's scope derived from the location
+  unless the profile sets one (probes/graph.py);
 - Exchange Server and Exchange Server (Hybrid): EWS (probes/ews.py) at the profile's https URL, or the one
   Autodiscover finds (P8), signed in with the credentials Authenticate Using names: the mailbox's own (its own
-  folders), the profile's or this machine's Kerberos ticket (Windows Integrated Authentication), both acting for
-  the mailbox through ExchangeImpersonation;
+  folders), the profile's, this machine's Kerberos ticket (Windows Integrated Authentication) or an app-only
+  token for the EWS host (Exchange Hybrid Modern Auth, P14), the last three acting for the mailbox through
+  ExchangeImpersonation;
 - Exchange Online with an EWS URL (rule P16): not tested, the direction fails pointing to Graph.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from ..domain.exchange import EWS_RETIREMENT, GRAPH_URL, graph_base, graph_scope, uses_graph
+from ..domain.exchange import EWS_RETIREMENT, GRAPH_URL, ews_scope, graph_base, graph_scope, uses_graph
 from ..domain.oauth import MICROSOFT_SCOPE
 from ..domain.options import AuthMethod, ServerType, TestStatus, TlsMode
 from .oauth import TokenRequest
@@ -23,9 +25,9 @@ from ..store import services
 from .probes import EWS, GRAPH, Credentials, Endpoint
 from .probes.graph import SEND
 
-HYBRID_MODERN_AUTH_MESSAGE = ("{what} through {profile!r}: Exchange Hybrid Modern Auth is not tested by this tool yet; "
-                              "test with Credentials Specified in Email Server Profile (a service account with the "
-                              "ApplicationImpersonation role) meanwhile.")
+GRAPH_METHODS = (AuthMethod.OAUTH, AuthMethod.SERVER_TO_SERVER)  # app-only client credentials, both
+NO_HYBRID_SCOPE = ("Server profile {profile!r} authenticates with Exchange Hybrid Modern Auth and Auto Discover: set "
+                   "its Scope to the EWS host with /.default (https://mail.contoso.com/.default, rule P14).")
 EWS_ONLINE_MESSAGE = ("{what} through {profile!r} uses an EWS URL on Exchange Online, which this tool does not "
                       "test: {retirement}. Set the profile's location to " + GRAPH_URL + " (rule P16).")
 WHAT = {"incoming": "Incoming email", "outgoing": "Outgoing email", "act": "Appointments, contacts and tasks"}
@@ -62,6 +64,17 @@ def graph_token_request(request: TokenRequest, profile, location: str) -> TokenR
     return replace(request, scope=scope)
 
 
+def ews_token_request(request: TokenRequest, profile, location: str) -> TokenRequest | str:
+    """The token for Exchange Hybrid Modern Auth: the profile's scope, else the EWS host's (<host>/.default), which
+    Hybrid Modern Auth registers as a service principal name of Office 365 Exchange Online."""
+    scope = (profile.oauth_scope or "").strip()
+    if not scope or scope == MICROSOFT_SCOPE:
+        scope = ews_scope(location)
+    if not scope:
+        return NO_HYBRID_SCOPE.format(profile=profile.name)
+    return replace(request, scope=scope)
+
+
 def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_test_message: bool) -> DirectionTest:
     """The test of one direction of a mailbox on an Exchange profile. Raises SecretUnreadable."""
     def fail(message: str) -> DirectionTest:
@@ -78,10 +91,11 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
         return check
     separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
     method = profile.outgoing_auth_method if separate else profile.auth_method
-    if method != AuthMethod.OAUTH:
-        return fail(f"Exchange Online is tested through Microsoft Graph with an app-only OAuth token: set "
-                    f"Authenticate Using of {profile.name!r} to OAuth, with the app's Client ID, client secret or "
-                    f"certificate and Tenant ID (rule P14); {AuthMethod.label_of(method)} is not tested yet.")
+    if method not in GRAPH_METHODS:  # P5 stops this first
+        return fail(f"Exchange Online is tested through Microsoft Graph with an app-only token: set Authenticate "
+                    f"Using of {profile.name!r} to OAuth or Server to Server Authentication, with the app's Client "
+                    f"ID, client secret or certificate and Tenant ID (rule P14); "
+                    f"{AuthMethod.label_of(method)} does not suit Exchange Online (rule P5).")
     request = planner._token_request(profile, method, d)
     if isinstance(request, str):
         return fail(request)
@@ -140,7 +154,14 @@ def ews_test(planner, d, profile, direction: str, secrets: list[str]) -> Directi
     elif method == AuthMethod.WINDOWS_INTEGRATED:
         credentials = Credentials("", "", mailbox=address, impersonate=True, kerberos=True)
     elif method == AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH:
-        return fail(HYBRID_MODERN_AUTH_MESSAGE.format(what=WHAT[direction], profile=profile.name))
+        request = planner._token_request(profile, method, d)
+        if isinstance(request, str):
+            return fail(request)
+        request = ews_token_request(request, profile, location_of(profile, direction))
+        if isinstance(request, str):
+            return fail(request)
+        secrets.extend(request.secrets)
+        credentials = Credentials(address, "", oauth=(request, planner.tokens), mailbox=address, impersonate=True)
     else:  # P5 stops this first
         return fail(f"{AuthMethod.label_of(method)} does not suit {ServerType.label_of(profile.server_type)} "
                     "(rule P5).")

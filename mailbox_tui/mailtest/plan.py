@@ -30,7 +30,7 @@ from ..domain.options import (
     TestStatus,
     TlsMode,
 )
-from ..domain.oauth import OAUTH_METHODS
+from ..domain.oauth import MAIL_OAUTH_METHODS
 from ..domain.rules import check_mailbox, default_port
 from ..store import services
 from ..store.crypto import SecretUnreadable
@@ -359,7 +359,7 @@ class Planner:
                     return fail(f"Server profile {profile.name!r} authenticates with its own credentials "
                                 f"but has no user name or password (rule P6).")
                 check.credentials = Credentials(username, password)
-            elif method in OAUTH_METHODS:
+            elif method in MAIL_OAUTH_METHODS:  # 2 and 6 exist only on Exchange (P5)
                 request = self._token_request(profile, method, d)
                 if isinstance(request, str):
                     return fail(request)

@@ -240,11 +240,17 @@ class RememberingFacts(DatabaseFacts):
         self._forward_active: bool | None = None
         self._approval: dict[MailboxKind, bool] = {}
         self._destinations: dict[int, dict[str, frozenset[str]] | None] = {}
+        self._passwords: dict[int, int] = {}  # P15: mailboxes holding a password, by profile
 
     def stored_profile_destinations(self, profile_id: int) -> dict[str, frozenset[str]] | None:
         if profile_id not in self._destinations:
             self._destinations[profile_id] = super().stored_profile_destinations(profile_id)
         return self._destinations[profile_id]
+
+    def mailbox_passwords(self, profile_id: int) -> int:
+        if profile_id not in self._passwords:
+            self._passwords[profile_id] = super().mailbox_passwords(profile_id)
+        return self._passwords[profile_id]
 
     def profile(self, profile_id: int) -> ProfileFacts | None:
         if profile_id not in self._profiles:

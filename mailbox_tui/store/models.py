@@ -249,8 +249,20 @@ def _insert_rows(db, model, rows: list[dict]) -> None:
     defaults = {name: dates[name](value) if name in dates else value for name, value in defaults.items()}
     row_dates = [(name, convert) for name, convert in dates.items() if name in rows[0]]
     names = [f.name for f in fields]
+    # A row with the first row's keys in its order (an import's rows all are): its values, then the defaults.
+    own, tail = tuple(rows[0]), tuple(defaults.values())
+    dates_at = [(i, dates[name]) for i, name in enumerate(own) if name in dates]
     values = []
     for row in rows:
+        if tuple(row) == own:
+            if dates_at:
+                listed = list(row.values())
+                for i, convert in dates_at:
+                    listed[i] = convert(listed[i])
+                values.append((*listed, *tail))
+            else:
+                values.append((*row.values(), *tail))
+            continue
         full = {**defaults, **row}
         for name, convert in row_dates:
             full[name] = convert(full[name])

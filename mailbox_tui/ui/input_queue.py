@@ -49,7 +49,7 @@ from textual.worker import WorkerState
 log = logging.getLogger(__name__)
 
 # Workers that run for long in the background and never decide where a key goes.
-BACKGROUND_GROUPS = frozenset({"test-enable", "connection", "database-probe", "changes"})
+BACKGROUND_GROUPS = frozenset({"test-enable", "connection", "database-probe"})
 # Keys that only edit the text of the focused input: they need no data loaded first.
 TEXT_EDIT_KEYS = frozenset({"backspace", "delete", "left", "home", "end", "ctrl+left", "ctrl+right"})
 QUIT_KEYS = frozenset({"ctrl+q"})

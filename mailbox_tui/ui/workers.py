@@ -12,6 +12,8 @@ filter acts on the rows it asked for; "test-enable" and "connection" run in the 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from textual import work
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -22,6 +24,7 @@ from .db_trouble import GuardsDatabase
 from .messages import CertificateFetched, ConnectionChecked, RowsLoaded, TestFinished, TestProgress
 
 log = logging.getLogger(__name__)
+REPEAT_QUIET_S = 15.0  # the same failure within this long is not said again (it is logged each time)
 
 # What each worker does, as the admin would say it: "<what> failed: <why>".
 WHAT = {
@@ -59,16 +62,24 @@ class Workers(GuardsDatabase):
             self.store.db.close()
         self.call_from_thread(self.database_reachable)  # (ui/db_trouble.py)
 
-    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
     def follow_changes(self, stop) -> None:
         """Other admins' changes as they commit (store/changes.py): the app hears of each burst, until
-        `stop` is set (the app is leaving)."""
+        `stop` is set (the app is leaving). A daemon thread of its own, not a Textual worker: it never
+        completes, and what waits for the app's workers (the input queue, a test) must not wait for it."""
         from ..store.changes import watch
 
-        for _ in watch(self.store, stop):
-            if stop.is_set() or get_current_worker().is_cancelled:
+        def follow() -> None:
+            try:
+                for _ in watch(self.store, stop):
+                    if stop.is_set():
+                        return
+                    self.call_from_thread(self.changes_seen)  # (ui/live_changes.py)
+            except RuntimeError:  # the app stopped running meanwhile
                 return
-            self.call_from_thread(self.changes_seen)  # (ui/live_changes.py)
+            except Exception:  # noqa: BLE001 - never the app's end: F5 still reads a list again
+                log.exception("following the database's changes stopped")
+
+        threading.Thread(target=follow, name="database-changes", daemon=True).start()
 
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def load_rows(self, screen, view: str, text: str, sort: str, descending: bool) -> None:
@@ -135,5 +146,10 @@ class Workers(GuardsDatabase):
             self.database_unreachable(worker.error)  # the title says so; the list is read again once it answers
             return
         log.error("%s failed (worker %s)", what, worker.name, exc_info=worker.error)
-        self.notify(f"{what} failed: {failure_reason(worker.error, self.store.url)}", severity="error",
-                    timeout=15, markup=False)
+        message = f"{what} failed: {failure_reason(worker.error, self.store.url)}"
+        said = getattr(self, "_last_failure", None)
+        now = time.monotonic()
+        if said is not None and said[0] == message and now - said[1] < REPEAT_QUIET_S:
+            return  # the same failure again (a list read again after another admin's change): said once
+        self._last_failure = (message, now)
+        self.notify(message, severity="error", timeout=15, markup=False)

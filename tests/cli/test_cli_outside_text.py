@@ -153,6 +153,19 @@ def test_mailbox_tui_test_prints_what_servers_said_visibly_and_obeys_none_of_it(
     assert "Eve␊Success  Fake" in text
 
 
+def test_the_log_shows_what_servers_said_and_carries_no_terminal_command(hostile_org, tmp_path):
+    """`tail -f` of --log would obey an escape sequence written to it raw (issue 21, left from item 1)."""
+    db, _ = hostile_org
+    log = tmp_path / "test.log"
+    result = cli("test", "--all", "--db", db, "--log", log)
+    assert result.returncode == 1
+    written = log.read_bytes()
+    assert b"\x1b" not in written and "\x9b".encode() not in written and b"\x07" not in written
+    assert not [b for b in set(written) if b < 0x20 and b != 0x0A]
+    text = written.decode()
+    assert "␛]52;c;" in text and "[AUTHENTICATIONFAILED]" in text  # shown, as the screen shows it
+
+
 def test_mailbox_tui_test_json_keeps_the_real_text_escaped_as_json(hostile_org):
     db, boxes = hostile_org
     result = cli("test", "--all", "--db", db, "--json")

@@ -190,7 +190,8 @@ GOOGLE_OAUTH = dict(oauth_service_account_key=PasswordEdit(stored=True), oauth_s
 
 def oauth_settings(auth: int) -> dict:
     """The P14 settings a profile authenticating with `auth` needs (none for other methods)."""
-    return {AuthMethod.OAUTH: MICROSOFT_OAUTH, AuthMethod.GMAIL_OAUTH: GOOGLE_OAUTH}.get(auth, {})
+    microsoft = (AuthMethod.OAUTH, AuthMethod.SERVER_TO_SERVER, AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH)
+    return MICROSOFT_OAUTH if auth in microsoft else {AuthMethod.GMAIL_OAUTH: GOOGLE_OAUTH}.get(auth, {})
 
 
 def exchange_online_profile(**changes) -> ProfileDraft:

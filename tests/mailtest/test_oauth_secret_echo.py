@@ -68,10 +68,11 @@ def test_an_endpoint_echoing_the_client_secret_gets_it_into_no_alert_output_json
     plain = run_test(sqlite_url)
     assert as_json.returncode == 1 and plain.returncode == 1, as_json.stderr + plain.stderr
     report = json.loads(as_json.stdout)
-    alerts = [a["message"] for m in report["mailboxes"] for a in m["alerts"]]
+    # (the lifecycle's own "disabled" alert names the cause, not the server's words: issue 24)
+    alerts = [a["message"] for m in report["mailboxes"] for a in m["alerts"] if a.get("step") != "disabled"]
     assert alerts and all("AADSTS900144" in a and "Your request had the secret" in a for a in alerts), alerts
     with Store(sqlite_url) as store:
-        stored = [a.message for a in MailboxAlert.select()]
+        stored = [a.message for a in MailboxAlert.select().where(MailboxAlert.step != "disabled")]
     assert stored and all("Your request had the secret" in a for a in stored)
     assert oauth.endpoint.requests  # it was asked, and echoed
     assert_no_piece({"--json stdout": as_json.stdout, "stderr": as_json.stderr + plain.stderr,

@@ -238,3 +238,52 @@ def test_no_typed_password_is_ever_in_clear_in_the_plans_temporary_file(store):
     with open(f"/proc/self/fd/{plan.planned.spill.fh.fileno()}", "rb") as fh:
         assert b"Correct-Horse" not in fh.read()
     plan.close()
+
+
+def test_a_new_users_mailbox_is_written_as_judging_kept_it_or_as_built_again(store, tmp_path):
+    """Judging keeps a new user's mailbox as its row to insert (not for a dry run); a plan without
+    kept rows writes the same mailboxes, built again from the temporary file."""
+    from mailbox_tui.store.database import Store
+    from mailbox_tui.store.exchange import write
+
+    doc = {"profiles": [{"name": "Corp", "servertype": 4, "incomingserverlocation": "imap.example.com",
+                         "outgoingserverlocation": "smtp.example.com"}],
+           "users": _users(3),
+           "mailboxes": [{"regarding": {"user": f"user{i}@example.com"}, "emailserverprofile": "Corp",
+                          "allowemailconnectortousecredentials": True, "username": f"u{i}", "password": f"pw-{i}é",
+                          "incomingemaildeliverymethod": 2} for i in range(2)]}
+    kept = ImportPlan(store, doc, build_rows=True)
+    kept.plan()
+    assert [kept.planned.kept_row(p) is not None for p in range(3)] == [True, True, True]
+    assert ImportPlan(store, doc).planned.kept_row(0) is None  # a dry run's plan keeps none
+    kept.close()
+
+    def written(s) -> list[tuple]:
+        return sorted((m.name, m.email, m.owner_id == m.regarding_user_id, m.profile.name if m.profile else None,
+                       m.allow_credentials, m.username, m.incoming, m.outgoing, m.approval,
+                       s.keyring.decrypt(m.password_enc) if m.password_enc else None)
+                      for m in Mailbox.select())
+
+    assert import_document(store, doc).written
+    first = written(store)
+    other = Store(f"sqlite:///{tmp_path / 'other.db'}")
+    plan = ImportPlan(other, doc, build_rows=False)
+    plan.plan()
+    with other.transaction():
+        write.write_plan(plan)
+    plan.close()
+    assert written(other) == first and first[0][-1] == "pw-0é" and first[2][-1] is None
+    other.close()
+
+
+def test_users_keys_are_kept_as_fingerprints_in_arrays_that_grow():
+    from mailbox_tui.store.exchange.keys import KeyIndex
+
+    index = KeyIndex(capacity=4)
+    for i in range(20_000):
+        index[f"user{i}@example.com"] = i
+    index["user7@example.com"] = 70  # set again: replaced, not added
+    assert len(index) == 20_000 and index["user7@example.com"] == 70 and index["user19999@example.com"] == 19_999
+    assert "user20000@example.com" not in index and index.get("") is None
+    with pytest.raises(KeyError):
+        index["nobody@example.com"]

@@ -247,6 +247,7 @@ def test_an_import_records_itself_and_one_entry_per_record_it_changes(acting):
     assert (event.kind, event.action, event.record_key, event.admin) == ("import", "import", "people.json",
                                                                         "admin@example.com")
     assert changes(event) == {"created profiles": (None, 1), "created users": (None, 1),
+                              "created mailboxes": (None, 1),  # the new user's (issue 22, item 6)
                               "updated users": (None, 1)}
     assert all(e.batch == event.id for e in new[1:])
     by = {(e.kind, e.action, e.record_key) for e in new[1:]}

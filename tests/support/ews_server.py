@@ -12,7 +12,11 @@ HTTPS on 127.0.0.1 with a certificate from the OAuth test CA (IIS answers as ``M
 
 Sign-in as IIS does it: a 401 offering the schemes in ``schemes`` (``Negotiate``, ``NTLM``, ``Basic``); NTLM is
 pyspnego's acceptor (its ``NTLM_USER_FILE`` credential store, written by ``start``) and authenticates the
-connection; Basic goes with each request. Then, for each request, in this order: the impersonated address exists
+connection; Basic goes with each request. With an ``authority`` (Exchange Hybrid Modern Auth), ``Bearer`` goes with
+each request too: an app-only JWT the test token endpoint issued (signature, issuer of ``tenant_id``, audience
+``audience``, expiry), whose ``roles`` hold ``full_access_as_app``; it acts as an app that impersonates every
+mailbox, or those ``restrict_app`` names. A refused token gets 401 with a ``Bearer`` challenge and the
+``x-ms-diagnostics`` header Exchange sends. Then, for each request, in this order: the impersonated address exists
 (else fault ``ErrorNonExistentMailbox``), the account holds ApplicationImpersonation over it (else fault
 ``ErrorImpersonateUserDenied``); without impersonation, each folder's mailbox exists (else ``ErrorNonExistentMailbox``)
 and is the account's own or one it has Full Access to (else ``ErrorAccessDenied``); each folder is readable (else
@@ -34,7 +38,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import jwt
 from defusedxml.ElementTree import fromstring
+from support.oauth_tokens import EWS_APP_PERMISSION, entra_issuer
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
@@ -103,8 +109,9 @@ class EwsServer:
     """The HTTPS EWS server. Start once per session; `reset()` between tests."""
 
     def __init__(self, certificate, accounts: list[EwsAccount], mailboxes: list[EwsMailbox], folder: Path,
-                 name: str = "ews"):
+                 name: str = "ews", *, authority=None, tenant_id: str = "", audience: str = "https://127.0.0.1"):
         self.certificate = certificate
+        self.authority, self.tenant_id, self.audience = authority, tenant_id, audience
         self.accounts = {a.username.lower(): a for a in accounts}
         self.mailboxes = {m.address.lower(): m for m in mailboxes}
         self.user_file = folder / f"{name}-ntlm-users.txt"
@@ -157,10 +164,37 @@ class EwsServer:
             self.drip_interval = 0.5
             self.redirect_host = "localhost"
             self.schemes: tuple[str, ...] = ("Negotiate", "NTLM", "Basic")
+            self.app_scopes: dict[str, set[str]] = {}  # an app's impersonation scope (RBAC for Applications)
             self.failures: list[list] = []  # [code, text, back_off_ms, count]
             self.requests: list[EwsRequest] = []
             self.autodiscover_redirects: dict[str, str] = {}  # address -> redirectAddr
             self.ews_url_override: str | None = None  # what Autodiscover answers as EwsUrl
+
+    def restrict_app(self, client_id: str, addresses) -> None:
+        """Let the app impersonate only these mailboxes (a management scope on its role assignment)."""
+        with self._lock:
+            self.app_scopes[client_id] = {a.lower() for a in addresses}
+
+    def bearer_account(self, token: str) -> tuple[EwsAccount | None, str]:
+        """The app a bearer token signs in, or None and the diagnostic Exchange gives."""
+        if self.authority is None:
+            return None, '2000000;reason="OAuth is not enabled on this server."'
+        try:
+            if jwt.get_unverified_header(token).get("kid") != self.authority.kid:
+                raise jwt.InvalidSignatureError("unknown key")
+            claims = jwt.decode(token, self.authority.key.public_key(), algorithms=["RS256"], audience=self.audience,
+                                issuer=entra_issuer(self.tenant_id), options={"require": ["exp", "aud", "iss"]})
+        except jwt.ExpiredSignatureError:
+            return None, '2000008;reason="The token has expired.";error_category="invalid_lifetime"'
+        except jwt.InvalidAudienceError:
+            return None, '2000003;reason="The audience claim value is invalid.";error_category="invalid_resource"'
+        except jwt.InvalidTokenError:
+            return None, '2000001;reason="The token is not valid.";error_category="invalid_token"'
+        if EWS_APP_PERMISSION not in (claims.get("roles") or ()):
+            return None, ('2000008;reason="The token contains not enough scope to make this call.";'
+                          'error_category="invalid_grant"')
+        app = str(claims.get("appid", ""))
+        return EwsAccount(f"app:{app}", "", impersonates=self.app_scopes.get(app, {"*"})), ""
 
     def fail_next(self, code: str, text: str, *, back_off_ms: int | None = None, count: int | None = 1) -> None:
         with self._lock:
@@ -376,6 +410,12 @@ class _Handler(BaseHTTPRequestHandler):
             return ews.accounts.get(self.user.lower())
         scheme, _, blob = authorization.partition(" ")
         offered = {s.lower() for s in ews.schemes}
+        if scheme.lower() == "bearer":
+            account, diagnostic = ews.bearer_account(blob.strip())
+            if account is not None:
+                return account
+            self._challenge({}, diagnostic)
+            return None
         if scheme.lower() == "basic" and "basic" in offered:
             try:
                 user, _, password = base64.b64decode(blob).decode("utf-8").partition(":")
@@ -402,8 +442,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._challenge({})
         return None
 
-    def _challenge(self, tokens: dict[str, str]) -> None:
+    def _challenge(self, tokens: dict[str, str], bearer_diagnostic: str = "") -> None:
         headers = []
+        if bearer_diagnostic:
+            headers.append('Bearer client_id="00000002-0000-0ff1-ce00-000000000000", '
+                           'authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+                           'error="invalid_token"')
         for scheme in self.server.ews.schemes:
             if tokens:
                 if scheme in tokens:
@@ -414,6 +458,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(401)
         for value in headers:
             self.send_header("WWW-Authenticate", value)
+        if bearer_diagnostic:
+            self.send_header("x-ms-diagnostics", bearer_diagnostic)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

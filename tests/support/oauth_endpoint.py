@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, unquote_plus
 import jwt
 
 from support.mailservers import TestCertificate
-from support.oauth_tokens import (EXCHANGE_PERMISSIONS, EXCHANGE_RESOURCE, GOOGLE_MAIL_SCOPE, GRAPH_PERMISSIONS,
+from support.oauth_tokens import (EWS_APP_PERMISSION, EXCHANGE_PERMISSIONS, EXCHANGE_RESOURCE, GOOGLE_MAIL_SCOPE, GRAPH_PERMISSIONS,
                                   GRAPH_RESOURCE,
                                   ClientCertificate, TokenAuthority, app_claims, google_claims,
                                   new_rsa_key, private_pem)
@@ -127,6 +127,9 @@ class Registry:
     def __init__(self):
         self.apps: dict[str, AppRegistration] = {}
         self.service_accounts: dict[str, ServiceAccount] = {}
+        # On-premises Exchange URLs that Hybrid Modern Auth added as service principal names of Office 365
+        # Exchange Online: a token for "<url>/.default" has that URL as its audience.
+        self.hybrid_resources: set[str] = set()
         self._lock = threading.Lock()
 
     def add_app(self, app: AppRegistration) -> AppRegistration:
@@ -506,6 +509,10 @@ class TokenEndpoint:
         resource = scope.removesuffix("/.default")
         if resource in _GRAPH_RESOURCES:
             roles = sorted(app.granted & set(GRAPH_PERMISSIONS))
+            claims = app_claims(app.tenant_id, app.client_id, roles, scope_claim="", name=app.name)
+            return self._issue({**claims, "aud": resource})
+        if resource in self.registry.hybrid_resources:
+            roles = sorted(app.granted & {EWS_APP_PERMISSION})
             claims = app_claims(app.tenant_id, app.client_id, roles, scope_claim="", name=app.name)
             return self._issue({**claims, "aud": resource})
         if resource not in _EXCHANGE_RESOURCES:

@@ -55,6 +55,8 @@ GRAPH_PERMISSIONS = ("Mail.Read", "Mail.ReadWrite", "Mail.Send", "Calendars.Read
                      "Contacts.Read", "Contacts.ReadWrite", "Tasks.Read.All", "Tasks.ReadWrite.All")
 GRAPH_SYNC_PERMISSIONS = ("Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite", "Contacts.ReadWrite",
                           "Tasks.ReadWrite.All")
+# Exchange Hybrid Modern Auth, app-only: the Office 365 Exchange Online application permission for EWS.
+EWS_APP_PERMISSION = "full_access_as_app"
 # The permission each protocol needs from an app-only token, and the scope a Google token needs.
 APP_PERMISSION_FOR = {"imap": IMAP_PERMISSION, "pop3": POP_PERMISSION, "smtp": SMTP_PERMISSION}
 DEFAULT_TOKEN_LIFETIME = 3599  # seconds, as Entra ID and Google issue them

@@ -21,7 +21,8 @@ from ..convert import mailbox_draft, name_key, profile_draft, queue_draft, user_
 from ..database import Store
 from ..exchange_format import FIELD_OF, SECTIONS, ImportFinding, as_bool, as_text, regarding_ref, shown
 from ..models import AppUser, EmailServerProfile, Mailbox, Queue
-from .batches import CHUNK, batches, chunks, where_in
+from .batches import batches, chunks, where_in
+from .judge import judge_planned_mailboxes
 from .plan_types import PlannedMailbox  # noqa: F401 (the package's name for it)
 from .planned import PlannedMailboxes, PlannedUsers, PlanView, user_placeholder
 from .planned_facts import PlannedFacts
@@ -53,10 +54,15 @@ MAILBOX_VALUE_COLUMNS = tuple((f.logical, f.name, READERS[f.type]) for f in MAIL
 class ImportPlan:
     """What an import will write, row by row, and what the rules found in it."""
 
-    def __init__(self, store: Store, doc: dict[str, list[dict]] | Source):
+    def __init__(self, store: Store, doc: dict[str, list[dict]] | Source, build_rows: bool = False):
         self.store = store
+        # Whether judging a new user's mailbox also builds its row to insert (not for a dry run):
+        # the mailbox is built again from the temporary file once, not once more to be written.
+        self.build_rows = build_rows
+        self.encrypt = None  # the keyring's bulk encrypter, once a password needs it
         self.source = doc if isinstance(doc, Source) else DocumentSource(doc)
         self.report = ImportReport()
+        self.has_errors = False  # whether the report has an error yet (without looking through its findings)
         self.org = services.org_settings(store)
         self._next_placeholder = -1
         self.profiles: dict[str, tuple[int, ProfileDraft, bool]] = {}  # name_key -> (row, draft, existing)
@@ -84,8 +90,10 @@ class ImportPlan:
     # -- helpers
     def plan_of(self, key: tuple) -> int | None:
         """The number of the mailbox planned under `key`, if any."""
-        if key[0] == "user" and key[1] in self.users:
-            return self.users[key[1]]
+        if key[0] == "user":
+            p = self.users.get(key[1])
+            if p is not None:
+                return p
         return self.plans.get(key)
 
     def _plan(self, key: tuple, section: str, i: int, draft: MailboxDraft, edits: dict, existing: bool) -> int:
@@ -98,12 +106,6 @@ class ImportPlan:
         """The new mailbox (U2) of the user planned with mailbox number p: (full name, email, state, …)."""
         return new_user_mailbox(UserDraft(user[0], user[1], user[2], self.users.uid(p)), self.org)
 
-    def mailboxes_in_order(self):
-        """(key, number) of every planned mailbox, in the order they were planned."""
-        for key, p in self.users.items():
-            yield ("user", key), p
-        yield from self.plans.items()
-
     def close(self) -> None:
         self.planned.close()
 
@@ -112,6 +114,7 @@ class ImportPlan:
         return self._next_placeholder
 
     def add(self, section: str, row: int, finding: Finding) -> None:
+        self.has_errors = self.has_errors or finding.is_error
         self.report.findings.append(ImportFinding(section, row, finding.rule, finding.field, finding.severity,
                                                   finding.message))
 
@@ -161,7 +164,7 @@ class ImportPlan:
         self._plan_mailbox_rows()
         for judge in self._unplanned:
             judge()
-        self._judge_planned_mailboxes()
+        judge_planned_mailboxes(self)
 
     def _plan_profiles(self) -> None:
         for batch in batches(self.source.rows("profiles")):
@@ -237,10 +240,10 @@ class ImportPlan:
             self.users.add(key, p, uid)
             if old and old.id in existing_boxes:
                 box = apply_in_place(mailbox_draft(existing_boxes[old.id], self.store.key_ok), edits)
-                self.planned.add("users", i, box, dict(edits), True, draft)
+                self.planned.add("users", i, box, dict(edits), True, draft, key)
                 self.facts.note_email(p, box.email, key)
             else:  # made again from the user when it is read back (new_user_box): nothing to keep but the edits
-                self.planned.add("users", i, None, dict(edits), False, draft)
+                self.planned.add("users", i, None, dict(edits), False, draft, key)
                 self.facts.note_email(p, draft.email.strip(), key)
 
     def _existing_users(self, keys: list[str]) -> dict[str, AppUser]:
@@ -256,8 +259,9 @@ class ImportPlan:
         """The id (or placeholder) of the user a non-blank address names, in the file or the database;
         None when neither has it."""
         key = user_key(email)
-        if key in self.users:
-            return self.users.uid(self.users[key])
+        p = self.users.get(key)
+        if p is not None:
+            return self.users.uid(p)
         u = AppUser.get_or_none(AppUser.email_key == key)
         if u is None:
             return None
@@ -416,26 +420,26 @@ class ImportPlan:
         if kind == MailboxKind.USER:
             key = ("user", user_key(natural))
             failed = key[1] in self._failed_users
-            if self.plan_of(key) is None and not failed:
+            p = self.plan_of(key)
+            if p is None and not failed:
                 u = AppUser.get_or_none(AppUser.email_key == key[1])
                 if u is not None:
                     self.facts.known_user(u.id)
                 m = Mailbox.get_or_none(Mailbox.regarding_user == u.id) if u else None
                 if m is not None:
-                    self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
-            what = f"user {shown(natural, 60, False)}"
+                    p = self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
         else:
             key = ("queue", name_key(natural))
             failed = key[1] in self._failed_queues
-            if self.plan_of(key) is None and not failed:
+            p = self.plan_of(key)
+            if p is None and not failed:
                 q = Queue.get_or_none(Queue.name_key == key[1])
                 m = services.queue_mailbox(q.id) if q else None
                 if m is not None:
-                    self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
-            what = f"queue {shown(natural)}"
-        p = self.plan_of(key)
+                    p = self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
         existing = p is not None and self.planned.existing[p]
         if p is None:
+            what = f"user {shown(natural, 60, False)}" if kind == MailboxKind.USER else f"queue {shown(natural)}"
             explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
                                     f"The {what} has errors in this file." if failed else
                                     f"No {what} here or in this file."))
@@ -449,8 +453,10 @@ class ImportPlan:
             only = set(edits) - {"owner_id"} if p is None else set(edits)
             self._judge_alone(i, base, values, edits, explicit, only)
             return
-        plan = self.planned.get(p)
-        self._note_moved_password(p, plan.existing, plan.draft.profile_id, plan.draft.password.stored, edits)
+        if "profile_id" in edits and not edits.get("password"):  # (only then: it reads the plan back)
+            draft = self.planned.draft(p)
+            self._note_moved_password(p, bool(self.planned.existing[p]), draft.profile_id, draft.password.stored,
+                                      edits)
         self.planned.edit(p, "mailboxes", i, edits)
         if "email" in edits:
             self.facts.note_email(p, edits["email"])
@@ -463,23 +469,3 @@ class ImportPlan:
         if (existing and password and "profile_id" in edits and edits["profile_id"] != profile_id
                 and not edits.get("password")):
             self.moved_passwords[p] = profile_id
-
-    def _judge_planned_mailboxes(self) -> None:
-        """Each planned mailbox as it stands once every row is planned, a chunk at a time (M5 asks the
-        database about a chunk's addresses at once)."""
-        for start in range(0, len(self.planned), CHUNK):
-            chunk = [(p, self.planned.get(p)) for p in range(start, min(start + CHUNK, len(self.planned)))]
-            self.facts.prefetch_same_email([plan.draft.email for _, plan in chunk])
-            for p, plan in chunk:
-                self.facts.judging = (id(plan.draft), p)
-                ctx = contexts.mailbox_context(self.facts, plan.draft)
-                if p in self.moved_passwords:
-                    contexts.note_moved_password(ctx, self.facts, self.moved_passwords[p])
-                for f in check_mailbox(plan.draft, ctx):
-                    if (plan.section in ("users", "queues") and not plan.existing and f.is_error
-                            and f.field not in plan.edits):
-                        # As in create_user/create_queue: the new mailbox is made; what it lacks is a warning.
-                        # What the row itself sets (a method, the approval) must be valid.
-                        f = Finding(f.rule, f.field, Severity.WARNING, f"Its new mailbox: {f.message}")
-                    self.add(*plan.origin(f.field), f)
-        self.facts.judging = None

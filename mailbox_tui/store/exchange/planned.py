@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ...domain.options import MailboxKind
 from ...domain.records import MailboxDraft, PasswordEdit, UserDraft
+from .keys import KeyIndex
 from .plan_types import PlannedMailbox
 from .rows import apply_in_place
 
@@ -83,13 +84,13 @@ def decode_draft(values: list) -> MailboxDraft:
     return d
 
 
-def _encode_edits(edits: dict) -> dict:
-    if "password" in edits:
-        edits = {**edits, "password": seal(edits["password"])}
-    for v in edits.values():
-        if type(v) not in _PLAIN and type(v) is not bytes:
-            return {k: v if type(v) in _PLAIN or type(v) is bytes else _plain(v) for k, v in edits.items()}
-    return edits
+def _sealed(edits: dict) -> dict:
+    return {**edits, "password": seal(edits["password"])} if "password" in edits else edits
+
+
+def _plain_edits(edits: dict) -> dict:
+    """Edits that marshal refused (it takes only its own plain types): a time, an option's IntEnum."""
+    return {k: v if type(v) in _PLAIN or type(v) is bytes else _plain(v) for k, v in edits.items()}
 
 
 def _decode_edits(edits: dict) -> dict:
@@ -150,27 +151,35 @@ class PlannedMailboxes:
     def __init__(self, new_user_box=None):
         self.spill = Spill()
         self.new_user_box = new_user_box  # (p, user) -> the new mailbox of the user planned with p
+        # Offsets in 8 bytes; lengths and edit numbers in 4 (a record is a row of at most a few MiB).
         self._base = array("q")  # per mailbox: its record's offset, length
-        self._base_len = array("q")
-        self._head = array("q")  # its first and last later edit, or -1
-        self._tail = array("q")
+        self._base_len = array("i")
+        self._head = array("i")  # its first and last later edit, or -1
+        self._tail = array("i")
         self.existing = bytearray()
         self._edit = array("q")  # per edit: its record's offset, length, the next edit of its mailbox
-        self._edit_len = array("q")
-        self._next = array("q")
+        self._edit_len = array("i")
+        self._next = array("i")
+        self._row: array | None = None  # per mailbox: its row to insert (kept_row), or -1
+        self._row_len: array | None = None
+        self.row_columns: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.existing)
 
     def add(self, section: str, row: int, draft: MailboxDraft | None, edits: dict, existing: bool,
-            user: UserDraft | None = None) -> int:
+            user: UserDraft | None = None, key: str = "") -> int:
         """A planned mailbox as its row leaves it; its number. A users row's mailbox keeps its user's
-        draft too (`user`); a new user's mailbox is made again from it (`draft` None: new_user_box
-        makes it, then `edits`)."""
-        entry = None if user is None else (user.full_name, user.email, int(user.state), user.id, user.version)
-        offset, length = self.spill.put((SECTION_CODES.index(section), row,
-                                         None if draft is None else encode_draft(draft), _encode_edits(edits),
-                                         entry))
+        draft and key too (`user`, `key`); a new user's mailbox is made again from it (`draft` None:
+        new_user_box makes it, then `edits`)."""
+        entry = None if user is None else (user.full_name, user.email, int(user.state), user.id, user.version, key)
+        record = [SECTION_CODES.index(section), row, None if draft is None else encode_draft(draft), _sealed(edits),
+                  entry]
+        try:
+            offset, length = self.spill.put(tuple(record))
+        except ValueError:  # marshal refuses anything but its plain types: then convert (rare, and costs more)
+            record[3] = _plain_edits(record[3])
+            offset, length = self.spill.put(tuple(record))
         self._base.append(offset)
         self._base_len.append(length)
         self._head.append(-1)
@@ -180,16 +189,20 @@ class PlannedMailboxes:
 
     def edit(self, p: int, section: str, row: int, edits: dict) -> None:
         """A later row sets `edits` on planned mailbox p."""
-        offset, length = self.spill.put((SECTION_CODES.index(section), row, _encode_edits(edits)))
-        e = len(self._edit)
+        code, edits = SECTION_CODES.index(section), _sealed(edits)
+        try:
+            offset, length = self.spill.put((code, row, edits))
+        except ValueError:  # see add
+            offset, length = self.spill.put((code, row, _plain_edits(edits)))
+        e, tail = len(self._edit), self._tail
         self._edit.append(offset)
         self._edit_len.append(length)
         self._next.append(-1)
-        if self._tail[p] < 0:
+        if tail[p] < 0:
             self._head[p] = e
         else:
-            self._next[self._tail[p]] = e
-        self._tail[p] = e
+            self._next[tail[p]] = e
+        tail[p] = e
 
     def get(self, p: int) -> PlannedMailbox:
         """Planned mailbox p as it stands: a new object each time (changing it changes no plan)."""
@@ -220,7 +233,26 @@ class PlannedMailboxes:
 
     def user(self, p: int) -> UserDraft:
         """The user's draft, as its row left it, of a users row's mailbox p."""
-        return UserDraft(*self.spill.get(self._base[p], self._base_len[p])[4])
+        return UserDraft(*self.spill.get(self._base[p], self._base_len[p])[4][:5])
+
+    def user_key(self, p: int) -> str:
+        """The natural key of the user of a users row's mailbox p."""
+        return self.spill.get(self._base[p], self._base_len[p])[4][5]
+
+    def keep_row(self, p: int, columns: dict) -> None:
+        """Planned mailbox p's row to insert, as the judging pass built it (its ids may still be
+        placeholders; its password encrypted by the store's key, never in clear)."""
+        if self._row is None:
+            self._row, self._row_len = array("q", [-1]) * len(self), array("i", [0]) * len(self)
+            self.row_columns = tuple(columns)
+        assert len(columns) == len(self.row_columns)
+        self._row[p], self._row_len[p] = self.spill.put(tuple(columns.values()))
+
+    def kept_row(self, p: int) -> dict | None:
+        """The row keep_row kept for p (a new dict), or None."""
+        if self._row is None or self._row[p] < 0:
+            return None
+        return dict(zip(self.row_columns, self.spill.get(self._row[p], self._row_len[p])))
 
     def edited(self, p: int) -> bool:
         return self._head[p] >= 0
@@ -247,19 +279,40 @@ def placeholder_number(uid: int) -> int | None:
     return -uid - USER_PLACEHOLDERS if uid <= -USER_PLACEHOLDERS else None
 
 
-class PlannedUsers(dict):
+class PlannedUsers:
     """email_key -> the number of the user's planned mailbox (users rows plan mailboxes 0, 1, 2…
-    first, in row order); the user's draft, as the row left it, is kept with its mailbox's."""
+    first, in row order). In memory only fingerprints of the key (keys.py) and the user's id; the
+    key itself and the user's draft, as the row left it, are kept with its mailbox's record."""
 
     def __init__(self, planned: PlannedMailboxes):
-        super().__init__()
         self.planned = planned
+        self._index = KeyIndex()
         self._uid = array("q")
 
     def add(self, key: str, p: int, uid: int) -> None:
         assert p == len(self._uid), "a user's mailbox is planned before any other"
-        self[key] = p
+        self._index[key] = p
         self._uid.append(uid)
+
+    def __len__(self) -> int:
+        return len(self._uid)
+
+    def __contains__(self, key: str) -> bool:
+        return self._index.get(key) is not None
+
+    def __getitem__(self, key: str) -> int:
+        return self._index[key]
+
+    def get(self, key: str, default=None):
+        return self._index.get(key, default)
+
+    def values(self) -> range:
+        return range(len(self._uid))
+
+    def __iter__(self) -> Iterator[str]:
+        """The keys, read back from the temporary file (for tests and small plans)."""
+        for p in self.values():
+            yield self.planned.user_key(p)
 
     def uid(self, p: int) -> int:
         """The user's id, or its placeholder."""

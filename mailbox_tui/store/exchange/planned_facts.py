@@ -97,7 +97,7 @@ class PlannedFacts:
         if len(uses) == 1 and uses[0][0] == own:
             return []
         uses = [(ref, use if isinstance(use, EmailUse) else
-                 EmailUse((mailbox if judged and judged[1] == use else self.plan.planned.get(use).draft).name, False))
+                 EmailUse((mailbox if judged and judged[1] == use else self.plan.planned.draft(use)).name, False))
                 for ref, use in uses]
         if len(uses) > 1:
             uses.sort(key=lambda ref_use: same_email_rank(ref_use[1]))

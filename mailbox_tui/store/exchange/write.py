@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from array import array
+from itertools import chain
 
 import peewee
 
@@ -43,16 +44,16 @@ def import_document(store: Store, doc: dict[str, list[dict]] | Source, dry_run: 
         normalise_email.cache_clear()  # an import can fill it with every address in the file
 
 
-def _planned(store: Store, source: Source) -> ImportPlan:
+def _planned(store: Store, source: Source, dry_run: bool) -> ImportPlan:
     """Every row judged, and the whole file read (a broken end refuses the import before anything is
     written). A JSON document whose sections are out of order is judged again in order."""
-    plan = ImportPlan(store, source)
+    plan = ImportPlan(store, source, build_rows=not dry_run)
     try:
         plan.plan()
         source.finish()
     except SectionsOutOfOrder:
         plan.close()
-        plan = ImportPlan(store, source)
+        plan = ImportPlan(store, source, build_rows=not dry_run)
         plan.plan()
         source.finish()
     except BaseException:
@@ -64,7 +65,7 @@ def _planned(store: Store, source: Source) -> ImportPlan:
 def _import(store: Store, source: Source, dry_run: bool, name: str, keep_secrets: bool = False) -> ImportReport:
     with store.transaction() as txn:
         log.info("import of %s: reading and judging every row", name or "a document")
-        plan = _planned(store, source)
+        plan = _planned(store, source, dry_run)
         plan.keep_secrets = plan.report.keep_secrets = keep_secrets
         try:
             report = _written(store, plan, txn, dry_run, name)
@@ -121,7 +122,8 @@ def _written(store: Store, plan: ImportPlan, txn, dry_run: bool, name: str) -> I
 
 def write_plan(plan: ImportPlan) -> None:
     """Write a plan without errors, in the caller's transaction: through the services, new users and
-    their mailboxes in bulk, a chunk at a time (the plan's mailboxes are read back one by one)."""
+    their mailboxes in bulk, a chunk at a time (the plan's mailboxes are read back one by one; a new
+    user's mailbox as the row judging it kept)."""
     store, report = plan.store, plan.report
     profile_ids: dict[int, int] = {}
     for key, (i, draft, existing) in plan.profiles.items():
@@ -157,7 +159,8 @@ def write_plan(plan: ImportPlan) -> None:
             queue_boxes[key] = box.id
 
     new_user_boxes = array("q")
-    for key, p in plan.mailboxes_in_order():
+    # Every planned mailbox in the order it was planned: the users rows' first (keys not needed), then the rest.
+    for key, p in chain(((("user", None), p) for p in plan.users.values()), plan.plans.items()):
         if key[0] == "user" and not plan.planned.existing[p]:
             new_user_boxes.append(p)  # written in bulk below
             continue
@@ -217,15 +220,17 @@ def _write_users(plan: ImportPlan) -> array:
 
 
 def _insert_user_mailboxes(plan: ImportPlan, boxes: array, resolve_user, resolve_profile) -> None:
-    keyring = plan.store.keyring
+    encrypt = plan.store.keyring.encrypter()
     for start in range(0, len(boxes), WRITE_CHUNK):
         rows = []
         for p in boxes[start:start + WRITE_CHUNK]:
-            d = plan.planned.draft(p)  # built again for this: resolving its placeholder ids in place is safe
-            d.owner_id, d.regarding_id = resolve_user(d.owner_id), resolve_user(d.regarding_id)
-            d.profile_id = resolve_profile(d.profile_id)
-            cols = mailbox_columns(d)
-            cols["password_enc"] = keyring.encrypt(d.password.new) if d.password.new else None
+            cols = plan.planned.kept_row(p)  # as the judging pass built it
+            if cols is None:  # not kept (a dry run's plan, or its key failed while judging): built again
+                d = plan.planned.draft(p)
+                cols = mailbox_columns(d)
+                cols["password_enc"] = encrypt(d.password.new) if d.password.new else None
+            cols["owner"], cols["regarding_user"] = resolve_user(cols["owner"]), resolve_user(cols["regarding_user"])
+            cols["profile"] = resolve_profile(cols["profile"])
             rows.append(cols)
         for cols, mailbox_id in zip(rows, reserve_ids(Mailbox, len(rows)), strict=True):
             cols["id"] = mailbox_id

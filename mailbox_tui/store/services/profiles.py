@@ -34,8 +34,10 @@ def _profile_context(store: Store, d: ProfileDraft) -> ProfileContext:
     return contexts.profile_context(contexts.DatabaseFacts(store), d)
 
 
-def validate_profile(store: Store, d: ProfileDraft) -> list[Finding]:
-    return check_profile(d, _profile_context(store, d))
+def validate_profile(store: Store, d: ProfileDraft, facts: contexts.FactsSource | None = None) -> list[Finding]:
+    """What the form shows live; `facts` may remember what it read (an open form's), so a keystroke does
+    not read the stored profile, or count its mailboxes' passwords, again."""
+    return check_profile(d, contexts.profile_context(facts or contexts.DatabaseFacts(store), d))
 
 
 def get_profile(store: Store, profile_id: int) -> ProfileDraft:

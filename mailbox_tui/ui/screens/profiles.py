@@ -16,6 +16,7 @@ from ...domain.options import AuthMethod, ServerType
 from ...domain.records import PasswordEdit, ProfileDraft
 from ...domain.rules import ALLOWED_AUTH, default_port
 from ...store import lookups, queries, services
+from ...store.contexts import RememberingFacts
 from ...store.database import StoreError
 from ..plain import Plain
 from ..widgets.keybar import KeyBar
@@ -124,8 +125,12 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
         d.timeout_seconds = d.timeout_seconds or 0  # P9 judges a number
         return d
 
+    _facts = None  # what the open form read once (the stored profile's destinations, P15's count)
+
     def check(self, draft) -> list[Finding]:
-        return services.validate_profile(self.app.store, draft)
+        if self._facts is None:
+            self._facts = RememberingFacts(self.app.store)
+        return services.validate_profile(self.app.store, draft, self._facts)
 
     def field_states(self, draft):
         return profile_fields(draft)
@@ -172,6 +177,7 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
         return services.get_profile(self.app.store, self.base.id)
 
     def fill(self, draft) -> None:
+        self._facts = None  # saved or reloaded: what is stored now is read again
         self._loading = True
         self.base = draft
         self.fill_fields(draft)
