@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from peewee import JOIN, Case, fn
 
 from ..domain.options import RecordState, TestStatus
-from .models import EmailServerProfile, Mailbox
+from .models import EmailServerProfile, Mailbox, utcnow
 
 OK, RETRYING, DISABLED = 0, 1, 2  # the monitoring plugins' exit convention; 3 (unknown) is the CLI's
 
@@ -48,14 +48,28 @@ def _count(condition):
     return fn.SUM(Case(None, ((condition, 1),), 0))
 
 
-def profile_health(now: datetime) -> list[ProfileHealth]:
+def _failed(status_field: str):
+    return getattr(Mailbox, status_field) == TestStatus.FAILURE
+
+
+def failing_condition():
+    """A direction's last test a Failure."""
+    return _failed("incoming_status") | _failed("outgoing_status") | _failed("act_status")
+
+
+def disabled_condition():
+    """A direction disabled by failures: failed, and not enabled (domain/lifecycle.disabled_by_failures).
+    Such a mailbox always has a last error (lifecycle.decide sets it), so `last_error_on IS NOT NULL`
+    narrows it to the (state, last_error_on) index's range."""
+    return ((_failed("incoming_status") & ~Mailbox.enabled_incoming)
+            | (_failed("outgoing_status") & ~Mailbox.enabled_outgoing)
+            | (_failed("act_status") & ~Mailbox.enabled_act))
+
+
+def profile_health(now: datetime | None = None) -> list[ProfileHealth]:
     """The figures of every profile with active mailboxes (and of the mailboxes with none), by name."""
-    failed = {name: getattr(Mailbox, name) == TestStatus.FAILURE
-              for name in ("incoming_status", "outgoing_status", "act_status")}
-    any_failing = failed["incoming_status"] | failed["outgoing_status"] | failed["act_status"]
-    disabled = ((failed["incoming_status"] & ~Mailbox.enabled_incoming)
-                | (failed["outgoing_status"] & ~Mailbox.enabled_outgoing)
-                | (failed["act_status"] & ~Mailbox.enabled_act))
+    now = now or utcnow()
+    any_failing, disabled = failing_condition(), disabled_condition()
     hour, day = now - timedelta(hours=1), now - timedelta(hours=24)
     query = (Mailbox.select(
         EmailServerProfile.name, fn.COUNT(Mailbox.id),

@@ -32,7 +32,7 @@ from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationS
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 # Each migration takes the database from version N-1 to N. Never change what one does to a database once
@@ -120,11 +120,18 @@ def _migrate_lifecycle(db: peewee.Database) -> None:
     Mailbox._schema.create_indexes(safe=True)  # IF NOT EXISTS: a new database has it from migration 1
 
 
+def _migrate_mailbox_indexes(db: peewee.Database) -> None:
+    """Indexes the model declares and the database lacks (issue 24's Mailboxes views: the mailboxes with a
+    last error, for "Disabled by failures"). IF NOT EXISTS: a new database has them from migration 1."""
+    Mailbox._schema.create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[peewee.Database], None]] = {
     1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_oauth, 6: _migrate_history,
     7: create_history_search,  # the History filter's index
     8: _migrate_history,  # the batch index
     9: _migrate_lifecycle,
+    10: _migrate_mailbox_indexes,
 }
 
 

@@ -118,6 +118,7 @@ class Mailbox(Versioned):
             (("state", "name_key", "id"), False),
             (("kind", "name_key", "id"), False),
             (("state", "next_test_attempt"), False),  # the due retries: one index range, in order (issue 24)
+            (("state", "last_error_on"), False),  # the view "Disabled by failures": the mailboxes that failed
         )
 
 

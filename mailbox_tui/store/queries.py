@@ -18,6 +18,7 @@ from peewee import JOIN, SQL, PostgresqlDatabase, Select, Tuple, fn
 
 from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TestStatus
 from ..domain.text import natural_key
+from .health import disabled_condition, failing_condition
 from .models import AppUser, EmailServerProfile, Mailbox, MailboxAlert, Queue, database, filter_index_table
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ TRIGRAM = 3  # a trigram index finds substrings of at least this many characters
 NARROW = 10_000  # at most this many candidate rows: read them by id and sort; more: scan in list order
 COUNT_CAP = 10_000  # a capped count stops here: a list says "10,000+" instead of counting every row
 _PROFILE_IDS = 1_000  # profiles matching a filter, passed as values (an index can use them); more: a subquery
+
+NO_ATTEMPT = datetime(9999, 12, 31)  # no retry scheduled: sorts after every scheduled one
 
 # Views of the Mailboxes page, in menu order.
 VIEWS = {
@@ -36,6 +39,8 @@ VIEWS = {
     "queue": "Queue Mailboxes",
     "pending": "Pending Approval",
     "failed": "Failed",
+    "retrying": "Retrying",
+    "disabled": "Disabled by failures",
     "never_tested": "Never Tested",
     "inactive": "Inactive",
 }
@@ -49,6 +54,7 @@ SORTS = {
     "outgoing": Mailbox.outgoing,
     "act": Mailbox.act,
     "tested": fn.COALESCE(Mailbox.test_completed_on, datetime(1900, 1, 1)),
+    "next_attempt": fn.COALESCE(Mailbox.next_test_attempt, NO_ATTEMPT),
 }
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class MailboxRow:
     state: int
     test_completed_on: datetime | None
     version: int
+    next_test_attempt: datetime | None = None  # a retry scheduled after a transient failure (issue 24)
 
     @property
     def mailbox_status(self) -> int:
@@ -81,6 +88,9 @@ class MailboxRow:
             return TestStatus.SUCCESS
         return TestStatus.NOT_RUN
 
+NARROW_VIEWS = ("retrying", "disabled")  # views an index range finds: (state, next_test_attempt), (state, last_error_on)
+
+
 def _view_condition(view: str):
     m = Mailbox
     return {
@@ -90,8 +100,9 @@ def _view_condition(view: str):
         "user": m.kind == MailboxKind.USER,
         "queue": m.kind == MailboxKind.QUEUE,
         "pending": m.approval == ApprovalStatus.PENDING,
-        "failed": (m.incoming_status == TestStatus.FAILURE) | (m.outgoing_status == TestStatus.FAILURE)
-        | (m.act_status == TestStatus.FAILURE),
+        "failed": failing_condition(),
+        "retrying": (m.state == RecordState.ACTIVE) & m.next_test_attempt.is_null(False),
+        "disabled": (m.state == RecordState.ACTIVE) & m.last_error_on.is_null(False) & disabled_condition(),
         "never_tested": m.test_completed_on.is_null(),
         "inactive": m.state == RecordState.INACTIVE,
     }[view]
@@ -180,12 +191,20 @@ def _mailbox_candidates(key: str, profiles) -> list:
     return sources
 
 
-def _mailbox_query(query, view: str, text: str):
-    """`query` (a select from Mailbox) for a view and a filter; profile joins come after."""
+NO_PROFILE = 0  # as `profile`: the mailboxes with no server profile (ids start at 1)
+
+
+def _mailbox_query(query, view: str, text: str, profile: int | None = None):
+    """`query` (a select from Mailbox) for a view, a filter and maybe one profile (the Health page's
+    "the mailboxes behind this row"); profile joins come after."""
     view_cond = _view_condition(view)
     if view_cond is not None:
         query = query.where(view_cond)
+    if profile is not None:
+        query = query.where(Mailbox.profile.is_null() if profile == NO_PROFILE else Mailbox.profile == profile)
     if not text.strip():
+        if view in NARROW_VIEWS:  # few, usually: read them by id off their index, not the list in its order
+            return _narrowed(query, Mailbox, Mailbox.select(Mailbox.id.alias("id")).where(view_cond))
         return query
     key = needle(text)
     profiles = _profile_ids(key)
@@ -195,10 +214,10 @@ def _mailbox_query(query, view: str, text: str):
     return _narrowed(query.where(cond), Mailbox, *_mailbox_candidates(key, profiles))
 
 
-def count_mailboxes(view: str = "all", text: str = "", cap: int | None = None) -> int:
+def count_mailboxes(view: str = "all", text: str = "", cap: int | None = None, profile: int | None = None) -> int:
     """How many mailboxes the view and filter show; with `cap`, counting stops after cap + 1
     (more than `cap`: show "cap+"), so a count over a big table never holds the rows up."""
-    return _capped(_mailbox_query(Mailbox.select(Mailbox.id), view, text), cap)
+    return _capped(_mailbox_query(Mailbox.select(Mailbox.id), view, text, profile), cap)
 
 def total_mailboxes() -> int:
     return Mailbox.select().count()
@@ -207,6 +226,7 @@ _ROW_FIELDS = (
     Mailbox.id, Mailbox.name, Mailbox.email, Mailbox.kind, EmailServerProfile.name.alias("profile_name"),
     Mailbox.incoming, Mailbox.outgoing, Mailbox.act, Mailbox.incoming_status, Mailbox.outgoing_status,
     Mailbox.act_status, Mailbox.approval, Mailbox.state, Mailbox.test_completed_on, Mailbox.version,
+    Mailbox.next_test_attempt,
 )
 
 def _rows(query) -> list[MailboxRow]:
@@ -217,11 +237,12 @@ def _rows(query) -> list[MailboxRow]:
     return out
 
 def mailbox_page(view: str = "all", text: str = "", sort: str = "name", descending: bool = False,
-                 limit: int = 200, offset: int = 0, after: tuple | None = None) -> list[MailboxRow]:
+                 limit: int = 200, offset: int = 0, after: tuple | None = None,
+                 profile: int | None = None) -> list[MailboxRow]:
     """A page of the list. `after` is the (sort value, id) of the last row seen: a keyed page,
     which costs the same anywhere in the list; `offset` is for jumping (the end, a scroll bar)."""
     sort_expr = SORTS[sort]
-    query = (_mailbox_query(Mailbox.select(*_ROW_FIELDS), view, text)
+    query = (_mailbox_query(Mailbox.select(*_ROW_FIELDS), view, text, profile)
              .join(EmailServerProfile, JOIN.LEFT_OUTER, on=(Mailbox.profile == EmailServerProfile.id)))
     if after is not None:
         key = Tuple(sort_expr, Mailbox.id)
@@ -243,6 +264,7 @@ def sort_key(row: MailboxRow, sort: str = "name") -> tuple:
         "outgoing": row.outgoing,
         "act": row.act,
         "tested": row.test_completed_on or datetime(1900, 1, 1),
+        "next_attempt": row.next_test_attempt or NO_ATTEMPT,
     }[sort]
     return (value, row.id)
 

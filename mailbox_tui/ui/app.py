@@ -197,9 +197,12 @@ class MailboxApp(LiveChanges, WatchesDatabase, Workers, UndoOffers, App[int]):
 
         self.push_screen(ActingAdminDialog(), chosen)
 
-    def action_go(self, page: str, filter_text: str | None = None, view: str | None = None) -> None:
-        """One key per page (1–5 on any list). The Mailboxes list stays at the bottom of the stack."""
+    def action_go(self, page: str, filter_text: str | None = None, view: str | None = None,
+                  profile: tuple[int, str] | None = None) -> None:
+        """One key per page (1–7 on any list). The Mailboxes list stays at the bottom of the stack; `profile`
+        (id, name) shows only that profile's mailboxes there."""
         from ..store import services
+        from .screens.health import HealthScreen
         from .screens.history import HistoryListScreen
         from .screens.mailbox_list import MailboxListScreen
         from .screens.profiles import ProfileListScreen
@@ -221,8 +224,10 @@ class MailboxApp(LiveChanges, WatchesDatabase, Workers, UndoOffers, App[int]):
             self.push_screen(lists[page]())
         elif page == "history":
             self.push_screen(HistoryListScreen())
-        elif filter_text is not None or view is not None:
-            self.screen.show(view=view, filter_text=filter_text)
+        elif page == "health":
+            self.push_screen(HealthScreen())
+        elif filter_text is not None or view is not None or profile is not None:
+            self.screen.show(view=view, filter_text=filter_text, profile=profile)
 
     def action_help(self) -> None:
         from .dialogs.help import HelpScreen, describe_bindings, help_title

@@ -43,7 +43,7 @@ async def test_views_cycle_with_v(app, ui_store):
         await pilot.press("v")  # Forward
         await settle(pilot)
         assert names(app) == ["Forward collector"]
-        for _ in range(6):  # User, Queue, Pending, Failed, Never Tested, Inactive
+        for _ in range(8):  # User, Queue, Pending, Failed, Retrying, Disabled by failures, Never Tested, Inactive
             await pilot.press("v")
         await settle(pilot)
         assert "Inactive" in status(app) and names(app) == ["Bob Dahl"]

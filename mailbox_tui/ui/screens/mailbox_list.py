@@ -48,12 +48,32 @@ class MailboxListScreen(RecordListScreen):
     ]
     test_run = None  # the Test & Enable run in progress, if any
     _last_progress_draw = 0.0
+    profile_scope: tuple[int, str] | None = None  # (id, name): only that profile's mailboxes (the Health page's Enter)
+
+    def _profile_id(self) -> int | None:
+        return self.profile_scope[0] if self.profile_scope else None
 
     def count_rows(self, view: str, text: str) -> int:
-        return queries.count_mailboxes(view, text)
+        return queries.count_mailboxes(view, text, profile=self._profile_id())
 
     def page_rows(self, view, text, sort, descending, limit, offset) -> list:
-        return queries.mailbox_page(view, text, sort, descending, limit=limit, offset=offset)
+        return queries.mailbox_page(view, text, sort, descending, limit=limit, offset=offset,
+                                    profile=self._profile_id())
+
+    def show(self, view: str | None = None, filter_text: str | None = None,
+             profile: tuple[int, str] | None = None) -> None:
+        """As any list; `profile` (id, name; id 0: no profile) shows only that profile's mailboxes."""
+        if profile is not None:
+            self.profile_scope = profile
+        super().show(view, filter_text)
+
+    def action_clear_filter(self) -> None:
+        """Escape: the profile the Health page chose goes first, then the filter."""
+        if self.profile_scope is not None:
+            self.profile_scope = None
+            self.reload()
+            return
+        super().action_clear_filter()
 
     def total_rows(self) -> int:
         return queries.total_mailboxes()
@@ -64,6 +84,8 @@ class MailboxListScreen(RecordListScreen):
         if self.test_run is not None:
             return [self.test_run.status()] + parts[1:]
         parts[0] = self.VIEWS[self.view]
+        if self.profile_scope is not None:
+            parts.insert(1, f"profile: {self.profile_scope[1] or '(none)'} (Escape: all)")
         title = next(c.title for c in COLUMNS if c.key == table.sort)
         return parts + [f"sort: {title} {'▼' if table.descending else '▲'}"]
 

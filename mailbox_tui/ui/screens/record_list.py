@@ -18,9 +18,10 @@ from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import RecordTable
 
 PAGE = 100  # rows fetched at a time
-PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings", "6": "history"}
+PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings", "6": "history",
+         "7": "health"}
 PAGE_TITLES = {"mailboxes": "Mailboxes", "profiles": "Email Server Profiles", "users": "Users",
-               "queues": "Queues", "settings": "Email Settings", "history": "History"}
+               "queues": "Queues", "settings": "Email Settings", "history": "History", "health": "Health"}
 
 
 class RecordListScreen(GuardsDatabase, Screen):

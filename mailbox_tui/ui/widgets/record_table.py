@@ -50,6 +50,8 @@ COLUMNS = (
     Column("approval", "Approval", 8, lambda r: short_approval(r.approval)),
     Column("tested", "Tested", 16, lambda r: r.test_completed_on.strftime("%Y-%m-%d %H:%M")
            if r.test_completed_on else ""),
+    Column("next_attempt", "Next attempt", 16, lambda r: r.next_test_attempt.strftime("%Y-%m-%d %H:%M")
+           if r.next_test_attempt else ""),
 )
 
 PageFetcher = Callable[[int, int], list]  # (offset, limit) -> rows, each with an `id`
