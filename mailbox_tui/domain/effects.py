@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .fields import EMAIL, MAILBOX_FIELDS, PASSWORD
 from .findings import Finding, Severity
-from .options import ActMethod, ApprovalStatus, MailboxKind, TestStatus
+from .options import ActMethod, ApprovalStatus, AuthMethod, IncomingMethod, MailboxKind, OutgoingMethod, TestStatus
 from .records import MAILBOX_FIELD_LABELS, MailboxDraft, OrgSettings, QueueDraft, UserDraft
 from .registry import SAVES, Record, Where, declare, rule
 from .rule_common import ALLOWED_INCOMING, ALLOWED_OUTGOING
@@ -120,6 +120,17 @@ def new_user_mailbox(user: UserDraft, org: OrgSettings) -> MailboxDraft:
         state=user.state,
         approval=initial_approval(MailboxKind.USER, org),
     )
+
+
+def new_forward_mailbox(owner_id: int | None, org: OrgSettings, profile_auth: int | None) -> MailboxDraft:
+    """A forward mailbox as the form first shows it: the organisation's default profile, incoming by
+    server-side sync, nothing outgoing (M13), messages deleted after processing. Allow to Use Credentials
+    is Yes when that profile authenticates with the mailbox's own credentials (M10), so the new form
+    asks only for what the admin must still fill in (its name, address, user name and password)."""
+    return MailboxDraft(kind=MailboxKind.FORWARD, owner_id=owner_id, profile_id=org.default_profile_id,
+                        incoming=IncomingMethod.SERVER_SIDE_SYNC, outgoing=OutgoingMethod.NONE, act=ActMethod.NONE,
+                        delete_after_processing=True,
+                        allow_credentials=profile_auth == AuthMethod.USER_OR_QUEUE_CREDENTIALS)
 
 
 @rule("Q2", "A queue's mailbox",

@@ -165,8 +165,10 @@ def _m8_forward_fixed(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]
 
 @rule("M9", "Mailbox credentials",
       f"User Name is at most {USERNAME_MAX} characters and Password at most {PASSWORD_MAX}. Allow to Use "
-      "Credentials = Yes requires a User Name and a Password; a stored password counts, and leaving the "
-      "password blank on an edit keeps it. Passwords are stored encrypted and never shown or exported.",
+      "Credentials = Yes requires a User Name and a Password when the profile authenticates with "
+      f"{AuthMethod.label_of(0)} (0), or when the mailbox has no profile yet; a stored password counts, and "
+      "leaving the password blank on an edit keeps it. With any other method the credentials are not used, "
+      "so none is asked for (M10 warns). Passwords are stored encrypted and never shown or exported.",
       record=M, fields=("username", "password"))
 def _m9_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if len(d.username) > USERNAME_MAX:
@@ -175,6 +177,8 @@ def _m9_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
         yield Finding("M9", "password", E, f"Password is at most {PASSWORD_MAX} characters.")
     if not d.allow_credentials:
         return
+    if ctx.profile is not None and ctx.profile.auth_method != AuthMethod.USER_OR_QUEUE_CREDENTIALS:
+        return  # the profile's method does not use them: M10 says so, nothing is asked for
     if not d.username.strip():
         yield Finding("M9", "username", E, "User Name is required when Allow to Use Credentials is Yes.")
     if not d.password.present:

@@ -351,6 +351,23 @@ def test_m9_quiet_without_credentials_when_allow_is_no():
     assert_quiet(check(draft, profile=PROFILE_AUTH_PROFILE))
 
 
+@pytest.mark.parametrize("method", [m for m in AuthMethod if m != AuthMethod.USER_OR_QUEUE_CREDENTIALS],
+                         ids=lambda m: m.name)
+def test_m9_asks_for_no_credentials_the_profiles_method_will_not_use(method):
+    """Amended M9: on a profile that does not authenticate with the mailbox's credentials (OAuth, the
+    profile's own, …), Allow = Yes without a password gets M10's warning only, not also M9's error."""
+    profile = ProfileFacts(PROFILE_AUTH_PROFILE.id, "Other method", ServerType.IMAP_SMTP, method)
+    findings = check(user_mailbox(username="", password=PasswordEdit()), profile=profile)
+    assert "M9" not in rules_of(findings)
+    assert [(f.rule, f.severity) for f in findings if f.rule == "M10"] == [("M10", WARNING)]
+
+
+@pytest.mark.parametrize("profile", [IMAP_PROFILE, None], ids=["mailbox-credentials", "no-profile-yet"])
+def test_m9_asks_for_credentials_when_the_profile_uses_them_or_none_is_chosen(profile):
+    draft = user_mailbox(password=PasswordEdit(), profile_id=None if profile is None else profile.id)
+    assert_fires(check(draft, profile=profile), "M9", "password", ERROR, alone=False)
+
+
 def test_m9_user_name_of_201_characters_is_refused():
     finding = assert_fires(check(user_mailbox(username="u" * 201)), "M9", "username", ERROR)
     assert "200" in finding.message

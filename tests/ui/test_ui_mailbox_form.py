@@ -46,8 +46,10 @@ async def test_create_forward_mailbox_by_keys_fill_every_section_save_and_reopen
         await pilot.press("tab")  # Owner: the acting admin already
         await pilot.press("tab")
         await type_text(pilot, "collect2@example.com")
-        await pilot.press("f3")  # Credentials: Use Credentials is focused
-        await pilot.press("space", "tab")
+        await pilot.press("f3")  # Credentials: Use Credentials is focused, Yes already (its profile uses them)
+        await settle(pilot)
+        assert app.focused.id == "allow_credentials" and app.focused.value is True
+        await pilot.press("tab")
         await type_text(pilot, "collect2")
         await pilot.press("tab")
         await type_text(pilot, "Pa55-word-xyz")

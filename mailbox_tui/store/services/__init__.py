@@ -26,7 +26,15 @@ from .mailboxes import (
     validate_mailbox,
 )
 from .organisation import org_settings, update_org_settings, validate_org_settings
-from .profiles import create_profile, delete_profile, get_profile, profile_usage, update_profile, validate_profile
+from .profiles import (
+    create_profile,
+    delete_profile,
+    get_profile,
+    profile_auth_method,
+    profile_usage,
+    update_profile,
+    validate_profile,
+)
 from .queues import create_queue, delete_queue, get_queue, queue_mailbox, update_queue, validate_queue
 from .secrets import mailbox_password, profile_credentials, profile_oauth_secrets
 from .test_results import AlertDraft, record_test_results
@@ -46,6 +54,7 @@ __all__ = [
     "AlertDraft", "DefaultsPreview", "NotFound", "OrgSettings", "apply_default_settings", "create_forward_mailbox",
     "create_profile", "create_queue", "create_user", "delete_forward_mailboxes", "delete_mailbox", "delete_profile",
     "delete_queue", "delete_user", "delete_users", "get_mailbox", "get_profile", "get_queue", "get_user",
+    "profile_auth_method",
     "mailbox_context", "mailbox_password",
     "org_settings", "owner_field_id", "preview_default_settings", "profile_credentials", "profile_oauth_secrets", "profile_usage",
     "queue_mailbox", "record_test_results", "set_approval", "set_mailbox_state", "update_mailbox",

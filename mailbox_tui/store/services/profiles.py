@@ -47,6 +47,14 @@ def get_profile(store: Store, profile_id: int) -> ProfileDraft:
     return profile_draft(row, store.key_ok)
 
 
+def profile_auth_method(store: Store, profile_id: int | None) -> int | None:
+    """The Authenticate Using code of a profile (None when there is none, or it is gone): one column read."""
+    if profile_id is None:
+        return None
+    return (EmailServerProfile.select(EmailServerProfile.auth_method)
+            .where(EmailServerProfile.id == profile_id).scalar())
+
+
 def _profile_secrets(store: Store, d: ProfileDraft, row: EmailServerProfile | None) -> dict:
     """Every secret column (passwords, OAuth secrets: P6, P14) after the draft's edits, encrypted."""
     return {f.model_column: password_column(store.keyring, getattr(d, f.name),

@@ -11,12 +11,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Select
 
 from ...domain.availability import FieldState, mailbox_fields
-from ...domain.effects import mailbox_changes, mailbox_edit_notices
+from ...domain.effects import mailbox_changes, mailbox_edit_notices, new_forward_mailbox
 from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc, short_labels
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
 from ...domain.lifecycle import last_error_text, next_attempt_text
-from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType
+from ...domain.options import MailboxKind, OutgoingMethod
 from ...domain.rules import PROCESS_AFTER_FORMAT
 from ...domain.records import MAILBOX_EDITABLE_FIELDS, MAILBOX_FIELD_LABELS, MailboxDraft
 from ...store import form_facts, lookups, queries, services
@@ -71,9 +71,8 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     @classmethod
     def new_forward_draft(cls, app) -> MailboxDraft:
         org = services.org_settings(app.store)
-        return MailboxDraft(kind=MailboxKind.FORWARD, owner_id=app.acting_user_id,
-                            profile_id=org.default_profile_id, incoming=IncomingMethod.SERVER_SIDE_SYNC,
-                            outgoing=OutgoingMethod.NONE, act=ActMethod.NONE, delete_after_processing=True)
+        auth = services.profile_auth_method(app.store, org.default_profile_id)
+        return new_forward_mailbox(app.acting_user_id, org, auth)
 
     @classmethod
     def new_forward(cls, app) -> MailboxFormScreen:

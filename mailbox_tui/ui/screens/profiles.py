@@ -166,6 +166,12 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
 
     def after_validate(self, draft) -> None:
         self._last_draft = draft
+        if draft.use_same_settings_for_outgoing and draft.outgoing_auth_method != draft.auth_method:
+            # P7: the outgoing method follows incoming; the (disabled) field shows what a save stores.
+            select = self.query_one("#outgoing_auth_method", Select)
+            self._loading = True
+            select.value = draft.auth_method
+            self._loading = False
 
     # -- saving
     def write(self, draft, base):
