@@ -19,7 +19,7 @@ class UndoOffers(GuardsDatabase):
     """Mixed into the App."""
 
     UNDO_BINDINGS = [Binding("u", "undo_offer", "Undo", show=False, id="undo_offer")]
-    _undo_offer: tuple[list[int], float, str] | None = None
+    _undo_offer: tuple[list[int], float, str, object] | None = None  # entries, until, what, page
 
     def history_mark(self) -> int:
         """Where the history ends now: what an action writes after it is its own."""
@@ -28,7 +28,9 @@ class UndoOffers(GuardsDatabase):
         return history_read.latest_id()
 
     def offer_undo(self, mark: int, message: str) -> None:
-        """Say what was done, and offer undo of what this admin wrote since `mark` for a few seconds."""
+        """Say what was done, and offer undo of what this admin wrote since `mark` for a few seconds, on
+        the page's own status line: the offer belongs to that page and goes when the admin leaves it (a
+        notification would follow the admin to the next page and cover its text)."""
         from ..store import history_read
 
         ids = history_read.own_entries_after(self.store, mark)
@@ -36,25 +38,35 @@ class UndoOffers(GuardsDatabase):
             self._undo_offer = None
             self.notify(message)
             return
-        self._undo_offer = (ids, time.monotonic() + UNDO_OFFER_S, message)
-        self.notify(f"{message} u: undo ({UNDO_OFFER_S:.0f} s)", timeout=UNDO_OFFER_S)
+        self._undo_offer = (ids, time.monotonic() + UNDO_OFFER_S, message, self.screen)
         self._show_undo_hint()
         self.set_timer(UNDO_OFFER_S, self._show_undo_hint)  # one redraw when the offer ends, no ticking
 
+    def _live_offer(self):
+        offer = self._undo_offer
+        if offer is None or time.monotonic() > offer[1] or offer[3] is not self.screen:
+            return None
+        return offer
+
     @property
     def undo_hint(self) -> str:
-        """What the list's status line says while undo is offered ("" otherwise)."""
-        offer = self._undo_offer
-        return "u: undo" if offer is not None and time.monotonic() <= offer[1] else ""
+        """What the page's status line says while undo is offered there ("" otherwise)."""
+        offer = self._live_offer()
+        return f"u: undo {offer[2]}" if offer else ""
+
+    def drop_undo_offer(self, screen) -> None:
+        """The admin left the page the offer was made on: it goes."""
+        if self._undo_offer is not None and self._undo_offer[3] is screen:
+            self._undo_offer = None
 
     def _show_undo_hint(self) -> None:
         if hasattr(self.screen, "update_status"):
             self.screen.update_status()
 
     def action_undo_offer(self) -> None:
-        offer, self._undo_offer = self._undo_offer, None
+        offer, self._undo_offer = self._live_offer(), None
         self._show_undo_hint()
-        if offer is None or time.monotonic() > offer[1]:
+        if offer is None:
             self.notify("Nothing to undo here: the History page (6) undoes any change.", severity="warning")
             return
         self._undo(offer[0], f"Undone: {offer[2]}")

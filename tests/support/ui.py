@@ -84,3 +84,14 @@ async def open_imap_profile(pilot, imap):
     form = pilot.app.screen
     assert isinstance(form, ProfileFormScreen) and form.base.id == imap.id
     return form
+
+
+def screen_strips(app) -> list:
+    """The screen as it is drawn, every layer (notifications, dialogs) included: each line a Strip of
+    Segments. The one place tests read Textual's compositor (a private name) to see the screen."""
+    return app.screen._compositor.render_strips()
+
+
+def screen_lines(app) -> list[str]:
+    """The screen's text, a line per row."""
+    return ["".join(segment.text for segment in strip) for strip in screen_strips(app)]

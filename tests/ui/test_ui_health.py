@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from support.terminal import TerminalApp
-from support.ui import seed_small_org, settle
+from support.ui import seed_small_org, settle, screen_lines
 
 from mailbox_tui.domain.failures import CAUSE
 from mailbox_tui.domain.options import TestStatus
@@ -36,7 +36,7 @@ def failures(store, *, flagged: bool = False) -> dict:
 
 
 def _lines(app) -> list[str]:
-    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+    return screen_lines(app)
 
 
 def _row(app, profile: str) -> list[str]:

@@ -3,7 +3,7 @@ line after approve/reject/delete (issue 13): the real app, driven by keys."""
 
 from __future__ import annotations
 
-from support.ui import settle
+from support.ui import settle, screen_lines
 
 from mailbox_tui.domain.options import ApprovalStatus
 from mailbox_tui.store import history_read
@@ -24,7 +24,7 @@ async def users_at_bob(pilot, app) -> UserListScreen:
 
 
 def _lines(app) -> list[str]:
-    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+    return screen_lines(app)
 
 
 async def test_history_page_lists_entries_newest_first_with_views_and_filter(app, ui_store):

@@ -4,7 +4,7 @@ show, which fields a form shows, what the help screen is called, how a list draw
 from __future__ import annotations
 
 import pytest
-from support.ui import settle
+from support.ui import settle, screen_lines
 from textual.containers import VerticalScroll
 
 from mailbox_tui.ui.dialogs.help import HelpScreen
@@ -16,7 +16,7 @@ from mailbox_tui.ui.screens.users import UserListScreen
 
 
 def _lines(app) -> list[str]:
-    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+    return screen_lines(app)
 
 
 @pytest.mark.parametrize("page,screen", [("2", ProfileListScreen), ("3", UserListScreen), ("4", QueueListScreen)])

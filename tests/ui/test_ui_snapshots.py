@@ -7,7 +7,7 @@ import re
 
 import pytest
 from rich.color import ColorType
-from support.ui import settle
+from support.ui import settle, screen_strips
 from textual.widgets import Input
 
 from mailbox_tui.ui.app import MailboxApp
@@ -66,7 +66,7 @@ async def test_every_colour_on_screen_is_one_of_the_16_ansi_colours(app):
         for keys in ([], ["n"], ["f3"], ["f4"]):
             await pilot.press(*keys)
             await settle(pilot)
-            for strip in app.screen._compositor.render_strips():
+            for strip in screen_strips(app):
                 for segment in strip:
                     style = segment.style
                     if style is None:
@@ -108,7 +108,7 @@ def test_snapshot_empty_database_says_what_to_do(snap_compare, sqlite_url):
 
 
 def _bottom_line(app) -> str:
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     return "".join(segment.text for segment in strips[-1])
 
 

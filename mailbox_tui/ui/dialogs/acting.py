@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from ...store import lookups
 from ..plain import Plain, PlainInput, plain
-from ..screens.record_form import UserEmailSuggester as OwnerSuggester
+from ..widgets.completing import UserEmailSuggester
 from ..db_trouble import GuardsDatabase
 
 
@@ -31,7 +31,7 @@ class ActingAdminDialog(GuardsDatabase, ModalScreen[int | None]):
         with Vertical():
             yield Plain("Who is acting? Your user's email (→ completes). New forward mailboxes are yours "
                         "by default. Escape: decide later.")
-            yield PlainInput(placeholder="you@example.com", id="acting-email", suggester=OwnerSuggester())
+            yield PlainInput(placeholder="you@example.com", id="acting-email", suggester=UserEmailSuggester())
             yield Plain("", id="acting-message")
 
     @on(Input.Submitted)

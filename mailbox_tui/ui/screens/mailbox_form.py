@@ -24,21 +24,14 @@ from ..plain import Plain, plain, plain_lines
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
 from .declared_form import DeclaredForm, profile_options
-from .record_form import (
-    FORM_CSS,
-    CompletingInput,
-    Field,
-    RecordFormScreen,
-    UserEmailSuggester,
-    yes_no,
-)
+from ..widgets.completing import CompletingInput, UserEmailSuggester
+from .record_form import FORM_CSS, Field, RecordFormScreen, yes_no
 
 SECTION_FIRST = {"general": "name", "credentials": "allow_credentials", "sync": "profile_id", "results": None}
 # Labels that fit 24 columns at 80×24, in the words the rule messages use; the full Dynamics names
 # are in MAILBOX_FIELD_LABELS. Both come from the declaration (domain/fields.py).
 SHORT_LABELS = {**short_labels(MAILBOX_FIELDS), "clear_password": "Clear Password"}
 RESULT_FIELDS = tuple(f for f in MAILBOX_FIELDS if f.section == "results")
-OwnerSuggester = UserEmailSuggester  # the acting-admin dialog completes the same way
 
 
 def label(name: str) -> str:
@@ -138,7 +131,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def widget(self, f: Declared, d: MailboxDraft, locked: bool):
         if f.name == "owner_id":
             return CompletingInput(self._owner_email(), id="owner_id", compact=True, disabled=locked,
-                                   suggester=OwnerSuggester(self.facts.owner_typed),
+                                   suggester=UserEmailSuggester(self.facts.owner_typed),
                                    placeholder="user's email; → completes")
         return super().widget(f, d, locked)
 
@@ -286,7 +279,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         self._loading = True
         self.base = d
         self.facts = form_facts.MailboxFormFacts(self.app.store, d)  # saved or reloaded: read afresh
-        self.query_one("#owner_id", Input).suggester = OwnerSuggester(self.facts.owner_typed)
+        self.query_one("#owner_id", Input).suggester = UserEmailSuggester(self.facts.owner_typed)
         held = (Input.Changed, Select.Changed, Checkbox.Changed) if quietly else ()
         with self.prevent(*held):
             self.fill_fields(d)

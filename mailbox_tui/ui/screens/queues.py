@@ -18,7 +18,8 @@ from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
 from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
 from .declared_form import DeclaredForm
-from .record_form import FORM_CSS, CompletingInput, RecordFormScreen, UserEmailSuggester
+from ..widgets.completing import CompletingInput, UserEmailSuggester
+from .record_form import FORM_CSS, RecordFormScreen
 from .record_list import RecordListScreen
 from .users import ApprovalCommands
 

@@ -10,17 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.suggester import Suggester, SuggestionReady
 from textual.widget import Widget
-from textual.message import Message
 from textual.widgets import Checkbox, Input, Select
 
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
-from ...domain.text import email_key
 from ...store.database import ConflictError, StoreError, is_unreachable
-from ...store.lookups import OwnerLookup, owner_lookup
-from ..plain import Plain, PlainInput, visible
+from ..plain import Plain, visible
+from ..widgets.completing import CompletingInput
 from ..db_trouble import GuardsDatabase, unreachable_sentence
 
 MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
@@ -38,63 +35,6 @@ FORM_CSS = """
     .note { padding-left: 25; color: $text-muted; }
     #form-end { height: 0; }
 """
-
-
-class UserEmailSuggester(Suggester):
-    """Completes a user's email from the database as the admin types (one indexed read, never all
-    users). Compared by the address's own key (NFC, then lower case), as saves and imports compare
-    it: Textual's default casefold() would turn a typed "ß" into "ss" and find no one. A form passes
-    its own `lookup`, so completing and judging the same text read it once."""
-
-    def __init__(self, lookup: Callable[[str], OwnerLookup] = owner_lookup) -> None:
-        super().__init__(case_sensitive=True)
-        self.lookup = lookup
-
-    async def get_suggestion(self, value: str) -> str | None:
-        found = self.lookup(value)
-        if found.completion is None:
-            return None
-        key = email_key(value)
-        # Keep what the admin typed as typed; complete only the rest (a stored address is outside text).
-        return visible(value + found.completion[len(key):] if len(key) == len(value) else found.completion)
-
-
-class CompletingInput(PlainInput):
-    """An Input whose completion (shown greyed after the cursor; → takes it) is known to its Field:
-    while one is offered, the field says so rather than judging the half-typed value."""
-
-    class CompletionChanged(Message):
-        def __init__(self, box: CompletingInput) -> None:
-            super().__init__()
-            self.box = box
-
-    # What Input shows greyed: the suggester's suggestion for the value it was asked about, while
-    # the value is still that, until the input is focused again or all its text is selected.
-    offered: tuple[str, str] = ("", "")  # (value, suggestion)
-
-    @property
-    def completion(self) -> str:
-        value, suggestion = self.offered
-        return suggestion if self.has_focus and value == self.value and len(suggestion) > len(value) else ""
-
-    def _offer(self, value: str, suggestion: str) -> None:
-        if (value, suggestion) != self.offered:
-            self.offered = (value, suggestion)
-            self.post_message(self.CompletionChanged(self))
-
-    def on_suggestion_ready(self, event: SuggestionReady) -> None:
-        if event.value == self.value:
-            self._offer(event.value, event.suggestion)
-
-    def watch_value(self, value: str) -> None:
-        self._offer("", "")
-
-    def on_focus(self) -> None:
-        self._offer("", "")
-
-    def select_all(self) -> None:
-        super().select_all()
-        self._offer("", "")
 
 
 class Field(Vertical):
@@ -346,7 +286,9 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         errors = [f for f in self.findings if f.severity is Severity.ERROR]
         warns = [f for f in self.findings if f.severity is Severity.WARNING]
         extra = [f"{f.rule}: {f.message}" for fs in unplaced.values() for f in fs if f.severity is not Severity.INFO]
+        self._refused = self._refused and bool(errors)  # "Not saved" lasts as long as its cause
         text = f"{len(errors)} error(s), {len(warns)} warning(s)" if (errors or warns) else "No problems found."
+        text = f"Not saved: {text}" if self._refused else text
         if self.is_dirty():
             text += " · unsaved changes"
         shown = visible(" · ".join([text, *extra]))  # one line; a message may quote outside text
@@ -358,11 +300,14 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         summary.set_class(bool(errors), "errors")
         summary.set_class(not errors and not warns, "clean")
 
+    _refused = False
+
     def is_dirty(self) -> bool:
         return bool(self.changes(self.base, self.read_draft()))
 
     # -- saving
     def action_save(self, close: bool) -> None:
+        self._refused = True  # the summary line says "Not saved" while errors stop this save
         try:
             findings = self.validate()
         except Exception as error:  # the rules read the database as it is now: it may be unreachable
@@ -371,9 +316,9 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
             self._not_saved_unreachable(error)
             return
         errors = [f for f in findings if f.severity is Severity.ERROR]
-        if errors:
+        if errors:  # said on the summary line, which stays true: "Not saved" goes when the errors do
             self._focus_first_error(errors)
-            self.notify(f"Not saved: {len(errors)} error(s). {errors[0].message}", severity="error", timeout=8)
+            self.app.bell()
             return
         moves = [f for f in self.findings if f.rule == "P15"]
         if moves:

@@ -63,7 +63,7 @@ class RecordListScreen(GuardsDatabase, Screen):
                 raise
             self.app.database_unreachable(error)  # an empty list now; read again once the database answers
         yield TitleBar()
-        yield Plain(visible(" · ".join(self.status_parts())), id="status")
+        yield Plain(self.status_text(), id="status")
         yield PlainInput(placeholder=f"{self.FILTER_HINT} (Enter: back to the list, Escape: clear)", id="filter",
                          compact=True)
         yield table
@@ -71,6 +71,9 @@ class RecordListScreen(GuardsDatabase, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).cursor_blink = False  # no redraws while idle (SSH)
+
+    def on_screen_suspend(self) -> None:
+        self.app.drop_undo_offer(self)  # an undo offer belongs to the page it was made on
 
     def on_screen_resume(self) -> None:
         # Back from a form or another page: rows may have changed. (Not when the screen first
@@ -156,13 +159,17 @@ class RecordListScreen(GuardsDatabase, Screen):
             parts.append(f"{len(table.marked)} marked")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
-        if getattr(self.app, "undo_hint", ""):  # for a few seconds after approve, reject, delete…
-            parts.append(self.app.undo_hint)
         return parts
 
     def update_status(self) -> None:
         # One line, always (app.tcss): redraw the line, not the layout (which redraws the list too).
-        self.query_one("#status", Plain).update(visible(" · ".join(self.status_parts())), layout=False)
+        self.query_one("#status", Plain).update(self.status_text(), layout=False)
+
+    def status_text(self) -> str:
+        # An undo offer first, while it lasts (a few seconds after approve, reject, delete…): a line too
+        # long for the terminal is cut at its end.
+        hint = getattr(self.app, "undo_hint", "")
+        return visible(" · ".join(([hint] if hint else []) + self.status_parts()))
 
     @on(RecordTable.MarksChanged)
     def _marks_changed(self) -> None:
