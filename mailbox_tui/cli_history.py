@@ -83,8 +83,8 @@ def cmd_history(args) -> int:
                 if as_json:
                     print(("," if shown else "") + "\n  " + json.dumps(e.as_dict(), ensure_ascii=False), end="")
                 else:
-                    print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {visible(e.who)}  {visible(e.action)} "
-                          f"{visible(e.kind)} {e.record_key!r}" + (f"  {_cli()._one_line(e.summary)}" if e.changes else ""))
+                    print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {visible(e.who)}  {visible(e.phrase)}"
+                          + (f"  {_cli()._one_line(e.summary)}" if e.changes else ""))
                 shown += 1
             after = (page[-1].id,)
         if as_json:

@@ -387,14 +387,26 @@ def _aadsts(answer: dict) -> int | None:
     return None
 
 
+def _said(value, depth: int = 0) -> str:
+    """An answer's error as words, whatever JSON holds it: a nested object (Graph's {"code", "message"})
+    reads "code: message", a list its items; never Python's repr of a dict."""
+    if isinstance(value, dict) and depth < 3:
+        parts = [_said(value.get(k), depth + 1) for k in ("code", "error", "message", "error_description")
+                 if value.get(k) not in (None, "")]
+        return ": ".join(dict.fromkeys(p for p in parts if p)) or "an error without words"
+    if isinstance(value, list) and depth < 3:
+        return "; ".join(_said(v, depth + 1) for v in value[:5])
+    return "" if isinstance(value, (dict, list)) else str(value)
+
+
 def explain_error(status: int, answer: dict | None, request: TokenRequest, where: str) -> str:
     """One sentence or two: what the endpoint said, and the fix."""
     google = request.method == AuthMethod.GMAIL_OAUTH
     if answer is None or not answer.get("error"):
         return (f"The token endpoint {where} answered HTTP {status} without an OAuth error: it is down or is not "
                 "a token endpoint. Check the profile's Token Endpoint, or try again later.")
-    error = str(answer.get("error"))
-    description = str(answer.get("error_description") or "")
+    error = _said(answer.get("error"))
+    description = _said(answer.get("error_description") or "")
     code = _aadsts(answer)
     named = f"{error}" + (f", AADSTS{code}: {AADSTS.get(code, 'see the Microsoft Entra error reference')}"
                           if code else "")

@@ -184,9 +184,9 @@ def _secret_change(old, new) -> str | None:
 
 def diff(kind: str, before: dict | None, after: dict | None) -> tuple[list[list], dict[str, tuple]]:
     """[[field, old, new], …] between two snapshots (either may be None: created, deleted), and the
-    tokens of the secrets that changed {field: (old, new)}. A create lists only the secrets it sets (as in
-    Dynamics' audit history, the values it was created with are the record's own until its next
-    entry); a delete lists every value that is not empty or the declared default: what undo brings back."""
+    tokens of the secrets that changed {field: (old, new)}. A create and a delete list every value that is
+    not empty or the declared default (a secret as "set"): what the record was made with, and what undo
+    brings back. (An import's bulk creates list only their secrets: its file holds the rest.)"""
     secrets = secret_names(kind)
     defaults = _defaults(kind)
     changes, tokens = [], {}
@@ -205,6 +205,8 @@ def diff(kind: str, before: dict | None, after: dict | None) -> tuple[list[list]
                 changes.append([name, old, new])
         elif after is None and old not in (None, "", defaults.get(name, None)):
             changes.append([name, old, new])  # a delete keeps what undo brings back
+        elif before is None and new not in (None, "", defaults.get(name, None)):
+            changes.append([name, old, new])  # a create says what it set
     return changes, tokens
 
 

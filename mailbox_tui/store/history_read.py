@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from peewee import JOIN, fn
 
 from ..domain import fields as F
-from . import history_search
-from .history import DELETE, ChangeEntry, label
+from . import history_search, history_words
+from .history import CREATE, DELETE, IMPORT, ChangeEntry, label
 from .models import utcnow
 
 VIEWS = ("all", "today", "mine", "deletes", "credentials")
@@ -29,8 +29,10 @@ _FIELDS = {"mailbox": F.MAILBOX_FIELDS, "user": F.USER_FIELDS, "queue": F.QUEUE_
 class Change:
     field: str
     label: str
-    old: str  # as shown: an option's label, Yes/No, "" for none
+    old: str  # as shown: an option's label, Yes/No, a reference's name, "" for none
     new: str
+    old_id: int | None = None  # a reference's id (owner, profile, regarding): --json keeps it
+    new_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,20 +59,32 @@ class HistoryEntry:
         return f"{self.admin or '(no acting admin)'} ({where})"
 
     @property
+    def phrase(self) -> str:
+        """What it did: "created mailbox 'Sales intake'", "rotated the encryption key"."""
+        return history_words.phrase(self)
+
+    @property
     def summary(self) -> str:
         """The changes in one line: "Name: Old → New; Password: changed"."""
-        return "; ".join(describe(c) for c in self.changes)
+        return "; ".join(describe(c, created=self.action in (CREATE, IMPORT)) for c in self.changes)
 
     def as_dict(self) -> dict:
         return {"id": self.id, "at": self.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "admin": self.admin,
                 "os_user": self.os_user, "host": self.host, "kind": self.kind, "record": self.record_key,
                 "record_id": self.record_id, "action": self.action, "batch": self.batch, "parent": self.parent,
-                "undoes": self.undoes,
-                "changes": [{"field": c.field, "label": c.label, "old": c.old, "new": c.new} for c in self.changes]}
+                "undoes": self.undoes, "phrase": self.phrase,
+                "changes": [_change_dict(c) for c in self.changes]}
 
 
-def describe(change: Change) -> str:
-    if change.old == "" and change.new in ("set", "changed", "cleared"):
+def _change_dict(c: Change) -> dict:
+    out = {"field": c.field, "label": c.label, "old": c.old, "new": c.new}
+    if c.old_id is not None or c.new_id is not None:  # a reference: its ids, beside the names shown
+        out.update(old_id=c.old_id, new_id=c.new_id)
+    return out
+
+
+def describe(change: Change, created: bool = False) -> str:
+    if change.old == "" and (created or change.new in ("set", "changed", "cleared")):
         return f"{change.label}: {change.new}"
     return f"{change.label}: {change.old or '(none)'} → {change.new or '(none)'}"
 
@@ -94,6 +108,13 @@ def shown(kind: str, name: str, value) -> str:
     return str(value)
 
 
+def _ref(kind: str, name, value) -> int | None:
+    field = F.by_name(_FIELDS.get(kind, ())).get(name)
+    if field is None or field.type != F.REF or isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
 def _entry(row: ChangeEntry) -> HistoryEntry:
     try:
         raw = json.loads(row.changes or "[]")
@@ -103,7 +124,7 @@ def _entry(row: ChangeEntry) -> HistoryEntry:
     for item in raw:
         name, old, new = (list(item) + [None, None, None])[:3]
         changes.append(Change(str(name), label(row.kind, str(name)), shown(row.kind, name, old),
-                              shown(row.kind, name, new)))
+                              shown(row.kind, name, new), _ref(row.kind, name, old), _ref(row.kind, name, new)))
     return HistoryEntry(row.id, row.at, row.admin, row.os_user, row.host, row.kind, row.record_key, row.record_id,
                         row.action, tuple(changes), bool(row.credentials), row.batch, row.parent, row.undoes)
 
@@ -211,7 +232,7 @@ def history_page(store, view: str = "all", text: str = "", limit: int = 200, aft
     q, key = found
     if after:
         q = q.where(key < after[0])
-    return [_entry(r) for r in q.order_by(key.desc()).limit(limit)]
+    return history_words.name_references([_entry(r) for r in q.order_by(key.desc()).limit(limit)])
 
 
 COUNT_CAP = 10_000  # a list counts this many matches at most (+1): more shows as "10,000+"
@@ -245,14 +266,14 @@ def own_entries_after(store, mark: int) -> list[int]:
 
 def entry(entry_id: int) -> HistoryEntry | None:
     row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
-    return _entry(row) if row else None
+    return history_words.name_references([_entry(row)])[0] if row else None
 
 
 def record_history(kind: str, record_id: int, limit: int = 200) -> list[HistoryEntry]:
     """One record's entries, newest first (by the index on kind, record id)."""
     q = (ChangeEntry.select().where(ChangeEntry.kind == kind, ChangeEntry.record_id == record_id)
          .order_by(ChangeEntry.id.desc()).limit(limit))
-    return [_entry(r) for r in q]
+    return history_words.name_references([_entry(r) for r in q])
 
 
 def parse_record(text: str) -> tuple[str, str] | None:

@@ -305,11 +305,11 @@ def _repoint(store: Store, row: ChangeEntry, old_id: int, new_id: int) -> None:
 
 
 def describe_entry(entry_id: int) -> str:
-    """One line about an entry, for a confirmation: "#12 update mailbox 'Sales': Name: A → B"."""
+    """One line about an entry, for a confirmation: "#12 changed mailbox 'Sales': Name: A → B"."""
     e = read_entry(entry_id)
     if e is None:
         return f"#{entry_id}"
-    return f"#{e.id} {e.action} {e.kind} {e.record_key!r}" + (f": {e.summary}" if e.changes else "")
+    return f"#{e.id} {e.phrase}" + (f": {e.summary}" if e.changes else "")
 
 
 __all__ = ["UndoRefused", "describe", "describe_entry", "undo", "undo_many"]

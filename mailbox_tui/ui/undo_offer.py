@@ -71,9 +71,11 @@ class UndoOffers(GuardsDatabase):
             return
         self._undo(offer[0], f"Undone: {offer[2]}")
 
-    def undo_entries(self, entry_ids: list[int], what: str, detail: str = "", long: bool = False) -> None:
-        """Undo history entries after a confirmation (the History page); `detail` says what will change,
-        and a `long` undo (a whole import) runs in a worker."""
+    def undo_entries(self, entry_ids: list[int], what: str, detail: str = "", long: bool = False,
+                     question: str = "") -> None:
+        """Undo history entries after a confirmation (the History page); `question` asks it in the admin's
+        terms ("Delete the mailbox 'Sales intake', created by this entry?"), `detail` says what will
+        change, and a `long` undo (a whole import) runs in a worker."""
         from .dialogs.confirm import ConfirmDialog
 
         def answer(yes: bool | None) -> None:
@@ -83,7 +85,7 @@ class UndoOffers(GuardsDatabase):
             elif yes:
                 self._undo(entry_ids, f"Undid {what}.")
 
-        self.push_screen(ConfirmDialog(f"Undo {what}? " + (f"{detail} " if detail else "")
+        self.push_screen(ConfirmDialog((question or f"Undo {what}?") + " " + (f"{detail} " if detail else "")
                                        + "The change is reversed through the same rules as a save.",
                                        yes="Undo", no="Keep"), answer)
 

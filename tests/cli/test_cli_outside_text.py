@@ -197,7 +197,7 @@ def test_history_check_import_and_export_print_stored_values_and_file_names_visi
     history = cli("history", "--db", sqlite_url)
     assert history.returncode == 0
     text = assert_shown_not_obeyed(history)
-    assert "mallory␛]52;c;" in text and "'org\\x1b]2;EVIL-TITLE\\x07.json'" in text  # a key is quoted
+    assert "mallory␛]52;c;" in text and "imported 'org␛]2;EVIL-TITLE␇.json'" in text  # a key is quoted
     as_json = cli("history", "--db", sqlite_url, "--json")
     assert payloads_in(as_json.stdout) == [] and "\x9b".encode() not in as_json.stdout
     entries = json.loads(as_json.stdout)

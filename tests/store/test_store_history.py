@@ -66,8 +66,29 @@ def test_creating_a_user_records_the_user_and_its_mailbox(acting):
     alice, mailbox = user(acting)
     u, m = entries()[-2:]
     assert (u.kind, u.record_key, u.record_id, u.action) == ("user", "alice@example.com", alice.id, "create")
-    assert changes(u) == {}  # a create names its record; its values are the record's own until changed
+    # A create says what it set (issue 25: "a create shows the fields it set"), not empty or default values.
+    assert changes(u) == {"full_name": (None, "Alice Berg"), "email": (None, "alice@example.com")}
     assert (m.kind, m.record_id, m.action, m.parent) == ("mailbox", mailbox.id, "create", u.id)
+    assert changes(m)["owner_id"] == (None, alice.id) and changes(m)["email"] == (None, "alice@example.com")
+
+
+def test_a_create_shows_the_fields_it_set_and_its_references_by_name(acting):
+    from mailbox_tui.store import history_read
+
+    store = acting
+    profile = imap_profile(store)
+    alice, _ = user(store)
+    box = services.create_forward_mailbox(store, forward_draft(alice.id, profile.id))
+    [e] = [x for x in history_read.history_page(store, limit=5) if x.record_id == box.id and x.kind == "mailbox"]
+    assert e.phrase == f"created mailbox {box.name!r}"
+    by_field = {c.field: c for c in e.changes}
+    assert by_field["owner_id"].new == "alice@example.com" and by_field["owner_id"].new_id == alice.id
+    assert by_field["profile_id"].new == profile.name and by_field["profile_id"].new_id == profile.id
+    assert "Owner: alice@example.com" in e.summary and f"Server Profile: {profile.name}" in e.summary
+    assert "#" not in e.summary and "(none) →" not in e.summary
+    as_json = e.as_dict()
+    assert {"field": "owner_id", "label": "Owner", "old": "", "new": "alice@example.com", "old_id": None,
+            "new_id": alice.id} in as_json["changes"]
 
 
 def test_a_form_save_records_old_and_new_of_each_changed_field(acting):

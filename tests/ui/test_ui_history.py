@@ -212,3 +212,30 @@ async def test_over_ten_thousand_entries_the_status_says_ten_thousand_plus_of_th
         await settle(pilot)
         status = next(line for line in _lines(app) if "History: Deletes" in line)
         assert f"12 shown of {exact:,}" in status
+
+
+async def test_the_undo_question_says_what_will_happen_in_the_admins_terms(app, ui_store):
+    from mailbox_tui.ui.dialogs.confirm import ConfirmDialog
+
+    forward = ui_store.seeded["forward"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        screen = app.screen
+        for _ in range(40):
+            e = screen.table.current
+            if (e.kind, e.action, e.record_id) == ("mailbox", "create", forward.id):
+                break
+            await pilot.press("down")
+        else:
+            raise AssertionError("the forward mailbox's create entry is not listed")
+        assert "created" in "\n".join(screen_lines(app))  # the Action column in words
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        text = "\n".join(screen_lines(app))
+        assert f"Delete the mailbox '{forward.name}', created by this" in text, text
+        await pilot.press("escape")
+        await settle(pilot)
+    assert Mailbox.get_or_none(Mailbox.id == forward.id) is not None  # asked, not done

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
-from ...store import history_read
+from ...store import history_read, history_words
 from ..plain import Plain, plain_lines, visible
 from ..widgets.record_table import Column, RecordTable
 from .record_list import PAGE, RecordListScreen
@@ -19,8 +19,8 @@ from ..db_trouble import GuardsDatabase
 
 HISTORY_COLUMNS = (
     Column("at", "When (UTC)", 16, lambda e: e.at.strftime("%Y-%m-%d %H:%M"), sortable=False),
-    Column("action", "Action", 14, lambda e: e.action, sortable=False),
-    Column("record", "Record", 26, lambda e: f"{e.kind} {e.record_key}", sortable=False),
+    Column("action", "Action", 14, lambda e: history_words.action_word(e.action), sortable=False),
+    Column("record", "Record", 26, lambda e: history_words.record_words(e.kind, e.record_key), sortable=False),
     Column("admin", "Admin", 20, lambda e: e.admin or "—", sortable=False),
     Column("changes", "Changes", 80, lambda e: e.summary, sortable=False),
 )
@@ -34,14 +34,14 @@ def entry_lines(e: history_read.HistoryEntry) -> list[str]:
     """An entry as a dialog shows it: who, when, what, and each field old → new. Each item is one
     line: what it quotes (a stored value, an OS user, a file name) cannot start another."""
     lines = [f"#{e.id} · {e.at:%Y-%m-%d %H:%M:%S} UTC · {e.who}",
-             f"{e.action} · {e.kind} {e.record_key}" + (f" (id {e.record_id})" if e.record_id else "")]
+             e.phrase + (f" (id {e.record_id})" if e.record_id else "")]
     if e.undoes:
         lines.append(f"undoes entry #{e.undoes}")
     if e.batch:
         lines.append(f"part of entry #{e.batch}")
     if e.parent:
         lines.append(f"came with entry #{e.parent}")
-    lines += [f"  {history_read.describe(c)}" for c in e.changes] or ["  (no field values)"]
+    lines += [f"  {history_read.describe(c, created=e.action in ('create', 'import'))}" for c in e.changes] or ["  (no field values)"]
     return lines
 
 
@@ -53,7 +53,7 @@ def confirm_undo(app, e: history_read.HistoryEntry) -> None:
         app.undo_entries([e.id], f"import #{e.id} ({e.record_key}) as a whole",
                          detail=describe_import_undo(e.id) + ", in one transaction.", long=True)
     else:
-        app.undo_entries([e.id], f"entry #{e.id} ({e.action} {e.kind} {e.record_key})")
+        app.undo_entries([e.id], f"entry #{e.id} ({e.phrase})", question=history_words.undo_question(e))
 
 
 class HistoryListScreen(RecordListScreen):
