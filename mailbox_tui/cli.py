@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from pathlib import Path
 
-from .cli_common import (  # noqa: F401 (the commands' shared helpers, imported from here by others too)
-    CREATES_DATABASE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, WRITE_WAIT_S, _acting, _key_warning, _one_line,
-    _open_store, _print, _refuse)
+from .cli_common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _key_warning, _one_line, _open_store, _print, _refuse
+from .cli_args import _SECONDS, _is_text, _shown, whole_number
 from .cli_history import add_history_commands, cmd_history, cmd_undo
 from .cli_output import ShownOutput, VisibleLogFormatter
 from .cli_health import UNKNOWN as HEALTH_UNKNOWN
@@ -21,16 +19,6 @@ from .cli_upgrade import add_upgrade_command, cmd_upgrade
 from .domain.outside_text import visible
 
 LOG_ENV = "MAILBOX_TUI_LOG"
-
-
-def _is_text(text: str) -> bool:
-    """Printable UTF-8: not bytes the terminal sent that are not UTF-8 (surrogate escapes), nor
-    control characters (a CR, an escape sequence) that no address or name holds."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return text.isprintable()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,29 +45,6 @@ class _Version(argparse.Action):
             found = __version__
         print(f"mailbox-tui {found}")
         parser.exit(EXIT_OK)
-
-
-_DIGITS = re.compile(r"[0-9]+", re.ASCII)
-_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+", re.ASCII)
-MAX_INTEGER = 2**63 - 1  # what SQLite and PostgreSQL (bigint) hold: a history entry's number is below it
-
-
-def _shown(text: str) -> str:
-    """An argument as a usage error quotes it: one line, cut short (a 5000-digit number is not repeated)."""
-    return repr(_one_line(text if len(text) <= 30 else text[:24] + "…"))
-
-
-def whole_number(text: str, low: int, high: int, what: str, why: str = "") -> int:
-    """A number argument: ASCII digits only (not ５, 1_0, +3, " 3", ٣, 1e3), from `low` to `high`; anything
-    else is argparse's usage error (exit 2, one line). `what` names it ("a number of entries"); `why`, in
-    parentheses after the range, says where the range comes from."""
-    if not _DIGITS.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not {what}: give digits 0-9 only")
-    digits = text.lstrip("0") or "0"
-    if len(digits) > len(str(high)) or not low <= int(digits) <= high:
-        because = f" ({why})" if why else ""
-        raise argparse.ArgumentTypeError(f"{what} is from {low} to {high}{because}, not {_shown(text)}")
-    return int(digits)
 
 
 def _demo_users(text: str) -> int:

@@ -8,13 +8,9 @@ import argparse
 import json
 import sys
 
+from .cli_args import MAX_INTEGER, _is_text, whole_number
+from .cli_common import EXIT_OK, _one_line, _open_store, _print
 from .domain.outside_text import visible
-
-
-def _cli():
-    from . import cli  # the shared helpers; imported late (cli imports this module)
-
-    return cli
 
 
 def add_history_commands(sub, common) -> None:
@@ -31,9 +27,9 @@ def add_history_commands(sub, common) -> None:
 
 def _argument(text: str, parse, what: str):
     """`parse(text)`, or argparse's usage error "<text> is not <what>" when it gives None."""
-    value = parse(text) if _cli()._is_text(text) else None
+    value = parse(text) if _is_text(text) else None
     if value is None:
-        raise argparse.ArgumentTypeError(f"{_cli()._one_line(text)} is not {what}")
+        raise argparse.ArgumentTypeError(f"{_one_line(text)} is not {what}")
     return value
 
 
@@ -51,12 +47,12 @@ def since_arg(text: str):
 
 
 def limit_arg(text: str) -> int:
-    return _cli().whole_number(text, 1, _cli().MAX_INTEGER, "a number of entries")
+    return whole_number(text, 1, MAX_INTEGER, "a number of entries")
 
 
 def entry_arg(text: str) -> int:
     """An entry's number as `history` shows it (#12) or bare; ASCII digits, up to what the database holds."""
-    return _cli().whole_number(text.removeprefix("#"), 1, _cli().MAX_INTEGER, "an entry number")
+    return whole_number(text.removeprefix("#"), 1, MAX_INTEGER, "an entry number")
 
 
 def cmd_history(args) -> int:
@@ -71,7 +67,7 @@ def cmd_history(args) -> int:
         where["since"] = args.since
     as_json = getattr(args, "json", False)
     shown, after, limit = 0, None, args.limit
-    with _cli()._open_store(args) as store, store.reading():
+    with _open_store(args) as store, store.reading():
         if as_json:
             print("[", end="")
         while limit is None or shown < limit:
@@ -84,29 +80,29 @@ def cmd_history(args) -> int:
                     print(("," if shown else "") + "\n  " + json.dumps(e.as_dict(), ensure_ascii=False), end="")
                 else:
                     print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {visible(e.who)}  {visible(e.phrase)}"
-                          + (f"  {_cli()._one_line(e.summary)}" if e.changes else ""))
+                          + (f"  {_one_line(e.summary)}" if e.changes else ""))
                 shown += 1
             after = (page[-1].id,)
         if as_json:
             print("\n]" if shown else "]")
     if not shown and not as_json:
         print("No history entries match.", file=sys.stderr)
-    return _cli().EXIT_OK
+    return EXIT_OK
 
 
 def cmd_undo(args) -> int:
     from .store.history_read import entry as read_entry
     from .store.undo import describe_entry, undo
 
-    with _cli()._open_store(args) as store:
+    with _open_store(args) as store:
         e = read_entry(args.entry)
         if e is not None and e.action == "import":
             return _undo_import(args, store)
         written = undo(store, args.entry)
         lines = [describe_entry(i) for i in written]
-    _cli()._print(args, {"undone": args.entry, "entries": written},
-           f"Undid entry #{args.entry}." + "".join(f"\n  {_cli()._one_line(line)}" for line in lines))
-    return _cli().EXIT_OK
+    _print(args, {"undone": args.entry, "entries": written},
+           f"Undid entry #{args.entry}." + "".join(f"\n  {_one_line(line)}" for line in lines))
+    return EXIT_OK
 
 
 def _undo_import(args, store) -> int:
@@ -115,7 +111,7 @@ def _undo_import(args, store) -> int:
 
     done = undo_whole_import(store, args.entry)
     own = done.entry_id
-    _cli()._print(args, {"undone": args.entry, "entries": [own], "deleted": done.deleted, "restored": done.restored,
+    _print(args, {"undone": args.entry, "entries": [own], "deleted": done.deleted, "restored": done.restored,
                          "skipped": done.skipped},
-                  f"Undid import #{args.entry} as a whole (entry #{own}): {_cli()._one_line(done.summary())}.")
-    return _cli().EXIT_OK
+                  f"Undid import #{args.entry} as a whole (entry #{own}): {_one_line(done.summary())}.")
+    return EXIT_OK

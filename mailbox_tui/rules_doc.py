@@ -14,7 +14,8 @@ from collections import defaultdict
 from .domain import rule_examples
 from .domain.findings import Severity
 from .domain.options import OPTION_SETS, TlsMode
-from .domain.registry import REPORT_CODES, RESERVED, RULES, WHERE_LABELS, Record, RuleSpec, RuleUse, Where, all_rules
+from .domain.catalogue import all_rules
+from .domain.registry import REPORT_CODES, RESERVED, RULES, WHERE_LABELS, Record, RuleSpec, RuleUse, Where
 from .domain.text import natural_key
 from .store.exchange_format import FORMULA_STARTS, SECTIONS, TLS_NAMES, csv_guard
 

@@ -140,14 +140,3 @@ _GROUP_ORDER = "MPUQAR"
 def rule_order(rule_id: str) -> tuple[int, int]:
     """M before P before U, Q, A, R; then by number (M2 before M10)."""
     return _GROUP_ORDER.index(rule_id[0]), int(rule_id[1:])
-
-
-def all_rules() -> list[RuleSpec]:
-    """Every declared rule, in ID order. Each must have a title and a text."""
-    from . import effects, rules  # noqa: F401 - importing them runs their declarations
-
-    out = sorted(RULES.values(), key=lambda s: rule_order(s.id))
-    missing = [s.id for s in out if not (s.title and s.text)]
-    if missing:
-        raise ValueError(f"rules declared without a title and text: {', '.join(missing)}")
-    return out

@@ -20,7 +20,7 @@ from ..domain.exchange import EWS_RETIREMENT, GRAPH_URL, ews_scope, graph_base, 
 from ..domain.oauth import MICROSOFT_SCOPE
 from ..domain.options import AuthMethod, ServerType, TestStatus, TlsMode
 from .oauth import TokenRequest
-from .plan import CONFIGURATION, OUTGOING, DirectionTest, _token_user
+from .directions import CONFIGURATION, OUTGOING, DirectionTest, token_user
 from ..store import services
 from .probes import EWS, GRAPH, Credentials, Endpoint
 from .probes.graph import SEND
@@ -105,7 +105,7 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
     secrets.extend(request.secrets)
     request = graph_token_request(request, profile, location)
     return DirectionTest(direction, None, endpoint=endpoint,
-                         credentials=Credentials(_token_user(d), "", oauth=(request, planner.tokens)))
+                         credentials=Credentials(token_user(d), "", oauth=(request, planner.tokens)))
 
 
 def ews_endpoint(profile, direction: str) -> Endpoint | str:

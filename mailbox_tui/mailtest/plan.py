@@ -40,31 +40,18 @@ from .oauth import TokenCache, TokenRequest, token_request
 from .probes import IMAP, POP3, SMTP, Credentials, Endpoint, ProbeResult
 from .redact import Redactor
 
-INCOMING, OUTGOING, ACT = "incoming", "outgoing", "act"
-DIRECTIONS = (INCOMING, OUTGOING, ACT)
-STATUS_FIELDS = {INCOMING: "incoming_status", OUTGOING: "outgoing_status", ACT: "act_status"}
-DIRECTION_LABELS = {INCOMING: "Incoming email", OUTGOING: "Outgoing email", ACT: "Appointments, contacts and tasks"}
-CONFIGURATION = "configuration"  # the step of a failure found before connecting
-UNREADABLE_MESSAGE = "The stored password can't be read with the current key: re-enter it, or use the right key."
-
-
-@dataclass
-class DirectionTest:
-    """One direction of one mailbox: decided already (status set) or a probe to run."""
-
-    direction: str
-    status: int | None = None  # None: run `endpoint`
-    step: str = ""
-    message: str = ""
-    rule: str = ""
-    endpoint: Endpoint | None = None
-    credentials: Credentials | None = field(default=None, repr=False)
-    note: str = ""  # added to a success message: what was not tested
-    warning: bool = False  # and the note is worth an alert (a sign-in method this tool cannot use)
-
-    @property
-    def needs_probe(self) -> bool:
-        return self.status is None
+from .directions import (  # noqa: F401 (the directions' names are read from here too)
+    ACT,
+    CONFIGURATION,
+    DIRECTION_LABELS,
+    DIRECTIONS,
+    INCOMING,
+    OUTGOING,
+    STATUS_FIELDS,
+    UNREADABLE_MESSAGE,
+    DirectionTest,
+    token_user,
+)
 
 
 @dataclass
@@ -364,7 +351,7 @@ class Planner:
                 if isinstance(request, str):
                     return fail(request)
                 secrets.extend(request.secrets)
-                check.credentials = Credentials(request.subject or _token_user(d), "", oauth=(request, self.tokens))
+                check.credentials = Credentials(request.subject or token_user(d), "", oauth=(request, self.tokens))
             elif method == AuthMethod.ANONYMOUS:
                 check.note = "The profile signs in without credentials: connection, TLS and greeting tested."
             else:
@@ -381,12 +368,7 @@ class Planner:
         """What the token step asks for (P14), or why the profile cannot get a token. Raises SecretUnreadable."""
         if profile.id not in self._oauth:
             self._oauth[profile.id] = services.profile_oauth_secrets(self.store, profile)
-        return token_request(profile, method, _token_user(d), self._oauth[profile.id])
-
-
-def _token_user(d) -> str:
-    """The address a token acts for and the SASL user (P14): the mailbox's user name, else its address."""
-    return (d.username or "").strip() or d.email.strip()
+        return token_request(profile, method, token_user(d), self._oauth[profile.id])
 
 
 def plan_mailbox(store, mailbox_id: int, send_test_message: bool = False) -> MailboxTestPlan:

@@ -16,7 +16,8 @@ from mailbox_tui.domain import registry, rule_examples
 from mailbox_tui.domain.effects import mailbox_edit_notices
 from mailbox_tui.domain.findings import Finding, Severity
 from mailbox_tui.domain.options import OPTION_SETS
-from mailbox_tui.domain.registry import REPORT_CODES, RESERVED, Record, all_rules, declare, rule
+from mailbox_tui.domain.catalogue import all_rules
+from mailbox_tui.domain.registry import REPORT_CODES, RESERVED, Record, declare, rule
 from mailbox_tui.store.exchange_format import COLUMNS
 
 PACKAGE = Path(mailbox_tui.__file__).parent

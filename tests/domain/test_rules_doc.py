@@ -9,7 +9,8 @@ from pathlib import Path
 
 from mailbox_tui import rules_doc
 from mailbox_tui.domain.options import OPTION_SETS
-from mailbox_tui.domain.registry import REPORT_CODES, RESERVED, RULES, Record, RuleUse, Where, all_rules
+from mailbox_tui.domain.catalogue import all_rules
+from mailbox_tui.domain.registry import REPORT_CODES, RESERVED, RULES, Record, RuleUse, Where
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "RULES.md"

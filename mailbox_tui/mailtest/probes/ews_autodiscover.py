@@ -16,6 +16,7 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from ..limits import ProbeLimit
+from .ews_session import EwsSession
 from .ews_xml import NotEws, autodiscover_answer, autodiscover_request
 from .explain import Stopped
 from .results import Endpoint
@@ -56,9 +57,7 @@ def _reason(exc: BaseException) -> str:
 
 def _ask(a, url: str, address: str):
     """One Autodiscover request at `url` (a.ep already points there): the parsed answer, or Stopped."""
-    from .ews import _Ews
-
-    session = _Ews(a)
+    session = EwsSession(a)
     try:
         session.path = a.ep.path
         answer = session._signed(autodiscover_request(address), "Autodiscover")

@@ -7,11 +7,11 @@ import poplib
 import smtplib
 import socket
 import ssl
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ...domain.options import TlsMode
 from ...domain.text import has_control_chars
-from ..limits import READ_LIMIT
+from ..limits import READ_LIMIT, Budget
 from .results import (
     ANSWER_MAX,
     AUTHENTICATION,
@@ -27,8 +27,17 @@ from .results import (
     Endpoint,
 )
 
-if TYPE_CHECKING:
-    from .attempt import Attempt
+
+class AttemptFacts(Protocol):
+    """What explaining a failure reads of a probe's attempt (attempt.Attempt, which calls explain())."""
+
+    ep: Endpoint
+    creds: Credentials | None
+    budget: Budget
+    step: str
+    step_started_at: int  # bytes read when the step began
+
+    def shown(self, answer) -> str: ...
 
 
 _NAMED = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\0": "a NUL character",
@@ -113,7 +122,7 @@ def _tls_advice(ep: Endpoint) -> str:
     return "Check the port and the SSL/STARTTLS setting."
 
 
-def explain(exc: BaseException, a: Attempt) -> tuple[str, str]:
+def explain(exc: BaseException, a: AttemptFacts) -> tuple[str, str]:
     """(message, server answer) for a probe that stopped at `a.step` with `exc`."""
     ep, step, where = a.ep, a.step, a.ep.address
     if isinstance(exc, Stopped):
@@ -162,7 +171,7 @@ def explain(exc: BaseException, a: Attempt) -> tuple[str, str]:
             f"{a.shown(answer) or type(exc).__name__}."), answer
 
 
-def _timed_out(a: Attempt) -> str:
+def _timed_out(a: AttemptFacts) -> str:
     ep, step, where = a.ep, a.step, a.ep.address
     trickle = a.budget.bytes_read - a.step_started_at
     if step == CONNECT:
@@ -181,7 +190,7 @@ def _timed_out(a: Attempt) -> str:
             f"SSL/STARTTLS setting (now {SECURITY_LABELS.get(ep.tls, ep.tls)}).")
 
 
-def _protocol_violation(exc: BaseException, a: Attempt, answer: str) -> str:
+def _protocol_violation(exc: BaseException, a: AttemptFacts, answer: str) -> str:
     """What the server did wrong, when it broke its protocol rather than refused something; else ""."""
     where, step = a.ep.address, a.step
     protocol = PROTOCOL_LABELS.get(a.ep.protocol, a.ep.protocol)

@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
 from ...domain.findings import RuleViolation
+from ...domain.fields import PROFILE_FIELDS, short_labels
 from ...store import services
 from ...store.database import ConflictError, StoreError
 from ..input_queue import GuardsTypeahead
@@ -111,9 +112,8 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
         try:
             services.update_profile(self.app.store, base, draft)
         except ConflictError as exc:
-            from ..screens.profiles import LABELS
-
-            changed = ", ".join(LABELS.get(f, f) for f in exc.changed) or "its state"
+            labels = short_labels(PROFILE_FIELDS)
+            changed = ", ".join(labels.get(f, f) for f in exc.changed) or "its state"
             self.notify(f"Not pinned: another admin changed this profile while you tested it ({changed}), so the "
                         "certificate may belong to another server; compare it again after the new test.",
                         severity="error", timeout=15)

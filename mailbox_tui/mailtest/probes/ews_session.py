@@ -1,0 +1,229 @@
+"""One EWS session of a probe (issue 23): a kept-alive connection through graph_http's bounded client,
+signed as the profile says (Basic, NTLM/Negotiate, a bearer token), answers parsed by ews_xml, refusals said
+as one sentence with the cause and the fix. ews.py runs the directions' operations on it, and
+ews_autodiscover.py asks Autodiscover with it."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+from urllib.parse import urlsplit
+
+from ...domain.outside_text import visible
+from ..limits import READ_LIMIT, ProbeLimit
+from .attempt import Attempt
+from .ews_auth import BASIC, BEARER, Signer, blob_header, server_token
+from .ews_xml import NotEws, SoapAnswer, get_folder, soap_answer
+from .explain import Deferred, Stopped, short_answer
+from .graph_http import RETRY_MARGIN, Answer, BoundedHTTPS, _sleep, request
+from .results import AUTHENTICATION, CONNECT, DNS, MAILBOX_ACCESS, TLS
+
+INCOMING, OUTGOING, ACT = "incoming", "outgoing", "act"
+FOLDER_NAMES = {"inbox": "the Inbox", "sentitems": "Sent Items", "drafts": "Drafts", "calendar": "the calendar",
+                "contacts": "the contacts folder", "tasks": "the tasks folder"}
+MAX_BUSY_WAITS = 3
+ROLE_FIX = ("Give the account the ApplicationImpersonation role (New-ManagementRoleAssignment -Role "
+            "ApplicationImpersonation -User <account>, scoped with -CustomRecipientWriteScope to the mailboxes "
+            "it serves)")
+
+
+class EwsSession:
+    """One mailbox's GetFolder requests to EWS on one connection, signed in once."""
+
+    def __init__(self, a: Attempt):
+        self.a = a
+        self.address = a.creds.mailbox or a.creds.username
+        self.impersonate = a.creds.impersonate
+        self.signer = Signer(a)
+        first = self.signer.kerberos_header() if a.creds.kerberos else ""  # before connecting: nothing sent
+        self.conn = a.conn = BoundedHTTPS(a)
+        self.conn.connect()
+        self.path = a.ep.path or "/EWS/Exchange.asmx"
+        self.pending = first  # an Authorization header for the next request only (Kerberos, NTLM)
+        self.signed_in = self.signer.scheme == BEARER
+
+    # ------------------------------------------------ requests
+
+    def _post(self, body: bytes, what: str, authorization: str) -> Answer:
+        a = self.a
+        headers = {"Content-Type": "text/xml; charset=utf-8", "Accept": "text/xml", "User-Agent": "mailbox-tui",
+                   "X-AnchorMailbox": self.address}
+        if authorization:
+            headers["Authorization"] = authorization
+        try:
+            answer = request(self.conn, "POST", self.path, headers, body,
+                             f"Exchange is throttling requests for {self.address} (reading {what})")
+        except Stopped:
+            raise
+        except Exception as exc:  # noqa: BLE001 - each way an exchange can break becomes one sentence
+            if a.step in (DNS, CONNECT, TLS) or a.budget.aborted:
+                raise
+            raise Stopped(self._transport(exc, what)) from None
+        a.heard(f"HTTP {answer.status}")
+        return answer
+
+    def call(self, folders: tuple[str, ...], what: str) -> SoapAnswer:
+        """GetFolder on `folders`; the parsed answer when EWS answered (each message still to be judged)."""
+        body = get_folder(folders, self.address, self.impersonate)
+        for tries in range(MAX_BUSY_WAITS + 1):
+            answer = self._signed(body, what)
+            parsed = self._parse(answer, what)
+            if parsed.fault_code != "ErrorServerBusy" or parsed.back_off_ms is None:
+                return parsed
+            wait = parsed.back_off_ms / 1000
+            budget = self.a.budget
+            if tries == MAX_BUSY_WAITS or wait + RETRY_MARGIN > budget.deadline - time.monotonic():
+                raise Deferred(f"Exchange is busy and asked to wait {wait:g} s before reading {what} of "
+                               f"{self.address} (ErrorServerBusy, BackOffMilliseconds {parsed.back_off_ms}), more "
+                               f"than the profile's timeout of {budget.timeout:g} s allows: not a fault of the "
+                               "configuration; test again later.", "ErrorServerBusy")
+            _sleep(wait, budget)
+        raise AssertionError("unreachable")
+
+    def _signed(self, body: bytes, what: str) -> Answer:
+        """The answer to `body`, signing in first when the server asks (401)."""
+        a = self.a
+        if not self.signed_in:
+            a.step = AUTHENTICATION
+        authorization, self.pending = self.pending or self.signer.header, ""
+        answer = self._post(body, what, authorization)
+        if answer.status == 401 and not self.signed_in and not authorization and not self.a.creds.kerberos:
+            scheme = self.signer.choose(answer.challenges)
+            if scheme == BASIC:
+                answer = self._post(body, what, self.signer.basic_header())
+            else:
+                answer = self._ntlm(body, what, scheme)
+        if answer.status == 401:
+            a.step = AUTHENTICATION
+            raise Stopped(self._refused_sign_in(answer), a.answer)
+        self.signed_in = True
+        a.step = MAILBOX_ACCESS
+        return answer
+
+    def _ntlm(self, body: bytes, what: str, scheme: str) -> Answer:
+        """NTLM's negotiate and authenticate messages (pyspnego), on this one connection."""
+        try:
+            context = self.signer.ntlm_context()
+            answer = self._post(body, what, blob_header(scheme, context.step()))
+            challenge = server_token(answer.challenges, scheme)
+            if answer.status != 401 or challenge is None:
+                return answer  # no challenge: the 401 is explained by the caller; anything else is judged as it is
+            return self._post(body, what, blob_header(scheme, context.step(challenge)))
+        except Stopped:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a malformed challenge is the server's fault, said plainly
+            if self.a.budget.stopped or isinstance(exc, ProbeLimit):
+                raise
+            raise Stopped(f"{self.a.ep.address} sent an NTLM challenge that could not be used "
+                          f"({type(exc).__name__}): check that the profile's location is the EWS URL of an "
+                          "Exchange server.") from None
+
+    def _parse(self, answer: Answer, what: str) -> SoapAnswer:
+        where = self.a.ep.address
+        if 300 <= answer.status < 400:
+            target = urlsplit(answer.headers.get("location", "")).netloc or "nowhere"
+            raise Stopped(f"{where} redirected the request for {what} to {self._quote(target)} (HTTP "
+                          f"{answer.status}); it was not followed, so no credentials went elsewhere. Set the "
+                          "profile's location to the EWS URL itself (https://<server>/EWS/Exchange.asmx), or use "
+                          "Auto Discover.")
+        if answer.status == 404:
+            raise Stopped(f"{where} has no EWS at {self._quote(self.path)} (HTTP 404): set the profile's location to "
+                          "the EWS URL, https://<server>/EWS/Exchange.asmx.")
+        try:
+            parsed = soap_answer(answer.body)
+        except NotEws as exc:
+            if answer.status >= 500:
+                raise Stopped(f"Exchange at {where} failed while answering for {what} (HTTP {answer.status}, "
+                              f"{exc}): a fault on the server's side; test again later.") from None
+            raise Stopped(f"{where} did not answer as Exchange Web Services while reading {what} (HTTP "
+                          f"{answer.status}: {exc}): check that the profile's location is the EWS URL "
+                          "(https://<server>/EWS/Exchange.asmx).") from None
+        if parsed.fault_code:
+            self.a.heard(visible(f"{parsed.fault_code}: {parsed.fault_text}"))
+        else:
+            self.a.heard(" ".join(visible(f"{m.response_class} {m.code}") for m in parsed.messages))
+        if parsed.fault_code and parsed.fault_code != "ErrorServerBusy":
+            raise Stopped(self._refusal(parsed.fault_code, parsed.fault_text, what), self.a.answer)
+        return parsed
+
+    def judge(self, parsed: SoapAnswer, folders: tuple[str, ...]) -> list[int | None]:
+        """Each folder's item count; Stopped naming the first folder refused."""
+        if len(parsed.messages) != len(folders):
+            raise Stopped(f"{self.a.ep.address} answered {len(parsed.messages)} response message(s) for "
+                          f"{len(folders)} folder(s): not the answer of Exchange Web Services.")
+        for folder, message in zip(folders, parsed.messages):
+            if message.response_class not in ("Success", "Warning"):
+                raise Stopped(self._refusal(message.code, message.text, FOLDER_NAMES[folder]), self.a.answer)
+        return [m.total_count for m in parsed.messages]
+
+    # ------------------------------------------------ explanations
+
+    def _quote(self, text: str) -> str:
+        return short_answer(visible(self.a.redact(text)))[:300]
+
+    def _who(self) -> str:
+        creds = self.a.creds
+        if creds.bearer:
+            request = self.a.token_request
+            return f"the app {request.client_id}" if request is not None else "the app"
+        if creds.kerberos:
+            return "this machine's Kerberos identity"
+        return f"'{self._quote(creds.username)}'"  # not repr: DOMAIN\\user would show its backslash twice
+
+    def _refused_sign_in(self, answer: Answer) -> str:
+        where, scheme = self.a.ep.address, self.signer.scheme or "no sign-in"
+        if self.a.creds.bearer:
+            return (f"Exchange at {where} refused the access token (HTTP 401): Hybrid Modern Auth must be enabled "
+                    "on the server (the EWS URL added as a service principal name of Office 365 Exchange Online), "
+                    "and the token's scope must be the EWS URL's host with /.default.")
+        if self.a.creds.kerberos:
+            return (f"Exchange at {where} refused this machine's Kerberos ticket (HTTP 401): the EWS virtual "
+                    "directory must allow Windows authentication (Negotiate) and the service account must hold a "
+                    "ticket for HTTP/<server>.")
+        return (f"Exchange at {where} refused the sign-in of {self._who()} ({scheme}, HTTP "
+                "401): check the user name and password (a domain account is written DOMAIN\\user or "
+                "user@domain), and that the account is not locked.")
+
+    def _refusal(self, code: str, text: str, what: str) -> str:
+        address, who = self.address, self._who()
+        said = self._quote(code) + (f": {self._quote(text)}" if text else "")
+        if code == "ErrorImpersonateUserDenied":
+            return f"{who} may not act for {address} ({said}). {ROLE_FIX}, then test again."
+        if code in ("ErrorNonExistentMailbox", "ErrorMailboxNotFound", "ErrorInvalidSmtpAddress"):
+            return (f"Exchange has no mailbox {address} ({said}): check the mailbox's email address; an Exchange "
+                    "Online mailbox is tested through Microsoft Graph with an Exchange Online profile.")
+        if code == "ErrorAccessDenied" and self.impersonate:
+            return (f"{who} acting for {address} was refused {what} ({said}): the ApplicationImpersonation role may "
+                    "be scoped to leave this mailbox out, or the folder's permissions refuse it. " + ROLE_FIX + ".")
+        if code == "ErrorAccessDenied":
+            return (f"{who} was refused {what} of {address} ({said}): with a mailbox's own credentials the account "
+                    "must be the mailbox's owner or hold Full Access to it (Add-MailboxPermission -AccessRights "
+                    "FullAccess).")
+        if code in ("ErrorInternalServerError", "ErrorInternalServerTransientError", "ErrorMailboxStoreUnavailable",
+                    "ErrorMailboxMoveInProgress"):
+            return (f"Exchange failed while reading {what} of {address} ({said}): a fault on the server's side, not "
+                    "in the profile; test again later.")
+        return f"Exchange refused reading {what} of {address} ({said})."
+
+    def _transport(self, exc: BaseException, what: str) -> str:
+        a, where = self.a, self.a.ep.address
+        if a.budget.overflowed:
+            return (f"{where} sent more than {READ_LIMIT // 1024} KiB while answering for {what} (an EWS answer here "
+                    "is a few KB), so the test stopped reading. Check that the profile's location is the EWS URL.")
+        trickle = a.budget.bytes_read - a.step_started_at
+        if a.budget.expired or isinstance(exc, (TimeoutError, socket.timeout)):
+            how = f"sent {trickle} byte(s) without finishing its answer" if trickle else "did not answer"
+            return (f"Timed out after {a.ep.timeout:g} s: {where} {how} for {what}. Check the profile's location, or "
+                    "raise its timeout.")
+        if isinstance(exc, ProbeLimit):
+            return f"The test of {what} at {where} was stopped."
+        if isinstance(exc, (http.client.HTTPException, ConnectionError, EOFError)):
+            return (f"{where} closed the connection or broke HTTP while answering for {what} "
+                    f"({type(exc).__name__}): check that the profile's location is the EWS URL.")
+        return f"Reading {what} at {where} failed ({type(exc).__name__})."
+
+    def acting(self) -> str:
+        if self.impersonate:
+            return f"as {self._who()} impersonating the mailbox (ExchangeImpersonation)"
+        return f"as {self._who()}"
