@@ -17,7 +17,7 @@ from ..domain.fields import (
     parse_utc,
     read_only_columns,
 )
-from ..domain.findings import Severity
+from ..domain.findings import Finding
 from ..domain.options import MailboxKind, RecordState, TlsMode
 
 SECTIONS = tuple(EXCHANGE_SECTIONS)  # profiles, users, queues, mailboxes: the order a document holds them
@@ -40,21 +40,19 @@ TLS_CODES = {v: k for k, v in TLS_NAMES.items()}
 
 
 @dataclass(frozen=True)
-class ImportFinding:
-    section: str
-    row: int  # 1-based within its section; 0 for the document itself
-    rule: str
-    field: str
-    severity: Severity
-    message: str
+class ImportFinding(Finding):
+    """A rule's finding where an import found it: its section, and its row there (1-based; 0 for the
+    document itself)."""
 
-    @property
-    def is_error(self) -> bool:
-        return self.severity is Severity.ERROR
+    section: str = ""
+    row: int = 0
+
+    @classmethod
+    def at(cls, section: str, row: int, f: Finding) -> ImportFinding:
+        return cls(f.rule, f.field, f.severity, f.message, section, row)
 
     def as_dict(self) -> dict:
-        return {"section": self.section, "row": self.row, "rule": self.rule, "field": self.field,
-                "severity": self.severity.value, "message": self.message}
+        return {"section": self.section, "row": self.row, **super().as_dict()}
 
     def __str__(self) -> str:
         where = f"{self.section}[{self.row}]" if self.row else self.section

@@ -24,8 +24,8 @@ PACKAGE = Path(mailbox_tui.__file__).parent
 RULE_ID = re.compile(r"[MPUQAR][0-9]{1,2}")
 MENTION = re.compile(r"\b[MPUQAR][0-9]{1,2}\b")
 DECLARING = {"rule", "declare"}
-# Where a call carries the rule code: Finding(rule, ...), ImportFinding(section, row, rule, ...).
-RULE_ARGUMENT = {"Finding": 0, "ImportFinding": 2}
+# Where a call carries the rule code: Finding(rule, ...) (an import's is ImportFinding.at(section, row, Finding(...))).
+RULE_ARGUMENT = {"Finding": 0}
 
 SPECS = {spec.id: spec for spec in all_rules()}
 
@@ -38,7 +38,7 @@ def _name(func: ast.expr) -> str:
 
 
 def codes_in_source(source: str) -> tuple[set[str], set[str]]:
-    """(rule IDs written as string literals, codes passed as the rule of a Finding or ImportFinding).
+    """(rule IDs written as string literals, codes passed as the rule of a Finding).
 
     The IDs given to a declaration (`rule("M1", ...)`, `declare(...)`) do not count: they are what
     the code is checked against."""
@@ -135,7 +135,7 @@ def test_the_scanner_finds_what_it_must():
         'def f():\n'
         '    yield Finding("M99", "name", E, "x")\n'
         '    yield Finding(UNREADABLE, "password", E, "x")\n'
-        '    report.append(ImportFinding("import", 0, "CONFLICT", "", E, "x"))\n'
+        '    report.append(ImportFinding.at("import", 0, Finding("CONFLICT", "", E, "x")))\n'
         '    yield from helper("P77", "field")\n'
     )
     literal_ids, reported = codes_in_source(source)

@@ -115,8 +115,7 @@ class ImportPlan:
 
     def add(self, section: str, row: int, finding: Finding) -> None:
         self.has_errors = self.has_errors or finding.is_error
-        self.report.findings.append(ImportFinding(section, row, finding.rule, finding.field, finding.severity,
-                                                  finding.message))
+        self.report.findings.append(ImportFinding.at(section, row, finding))
 
     def error(self, section: str, row: int, rule: str, fld: str, message: str) -> None:
         self.add(section, row, Finding(rule, fld, Severity.ERROR, message))

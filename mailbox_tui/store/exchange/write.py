@@ -9,7 +9,7 @@ from itertools import chain
 import peewee
 
 from ...domain.effects import mailbox_changes
-from ...domain.findings import RuleViolation, Severity
+from ...domain.findings import Finding, RuleViolation, Severity
 from ...domain.options import MailboxKind
 from ...domain.records import MailboxDraft, UserDraft, changed_fields
 from ...domain.text import normalise_email
@@ -96,14 +96,13 @@ def _written(store: Store, plan: ImportPlan, txn, dry_run: bool, name: str) -> I
         interrupts.hold()  # the commit is next: Ctrl-C no longer stops the import
     except RuleViolation as exc:
         txn.rollback()
-        report.findings += [ImportFinding("import", 0, f.rule, f.field, f.severity, f.message)
-                            for f in exc.findings]
+        report.findings += [ImportFinding.at("import", 0, f) for f in exc.findings]
         report.created = {s: 0 for s in SECTIONS}
         report.updated = {s: 0 for s in SECTIONS}
         return report
     except ConflictError as exc:
         txn.rollback()
-        report.findings.append(ImportFinding("import", 0, "CONFLICT", "", Severity.ERROR, str(exc)))
+        report.findings.append(ImportFinding.at("import", 0, Finding("CONFLICT", "", Severity.ERROR, str(exc))))
         report.created = {s: 0 for s in SECTIONS}
         report.updated = {s: 0 for s in SECTIONS}
         return report
@@ -111,8 +110,8 @@ def _written(store: Store, plan: ImportPlan, txn, dry_run: bool, name: str) -> I
         # The rules should have found it first; if the database still refuses a row, say so plainly.
         txn.rollback()
         why = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        report.findings.append(ImportFinding("import", 0, "DATABASE", "", Severity.ERROR,
-                                             f"The database refused a row: {why}"))
+        report.findings.append(ImportFinding.at("import", 0, Finding("DATABASE", "", Severity.ERROR,
+                                                                     f"The database refused a row: {why}")))
         report.created = {s: 0 for s in SECTIONS}
         report.updated = {s: 0 for s in SECTIONS}
         return report
