@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 
 from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields, short_labels
@@ -20,8 +19,7 @@ from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
 from .declared_form import DeclaredForm
 from ..widgets.completing import CompletingInput, UserEmailSuggester
 from .record_form import FORM_CSS, RecordFormScreen
-from .record_list import RecordListScreen
-from .users import ApprovalCommands
+from .users import RecordWithMailboxList
 
 # At 80 columns the name, email, owner and approval are in view; the methods scroll in (→).
 QUEUE_COLUMNS = (
@@ -40,39 +38,26 @@ class QueueTable(RecordTable):
     COLUMNS = QUEUE_COLUMNS
 
 
-class QueueListScreen(ApprovalCommands, RecordListScreen):
+class QueueListScreen(RecordWithMailboxList):
     EMPTY = "No queues yet: n adds one, and its mailbox with it."
     PAGE = "queues"
     VIEWS = queries.QUEUE_VIEWS
     TABLE = QueueTable
-    BINDINGS = RecordListScreen.COMMON_BINDINGS + [
-        Binding("n", "new", "New queue", id="new"),
-        Binding("delete", "delete", "Delete", id="delete"),
-        Binding("a", "approve(True)", "Approve", id="approve"),
-        Binding("r", "approve(False)", "Reject", id="reject"),
-    ]
+    BINDINGS = RecordWithMailboxList.list_bindings("queue")
+    COUNT, PAGE_OF = staticmethod(queries.count_queues), staticmethod(queries.queue_page)
+    MAILBOX_OF, GET, DELETE = (staticmethod(lookups.queue_mailbox_id), staticmethod(services.get_queue),
+                               staticmethod(services.delete_queue))
 
-    def count_rows(self, view, text) -> int:
-        return queries.count_queues(view, text)
+    @property
+    def FORM(self):  # noqa: N802 (declared below this class)
+        return QueueFormScreen
 
-    def page_rows(self, view, text, sort, descending, limit, offset) -> list:
-        return queries.queue_page(view, text, limit=limit, offset=offset)
+    def new_draft(self) -> QueueDraft:
+        return QueueDraft(owner_id=self.app.acting_user_id)
 
-    def mailbox_ids(self, queue_ids: list[int]) -> list[int]:
-        return [m for m in (lookups.queue_mailbox_id(q) for q in queue_ids) if m is not None]
-
-    def open_row(self, row) -> None:
-        self.app.push_screen(QueueFormScreen(services.get_queue(self.app.store, row.id)))
-
-    def action_new(self) -> None:
-        self.app.push_screen(QueueFormScreen(QueueDraft(owner_id=self.app.acting_user_id)))
-
-    def action_delete(self) -> None:
-        row = self.table.current
-        if row is not None:
-            self.confirm_then(f"Delete the queue {visible(row.name)}? Its mailbox goes too.",
-                              lambda: services.delete_queue(self.app.store, row.id),
-                              f"Deleted queue {visible(row.name)} and its mailbox.")
+    def delete_words(self, row) -> tuple[str, str]:
+        return (f"Delete the queue {visible(row.name)}? Its mailbox goes too.",
+                f"Deleted queue {visible(row.name)} and its mailbox.")
 
 
 class QueueFormScreen(DeclaredForm, RecordFormScreen):

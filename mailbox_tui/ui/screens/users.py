@@ -54,40 +54,72 @@ class ApprovalCommands(GuardsDatabase):
         self.after_change()
 
 
-class UserListScreen(ApprovalCommands, RecordListScreen):
-    EMPTY = "No users yet: n adds one, and its mailbox with it."
-    PAGE = "users"
-    VIEWS = queries.USER_VIEWS
-    TABLE = UserTable
-    BINDINGS = RecordListScreen.COMMON_BINDINGS + [
-        Binding("n", "new", "New user", id="new"),
-        Binding("delete", "delete", "Delete", id="delete"),
-        Binding("a", "approve(True)", "Approve", id="approve"),
-        Binding("r", "approve(False)", "Reject", id="reject"),
-    ]
+class RecordWithMailboxList(ApprovalCommands, RecordListScreen):
+    """A list of records that come with a mailbox of their own (users, queues): n makes one (and its
+    mailbox), Enter opens its form, a and r approve or reject its mailbox's email, delete takes the mailbox
+    too. A subclass names its queries, services and form."""
+
+    NOUN = ""
+    COUNT = PAGE_OF = MAILBOX_OF = GET = DELETE = None  # staticmethods of the subclass
+    FORM = None
+
+    @staticmethod
+    def list_bindings(noun: str) -> list[Binding]:
+        return RecordListScreen.COMMON_BINDINGS + [
+            Binding("n", "new", f"New {noun}", id="new"),
+            Binding("delete", "delete", "Delete", id="delete"),
+            Binding("a", "approve(True)", "Approve", id="approve"),
+            Binding("r", "approve(False)", "Reject", id="reject"),
+        ]
 
     def count_rows(self, view, text) -> int:
-        return queries.count_users(view, text)
+        return self.COUNT(view, text)
 
     def page_rows(self, view, text, sort, descending, limit, offset) -> list:
-        return queries.user_page(view, text, limit=limit, offset=offset)
+        return self.PAGE_OF(view, text, limit=limit, offset=offset)
 
-    def mailbox_ids(self, user_ids: list[int]) -> list[int]:
-        return [m for m in (services.user_mailbox_id(u) for u in user_ids) if m is not None]
+    def mailbox_ids(self, record_ids: list[int]) -> list[int]:
+        return [m for m in (self.MAILBOX_OF(r) for r in record_ids) if m is not None]
 
     def open_row(self, row) -> None:
-        self.app.push_screen(UserFormScreen(services.get_user(self.app.store, row.id)))
+        self.app.push_screen(self.FORM(self.GET(self.app.store, row.id)))
 
     def action_new(self) -> None:
-        self.app.push_screen(UserFormScreen(UserDraft()))
+        self.app.push_screen(self.FORM(self.new_draft()))
+
+    def new_draft(self):
+        raise NotImplementedError
 
     def action_delete(self) -> None:
         row = self.table.current
         if row is not None:
-            self.confirm_then(f"Delete the user {visible(row.full_name)} <{visible(row.email)}>? Their mailbox "
-                              "goes too.",
-                              lambda: services.delete_user(self.app.store, row.id),
-                              f"Deleted user {visible(row.full_name)} and their mailbox.")
+            question, done = self.delete_words(row)
+            self.confirm_then(question, lambda: self.DELETE(self.app.store, row.id), done)
+
+    def delete_words(self, row) -> tuple[str, str]:
+        raise NotImplementedError
+
+
+class UserListScreen(RecordWithMailboxList):
+    EMPTY = "No users yet: n adds one, and its mailbox with it."
+    PAGE = "users"
+    VIEWS = queries.USER_VIEWS
+    TABLE = UserTable
+    BINDINGS = RecordWithMailboxList.list_bindings("user")
+    COUNT, PAGE_OF = staticmethod(queries.count_users), staticmethod(queries.user_page)
+    MAILBOX_OF, GET, DELETE = (staticmethod(services.user_mailbox_id), staticmethod(services.get_user),
+                               staticmethod(services.delete_user))
+
+    @property
+    def FORM(self):  # noqa: N802 (declared below this class)
+        return UserFormScreen
+
+    def new_draft(self) -> UserDraft:
+        return UserDraft()
+
+    def delete_words(self, row) -> tuple[str, str]:
+        return (f"Delete the user {visible(row.full_name)} <{visible(row.email)}>? Their mailbox goes too.",
+                f"Deleted user {visible(row.full_name)} and their mailbox.")
 
 
 class UserFormScreen(DeclaredForm, RecordFormScreen):
