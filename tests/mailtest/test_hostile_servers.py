@@ -166,7 +166,7 @@ def test_a_flood_is_cut_off_with_bounded_memory_and_reported(hostile, protocol, 
     assert peak < 8 * 1024 * 1024, f"the probe grew by {peak / 1e6:.1f} MB"
     assert result.elapsed < 4
     assert len(result.server_answer) <= ANSWER_MAX + 1
-    time.sleep(0.2)
+    server.settle()
     assert server.sessions[0].sent < FLOOD_MAX  # the client left: the flood did not run its course
     assert PASSWORD.encode() not in server.received
 
@@ -250,7 +250,7 @@ def test_a_control_character_in_credentials_is_refused_and_nothing_is_sent(hosti
     result = probe(Endpoint(protocol, HOST, server.port, TlsMode.NONE, 5), Credentials(username, password))
     assert not result.ok and result.step == AUTHENTICATION
     assert f"The {field} contains" in result.message and "Nothing was sent" in result.message, result.message
-    time.sleep(0.2)
+    server.settle()
     assert server.connections == 0 and server.received == b""  # not even a greeting was asked for
     assert_no_fragment(texts_of(result, password), password)
 
@@ -270,7 +270,7 @@ def test_a_pin_that_is_not_a_sha256_never_turns_verification_off(hostile, impost
     result = probe(Endpoint(IMAP, HOST, server.port, TlsMode.IMPLICIT, 5, pin_sha256=pin), ALICE)
     assert not result.ok and result.step == TLS
     assert "Nothing was sent" in result.message, result.message
-    time.sleep(0.2)
+    server.settle()
     assert PASSWORD.encode() not in server.received and b"LOGIN" not in server.received
 
 
@@ -285,7 +285,7 @@ def test_the_impostor_without_a_pin_is_not_trusted(hostile, impostor_certificate
     server = impostor_imap(hostile, impostor_certificate)
     result = probe(Endpoint(IMAP, HOST, server.port, TlsMode.IMPLICIT, 5), ALICE)
     assert not result.ok and result.step == TLS and result.message.startswith("Certificate not trusted")
-    time.sleep(0.2)
+    server.settle()
     assert PASSWORD.encode() not in server.received
 
 
@@ -295,7 +295,7 @@ def test_a_trusted_certificate_for_another_name_is_refused(hostile, impostor_cer
     result = probe(Endpoint(IMAP, HOST, server.port, TlsMode.IMPLICIT, 5), ALICE)
     assert not result.ok and result.step == TLS
     assert "Certificate not trusted" in result.message and "mismatch" in result.message
-    time.sleep(0.2)
+    server.settle()
     assert PASSWORD.encode() not in server.received
 
 
@@ -308,7 +308,7 @@ def test_the_impostor_with_its_own_pin_is_trusted_only_by_that_exact_match(hosti
     before = server.received.count(PASSWORD.encode())
     refused = probe(Endpoint(IMAP, HOST, server.port, TlsMode.IMPLICIT, 5, pin_sha256=other), ALICE)
     assert not refused.ok and "not the one pinned" in refused.message
-    time.sleep(0.2)
+    server.settle()
     assert server.received.count(PASSWORD.encode()) == before
 
 
@@ -328,7 +328,7 @@ def test_starttls_required_but_not_given_sends_no_credentials(hostile, protocol,
     server = hostile(script, lifetime=10)
     result = probe(Endpoint(protocol, HOST, server.port, TlsMode.STARTTLS, 5), ALICE)
     assert not result.ok and result.step == TLS, result.message
-    time.sleep(0.2)
+    server.settle()
     for word in (PASSWORD.encode(), b"LOGIN", b"USER", b"PASS", b"AUTH"):
         assert word not in server.received.upper() if word != PASSWORD.encode() else word not in server.received
     assert_no_fragment(texts_of(result, PASSWORD), PASSWORD)
@@ -490,7 +490,7 @@ def test_a_stored_malformed_pin_fails_the_mailbox_and_the_impostor_gets_no_passw
     assert after.incoming_status == TestStatus.FAILURE and not after.enabled_incoming
     assert any("not a SHA-256 fingerprint" in a.message and a.step == "TLS"
                for a in queries.mailbox_alerts(mailbox.id))
-    time.sleep(0.2)
+    imap_server.settle()
     assert imap_server.connections == 0 and PASSWORD.encode() not in imap_server.received
 
 
@@ -508,5 +508,5 @@ def test_test_connection_with_a_stored_malformed_pin_offers_to_pin_again(hostile
     incoming = test_connection(sqlite_store, profile.id)[0]
     assert not incoming.result.ok and "not a SHA-256 fingerprint" in incoming.result.message
     assert incoming.untrusted_certificate  # the dialog offers p: fetch the certificate, compare, pin
-    time.sleep(0.2)
+    imap_server.settle()
     assert PASSWORD.encode() not in imap_server.received

@@ -99,6 +99,8 @@ class HostileServer:
         self.stopping = threading.Event()
         self.ends_at = time.monotonic() + lifetime
         self._threads: list[threading.Thread] = []
+        self._markers: set[int] = set()  # the local ports of settle()'s marker connections
+        self._marker_seen = threading.Event()
         self._accept = threading.Thread(target=self._serve, name=f"hostile-{self.port}", daemon=True)
 
     def start(self) -> HostileServer:
@@ -124,11 +126,15 @@ class HostileServer:
         self.sock.settimeout(0.1)
         while not self.stopping.is_set() and time.monotonic() < self.ends_at:
             try:
-                conn, _ = self.sock.accept()
+                conn, peer = self.sock.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return
+            if peer[1] in self._markers:  # settle()'s marker: every connection before it is accepted
+                conn.close()
+                self._marker_seen.set()
+                continue
             session = Session(conn, self)
             self.sessions.append(session)
             thread = threading.Thread(target=self._run, args=(session,), daemon=True)
@@ -148,6 +154,27 @@ class HostileServer:
                 session.conn.close()
             except OSError:
                 pass
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until the server has taken in everything clients that are done with it sent: a condition,
+        not a sleep. A marker connection is accepted after every earlier one (the listen queue is first in,
+        first out), so once it is seen every client's session exists; then each session's thread is waited
+        for (it ends when its client has gone). After this, `received` and `connections` are final."""
+        marker = socket.socket()
+        marker.bind(("127.0.0.1", 0))
+        self._markers.add(marker.getsockname()[1])
+        self._marker_seen.clear()
+        try:
+            marker.connect(("127.0.0.1", self.port))
+            if not self._marker_seen.wait(timeout):
+                raise AssertionError(f"the server on port {self.port} accepted nothing for {timeout} s")
+        finally:
+            marker.close()
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                raise AssertionError(f"a session of the server on port {self.port} is still running")
 
     def stop(self) -> None:
         self.stopping.set()
