@@ -16,7 +16,7 @@ from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
 from ..store.queries import VIEWS
 from .db_trouble import DOWN_TITLE, WatchesDatabase
-from .input_queue import InputQueue
+from .terminal.input_queue import InputQueue
 from .live_changes import LiveChanges
 from .plain import markup_literal, plain, visible
 from .settings import load_settings, save_settings
@@ -255,7 +255,7 @@ def run_app(store: Store, acting: str | None = None, mouse: bool = True) -> int:
 
     driver_class = None
     if sys.platform != "win32":
-        from .terminal_input import SshLinuxDriver
+        from .terminal.driver import SshLinuxDriver
 
         driver_class = SshLinuxDriver  # Escape then a key in one read is two keys, not alt+key
     app = MailboxApp(store, acting, driver_class=driver_class)

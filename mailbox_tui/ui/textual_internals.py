@@ -4,7 +4,7 @@ Textual and rich are pinned exactly (pyproject.toml). tests/ui/test_textual_inte
 name when an upgrade changes what is listed here: a private name gone or reshaped, or Textual code
 that the app copied no longer what it was copied from. It also fails when a module of ui/ uses a
 Textual internal without going through this one. Everything else in ui/ is Textual's public API
-(ui/input_queue.py is being moved there in its own change, issue 20).
+(ui/terminal/input_queue.py is being moved there in its own change, issue 20).
 
 To upgrade Textual: bump the pins, run that test, and for each failure read the new Textual code
 and adapt the user named below before updating what is recorded here.
@@ -17,14 +17,14 @@ from __future__ import annotations
 # textual._xterm_parser.XTermParser: Textual's terminal input parser (escape sequences, the kitty
 # keyboard protocol, mouse, bracketed paste, focus and in-band resize reports). Textual has no
 # public parser, and LinuxDriver builds this one inside its input thread. The SSH driver
-# (ui/terminal_input.py: SshKeyParser) feeds it everything except an ESC that starts no sequence,
+# (ui/terminal/driver.py: SshKeyParser) feeds it everything except an ESC that starts no sequence,
 # which it reports as the Escape key itself. Without it: ESC y over SSH is alt+y (a `y` typed into
 # the form), or the app needs a parser of its own. Used: XTermParser(debug), .feed(str) -> events
 # (empty str: end of input), .tick() -> events due after a timeout.
 from textual._xterm_parser import XTermParser
 
 PRIVATE_NAMES = {
-    "textual._xterm_parser.XTermParser": "mailbox_tui.ui.terminal_input.SshKeyParser",
+    "textual._xterm_parser.XTermParser": "mailbox_tui.ui.terminal.driver.SshKeyParser",
 }
 
 # -- Textual code copied into the app --------------------------------------------------------
@@ -36,7 +36,7 @@ COPIED_CODE = {
     # (LinuxDriver creates its parser inside the loop, so it cannot be swapped in any other way).
     "textual.drivers.linux_driver.LinuxDriver.run_input_thread": (
         "d796af6d69db337d6fa6bd463984f7d17188d991dbb22f60efb92a8a9619507c",
-        "mailbox_tui.ui.terminal_input.SshLinuxDriver.run_input_thread",
+        "mailbox_tui.ui.terminal.driver.SshLinuxDriver.run_input_thread",
     ),
 }
 

@@ -6,7 +6,7 @@ raises ends in ERROR, and `on_worker_state_changed` says so in one sentence; the
 log. The workers are the App's own because Worker.StateChanged goes only to the node that ran the
 worker (it does not bubble): so one handler sees every failure.
 
-Groups decide what typing waits for (ui/input_queue.py): "rows" is foreground, so the key after a
+Groups decide what typing waits for (ui/terminal/input_queue.py): "rows" is foreground, so the key after a
 filter acts on the rows it asked for; "test-enable" and "connection" run in the background."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The input queue (ui/input_queue.py) fails open and never holds ctrl+q for long.
+"""The input queue (ui/terminal/input_queue.py) fails open and never holds ctrl+q for long.
 
 The installed app runs in a real pseudo-terminal (tests/support/terminal.py) on the demo
 organisation; keys are written in bursts, as they arrive over SSH. Where the queue's settle check
@@ -21,7 +21,7 @@ import pytest
 from support.terminal import TerminalApp, demo_database, keys
 from support.ui import settle
 
-import mailbox_tui.ui.input_queue as input_queue
+import mailbox_tui.ui.terminal.input_queue as input_queue
 from mailbox_tui.ui.dialogs.confirm import ConfirmDialog
 from mailbox_tui.ui.screens.record_form import RecordFormScreen
 
@@ -34,7 +34,7 @@ QUIT_MARGIN = 0.5
 # "never" never says the app has settled (the check keeps saying busy).
 FAKE_SETTLE = """
 import asyncio, sys
-from mailbox_tui.ui.input_queue import InputQueue
+from mailbox_tui.ui.terminal.input_queue import InputQueue
 
 mode = sys.argv.pop(1)
 

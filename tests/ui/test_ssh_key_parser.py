@@ -1,4 +1,4 @@
-"""The SSH key parser (ui/terminal_input.py), fed bytes in-process, read by read, as the input
+"""The SSH key parser (ui/terminal/driver.py), fed bytes in-process, read by read, as the input
 thread feeds it what the terminal sends.
 
 The contract (the module's docstring): the app binds no alt keys, so ESC followed by anything that
@@ -13,7 +13,7 @@ import time
 import pytest
 from textual import constants, events
 
-from mailbox_tui.ui.terminal_input import SshKeyParser
+from mailbox_tui.ui.terminal.driver import SshKeyParser
 
 ESC = "\x1b"
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"

@@ -9,7 +9,7 @@ import pyte
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mailbox_tui.ui.terminal_output import Compactor, compact
+from mailbox_tui.ui.terminal.output import Compactor, compact
 
 COLS, ROWS = 80, 24
 RESET = "\x1b[0m"
@@ -123,7 +123,7 @@ def test_short_runs_stay_spaces():
 
 # -- ScreenDiff: only the cells a frame changes
 
-from mailbox_tui.ui.terminal_output import ScreenDiff  # noqa: E402
+from mailbox_tui.ui.terminal.output import ScreenDiff  # noqa: E402
 
 OTHER = ["\x1b[?25l", "\x1b[?25h", "\x1b[?2026h", "\x1b[?2026l", "\x1b]0;title  with  spaces\x07", "\x1b[2J",
          "\x1b[K", "\x1b[?1049h", "\x1b[>25u", "\x07", "\x1b[3A", "\r\n", "\n"]
@@ -219,7 +219,7 @@ def test_without_a_known_size_everything_is_written():
 
 def test_a_change_of_look_sends_only_what_differs():
     """One attribute on or off is sent as that, not as a reset and every colour again."""
-    from mailbox_tui.ui.terminal_output import DEFAULT_LOOK, apply_sgr, sgr_between
+    from mailbox_tui.ui.terminal.output import DEFAULT_LOOK, apply_sgr, sgr_between
 
     plain = apply_sgr(DEFAULT_LOOK, "39;49")
     italic = apply_sgr(plain, "3")

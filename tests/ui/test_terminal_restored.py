@@ -135,10 +135,10 @@ def test_after_a_crash_the_shells_screen_is_kept_and_the_error_and_next_line_go_
     assert moves == [], moves
 
 
-# A fault in the driver's own output step (ui/terminal_output.py) from F1 on: the help screen and
+# A fault in the driver's own output step (ui/terminal/output.py) from F1 on: the help screen and
 # everything after it are drawn by Textual's writes alone.
 FAULTY_OUTPUT = ("import sys\n"
-                 "from mailbox_tui.ui import terminal_output\n"
+                 "from mailbox_tui.ui.terminal import output as terminal_output\n"
                  "from mailbox_tui.ui.app import MailboxApp\n"
                  "broken, feed, help = [], terminal_output.ScreenDiff.feed, MailboxApp.action_help\n"
                  "def faulty(self, data, size):\n"

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
-from ..input_queue import GuardsTypeahead
+from ..terminal.input_queue import GuardsTypeahead
 from ..plain import Plain, plain
 
 

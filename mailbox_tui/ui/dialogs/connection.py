@@ -16,7 +16,7 @@ from ...domain.findings import RuleViolation
 from ...domain.fields import PROFILE_FIELDS, short_labels
 from ...store import services
 from ...store.database import ConflictError, StoreError
-from ..input_queue import GuardsTypeahead
+from ..terminal.input_queue import GuardsTypeahead
 from ..messages import CertificateFetched, ConnectionChecked
 from ..plain import Plain, plain, plain_lines
 from ..db_trouble import GuardsDatabase

@@ -12,7 +12,7 @@ from ...domain.findings import Severity
 from ...domain.options import ActMethod, IncomingMethod, OutgoingMethod
 from ...store import lookups
 from ...store.services import DefaultsPreview
-from ..input_queue import GuardsTypeahead
+from ..terminal.input_queue import GuardsTypeahead
 from ..plain import Plain, plain, plain_lines
 from ..db_trouble import GuardsDatabase
 

@@ -22,8 +22,8 @@ from textual import constants, events
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 
-from .terminal_output import Compactor, ScreenDiff
-from .textual_internals import XTermParser
+from .output import Compactor, ScreenDiff
+from ..textual_internals import XTermParser
 
 ESC = "\x1b"
 # After ESC, these start a sequence a terminal sends (CSI, SS3); anything else is a key of its own.
@@ -99,7 +99,7 @@ class SshKeyParser:
 
 class SshLinuxDriver(LinuxDriver):
     """Textual's Linux driver with the SSH-aware key parser, writing only the cells a frame
-    changes, blank runs compactly (ui/terminal_output.py); everything else as Textual does it."""
+    changes, blank runs compactly (ui/terminal/output.py); everything else as Textual does it."""
 
     def __init__(self, app, *, debug: bool = False, mouse: bool = True, size: tuple[int, int] | None = None) -> None:
         super().__init__(app, debug=debug, mouse=mouse, size=size)
