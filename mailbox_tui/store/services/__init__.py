@@ -29,7 +29,7 @@ from .organisation import org_settings, update_org_settings, validate_org_settin
 from .profiles import create_profile, delete_profile, get_profile, profile_usage, update_profile, validate_profile
 from .queues import create_queue, delete_queue, get_queue, queue_mailbox, update_queue, validate_queue
 from .secrets import mailbox_password, profile_credentials, profile_oauth_secrets
-from .test_results import AlertDraft, record_test_results
+from .test_results import AlertDraft, ClaimLost, record_test_results
 from .users import (
     create_user,
     delete_user,
@@ -43,7 +43,7 @@ from .users import (
 )
 
 __all__ = [
-    "AlertDraft", "DefaultsPreview", "NotFound", "OrgSettings", "apply_default_settings", "create_forward_mailbox",
+    "AlertDraft", "ClaimLost", "DefaultsPreview", "NotFound", "OrgSettings", "apply_default_settings", "create_forward_mailbox",
     "create_profile", "create_queue", "create_user", "delete_forward_mailboxes", "delete_mailbox", "delete_profile",
     "delete_queue", "delete_user", "delete_users", "get_mailbox", "get_profile", "get_queue", "get_user",
     "mailbox_context", "mailbox_password",
