@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from mail_builders import server_profile, user_mailbox
 from support.mailservers import Dovecot, MAIL_USERS, free_port
@@ -118,3 +119,17 @@ def test_stop_ends_a_round_at_once_records_nothing_half_and_leaves_nothing_claim
     assert (after.version, after.last_attempted_on, after.incoming_status) == (mailbox.version, None,
                                                                                TestStatus.NOT_RUN)
     assert watch_claims.claims() == [] and watch_claims.due_ids(T0) == [mailbox.id]  # due for the next watch
+
+
+def test_the_readme_shows_the_systemd_unit_of_contrib_and_its_command_runs():
+    root = Path(__file__).resolve().parents[2]
+    unit = [line for line in (root / "contrib" / "mailbox-tui-watch.service").read_text().splitlines()
+            if line and not line.startswith("#")]
+    readme = (root / "README.md").read_text()
+    shown = readme.split("```ini\n", 1)[1].split("```", 1)[0].splitlines()
+    assert [line for line in shown if line] == unit
+    command = next(line for line in unit if line.startswith("ExecStart=")).split()[1:]
+    assert command[0] == "watch" and set(command[1::2]) <= {"--key-file", "--concurrency"}
+    from mailbox_tui.cli import build_parser
+
+    assert build_parser().parse_args(command).command == "watch"
