@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from mail_builders import server_profile, user_mailbox
-from support.mailservers import Dovecot, MAIL_USERS, free_port
+from support.mailservers import MAIL_USERS, Dovecot
 
 from mailbox_tui.domain.options import ProcessingState, TestStatus, TlsMode
 from mailbox_tui.mailtest.runner import CLAIM_LOST, TestRunner
