@@ -1,6 +1,6 @@
 """`mailbox-tui watch`: a long-running process that re-tests what is due (mailtest/watch.py), until SIGTERM or
-SIGINT. One line per result on standard output (and in the log, --log); what the watch itself says on standard
-error. Exit 0 when stopped, 1 when it cannot start (another watch holds an SQLite database)."""
+SIGINT. One line per result on standard output (and in the log, --log), or with --json one JSON object per line;
+what the watch itself says on standard error. Exit 0 when stopped, 1 when it cannot start (another watch holds an SQLite database)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def cmd_watch(args) -> int:
                                      claim_timeout=args.claim_timeout)
             print(f"mailbox-tui: watch {me} on {describe_url(store.url)}: testing what is due (looking every "
                   f"{settings.tick:g} s while nothing is; SIGTERM or Ctrl-C stops)", file=sys.stderr, flush=True)
-            summary = Watcher(store, me, stop=stop, settings=settings, say=_say).run()
+            summary = Watcher(store, me, stop=stop, settings=settings, say=_say, note=_note,
+                              json_lines=getattr(args, "json", False)).run()
     finally:
         if lock is not None:
             lock.release()
@@ -82,3 +83,8 @@ def cmd_watch(args) -> int:
 def _say(line: str) -> None:
     print(line, flush=True)
     log.info("%s", line)
+
+
+def _note(line: str) -> None:
+    print(f"mailbox-tui: watch: {line}", file=sys.stderr, flush=True)
+    log.warning("%s", line)

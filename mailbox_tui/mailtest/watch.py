@@ -18,6 +18,7 @@ One thread: the one calling `run` reads and writes the database; probe threads o
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -63,12 +64,15 @@ class WatchSummary:
 
 
 class Watcher:
-    """Runs rounds until `stop` is set. `say` hears one line per result (and a few about the watch itself)."""
+    """Runs rounds until `stop` is set. `say` hears one line per result: text, or with `json_lines` one JSON object
+    per line (control characters escaped, as JSON does); `note` hears what the watch says about itself."""
 
     def __init__(self, store: Store, host_id: str, *, stop: threading.Event | None = None,
                  settings: WatchSettings = WatchSettings(), clock: Callable[[], datetime] = utcnow,
-                 say: Callable[[str], None] = print):
+                 say: Callable[[str], None] = print, note: Callable[[str], None] | None = None,
+                 json_lines: bool = False):
         self.store, self.host_id, self.settings, self.clock, self.say = store, host_id, settings, clock, say
+        self.note, self.json_lines = note or say, json_lines
         self.stop = stop or threading.Event()
         self.summary = WatchSummary()
         self._unreachable = False
@@ -78,7 +82,7 @@ class Watcher:
         if not self.store.is_postgres:  # the watch lock is held: whoever claimed these is gone
             self.summary.released = self._database(lambda: watch_claims.release_all(self.store)) or 0
             if self.summary.released:
-                self.say(f"released {self.summary.released} mailbox(es) an earlier watch left claimed")
+                self.note(f"released {self.summary.released} mailbox(es) an earlier watch left claimed")
         while not self.stop.is_set():
             if not self.round():
                 self.stop.wait(self.settings.tick)
@@ -127,13 +131,13 @@ class Watcher:
                 raise
             if not self._unreachable:
                 self._unreachable = True
-                self.say("the database can't be reached: waiting for it (mailboxes claimed and not recorded are "
-                         "taken over by other watches once their claims expire)")
+                self.note("the database can't be reached: waiting for it (mailboxes claimed and not recorded are "
+                          "taken over by other watches once their claims expire)")
                 log.warning("watch: the database can't be reached: %s", error)
             return None
         if self._unreachable:
             self._unreachable = False
-            self.say("the database is back")
+            self.note("the database is back")
         return answer
 
     def _tell(self, report: RunReport, retries: set[int]) -> None:
@@ -146,10 +150,17 @@ class Watcher:
             s.succeeded += o.tested and not o.failed
             result = "Failure" if o.failed else "Success" if o.tested else "Not Run"
             kind = "retry" if o.mailbox_id in retries else "poll"
-            self.say(f"{stamp} {result} ({kind}) {o.name} <{o.email}>: {_directions(o)}")
+            if self.json_lines:
+                self.say(json.dumps({"at": stamp, "event": "result", "result": result, "trigger": kind,
+                                     "mailbox": o.as_dict()}, ensure_ascii=False, default=str))
+            else:
+                self.say(f"{stamp} {result} ({kind}) {o.name} <{o.email}>: {_directions(o)}")
         for n in report.not_run:
             s.not_recorded += 1
-            self.say(f"{stamp} Not Run {n.label}: {n.reason}")
+            if self.json_lines:
+                self.say(json.dumps({"at": stamp, "event": "not_run", **n.as_dict()}, ensure_ascii=False))
+            else:
+                self.say(f"{stamp} Not Run {n.label}: {n.reason}")
 
 
 def _directions(outcome) -> str:

@@ -3,6 +3,7 @@ an enabled mailbox polled on its interval, a retry when its time comes, a vanish
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,6 +81,19 @@ def test_a_server_that_vanished_is_a_transient_failure_and_the_watch_retries_whe
         assert queries.mailbox_alerts(mailbox.id)[0].message == "Succeeded on retry 1: the retries are over."
     finally:
         own.stop()
+
+
+def test_with_json_each_result_is_one_json_object_on_its_line(sqlite_store, servers):
+    mailbox = enabled_mailbox(sqlite_store, *servers)
+    Mailbox.update(name="Alice\x1b[2J").where(Mailbox.id == mailbox.id).execute()  # stored by other means: M1 fails
+    lines = []
+    watch = Watcher(sqlite_store, "web1:100", clock=lambda: T0 + timedelta(minutes=5), say=lines.append,
+                    json_lines=True)
+    assert watch.round() == 1 and len(lines) == 1 and "\x1b" not in lines[0]
+    said = json.loads(lines[0])
+    assert (said["event"], said["result"], said["trigger"], said["at"]) == ("result", "Failure", "poll",
+                                                                           "2026-03-01 14:35:00")
+    assert said["mailbox"]["name"] == "Alice\x1b[2J" and said["mailbox"]["id"] == mailbox.id
 
 
 def test_a_poll_never_enables_a_direction_the_admin_has_not_enabled(sqlite_store, servers):

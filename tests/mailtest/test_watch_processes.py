@@ -47,8 +47,8 @@ def until(condition, timeout: float = 30.0, every: float = 0.05):
     raise AssertionError(f"not within {timeout} s: {condition.__doc__ or condition}")
 
 
-def stopped(process: subprocess.Popen, timeout: float = 15.0) -> tuple[int, str, str]:
-    process.send_signal(signal.SIGTERM)
+def stopped(process: subprocess.Popen, timeout: float = 15.0, sig=signal.SIGTERM) -> tuple[int, str, str]:
+    process.send_signal(sig)
     out, err = process.communicate(timeout=timeout)
     assert "Traceback" not in err, err
     return process.returncode, out, err
@@ -86,6 +86,9 @@ def test_sigterm_in_the_middle_of_a_round_ends_it_within_the_probe_timeout_with_
                    for email in ("support@example.com", "zoe@example.com")]
         enabled_and_due(answered)
         enabled_and_due(hanging, "enabled_incoming")
+        # A name no rule lets in, as an older release or another tool might have stored it: shown, not obeyed
+        # (and the test fails on rule M1, a permanent failure).
+        Mailbox.update(name="Bob\x1b]0;owned\x07").where(Mailbox.id == answered[1]).execute()
         before = {i: services.get_mailbox(store, i) for i in hanging}
         process = watch(sqlite_url)
 
@@ -96,12 +99,13 @@ def test_sigterm_in_the_middle_of_a_round_ends_it_within_the_probe_timeout_with_
         started = time.monotonic()
         code, out, err = stopped(process)
         assert code == 0 and time.monotonic() - started < 10  # the probes wait 60 s for a word
-        assert "watch stopped: 2 tested (2 succeeded, 0 failed), 2 not recorded" in err
+        assert "watch stopped: 2 tested (1 succeeded, 1 failed), 2 not recorded" in err
         assert "nothing left claimed" in err
         lines = out.splitlines()
         assert sorted(line.split(" ", 2)[2].split(":")[0] for line in lines) == [
-            "Not Run Support <support@example.com>", "Not Run Zoe <zoe@example.com>",
-            "Success (poll) Alice <alice@example.com>", "Success (poll) Bob <bob@example.com>"]
+            "Failure (poll) Bob␛]0;owned␇ <bob@example.com>", "Not Run Support <support@example.com>",
+            "Not Run Zoe <zoe@example.com>", "Success (poll) Alice <alice@example.com>"]
+        assert "\x1b" not in out and "\x07" not in out
         assert all(line.endswith(": cancelled") for line in lines if line.split(" ")[2] == "Not"), lines
         assert watch_claims.claims() == []
         for i in hanging:  # untouched: not half-tested
@@ -127,7 +131,7 @@ def test_a_second_watch_on_one_sqlite_database_is_refused_naming_the_holder_unti
         first.wait(10)
         again = watch(sqlite_url)
         assert "testing what is due" in again.stderr.readline()
-        code, _, err = stopped(again)
+        code, _, err = stopped(again, sig=signal.SIGINT)  # Ctrl-C stops it as SIGTERM does
         assert code == 0 and "nothing left claimed" in err
     finally:
         if first.poll() is None:
@@ -244,10 +248,10 @@ def test_a_watch_waits_for_a_restarting_database_and_carries_on(dovecot, smtp_se
             until(both_polled)
             code, out, err = stopped(process)
         assert code == 0 and "nothing left claimed" in err
-        lines = out.splitlines()
-        assert lines[0].startswith("the database can't be reached: waiting for it")
-        assert lines[1] == "the database is back"
-        assert sum("Success (poll)" in line for line in lines) == 2
+        said = err.splitlines()  # after "testing what is due", read at the start
+        assert said[0].startswith("mailbox-tui: watch: the database can't be reached: waiting for it")
+        assert said[1] == "mailbox-tui: watch: the database is back"
+        assert sum("Success (poll)" in line for line in out.splitlines()) == 2
     finally:
         if process is not None and process.poll() is None:
             process.kill()
