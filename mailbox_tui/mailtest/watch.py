@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.lifecycle import WATCH
@@ -60,7 +60,6 @@ class WatchSummary:
     not_recorded: int = 0
     released: int = 0  # claims left by an earlier watch, released at start (SQLite)
     left_claimed: int = 0  # claims it could not release at the end (the database was away): they expire
-    by_outcome: dict[str, int] = field(default_factory=dict)
 
 
 class Watcher:
