@@ -16,6 +16,7 @@ from .cli_health import UNKNOWN as HEALTH_UNKNOWN
 from .cli_health import cmd_health
 from .cli_test import cmd_test
 from .cli_upgrade import add_upgrade_command, cmd_upgrade
+from .cli_watch import add_watch_command, cmd_watch
 from .domain.outside_text import visible
 
 LOG_ENV = "MAILBOX_TUI_LOG"
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write the Prometheus text format (node_exporter's textfile collector)")
     add_history_commands(sub, common)
     add_upgrade_command(sub, common)
+    add_watch_command(sub, common, _concurrency, _deadline, whole_number)
     return parser
 
 
@@ -311,7 +313,7 @@ def cmd_app(args) -> int:
 
 COMMANDS = {"demo": cmd_demo, "export": cmd_export, "import": cmd_import, "check": cmd_check,
             "test": cmd_test, "rotate-key": cmd_rotate_key, "history": cmd_history, "undo": cmd_undo,
-            "upgrade": cmd_upgrade, "health": cmd_health, None: cmd_app}
+            "upgrade": cmd_upgrade, "health": cmd_health, "watch": cmd_watch, None: cmd_app}
 
 
 def entry() -> int:

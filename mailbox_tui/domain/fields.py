@@ -24,6 +24,7 @@ from .options import (
     MailboxKind,
     Option,
     OutgoingMethod,
+    ProcessingState,
     RecordState,
     ServerType,
     TestStatus,
@@ -72,6 +73,7 @@ class Field:
     keyed: bool = False  # stored with its natural key in "<column>_key" (NFC, then lower case)
     exchanged_as: str = ""  # the type its exchange column has, when not its own (a user's state is isdisabled)
     lines: bool = False  # a value of several lines (a PEM or JSON key): a paste into the form keeps them all
+    audited: bool = True  # False: the watch processes' bookkeeping, never a change in the history
 
     @property
     def model_column(self) -> str:
@@ -284,10 +286,21 @@ MAILBOX_FIELDS: tuple[Field, ...] = (
           editable=False, by_test=True),
     Field("last_error_count", INT, "Last Sync Error Count", "lastsyncerrorcount", editable=False, default=0,
           by_test=True),
+    # The watch processes' bookkeeping (issue 24, `mailbox-tui watch`): when a mailbox is next due (its retry, or
+    # its next poll while enabled: Dynamics' postponemailboxprocessinguntil), and which host is testing it
+    # (Dynamics' hostid and processingstatecode, and since when). Not exchanged, not in the history.
+    Field("next_processing", DATETIME, "Postpone Mailbox Processing Until", nullable=True, editable=False,
+          by_test=True, audited=False),
+    Field("host_id", TEXT, "Host ID", max_length=100, default="", editable=False, by_test=True, audited=False),
+    Field("processing_state", OPTION, "Processing State", options=ProcessingState, default=ProcessingState.IDLE,
+          editable=False, by_test=True, audited=False),
+    Field("claimed_on", DATETIME, "Claimed On", nullable=True, editable=False, by_test=True, audited=False),
 )
 # The lifecycle's fields (issue 24): migration 9 added them; health and the retries read them.
 LIFECYCLE_FIELDS = ("transient_failures", "test_retries", "next_test_attempt", "last_attempted_on", "last_error",
                     "last_error_code", "last_error_on", "last_error_count")
+# The watch's fields (issue 24 item 4): migration 10 adds them, with the index of the due mailboxes.
+WATCH_FIELDS = ("next_processing", "host_id", "processing_state", "claimed_on")
 MAILBOX_SECTIONS = {"general": "General", "credentials": "Credentials", "sync": "Synchronization Method",
                     "results": "Configuration Test Results"}
 

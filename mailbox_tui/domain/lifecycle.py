@@ -11,6 +11,11 @@ The rules, as the system we follow applies them (its "Lifecycle", as the issue q
   failing disables the direction as a permanent failure would.
 - A test with no failure resets the counters. A direction disabled by failures stays disabled (a retry
   neither tests nor enables it) until an admin runs Test & Enable again, which starts a fresh count.
+- `mailbox-tui watch` tests what is due (trigger WATCH): a mailbox with a retry scheduled is retried; an enabled
+  one is polled (POLL) every `poll_minutes` (the profile's Minimum Polling Interval, at least 5 minutes). A poll
+  counts only the directions enabled now: it never enables one (only an admin's Test & Enable does), and a
+  transient failure in it starts the retries as any test's does. `next_processing` says when the watch is due
+  next: the retry's time, else the next poll while a direction is enabled, else never.
 
 Pure: the store's service (store/services/test_results.py) reads the mailbox, asks `decide`, and writes the
 values it returns with their alerts and a history entry, in one transaction. `now` is always passed in,
@@ -26,7 +31,10 @@ from .failures import Cause
 from .options import TestStatus
 
 MANUAL, RETRY = "manual", "retry"  # an admin's Test & Enable, or a retry whose time had come
+POLL = "poll"  # the watch's periodic test of an enabled mailbox
+WATCH = "watch"  # what the watch runs: RETRY when a retry is scheduled, else POLL (decided per mailbox)
 DEFAULT_RETRIES, DEFAULT_INTERVAL_MINUTES = 10, 5
+DEFAULT_POLL_MINUTES = 5  # enabled mailboxes are processed about every 5 minutes; the profile may ask for longer
 EXHAUSTED_FIX = ("Check the server and the network (the failure alerts name the step), then run Test & Enable "
                  "to enable it again.")
 LAST_ERROR_MAX = 2000  # characters of the last error kept on the mailbox (lastsyncerror)
@@ -41,10 +49,11 @@ DIRECTIONS = {
 
 @dataclass(frozen=True)
 class RetrySettings:
-    """A profile's retry settings (P9)."""
+    """A profile's retry settings, and how often the watch polls its enabled mailboxes (P9)."""
 
     retries: int = DEFAULT_RETRIES
     interval_minutes: int = DEFAULT_INTERVAL_MINUTES
+    poll_minutes: int = DEFAULT_POLL_MINUTES
 
     @classmethod
     def of(cls, profile) -> RetrySettings:
@@ -53,8 +62,10 @@ class RetrySettings:
             return cls()
         retries = getattr(profile, "transient_retries", None)
         interval = getattr(profile, "retry_interval_minutes", None)
+        polling = getattr(profile, "min_polling_minutes", None) or 0
         return cls(DEFAULT_RETRIES if retries is None else max(0, int(retries)),
-                   DEFAULT_INTERVAL_MINUTES if not interval else max(1, int(interval)))
+                   DEFAULT_INTERVAL_MINUTES if not interval else max(1, int(interval)),
+                   max(DEFAULT_POLL_MINUTES, int(polling)))
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,8 @@ def decide(state, verdicts: dict[str, Verdict], settings: RetrySettings, now: da
            trigger: str = MANUAL) -> Decision:
     """The mailbox's values after a test. `state` holds its current statuses, enabled flags and lifecycle
     fields (a stored row or a MailboxDraft); `verdicts` are keyed by status field."""
+    if trigger == WATCH:
+        trigger = RETRY if state.next_test_attempt is not None else POLL
     out = Decision()
     values = out.values
     retries_done = 0 if trigger == MANUAL else int(state.test_retries or 0) + (trigger == RETRY)
@@ -94,6 +107,8 @@ def decide(state, verdicts: dict[str, Verdict], settings: RetrySettings, now: da
         enabled, label = DIRECTIONS[status_field]
         if trigger == RETRY and disabled_by_failures(state, status_field):
             continue  # stays as an admin must find it
+        if trigger == POLL and not getattr(state, enabled):
+            continue  # a poll keeps enabled directions tested; it never enables one
         values[status_field] = int(verdict.status)
         if verdict.cause is None:
             values[enabled] = verdict.status == TestStatus.SUCCESS
@@ -141,7 +156,18 @@ def decide(state, verdicts: dict[str, Verdict], settings: RetrySettings, now: da
         values["transient_failures"] = 0
         values["test_retries"] = 0
         values["last_error_count"] = 0
+    values["next_processing"] = next_processing(state, values, settings, now)
     return out
+
+
+def next_processing(state, values: dict[str, object], settings: RetrySettings, now: datetime) -> datetime | None:
+    """When the watch is due to test the mailbox next, once `values` are written: its retry, else its next poll
+    while any direction is enabled, else never."""
+    if values.get("next_test_attempt") is not None:
+        return values["next_test_attempt"]
+    if any(values.get(flag, getattr(state, flag)) for flag, _ in DIRECTIONS.values()):
+        return now + timedelta(minutes=settings.poll_minutes)
+    return None
 
 
 def next_attempt_text(state, settings: RetrySettings) -> str:

@@ -180,6 +180,17 @@ class MailboxKind(Option):
         return {0: "User", 1: "Queue", 2: "Forward"}
 
 
+class ProcessingState(Option):
+    """Dynamics' `processingstatecode` on a mailbox: whether a `watch` host is testing it now (issue 24)."""
+
+    IDLE = 0
+    PROCESSING = 1
+
+    @classmethod
+    def _labels(cls) -> dict[int, str]:
+        return {0: "Idle", 1: "Processing"}
+
+
 # The option sets as docs/RULES.md lists them: a title, the set, the columns of the import and
 # export files (Dynamics logical names) that hold its codes, and what else a reader needs to know.
 OPTION_SETS: tuple[tuple[str, type[Option], tuple[str, ...], str], ...] = (

@@ -14,6 +14,7 @@ from .options import (
     IncomingMethod,
     MailboxKind,
     OutgoingMethod,
+    ProcessingState,
     RecordState,
     ServerType,
     TestStatus,
@@ -84,6 +85,11 @@ class MailboxDraft:
     last_error_code: int | None = None
     last_error_on: datetime | None = None
     last_error_count: int = 0
+    # The watch's bookkeeping (issue 24 item 4): the next time it is due, and the host testing it now.
+    next_processing: datetime | None = None
+    host_id: str = ""
+    processing_state: int = ProcessingState.IDLE
+    claimed_on: datetime | None = None
     id: int | None = None
     version: int = 0
 

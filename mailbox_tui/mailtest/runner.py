@@ -46,6 +46,7 @@ FLUSH_SECONDS = 1.0  # and at least this often, so a slow run shows its results
 CANCELLED, DEADLINE, DELETED = "cancelled", "deadline reached", "mailbox no longer exists"
 DEADLINE_GRACE = 1.0  # seconds a probe's cut timeout runs past the run's deadline (see _bounded)
 CHANGED = "the configuration changed during the test"
+CLAIM_LOST = "another watch took it over (this one's claim had expired): its result was not recorded"
 UNREACHABLE = "the database could not be reached: its result was not recorded"
 UNREACHABLE_PLAN = "the database could not be reached: not tested"
 RECORD_RETRY_S = 30.0  # how long a run's end waits for the database to take results it could not record
@@ -65,7 +66,7 @@ class NotRun:
     """A mailbox the run wrote nothing for, and why."""
 
     mailbox_id: int
-    reason: str  # CANCELLED, DEADLINE, DELETED or CHANGED
+    reason: str  # CANCELLED, DEADLINE, DELETED, CHANGED, CLAIM_LOST or UNREACHABLE(_PLAN)
     name: str = ""
     email: str = ""
 
@@ -182,7 +183,7 @@ class TestRunner:
                  deadline: float | None = None, cancel: threading.Event | None = None,
                  on_progress: Callable[[Progress], None] | None = None, batch_size: int = BATCH_SIZE,
                  probe_fn: Callable[..., ProbeResult] = probe, send_test_message: bool = False,
-                 trigger: str = MANUAL, clock: Callable[[], object] = utcnow):
+                 trigger: str = MANUAL, clock: Callable[[], object] = utcnow, held_by: str | None = None):
         self.store = store
         self.concurrency = max(1, int(concurrency))
         self.per_host_limit = per_host_limit
@@ -195,6 +196,7 @@ class TestRunner:
         self._host_limits: dict[str, int] = {}
         self.trigger = trigger  # MANUAL (an admin's Test & Enable) or RETRY (due retries): domain/lifecycle.py
         self.clock = clock  # naive UTC now: when a result happened, and the next attempt counts from it
+        self.held_by = held_by  # a watch's host id: results are written only for the mailboxes it still holds
 
     # ---------------------------------------------------------------- the run
 
@@ -403,9 +405,13 @@ class TestRunner:
                         written = services.record_test_results(
                             self.store, outcome.mailbox_id, outcome.statuses, outcome.alerts, outcome.completed_on,
                             tested_version=outcome.version, tested_profile=outcome.profile_version,
-                            causes=outcome.causes, messages=outcome.messages, trigger=self.trigger)
+                            causes=outcome.causes, messages=outcome.messages, trigger=self.trigger,
+                            held_by=self.held_by)
                     except (services.NotFound, peewee.IntegrityError):  # deleted; its savepoint rolled back
                         written = None
+                    except services.ClaimLost:
+                        refused.append((outcome, CLAIM_LOST))
+                        continue
                     if not written:
                         refused.append((outcome, DELETED if written is None else CHANGED))
         except Exception as error:

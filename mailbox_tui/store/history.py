@@ -110,7 +110,8 @@ _FIELDS = {"mailbox": F.MAILBOX_FIELDS, "user": F.USER_FIELDS, "queue": F.QUEUE_
 
 
 def stored_fields(kind: str) -> tuple[F.Field, ...]:
-    return tuple(f for f in _FIELDS[kind] if f.stored == F.OWN)
+    """The fields a record keeps in its own table that the history follows (not the watch's bookkeeping)."""
+    return tuple(f for f in _FIELDS[kind] if f.stored == F.OWN and f.audited)
 
 
 def secret_names(kind: str) -> frozenset[str]:

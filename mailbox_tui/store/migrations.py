@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import peewee
+from peewee import fn
 
 from .errors import StoreError
 from .history_search import create_history_search
@@ -117,13 +118,39 @@ def _migrate_lifecycle(db: peewee.Database) -> None:
 
     _add_missing_columns(db, *(Mailbox._meta.fields[name] for name in LIFECYCLE_FIELDS),
                          EmailServerProfile.transient_retries, EmailServerProfile.retry_interval_minutes)
-    Mailbox._schema.create_indexes(safe=True)  # IF NOT EXISTS: a new database has it from migration 1
+    _create_indexes(db, Mailbox)  # IF NOT EXISTS: a new database has it from migration 1
+
+
+def _create_indexes(db: peewee.Database, model: type[peewee.Model]) -> None:
+    """The indexes the model declares whose columns the table has now (IF NOT EXISTS). An index on a column a later
+    migration adds waits for it: SQLite would take the unknown "column" for a string and index that constant, and
+    the file reads as malformed once the column exists."""
+    columns = {c.name for c in db.get_columns(model._meta.table_name)}
+    for index in model._meta.fields_to_index():
+        parts = getattr(index, "_expressions", [])
+        if all(isinstance(p, peewee.Field) and p.column_name in columns for p in parts):
+            db.execute(model._schema._create_index(index, safe=True))
 
 
 def _migrate_mailbox_indexes(db: peewee.Database) -> None:
-    """Indexes the model declares and the database lacks (issue 24's Mailboxes views: the mailboxes with a
-    last error, for "Disabled by failures"). IF NOT EXISTS: a new database has them from migration 1."""
-    Mailbox._schema.create_indexes(safe=True)
+    """Issue 24: the watch's columns (when a mailbox is next due, the host testing it: `_migrate_watch`), then the
+    indexes the model declares and the database lacks (the Mailboxes views' mailboxes with a last error, for
+    "Disabled by failures"; the watch's due mailboxes). IF NOT EXISTS: a new database has them from migration 1."""
+    _migrate_watch(db)
+    _create_indexes(db, Mailbox)
+
+
+def _migrate_watch(db: peewee.Database) -> None:
+    """`mailbox-tui watch` (issue 24 item 4): its columns, and every mailbox it has work for due at once: one with a
+    retry scheduled (at the retry's time) or a direction enabled (polled as soon as a watch runs)."""
+    from ..domain.fields import WATCH_FIELDS
+
+    _add_missing_columns(db, *(Mailbox._meta.fields[name] for name in WATCH_FIELDS))
+    m = Mailbox
+    (m.update(next_processing=fn.COALESCE(m.next_test_attempt, m.last_attempted_on, m.test_completed_on, m.created_on))
+     .where(m.next_processing.is_null(), m.next_test_attempt.is_null(False) | (m.enabled_incoming == True)  # noqa: E712
+            | (m.enabled_outgoing == True) | (m.enabled_act == True))  # noqa: E712
+     .execute())
 
 
 MIGRATIONS: dict[int, Callable[[peewee.Database], None]] = {

@@ -119,6 +119,7 @@ class Mailbox(Versioned):
             (("kind", "name_key", "id"), False),
             (("state", "next_test_attempt"), False),  # the due retries: one index range, in order (issue 24)
             (("state", "last_error_on"), False),  # the view "Disabled by failures": the mailboxes that failed
+            (("state", "next_processing"), False),  # what `watch` must test now: one index range (issue 24 item 4)
         )
 
 

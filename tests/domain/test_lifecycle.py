@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from mailbox_tui.domain.failures import CAUSE
-from mailbox_tui.domain.lifecycle import MANUAL, RETRY, RetrySettings, Verdict, decide, next_attempt_text
+from mailbox_tui.domain.lifecycle import (
+    MANUAL,
+    POLL,
+    RETRY,
+    WATCH,
+    RetrySettings,
+    Verdict,
+    decide,
+    next_attempt_text,
+)
 from mailbox_tui.domain.options import MailboxKind, TestStatus
 from mailbox_tui.domain.records import MailboxDraft
 
@@ -100,3 +109,54 @@ def test_the_profiles_settings_count_and_space_the_retries():
 def test_throttling_left_not_run_is_retried_too():
     state, _ = after(box(), {"incoming_status": Verdict(N, CAUSE["throttled"], "Graph asked to wait")}, T0)
     assert state.incoming_status == N and state.next_test_attempt == T0 + timedelta(minutes=5)
+
+
+# ---------------------------------------------------------------- what the watch does (issue 24 item 4)
+
+def test_a_test_that_leaves_a_direction_enabled_schedules_the_next_poll_five_minutes_on():
+    state, _ = after(box(), {"incoming_status": Verdict(S), "outgoing_status": Verdict(S)}, T0)
+    assert state.next_processing == T0 + timedelta(minutes=5)
+
+
+def test_the_profiles_minimum_polling_interval_spaces_polls_further_never_closer():
+    class Profile:
+        transient_retries, retry_interval_minutes = 10, 5
+        min_polling_minutes = 30
+
+    assert RetrySettings.of(Profile()).poll_minutes == 30
+    Profile.min_polling_minutes = 0
+    assert RetrySettings.of(Profile()).poll_minutes == 5
+
+
+def test_a_retry_scheduled_is_when_the_watch_comes_back():
+    state, _ = after(box(), {"incoming_status": REFUSED}, T0)
+    assert state.next_processing == state.next_test_attempt == T0 + timedelta(minutes=5)
+
+
+def test_nothing_enabled_means_the_watch_has_nothing_to_do():
+    state, _ = after(box(), {"incoming_status": LOGIN}, T0)
+    assert not state.enabled_incoming and state.next_processing is None
+
+
+def test_a_poll_never_enables_a_direction_and_keeps_the_enabled_one_tested():
+    state = box(enabled_incoming=True, incoming_status=S, outgoing_status=TestStatus.NOT_RUN)
+    later = T0 + timedelta(minutes=5)
+    state, _ = after(state, {"incoming_status": Verdict(S), "outgoing_status": Verdict(S)}, later, POLL)
+    assert (state.enabled_incoming, state.enabled_outgoing, state.outgoing_status) == (True, False, N)
+    assert state.last_attempted_on == later and state.next_processing == later + timedelta(minutes=5)
+
+
+def test_a_transient_failure_in_a_poll_starts_the_retries_at_the_first():
+    state = box(enabled_incoming=True, incoming_status=S)
+    state, alerts = after(state, {"incoming_status": REFUSED}, T0, POLL)
+    assert (state.enabled_incoming, state.test_retries, state.transient_failures) == (True, 0, 1)
+    assert "retry 1 of 10" in alerts[0][2] and state.next_processing == T0 + timedelta(minutes=5)
+
+
+def test_the_watch_retries_a_mailbox_with_a_retry_scheduled_and_polls_the_others():
+    retrying, _ = after(box(), {"incoming_status": REFUSED}, T0)
+    then = retrying.next_test_attempt
+    retried, _ = after(retrying, {"incoming_status": REFUSED}, then, WATCH)
+    assert retried.test_retries == 1  # counted as a retry
+    polled, _ = after(box(enabled_incoming=True, incoming_status=S), {"incoming_status": REFUSED}, then, WATCH)
+    assert polled.test_retries == 0  # a poll: the first failure, retry 1 still to come

@@ -37,7 +37,7 @@ from .profiles import (
 )
 from .queues import create_queue, delete_queue, get_queue, queue_mailbox, update_queue, validate_queue
 from .secrets import mailbox_password, profile_credentials, profile_oauth_secrets
-from .test_results import AlertDraft, record_test_results
+from .test_results import AlertDraft, ClaimLost, record_test_results
 from .users import (
     create_user,
     delete_user,
@@ -51,7 +51,7 @@ from .users import (
 )
 
 __all__ = [
-    "AlertDraft", "DefaultsPreview", "NotFound", "OrgSettings", "apply_default_settings", "create_forward_mailbox",
+    "AlertDraft", "ClaimLost", "DefaultsPreview", "NotFound", "OrgSettings", "apply_default_settings", "create_forward_mailbox",
     "create_profile", "create_queue", "create_user", "delete_forward_mailboxes", "delete_mailbox", "delete_profile",
     "delete_queue", "delete_user", "delete_users", "get_mailbox", "get_profile", "get_queue", "get_user",
     "profile_auth_method",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ...domain.failures import Cause
 from ...domain.lifecycle import MANUAL, RetrySettings, Verdict, decide
-from ...domain.options import TestStatus
+from ...domain.options import ProcessingState, TestStatus
 from .. import history
 from ..database import Store
 from ..models import EmailServerProfile, Mailbox, MailboxAlert, utcnow
@@ -19,6 +19,14 @@ TEST_FLAGS = frozenset(("incoming_status", "outgoing_status", "act_status", "ena
                         "last_error_count"))
 
 
+# What recording a result writes beside it: the mailbox is no longer claimed by a watch (issue 24 item 4).
+RELEASED = {"host_id": "", "processing_state": ProcessingState.IDLE, "claimed_on": None}
+
+
+class ClaimLost(Exception):
+    """A watch's result for a mailbox it no longer holds: its claim expired and another watch took it over."""
+
+
 @dataclass
 class AlertDraft:
     level: str  # error, warning, info
@@ -29,7 +37,8 @@ class AlertDraft:
 def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
                         alerts: list[AlertDraft], completed_on=None, *, tested_version: int | None = None,
                         tested_profile: tuple[int, int] | None = None, causes: dict[str, Cause | None] | None = None,
-                        messages: dict[str, str] | None = None, trigger: str = MANUAL) -> bool:
+                        messages: dict[str, str] | None = None, trigger: str = MANUAL,
+                        held_by: str | None = None) -> bool:
     """Write what Test & Enable found: the statuses, when, the enabled flags, its alerts, and the lifecycle
     (domain/lifecycle.py: a transient failure schedules a retry, a permanent one or the last retry disables the
     direction, a success resets the counters), as of `completed_on` (the caller's clock).
@@ -39,7 +48,10 @@ def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
     this. Earlier alerts stay as history. With `tested_version` (the mailbox's version the test read) and
     `tested_profile` (the profile's id and version), nothing is written when either changed since: those
     results belong to a configuration that no longer exists. Returns whether it wrote; raises NotFound when
-    the mailbox is gone."""
+    the mailbox is gone.
+
+    Writing a result releases the mailbox from the watch that claimed it. With `held_by` (a watch's host id),
+    the result is written only while that watch still holds the mailbox: otherwise ClaimLost."""
     completed_on = completed_on or utcnow()
     causes, messages = causes or {}, messages or {}
     verdicts = {name: Verdict(int(statuses[name]), causes.get(name), messages.get(name, ""))
@@ -55,10 +67,13 @@ def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
             return False
         if tested_version is not None and current.version != tested_version:
             return False
+        if held_by is not None and current.host_id != held_by:
+            raise ClaimLost(f"Mailbox {mailbox_id} is no longer held by {held_by}.")
         decision = decide(current, verdicts, RetrySettings.of(profile), completed_on, trigger)
-        changed = (Mailbox.update(**decision.values, test_completed_on=completed_on, version=Mailbox.version + 1,
-                                  modified_on=utcnow())
-                   .where(Mailbox.id == mailbox_id, Mailbox.version == current.version).execute())
+        held = [] if held_by is None else [Mailbox.host_id == held_by]
+        changed = (Mailbox.update(**decision.values, **RELEASED, test_completed_on=completed_on,
+                                  version=Mailbox.version + 1, modified_on=utcnow())
+                   .where(Mailbox.id == mailbox_id, Mailbox.version == current.version, *held).execute())
         if not changed:  # changed between the read and the write
             return False
         # What the lifecycle did first, then the failures it acted on: newest first, a list shows the server's

@@ -1,0 +1,90 @@
+"""`mailbox-tui watch`: a long-running process that re-tests what is due (mailtest/watch.py), until SIGTERM or
+SIGINT. One line per result on standard output (and in the log, --log), or with --json one JSON object per line;
+what the watch itself says on standard error. Exit 0 when stopped, 1 when it cannot start (another watch holds an SQLite database)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+
+from . import cli_common as cli
+
+log = logging.getLogger("mailbox_tui.watch")
+
+MAX_BATCH = 10_000
+
+
+def add_watch_command(sub, common, connections, seconds, whole_number) -> None:
+    """The parser of `watch`; the number types are cli.py's (`test` takes the same)."""
+    watch = sub.add_parser(
+        "watch", parents=[common],
+        help="run until stopped, re-testing what is due: retries whose time has come, and enabled mailboxes "
+             "on their profile's polling interval (SQLite: one per database; PostgreSQL: several share the work)")
+    watch.add_argument("--concurrency", type=connections, default=32, metavar="N",
+                       help="connections at once, 1 to 1000 (default 32; each server also gets at most its "
+                            "profile's Maximum Concurrent Connections)")
+    watch.add_argument("--batch", type=lambda text: whole_number(text, 1, MAX_BATCH, "a number of mailboxes"),
+                       metavar="N", help="mailboxes claimed per round (default 4 x --concurrency)")
+    watch.add_argument("--tick", type=seconds, default=5.0, metavar="SECONDS",
+                       help="how often to look for due mailboxes while none are (default 5)")
+    watch.add_argument("--claim-timeout", type=seconds, default=900.0, metavar="SECONDS",
+                       help="a claim older than this is a stopped watch's, and others take its mailboxes over "
+                            "(default 900; give every watch of a database the same)")
+
+
+def host_id() -> str:
+    """This watch's name in the mailboxes it claims (Dynamics' hostid): the machine and the process."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def cmd_watch(args) -> int:
+    from .mailtest.watch import Watcher, WatchSettings
+    from .store.database import describe_url, sqlite_path
+    from .store.watch_lock import WatchLock
+
+    stop = threading.Event()
+
+    def stopping(signum, frame) -> None:  # only a flag: nothing is cut short half-written
+        stop.set()
+
+    previous = {s: signal.signal(s, stopping) for s in (signal.SIGTERM, signal.SIGINT)}
+    lock = None
+    try:
+        with cli._open_store(args) as store:
+            cli._key_warning(store)
+            file = None if store.is_postgres else sqlite_path(store.url)
+            if file not in (None, "", ":memory:"):
+                lock = WatchLock(file).acquire()
+            me = host_id()
+            settings = WatchSettings(concurrency=args.concurrency, batch=args.batch, tick=args.tick,
+                                     claim_timeout=args.claim_timeout)
+            print(f"mailbox-tui: watch {me} on {describe_url(store.url)}: testing what is due (looking every "
+                  f"{settings.tick:g} s while nothing is; SIGTERM or Ctrl-C stops)", file=sys.stderr, flush=True)
+            summary = Watcher(store, me, stop=stop, settings=settings, say=_say, note=_note,
+                              json_lines=getattr(args, "json", False)).run()
+    finally:
+        if lock is not None:
+            lock.release()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    left = ("nothing left claimed" if not summary.left_claimed else
+            f"{summary.left_claimed} mailbox(es) left claimed (the database could not be reached): other watches "
+            "take them over once the claim timeout has passed, and on SQLite the next watch releases them")
+    print(f"mailbox-tui: watch stopped: {summary.tested} tested ({summary.succeeded} succeeded, {summary.failed} "
+          f"failed), {summary.not_recorded} not recorded, in {summary.rounds} round(s); {left}.",
+          file=sys.stderr, flush=True)
+    return cli.EXIT_OK
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+    log.info("%s", line)
+
+
+def _note(line: str) -> None:
+    print(f"mailbox-tui: watch: {line}", file=sys.stderr, flush=True)
+    log.warning("%s", line)
