@@ -66,8 +66,9 @@ def disabled_condition():
             | (_failed("act_status") & ~Mailbox.enabled_act))
 
 
-def profile_health(now: datetime | None = None) -> list[ProfileHealth]:
-    """The figures of every profile with active mailboxes (and of the mailboxes with none), by name."""
+def profile_health(now: datetime | None = None, profile_id: int | None = None) -> list[ProfileHealth]:
+    """The figures of every profile with active mailboxes (and of the mailboxes with none), by name; with
+    `profile_id`, of that profile only (its form's alert)."""
     now = now or utcnow()
     any_failing, disabled = failing_condition(), disabled_condition()
     hour, day = now - timedelta(hours=1), now - timedelta(hours=24)
@@ -79,7 +80,8 @@ def profile_health(now: datetime | None = None) -> list[ProfileHealth]:
         _count(Mailbox.last_attempted_on >= hour),
         fn.MAX(Case(None, ((~any_failing, Mailbox.test_completed_on),), None)))
         .join(EmailServerProfile, JOIN.LEFT_OUTER, on=(Mailbox.profile == EmailServerProfile.id))
-        .where(Mailbox.state == RecordState.ACTIVE)
+        .where(*([Mailbox.state == RecordState.ACTIVE]
+                 + ([Mailbox.profile == profile_id] if profile_id is not None else [])))
         .group_by(EmailServerProfile.name).order_by(EmailServerProfile.name).tuples())
     out = []
     for name, *counts, last in query:
@@ -96,3 +98,14 @@ def overall(figures: list[ProfileHealth]) -> int:
     if any(p.retrying or p.failing for p in figures):
         return RETRYING
     return OK
+
+
+def profile_alert(profile_id: int, now: datetime | None = None) -> str:
+    """The alert a profile's form shows while more than half of its mailboxes failed within the hour
+    ("" otherwise): the flag of the Health page, where the admin looks at the profile."""
+    for figures in profile_health(now, profile_id):
+        if figures.flagged:
+            return (f"! More than half of its mailboxes failed within the hour ({figures.failed_1h:,} of "
+                    f"{figures.mailboxes:,}): the server or these settings may be at fault. The Health page (7) "
+                    "lists them.")
+    return ""

@@ -168,3 +168,16 @@ def test_the_health_page_at_80x24_in_a_terminal(sqlite_url):
         assert "Alice Berg" in screen and "Support" in screen and "Bob Dahl" not in screen, screen
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("flagged", [True, False], ids=["flagged", "not-flagged"])
+async def test_a_flagged_profile_says_so_on_its_own_form(app, ui_store, flagged):
+    """Issue 24: the flag is an alert on the profile too, where the admin looks at it (its form)."""
+    from support.ui import open_imap_profile
+
+    failures(ui_store, flagged=flagged)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_imap_profile(pilot, ui_store.seeded["imap"])
+        usage = str(form.query_one("#usage").render())
+        assert ("More than half of its mailboxes failed within the hour (3 of 5)" in usage) is flagged, usage
+        assert "mailbox(es) use this profile" in usage

@@ -18,6 +18,7 @@ from ...domain.rules import ALLOWED_AUTH, default_port
 from ...store import lookups, queries, services
 from ...store.contexts import RememberingFacts
 from ...store.database import StoreError
+from ...store.health import profile_alert
 from ..plain import Plain
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
@@ -117,7 +118,9 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
     def _usage_text(self) -> str:
         if self.is_new:
             return "No mailbox uses this profile yet."
-        return f"{services.profile_usage(self.base.id):,} mailbox(es) use this profile. F6 lists them."
+        text = f"{services.profile_usage(self.base.id):,} mailbox(es) use this profile. F6 lists them."
+        alert = profile_alert(self.base.id)  # issue 24: more than half failed within the hour
+        return f"{alert}\n{text}" if alert else text
 
     # -- reading and judging
     def read_draft(self) -> ProfileDraft:
