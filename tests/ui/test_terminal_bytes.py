@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from itertools import zip_longest
 
 import pyte
@@ -63,10 +62,12 @@ def app(organisation, tmp_path):
 
 
 def type_key(term: TerminalApp, key: str) -> tuple[int, str]:
+    """The bytes a key made the app write, and the screen after. Waits for the app to answer first:
+    on a busy machine an answer can come later than the quiet period, and its bytes would then be
+    counted against the next key."""
     before = term.bytes_out
     term.send(key)
-    time.sleep(0.05)
-    screen = term.wait_quiet(0.4)
+    screen = term.settle_after(before, quiet=0.4, first_output=3.0)
     return term.bytes_out - before, screen
 
 
