@@ -194,16 +194,10 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
-SECRET_FIELDS = ("password", "outgoingpassword")
-
-
-def _carries_passwords(source) -> bool:
-    return any(any(row.get(f) not in (None, "") for f in SECRET_FIELDS) for row in source.every_row())
-
-
 def cmd_import(args) -> int:
     from .store.database import sqlite_path
     from .store.exchange import import_document, interrupts, open_source
+    from .store.exchange.read import carries_passwords
 
     args.import_written = False
     interrupts.arm()
@@ -223,7 +217,7 @@ def cmd_import(args) -> int:
 
                     url, keyring = "sqlite:///:memory:", KeyRing([Fernet.generate_key()], "a dry run's throwaway key")
             with _open_store(args, url, keyring) as store:
-                if not store.key_ok and _carries_passwords(source):
+                if not store.key_ok and carries_passwords(source):
                     return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
                 report = import_document(store, source, dry_run=args.dry_run, source=source.name,
                                          keep_secrets=args.keep_secrets)

@@ -3,94 +3,30 @@
 from __future__ import annotations
 
 import os
-from functools import partial
 from urllib.parse import urlsplit
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from ..domain.text import email_key
 from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
-from ..store.queries import VIEWS
+from .commands import ActionsProvider, CommandsAnywhere
 from .db_trouble import DOWN_TITLE, WatchesDatabase
 from .terminal.input_queue import InputQueue
 from .live_changes import LiveChanges
-from .plain import markup_literal, plain, visible
+from .plain import visible
 from .settings import load_settings, save_settings
 from .undo_offer import UndoOffers
 from .widgets.scrollbar import use_compact_scrollbars
 from .workers import Workers
 
 
-class ActionsProvider(Provider):
-    """Every action of the app, by name, for the command palette (ctrl+p)."""
-
-    def commands(self) -> list[tuple[str, object, str]]:
-        app = self.app
-        screen = self.screen  # the screen under the palette
-        out = []
-        from .screens.mailbox_list import MailboxListScreen
-        from .screens.record_list import PAGE_TITLES, PAGES
-
-        lists = [s for s in app.screen_stack if isinstance(s, MailboxListScreen)]
-        if isinstance(screen, MailboxListScreen):
-            out += [
-                ("New Forward Mailbox", screen.action_new, "create a forward mailbox (n)"),
-                ("Test & Enable Mailbox", screen.action_test_enable, "the marked mailboxes, in the background (t)"),
-                ("Retest failures", screen.action_retest_failures, "every mailbox whose last test failed"),
-                ("Cancel Test & Enable", screen.action_cancel_test, "stop the running test (x)"),
-                ("Apply Default Email Settings", screen.action_apply_defaults,
-                 "the organisation's defaults on the marked mailboxes, after a preview"),
-                ("Open", lambda: screen.table.action_open(), "open the highlighted mailbox (enter)"),
-                ("Approve Email", partial(screen.action_approve, True), "on the marked mailboxes (A1)"),
-                ("Reject Email", partial(screen.action_approve, False), "on the marked mailboxes (A1)"),
-                ("Activate", partial(screen.action_set_state, True), "the marked mailboxes"),
-                ("Deactivate", partial(screen.action_set_state, False), "the marked mailboxes"),
-                ("Delete", screen.action_delete, "the highlighted forward mailbox (delete)"),
-                ("Export", screen.action_export, "everything to a JSON file, without passwords"),
-                ("Filter", screen.action_filter, "by name, email or profile (/)"),
-            ]
-            out += [(f"View: {title}", partial(screen.set_view, key), "switch the mailbox view (v)")
-                    for key, title in VIEWS.items()]
-        elif lists:
-            out.append(("Back to Mailboxes", screen.action_back if hasattr(screen, "action_back") else app.pop_screen,
-                        "leave this screen (escape)"))
-        out += [(f"Go to {title}", partial(app.action_go, page), f"key {key} on any list")
-                for key, page in PAGES.items() for title in [PAGE_TITLES[page]]]
-        if hasattr(screen, "action_approve") and not isinstance(screen, MailboxListScreen):
-            out += [("Approve Email", partial(screen.action_approve, True), "the marked records (A1)"),
-                    ("Reject Email", partial(screen.action_approve, False), "the marked records (A1)")]
-        if hasattr(screen, "action_save"):
-            out += [("Save", partial(screen.action_save, False), "ctrl+s"),
-                    ("Save & Close", partial(screen.action_save, True), "ctrl+w or F9")]
-        if hasattr(screen, "action_history"):
-            out.append(("History of this record", screen.action_history, "who changed what, and when (F10)"))
-        out += [("Help", app.action_help, "keys of this screen (? or F1)"),
-                ("Choose acting admin", app.action_choose_admin, "the default owner of new forward mailboxes"),
-                ("Quit", app.action_quit, "ctrl+q")]
-        return out
-
-    async def discover(self) -> Hits:
-        # Shown as written (ui/plain.py): the palette parses its help line as markup, whatever it is.
-        for name, callback, help_text in self.commands():
-            yield DiscoveryHit(plain(name), callback, text=name, help=markup_literal(help_text))
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(markup_literal(name)), callback, text=name,
-                          help=markup_literal(help_text))
-
-
 use_compact_scrollbars()
 
 
-class MailboxApp(LiveChanges, WatchesDatabase, Workers, UndoOffers, App[int]):
+class MailboxApp(CommandsAnywhere, LiveChanges, WatchesDatabase, Workers, UndoOffers, App[int]):
     TITLE = "mailbox-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}

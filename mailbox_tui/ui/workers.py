@@ -33,6 +33,7 @@ WHAT = {
     "test_connection": "Test Connection",
     "fetch_certificate": "Fetching the server's certificate",
     "undo_in_background": "Undo",
+    "import_file": "Import",
 }
 
 
@@ -135,6 +136,22 @@ class Workers(GuardsDatabase):
         finally:
             self.store.db.close()
         self.call_from_thread(self.undo_finished, done)
+
+    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
+    def import_file(self, path) -> None:
+        """An import (`mailbox-tui import`): every row judged, then all written in one transaction or
+        nothing. Keys wait for it, as for an undo: what they do next may depend on its records."""
+        from ..store.exchange import import_document, open_source
+        from ..store.exchange.read import carries_passwords
+
+        try:
+            with open_source(path) as source:
+                if not self.store.key_ok and carries_passwords(source):
+                    raise StoreError(f"this file carries passwords, and {self.store.key_message} Nothing was written.")
+                report = import_document(self.store, source, source=source.name)
+        finally:
+            self.store.db.close()
+        self.call_from_thread(self.import_finished, path, report)  # (ui/commands.py)
 
     # -- the one failure handler
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -87,9 +87,11 @@ async def open_imap_profile(pilot, imap):
 
 
 def screen_strips(app) -> list:
-    """The screen as it is drawn, every layer (notifications, dialogs) included: each line a Strip of
-    Segments. The one place tests read Textual's compositor (a private name) to see the screen."""
-    return app.screen._compositor.render_strips()
+    """The screen as it is drawn (the app's current one, or the screen given), every layer (notifications,
+    dialogs) included: each line a Strip of Segments. The one place tests read Textual's compositor (a
+    private name) to see the screen."""
+    screen = app.screen if hasattr(app, "screen_stack") else app
+    return screen._compositor.render_strips()
 
 
 def screen_lines(app) -> list[str]:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from rich.color import ColorType
-from support.ui import settle, screen_strips
+from support.ui import screen_lines, screen_strips, settle
 from textual.widgets import Input
 
 from mailbox_tui.ui.app import MailboxApp
@@ -79,7 +79,7 @@ async def test_every_colour_on_screen_is_one_of_the_16_ansi_colours(app):
 PAGES = {"profiles": ["2"], "profile-form": ["2", "n"], "users": ["3"], "user-form": ["3", "enter"],
          "queues": ["4"], "queue-form": ["4", "enter"], "settings": ["5"], "help": ["question_mark"],
          "form-help": ["enter", "question_mark"], "delete-question": ["3", "delete"],
-         "palette": ["ctrl+p"], "dropdown": ["enter", "f4", "enter"], "marked-and-scrolled": ["3", "space", "right"]}
+         "palette": ["ctrl+p"], "health": ["7"], "dropdown": ["enter", "f4", "enter"], "marked-and-scrolled": ["3", "space", "right"]}
 
 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
@@ -107,9 +107,12 @@ def test_snapshot_empty_database_says_what_to_do(snap_compare, sqlite_url):
         store.close()
 
 
+def _lines(app) -> list[str]:
+    return screen_lines(app)
+
+
 def _bottom_line(app) -> str:
-    strips = screen_strips(app)
-    return "".join(segment.text for segment in strips[-1])
+    return _lines(app)[-1]
 
 
 SCREENS = {"mailboxes": [], "mailbox-form": ["enter"], "new-forward": ["n"], "form-owner-field": ["n", "tab"],
@@ -151,13 +154,14 @@ async def test_the_key_bar_keeps_its_order_as_focus_moves(app):
 
 
 async def test_at_80_columns_a_form_shows_its_keys_whole_with_the_record_history(app):
-    """At 80×24 the form's bar used to end "f2-f5 Secti…": the record's history (F10) was never
-    shown. Shorter labels and one space between keys fit every key a form is used with."""
+    """At 80×24 the form's bar used to end "f2-f5 Secti…", later "f10 History …": keys were cut. Now
+    the bar takes a second line, and every key a form is used with shows whole, labels in full."""
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        bar = _bottom_line(app)
-        for key in ("^w Save+Close", "^s Save", "f6 Test", "f2-f5 Sections", "f10 History", "^p Commands",
-                    "f1 Help"):
+        bar = "\n".join(_lines(app)[-2:])
+        for key in ("^w Save & Close", "^s Save", "f6 Test & Enable", "f2-f5 Sections", "f10 History", "esc Back",
+                    "^p Commands", "f1 Help"):
             assert key in bar, bar
+        assert "…" not in bar, bar

@@ -354,3 +354,11 @@ def _csv_rows(file: _File) -> Iterator[dict]:
     finally:
         csv.field_size_limit(limit)
         text.detach()
+
+
+SECRET_FIELDS = ("password", "outgoingpassword")
+
+
+def carries_passwords(source: Source) -> bool:
+    """Whether a row holds a password: a store whose key is not the team's must not take it."""
+    return any(any(row.get(f) not in (None, "") for f in SECRET_FIELDS) for row in source.every_row())

@@ -31,7 +31,7 @@ class ActingAdminDialog(GuardsDatabase, ModalScreen[int | None]):
         with Vertical():
             yield Plain("Who is acting? Your user's email (→ completes). New forward mailboxes are yours "
                         "by default. Escape: decide later.")
-            yield PlainInput(placeholder="you@example.com", id="acting-email", suggester=UserEmailSuggester())
+            yield PlainInput(placeholder="e.g. you@example.com", id="acting-email", suggester=UserEmailSuggester())
             yield Plain("", id="acting-message")
 
     @on(Input.Submitted)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from pathlib import Path
 
 from textual.binding import Binding
 
@@ -223,15 +221,3 @@ class MailboxListScreen(RecordListScreen):
                 self._run("Apply Default Email Settings", _services().apply_default_settings)
 
         self.app.push_screen(DefaultsPreviewScreen(previews), done)
-
-    def action_export(self) -> None:
-        from ...store.exchange import export_json
-
-        path = Path.cwd() / f"mailbox-export-{datetime.now():%Y%m%d-%H%M%S}.json"
-        try:
-            with path.open("w", encoding="utf-8") as fh:
-                counts = export_json(fh)
-        except OSError as exc:
-            self.notify(f"Export failed: {exc.strerror}: {path}", severity="error")
-            return
-        self.notify(f"Exported {counts['mailboxes']} mailboxes (no passwords) to {path}.", timeout=10)
