@@ -260,6 +260,10 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         else:
             text = "A password is stored (never shown). Leave the field blank to keep it."
         self.query_one("#password-state", Plain).update(text)
+        box = self.query_one("#password", Input)  # the hint says what a blank field does for this record
+        hint = "new password; blank keeps the stored one" if self.base.password.stored else "the account's password"
+        if box.placeholder != hint:
+            box.placeholder = hint
 
     # -- saving
     def write(self, draft, base):
