@@ -86,7 +86,7 @@ def cmd_history(args) -> int:
                     print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {visible(e.who)}  {visible(e.action)} "
                           f"{visible(e.kind)} {e.record_key!r}" + (f"  {_cli()._one_line(e.summary)}" if e.changes else ""))
                 shown += 1
-            after = (page[-1].id,)
+            after = page[-1].key
         if as_json:
             print("\n]" if shown else "]")
     if not shown and not as_json:
