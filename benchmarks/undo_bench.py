@@ -15,7 +15,8 @@
 
 On the PostgreSQL server at URL, in a new database (dropped afterwards), the commands an admin runs,
 each in a process of its own (issue 22's figures): `mailbox-tui import` of the --rows JSON file (wall
-time, CPU seconds, peak RSS from wait4), then `mailbox-tui undo` of it, with the undo's row locks
+time, CPU seconds, peak RSS from wait4; first the same import and its undo on SQLite, for the figures
+side by side from one run), then `mailbox-tui undo` of it, with the undo's row locks
 timed (store/locks.py: each statement's time, and how long each chunk's locks are held, to the
 commit), while another connection saves a user of the import the undo locked first (how long that
 save waits) and a user outside the import (which waits for nothing).
@@ -172,6 +173,9 @@ def bench_postgres(server: str, n: int) -> None:
             _cli("import", outsider, "--db", url)
             path = Path(tmp) / "bench.json"
             _write_json(path, n)
+            lite = f"sqlite:///{Path(tmp) / 'next-to.db'}"  # the same commands on SQLite, in the same run
+            sqlite = [_cli("import", path, "--db", lite)]
+            sqlite.append(_cli("undo", _last_import(lite), "--db", lite))
             run = _cli("import", path, "--db", url)
         db = psycopg.connect(url, autocommit=True)
         event, first_user = db.execute(
@@ -193,7 +197,16 @@ def bench_postgres(server: str, n: int) -> None:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-    _report_postgres(version, n, run, idle, whole, saves)
+    _report_postgres(version, n, run, idle, whole, saves, sqlite)
+
+
+def _last_import(url: str) -> int:
+    import sqlite3
+
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    (entry,) = con.execute("SELECT max(id) FROM change_entry WHERE action = 'import'").fetchone()
+    con.close()
+    return entry
 
 
 def _save_while_undoing(url: str, first_user: int, outside: int, undo: subprocess.Popen, saves: dict) -> None:
@@ -218,7 +231,7 @@ def _save_while_undoing(url: str, first_user: int, outside: int, undo: subproces
     con.close()
 
 
-def _report_postgres(version: str, n: int, run, idle: dict, whole: dict, saves: dict) -> None:
+def _report_postgres(version: str, n: int, run, idle: dict, whole: dict, saves: dict, sqlite: list) -> None:
     import statistics
 
     locks = [lock for lock in whole["locks"] if lock[3] != "change_entry"]  # the records, not the entry itself
@@ -226,6 +239,9 @@ def _report_postgres(version: str, n: int, run, idle: dict, whole: dict, saves: 
     held = [whole["seconds"] - (lock[0] + lock[1]) for lock in locks]
     print(f"PostgreSQL {version}, {n:,} users + {n:,} mailboxes (history_bench's document as a JSON file)")
     print(f"mailbox-tui import: {run.wall:.2f} s, {run.cpu:.2f} CPU s, peak RSS {run.rss:.0f} MB")
+    print(f"  (SQLite, the same file in the same run: import {sqlite[0].wall:.2f} s, {sqlite[0].cpu:.2f} CPU s, "
+          f"peak RSS {sqlite[0].rss:.0f} MB; its undo {sqlite[1].wall:.2f} s, {sqlite[1].cpu:.2f} CPU s, "
+          f"peak RSS {sqlite[1].rss:.0f} MB)")
     print(f"mailbox-tui undo of that import ({2 * n:,} records, one transaction): {whole['seconds']:.2f} s, "
           f"peak RSS {whole['rss_peak_kb'] / 1024:.0f} MiB (an idle process with the store open: "
           f"{idle['rss_peak_kb'] / 1024:.0f} MiB)")
