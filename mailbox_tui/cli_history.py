@@ -82,7 +82,7 @@ def cmd_history(args) -> int:
                     print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {visible(e.who)}  {visible(e.phrase)}"
                           + (f"  {_one_line(e.summary)}" if e.changes else ""))
                 shown += 1
-            after = (page[-1].id,)
+            after = page[-1].key
         if as_json:
             print("\n]" if shown else "]")
     if not shown and not as_json:

@@ -10,11 +10,12 @@ class StoreError(Exception):
 class ConflictError(StoreError):
     """Someone else saved the record since it was read."""
 
-    def __init__(self, record: str, changed: list[str]):
+    def __init__(self, record: str, changed: list[str], since: str = "you opened it", then: str = ""):
         self.record = record
         self.changed = changed
         what = ", ".join(changed) if changed else "its state"
-        super().__init__(f"{record} was changed by someone else since you opened it ({what}).")
+        said = f"{record} was changed by someone else since {since} ({what})"
+        super().__init__(f"{said}: {then}" if then else f"{said}.")
 
 
 class KeyMismatchError(StoreError):

@@ -51,6 +51,12 @@ class HistoryEntry:
     batch: int | None
     parent: int | None
     undoes: int | None
+    above: int | None = None  # an operation's own entry shown right above the newest of its records: that one's id
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Where the entry sits in a page newest first: `history_page(after=key)` goes on below it."""
+        return (self.above, 1) if self.above is not None else (self.id, 0)
 
     @property
     def who(self) -> str:
@@ -115,7 +121,7 @@ def _ref(kind: str, name, value) -> int | None:
     return value
 
 
-def _entry(row: ChangeEntry) -> HistoryEntry:
+def _entry(row: ChangeEntry, above: int | None = None) -> HistoryEntry:
     try:
         raw = json.loads(row.changes or "[]")
     except ValueError:
@@ -126,7 +132,7 @@ def _entry(row: ChangeEntry) -> HistoryEntry:
         changes.append(Change(str(name), label(row.kind, str(name)), shown(row.kind, name, old),
                               shown(row.kind, name, new), _ref(row.kind, name, old), _ref(row.kind, name, new)))
     return HistoryEntry(row.id, row.at, row.admin, row.os_user, row.host, row.kind, row.record_key, row.record_id,
-                        row.action, tuple(changes), bool(row.credentials), row.batch, row.parent, row.undoes)
+                        row.action, tuple(changes), bool(row.credentials), row.batch, row.parent, row.undoes, above)
 
 
 def first_id_since(since: datetime) -> int | None:
@@ -225,14 +231,70 @@ def short_filter_note(text: str) -> str:
 
 def history_page(store, view: str = "all", text: str = "", limit: int = 200, after: tuple | None = None,
                  **where) -> list[HistoryEntry]:
-    """A page of entries, newest first; `after` is the key of the last row of the page before, (id,)."""
+    """A page of entries, newest first; `after` is the key of the last row of the page before
+    (`HistoryEntry.key`; a bare (id,) goes on below that id).
+
+    An operation's own entry (an import, the undo of one: the entry its records name as their `batch`)
+    is shown right above the newest of its records, where the list meets them, not below the oldest:
+    after an import of 100,000 users it is the first line, not the 200,001st. Its records are written
+    after it, in the same transaction, so it has the smallest id of them all; moving it costs two
+    look-ups by the batch index (migration 8) per operation met, and no sort."""
     found = _query(store, view, text, **where)
     if found is None:
         return []
     q, key = found
-    if after:
-        q = q.where(key < after[0])
-    return history_words.name_references([_entry(r) for r in q.order_by(key.desc()).limit(limit)])
+    return history_words.name_references(_ordered(q, key, limit, after))
+
+
+def _ordered(q, key, limit: int, after: tuple | None) -> list[HistoryEntry]:
+    """The page newest first, each operation's own entry (an import, its undo) right above its records."""
+    bound, moved_above = (after[0], len(after) > 1 and after[1] == 1) if after else (None, False)
+    heads = _Heads(q, key)
+    out: list[HistoryEntry] = []
+    while len(out) < limit:
+        page = q if bound is None else q.where(key <= bound if moved_above else key < bound)
+        rows = list(page.order_by(key.desc()).limit(limit))
+        for row in rows:
+            if row.batch is not None and not (moved_above and row.id == bound):
+                head = heads.above(row)
+                if head is not None:
+                    out.append(_entry(head, above=row.id))
+                    if len(out) == limit:
+                        return out
+            if not heads.moved(row):
+                out.append(_entry(row))
+                if len(out) == limit:
+                    return out
+        if len(rows) < limit:
+            return out
+        bound, moved_above = rows[-1].id, False
+    return out
+
+
+class _Heads:
+    """Which operations' entries a page moves above their records, asked of the view's own query."""
+
+    def __init__(self, q, key):
+        self.q, self.key = q, key
+        self.seen: set[int] = set()  # batches whose newest record in the view this page has met
+        self.found: dict[int, bool] = {}
+
+    def above(self, row: ChangeEntry) -> ChangeEntry | None:
+        """The operation's entry to show above `row`: when `row` is its newest record in the view."""
+        if row.batch in self.seen:
+            return None
+        self.seen.add(row.batch)
+        if self.q.where(ChangeEntry.batch == row.batch, self.key > row.id).exists():
+            return None  # a newer record of it is above, on an earlier page
+        return self.q.where(ChangeEntry.id == row.batch).first()
+
+    def moved(self, row: ChangeEntry) -> bool:
+        """Whether an operation's own entry is shown above its records instead of here."""
+        if row.kind != "import":
+            return False
+        if row.id not in self.found:
+            self.found[row.id] = self.q.where(ChangeEntry.batch == row.id).exists()
+        return self.found[row.id]
 
 
 COUNT_CAP = 10_000  # a list counts this many matches at most (+1): more shows as "10,000+"

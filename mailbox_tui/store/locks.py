@@ -1,4 +1,5 @@
-"""Row locks for writers that check before they write (undo), so the check and the writes see one state.
+"""Row locks for writers that check before they write (undo, and the bulk writes of services/mailboxes.py),
+so the check and the writes see one state.
 
 On PostgreSQL a transaction reads what others committed a statement at a time (READ COMMITTED): what
 an undo checked ("nothing changed since") could change before it writes. Locking the rows first

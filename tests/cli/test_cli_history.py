@@ -45,12 +45,14 @@ def db(tmp_path):
 
 def test_history_lists_every_entry_newest_first_with_who_and_what(db):
     entries = history(db)
-    assert entries[-1]["kind"] == "import" and entries[-1]["record"] == "org.json"
-    assert [e["id"] for e in entries] == sorted((e["id"] for e in entries), reverse=True)
+    # The import's own entry first, right above its records (issue 22 item 6), then they, newest first
+    assert entries[0]["kind"] == "import" and entries[0]["record"] == "org.json"
+    assert {e["batch"] for e in entries[1:]} == {entries[0]["id"]}
+    assert [e["id"] for e in entries[1:]] == sorted((e["id"] for e in entries[1:]), reverse=True)
     assert {e["admin"] for e in entries} == {"alice@example.com"}
-    assert {(e["kind"], e["record"]) for e in entries[:-1]} >= {("user", "alice@example.com"),
-                                                                ("mailbox", "Collector"),
-                                                                ("profile", "Corporate IMAP")}
+    assert {(e["kind"], e["record"]) for e in entries[1:]} >= {("user", "alice@example.com"),
+                                                               ("mailbox", "Collector"),
+                                                               ("profile", "Corporate IMAP")}
     text = run("history", "--db", db).stdout
     assert "alice@example.com" in text and "import" in text
 

@@ -13,16 +13,13 @@ taken by the save) while A starts, and lets it commit only once PostgreSQL shows
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 
 psycopg = pytest.importorskip("psycopg")
+
+from support.races import Observer, cli, until
 
 from mailbox_tui.domain.records import UserDraft
 from mailbox_tui.store import services
@@ -32,14 +29,6 @@ from mailbox_tui.store.history import ChangeEntry
 from mailbox_tui.store.models import AppUser
 
 USERS = 300
-
-
-def cli(*args, wait: bool = True):
-    exe = Path(sys.executable).with_name("mailbox-tui")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "mailbox_tui"]
-    process = subprocess.Popen([*command, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=os.environ.copy(), stdin=subprocess.DEVNULL)
-    return process
 
 
 @pytest.fixture
@@ -55,38 +44,6 @@ def imported(pg_database_url):
     store.close()
 
 
-class Observer:
-    """A plain connection of its own (a second Store in this process would take over the models)."""
-
-    def __init__(self, url: str):
-        self.con = psycopg.connect(url, autocommit=True)
-
-    def waiting(self, known: set[int]) -> int:
-        """How many other connections to this database (A's) wait on a lock."""
-        rows = self.con.execute("SELECT pid, wait_event_type FROM pg_stat_activity WHERE datname = current_database() "
-                                "AND pid <> pg_backend_pid()").fetchall()
-        return sum(1 for pid, event in rows if pid not in known and event == "Lock")
-
-    def row_locked(self, user_id: int) -> bool:
-        try:
-            with self.con.transaction():
-                found = self.con.execute("SELECT id FROM app_user WHERE id = %s FOR UPDATE NOWAIT", (user_id,)).fetchall()
-            return not found  # gone: A took it and committed
-        except psycopg.errors.LockNotAvailable:
-            return True
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def _until(predicate, timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_a_save_that_lands_while_the_undo_checks_makes_the_undo_refuse_and_is_kept(imported):
     url, store, entry = imported
     victim = AppUser.select().where(AppUser.email_key == "user0000@example.com").get()
@@ -97,8 +54,8 @@ def test_a_save_that_lands_while_the_undo_checks_makes_the_undo_refuse_and_is_ke
             base = services.get_user(store, victim.id)
             services.update_user(store, base, UserDraft(**{**base.__dict__, "full_name": "Edited by B"}))
             undo = cli("undo", entry, "--db", url, "--json")
-            _until(lambda: observer.waiting({b_pid}) >= 1 or undo.poll() is not None,
-                   what="the undo to wait on B's lock")
+            until(lambda: observer.waiting({b_pid}) >= 1 or undo.poll() is not None,
+                  what="the undo to wait on B's lock")
             assert undo.poll() is None, undo.communicate()
         out, err = undo.communicate(timeout=120)
     finally:
@@ -120,7 +77,7 @@ def test_two_undos_of_one_import_at_once_exactly_one_wins(imported):
             list(AppUser.select(AppUser.id).where(AppUser.id == victim.id).for_update().tuples())
             first = cli("undo", entry, "--db", url)
             second = cli("undo", entry, "--db", url)
-            _until(lambda: observer.waiting({b_pid}) >= 2, what="both undos to wait")
+            until(lambda: observer.waiting({b_pid}) >= 2, what="both undos to wait")
         results = [p.communicate(timeout=180) + (p.returncode,) for p in (first, second)]
     finally:
         observer.close()
@@ -141,7 +98,8 @@ def test_a_save_that_comes_while_the_undo_holds_its_rows_waits_and_is_refused(im
     outcome: dict = {}
     try:
         undo = cli("undo", entry, "--db", url)
-        _until(lambda: prober.row_locked(victim.id) or undo.poll() is not None, what="the undo to lock the user")
+        until(lambda: prober.row_locked("app_user", victim.id) or undo.poll() is not None,
+              what="the undo to lock the user")
 
         def save() -> None:
             try:

@@ -239,3 +239,25 @@ async def test_the_undo_question_says_what_will_happen_in_the_admins_terms(app, 
         await pilot.press("escape")
         await settle(pilot)
     assert Mailbox.get_or_none(Mailbox.id == forward.id) is not None  # asked, not done
+
+
+async def test_after_an_import_its_entry_is_the_first_row_then_its_records(app, ui_store):
+    """Issue 22 item 6: the import's entry right above its records, not below the oldest of them."""
+    from mailbox_tui.store.exchange import import_document
+
+    doc = {"users": [{"fullname": f"Imported {i}", "internalemailaddress": f"imported{i}@example.com"}
+                     for i in range(3)]}
+    event = import_document(ui_store, doc, source="newcomers.json").entry
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        table = app.screen.table
+        assert (table.current.id, table.current.action) == (event, "import")
+        shown = []
+        for _ in range(table.count):
+            shown.append(table.current.id)
+            await pilot.press("down")
+        assert shown[1:7] == sorted(shown[1:7], reverse=True) and {history_read.entry(i).batch
+                                                                  for i in shown[1:7]} == {event}
+        assert sorted(shown) == sorted(set(shown)) and len(shown) == history_read.count_entries(ui_store)

@@ -274,6 +274,29 @@ async def test_apply_default_settings_previews_then_applies_in_one_go(app, ui_st
     assert Mailbox.get_by_id(seeded["alice_box"].id).profile_id == seeded["imap"].id
 
 
+async def test_apply_default_settings_refuses_a_mailbox_saved_since_its_preview(app, ui_store):
+    """Another admin saves a mailbox while the preview is open: confirming applies nothing and names it
+    (before, the defaults went over that save)."""
+    seeded = ui_store.seeded
+    org = services.org_settings(ui_store)
+    services.update_org_settings(ui_store, org, services.OrgSettings(**{
+        **org.__dict__, "default_profile_id": seeded["pop"].id}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "space")  # Bob Dahl
+        app.screen.action_apply_defaults()
+        await settle(pilot)
+        assert isinstance(app.screen, DefaultsPreviewScreen)
+        bob = services.get_mailbox(ui_store, seeded["bob_box"].id)  # the other admin's save
+        services.update_mailbox(ui_store, bob, bob.copy(name="Bob Dahl (sales)"))
+        await pilot.press("y")
+        await settle(pilot)
+        errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+        assert any("Mailbox 'Bob Dahl' was changed by someone else since the preview (Name)" in e
+                   for e in errors), errors
+    assert Mailbox.get_by_id(seeded["bob_box"].id).profile_id == seeded["imap"].id
+
+
 async def test_apply_default_settings_that_break_a_rule_apply_nothing(app, ui_store):
     seeded = ui_store.seeded
     org = services.org_settings(ui_store)

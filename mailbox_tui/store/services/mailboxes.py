@@ -1,4 +1,12 @@
-"""Mailboxes: read, judge, save; state, approval, and Apply Default Email Settings."""
+"""Mailboxes: read, judge, save; state, approval, and Apply Default Email Settings.
+
+Bulk writes (approve/reject, activate/deactivate, Apply Default Email Settings) lock the mailboxes
+they will change first (store/locks.py: FOR UPDATE in key order, in chunks, to the end of the one
+transaction), then read, judge, write and record them: on PostgreSQL a save that lands before the
+lock is part of what they judge and never swept into their history entries (where an undo of the
+bulk write would take it back), and a save that comes after waits, then finds its mailbox changed
+(a conflict) or gone, never "Saved" and then overwritten.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ from ..convert import (
     user_draft,
 )
 from ..database import ConflictError, Store, StoreError
+from ..locks import lock_rows
 from ..models import AppUser, Mailbox, Queue, utcnow
 from .guards import NotFound, guarded_update, refuse_on_errors
 from .organisation import org_settings
@@ -155,18 +164,21 @@ def delete_forward_mailboxes(store: Store, mailbox_ids: list[int]) -> int:
 def set_mailbox_state(store: Store, mailbox_ids: list[int], state: int) -> int:
     refuse_on_errors(list(check_state(state)))  # R1
     action = history.ACTIVATE if int(state) == RecordState.ACTIVE else history.DEACTIVATE
-    with store.transaction(), history.tracked(store, "mailbox", mailbox_ids, action):
-        return (Mailbox.update(state=int(state), version=Mailbox.version + 1, modified_on=utcnow())
-                .where(Mailbox.id.in_(mailbox_ids), Mailbox.state != int(state)).execute())
+    with store.transaction():
+        lock_rows(store, Mailbox, mailbox_ids)  # see "Bulk writes" above
+        with history.tracked(store, "mailbox", mailbox_ids, action):
+            return (Mailbox.update(state=int(state), version=Mailbox.version + 1, modified_on=utcnow())
+                    .where(Mailbox.id.in_(mailbox_ids), Mailbox.state != int(state)).execute())
 
 
 def set_approval(store: Store, mailbox_ids: list[int], approved: bool) -> int:
     """A1: Approve Email / Reject Email. A forward mailbox has no approval to give."""
     status = ApprovalStatus.APPROVED if approved else ApprovalStatus.REJECTED
-    with store.transaction(), history.tracked(store, "mailbox", mailbox_ids,
-                                              history.APPROVE if approved else history.REJECT):
-        return (Mailbox.update(approval=int(status), version=Mailbox.version + 1, modified_on=utcnow())
-                .where(Mailbox.id.in_(mailbox_ids), Mailbox.kind != MailboxKind.FORWARD).execute())
+    with store.transaction():
+        lock_rows(store, Mailbox, mailbox_ids)  # see "Bulk writes" above
+        with history.tracked(store, "mailbox", mailbox_ids, history.APPROVE if approved else history.REJECT):
+            return (Mailbox.update(approval=int(status), version=Mailbox.version + 1, modified_on=utcnow())
+                    .where(Mailbox.id.in_(mailbox_ids), Mailbox.kind != MailboxKind.FORWARD).execute())
 
 
 @dataclass
@@ -175,6 +187,8 @@ class DefaultsPreview:
     name: str
     changes: list[tuple[str, object, object]]  # field, old, new
     findings: list[Finding]
+    version: int = 0  # the mailbox's, as the preview read it
+    mailbox: MailboxDraft | None = None  # the mailbox as the preview read it
 
 
 def preview_default_settings(store: Store, mailbox_ids: list[int]) -> list[DefaultsPreview]:
@@ -186,15 +200,26 @@ def preview_default_settings(store: Store, mailbox_ids: list[int]) -> list[Defau
         changes = [(f, getattr(d, f), getattr(new, f)) for f in ("profile_id", "incoming", "outgoing", "act")
                    if getattr(d, f) != getattr(new, f)]
         findings = check_mailbox(new, mailbox_context(store, new, Stage.EDIT, d))
-        out.append(DefaultsPreview(d.id, d.name, changes, findings))
+        out.append(DefaultsPreview(d.id, d.name, changes, findings, d.version, d))
     return out
 
 
-def apply_default_settings(store: Store, mailbox_ids: list[int]) -> int:
-    """Apply Default Email Settings in one transaction; any mailbox in error refuses all."""
-    org = org_settings(store)
+AGAIN = "nothing was applied; Apply Default Email Settings again shows what it would do now."
+
+
+def apply_default_settings(store: Store, mailbox_ids: list[int], shown: list[DefaultsPreview] | None = None) -> int:
+    """Apply Default Email Settings in one transaction; any mailbox in error refuses all.
+
+    `shown` is the preview the admin confirmed: if any of its mailboxes changed since (or the defaults
+    did), nothing is applied and the refusal names it, so the defaults never go over a save the admin
+    did not see. The mailboxes are locked first ("Bulk writes" above), so the preview is judged again
+    on the state the writes change."""
     with store.transaction(), history.operation(action=history.APPLY_DEFAULTS):
+        lock_rows(store, Mailbox, mailbox_ids)
+        org = org_settings(store)
         previews = preview_default_settings(store, mailbox_ids)
+        if shown is not None:
+            _refuse_if_changed_since(shown, previews)
         bad = [f for p in previews for f in errors(p.findings)]
         if bad:
             raise RuleViolation(bad)
@@ -202,7 +227,23 @@ def apply_default_settings(store: Store, mailbox_ids: list[int]) -> int:
         for p in previews:
             if not p.changes:
                 continue
-            base = get_mailbox(store, p.mailbox_id)
-            update_mailbox(store, base, with_default_settings(base, org))
+            update_mailbox(store, p.mailbox, with_default_settings(p.mailbox, org))
             count += 1
         return count
+
+
+def _refuse_if_changed_since(shown: list[DefaultsPreview], now: list[DefaultsPreview]) -> None:
+    """The preview the admin saw against the one read under the locks: a mailbox deleted or saved since,
+    or other defaults, refuse the whole apply."""
+    current = {p.mailbox_id: p for p in now}
+    for seen in sorted(shown, key=lambda p: p.mailbox_id):
+        p = current.get(seen.mailbox_id)
+        if p is None:
+            raise NotFound(f"Mailbox {seen.name!r} was deleted since the preview: {AGAIN}")
+        if p.version != seen.version:
+            changed = changed_fields(seen.mailbox, p.mailbox) if seen.mailbox is not None else []
+            raise ConflictError(f"Mailbox {seen.name!r}", [history.label("mailbox", f) for f in changed],
+                                since="the preview", then=AGAIN)
+        if p.changes != seen.changes:
+            raise StoreError("The organisation's default email settings were changed by someone else since the "
+                             f"preview ({p.name!r} would now get other ones): {AGAIN}")

@@ -69,7 +69,7 @@ class HistoryListScreen(RecordListScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._anchors: dict[tuple, dict[int, int]] = {}  # (view, text) -> offset -> the id just above it
+        self._anchors: dict[tuple, dict[int, tuple]] = {}  # (view, text) -> offset -> the key of the row above it
         self._exact_total: int | None = None  # every entry, counted once per load of the page
 
     def count_rows(self, view, text) -> int:
@@ -107,13 +107,13 @@ class HistoryListScreen(RecordListScreen):
         """Keyed pages: a page that follows one already read starts below its last id (as cheap at
         the millionth entry as at the first); a jump (End) falls back to the offset."""
         anchors = self._anchors.setdefault((view, text), {})
-        after = (anchors[offset],) if offset in anchors else None
+        after = anchors.get(offset)
         if offset and after is None:
             rows = self._offset_page(view, text, limit, offset)
         else:
             rows = history_read.history_page(self.app.store, view, text, limit=limit, after=after)
         if rows:
-            anchors[offset + len(rows)] = rows[-1].id
+            anchors[offset + len(rows)] = rows[-1].key
         return rows
 
     def _offset_page(self, view, text, limit, offset) -> list:
@@ -124,13 +124,13 @@ class HistoryListScreen(RecordListScreen):
             if not chunk:
                 return []
             skipped += len(chunk)
-            after = (chunk[-1].id,)
+            after = chunk[-1].key
         rows = history_read.history_page(self.app.store, view, text, limit=limit, after=after)
         return rows
 
     def on_rows_loaded(self, message) -> None:
         self._anchors.pop((message.view, message.text), None)
-        self._anchors[(message.view, message.text)] = {len(message.first_page): message.first_page[-1].id} \
+        self._anchors[(message.view, message.text)] = {len(message.first_page): message.first_page[-1].key} \
             if message.first_page else {}
         super().on_rows_loaded(message)
 

@@ -217,7 +217,8 @@ class MailboxListScreen(RecordListScreen):
         previews = _services().preview_default_settings(self.app.store, ids)
 
         def done(apply: bool | None) -> None:
-            if apply:
-                self._run("Apply Default Email Settings", _services().apply_default_settings)
+            if apply:  # what was shown, or nothing: a mailbox saved since the preview refuses it (named)
+                self._run("Apply Default Email Settings",
+                          lambda store, marked: _services().apply_default_settings(store, marked, previews))
 
         self.app.push_screen(DefaultsPreviewScreen(previews), done)
