@@ -150,6 +150,7 @@ UNREACHABLE = CONNECTION_LOST + ("connection refused", "could not connect", "con
 
 
 CONNECT_TIMEOUT_S = 10
+SAVE_LOCK_WAIT_S = 1.0  # a form's save waits this long for a record another transaction holds (PostgreSQL)
 
 
 def is_unreachable(exc: BaseException) -> bool:
@@ -233,6 +234,9 @@ def describe_db_error(exc: BaseException, url: str) -> str:
     if any(fragment in low for fragment in UNREACHABLE):
         return (f"The database server {where} can't be reached (it may be restarting, or the network is down): "
                 "this was not done, and nothing was saved. Try again in a moment.")
+    if "lock timeout" in low:  # PostgreSQL: a save's lock_timeout (Store.transaction) ran out
+        return ("Another admin's long operation (an undo or an import) holds this record until it finishes: "
+                "nothing was saved. Try again in a moment.")
     if "locked" in low or "busy" in low:
         return (f"Another program is writing to the database {where} (for example an import) and did not finish "
                 "in time: nothing was written. Try again when it is done.")
@@ -399,11 +403,16 @@ class Store:
 
     # -- transactions
     @contextmanager
-    def transaction(self):
+    def transaction(self, lock_wait_s: float | None = None):
         """A write transaction (SQLite takes the write lock up front). Database failures become one
-        StoreError that names the real cause (never "cannot rollback")."""
+        StoreError that names the real cause (never "cannot rollback"). `lock_wait_s`: on PostgreSQL, how
+        long an outermost transaction waits for a row another one holds (an undo or an import holds its
+        records until it commits) before it gives up, saving nothing."""
+        outermost = not self.db.transaction_depth()
         try:
             with self.db.atomic() as txn:
+                if lock_wait_s is not None and outermost and self.is_postgres:
+                    self.db.execute_sql(f"SET LOCAL lock_timeout = '{max(1, int(lock_wait_s * 1000))}ms'")
                 yield txn
         except Exception as exc:
             if not is_database_error(exc):

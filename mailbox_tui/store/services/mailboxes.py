@@ -36,7 +36,7 @@ from ..convert import (
     password_column,
     user_draft,
 )
-from ..database import ConflictError, Store, StoreError
+from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store, StoreError
 from ..locks import lock_rows
 from ..models import AppUser, Mailbox, Queue, utcnow
 from .guards import NotFound, guarded_update, refuse_on_errors
@@ -82,7 +82,7 @@ def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
 def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft, keep_secrets: bool = False) -> MailboxDraft:
     """Save an edited mailbox: M4 email to its user/queue, M17 stale results, M18 approval. P15: a new
     profile whose servers the stored password did not go to clears it, unless `keep_secrets`."""
-    with store.transaction():
+    with store.transaction(lock_wait_s=SAVE_LOCK_WAIT_S):
         current = get_mailbox(store, base.id)
         if current.version != base.version:
             raise ConflictError(f"Mailbox {current.name!r}", changed_fields(base, current))

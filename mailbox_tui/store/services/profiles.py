@@ -23,7 +23,7 @@ from ..convert import (
     profile_columns,
     profile_draft,
 )
-from ..database import ConflictError, Store
+from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store
 from ..models import EmailServerProfile, Mailbox, OrganizationSettings, utcnow
 from .guards import NotFound, guarded_update, refuse_on_errors
 
@@ -75,7 +75,7 @@ def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft, keep_sec
     """P1–P10. A changed connection makes its mailboxes' test results stale (M17). P15: a stored secret
     the change would send to a new destination is cleared (the profile's, and its mailboxes' passwords),
     unless `keep_secrets`: the admin chose to keep them for the new destination."""
-    with store.transaction():
+    with store.transaction(lock_wait_s=SAVE_LOCK_WAIT_S):
         current = get_profile(store, base.id)
         if current.version != base.version:
             raise ConflictError(f"Server profile {current.name!r}", changed_fields(base, current))

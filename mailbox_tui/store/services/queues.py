@@ -25,7 +25,7 @@ from ..convert import (
     queue_columns,
     queue_draft,
 )
-from ..database import ConflictError, Store
+from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store
 from ..models import Mailbox, Queue
 from .guards import NotFound, guarded_update, refuse_on_errors
 from .mailboxes import mailbox_context
@@ -72,7 +72,7 @@ def create_queue(store: Store, d: QueueDraft) -> tuple[QueueDraft, MailboxDraft,
 
 def update_queue(store: Store, base: QueueDraft, new: QueueDraft) -> QueueDraft:
     """Q1; owner, email and methods follow to the queue's mailbox (M2, M4, M17, M18)."""
-    with store.transaction():
+    with store.transaction(lock_wait_s=SAVE_LOCK_WAIT_S):
         current = get_queue(store, base.id)
         if current.version != base.version:
             raise ConflictError(f"Queue {current.name!r}", changed_fields(base, current))

@@ -26,7 +26,7 @@ from ..convert import (
     user_columns,
     user_draft,
 )
-from ..database import ConflictError, Store, StoreError
+from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store, StoreError
 from ..models import AppUser, Mailbox, Queue
 from .guards import NotFound, guarded_update, refuse_on_errors
 from .mailboxes import get_mailbox, mailbox_context
@@ -77,7 +77,7 @@ def create_user(store: Store, d: UserDraft) -> tuple[UserDraft, MailboxDraft, li
 
 def update_user(store: Store, base: UserDraft, new: UserDraft) -> UserDraft:
     """U1; a new email goes to the mailbox too (M4) and resets approval (M18, M17)."""
-    with store.transaction():
+    with store.transaction(lock_wait_s=SAVE_LOCK_WAIT_S):
         current = get_user(store, base.id)
         if current.version != base.version:
             raise ConflictError(f"User {current.full_name!r}", changed_fields(base, current))
