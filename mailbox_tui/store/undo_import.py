@@ -34,7 +34,7 @@ from .exchange.batches import cyclic_gc_paused
 from .history import CREATE, IMPORT, TEST, UNDO, ChangeEntry
 from .models import Mailbox
 from .locks import lock_entry, lock_rows
-from .undo import UPDATES, UndoRefused, _refuse_if_not_undoable, _undo_update
+from .undo_records import UPDATES, UndoRefused, _refuse_if_not_undoable, _undo_update
 
 CHUNK = 2000  # entries read at a time
 SHOWN = 5  # records a refusal names
