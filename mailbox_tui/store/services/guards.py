@@ -15,6 +15,15 @@ class NotFound(StoreError):
     pass
 
 
+def stored_row(model, record_id: int, what: str, gone: str = ""):
+    """The stored row of a record, or NotFound naming it ("User 6 does not exist."): what every
+    service's get_…() reads before it makes the draft."""
+    row = model.get_or_none(model.id == record_id)
+    if row is None:
+        raise NotFound(f"{what} {record_id} does not exist{gone}.")
+    return row
+
+
 def refuse_on_errors(findings: list[Finding]) -> list[Finding]:
     if errors(findings):
         raise RuleViolation(findings)

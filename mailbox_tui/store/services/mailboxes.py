@@ -39,17 +39,14 @@ from ..convert import (
 from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store, StoreError
 from ..locks import lock_rows
 from ..models import AppUser, Mailbox, Queue, utcnow
-from .guards import NotFound, guarded_update, refuse_on_errors
+from .guards import NotFound, guarded_update, refuse_on_errors, stored_row
 from .organisation import org_settings
 
 log = logging.getLogger(__name__)
 
 
 def get_mailbox(store: Store, mailbox_id: int) -> MailboxDraft:
-    row = Mailbox.get_or_none(Mailbox.id == mailbox_id)
-    if row is None:
-        raise NotFound(f"Mailbox {mailbox_id} does not exist (it may have been deleted).")
-    return mailbox_draft(row, store.key_ok)
+    return mailbox_draft(stored_row(Mailbox, mailbox_id, "Mailbox", " (it may have been deleted)"), store.key_ok)
 
 
 def mailbox_context(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT,

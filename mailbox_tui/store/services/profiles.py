@@ -25,7 +25,7 @@ from ..convert import (
 )
 from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store
 from ..models import EmailServerProfile, Mailbox, OrganizationSettings, utcnow
-from .guards import NotFound, guarded_update, refuse_on_errors
+from .guards import guarded_update, refuse_on_errors, stored_row
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,7 @@ def validate_profile(store: Store, d: ProfileDraft, facts: contexts.FactsSource 
 
 
 def get_profile(store: Store, profile_id: int) -> ProfileDraft:
-    row = EmailServerProfile.get_or_none(EmailServerProfile.id == profile_id)
-    if row is None:
-        raise NotFound(f"Server profile {profile_id} does not exist.")
-    return profile_draft(row, store.key_ok)
+    return profile_draft(stored_row(EmailServerProfile, profile_id, "Server profile"), store.key_ok)
 
 
 def profile_auth_method(store: Store, profile_id: int | None) -> int | None:

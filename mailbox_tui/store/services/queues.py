@@ -27,7 +27,7 @@ from ..convert import (
 )
 from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store
 from ..models import Mailbox, Queue
-from .guards import NotFound, guarded_update, refuse_on_errors
+from .guards import guarded_update, refuse_on_errors, stored_row
 from .mailboxes import mailbox_context
 from .organisation import org_settings
 
@@ -47,10 +47,7 @@ def queue_mailbox(queue_id: int) -> Mailbox | None:
 
 
 def get_queue(store: Store, queue_id: int) -> QueueDraft:
-    row = Queue.get_or_none(Queue.id == queue_id)
-    if row is None:
-        raise NotFound(f"Queue {queue_id} does not exist.")
-    return queue_draft(row, queue_mailbox(queue_id))
+    return queue_draft(stored_row(Queue, queue_id, "Queue"), queue_mailbox(queue_id))
 
 
 def create_queue(store: Store, d: QueueDraft) -> tuple[QueueDraft, MailboxDraft, list[Finding]]:

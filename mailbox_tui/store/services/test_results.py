@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ...domain.failures import Cause
 from ...domain.lifecycle import MANUAL, RetrySettings, Verdict, decide
-from ...domain.options import ProcessingState, TestStatus
+from ...domain.options import ProcessingState
 from .. import history
 from ..database import Store
 from ..models import EmailServerProfile, Mailbox, MailboxAlert, utcnow

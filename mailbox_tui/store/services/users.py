@@ -28,7 +28,7 @@ from ..convert import (
 )
 from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store, StoreError
 from ..models import AppUser, Mailbox, Queue
-from .guards import NotFound, guarded_update, refuse_on_errors
+from .guards import NotFound, guarded_update, refuse_on_errors, stored_row
 from .mailboxes import get_mailbox, mailbox_context
 from .organisation import org_settings
 
@@ -44,10 +44,7 @@ def validate_user(store: Store, d: UserDraft) -> list[Finding]:
 
 
 def get_user(store: Store, user_id: int) -> UserDraft:
-    row = AppUser.get_or_none(AppUser.id == user_id)
-    if row is None:
-        raise NotFound(f"User {user_id} does not exist.")
-    return user_draft(row)
+    return user_draft(stored_row(AppUser, user_id, "User"))
 
 
 def user_mailbox_id(user_id: int) -> int | None:
