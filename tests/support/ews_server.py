@@ -7,8 +7,7 @@ HTTPS on 127.0.0.1 with a certificate from the OAuth test CA (IIS answers as ``M
   contacts, tasks), answered with ``GetFolderResponseMessage`` elements (``ResponseClass``, ``ResponseCode``,
   ``MessageText``), or a SOAP fault (HTTP 500) carrying ``ResponseCode`` and, for ``ErrorServerBusy``,
   ``MessageXml/Value[@Name="BackOffMilliseconds"]``;
-* ``POST /EWS/Exchange.asmx``: ``CreateItem`` sending one message (support/ews_send.py): the request's shape and
-  the rights checked, ``CreateItemResponseMessage`` answered, the message recorded in ``delivered``;
+* ``POST /EWS/Exchange.asmx``: ``CreateItem`` sending one message, recorded in ``delivered`` (support/ews_send.py);
 * ``POST /autodiscover/autodiscover.xml`` and ``GET /autodiscover/autodiscover.json/v1.0/<address>?Protocol=EWS``:
   POX Autodiscover and Autodiscover v2 (support/ews_discovery.py).
 
@@ -44,6 +43,7 @@ from xml.sax.saxutils import escape
 import jwt
 from defusedxml.ElementTree import fromstring
 from support.ews_discovery import autodiscover, autodiscover_json
+from support.ews_hostile import BILLION_LAUGHS, drip, flood
 from support.ews_send import Delivered, create_item
 from support.oauth_tokens import EWS_APP_PERMISSION, entra_issuer
 
@@ -59,13 +59,8 @@ FOLDER_ELEMENTS = {"inbox": ("Folder", "Inbox"), "sentitems": ("Folder", "Sent I
                    "calendar": ("CalendarFolder", "Calendar"), "contacts": ("ContactsFolder", "Contacts"),
                    "tasks": ("TasksFolder", "Tasks")}
 MODES = ("normal", "drip", "flood", "hang", "redirect", "bomb", "not_soap", "close", "echo_auth")
-BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                             for i in range(1, 10))
-                  + b']><s:Envelope xmlns:s="' + SOAP.encode() + b'"><s:Body>&lol9;</s:Body></s:Envelope>')
 _MAX_BODY = 64 * 1024
 _MAX_HANG = 60.0
-FLOOD_MAX = 8 * 1024 * 1024
 
 
 @dataclass
@@ -385,7 +380,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif mode == "redirect":
                 return self._send(302, b"", {"Location": f"https://{ews.redirect_host}:{ews.port}{self.path}"})
             elif mode == "flood":
-                return self._flood(release)
+                return flood(self, release)
             elif mode == "not_soap":
                 return self._send(200, b"<html><body>Outlook on the web: sign in</body></html>",
                                   {"Content-Type": "text/html"})
@@ -415,7 +410,7 @@ class _Handler(BaseHTTPRequestHandler):
             code = data.split(b"<m:ResponseCode>", 1)[1].split(b"<", 1)[0].decode()
         ews._record(EwsRequest(**record, user=account.username, status=status, code=code))
         if mode == "drip":
-            return self._drip(status, data, ews.drip_interval, release)
+            return drip(self, status, data, ews.drip_interval, release)
         self._send(status, data)
 
     def do_GET(self):
@@ -503,30 +498,3 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-
-    def _drip(self, status: int, payload: bytes, interval: float, release: threading.Event) -> None:
-        data = (f"HTTP/1.1 {status} OK\r\nContent-Type: text/xml\r\nContent-Length: {len(payload)}\r\n\r\n"
-                .encode() + payload)
-        for index in range(len(data)):
-            if release.is_set():
-                break
-            try:
-                self.wfile.write(data[index:index + 1])
-                self.wfile.flush()
-            except OSError:
-                break
-            release.wait(interval)
-        self.close_connection = True
-
-    def _flood(self, release: threading.Event) -> None:
-        try:
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 999999999\r\n\r\n"
-                             b'<s:Envelope xmlns:s="' + SOAP.encode() + b'"><s:Body>')
-            chunk = b"<t:Folder>" + b"A" * 1000 + b"</t:Folder>"
-            sent = 0
-            while sent < FLOOD_MAX and not release.is_set():
-                self.wfile.write(chunk * 64)
-                sent += len(chunk) * 64
-        except OSError:
-            pass
-        self.close_connection = True
