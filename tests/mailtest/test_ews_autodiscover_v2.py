@@ -160,3 +160,13 @@ def test_in_domain_is_the_domain_or_below_it(host, domain):
     if not host.endswith(domain):
         assert not in_domain(f"{host}{domain}", domain)  # evilcontoso.com is not contoso.com
     assert not in_domain(f"{domain}.{host}.invalid", domain)  # contoso.com.attacker.invalid neither
+
+
+def test_an_impostor_certificate_on_a_v2_candidate_moves_on_and_sends_it_nothing(sqlite_store, ews, monkeypatch):
+    bases = [f"https://127.0.0.1:{ews.impostor.port}", f"https://127.0.0.1:{ews.server.port}"]
+    monkeypatch.setattr(ews_autodiscover, "autodiscover_bases", lambda domain: bases)
+    outcome = _run(sqlite_store, ews, act=2, outgoing=0)
+    check = outcome.checks["incoming"]
+    assert check.status == S, outcome.as_dict()
+    assert check.message.endswith("(Autodiscover v2).")
+    assert ews.impostor.requests == []  # the TLS handshake failed: no request reached it

@@ -173,3 +173,23 @@ def test_the_command_line_counts_the_message_sent(sqlite_url, ews):
     assert [m.to for m in ews.server.delivered] == [("alice@contoso.com",)] * 2
     for text in (result.stdout, result.stderr, plain.stdout, plain.stderr):
         assert not any(secret in text for secret in SECRETS)
+
+
+def test_the_form_offers_a_test_message_through_ews_or_graph():
+    from types import SimpleNamespace
+
+    from mailbox_tui.domain.exchange import route_of_test_message
+    from mailbox_tui.domain.options import ServerType
+
+    def profile(server_type, location, method=AuthMethod.PROFILE_CREDENTIALS):
+        return SimpleNamespace(server_type=server_type, outgoing_location=location, auto_discover=False,
+                               use_same_settings_for_outgoing=True, auth_method=method, outgoing_auth_method=method)
+
+    ews_url = "https://mail.contoso.com/EWS/Exchange.asmx"
+    assert route_of_test_message(profile(ServerType.EXCHANGE, ews_url)) == "EWS"
+    assert route_of_test_message(profile(ServerType.EXCHANGE_HYBRID, ews_url)) == "EWS"
+    assert route_of_test_message(profile(ServerType.EXCHANGE_ONLINE_HYBRID, ews_url, AuthMethod.OAUTH)) == "EWS"
+    assert route_of_test_message(profile(ServerType.EXCHANGE_ONLINE_HYBRID, "https://graph.microsoft.com",
+                                         AuthMethod.OAUTH)) == "Microsoft Graph"
+    assert route_of_test_message(profile(ServerType.IMAP_SMTP, "smtp.contoso.com")) == ""
+    assert route_of_test_message(None) == ""

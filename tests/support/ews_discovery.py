@@ -65,4 +65,5 @@ def autodiscover_json(server, target: str) -> tuple[int, dict[str, str], bytes]:
     if protocol.lower() == "ews":
         url = server.ews_url_override or server.ews_url
         return 200, json_type, json.dumps({"Protocol": "EWS", "Url": url}).encode()
-    return 200, json_type, json.dumps({"Protocol": protocol, "Url": f"https://127.0.0.1:{server.port}/{address}"}).encode()
+    other = {"Protocol": protocol, "Url": f"https://127.0.0.1:{server.port}/{address}"}
+    return 200, json_type, json.dumps(other).encode()

@@ -3,7 +3,8 @@ reads, and EWS's answers as one sentence with the cause and the fix.
 
 - incoming: GetFolder on the Inbox; outgoing: GetFolder on Sent Items and Drafts (the rights sending needs; no
   mail is sent); send (outgoing when the admin asks for a test message): one CreateItem (SendAndSaveCopy) from the
-  mailbox to itself, its copy saved in Sent Items; act: GetFolder on the calendar, the contacts and the tasks folders, each named when refused.
+  mailbox to itself, its copy saved in Sent Items; act: GetFolder on the calendar, the contacts and the tasks
+  folders, each named when refused.
 - A profile's own credentials (or this machine's Kerberos ticket, or an app-only token) act for many mailboxes:
   the request carries ExchangeImpersonation with the mailbox's address; a mailbox's own credentials read its own
   folders. Every request carries X-AnchorMailbox, so Exchange routes it to the mailbox's server.

@@ -33,8 +33,8 @@ ROLE_FIX = ("Give the account the ApplicationImpersonation role (New-ManagementR
 
 # What a refused CreateItem means, and its fix (Microsoft's ResponseCode reference).
 SEND_FIXES = {
-    "ErrorSendAsDenied": ("the account may read the mailbox but not send as it. Give it Send As "
-                          "(Add-ADPermission -ExtendedRights \"Send As\"), or test with the mailbox's own credentials."),
+    "ErrorSendAsDenied": ("the account may read the mailbox but not send as it. Give it Send As (Add-ADPermission "
+                          "-ExtendedRights \"Send As\"), or test with the mailbox's own credentials."),
     "ErrorQuotaExceeded": ("the mailbox is over its storage quota, so Exchange keeps no copy and sends nothing. Free "
                            "space or raise its quota (Set-Mailbox -ProhibitSendQuota), then test again."),
     "ErrorAccessDenied": ("the account may not write to the mailbox's Sent Items. Give it Full Access (with a "

@@ -1,7 +1,7 @@
 """EWS's SOAP as the EWS probe writes and reads it (issue 23): GetFolder requests, and the CreateItem that sends a
 test message when the admin asks for one, with ExchangeImpersonation when a service account acts for the mailbox,
-and their answers (ResponseClass, ResponseCode, SOAP faults with
-BackOffMilliseconds), and Autodiscover's POX request and answer.
+and their answers (ResponseClass, ResponseCode, SOAP faults with BackOffMilliseconds), and Autodiscover's POX
+request and answer.
 
 Answers are outside text: parsed with defusedxml, a DTD refused outright (no entity expansion, no billion laughs,
 no external entity), and only a few named values kept. Shapes from Microsoft's EWS reference (GetFolder operation,
@@ -30,7 +30,8 @@ class NotEws(ValueError):
 
 @dataclass(frozen=True)
 class ResponseMessage:
-    """One response message (GetFolderResponseMessage, CreateItemResponseMessage): its class, code and text, and the folder's item count when it has one."""
+    """One response message (GetFolderResponseMessage, CreateItemResponseMessage): its class, code and text, and
+    the folder's item count when it has one."""
 
     response_class: str
     code: str
