@@ -1,5 +1,5 @@
-"""Exchange Server (and Exchange Server (Hybrid)) through Exchange Web Services (issue 23): what each direction
-reads, and EWS's answers as one sentence with the cause and the fix.
+"""Exchange Server (and Exchange Server (Hybrid), and Exchange Online's EWS until its shutdown) through Exchange Web
+Services (issue 23): what each direction reads, and EWS's answers as one sentence with the cause and the fix.
 
 - incoming: GetFolder on the Inbox; outgoing: GetFolder on Sent Items and Drafts (the rights sending needs; no
   mail is sent); send (outgoing when the admin asks for a test message): one CreateItem (SendAndSaveCopy) from the
