@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="stop after this long (seconds, more than 0); mailboxes not reached are reported "
                            "as not tested")
     test.add_argument("--send-test-message", action="store_true",
-                      help="Exchange Online (Microsoft Graph): send one real test message from each mailbox to "
+                      help="Exchange (Microsoft Graph or EWS): send one real test message from each mailbox to "
                            "itself to test outgoing email (by default nothing is sent)")
     rotate = sub.add_parser("rotate-key", parents=[common], help="re-encrypt every stored password under a new key")
     rotate.add_argument("--out", metavar="PATH", type=Path,

@@ -47,12 +47,13 @@ def _test_progress(progress) -> None:
 
 
 def _sent_test_message(outcome) -> bool:
-    """Whether this mailbox's outgoing test sent a real message (Exchange Online, --send-test-message)."""
+    """Whether this mailbox's outgoing test sent a real message (Exchange through Graph or EWS,
+    --send-test-message)."""
     from .domain.options import TestStatus
 
     check = outcome.checks.get("outgoing")
     probe = check.probe if check is not None else None
-    return (probe is not None and check.status == TestStatus.SUCCESS and probe.protocol == "graph"
+    return (probe is not None and check.status == TestStatus.SUCCESS and probe.protocol in ("graph", "ews")
             and probe.message.startswith("Sent a test message"))
 
 
@@ -83,7 +84,7 @@ def cmd_test(args) -> int:
             print(f"{'Not Run':8} {visible(skipped.label)}: {skipped.reason}")
         sent = sum(1 for o in report.outcomes if _sent_test_message(o))
         if sent or getattr(args, "send_test_message", False):
-            print(f"Test messages sent (Microsoft Graph, each mailbox to itself): {sent}.")
+            print(f"Test messages sent (Microsoft Graph or EWS, each mailbox to itself): {sent}.")
         print(f"{len(report.outcomes)} tested: {report.successes} succeeded, {report.failures} failed, "
               f"{report.untested + len(report.not_run)} not tested, in {report.elapsed:.1f} s.")
     return cli.EXIT_OK if report.ok else cli.EXIT_FINDINGS

@@ -3,6 +3,7 @@ Pure: no I/O. Facts from Microsoft's documentation, summarised in docs/testing-g
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlsplit
 
 from .options import ServerType
@@ -14,6 +15,7 @@ GRAPH_HOSTS = frozenset({"graph.microsoft.com", "graph.microsoft.us", "dod-graph
                          "microsoftgraph.chinacloudapi.cn"})
 EWS_DISABLEMENT_STARTS = "1 October 2026"
 EWS_SHUTDOWN = "1 April 2027"
+EWS_SHUTDOWN_DATE = date(2027, 4, 1)  # from this day EWS in Exchange Online answers no one
 EWS_RETIREMENT = (f"Exchange Web Services in Exchange Online is switched off tenant by tenant from "
                   f"{EWS_DISABLEMENT_STARTS} and shut down for everyone on {EWS_SHUTDOWN}; Microsoft Graph "
                   "replaces it")
@@ -57,6 +59,21 @@ def ews_scope(location: str) -> str:
     except ValueError:
         return ""
     return f"https://{host}/.default" if parts.scheme.lower() == "https" and host else ""
+
+
+def route_of_test_message(profile) -> str:
+    """How a real test message would go for a profile's outgoing test: "Microsoft Graph" (Exchange Online, app-only
+    OAuth), "EWS" (Exchange Server, or Exchange Online's EWS before its shutdown), or "" (not offered: IMAP/SMTP
+    profiles). Takes a stored profile or a ProfileDraft."""
+    if profile is None:
+        return ""
+    if sends_through_graph(profile):
+        return "Microsoft Graph"
+    location = "" if profile.auto_discover else profile.outgoing_location
+    if profile.server_type in (ServerType.EXCHANGE, ServerType.EXCHANGE_HYBRID) or (
+            profile.server_type == ServerType.EXCHANGE_ONLINE_HYBRID and is_ews_url(location)):
+        return "EWS"
+    return ""
 
 
 def sends_through_graph(profile) -> bool:

@@ -43,7 +43,7 @@ from .oauth import (
     tidy_key_text,
     used_fields,
 )
-from .exchange import EWS_RETIREMENT, GRAPH_SCOPE, GRAPH_URL, ews_scope, is_ews_url
+from .exchange import EWS_RETIREMENT, EWS_SHUTDOWN, GRAPH_SCOPE, GRAPH_URL, ews_scope, is_ews_url
 from .records import PasswordEdit
 from .secret_destinations import profile_secret_moves
 from .text import has_control_chars, host_problem, https_url_problem, is_sha256_pin
@@ -447,7 +447,9 @@ def _p15_profile_secrets_follow(d: ProfileDraft, ctx: ProfileContext) -> Iterato
       f"An Exchange Online (Hybrid) profile whose incoming or outgoing location is an Exchange Web Services URL "
       f"(…/EWS/Exchange.asmx) is a warning: {EWS_RETIREMENT}. The fix is the Graph base URL ({GRAPH_URL}, or a "
       f"national cloud's) as the location, with Scope {GRAPH_SCOPE}: Test & Enable then tests the mailbox through "
-      "Microsoft Graph. Exchange Server on premises keeps EWS.",
+      f"Microsoft Graph. Until {EWS_SHUTDOWN} Test & Enable still tests such a profile through EWS, with an "
+      f"app-only token for {MICROSOFT_SCOPE} (or the profile's own Scope when it is not Graph's), and its results "
+      "carry this warning; from that day the test fails, naming the Graph URL. Exchange Server on premises keeps EWS.",
       record=P, fields=("incoming_location", "outgoing_location"), severity=(W,))
 def _p16_ews_in_exchange_online(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.server_type != ServerType.EXCHANGE_ONLINE_HYBRID or d.auto_discover:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.exchange import uses_graph
+from ..domain.exchange import EWS_RETIREMENT, uses_graph
 from ..domain.oauth import MAIL_OAUTH_METHODS, OAUTH_METHODS
 from ..domain.options import EXCHANGE_TYPES, AuthMethod, ServerType
 from ..store import services
@@ -161,7 +161,8 @@ def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
             return [_graph_check(store, profile, tokens)]
         if profile.server_type in (ServerType.EXCHANGE, ServerType.EXCHANGE_HYBRID):
             return [_ews_check(store, profile, tokens)]
-        out = [ConnectionCheck("incoming", None, None, "Exchange Server through EWS is not tested by this tool yet.")]
+        out = [ConnectionCheck("incoming", None, None, "EWS in Exchange Online is tested by Test & Enable on a "
+                               f"mailbox, not here: {EWS_RETIREMENT} (rule P16).")]
         if profile.auth_method in OAUTH_METHODS:  # the token step still tells whether the app registration works
             out.append(_token_only(store, profile, tokens))
         return out

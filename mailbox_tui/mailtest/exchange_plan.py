@@ -8,7 +8,12 @@
   folders), the profile's, this machine's Kerberos ticket (Windows Integrated Authentication) or an app-only
   token for the EWS host (Exchange Hybrid Modern Auth, P14), the last three acting for the mailbox through
   ExchangeImpersonation;
-- Exchange Online with an EWS URL (rule P16): not tested, the direction fails pointing to Graph.
+- Exchange Online (Hybrid) with an EWS URL (rule P16): until EWS in Exchange Online is shut down (1 April 2027, by
+  the planner's clock), EWS with an app-only token for outlook.office365.com (the profile's scope unless blank or
+  Graph's), the retirement carried as a warning in the result; from that day the direction fails naming the Graph
+  URL.
+An outgoing test sends a real message (the mailbox to itself) only when the admin asks for one: Graph's sendMail,
+or EWS's CreateItem.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from ..domain.exchange import EWS_RETIREMENT, GRAPH_URL, ews_scope, graph_base, graph_scope, uses_graph
+from ..domain.exchange import (EWS_RETIREMENT, EWS_SHUTDOWN, EWS_SHUTDOWN_DATE, GRAPH_HOSTS, GRAPH_SCOPE, GRAPH_URL,
+                               ews_scope, graph_base, graph_scope, uses_graph)
 from ..domain.oauth import MICROSOFT_SCOPE
 from ..domain.options import AuthMethod, ServerType, TestStatus, TlsMode
 from .oauth import TokenRequest
@@ -24,12 +30,16 @@ from .directions import CONFIGURATION, OUTGOING, DirectionTest, token_user
 from ..store import services
 from .probes import EWS, GRAPH, Credentials, Endpoint
 from .probes.graph import SEND
+from .probes.ews_session import SEND as EWS_SEND
 
 GRAPH_METHODS = (AuthMethod.OAUTH, AuthMethod.SERVER_TO_SERVER)  # app-only client credentials, both
 NO_HYBRID_SCOPE = ("Server profile {profile!r} authenticates with Exchange Hybrid Modern Auth and Auto Discover: set "
                    "its Scope to the EWS host with /.default (https://mail.contoso.com/.default, rule P14).")
-EWS_ONLINE_MESSAGE = ("{what} through {profile!r} uses an EWS URL on Exchange Online, which this tool does not "
-                      "test: {retirement}. Set the profile's location to " + GRAPH_URL + " (rule P16).")
+EWS_ONLINE_GONE = ("{what} through {profile!r} uses an EWS URL on Exchange Online, and EWS in Exchange Online was "
+                   "shut down on " + EWS_SHUTDOWN + ": set the profile's location to " + GRAPH_URL + " (and its Scope "
+                   "to " + GRAPH_SCOPE + ") to test it through Microsoft Graph (rule P16).")
+EWS_ONLINE_NOTE = ("Warning: " + EWS_RETIREMENT + ". Set the profile's location to " + GRAPH_URL + " before "
+                   + EWS_SHUTDOWN + " (rule P16).")
 WHAT = {"incoming": "Incoming email", "outgoing": "Outgoing email", "act": "Appointments, contacts and tasks"}
 
 
@@ -75,6 +85,16 @@ def ews_token_request(request: TokenRequest, profile, location: str) -> TokenReq
     return replace(request, scope=scope)
 
 
+def ews_online_token_request(request: TokenRequest, profile) -> TokenRequest:
+    """The token for EWS in Exchange Online: the profile's scope, unless it is blank or Graph's (a Graph token never
+    works with EWS), then Exchange Online's own (https://outlook.office365.com/.default)."""
+    scope = (profile.oauth_scope or "").strip()
+    host = urlsplit(scope).hostname or ""
+    if not scope or host.lower() in GRAPH_HOSTS:
+        scope = MICROSOFT_SCOPE
+    return replace(request, scope=scope)
+
+
 def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_test_message: bool) -> DirectionTest:
     """The test of one direction of a mailbox on an Exchange profile. Raises SecretUnreadable."""
     def fail(message: str) -> DirectionTest:
@@ -83,12 +103,15 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
     location = location_of(profile, direction)
     what = WHAT[direction]
     if not uses_graph(profile.server_type, location):
+        operation = EWS_SEND if direction == OUTGOING and send_test_message else direction
         if profile.server_type == ServerType.EXCHANGE_ONLINE_HYBRID:
-            return fail(EWS_ONLINE_MESSAGE.format(what=what, profile=profile.name, retirement=EWS_RETIREMENT))
-        check = ews_test(planner, d, profile, direction, secrets)
-        if direction == OUTGOING and send_test_message and check.needs_probe:
-            check.note = "A test message was asked for: sending one through EWS is not offered yet."
-        return check
+            if planner.clock().date() >= EWS_SHUTDOWN_DATE:
+                return fail(EWS_ONLINE_GONE.format(what=what, profile=profile.name))
+            check = ews_test(planner, d, profile, direction, secrets, operation, online=True)
+            if check.needs_probe:
+                check.note, check.warning = EWS_ONLINE_NOTE, True
+            return check
+        return ews_test(planner, d, profile, direction, secrets, operation)
     separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
     method = profile.outgoing_auth_method if separate else profile.auth_method
     if method not in GRAPH_METHODS:  # P5 stops this first
@@ -108,7 +131,7 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
                          credentials=Credentials(token_user(d), "", oauth=(request, planner.tokens)))
 
 
-def ews_endpoint(profile, direction: str) -> Endpoint | str:
+def ews_endpoint(profile, direction: str, operation: str = "") -> Endpoint | str:
     """Where the EWS probe goes for `direction` (no host: Autodiscover finds it), or why it cannot."""
     location = location_of(profile, direction)
     pin = profile.outgoing_cert_sha256 if direction == OUTGOING else profile.incoming_cert_sha256
@@ -116,7 +139,7 @@ def ews_endpoint(profile, direction: str) -> Endpoint | str:
     if not location:
         if not profile.auto_discover:
             return f"Server profile {profile.name!r} has no {direction} EWS URL and Auto Discover is No (rule P3)."
-        return Endpoint(EWS, "", 443, TlsMode.IMPLICIT, timeout, pin or "", "", direction)
+        return Endpoint(EWS, "", 443, TlsMode.IMPLICIT, timeout, pin or "", "", operation or direction)
     parts = urlsplit(location)
     if parts.scheme.lower() != "https" or not parts.hostname:
         return (f"Server profile {profile.name!r}: {location!r} is not an https URL of Exchange Web Services "
@@ -126,19 +149,30 @@ def ews_endpoint(profile, direction: str) -> Endpoint | str:
     except ValueError:
         return f"Server profile {profile.name!r}: {location!r} has no valid port (rule P3)."
     return Endpoint(EWS, parts.hostname, port, TlsMode.IMPLICIT, timeout, pin or "",
-                    parts.path or "/EWS/Exchange.asmx", direction)
+                    parts.path or "/EWS/Exchange.asmx", operation or direction)
 
 
-def ews_test(planner, d, profile, direction: str, secrets: list[str]) -> DirectionTest:
-    """Exchange Server through EWS: the endpoint and the credentials Authenticate Using names. Raises
-    SecretUnreadable."""
+def ews_test(planner, d, profile, direction: str, secrets: list[str], operation: str = "",
+             online: bool = False) -> DirectionTest:
+    """Exchange Server through EWS (or Exchange Online's EWS, `online`, with an app-only token): the endpoint and
+    the credentials Authenticate Using names. Raises SecretUnreadable."""
     def fail(message: str) -> DirectionTest:
         return DirectionTest(direction, TestStatus.FAILURE, CONFIGURATION, message)
 
     separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
     method = profile.outgoing_auth_method if separate else profile.auth_method
     address = d.email.strip()
-    if method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
+    if online:
+        if method not in GRAPH_METHODS:  # P5 stops this first
+            return fail(f"EWS in Exchange Online takes an app-only token: set Authenticate Using of {profile.name!r} "
+                        "to OAuth or Server to Server Authentication (rule P14).")
+        request = planner._token_request(profile, method, d)
+        if isinstance(request, str):
+            return fail(request)
+        request = ews_online_token_request(request, profile)
+        secrets.extend(request.secrets)
+        credentials = Credentials(address, "", oauth=(request, planner.tokens), mailbox=address, impersonate=True)
+    elif method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
         if not d.allow_credentials:  # M10 stops this first
             return fail("Allow to Use Credentials is No, but the profile uses the mailbox's credentials.")
         password = services.mailbox_password(planner.store, d.id)
@@ -165,7 +199,7 @@ def ews_test(planner, d, profile, direction: str, secrets: list[str]) -> Directi
     else:  # P5 stops this first
         return fail(f"{AuthMethod.label_of(method)} does not suit {ServerType.label_of(profile.server_type)} "
                     "(rule P5).")
-    endpoint = ews_endpoint(profile, direction)
+    endpoint = ews_endpoint(profile, direction, operation)
     if isinstance(endpoint, str):
         return fail(endpoint)
     if credentials.password:

@@ -5,7 +5,7 @@ M15 ACT on a non-Exchange profile, M5 another mailbox already receiving the addr
 profile or credentials...) makes that direction a Failure with the rule's own message, and
 nothing connects for it. What is left becomes probes: POP3 or IMAP by server type for
 incoming, SMTP for outgoing, with the credentials "Authenticate Using" names; an Exchange profile's
-directions go to exchange_plan (Microsoft Graph for Exchange Online, EWS not yet).
+directions go to exchange_plan (Microsoft Graph for Exchange Online, EWS for Exchange Server).
 
 Planning reads the database; it runs in the thread that owns the store's connection.
 """
@@ -239,10 +239,11 @@ def profile_endpoint(profile, direction: str) -> Endpoint | None:
 class Planner:
     """Plans mailboxes one by one for a run; profiles and their secrets are read once per run."""
 
-    def __init__(self, store, tokens: TokenCache | None = None, send_test_message: bool = False):
+    def __init__(self, store, tokens: TokenCache | None = None, send_test_message: bool = False, clock=utcnow):
         self.store = store
+        self.clock = clock  # naive UTC now: the day decides whether EWS in Exchange Online still answers (P16)
         self.tokens = tokens if tokens is not None else TokenCache()  # one per run (P14)
-        self.send_test_message = send_test_message  # Exchange Online: send one test message to the mailbox itself
+        self.send_test_message = send_test_message  # Exchange: send one test message to the mailbox itself
         self._profiles: dict[int, EmailServerProfile | None] = {}
         self._oauth: dict[int, dict[str, str]] = {}  # a profile's clear OAuth secrets, read once per run
 
@@ -371,13 +372,13 @@ class Planner:
         return token_request(profile, method, token_user(d), self._oauth[profile.id])
 
 
-def plan_mailbox(store, mailbox_id: int, send_test_message: bool = False) -> MailboxTestPlan:
-    return Planner(store, send_test_message=send_test_message).plan(mailbox_id)
+def plan_mailbox(store, mailbox_id: int, send_test_message: bool = False, clock=utcnow) -> MailboxTestPlan:
+    return Planner(store, send_test_message=send_test_message, clock=clock).plan(mailbox_id)
 
 
-def evaluate(store, mailbox_id: int, send_test_message: bool = False) -> MailboxOutcome:
+def evaluate(store, mailbox_id: int, send_test_message: bool = False, clock=utcnow) -> MailboxOutcome:
     """Plan, probe and conclude one mailbox in this thread. Writes nothing: the runner writes."""
     from .probes import probe
 
-    plan = plan_mailbox(store, mailbox_id, send_test_message)
+    plan = plan_mailbox(store, mailbox_id, send_test_message, clock)
     return plan.conclude({c.direction: probe(c.endpoint, c.credentials) for c in plan.probes})

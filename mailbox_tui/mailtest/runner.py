@@ -192,7 +192,7 @@ class TestRunner:
         self.on_progress = on_progress
         self.batch_size = max(1, batch_size)
         self.probe_fn = probe_fn
-        self.send_test_message = send_test_message  # Exchange Online: one real message to each mailbox itself
+        self.send_test_message = send_test_message  # Exchange: one real message to each mailbox itself
         self._host_limits: dict[str, int] = {}
         self.trigger = trigger  # MANUAL (an admin's Test & Enable) or RETRY (due retries): domain/lifecycle.py
         self.clock = clock  # naive UTC now: when a result happened, and the next attempt counts from it
@@ -218,7 +218,7 @@ class TestRunner:
             waiting: deque[_Job] = deque()
             in_flight: dict[Future, _Job] = {}
             busy: Counter[str] = Counter()
-            planner = Planner(self.store, tokens, self.send_test_message)
+            planner = Planner(self.store, tokens, self.send_test_message, self.clock)
             lookahead = max(4 * self.concurrency, 64)
             self._emit(None)
             while True:
@@ -240,7 +240,7 @@ class TestRunner:
                 if not queue and not waiting and not in_flight:
                     if later:  # forward-mailbox users, now that the forward mailboxes have results
                         self._flush()
-                        planner = Planner(self.store, tokens, self.send_test_message)
+                        planner = Planner(self.store, tokens, self.send_test_message, self.clock)
                         queue.extend(later)
                         later = []
                         continue

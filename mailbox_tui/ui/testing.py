@@ -18,7 +18,7 @@ class TestRun:
 
     def __init__(self, owner: Widget, mailbox_ids: list[int], send_test_message: bool = False) -> None:
         self.owner, self.mailbox_ids = owner, mailbox_ids
-        self.send_test_message = send_test_message  # Exchange Online: one real message to each mailbox itself
+        self.send_test_message = send_test_message  # Exchange: one real message to each mailbox itself
         self.cancel = threading.Event()
         self.last = None
         self.started = time.monotonic()

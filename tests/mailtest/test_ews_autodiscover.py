@@ -17,18 +17,20 @@ from mailbox_tui.mailtest.probes import ews_autodiscover
 S, F = TestStatus.SUCCESS, TestStatus.FAILURE
 
 
-def test_autodiscover_asks_microsofts_two_pox_urls_in_order():
+def test_autodiscover_asks_microsofts_two_candidates_in_order_v2_then_pox():
     assert ews_autodiscover.autodiscover_urls("contoso.com") == [
         "https://autodiscover.contoso.com/autodiscover/autodiscover.xml",
         "https://contoso.com/autodiscover/autodiscover.xml"]
+    assert ews_autodiscover.autodiscover_json_url("https://autodiscover.contoso.com", "alice@contoso.com") == \
+        "https://autodiscover.contoso.com/autodiscover/autodiscover.json/v1.0/alice@contoso.com?Protocol=EWS"
 
 
 @pytest.fixture
 def discover_at(monkeypatch):
-    """Point Autodiscover's candidates at these URLs (formatted with the domain)."""
-    def point(*urls):
-        monkeypatch.setattr(ews_autodiscover, "autodiscover_urls",
-                            lambda domain: [u.format(domain=domain) for u in urls])
+    """Point Autodiscover's candidates (base URLs, formatted with the domain) at these."""
+    def point(*bases):
+        monkeypatch.setattr(ews_autodiscover, "autodiscover_bases",
+                            lambda domain: [u.format(domain=domain) for u in bases])
     return point
 
 
@@ -37,19 +39,23 @@ def _auto_profile(sqlite_store, ews, **changes):
 
 
 def test_auto_discover_finds_the_ews_url_and_every_status_is_success(sqlite_store, ews, discover_at):
-    discover_at("https://127.0.0.1:1/autodiscover/autodiscover.xml",  # nothing listens: the next one is tried
-                f"https://127.0.0.1:{ews.server.port}/autodiscover/autodiscover.xml")
+    ews.server.autodiscover_v2 = False  # an older server: Autodiscover v2 is 404, POX answers
+    discover_at("https://127.0.0.1:1",  # nothing listens: the next one is tried
+                f"https://127.0.0.1:{ews.server.port}")
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, _auto_profile(sqlite_store, ews)).id)
     assert statuses(outcome) == (S, S, S), outcome.as_dict()
-    assert f"EWS URL found by Auto Discover: https://127.0.0.1:{ews.server.port}/EWS/Exchange.asmx" in \
-        outcome.checks["incoming"].message
+    assert (f"EWS URL found by Auto Discover: https://127.0.0.1:{ews.server.port}/EWS/Exchange.asmx (POX Autodiscover, "
+            f"after 127.0.0.1:1 (v2): connection refused; 127.0.0.1:{ews.server.port} (v2): HTTP 404; 127.0.0.1:1 "
+            "(POX): connection refused)."
+            ) in outcome.checks["incoming"].message
     paths = [r.path for r in ews.server.requests if r.status == 200]
     assert paths.count("/autodiscover/autodiscover.xml") == 3 and paths.count("/EWS/Exchange.asmx") == 3
     assert not any(s in json.dumps(outcome.as_dict()) for s in SECRETS)
 
 
 def test_auto_discover_for_an_unknown_address_says_so(sqlite_store, ews, discover_at):
-    discover_at(f"https://127.0.0.1:{ews.server.port}/autodiscover/autodiscover.xml")
+    ews.server.autodiscover_v2 = False
+    discover_at(f"https://127.0.0.1:{ews.server.port}")
     profile = _auto_profile(sqlite_store, ews)
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile, email="nobody@contoso.com").id)
     assert statuses(outcome) == (F, F, F)
@@ -59,7 +65,8 @@ def test_auto_discover_for_an_unknown_address_says_so(sqlite_store, ews, discove
 
 def test_auto_discover_follows_redirect_addr(sqlite_store, ews, discover_at):
     ews.server.autodiscover_redirects["old.alice@contoso.com"] = "alice@contoso.com"
-    discover_at(f"https://127.0.0.1:{ews.server.port}/autodiscover/autodiscover.xml")
+    ews.server.autodiscover_v2 = False
+    discover_at(f"https://127.0.0.1:{ews.server.port}")
     profile = _auto_profile(sqlite_store, ews)
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile, email="old.alice@contoso.com", act=2,
                                              outgoing=0).id)
@@ -68,17 +75,19 @@ def test_auto_discover_follows_redirect_addr(sqlite_store, ews, discover_at):
 
 
 def test_auto_discover_with_nothing_answering_names_every_candidate(sqlite_store, ews, discover_at):
-    discover_at("https://127.0.0.1:1/autodiscover/autodiscover.xml", "http://{domain}/autodiscover/autodiscover.xml")
+    discover_at("https://127.0.0.1:1", "http://{domain}")
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, _auto_profile(sqlite_store, ews), act=2, outgoing=0).id)
     message = outcome.checks["incoming"].message
-    assert message.startswith("Auto Discover found no EWS URL for alice@contoso.com: 127.0.0.1:1: connection refused; "
-                              "http://contoso.com/autodiscover/autodiscover.xml: not an https URL.")
+    assert message.startswith("Auto Discover found no EWS URL for alice@contoso.com: 127.0.0.1:1 (v2): connection "
+                              "refused; http://contoso.com (v2): not an https URL; 127.0.0.1:1 (POX): connection "
+                              "refused; http://contoso.com/autodiscover/autodiscover.xml (POX): not an https URL.")
     assert "set the profile's EWS URL" in message
 
 
 def test_auto_discover_never_sends_credentials_to_an_http_ews_url(sqlite_store, ews, discover_at):
     ews.server.ews_url_override = f"http://127.0.0.1:{ews.server.port}/EWS/Exchange.asmx"
-    discover_at(f"https://127.0.0.1:{ews.server.port}/autodiscover/autodiscover.xml")
+    ews.server.autodiscover_v2 = False
+    discover_at(f"https://127.0.0.1:{ews.server.port}")
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, _auto_profile(sqlite_store, ews), act=2, outgoing=0).id)
     assert "named no https EWS URL for alice@contoso.com" in outcome.checks["incoming"].message
     assert all(r.path != "/EWS/Exchange.asmx" for r in ews.server.requests)

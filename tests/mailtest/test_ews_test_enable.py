@@ -165,11 +165,3 @@ def test_server_busy_beyond_the_timeout_is_not_run_not_failure(sqlite_store, ews
     assert "asked to wait 297.749 s" in outcome.checks["incoming"].message
     assert "not a fault of the configuration" in outcome.checks["incoming"].message
     assert {a.level for a in outcome.alerts} == {"warning"}
-
-
-def test_asking_for_a_test_message_says_ews_does_not_send_one(sqlite_store, ews):
-    profile = ews_profile(sqlite_store, ews)
-    outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile, act=0).id, send_test_message=True)
-    message = outcome.checks["outgoing"].message
-    assert outcome.checks["outgoing"].status == S
-    assert "No mail was sent. A test message was asked for: sending one through EWS is not offered yet." in message

@@ -52,7 +52,7 @@ def test_send_test_message_sends_one_and_says_so(sqlite_url, graph, tmp_path):
     result = run("--db", sqlite_url, "alice@example.com", "--send-test-message", "--log", log)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "outgoing Success" in result.stdout
-    assert "Test messages sent (Microsoft Graph, each mailbox to itself): 1." in result.stdout
+    assert "Test messages sent (Microsoft Graph or EWS, each mailbox to itself): 1." in result.stdout
     assert [m["to"] for m in graph.server.sent] == [["alice@example.com"]]
     _clean(result.stdout, result.stderr, log.read_text())
 

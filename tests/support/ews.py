@@ -19,7 +19,7 @@ from support import builders
 from support.ews_server import EwsAccount, EwsMailbox, EwsServer
 from support.oauth import TENANT_DOMAIN, TENANT_ID
 from support.oauth_endpoint import AppRegistration
-from support.oauth_tokens import EWS_APP_PERMISSION
+from support.oauth_tokens import EWS_APP_PERMISSION, EXCHANGE_RESOURCE
 
 from mailbox_tui.domain.options import AuthMethod, ServerType
 from mailbox_tui.domain.records import PasswordEdit
@@ -34,14 +34,18 @@ NO_ROLE_USER, NO_ROLE_PASSWORD = "CONTOSO\\helpdesk", "Helpdesk-pw!2kP6#long"
 # Mailbox owners signing in as themselves (a mailbox's own credentials): a UPN and a DOMAIN\user.
 ALICE, ALICE_PASSWORD = "alice@contoso.com", "Alice-pw!9kLm#long"
 BOB_LOGIN, BOB_PASSWORD = "CONTOSO\\bob", "Bob-pw!3nQr#long"
-MAILBOXES = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")  # carol's tasks folder refuses everyone
+# carol's tasks folder refuses everyone; dave's mailbox is over its quota (sending refused)
+MAILBOXES = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com", "dave@contoso.com")
+# Full Access to alice's mailbox, but no Send As: may read it, may not send as it.
+DELEGATE_USER, DELEGATE_PASSWORD = "CONTOSO\\assistant", "Assistant-pw!5tW1#long"
 # Exchange Hybrid Modern Auth (6): an app granted full_access_as_app, and one granted nothing (no admin consent).
 # The EWS server's host (127.0.0.1) is a service principal name of Office 365 Exchange Online, as the Hybrid
 # Configuration Wizard's Hybrid Modern Auth step makes it: tokens for https://127.0.0.1/.default have it as audience.
 HYBRID_RESOURCE = "https://127.0.0.1"
 HMA_CLIENT_ID, HMA_SECRET = "8c2f4a6e-1b3d-4f5a-9c7e-2d4b6f8a0c13", "Hybrid-secret-Q~7rTz2!hma-Vx9"
 HMA_NO_ROLE_CLIENT_ID, HMA_NO_ROLE_SECRET = "9d3e5b7f-2c4e-4a6b-8d0f-3e5c7a9b1d24", "NoRole-secret-Q~4pLs8#hma"
-SECRETS = (HMA_SECRET, HMA_NO_ROLE_SECRET, SERVICE_PASSWORD, SCOPED_PASSWORD, NO_ROLE_PASSWORD, ALICE_PASSWORD, BOB_PASSWORD)
+SECRETS = (HMA_SECRET, HMA_NO_ROLE_SECRET, SERVICE_PASSWORD, SCOPED_PASSWORD, NO_ROLE_PASSWORD, ALICE_PASSWORD,
+           BOB_PASSWORD, DELEGATE_PASSWORD)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class HybridEws:
 class EwsWorld:
     server: EwsServer  # trusted: its certificate is signed by the OAuth test CA
     impostor: EwsServer  # the same server behind a certificate from a CA nobody trusts
+    online: EwsServer  # Exchange Online's EWS (until 1 April 2027): bearer tokens for outlook.office365.com
 
     @property
     def url(self) -> str:
@@ -92,12 +97,13 @@ def _accounts() -> list[EwsAccount]:
             EwsAccount(SCOPED_USER, SCOPED_PASSWORD, impersonates={"alice@contoso.com"}),
             EwsAccount(NO_ROLE_USER, NO_ROLE_PASSWORD),
             EwsAccount(ALICE, ALICE_PASSWORD, mailbox="alice@contoso.com"),
-            EwsAccount(BOB_LOGIN, BOB_PASSWORD, mailbox="bob@contoso.com")]
+            EwsAccount(BOB_LOGIN, BOB_PASSWORD, mailbox="bob@contoso.com"),
+            EwsAccount(DELEGATE_USER, DELEGATE_PASSWORD, full_access={"alice@contoso.com"})]
 
 
 def _mailboxes() -> list[EwsMailbox]:
     return [EwsMailbox("alice@contoso.com"), EwsMailbox("bob@contoso.com", items=0),
-            EwsMailbox("carol@contoso.com", denied={"tasks"})]
+            EwsMailbox("carol@contoso.com", denied={"tasks"}), EwsMailbox("dave@contoso.com", over_quota=True)]
 
 
 @pytest.fixture(scope="session")
@@ -109,15 +115,19 @@ def _ews_servers(oauth_certificates, oauth_authority, oauth_registrations):
     registry.add_app(AppRegistration(HMA_NO_ROLE_CLIENT_ID, TENANT_ID, TENANT_DOMAIN, name="EWS without consent",
                                      secret=HMA_NO_ROLE_SECRET, granted=set()))
     folder = Path(tempfile.mkdtemp(prefix="mailbox-tui-ews-"))
-    bearer = dict(authority=oauth_authority, tenant_id=TENANT_ID, audience=HYBRID_RESOURCE)
+    bearer = dict(authority=oauth_authority, tenant_id=TENANT_ID, audiences=(HYBRID_RESOURCE,))
     trusted = EwsServer(oauth_certificates.endpoint, _accounts(), _mailboxes(), folder, **bearer).start()
     impostor = EwsServer(oauth_certificates.untrusted_endpoint, _accounts(), _mailboxes(), folder,
                          name="impostor-ews", **bearer).start()
+    # Exchange Online's EWS: tokens for https://outlook.office365.com (the Office 365 Exchange Online resource).
+    online = EwsServer(oauth_certificates.endpoint, _accounts(), _mailboxes(), folder, name="online-ews",
+                       authority=oauth_authority, tenant_id=TENANT_ID, audiences=(EXCHANGE_RESOURCE,)).start()
     try:
-        yield trusted, impostor
+        yield trusted, impostor, online
     finally:
         trusted.stop()
         impostor.stop()
+        online.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

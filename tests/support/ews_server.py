@@ -7,14 +7,15 @@ HTTPS on 127.0.0.1 with a certificate from the OAuth test CA (IIS answers as ``M
   contacts, tasks), answered with ``GetFolderResponseMessage`` elements (``ResponseClass``, ``ResponseCode``,
   ``MessageText``), or a SOAP fault (HTTP 500) carrying ``ResponseCode`` and, for ``ErrorServerBusy``,
   ``MessageXml/Value[@Name="BackOffMilliseconds"]``;
-* ``POST /autodiscover/autodiscover.xml``: POX Autodiscover (``Action`` settings with EXPR/EXCH ``EwsUrl``,
-  ``redirectAddr``, or ``Error`` 500 for an unknown address).
+* ``POST /EWS/Exchange.asmx``: ``CreateItem`` sending one message, recorded in ``delivered`` (support/ews_send.py);
+* ``POST /autodiscover/autodiscover.xml`` and ``GET /autodiscover/autodiscover.json/v1.0/<address>?Protocol=EWS``:
+  POX Autodiscover and Autodiscover v2 (support/ews_discovery.py).
 
 Sign-in as IIS does it: a 401 offering the schemes in ``schemes`` (``Negotiate``, ``NTLM``, ``Basic``); NTLM is
 pyspnego's acceptor (its ``NTLM_USER_FILE`` credential store, written by ``start``) and authenticates the
 connection; Basic goes with each request. With an ``authority`` (Exchange Hybrid Modern Auth), ``Bearer`` goes with
-each request too: an app-only JWT the test token endpoint issued (signature, issuer of ``tenant_id``, audience
-``audience``, expiry), whose ``roles`` hold ``full_access_as_app``; it acts as an app that impersonates every
+each request too: an app-only JWT the test token endpoint issued (signature, issuer of ``tenant_id``, an audience
+of ``audiences``, expiry), whose ``roles`` hold ``full_access_as_app``; it acts as an app that impersonates every
 mailbox, or those ``restrict_app`` names. A refused token gets 401 with a ``Bearer`` challenge and the
 ``x-ms-diagnostics`` header Exchange sends. Then, for each request, in this order: the impersonated address exists
 (else fault ``ErrorNonExistentMailbox``), the account holds ApplicationImpersonation over it (else fault
@@ -23,7 +24,8 @@ and is the account's own or one it has Full Access to (else ``ErrorAccessDenied`
 ``ErrorAccessDenied``).
 
 Per test (``reset``): ``fail_next(code, text, back_off_ms=, count=)``, ``set_mode`` (drip, flood, hang, redirect,
-bomb, not_soap, close, echo_auth), ``schemes``, ``requests`` (never a password or a blob) to assert on.
+bomb, not_soap, close, echo_auth), ``schemes``, ``autodiscover_v2``, ``v2_answer``; ``requests`` (never a password
+or a blob) and ``delivered`` to assert on.
 """
 
 from __future__ import annotations
@@ -40,15 +42,15 @@ from xml.sax.saxutils import escape
 
 import jwt
 from defusedxml.ElementTree import fromstring
+from support.ews_discovery import autodiscover, autodiscover_json
+from support.ews_hostile import BILLION_LAUGHS, drip, flood
+from support.ews_send import Delivered, create_item
 from support.oauth_tokens import EWS_APP_PERMISSION, entra_issuer
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
 T = "http://schemas.microsoft.com/exchange/services/2006/types"
 E = "http://schemas.microsoft.com/exchange/services/2006/errors"
-AD_BASE = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
-AD_OUTLOOK = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
-AD_REQUEST = "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
 IMPERSONATE_DENIED = "The account does not have permission to impersonate the requested user."
 NO_MAILBOX = "The SMTP address has no mailbox associated with it."
@@ -57,13 +59,8 @@ FOLDER_ELEMENTS = {"inbox": ("Folder", "Inbox"), "sentitems": ("Folder", "Sent I
                    "calendar": ("CalendarFolder", "Calendar"), "contacts": ("ContactsFolder", "Contacts"),
                    "tasks": ("TasksFolder", "Tasks")}
 MODES = ("normal", "drip", "flood", "hang", "redirect", "bomb", "not_soap", "close", "echo_auth")
-BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                             for i in range(1, 10))
-                  + b']><s:Envelope xmlns:s="' + SOAP.encode() + b'"><s:Body>&lol9;</s:Body></s:Envelope>')
 _MAX_BODY = 64 * 1024
 _MAX_HANG = 60.0
-FLOOD_MAX = 8 * 1024 * 1024
 
 
 @dataclass
@@ -71,6 +68,7 @@ class EwsMailbox:
     address: str
     items: int = 3
     denied: set[str] = field(default_factory=set)  # folders whose permissions refuse everyone (ErrorAccessDenied)
+    over_quota: bool = False  # sending answers ErrorQuotaExceeded
 
 
 @dataclass
@@ -82,6 +80,7 @@ class EwsAccount:
     mailbox: str | None = None  # its own mailbox
     impersonates: set[str] | None = None  # the ApplicationImpersonation role's scope; {"*"}: every mailbox
     full_access: set[str] = field(default_factory=set)
+    send_as: set[str] = field(default_factory=set)  # mailboxes it may send as (Send As), beside its own
 
 
 @dataclass(frozen=True)
@@ -97,6 +96,7 @@ class EwsRequest:
     folders: tuple[str, ...]
     status: int
     code: str | None
+    operation: str = ""  # GetFolder, CreateItem, Autodiscover (POX), AutodiscoverV2
 
 
 class _Fault(Exception):
@@ -109,9 +109,10 @@ class EwsServer:
     """The HTTPS EWS server. Start once per session; `reset()` between tests."""
 
     def __init__(self, certificate, accounts: list[EwsAccount], mailboxes: list[EwsMailbox], folder: Path,
-                 name: str = "ews", *, authority=None, tenant_id: str = "", audience: str = "https://127.0.0.1"):
+                 name: str = "ews", *, authority=None, tenant_id: str = "",
+                 audiences: tuple[str, ...] = ("https://127.0.0.1",)):
         self.certificate = certificate
-        self.authority, self.tenant_id, self.audience = authority, tenant_id, audience
+        self.authority, self.tenant_id, self.audiences = authority, tenant_id, audiences
         self.accounts = {a.username.lower(): a for a in accounts}
         self.mailboxes = {m.address.lower(): m for m in mailboxes}
         self.user_file = folder / f"{name}-ntlm-users.txt"
@@ -168,7 +169,10 @@ class EwsServer:
             self.failures: list[list] = []  # [code, text, back_off_ms, count]
             self.requests: list[EwsRequest] = []
             self.autodiscover_redirects: dict[str, str] = {}  # address -> redirectAddr
-            self.ews_url_override: str | None = None  # what Autodiscover answers as EwsUrl
+            self.ews_url_override: str | None = None  # what Autodiscover answers as EwsUrl (POX and v2)
+            self.autodiscover_v2 = True  # answers Autodiscover v2 (JSON), as Exchange 2016/2019 do; False: 404
+            self.v2_answer: tuple[int, dict, bytes] | None = None  # a hostile v2 answer instead of the real one
+            self.delivered: list[Delivered] = []  # messages CreateItem sent
 
     def restrict_app(self, client_id: str, addresses) -> None:
         """Let the app impersonate only these mailboxes (a management scope on its role assignment)."""
@@ -182,7 +186,8 @@ class EwsServer:
         try:
             if jwt.get_unverified_header(token).get("kid") != self.authority.kid:
                 raise jwt.InvalidSignatureError("unknown key")
-            claims = jwt.decode(token, self.authority.key.public_key(), algorithms=["RS256"], audience=self.audience,
+            claims = jwt.decode(token, self.authority.key.public_key(), algorithms=["RS256"],
+                                audience=list(self.audiences),
                                 issuer=entra_issuer(self.tenant_id), options={"require": ["exp", "aud", "iss"]})
         except jwt.ExpiredSignatureError:
             return None, '2000008;reason="The token has expired.";error_category="invalid_lifetime"'
@@ -236,11 +241,7 @@ class EwsServer:
         if failure is not None:
             raise _Fault(failure[0], failure[1], failure[2])
         if impersonated is not None:
-            if impersonated.lower() not in self.mailboxes:
-                raise _Fault("ErrorNonExistentMailbox", NO_MAILBOX)
-            scope = account.impersonates
-            if scope is None or ("*" not in scope and impersonated.lower() not in scope):
-                raise _Fault("ErrorImpersonateUserDenied", IMPERSONATE_DENIED)
+            self.check_impersonation(account, impersonated)
         messages = []
         for folder_id in ids:
             named = folder_id.find("t:Mailbox/t:EmailAddress", ns)
@@ -249,6 +250,34 @@ class EwsServer:
         return impersonated, folders, _envelope(f'<m:GetFolderResponse xmlns:m="{M}" xmlns:t="{T}">'
                                                 f"<m:ResponseMessages>{''.join(messages)}</m:ResponseMessages>"
                                                 "</m:GetFolderResponse>")
+
+    def check_impersonation(self, account: EwsAccount, address: str) -> None:
+        """The faults Exchange gives before any operation when impersonation is refused."""
+        if address.lower() not in self.mailboxes:
+            raise _Fault("ErrorNonExistentMailbox", NO_MAILBOX)
+        scope = account.impersonates
+        if scope is None or ("*" not in scope and address.lower() not in scope):
+            raise _Fault("ErrorImpersonateUserDenied", IMPERSONATE_DENIED)
+
+    def soap(self, account: EwsAccount, body: bytes) -> tuple[str, str | None, tuple[str, ...], bytes]:
+        """(operation, impersonated address, folders, the SOAP answer) of a request to /EWS/Exchange.asmx."""
+        if self.operation_of(body) == "CreateItem":
+            impersonated, answer = create_item(self, account, body, _Fault, {"s": SOAP, "m": M, "t": T})
+            return "CreateItem", impersonated, (), _envelope(answer)
+        return ("GetFolder", *self.get_folder(account, body))
+
+    @staticmethod
+    def operation_of(body: bytes) -> str:
+        """The SOAP operation a request body names (its Body's first element), "" when it names none."""
+        try:
+            operation = fromstring(body, forbid_dtd=True).find(f"{{{SOAP}}}Body/*")
+        except Exception:  # noqa: BLE001 - a body that is not XML names no operation
+            return ""
+        return operation.tag.rpartition("}")[2] if operation is not None else ""
+
+    def deliver(self, message: Delivered) -> None:
+        with self._lock:
+            self.delivered.append(message)
 
     def _folder(self, account: EwsAccount, address: str, folder: str, impersonating: bool) -> str:
         mailbox = self.mailboxes.get(address.lower())
@@ -268,27 +297,6 @@ class EwsServer:
                 f"<t:DisplayName>{display}</t:DisplayName><t:TotalCount>{count}</t:TotalCount>"
                 f"<t:ChildFolderCount>0</t:ChildFolderCount></t:{element}></m:Folders>"
                 "</m:GetFolderResponseMessage>")
-
-    def autodiscover(self, body: bytes) -> bytes:
-        root = fromstring(body, forbid_dtd=True)
-        node = root.find(f"{{{AD_REQUEST}}}Request/{{{AD_REQUEST}}}EMailAddress")
-        address = (node.text or "").strip() if node is not None else ""
-        if address.lower() in self.autodiscover_redirects:
-            account = ("<Action>redirectAddr</Action>"
-                       f"<RedirectAddr>{escape(self.autodiscover_redirects[address.lower()])}</RedirectAddr>")
-        elif address.lower() in self.mailboxes:
-            url = escape(self.ews_url_override or self.ews_url)
-            account = ("<AccountType>email</AccountType><Action>settings</Action>"
-                       f"<Protocol><Type>EXCH</Type><Server>ex01.contoso.local</Server><EwsUrl>{url}</EwsUrl></Protocol>"
-                       f"<Protocol><Type>EXPR</Type><Server>mail.contoso.com</Server><EwsUrl>{url}</EwsUrl></Protocol>")
-        else:
-            return (f'<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="{AD_BASE}"><Response>'
-                    '<Error Time="10:00:00.0000000" Id="2047601612"><ErrorCode>500</ErrorCode>'
-                    "<Message>The email address can't be found.</Message><DebugData /></Error>"
-                    "</Response></Autodiscover>").encode()
-        return (f'<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="{AD_BASE}"><Response xmlns="{AD_OUTLOOK}">'
-                f"<User><AutoDiscoverSMTPAddress>{escape(address)}</AutoDiscoverSMTPAddress></User>"
-                f"<Account>{account}</Account></Response></Autodiscover>").encode()
 
 
 def _envelope(body: str) -> bytes:
@@ -372,7 +380,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif mode == "redirect":
                 return self._send(302, b"", {"Location": f"https://{ews.redirect_host}:{ews.port}{self.path}"})
             elif mode == "flood":
-                return self._flood(release)
+                return flood(self, release)
             elif mode == "not_soap":
                 return self._send(200, b"<html><body>Outlook on the web: sign in</body></html>",
                                   {"Content-Type": "text/html"})
@@ -385,13 +393,15 @@ class _Handler(BaseHTTPRequestHandler):
             ews._record(EwsRequest(**record, user=None, status=401, code=None))
             return
         status, code = 200, None
+        if path.lower() == "/ews/exchange.asmx":
+            record["operation"] = ews.operation_of(body)
         try:
             if mode == "echo_auth":
                 raise _Fault("ErrorInvalidRequest", f"The request is invalid: {authorization}")
             if path.lower() == "/autodiscover/autodiscover.xml":
-                data = ews.autodiscover(body)
+                record["operation"], data = "Autodiscover", autodiscover(ews, body)
             elif path.lower() == "/ews/exchange.asmx":
-                record["impersonated"], record["folders"], data = ews.get_folder(account, body)
+                record["operation"], record["impersonated"], record["folders"], data = ews.soap(account, body)
             else:
                 status, data = 404, b"<html><body>404 - File or directory not found.</body></html>"
         except _Fault as exc:
@@ -400,8 +410,24 @@ class _Handler(BaseHTTPRequestHandler):
             code = data.split(b"<m:ResponseCode>", 1)[1].split(b"<", 1)[0].decode()
         ews._record(EwsRequest(**record, user=account.username, status=status, code=code))
         if mode == "drip":
-            return self._drip(status, data, ews.drip_interval, release)
+            return drip(self, status, data, ews.drip_interval, release)
         self._send(status, data)
+
+    def do_GET(self):
+        """Autodiscover v2 (JSON): anonymous, as Exchange answers it."""
+        ews = self.server.ews
+        path = self.path.split("?", 1)[0]
+        record = dict(path=path, host=self.headers.get("Host", ""),
+                      scheme=self.headers.get("Authorization", "").partition(" ")[0], impersonated=None,
+                      anchor=self.headers.get("X-AnchorMailbox"), folders=(), user=None, operation="AutodiscoverV2")
+        if ews.mode == "hang":
+            ews._record(EwsRequest(**record, status=0, code="hang"))
+            ews._release.wait(_MAX_HANG)
+            self.close_connection = True
+            return
+        status, headers, data = autodiscover_json(ews, self.path)
+        ews._record(EwsRequest(**record, status=status, code=None))
+        self._send(status, data, headers)
 
     def _sign_in(self, authorization: str) -> EwsAccount | None:
         """The account this request (or connection) is signed in as; None after answering 401."""
@@ -472,30 +498,3 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-
-    def _drip(self, status: int, payload: bytes, interval: float, release: threading.Event) -> None:
-        data = (f"HTTP/1.1 {status} OK\r\nContent-Type: text/xml\r\nContent-Length: {len(payload)}\r\n\r\n"
-                .encode() + payload)
-        for index in range(len(data)):
-            if release.is_set():
-                break
-            try:
-                self.wfile.write(data[index:index + 1])
-                self.wfile.flush()
-            except OSError:
-                break
-            release.wait(interval)
-        self.close_connection = True
-
-    def _flood(self, release: threading.Event) -> None:
-        try:
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 999999999\r\n\r\n"
-                             b'<s:Envelope xmlns:s="' + SOAP.encode() + b'"><s:Body>')
-            chunk = b"<t:Folder>" + b"A" * 1000 + b"</t:Folder>"
-            sent = 0
-            while sent < FLOOD_MAX and not release.is_set():
-                self.wfile.write(chunk * 64)
-                sent += len(chunk) * 64
-        except OSError:
-            pass
-        self.close_connection = True

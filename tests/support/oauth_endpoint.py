@@ -518,7 +518,8 @@ class TokenEndpoint:
         if resource not in _EXCHANGE_RESOURCES:
             raise OAuthError("resource_not_found", resource=resource)
         # Without admin consent Entra ID still issues a token, with no roles: the mail server refuses it.
-        roles = sorted(app.granted & set(EXCHANGE_PERMISSIONS))
+        # full_access_as_app is an Office 365 Exchange Online permission too: EWS in Exchange Online takes it.
+        roles = sorted(app.granted & {*EXCHANGE_PERMISSIONS, EWS_APP_PERMISSION})
         claims = app_claims(app.tenant_id, app.client_id, roles, scope_claim=self.scope_claim if roles else "",
                             name=app.name)
         return self._issue(claims)

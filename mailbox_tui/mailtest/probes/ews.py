@@ -1,12 +1,14 @@
-"""Exchange Server (and Exchange Server (Hybrid)) through Exchange Web Services (issue 23): what each direction
-reads, and EWS's answers as one sentence with the cause and the fix.
+"""Exchange Server (and Exchange Server (Hybrid), and Exchange Online's EWS until its shutdown) through Exchange Web
+Services (issue 23): what each direction reads, and EWS's answers as one sentence with the cause and the fix.
 
 - incoming: GetFolder on the Inbox; outgoing: GetFolder on Sent Items and Drafts (the rights sending needs; no
-  mail is sent); act: GetFolder on the calendar, the contacts and the tasks folders, each named when refused.
+  mail is sent); send (outgoing when the admin asks for a test message): one CreateItem (SendAndSaveCopy) from the
+  mailbox to itself, its copy saved in Sent Items; act: GetFolder on the calendar, the contacts and the tasks
+  folders, each named when refused.
 - A profile's own credentials (or this machine's Kerberos ticket, or an app-only token) act for many mailboxes:
   the request carries ExchangeImpersonation with the mailbox's address; a mailbox's own credentials read its own
   folders. Every request carries X-AnchorMailbox, so Exchange routes it to the mailbox's server.
-- Autodiscover (P8) first when the profile has no location (ews_autodiscover.py).
+- Autodiscover (P8) first when the profile has no location: v2 (JSON), then POX (ews_autodiscover.py).
 
 Requests go through graph_http's bounded client on one kept-alive connection (NTLM authenticates it); answers are
 parsed by ews_xml with DTDs refused. Microsoft's facts and the test server: docs/testing-ews.md.
@@ -14,9 +16,21 @@ parsed by ews_xml with DTDs refused. Microsoft's facts and the test server: docs
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from .attempt import Attempt
 from .explain import Stopped
-from .ews_session import ACT, INCOMING, OUTGOING, EwsSession
+from .ews_session import ACT, FOLDER_NAMES, INCOMING, OUTGOING, SEND, EwsSession
+from .ews_xml import create_item_message
+
+TEST_BODY = ("This message was sent by mailbox-tui's Test & Enable, from this mailbox to itself, to show that it "
+             "may send through Exchange Web Services. You can delete it.")
+
+
+def subject_of_test_message(now: datetime | None = None) -> str:
+    """The test message's subject: mailbox-tui and the time it was sent (UTC)."""
+    now = now or datetime.now(timezone.utc)
+    return f"mailbox-tui test message, {now:%Y-%m-%d %H:%M} UTC: your mailbox is connected"
 
 
 def _count(total: int | None) -> str:
@@ -35,6 +49,14 @@ def _outgoing(e: EwsSession) -> str:
             "mail was sent.")
 
 
+def _send(e: EwsSession) -> str:
+    subject = subject_of_test_message()
+    e.judge(e.exchange(create_item_message(e.address, e.impersonate, subject, TEST_BODY), FOLDER_NAMES[SEND]),
+            (SEND,))
+    return (f"Sent a test message from {e.address} to itself through EWS (CreateItem, SendAndSaveCopy) "
+            f"{e.acting()}: it arrives in its Inbox, with a copy in Sent Items (subject {subject!r}).")
+
+
 def _act(e: EwsSession) -> str:
     folders = ("calendar", "contacts", "tasks")
     e.judge(e.call(folders, "the calendar, contacts and tasks folders"), folders)
@@ -42,7 +64,7 @@ def _act(e: EwsSession) -> str:
             "appointments, contacts and tasks can be synchronised.")
 
 
-OPERATIONS = {INCOMING: _incoming, OUTGOING: _outgoing, ACT: _act}
+OPERATIONS = {INCOMING: _incoming, OUTGOING: _outgoing, SEND: _send, ACT: _act}
 
 
 def ews_steps(a: Attempt) -> str:
@@ -59,6 +81,6 @@ def ews_steps(a: Attempt) -> str:
     if not a.ep.host:
         from .ews_autodiscover import discover
 
-        a.ep = discover(a)
-        found = f" EWS URL found by Auto Discover: https://{a.ep.address}{a.ep.path}."
+        a.ep, how = discover(a)
+        found = f" EWS URL found by Auto Discover: https://{a.ep.address}{a.ep.path} ({how})."
     return operation(EwsSession(a)) + found

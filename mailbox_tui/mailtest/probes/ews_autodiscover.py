@@ -1,33 +1,82 @@
-"""Autodiscover for the EWS probe (P8, issue 23): the mailbox's EWS URL, asked of its domain's Autodiscover service
-(POX, as Microsoft documents it: https://autodiscover.<domain>/autodiscover/autodiscover.xml, then
-https://<domain>/autodiscover/autodiscover.xml), signed in as the EWS request will be.
+"""Autodiscover for the EWS probe (P8, issue 23): the mailbox's EWS URL, asked of its domain's Autodiscover service,
+first as Autodiscover v2 (JSON), then as POX, at Microsoft's candidates https://autodiscover.<domain> then
+https://<domain>.
 
-Within the probe's budget: each candidate is tried in turn (a host not found, a refusal or an untrusted certificate
-moves on to the next); an answer's `redirectAddr` (another address) or `redirectUrl` (another https URL) is followed
-at most MAX_REDIRECTS times; an HTTP redirect is never followed (the credentials go only where Autodiscover is asked).
-The EwsUrl found must be https. The profile's certificate pin (P13) is for the EWS server, not for Autodiscover.
+Why v2 first: Autodiscover v2 (`GET /autodiscover/autodiscover.json/v1.0/<address>?Protocol=EWS`, answered by
+Exchange Online and by Exchange Server 2016/2019 with `{"Protocol": "EWS", "Url": ".../EWS/Exchange.asmx"}`) is
+asked anonymously, so no credentials go to a candidate host before an EWS URL is known; Outlook asks it first for
+that reason. Microsoft's EWS reference documents only POX (and SOAP) Autodiscover for EWS clients, with
+credentials, so POX (/autodiscover/autodiscover.xml, signed in as the EWS request will be) is the fallback when no
+candidate answers v2 usefully (an older server answers 404). A v2 answer is trusted less than a signed-in POX one:
+its Url must be https and on the host that answered or in the mailbox's own domain, else it is set aside (said in
+the failure) and POX asked. A v2 answer is read up to JSON_MAX bytes; an HTTP redirect is never followed.
+
+Within the probe's budget (the profile's timeout, 256 KiB): each candidate is tried in turn (a host not found, a
+refusal or an untrusted certificate moves on to the next); a POX answer's `redirectAddr` (another address) or
+`redirectUrl` (another https URL) is followed at most MAX_REDIRECTS times. The EwsUrl found must be https. The
+profile's certificate pin (P13) is for the EWS server, not for Autodiscover.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 from dataclasses import replace
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+from ...domain.outside_text import visible
 from ..limits import ProbeLimit
 from .ews_session import EwsSession
 from .ews_xml import NotEws, autodiscover_answer, autodiscover_request
 from .explain import Stopped
+from .graph_http import BoundedHTTPS
 from .results import Endpoint
 
 MAX_REDIRECTS = 2
 PATH = "/autodiscover/autodiscover.xml"
+JSON_PATH = "/autodiscover/autodiscover.json/v1.0/"
+JSON_MAX = 16 * 1024  # an Autodiscover v2 answer is about a hundred bytes
+
+
+def autodiscover_bases(domain: str) -> list[str]:
+    """Where Autodiscover is asked for a mailbox of `domain`, in order (Microsoft's candidates, over https)."""
+    return [f"https://autodiscover.{domain}", f"https://{domain}"]
 
 
 def autodiscover_urls(domain: str) -> list[str]:
-    """Where Autodiscover is asked for a mailbox of `domain`, in order (Microsoft's POX candidates over https)."""
-    return [f"https://autodiscover.{domain}{PATH}", f"https://{domain}{PATH}"]
+    """The POX Autodiscover URLs of `domain`'s candidates."""
+    return [base + PATH for base in autodiscover_bases(domain)]
+
+
+def autodiscover_json_url(base: str, address: str) -> str:
+    """The Autodiscover v2 URL asking `base` for the EWS URL of `address`."""
+    return f"{base}{JSON_PATH}{quote(address, safe='@')}?Protocol=EWS"
+
+
+def autodiscover_json_answer(data: bytes) -> str:
+    """The Url an Autodiscover v2 answer names for EWS; NotEws saying why there is none (never quoting it whole)."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise NotEws("the answer is not JSON") from None
+    if not isinstance(value, dict):
+        raise NotEws("the answer is JSON but not an object")
+    code = value.get("ErrorCode")
+    if code is not None:
+        said = visible(code)[:80] if isinstance(code, str) else "no code"
+        raise NotEws(f"Autodiscover v2 answered an error ({said})")
+    protocol, url = value.get("Protocol"), value.get("Url")
+    if not isinstance(protocol, str) or protocol.lower() != "ews":
+        raise NotEws("the answer names no EWS protocol")
+    if not isinstance(url, str) or not url.strip():
+        raise NotEws("the answer names no Url")
+    return url.strip()
+
+
+def in_domain(host: str, domain: str) -> bool:
+    host, domain = host.lower().rstrip("."), domain.lower().rstrip(".")
+    return bool(domain) and (host == domain or host.endswith("." + domain))
 
 
 def _endpoint(ep: Endpoint, url: str) -> Endpoint | None:
@@ -75,8 +124,65 @@ def _ask(a, url: str, address: str):
         a.conn = None
 
 
-def discover(a) -> Endpoint:
-    """The EWS endpoint Autodiscover names for the attempt's mailbox; Stopped with every candidate's reason."""
+def _get_json(a, address: str, domain: str) -> str:
+    """One Autodiscover v2 request at a.ep, anonymous: the https EWS URL it names, or Stopped saying why not."""
+    conn = a.conn = BoundedHTTPS(a)
+    try:
+        conn.connect()
+        conn.request("GET", a.ep.path, headers={"Accept": "application/json", "User-Agent": "mailbox-tui"})
+        response = conn.getresponse()
+        data = response.read(JSON_MAX + 1)
+        a.heard(f"HTTP {response.status}")
+        if 300 <= response.status < 400:
+            target = urlsplit(response.headers.get("Location", "")).netloc or "nowhere"
+            raise Stopped(f"redirected to {visible(target)[:100]} (HTTP {response.status}, not followed)")
+        if response.status != 200:
+            raise Stopped(f"HTTP {response.status}")
+        if len(data) > JSON_MAX:
+            raise Stopped(f"answered more than {JSON_MAX // 1024} KiB (a v2 answer is a few hundred bytes), not read")
+        try:
+            url = autodiscover_json_answer(data)
+        except NotEws as exc:
+            raise Stopped(str(exc)) from None
+        parts = urlsplit(url)
+        try:
+            host, _ = parts.hostname or "", parts.port
+        except ValueError:
+            host = ""
+        if parts.scheme.lower() != "https" or not host:
+            raise Stopped("named an EWS URL that is not https (not used: credentials go only over https)")
+        if host.lower() != a.ep.host.lower() and not in_domain(host, domain):
+            raise Stopped(f"named an EWS URL on another domain ({visible(host)[:100]}), not used: only POX "
+                          "Autodiscover, signed in, may send the credentials elsewhere")
+        return url
+    finally:
+        conn.close()
+        a.conn = None
+
+
+def _discover_json(a, original: Endpoint, address: str, domain: str, tried: list[str]) -> Endpoint | None:
+    """Autodiscover v2 at each candidate; None (each reason in `tried`) when none names a usable EWS URL."""
+    for base in autodiscover_bases(domain):
+        url = autodiscover_json_url(base, address)
+        ep = _endpoint(original, url)
+        if ep is None:
+            tried.append(f"{base} (v2): not an https URL")
+            continue
+        a.ep = replace(ep, path=f"{urlsplit(url).path}?{urlsplit(url).query}")
+        try:
+            return _endpoint(original, _get_json(a, address, domain))
+        except ProbeLimit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - each candidate's failure is noted, the next one tried
+            if a.budget.stopped:
+                raise
+            tried.append(f"{a.ep.address} (v2): {_reason(exc)}")
+    return None
+
+
+def discover(a) -> tuple[Endpoint, str]:
+    """The EWS endpoint Autodiscover names for the attempt's mailbox, and how it was found; Stopped with every
+    candidate's reason."""
     original, pin = a.ep, a.pin
     address = (a.creds.mailbox or a.creds.username).strip()
     domain = address.rpartition("@")[2]
@@ -86,12 +192,15 @@ def discover(a) -> Endpoint:
     urls, tried = autodiscover_urls(domain), []
     a.pin = ""  # the pin is the EWS server's: Autodiscover's certificate is verified
     try:
+        found_v2 = _discover_json(a, original, address, domain, tried)
+        if found_v2 is not None:
+            return replace(found_v2, pin_sha256=original.pin_sha256), "Autodiscover v2"
         for _ in range(MAX_REDIRECTS + 1):
             found = None
             for url in urls:
                 a.ep = _endpoint(original, url) or original
                 if a.ep is original:
-                    tried.append(f"{url}: not an https URL")
+                    tried.append(f"{url} (POX): not an https URL")
                     continue
                 try:
                     found = _ask(a, url, address)
@@ -101,7 +210,7 @@ def discover(a) -> Endpoint:
                 except Exception as exc:  # noqa: BLE001 - each candidate's failure is noted, the next one tried
                     if a.budget.stopped:
                         raise
-                    tried.append(f"{a.ep.address}: {_reason(exc)}")
+                    tried.append(f"{a.ep.address} (POX): {_reason(exc)}")
             if found is None:
                 raise Stopped(f"Auto Discover found no EWS URL for {address}: " + "; ".join(tried)[:600] + ". Check "
                               f"the autodiscover.{domain} DNS record and certificate, or set the profile's EWS URL "
@@ -120,7 +229,8 @@ def discover(a) -> Endpoint:
             if ews is None:
                 raise Stopped(f"Autodiscover at {a.ep.address} named no https EWS URL for {address}: set the "
                               "profile's EWS URL.")
-            return replace(ews, pin_sha256=original.pin_sha256)
+            how = "POX Autodiscover" + (f", after {'; '.join(tried)[:300]}" if tried else "")
+            return replace(ews, pin_sha256=original.pin_sha256), how
         raise Stopped(f"Autodiscover redirected more than {MAX_REDIRECTS} times for {address}: set the profile's "
                       "EWS URL.")
     finally:

@@ -10,6 +10,8 @@ import socket
 import time
 from urllib.parse import urlsplit
 
+from ...domain.exchange import EWS_RETIREMENT
+from ...domain.oauth import MICROSOFT_SCOPE
 from ...domain.outside_text import visible
 from ..limits import READ_LIMIT, ProbeLimit
 from .attempt import Attempt
@@ -20,12 +22,24 @@ from .graph_http import RETRY_MARGIN, Answer, BoundedHTTPS, _sleep, request
 from .results import AUTHENTICATION, CONNECT, DNS, MAILBOX_ACCESS, TLS
 
 INCOMING, OUTGOING, ACT = "incoming", "outgoing", "act"
-FOLDER_NAMES = {"inbox": "the Inbox", "sentitems": "Sent Items", "drafts": "Drafts", "calendar": "the calendar",
+SEND = "send"  # the CreateItem of a test message, judged as one response message
+FOLDER_NAMES = {SEND: "sending a test message", "inbox": "the Inbox", "sentitems": "Sent Items", "drafts": "Drafts",
+                "calendar": "the calendar",
                 "contacts": "the contacts folder", "tasks": "the tasks folder"}
 MAX_BUSY_WAITS = 3
 ROLE_FIX = ("Give the account the ApplicationImpersonation role (New-ManagementRoleAssignment -Role "
             "ApplicationImpersonation -User <account>, scoped with -CustomRecipientWriteScope to the mailboxes "
             "it serves)")
+
+# What a refused CreateItem means, and its fix (Microsoft's ResponseCode reference).
+SEND_FIXES = {
+    "ErrorSendAsDenied": ("the account may read the mailbox but not send as it. Give it Send As (Add-ADPermission "
+                          "-ExtendedRights \"Send As\"), or test with the mailbox's own credentials."),
+    "ErrorQuotaExceeded": ("the mailbox is over its storage quota, so Exchange keeps no copy and sends nothing. Free "
+                           "space or raise its quota (Set-Mailbox -ProhibitSendQuota), then test again."),
+    "ErrorAccessDenied": ("the account may not write to the mailbox's Sent Items. Give it Full Access (with a "
+                          "mailbox's own credentials) or ApplicationImpersonation over the mailbox."),
+}
 
 
 class EwsSession:
@@ -65,7 +79,10 @@ class EwsSession:
 
     def call(self, folders: tuple[str, ...], what: str) -> SoapAnswer:
         """GetFolder on `folders`; the parsed answer when EWS answered (each message still to be judged)."""
-        body = get_folder(folders, self.address, self.impersonate)
+        return self.exchange(get_folder(folders, self.address, self.impersonate), what)
+
+    def exchange(self, body: bytes, what: str) -> SoapAnswer:
+        """One SOAP request, waited out while Exchange answers ErrorServerBusy (a busy fault: nothing was done)."""
         for tries in range(MAX_BUSY_WAITS + 1):
             answer = self._signed(body, what)
             parsed = self._parse(answer, what)
@@ -173,6 +190,12 @@ class EwsSession:
 
     def _refused_sign_in(self, answer: Answer) -> str:
         where, scheme = self.a.ep.address, self.signer.scheme or "no sign-in"
+        request = self.a.token_request
+        if self.a.creds.bearer and request is not None and request.scope == MICROSOFT_SCOPE:
+            return (f"Exchange Online at {where} refused the app's token for EWS (HTTP 401): the app needs the Office "
+                    "365 Exchange Online application permission full_access_as_app with admin consent, and the "
+                    f"token's scope must be {MICROSOFT_SCOPE}; or EWS is already switched off for this tenant "
+                    f"({EWS_RETIREMENT}).")
         if self.a.creds.bearer:
             return (f"Exchange at {where} refused the access token (HTTP 401): Hybrid Modern Auth must be enabled "
                     "on the server (the EWS URL added as a service principal name of Office 365 Exchange Online), "
@@ -188,6 +211,8 @@ class EwsSession:
     def _refusal(self, code: str, text: str, what: str) -> str:
         address, who = self.address, self._who()
         said = self._quote(code) + (f": {self._quote(text)}" if text else "")
+        if what == FOLDER_NAMES[SEND] and code in SEND_FIXES:
+            return f"{who} could not send a test message as {address} ({said}): {SEND_FIXES[code]}"
         if code == "ErrorImpersonateUserDenied":
             return f"{who} may not act for {address} ({said}). {ROLE_FIX}, then test again."
         if code in ("ErrorNonExistentMailbox", "ErrorMailboxNotFound", "ErrorInvalidSmtpAddress"):

@@ -1,10 +1,12 @@
-"""EWS's SOAP as the EWS probe writes and reads it (issue 23): GetFolder requests, with ExchangeImpersonation when
-a service account acts for the mailbox, and their answers (ResponseClass, ResponseCode, SOAP faults with
-BackOffMilliseconds), and Autodiscover's POX request and answer.
+"""EWS's SOAP as the EWS probe writes and reads it (issue 23): GetFolder requests, and the CreateItem that sends a
+test message when the admin asks for one, with ExchangeImpersonation when a service account acts for the mailbox,
+and their answers (ResponseClass, ResponseCode, SOAP faults with BackOffMilliseconds), and Autodiscover's POX
+request and answer.
 
 Answers are outside text: parsed with defusedxml, a DTD refused outright (no entity expansion, no billion laughs,
 no external entity), and only a few named values kept. Shapes from Microsoft's EWS reference (GetFolder operation,
-ResponseCode, ExchangeImpersonation, "Autodiscover for Exchange"): see docs/testing-ews.md.
+CreateItem operation (email message), ResponseCode, ExchangeImpersonation, "Autodiscover for Exchange"): see
+docs/testing-ews.md.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ class NotEws(ValueError):
 
 @dataclass(frozen=True)
 class ResponseMessage:
-    """One GetFolderResponseMessage: its class, code and text, and the folder's item count when it has one."""
+    """One response message (GetFolderResponseMessage, CreateItemResponseMessage): its class, code and text, and
+    the folder's item count when it has one."""
 
     response_class: str
     code: str
@@ -48,10 +51,7 @@ def get_folder(folders: tuple[str, ...], address: str, impersonate: bool) -> byt
     """A GetFolder request for distinguished folders of `address`: as that mailbox (ExchangeImpersonation), or
     naming the mailbox in each folder id (the account's own, or one it has Full Access to)."""
     who = escape(address)
-    header = f'<t:RequestServerVersion Version="{SERVER_VERSION}"/>'
-    if impersonate:
-        header += (f"<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>{who}</t:SmtpAddress>"
-                   "</t:ConnectingSID></t:ExchangeImpersonation>")
+    header = _header(address, impersonate)
     mailbox = "" if impersonate else f"<t:Mailbox><t:EmailAddress>{who}</t:EmailAddress></t:Mailbox>"
     ids = "".join(f"<t:DistinguishedFolderId Id={quoteattr(f)}>{mailbox}</t:DistinguishedFolderId>"
                   for f in folders)
@@ -60,6 +60,31 @@ def get_folder(folders: tuple[str, ...], address: str, impersonate: bool) -> byt
             f"<soap:Header>{header}</soap:Header><soap:Body><m:GetFolder><m:FolderShape>"
             f"<t:BaseShape>Default</t:BaseShape></m:FolderShape><m:FolderIds>{ids}</m:FolderIds></m:GetFolder>"
             f"</soap:Body></soap:Envelope>").encode("utf-8")
+
+
+def _header(address: str, impersonate: bool) -> str:
+    header = f'<t:RequestServerVersion Version="{SERVER_VERSION}"/>'
+    if impersonate:
+        header += (f"<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>{escape(address)}</t:SmtpAddress>"
+                   "</t:ConnectingSID></t:ExchangeImpersonation>")
+    return header
+
+
+def create_item_message(address: str, impersonate: bool, subject: str, text: str) -> bytes:
+    """A CreateItem that sends one plain-text message from `address` to itself and saves a copy in its Sent Items
+    (MessageDisposition SendAndSaveCopy). As that mailbox (ExchangeImpersonation), or, with a mailbox's own
+    credentials, naming the mailbox in the Sent Items folder id and as the sender (From)."""
+    who = escape(address)
+    box = f"<t:Mailbox><t:EmailAddress>{who}</t:EmailAddress></t:Mailbox>"
+    sender = "" if impersonate else f"<t:From>{box}</t:From>"
+    return (f'<?xml version="1.0" encoding="utf-8"?>'
+            f'<soap:Envelope xmlns:soap="{SOAP}" xmlns:t="{TYPES}" xmlns:m="{MESSAGES}">'
+            f"<soap:Header>{_header(address, impersonate)}</soap:Header><soap:Body>"
+            '<m:CreateItem MessageDisposition="SendAndSaveCopy"><m:SavedItemFolderId>'
+            f'<t:DistinguishedFolderId Id="sentitems">{"" if impersonate else box}</t:DistinguishedFolderId>'
+            f"</m:SavedItemFolderId><m:Items><t:Message><t:Subject>{escape(subject)}</t:Subject>"
+            f'<t:Body BodyType="Text">{escape(text)}</t:Body><t:ToRecipients>{box}</t:ToRecipients>{sender}'
+            "</t:Message></m:Items></m:CreateItem></soap:Body></soap:Envelope>").encode("utf-8")
 
 
 def _root(data: bytes, what: str):
@@ -101,7 +126,7 @@ def soap_answer(data: bytes) -> SoapAnswer:
                 back_off = int(raw)
         return SoapAnswer(code or "SOAP fault", text, back_off)
     messages = []
-    for message in body.iterfind("m:GetFolderResponse/m:ResponseMessages/*", _NS):
+    for message in body.iterfind("*/m:ResponseMessages/*", _NS):  # GetFolderResponse, CreateItemResponse
         total = None
         for count in message.iterfind("m:Folders/*/t:TotalCount", _NS):
             raw = (count.text or "").strip()
@@ -109,7 +134,7 @@ def soap_answer(data: bytes) -> SoapAnswer:
         messages.append(ResponseMessage(message.get("ResponseClass", ""), _text(message, "m:ResponseCode", _NS),
                                         _text(message, "m:MessageText", _NS), total))
     if not messages:
-        raise NotEws("the SOAP answer holds no GetFolder response")
+        raise NotEws("the SOAP answer holds no response message")
     return SoapAnswer(messages=tuple(messages))
 
 

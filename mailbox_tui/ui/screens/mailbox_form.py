@@ -304,24 +304,25 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             return
         if self.test_run is not None:
             return
-        if self.base.outgoing == OutgoingMethod.SERVER_SIDE_SYNC and self._sends_through_graph():
+        route = self._test_message_route() if self.base.outgoing == OutgoingMethod.SERVER_SIDE_SYNC else ""
+        if route:
             from ..dialogs.confirm import ConfirmDialog
 
-            question = (f"Also send a test message from {self.base.email} to itself through Microsoft Graph? "
+            question = (f"Also send a test message from {self.base.email} to itself through {route}? "
                         "Without it, outgoing is tested without sending (y: send, n or Escape: don't).")
             self.app.push_screen(ConfirmDialog(question, yes="Send one", no="Don't send"), self._start_test)
             return
         self._start_test(False)
 
-    def _sends_through_graph(self) -> bool:
-        from ...domain.exchange import sends_through_graph
+    def _test_message_route(self) -> str:
+        from ...domain.exchange import route_of_test_message
 
         if self.base.profile_id is None:
-            return False
+            return ""
         try:
-            return sends_through_graph(services.get_profile(self.app.store, self.base.profile_id))
+            return route_of_test_message(services.get_profile(self.app.store, self.base.profile_id))
         except services.NotFound:
-            return False
+            return ""
 
     def _start_test(self, send_test_message: bool | None) -> None:
         from ..testing import TestRun
