@@ -18,6 +18,7 @@ from .cli_test import cmd_test
 from .cli_upgrade import add_upgrade_command, cmd_upgrade
 from .cli_watch import add_watch_command, cmd_watch
 from .domain.outside_text import visible
+from . import i18n
 
 LOG_ENV = "MAILBOX_TUI_LOG"
 
@@ -66,6 +67,9 @@ def _common() -> argparse.ArgumentParser:
                         help=f"write a log to FILE (also ${LOG_ENV})")
     common.add_argument("--as", dest="acting", metavar="EMAIL", default=argparse.SUPPRESS,
                         help="act as this admin user (default owner of new forward mailboxes; named in the history)")
+    common.add_argument("--lang", choices=tuple(i18n.LANGUAGES), default=argparse.SUPPRESS,
+                        help="the language to show: en (English) or sv (Svenska); default: the app's own choice, "
+                             "then $LC_ALL, $LC_MESSAGES, $LANG (sv_SE.UTF-8 is Swedish)")
     return common
 
 
@@ -300,6 +304,10 @@ def _deadline(text: str) -> float:
 
 def cmd_app(args) -> int:
     from .ui.app import run_app
+    from .ui.settings import load_settings
+
+    # The app also remembers the language chosen in it (settings.json); --lang still comes first.
+    i18n.use(i18n.choose(getattr(args, "lang", None), load_settings().get("language")))
 
     with _open_store(args) as store:
         return run_app(store, acting=getattr(args, "acting", None), mouse=not getattr(args, "no_mouse", False))
@@ -330,11 +338,25 @@ def _interrupted(args) -> str:
     return "interrupted."
 
 
+def _requested_language(argv: list[str]) -> str | None:
+    """--lang as given, read before the parser is built (its help is in the language it asks for);
+    the parser itself refuses one it does not know."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     from .domain.findings import RuleViolation
     from .store.crypto import KeyFileError
     from .store.database import StoreError
 
+    i18n.use(i18n.choose(_requested_language(sys.argv[1:] if argv is None else argv)))
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

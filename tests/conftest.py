@@ -19,7 +19,16 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MAILBOX_TUI_KEY", Fernet.generate_key().decode())
     for name in ("MAILBOX_TUI_DB", "MAILBOX_TUI_LOG"):
         monkeypatch.delenv(name, raising=False)
-    return home
+    # English unless a test asks for Swedish, whatever locale the machine running the tests has; and
+    # a test that switched this process's language leaves it English for the next.
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    from mailbox_tui import i18n
+
+    i18n.use(i18n.ENGLISH)
+    yield home
+    i18n.use(i18n.ENGLISH)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..i18n import pgettext, shown
 from .options import (
     ActMethod,
     ApprovalStatus,
@@ -88,6 +89,20 @@ class Field:
         return self.short or self.label
 
     @property
+    def shown_label(self) -> str:
+        """The full label in the admin's language (mailbox_tui/i18n.py; `label` stays the code's English)."""
+        return shown(self.label)
+
+    @property
+    def shown_short(self) -> str:
+        """A label that fits the form's label column (LABEL_WIDTH) in the admin's language: each language
+        has its own short label for every field a form edits (the catalogue's "short label" context);
+        any other field shows its short label as translated on its own."""
+        short = self.short_label
+        translated = pgettext(SHORT_LABEL, short)
+        return translated if translated != short else shown(short)
+
+    @property
     def exchange_columns(self) -> tuple[str, ...]:
         """The columns of its section that concern it, in order: its logical name, then the rest."""
         return ((self.logical,) if self.logical else ()) + self.also + self.export_only
@@ -100,6 +115,7 @@ class Field:
 
 
 LABEL_WIDTH = 24  # the form's label column at 80×24, less its padding
+SHORT_LABEL = "short label"  # the catalogue's context for a label that fits LABEL_WIDTH
 
 
 def _pw(name: str, label: str, logical: str, set_column: str, section: str, short: str = "",
@@ -339,8 +355,8 @@ def labels(fields: tuple[Field, ...]) -> dict[str, str]:
 
 
 def short_labels(fields: tuple[Field, ...]) -> dict[str, str]:
-    """Labels that fit a form's label column at 80×24."""
-    return {f.name: f.short_label for f in fields}
+    """Labels that fit a form's label column at 80×24, in the admin's language."""
+    return {f.name: f.shown_short for f in fields}
 
 
 def form_fields(fields: tuple[Field, ...], section: str | None = None) -> tuple[Field, ...]:

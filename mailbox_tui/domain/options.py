@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from ..i18n import shown
+
 
 class Option(IntEnum):
-    """An option-set value: its int is the Dynamics code, `label` the text admins see."""
+    """An option-set value: its int is the Dynamics code, `label` its name in the code's own English (what
+    `--json`, logs and the database hold), `shown_label` the same in the admin's language (mailbox_tui/i18n.py)."""
 
     @property
     def label(self) -> str:
         return self._labels()[self.value]
+
+    @property
+    def shown_label(self) -> str:
+        return shown(self.label)
 
     @classmethod
     def _labels(cls) -> dict[int, str]:
@@ -18,8 +25,9 @@ class Option(IntEnum):
 
     @classmethod
     def choices(cls, allowed: frozenset[int] | None = None) -> list[tuple[str, int]]:
-        """(label, code) pairs, limited to `allowed` codes when given."""
-        return [(m.label, m.value) for m in cls if allowed is None or m.value in allowed]
+        """(label, code) pairs, as a form offers them (in the admin's language), limited to `allowed` codes
+        when given."""
+        return [(m.shown_label, m.value) for m in cls if allowed is None or m.value in allowed]
 
     @classmethod
     def label_of(cls, code: int | None) -> str:

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Checkbox, Select
 
+from ... import i18n
 from ...domain.fields import BOOL, DATETIME, INT, OPTION, PASSWORD, REF, Field, form_fields, parse_utc, utc_text
 from ...domain.options import ServerType
 from ...domain.records import PasswordEdit
@@ -111,10 +112,10 @@ class DeclaredForm(GuardsDatabase):
             yield from self.section_end(section, draft)
 
     def section_title(self, section: str, title: str) -> Plain:
-        return Plain(title, classes="section-title", id=f"section-{section}")
+        return Plain(i18n.shown(title), classes="section-title", id=f"section-{section}")
 
     def field_label(self, f: Field) -> str:
-        return f.short_label
+        return f.shown_short
 
     def widget(self, f: Field, draft, locked: bool) -> Widget:
         return widget_for(f, getattr(draft, f.name), disabled=locked, choices=self.choices(f, draft))

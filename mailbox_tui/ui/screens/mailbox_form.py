@@ -10,9 +10,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Select
 
+from ...i18n import _, shown
 from ...domain.availability import FieldState, mailbox_fields
 from ...domain.effects import mailbox_changes, mailbox_edit_notices, new_forward_mailbox
-from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc, short_labels
+from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
 from ...domain.lifecycle import last_error_text, next_attempt_text
@@ -28,14 +29,17 @@ from ..widgets.completing import CompletingInput, UserEmailSuggester
 from .record_form import FORM_CSS, Field, RecordFormScreen, yes_no
 
 SECTION_FIRST = {"general": "name", "credentials": "allow_credentials", "sync": "profile_id", "results": None}
-# Labels that fit 24 columns at 80×24, in the words the rule messages use; the full Dynamics names
-# are in MAILBOX_FIELD_LABELS. Both come from the declaration (domain/fields.py).
-SHORT_LABELS = {**short_labels(MAILBOX_FIELDS), "clear_password": "Clear Password"}
 RESULT_FIELDS = tuple(f for f in MAILBOX_FIELDS if f.section == "results")
+_BY_NAME = {f.name: f for f in MAILBOX_FIELDS}
 
 
 def label(name: str) -> str:
-    return SHORT_LABELS.get(name, name)
+    """A field's label that fits 24 columns at 80×24, in the admin's language; the full Dynamics names are
+    in MAILBOX_FIELD_LABELS. Both come from the declaration (domain/fields.py)."""
+    if name == "clear_password":
+        return _("Clear Password")
+    found = _BY_NAME.get(name)
+    return found.shown_short if found else name
 
 
 class MailboxFormScreen(DeclaredForm, RecordFormScreen):
@@ -123,7 +127,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
 
     def section_title(self, section: str, title: str) -> Plain:
         key = {"general": "F2", "credentials": "F3", "sync": "F4", "results": "F5"}[section]
-        return Plain(f"{title}  ({key})", classes="section-title", id=f"section-{section}")
+        return Plain(f"{shown(title)}  ({key})", classes="section-title", id=f"section-{section}")
 
     def field_label(self, f: Declared) -> str:
         return label(f.name)
@@ -186,8 +190,8 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         return "(none: a forward mailbox has no regarding record)"
 
     def _kind_text(self, d: MailboxDraft) -> str:
-        return f"Is Forward Mailbox: {'Yes' if d.is_forward else 'No'}" + (
-            "" if d.id is None else "  (fixed when created, M8)")
+        return f"{_BY_NAME['kind'].shown_label}: {_('Yes') if d.is_forward else _('No')}" + (
+            "" if d.id is None else "  " + _("(fixed when created, M8)"))
 
     def _profile_options(self) -> list[tuple[str, int]]:
         return profile_options(queries.profiles_lookup())
@@ -197,8 +201,11 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         lines = []
         for f in sorted(RESULT_FIELDS, key=lambda f: not f.by_test):
             value = getattr(d, f.name)
-            shown = f.options.label_of(value) if f.options else value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
-            lines.append(f"{f.label}: {shown}")
+            if f.options:
+                said = f.options(value).shown_label if value in set(f.options) else f.options.label_of(value)
+            else:
+                said = value.strftime("%Y-%m-%d %H:%M UTC") if value else _("never")
+            lines.append(f"{f.shown_label}: {said}")
         if d.id is not None:  # the lifecycle (issue 24): the next retry, and the last error as the server said it
             lines.append(next_attempt_text(d, lookups.retry_settings(d.profile_id)))
             lines.append(last_error_text(d))
@@ -242,7 +249,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
 
     def checkbox_label(self, box: Checkbox) -> str:
         if box.id == "clear_password":
-            return "Yes: remove the stored password on save" if box.value else "No"
+            return _("Yes: remove the stored password on save") if box.value else _("No")
         return yes_no(box)
 
     def after_validate(self, d: MailboxDraft) -> None:

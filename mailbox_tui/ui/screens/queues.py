@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
-from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields, short_labels
+from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
 from ...domain.options import IncomingMethod, MailboxKind, OutgoingMethod
@@ -31,7 +31,6 @@ QUEUE_COLUMNS = (
     Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?"), sortable=False),
 )
 
-LABELS = short_labels(QUEUE_FIELDS)  # from the declaration (domain/fields.py)
 
 
 class QueueTable(RecordTable):

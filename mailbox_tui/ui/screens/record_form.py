@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
+from ...i18n import _
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...store.database import ConflictError, StoreError, is_unreachable
@@ -90,7 +91,7 @@ class Field(Vertical):
 
 
 def yes_no(box: Checkbox) -> str:
-    return "Yes" if box.value else "No"
+    return _("Yes") if box.value else _("No")
 
 
 def checkbox(name: str, value: bool, disabled: bool = False) -> Checkbox:

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
-from ...domain.fields import ORG_FIELDS, ORG_SECTIONS, form_fields, short_labels
+from ...domain.fields import ORG_FIELDS, ORG_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
 from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod
@@ -22,7 +22,6 @@ from .record_list import PAGE_TITLES, PAGES
 
 USER = MailboxKind.USER
 
-LABELS = short_labels(ORG_FIELDS)  # from the declaration (domain/fields.py)
 
 
 class SettingsScreen(DeclaredForm, RecordFormScreen):

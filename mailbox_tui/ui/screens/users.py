@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
-from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields, short_labels
+from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
 from ...domain.options import ApprovalStatus, IncomingMethod, OutgoingMethod, RecordState
@@ -22,7 +22,6 @@ from .record_form import FORM_CSS, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
 from ..db_trouble import GuardsDatabase
 
-LABELS = short_labels(USER_FIELDS)  # from the declaration (domain/fields.py)
 # At 80 columns the name, email, status and approval are in view; the methods scroll in (→).
 USER_COLUMNS = (
     Column("name", "Full Name", 22, lambda r: r.full_name, sortable=False),

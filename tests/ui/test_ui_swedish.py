@@ -1,0 +1,30 @@
+"""Svenska (issue 26) in the app: what a form shows when the admin's language is Swedish."""
+
+from __future__ import annotations
+
+from support.ui import screen_lines, settle
+
+from mailbox_tui import i18n
+
+
+async def test_the_mailbox_form_in_swedish(app):
+    """The form's sections, labels and choices in the glossary's words; the record's own data as stored."""
+    i18n.use("sv")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        titles = {s: str(app.screen.query_one(f"#section-{s}").render()) for s in ("general", "credentials",
+                                                                                   "sync", "results")}
+        assert titles["general"].startswith("Allmänt") and titles["credentials"].startswith("Autentiseringsuppgifter")
+        assert titles["sync"].startswith("Synkroniseringsmetod")
+        assert titles["results"].startswith("Resultat av konfigurationstest")
+        text = "\n".join(screen_lines(app))
+        assert "Namn" in text and "E-postadress" in text and "Email Address" not in text
+        await pilot.press("f4")
+        await settle(pilot)
+        text = "\n".join(screen_lines(app))
+        lines = [line.strip() for line in screen_lines(app)]
+        assert any(line.startswith("Inkommande e-post") and "Inga" in line for line in lines), text
+        assert "Status för inkommande e-post: Körs inte" in lines and "Postlådetest slutfört för: aldrig" in lines
+        assert "Godkännande av e-postadress: Väntar på godkännande" in lines
