@@ -64,6 +64,9 @@ def declared() -> list[tuple[str, str | None, str]]:
                 for f in fields.form_fields(declared_fields)]
     for name in ("PROFILE_SECTIONS", "USER_SECTIONS", "QUEUE_SECTIONS", "MAILBOX_SECTIONS", "ORG_SECTIONS"):
         out += [(title, None, "mailbox_tui/domain/fields.py") for title in getattr(fields, name).values()]
+    from mailbox_tui.ui.widgets import keybar
+
+    out += [(short, keybar.KEY_BAR, "mailbox_tui/ui/widgets/keybar.py") for short in keybar.SHORT.values()]
     for option_set in options.Option.__subclasses__():
         out += [(label, None, "mailbox_tui/domain/options.py") for label in option_set._labels().values()]
     return out

@@ -12,14 +12,15 @@ from datetime import datetime, timedelta
 
 from peewee import JOIN, fn
 
+from ..i18n import N_
 from ..domain import fields as F
 from . import history_search, history_words
 from .history import CREATE, DELETE, IMPORT, ChangeEntry, label
 from .models import utcnow
 
 VIEWS = ("all", "today", "mine", "deletes", "credentials")
-VIEW_LABELS = {"all": "All", "today": "Today", "mine": "Mine", "deletes": "Deletes",
-               "credentials": "Credential changes"}
+VIEW_LABELS = {"all": N_("All"), "today": N_("Today"), "mine": N_("Mine"), "deletes": N_("Deletes"),
+               "credentials": N_("Credential changes")}
 RECORD_KINDS = ("mailbox", "user", "queue", "profile", "settings")
 _FIELDS = {"mailbox": F.MAILBOX_FIELDS, "user": F.USER_FIELDS, "queue": F.QUEUE_FIELDS,
            "profile": F.PROFILE_FIELDS, "settings": F.ORG_FIELDS}

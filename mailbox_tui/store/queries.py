@@ -16,6 +16,7 @@ from datetime import datetime
 
 from peewee import JOIN, SQL, PostgresqlDatabase, Select, Tuple, fn
 
+from ..i18n import N_
 from ..domain.options import ApprovalStatus, MailboxKind, RecordState, TestStatus
 from ..domain.text import natural_key
 from .health import disabled_condition, failing_condition
@@ -32,17 +33,17 @@ NO_ATTEMPT = datetime(9999, 12, 31)  # no retry scheduled: sorts after every sch
 
 # Views of the Mailboxes page, in menu order.
 VIEWS = {
-    "active": "Active Mailboxes",
-    "all": "All Mailboxes",
-    "forward": "Forward Mailboxes",
-    "user": "User Mailboxes",
-    "queue": "Queue Mailboxes",
-    "pending": "Pending Approval",
-    "failed": "Failed",
-    "retrying": "Retrying",
-    "disabled": "Disabled by failures",
-    "never_tested": "Never Tested",
-    "inactive": "Inactive",
+    "active": N_("Active Mailboxes"),
+    "all": N_("All Mailboxes"),
+    "forward": N_("Forward Mailboxes"),
+    "user": N_("User Mailboxes"),
+    "queue": N_("Queue Mailboxes"),
+    "pending": N_("Pending Approval"),
+    "failed": N_("Failed"),
+    "retrying": N_("Retrying"),
+    "disabled": N_("Disabled by failures"),
+    "never_tested": N_("Never Tested"),
+    "inactive": N_("Inactive"),
 }
 
 SORTS = {
@@ -326,9 +327,10 @@ class ProfileRow:
     mailboxes: int
 
 
-USER_VIEWS = {"all": "All Users", "active": "Active Users", "pending": "Pending Approval", "inactive": "Inactive"}
-QUEUE_VIEWS = {"all": "All Queues", "pending": "Pending Approval"}
-PROFILE_VIEWS = {"all": "All Profiles"}
+USER_VIEWS = {"all": N_("All Users"), "active": N_("Active Users"), "pending": N_("Pending Approval"),
+              "inactive": N_("Inactive")}
+QUEUE_VIEWS = {"all": N_("All Queues"), "pending": N_("Pending Approval")}
+PROFILE_VIEWS = {"all": N_("All Profiles")}
 
 
 def _user_query(view: str, text: str, counting: bool = False):

@@ -9,6 +9,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 
+from ..i18n import N_
 from ..domain.text import email_key
 from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
@@ -31,9 +32,9 @@ class MailboxApp(CommandsAnywhere, LiveChanges, WatchesDatabase, Workers, UndoOf
     CSS_PATH = "app.tcss"
     COMMANDS = {ActionsProvider}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
-        Binding("question_mark,f1", "help", "Help", id="help"),
-        Binding("ctrl+p", "command_palette", "Commands", show=False, id="palette"),
+        Binding("ctrl+q", "quit", N_("Quit"), priority=True, id="quit"),
+        Binding("question_mark,f1", "help", N_("Help"), id="help"),
+        Binding("ctrl+p", "command_palette", N_("Commands"), show=False, id="palette"),
     ] + UndoOffers.UNDO_BINDINGS
 
     def __init__(self, store: Store, acting: str | None = None, driver_class=None):

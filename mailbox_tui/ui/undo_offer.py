@@ -8,6 +8,7 @@ import time
 
 from textual.binding import Binding
 
+from ..i18n import N_
 from ..domain.findings import RuleViolation
 from ..store.database import StoreError
 from .db_trouble import GuardsDatabase
@@ -18,7 +19,7 @@ UNDO_OFFER_S = 8.0
 class UndoOffers(GuardsDatabase):
     """Mixed into the App."""
 
-    UNDO_BINDINGS = [Binding("u", "undo_offer", "Undo", show=False, id="undo_offer")]
+    UNDO_BINDINGS = [Binding("u", "undo_offer", N_("Undo"), show=False, id="undo_offer")]
     _undo_offer: tuple[list[int], float, str, object] | None = None  # entries, until, what, page
 
     def history_mark(self) -> int:

@@ -8,8 +8,9 @@ import pytest
 from support.ui import settle, screen_strips
 from textual.widgets import Input
 
+from mailbox_tui import i18n
 from mailbox_tui.ui.screens.mailbox_list import MailboxListScreen
-from mailbox_tui.ui.widgets.keybar import ALWAYS, SHORT, KeyBar
+from mailbox_tui.ui.widgets.keybar import ALWAYS, KEY_BAR, SHORT, KeyBar
 
 # Every screen, form and dialog an admin reaches, by the keys that reach it from the Mailboxes page.
 REACHABLE = {
@@ -46,11 +47,16 @@ def shown_keys(screen) -> dict[str, tuple[list[str], str]]:
     return out
 
 
+def labels(description: str) -> tuple[str, str]:
+    """The bar's full and short label of a key, in the language the process shows."""
+    full = i18n.shown(description)
+    return full, (i18n.pgettext(KEY_BAR, SHORT[description]) if description in SHORT else full)
+
+
 def missing_or_cut(screen) -> list[str]:
     text = " ".join(bar_lines(screen))
     out = [f"{keys[0]} {description}" for keys, description in shown_keys(screen).values()
-           if not any(f"{key} {label}" in text for key in keys
-                      for label in (description, SHORT.get(description, description)))]
+           if not any(f"{key} {label}" in text for key in keys for label in labels(description))]
     if "…" in text:
         out.append(f"cut: {text!r}")
     return out
@@ -65,8 +71,11 @@ async def back_to_mailboxes(app, pilot) -> None:
         await settle(pilot)
 
 
+@pytest.mark.parametrize("language", ["en", "sv"])
 @pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
-async def test_every_key_of_every_screen_is_shown_whole(app, size):
+async def test_every_key_of_every_screen_is_shown_whole(app, size, language):
+    """In English and in Swedish (issue 26: longer words, the same promise)."""
+    i18n.use(language)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         problems = {}
@@ -79,7 +88,7 @@ async def test_every_key_of_every_screen_is_shown_whole(app, size):
                 problems[name] = (found, bar_lines(owner))
             lines = bar_lines(owner)
             assert all(len(line) == size[0] for line in lines), (name, lines)
-            assert lines[-1].rstrip().endswith("Help"), (name, lines)
+            assert lines[-1].rstrip().endswith(i18n.shown("Help")), (name, lines)
             await back_to_mailboxes(app, pilot)
         assert problems == {}
 

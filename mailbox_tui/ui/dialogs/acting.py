@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
+from ...i18n import N_
 from ...store import lookups
 from ..plain import Plain, PlainInput, plain
 from ..widgets.completing import UserEmailSuggester
@@ -21,7 +22,7 @@ class ActingAdminDialog(GuardsDatabase, ModalScreen[int | None]):
     ActingAdminDialog > Vertical { width: 70; max-width: 100%; height: auto; border: thick $primary; padding: 1 2;
                                    background: $surface; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = False

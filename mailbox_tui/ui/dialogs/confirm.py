@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
+from ...i18n import N_
 from ..terminal.input_queue import GuardsTypeahead
 from ..plain import Plain, plain
 
@@ -23,8 +24,8 @@ class ConfirmDialog(GuardsTypeahead, ModalScreen[bool]):
     ConfirmDialog Button { margin-right: 2; }
     """
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="yes"),
-        Binding("n,escape", "answer(False)", "No", id="no"),
+        Binding("y", "answer(True)", N_("Yes"), id="yes"),
+        Binding("n,escape", "answer(False)", N_("No"), id="no"),
     ]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:

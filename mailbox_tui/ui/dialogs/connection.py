@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
+from ...i18n import N_
 from ...domain.findings import RuleViolation
 from ...domain.fields import PROFILE_FIELDS, short_labels
 from ...store import services
@@ -34,9 +35,9 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
     ConnectionDialog #connection { height: 1fr; }
     """
     BINDINGS = [
-        Binding("escape,q", "dismiss", "Close", id="close"),
-        Binding("p", "show_certificate", "Show certificate to pin", id="show_certificate"),
-        Binding("y", "pin", "Pin it", show=False, id="pin"),
+        Binding("escape,q", "dismiss", N_("Close"), id="close"),
+        Binding("p", "show_certificate", N_("Show certificate to pin"), id="show_certificate"),
+        Binding("y", "pin", N_("Pin it"), show=False, id="pin"),
     ]
 
     def __init__(self, profile_id: int) -> None:

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
+from ...i18n import N_
 from ...domain.findings import Severity
 from ...domain.options import ActMethod, IncomingMethod, OutgoingMethod
 from ...store import lookups
@@ -37,8 +38,8 @@ class DefaultsPreviewScreen(GuardsDatabase, GuardsTypeahead, ModalScreen[bool]):
                                        background: $surface; padding: 0 1; }
     DefaultsPreviewScreen #preview { height: 1fr; }
     """
-    BINDINGS = [Binding("y", "answer(True)", "Apply", id="apply"),
-                Binding("n,escape", "answer(False)", "Cancel", id="cancel")]
+    BINDINGS = [Binding("y", "answer(True)", N_("Apply"), id="apply"),
+                Binding("n,escape", "answer(False)", N_("Cancel"), id="cancel")]
 
     def __init__(self, previews: list[DefaultsPreview]) -> None:
         super().__init__()

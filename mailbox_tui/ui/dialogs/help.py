@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 
+from ...i18n import N_, _, shown
 from ..plain import Plain, plain, plain_lines
 
 
@@ -26,13 +27,14 @@ def describe_bindings(screen: Screen) -> list[tuple[str, str]]:
                 continue
             seen.add(binding.action)
             keys = ", ".join(screen.app.get_key_display(Binding(k.strip(), "")) for k in binding.key.split(","))
-            out.append((keys, binding.tooltip or binding.description))
+            out.append((keys, shown(binding.tooltip or binding.description)))
     return out
 
 
 def help_title(screen: Screen) -> str:
     """What the admin calls the screen: "Keys: Mailboxes", "Keys: mailbox form"."""
-    return f"Keys: {getattr(screen, 'HELP_TITLE', '') or screen.__class__.__name__.removesuffix('Screen')}"
+    return _("Keys: {screen}").format(
+        screen=shown(getattr(screen, "HELP_TITLE", "")) or screen.__class__.__name__.removesuffix("Screen"))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -41,7 +43,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen > VerticalScroll { width: 72; max-width: 100%; height: 80%; border: thick $primary; padding: 0 1;
                                   background: $surface; }
     """
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close help")]
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", N_("Close help"))]
 
     def __init__(self, title: str, bindings: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -51,6 +53,6 @@ class HelpScreen(ModalScreen[None]):
         lines = [plain(self.title_text, style="bold"), ""]
         lines += [Text.assemble(plain(f"{keys:<18}", style="bold"), " ", plain(description), end="")
                   for keys, description in self.bindings_list]
-        lines += ["", "ctrl+p opens the command palette: every action, by name. Escape closes this."]
+        lines += ["", _("ctrl+p opens the command palette: every action, by name. Escape closes this.")]
         with VerticalScroll():
             yield Plain(plain_lines(lines))

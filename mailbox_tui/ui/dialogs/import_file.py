@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
+from ...i18n import N_
 from ..plain import Plain, PlainInput, plain
 
 IMPORTABLE = "a JSON file, a CSV file or a folder of CSV files"
@@ -43,7 +44,7 @@ class ImportDialog(ModalScreen[Path | None]):
     ImportDialog > Vertical { width: 76; max-width: 100%; height: auto; border: thick $primary; padding: 1 2;
                               background: $surface; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical():

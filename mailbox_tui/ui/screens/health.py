@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from ...i18n import N_
 from ...store import queries
 from ...store.health import ProfileHealth, profile_health
 from ..messages import RowsLoaded
@@ -66,14 +67,14 @@ def worst_view(figures: ProfileHealth) -> str:
 
 class HealthScreen(RecordListScreen):
     PAGE = "health"
-    VIEWS = {"all": "By server profile"}
+    VIEWS = {"all": N_("By server profile")}
     FILTER_HINT = "Filter by profile name"
     EMPTY = "No active mailboxes: nothing to watch yet."
     TABLE = HealthTable
     BINDINGS = RecordListScreen.COMMON_BINDINGS + [
-        Binding("d", "list('disabled')", "Disabled", show=False, id="list_disabled"),
-        Binding("r", "list('retrying')", "Retrying", show=False, id="list_retrying"),
-        Binding("f", "list('failed')", "Failing", show=False, id="list_failing"),
+        Binding("d", "list('disabled')", N_("Disabled"), show=False, id="list_disabled"),
+        Binding("r", "list('retrying')", N_("Retrying"), show=False, id="list_retrying"),
+        Binding("f", "list('failed')", N_("Failing"), show=False, id="list_failing"),
     ]
 
     def __init__(self) -> None:

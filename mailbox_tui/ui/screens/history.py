@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
+from ...i18n import N_
 from ...store import history_read, history_words
 from ..plain import Plain, plain_lines, visible
 from ..widgets.record_table import Column, RecordTable
@@ -63,8 +64,8 @@ class HistoryListScreen(RecordListScreen):
     EMPTY = "No changes recorded yet: every save, approval, delete and import will be listed here."
     TABLE = HistoryTable
     BINDINGS = RecordListScreen.COMMON_BINDINGS + [
-        Binding("enter", "open_entry", "Show", id="open", show=False),
-        Binding("u", "undo_entry", "Undo", id="undo"),
+        Binding("enter", "open_entry", N_("Show"), id="open", show=False),
+        Binding("u", "undo_entry", N_("Undo"), id="undo"),
     ]
 
     def __init__(self) -> None:
@@ -160,8 +161,8 @@ class EntryScreen(GuardsDatabase, ModalScreen[None]):
     EntryScreen VerticalScroll { height: auto; max-height: 18; }
     """
     BINDINGS = [
-        Binding("escape,q", "close", "Close", id="back"),
-        Binding("u", "undo", "Undo", id="undo"),
+        Binding("escape,q", "close", N_("Close"), id="back"),
+        Binding("u", "undo", N_("Undo"), id="undo"),
     ]
 
     def __init__(self, entry: history_read.HistoryEntry) -> None:
@@ -190,7 +191,7 @@ class RecordHistoryScreen(GuardsDatabase, ModalScreen[None]):
     RecordHistoryScreen > Vertical { width: 78; max-width: 100%; height: 90%; border: thick $primary;
                                      padding: 0 1; background: $surface; }
     """
-    BINDINGS = [Binding("escape,q", "close", "Close", id="back")]
+    BINDINGS = [Binding("escape,q", "close", N_("Close"), id="back")]
 
     def __init__(self, kind: str, record_id: int, title: str) -> None:
         super().__init__()

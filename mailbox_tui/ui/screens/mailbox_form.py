@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Select
 
-from ...i18n import _, shown
+from ...i18n import N_, _, shown
 from ...domain.availability import FieldState, mailbox_fields
 from ...domain.effects import mailbox_changes, mailbox_edit_notices, new_forward_mailbox
 from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc
@@ -54,12 +54,12 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     """
     BINDINGS = RecordFormScreen.BINDINGS + [
         # One entry in the key bar for the four sections; help lists each.
-        Binding("f2", "section('general')", "Sections", key_display="f2-f5", tooltip="General section",
+        Binding("f2", "section('general')", N_("Sections"), key_display="f2-f5", tooltip=N_("General section"),
                 id="section_general"),
-        Binding("f3", "section('credentials')", "Credentials section", show=False, id="section_credentials"),
-        Binding("f4", "section('sync')", "Synchronization Method section", show=False, id="section_sync"),
-        Binding("f5", "section('results')", "Configuration Test Results section", show=False, id="section_results"),
-        Binding("f6", "test_enable", "Test & Enable", id="test_enable"),
+        Binding("f3", "section('credentials')", N_("Credentials section"), show=False, id="section_credentials"),
+        Binding("f4", "section('sync')", N_("Synchronization Method section"), show=False, id="section_sync"),
+        Binding("f5", "section('results')", N_("Configuration Test Results section"), show=False, id="section_results"),
+        Binding("f6", "test_enable", N_("Test & Enable"), id="test_enable"),
     ]
     test_run = None
 

@@ -6,6 +6,7 @@ import time
 
 from textual.binding import Binding
 
+from ...i18n import N_, shown
 from ...domain.findings import RuleViolation
 from ...domain.options import MailboxKind, RecordState
 from ...store import queries
@@ -37,12 +38,12 @@ class MailboxListScreen(RecordListScreen):
     FILTER_HINT = "Filter by name, email or profile"
     TABLE = MailboxTable
     BINDINGS = RecordListScreen.COMMON_BINDINGS + [
-        Binding("n", "new", "New forward", id="new"),
-        Binding("s", "sort_next", "Sort", id="sort"),
-        Binding("S", "sort_reverse", "Reverse", show=False, id="sort_reverse"),
-        Binding("delete", "delete", "Delete", id="delete"),
-        Binding("t", "test_enable", "Test & Enable", id="test_enable"),
-        Binding("x", "cancel_test", "Cancel test", show=False, id="cancel_test"),
+        Binding("n", "new", N_("New forward"), id="new"),
+        Binding("s", "sort_next", N_("Sort"), id="sort"),
+        Binding("S", "sort_reverse", N_("Reverse"), show=False, id="sort_reverse"),
+        Binding("delete", "delete", N_("Delete"), id="delete"),
+        Binding("t", "test_enable", N_("Test & Enable"), id="test_enable"),
+        Binding("x", "cancel_test", N_("Cancel test"), show=False, id="cancel_test"),
     ]
     test_run = None  # the Test & Enable run in progress, if any
     _last_progress_draw = 0.0
@@ -81,7 +82,7 @@ class MailboxListScreen(RecordListScreen):
         parts = super().status_parts()
         if self.test_run is not None:
             return [self.test_run.status()] + parts[1:]
-        parts[0] = self.VIEWS[self.view]
+        parts[0] = shown(self.VIEWS[self.view])
         if self.profile_scope is not None:
             parts.insert(1, f"profile: {self.profile_scope[1] or '(none)'} (Escape: all)")
         title = next(c.title for c in COLUMNS if c.key == table.sort)

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Select
 
+from ...i18n import N_
 from ...domain.availability import profile_fields
 from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields, secret_fields
 from ...domain.fields import Field as Declared
@@ -50,8 +51,8 @@ class ProfileListScreen(RecordListScreen):
     FILTER_HINT = "Filter by name"
     TABLE = ProfileTable
     BINDINGS = RecordListScreen.COMMON_BINDINGS + [
-        Binding("n", "new", "New profile", id="new"),
-        Binding("delete", "delete", "Delete", id="delete"),
+        Binding("n", "new", N_("New profile"), id="new"),
+        Binding("delete", "delete", N_("Delete"), id="delete"),
     ]
 
     def count_rows(self, view, text) -> int:
@@ -88,9 +89,9 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
     FIELD_ORDER = tuple(LABELS)
     DEFAULT_CSS = FORM_CSS
     BINDINGS = RecordFormScreen.BINDINGS + [
-        Binding("f6", "open_mailboxes", "Its mailboxes", id="open_mailboxes"),
-        Binding("f7", "test_mailboxes", "Test its mailboxes", id="test_mailboxes"),
-        Binding("f8", "test_connection", "Test Connection", id="test_connection"),
+        Binding("f6", "open_mailboxes", N_("Its mailboxes"), id="open_mailboxes"),
+        Binding("f7", "test_mailboxes", N_("Test its mailboxes"), id="test_mailboxes"),
+        Binding("f8", "test_connection", N_("Test Connection"), id="test_connection"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
+from ...i18n import N_
 from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
@@ -42,7 +43,7 @@ class QueueListScreen(RecordWithMailboxList):
     PAGE = "queues"
     VIEWS = queries.QUEUE_VIEWS
     TABLE = QueueTable
-    BINDINGS = RecordWithMailboxList.list_bindings("queue")
+    BINDINGS = RecordWithMailboxList.list_bindings(N_("New queue"))
     COUNT, PAGE_OF = staticmethod(queries.count_queues), staticmethod(queries.queue_page)
     MAILBOX_OF, GET, DELETE = (staticmethod(lookups.queue_mailbox_id), staticmethod(services.get_queue),
                                staticmethod(services.delete_queue))

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
-from ...i18n import _
+from ...i18n import N_, _
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...store.database import ConflictError, StoreError, is_unreachable
@@ -107,10 +107,10 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
     # all of it as focus enters and leaves it again; on_mount focuses the first field itself.
     AUTO_FOCUS = ""
     BINDINGS = [
-        Binding("ctrl+s", "save(False)", "Save", priority=True, id="save"),
-        Binding("ctrl+w,f9", "save(True)", "Save & Close", priority=True, id="save_close"),
-        Binding("escape", "back", "Back", id="back"),
-        Binding("f10", "history", "History", id="history"),
+        Binding("ctrl+s", "save(False)", N_("Save"), priority=True, id="save"),
+        Binding("ctrl+w,f9", "save(True)", N_("Save & Close"), priority=True, id="save_close"),
+        Binding("escape", "back", N_("Back"), id="back"),
+        Binding("f10", "history", N_("History"), id="history"),
     ]
     HISTORY_KINDS = {"mailbox": "mailbox", "user": "user", "queue": "queue", "server profile": "profile",
                      "email settings": "settings"}

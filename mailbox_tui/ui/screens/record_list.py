@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
+from ...i18n import N_, _, number, shown
 from ...store.database import is_unreachable
 from ..db_trouble import GuardsDatabase
 from ..messages import RowsLoaded
@@ -20,24 +21,25 @@ from ..widgets.record_table import RecordTable
 PAGE = 100  # rows fetched at a time
 PAGES = {"1": "mailboxes", "2": "profiles", "3": "users", "4": "queues", "5": "settings", "6": "history",
          "7": "health"}
-PAGE_TITLES = {"mailboxes": "Mailboxes", "profiles": "Email Server Profiles", "users": "Users",
-               "queues": "Queues", "settings": "Email Settings", "history": "History", "health": "Health"}
+PAGE_TITLES = {"mailboxes": N_("Mailboxes"), "profiles": N_("Email Server Profiles"), "users": N_("Users"),
+               "queues": N_("Queues"), "settings": N_("Email Settings"), "history": N_("History"),
+               "health": N_("Health")}
 
 
 class RecordListScreen(GuardsDatabase, Screen):
     """A list page. Subclasses say which rows (`count_rows`, `page_rows`) and what opening does."""
 
     PAGE = ""
-    VIEWS: dict[str, str] = {"all": "All"}
+    VIEWS: dict[str, str] = {"all": N_("All")}
     DEFAULT_VIEW = "all"
     FILTER_HINT = "Filter by name or email"
     TABLE: type[RecordTable] = RecordTable
     COMMON_BINDINGS = [
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("v", "view(1)", "View", id="next_view"),
-        Binding("V", "view(-1)", "Prev view", show=False, id="prev_view"),
-        Binding("escape", "clear_filter", "Clear the filter, or back to Mailboxes", show=False, id="clear_filter"),
-        Binding("f5", "reload", "Refresh", show=False, id="reload"),
+        Binding("slash", "filter", N_("Filter"), id="filter"),
+        Binding("v", "view(1)", N_("View"), id="next_view"),
+        Binding("V", "view(-1)", N_("Prev view"), show=False, id="prev_view"),
+        Binding("escape", "clear_filter", N_("Clear the filter, or back to Mailboxes"), show=False, id="clear_filter"),
+        Binding("f5", "reload", N_("Refresh"), show=False, id="reload"),
     ] + [Binding(key, f"app.go('{page}')", PAGE_TITLES[page], show=False, id=f"go_{page}")
          for key, page in PAGES.items()]
 
@@ -84,7 +86,7 @@ class RecordListScreen(GuardsDatabase, Screen):
 
     @property
     def HELP_TITLE(self) -> str:  # noqa: N802 (read by the help screen, like a class constant)
-        return PAGE_TITLES[self.PAGE]
+        return shown(PAGE_TITLES[self.PAGE])
 
     @property
     def table(self) -> RecordTable:
@@ -154,11 +156,12 @@ class RecordListScreen(GuardsDatabase, Screen):
 
     def status_parts(self) -> list[str]:
         table = self.table
-        parts = [f"{PAGE_TITLES[self.PAGE]}: {self.VIEWS[self.view]}", f"{table.count:,} shown of {self.total:,}"]
+        parts = [f"{shown(PAGE_TITLES[self.PAGE])}: {shown(self.VIEWS[self.view])}",
+                 _("{shown} shown of {total}").format(shown=number(table.count), total=number(self.total))]
         if table.marked:
-            parts.append(f"{len(table.marked)} marked")
+            parts.append(_("{count} marked").format(count=number(len(table.marked))))
         if self.filter_text:
-            parts.append(f"filter: {self.filter_text}")
+            parts.append(_("filter: {text}").format(text=self.filter_text))
         return parts
 
     def update_status(self) -> None:

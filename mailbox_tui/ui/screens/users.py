@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
+from ...i18n import N_
 from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
@@ -63,12 +64,12 @@ class RecordWithMailboxList(ApprovalCommands, RecordListScreen):
     FORM = None
 
     @staticmethod
-    def list_bindings(noun: str) -> list[Binding]:
+    def list_bindings(new: str) -> list[Binding]:
         return RecordListScreen.COMMON_BINDINGS + [
-            Binding("n", "new", f"New {noun}", id="new"),
-            Binding("delete", "delete", "Delete", id="delete"),
-            Binding("a", "approve(True)", "Approve", id="approve"),
-            Binding("r", "approve(False)", "Reject", id="reject"),
+            Binding("n", "new", new, id="new"),
+            Binding("delete", "delete", N_("Delete"), id="delete"),
+            Binding("a", "approve(True)", N_("Approve"), id="approve"),
+            Binding("r", "approve(False)", N_("Reject"), id="reject"),
         ]
 
     def count_rows(self, view, text) -> int:
@@ -104,7 +105,7 @@ class UserListScreen(RecordWithMailboxList):
     PAGE = "users"
     VIEWS = queries.USER_VIEWS
     TABLE = UserTable
-    BINDINGS = RecordWithMailboxList.list_bindings("user")
+    BINDINGS = RecordWithMailboxList.list_bindings(N_("New user"))
     COUNT, PAGE_OF = staticmethod(queries.count_users), staticmethod(queries.user_page)
     MAILBOX_OF, GET, DELETE = (staticmethod(services.user_mailbox_id), staticmethod(services.get_user),
                                staticmethod(services.delete_user))
@@ -126,7 +127,7 @@ class UserFormScreen(DeclaredForm, RecordFormScreen):
     FIELDS, SECTIONS = USER_FIELDS, USER_SECTIONS
     FIELD_ORDER = tuple(f.name for f in form_fields(USER_FIELDS))
     DEFAULT_CSS = FORM_CSS
-    BINDINGS = RecordFormScreen.BINDINGS + [Binding("f6", "open_mailbox", "Mailbox", id="open_mailbox")]
+    BINDINGS = RecordFormScreen.BINDINGS + [Binding("f6", "open_mailbox", N_("Mailbox"), id="open_mailbox")]
 
     def compose(self) -> ComposeResult:
         d = self.base

@@ -14,16 +14,20 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Input
 
+from ...i18n import N_, pgettext, shown
+
 # Binding ids in the order an admin reaches for them; ids not listed follow in declared order.
 ORDER = ("open", "filter", "new", "save_close", "save", "test_enable", "section_general", "history", "open_mailbox",
          "open_mailboxes", "test_mailboxes", "test_connection", "approve", "reject", "mark", "next_view", "sort",
          "delete", "back", "quit")
 ALWAYS = ("palette", "help")  # at the right end, always shown
-ALWAYS_TEXT = {"palette": ("^p", "Commands"), "help": ("?", "Help")}
+ALWAYS_TEXT = {"palette": ("^p", N_("Commands")), "help": ("?", N_("Help"))}
 KEY_STYLE = "bold reverse"
 # Before taking another line: shorter labels, then one space between keys (the keys stand out in
 # reverse video). Vertical room is scarce at 24 rows; a second line is taken only when these fail.
+# Each language has its own short label for these (the catalogue's "key bar" context).
 SHORT = {"Test & Enable": "Test", "Save & Close": "Save+Close"}
+KEY_BAR = "key bar"
 FITS = ((False, "  "), (True, "  "), (True, " "))  # (short labels, gap), tried in turn
 MOST_LINES = 3  # beyond this (a terminal far narrower than 60 columns) the last line is cut
 
@@ -93,7 +97,8 @@ def _pieces(keys: list[tuple[str, str]], short: bool) -> list[Text]:
     for key, description in keys:
         piece = Text(no_wrap=True)
         piece.append(key, style=KEY_STYLE)
-        piece.append(" " + (SHORT.get(description, description) if short else description))
+        piece.append(" " + (pgettext(KEY_BAR, SHORT[description]) if short and description in SHORT
+                            else shown(description)))
         out.append(piece)
     return out
 
@@ -107,7 +112,7 @@ def _tail(screen, gap: str) -> Text:
             key = "f1"
         tail.append(gap)
         tail.append(key, style=KEY_STYLE)
-        tail.append(" " + description)
+        tail.append(" " + shown(description))
     return tail
 
 

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...i18n import N_
 from ...domain.options import ApprovalStatus, MailboxKind, TestStatus
 from ...domain.outside_text import visible
 from ...store.database import is_unreachable
@@ -109,16 +110,16 @@ class RecordTable(GuardsDatabase, ScrollView, can_focus=True):
     RecordTable > .mailbox-table--empty { color: $text-muted; }
     """
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("left,h", "scroll_cols(-8)", "Left", show=False),
-        Binding("right,l", "scroll_cols(8)", "Right", show=False),
-        Binding("space", "toggle_mark", "Mark", id="mark"),
-        Binding("enter", "open", "Open", id="open"),
+        Binding("up,k", "cursor(-1)", N_("Up"), show=False),
+        Binding("down,j", "cursor(1)", N_("Down"), show=False),
+        Binding("pageup", "page(-1)", N_("Page up"), show=False),
+        Binding("pagedown", "page(1)", N_("Page down"), show=False),
+        Binding("home,g", "jump(0)", N_("First"), show=False),
+        Binding("end,G", "jump(-1)", N_("Last"), show=False),
+        Binding("left,h", "scroll_cols(-8)", N_("Left"), show=False),
+        Binding("right,l", "scroll_cols(8)", N_("Right"), show=False),
+        Binding("space", "toggle_mark", N_("Mark"), id="mark"),
+        Binding("enter", "open", N_("Open"), id="open"),
     ]
 
     class Opened(Message):
