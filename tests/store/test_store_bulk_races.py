@@ -41,12 +41,12 @@ class OtherApp:
                                         stdout=subprocess.PIPE, text=True)
         self.pid = self._answer()["pid"]
 
-    def send(self, what: str, ids=()) -> None:
-        self.process.stdin.write(json.dumps({"do": what, "ids": list(ids)}) + "\n")
+    def send(self, what: str, ids=(), **more) -> None:
+        self.process.stdin.write(json.dumps({"do": what, "ids": list(ids), **more}) + "\n")
         self.process.stdin.flush()
 
-    def run(self, what: str, ids=()) -> dict:
-        self.send(what, ids)
+    def run(self, what: str, ids=(), **more) -> dict:
+        self.send(what, ids, **more)
         return self._answer()
 
     def _answer(self) -> dict:
@@ -155,3 +155,36 @@ def test_a_save_that_comes_while_the_apply_holds_its_mailboxes_waits_and_is_refu
     assert "saved" not in outcome, outcome
     assert "Mailbox 'Bob Stone' was changed by someone else" in outcome["refused"], outcome
     assert Mailbox.get_by_id(bob).profile_id == default  # the apply's, and B was told
+
+
+@pytest.mark.parametrize("bulk", ["approve", "reject"])
+def test_an_approval_that_waited_for_a_change_of_address_refuses_naming_the_mailbox(team, bulk):
+    """A approves (rejects) Bob's mailbox as the list showed it, bob@example.com; B is saving a new address
+    for it. A's approval waits for B's save, then judges the address now stored: not the one A saw, so
+    nothing is approved and A is told which mailbox and why (before: A approved an address never seen)."""
+    store, other, observer, alice, bob, default, branch = team
+    seen = {alice: "alice@example.com", bob: "bob@example.com"}
+    with store.transaction():  # B's save is made, its lock held, not yet committed
+        base = services.get_mailbox(store, bob)
+        services.update_mailbox(store, base, base.copy(email="bob.stone@elsewhere.example"))
+        other.send(bulk, [alice, bob], seen=seen)
+        until(lambda: observer.waits(other.pid), what=f"the {bulk} to wait on B's save")
+    refused = other._answer()["refused"]
+    assert ("Mailbox 'Bob Stone' was changed by someone else since you chose it (Email Address: bob@example.com "
+            f"→ bob.stone@elsewhere.example): nothing was {bulk.rstrip('e')}ed; look at its new address first.") == refused
+    row = Mailbox.get_by_id(bob)
+    assert (row.email, row.approval) == ("bob.stone@elsewhere.example", ApprovalStatus.PENDING)  # M18, B's
+    assert Mailbox.get_by_id(alice).approval == ApprovalStatus.PENDING  # nothing else was changed either
+    assert not ChangeEntry.select().where(ChangeEntry.action == bulk).exists()
+    # Seen as it is now, it is approved.
+    assert other.run(bulk, [bob], seen={bob: "bob.stone@elsewhere.example"}) == {"count": 1}
+
+
+def test_an_approval_that_waited_for_a_save_that_kept_the_address_approves(team):
+    store, other, observer, alice, bob, default, branch = team
+    with store.transaction():
+        save_profile(store, bob, branch)
+        other.send("approve", [bob], seen={bob: "bob@example.com"})
+        until(lambda: observer.waits(other.pid), what="the approve to wait on B's save")
+    assert other._answer() == {"count": 1}
+    assert Mailbox.get_by_id(bob).approval == ApprovalStatus.APPROVED

@@ -5,7 +5,8 @@
 Reads one JSON command a line and answers one JSON line each (the first line says its backend pid):
 {"do": "preview", "ids": [...]} keeps the Apply Default Email Settings preview (as the dialog shows it);
 {"do": "apply", "ids": [...]} applies it with that preview (as the app does once confirmed);
-{"do": "approve" | "reject" | "activate" | "deactivate", "ids": [...]}; {"do": "begin"} opens a
+{"do": "approve" | "reject" | "activate" | "deactivate", "ids": [...]} (approve and reject may carry
+"seen": {id: the address the admin saw}); {"do": "begin"} opens a
 transaction the next writes run in, held until {"do": "commit"}. A refusal answers {"refused": message}.
 """
 
@@ -35,7 +36,8 @@ def main(url: str) -> None:
             elif what == "apply":
                 answer = {"count": services.apply_default_settings(store, ids, preview)}
             elif what in ("approve", "reject"):
-                answer = {"count": services.set_approval(store, ids, what == "approve")}
+                seen = {int(k): v for k, v in command["seen"].items()} if "seen" in command else None
+                answer = {"count": services.set_approval(store, ids, what == "approve", seen)}
             elif what in ("activate", "deactivate"):
                 state = RecordState.ACTIVE if what == "activate" else RecordState.INACTIVE
                 answer = {"count": services.set_mailbox_state(store, ids, state)}

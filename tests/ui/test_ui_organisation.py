@@ -330,3 +330,25 @@ async def test_unsaved_form_blocks_page_keys(app, ui_store):
         assert isinstance(app.screen, MailboxListScreen)
     assert OrganizationSettings.get().approval_required_users is True
 
+
+
+async def test_approve_refuses_when_a_marked_users_address_changed_since_it_was_marked(app, ui_store):
+    """Issue 22, item 1 (bulk approve): the address approved is the one the admin saw when marking."""
+    seeded = ui_store.seeded
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "space", "space")  # Alice and Bob, as the list shows them
+        await settle(pilot)
+        other = Store(ui_store.url)  # another admin changes Bob's address meanwhile
+        try:
+            base = services.get_user(other, seeded["bob"].id)
+            services.update_user(other, base, base.__class__(**{**base.__dict__, "email": "bob.new@example.com"}))
+        finally:
+            other.close()
+        await pilot.press("a")
+        await settle(pilot)
+        shown = " ".join(str(n.message) for n in app._notifications)
+    assert "Mailbox 'Bob Dahl' was changed by someone else since you chose it" in shown, shown
+    assert "bob.new@example.com" in shown and "nothing was approved" in shown, shown
+    assert Mailbox.get_by_id(seeded["bob_box"].id).approval == ApprovalStatus.PENDING
+    assert Mailbox.get_by_id(seeded["alice_box"].id).approval != ApprovalStatus.APPROVED

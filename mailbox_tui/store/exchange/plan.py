@@ -23,6 +23,7 @@ from ..exchange_format import FIELD_OF, SECTIONS, ImportFinding, as_bool, as_tex
 from ..models import AppUser, EmailServerProfile, Mailbox, Queue
 from .batches import batches, chunks, where_in
 from .judge import judge_planned_mailboxes
+from .judged import Judged
 from .plan_types import PlannedMailbox  # noqa: F401 (the package's name for it)
 from .planned import PlannedMailboxes, PlannedUsers, PlanView, user_placeholder
 from .planned_facts import PlannedFacts
@@ -77,6 +78,7 @@ class ImportPlan:
         self.queues: dict[str, tuple[int, QueueDraft, bool]] = {}
         self.profile_ids: dict[str, int] = {}  # name_key -> id, or placeholder for a profile the file creates
         self.facts = PlannedFacts(store, self.org, self)
+        self.judged = Judged()  # the stored records judged, and their versions: held still to be written
         # Rows that cannot be planned are judged once every row is: by the same facts as the rest.
         self._unplanned: list = []
         # Natural keys of rows that were judged and refused, so rows that name them say so.
@@ -192,6 +194,8 @@ class ImportPlan:
             pid = old.id if old else self.placeholder()
             draft.id = old.id if old else None
             self.profiles[key] = (i, draft, old is not None)
+            if old:
+                self.judged.note("profile", old.id, old.version)
             self.facts.plan_profile(pid, contexts.facts_of_profile(pid, draft))
             self.profile_ids[key] = pid
 
@@ -236,8 +240,11 @@ class ImportPlan:
                 continue
             p = len(self.planned)
             uid = old.id if old else user_placeholder(p)
+            if old:
+                self.judged.note("user", old.id, old.version)
             self.users.add(key, p, uid)
             if old and old.id in existing_boxes:
+                self.judged.note("mailbox", existing_boxes[old.id].id, existing_boxes[old.id].version)
                 box = apply_in_place(mailbox_draft(existing_boxes[old.id], self.store.key_ok), edits)
                 self.planned.add("users", i, box, dict(edits), True, draft, key)
                 self.facts.note_email(p, box.email, key)
@@ -311,7 +318,10 @@ class ImportPlan:
             self.queues[key] = (i, draft, old is not None)
             self.facts.plan_queue(qid, owner)
             edits.update({"owner_id": owner, "email": draft.email})
+            if old:
+                self.judged.note("queue", old.id, old.version)
             if oldbox:
+                self.judged.note("mailbox", oldbox.id, oldbox.version)
                 base = mailbox_draft(oldbox, self.store.key_ok)
                 self._plan(("queue", key), "queues", i, apply_in_place(base, edits), edits, True)
             else:
@@ -409,6 +419,8 @@ class ImportPlan:
             self._judge_alone(i, base, values, edits, explicit)
             return
         had = (base.profile_id, base.password.stored)  # before the row's edits: as stored
+        if old:
+            self.judged.note("mailbox", old.id, old.version)
         draft = apply_in_place(base, edits)
         p = self._plan(key, "mailboxes", i, draft, edits, old is not None)
         self._note_moved_password(p, old is not None, *had, edits)
@@ -426,6 +438,7 @@ class ImportPlan:
                     self.facts.known_user(u.id)
                 m = Mailbox.get_or_none(Mailbox.regarding_user == u.id) if u else None
                 if m is not None:
+                    self.judged.note("mailbox", m.id, m.version)
                     p = self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
         else:
             key = ("queue", name_key(natural))
@@ -435,6 +448,7 @@ class ImportPlan:
                 q = Queue.get_or_none(Queue.name_key == key[1])
                 m = services.queue_mailbox(q.id) if q else None
                 if m is not None:
+                    self.judged.note("mailbox", m.id, m.version)
                     p = self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
         existing = p is not None and self.planned.existing[p]
         if p is None:

@@ -20,6 +20,7 @@ from ..exchange_format import SECTIONS, ImportFinding
 from ..models import AppUser, Mailbox, bulk_insert, reserve_ids
 from . import interrupts
 from .batches import cyclic_gc_paused
+from .judged import hold_judged
 from .plan import ImportPlan, ImportReport
 from .planned import placeholder_number
 from .read import DocumentSource, SectionsOutOfOrder, Source
@@ -124,6 +125,7 @@ def write_plan(plan: ImportPlan) -> None:
     their mailboxes in bulk, a chunk at a time (the plan's mailboxes are read back one by one; a new
     user's mailbox as the row judging it kept)."""
     store, report = plan.store, plan.report
+    hold_judged(store, plan.judged, plan)  # every stored record it judged: locked, and as it was read
     profile_ids: dict[int, int] = {}
     for key, (i, draft, existing) in plan.profiles.items():
         placeholder = plan.profile_ids[key]

@@ -168,14 +168,33 @@ def set_mailbox_state(store: Store, mailbox_ids: list[int], state: int) -> int:
                     .where(Mailbox.id.in_(mailbox_ids), Mailbox.state != int(state)).execute())
 
 
-def set_approval(store: Store, mailbox_ids: list[int], approved: bool) -> int:
-    """A1: Approve Email / Reject Email. A forward mailbox has no approval to give."""
+def set_approval(store: Store, mailbox_ids: list[int], approved: bool, seen: dict[int, str] | None = None) -> int:
+    """A1: Approve Email / Reject Email. A forward mailbox has no approval to give.
+
+    `seen`: the address of each mailbox as the admin saw it when choosing (the list's rows). The mailboxes
+    are locked first ("Bulk writes" above), so a change of address another admin was saving is judged:
+    if one no longer has the address seen, nothing is approved (or rejected) and the refusal names it,
+    so no one approves an address they never saw."""
     status = ApprovalStatus.APPROVED if approved else ApprovalStatus.REJECTED
     with store.transaction():
         lock_rows(store, Mailbox, mailbox_ids)  # see "Bulk writes" above
+        if seen:
+            _refuse_if_address_changed(seen, "approved" if approved else "rejected")
         with history.tracked(store, "mailbox", mailbox_ids, history.APPROVE if approved else history.REJECT):
             return (Mailbox.update(approval=int(status), version=Mailbox.version + 1, modified_on=utcnow())
                     .where(Mailbox.id.in_(mailbox_ids), Mailbox.kind != MailboxKind.FORWARD).execute())
+
+
+def _refuse_if_address_changed(seen: dict[int, str], done: str) -> None:
+    rows = {m.id: m for m in Mailbox.select(Mailbox.id, Mailbox.name, Mailbox.email).where(Mailbox.id.in_(list(seen)))}
+    for mailbox_id in sorted(seen):
+        row = rows.get(mailbox_id)
+        then = f"nothing was {done}; look at its new address first."
+        if row is None:
+            raise NotFound(f"Mailbox {mailbox_id} was deleted since you chose it: nothing was {done}.")
+        if (row.email or "") != (seen[mailbox_id] or ""):
+            raise ConflictError(f"Mailbox {row.name!r}", [f"{history.label('mailbox', 'email')}: {seen[mailbox_id] or '(none)'} → "
+                                                          f"{row.email or '(none)'}"], since="you chose it", then=then)
 
 
 @dataclass

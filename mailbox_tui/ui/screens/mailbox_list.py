@@ -136,7 +136,8 @@ class MailboxListScreen(RecordListScreen):
 
     def action_approve(self, approved: bool) -> None:
         self._run("Approve Email" if approved else "Reject Email",
-                  lambda store, ids: _services().set_approval(store, ids, approved))
+                  lambda store, ids: _services().set_approval(store, ids, approved, {
+                      i: row.email for i, row in self.table.shown(ids).items()}))
 
     def action_set_state(self, active: bool) -> None:
         state = RecordState.ACTIVE if active else RecordState.INACTIVE

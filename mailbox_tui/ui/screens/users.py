@@ -14,6 +14,7 @@ from ...domain.options import ApprovalStatus, IncomingMethod, OutgoingMethod, Re
 from ...domain.records import UserDraft
 from ...domain.effects import email_changed
 from ...store import queries, services
+from ...store.database import StoreError
 from ..plain import Plain, visible
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
@@ -48,7 +49,13 @@ class ApprovalCommands(GuardsDatabase):
             self.notify("Nothing is highlighted or marked.", severity="warning")
             return
         mark = self.app.history_mark()
-        changed = services.set_approval(self.app.store, mailbox_ids, approved)
+        # The address each record's row showed: its mailbox's (M4), judged again once the mailboxes are locked.
+        seen = {m: row.email for r, row in self.table.shown(ids).items() if (m := self.MAILBOX_OF(r)) is not None}
+        try:
+            changed = services.set_approval(self.app.store, mailbox_ids, approved, seen)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
         self.app.offer_undo(mark, f"{'Approve' if approved else 'Reject'} Email: {changed} changed.")
         self.table.marked.clear()
         self.after_change()

@@ -134,6 +134,7 @@ class RecordTable(GuardsDatabase, ScrollView, can_focus=True):
         self.cursor = 0
         self.cache = RowCache(lambda offset, limit: [])
         self.marked: set[int] = set()
+        self.marked_rows: dict[int, object] = {}  # each marked row as it was shown when marked
         self.sort, self.descending = "name", False
         self.frozen = 1 + self.columns[0].width + 1 if self.columns else 0  # gutter, name, space
         self.width_total = 1 + sum(c.width + 1 for c in self.columns)
@@ -204,6 +205,14 @@ class RecordTable(GuardsDatabase, ScrollView, can_focus=True):
         """Drop cached pages (rows changed in the database) and redraw."""
         self.cache.pages.clear()
         self.refresh()
+
+    def shown(self, ids: list[int]) -> dict[int, object]:
+        """The rows of these ids as the admin saw them: marked ones as marked, the highlighted one as shown."""
+        rows = {i: self.marked_rows[i] for i in ids if i in self.marked and i in self.marked_rows}
+        row = self.current
+        if row is not None and row.id in ids and row.id not in rows:
+            rows[row.id] = row
+        return rows
 
     @property
     def current(self):
@@ -291,6 +300,8 @@ class RecordTable(GuardsDatabase, ScrollView, can_focus=True):
         if row is None:
             return
         self.marked.symmetric_difference_update({row.id})
+        if row.id in self.marked:
+            self.marked_rows[row.id] = row
         self._refresh_row(self.cursor)
         self._move_to(self.cursor + 1)
         self.post_message(self.MarksChanged(len(self.marked)))
