@@ -11,6 +11,7 @@ import json
 import ssl
 import time
 
+import pytest
 from mail_builders import user_mailbox
 from support.ews import ews_profile
 from support.kerberos import (NO_ROLE, NO_ROLE_PASSWORD, PASSWORDS, REALM, SERVICE, SERVICE_HOST, SPN, STRANGER,
@@ -76,8 +77,9 @@ def test_a_service_accounts_ticket_gets_success_in_all_three_through_the_runner(
     assert f"{SPN}@{REALM}" in kerberos.klist()  # a service ticket the KDC issued is in this test's cache
 
 
-def test_the_result_says_who_signed_in_and_that_nothing_was_sent(sqlite_store, ews, kerberos):
-    kerberos.kinit()
+@pytest.mark.parametrize("how", ["password", "keytab"])
+def test_the_result_says_who_signed_in_and_that_nothing_was_sent(sqlite_store, ews, kerberos, how):
+    kerberos.kinit() if how == "password" else kerberos.kinit_keytab()
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile(sqlite_store, ews)).id)
     assert statuses(outcome) == (S, S, S), outcome.as_dict()
     incoming = outcome.checks["incoming"].message

@@ -86,6 +86,7 @@ class Kdc:
         self.process: subprocess.Popen | None = None
         self.keytab = folder / "http.keytab"  # HTTP/localhost: what the EWS server accepts with
         self.other_keytab = folder / "other-http.keytab"  # OTHER_SPN only: a keytab without the EWS host's key
+        self.service_keytab = folder / "svc-krb.keytab"  # SERVICE's keys, for kinit -k (its password still works)
         self.config = folder / "krb5.conf"
         self.kdc_config = folder / "kdc.conf"
         self.log = folder / "kdc.log"
@@ -151,6 +152,7 @@ class Kdc:
         for principal, password in ((SERVICE, SERVICE_PASSWORD), (NO_ROLE, NO_ROLE_PASSWORD),
                                     (STRANGER, STRANGER_PASSWORD)):
             self.kadmin(principal.rpartition("@")[2], f"addprinc -pw {password} {principal}")
+        self.kadmin(REALM, f"ktadd -norandkey -k {self.service_keytab} {SERVICE}")
         for spn, keytab in ((SPN, self.keytab), (OTHER_SPN, self.other_keytab)):
             self.kadmin(REALM, f"addprinc -randkey {spn}")
             self.kadmin(REALM, f"ktadd -k {keytab} {spn}")
@@ -198,11 +200,12 @@ class Kdc:
             env["KRB5CCNAME"] = f"FILE:{ccache}"
         return env
 
-    def kinit(self, ccache: Path, principal: str, password: str, lifetime: str = "") -> None:
-        """`kinit` into `ccache`, the password on standard input."""
-        argv = [program("kinit")] + (["-l", lifetime] if lifetime else []) + [principal]
-        done = subprocess.run(argv, input=password + "\n", env=self.env(ccache), capture_output=True, text=True,
-                              timeout=30)
+    def kinit(self, ccache: Path, principal: str, password: str, lifetime: str = "", keytab: Path | None = None):
+        """`kinit` into `ccache`, the password on standard input, or `kinit -k -t keytab`."""
+        argv = [program("kinit")] + (["-l", lifetime] if lifetime else [])
+        argv += (["-k", "-t", str(keytab)] if keytab else []) + [principal]
+        done = subprocess.run(argv, input="" if keytab else password + "\n", env=self.env(ccache),
+                              capture_output=True, text=True, timeout=30)
         if done.returncode != 0:
             raise RuntimeError(f"kinit {principal} failed: {done.stderr.strip()}")
 
@@ -217,6 +220,10 @@ class Kerberos:
 
     def kinit(self, principal: str = SERVICE, password: str = SERVICE_PASSWORD, lifetime: str = "") -> None:
         self.kdc.kinit(self.ccache, principal, password, lifetime)
+
+    def kinit_keytab(self) -> None:
+        """The service account's ticket from its keytab (kinit -k -t), as a server without a person would."""
+        self.kdc.kinit(self.ccache, SERVICE, "", keytab=self.kdc.service_keytab)
 
     def klist(self) -> str:
         done = subprocess.run([program("klist")], env=self.kdc.env(self.ccache), capture_output=True, text=True,
