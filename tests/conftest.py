@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-pytest_plugins = ["support.postgres", "support.mailservers", "support.oauth", "support.graph", "support.ews"]
+pytest_plugins = ["support.postgres", "support.mailservers", "support.oauth", "support.graph", "support.kerberos",
+                  "support.ews"]
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +20,13 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MAILBOX_TUI_KEY", Fernet.generate_key().decode())
     for name in ("MAILBOX_TUI_DB", "MAILBOX_TUI_LOG"):
         monkeypatch.delenv(name, raising=False)
+    # Kerberos (EWS, Windows Integrated Authentication): never this machine's krb5.conf, keytab or ticket; the
+    # `kerberos` fixture (support/kerberos.py) points these at its test KDC.
+    (home / "krb5.conf").write_text("[libdefaults]\n    dns_lookup_kdc = false\n    dns_lookup_realm = false\n")
+    monkeypatch.setenv("KRB5_CONFIG", str(home / "krb5.conf"))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{home / 'no-ticket.ccache'}")
+    monkeypatch.setenv("KRB5_KTNAME", f"FILE:{home / 'no.keytab'}")
+    monkeypatch.setenv("KRB5RCACHEDIR", str(home))
     # English unless a test asks for Swedish, whatever locale the machine running the tests has; and
     # a test that switched this process's language leaves it English for the next.
     monkeypatch.setenv("LANG", "C.UTF-8")

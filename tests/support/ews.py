@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support import builders
+from support import builders, kerberos
 from support.ews_server import EwsAccount, EwsMailbox, EwsServer
 from support.oauth import TENANT_DOMAIN, TENANT_ID
 from support.oauth_endpoint import AppRegistration
@@ -70,6 +70,11 @@ class EwsWorld:
     def url(self) -> str:
         return self.server.ews_url
 
+    @property
+    def kerberos_url(self) -> str:
+        """The EWS URL by the host name its Kerberos service principal has (HTTP/localhost)."""
+        return self.url.replace("//127.0.0.1:", f"//{kerberos.SERVICE_HOST}:")
+
 
 def ews_profile(store, ews: EwsWorld, *, name="Exchange Server", location=None, username=SERVICE_USER,
                 password=SERVICE_PASSWORD, auth_method=AuthMethod.PROFILE_CREDENTIALS, **changes):
@@ -98,7 +103,10 @@ def _accounts() -> list[EwsAccount]:
             EwsAccount(NO_ROLE_USER, NO_ROLE_PASSWORD),
             EwsAccount(ALICE, ALICE_PASSWORD, mailbox="alice@contoso.com"),
             EwsAccount(BOB_LOGIN, BOB_PASSWORD, mailbox="bob@contoso.com"),
-            EwsAccount(DELEGATE_USER, DELEGATE_PASSWORD, full_access={"alice@contoso.com"})]
+            EwsAccount(DELEGATE_USER, DELEGATE_PASSWORD, full_access={"alice@contoso.com"}),
+            # Kerberos principals of the test KDC (support/kerberos.py): sign in with a ticket only.
+            EwsAccount(kerberos.SERVICE, "", impersonates={"*"}),
+            EwsAccount(kerberos.NO_ROLE, "")]
 
 
 def _mailboxes() -> list[EwsMailbox]:

@@ -12,16 +12,16 @@ HTTPS on 127.0.0.1 with a certificate from the OAuth test CA (IIS answers as ``M
   POX Autodiscover and Autodiscover v2 (support/ews_discovery.py).
 
 Sign-in as IIS does it: a 401 offering the schemes in ``schemes`` (``Negotiate``, ``NTLM``, ``Basic``); NTLM is
-pyspnego's acceptor (its ``NTLM_USER_FILE`` credential store, written by ``start``) and authenticates the
-connection; Basic goes with each request. With an ``authority`` (Exchange Hybrid Modern Auth), ``Bearer`` goes with
-each request too: an app-only JWT the test token endpoint issued (signature, issuer of ``tenant_id``, an audience
-of ``audiences``, expiry), whose ``roles`` hold ``full_access_as_app``; it acts as an app that impersonates every
-mailbox, or those ``restrict_app`` names. A refused token gets 401 with a ``Bearer`` challenge and the
-``x-ms-diagnostics`` header Exchange sends. Then, for each request, in this order: the impersonated address exists
-(else fault ``ErrorNonExistentMailbox``), the account holds ApplicationImpersonation over it (else fault
-``ErrorImpersonateUserDenied``); without impersonation, each folder's mailbox exists (else ``ErrorNonExistentMailbox``)
-and is the account's own or one it has Full Access to (else ``ErrorAccessDenied``); each folder is readable (else
-``ErrorAccessDenied``).
+pyspnego's acceptor (its ``NTLM_USER_FILE`` credential store, written by ``start``) and authenticates the connection,
+as Kerberos in ``Negotiate`` does (support/kerberos.py); Basic goes with each request. With an ``authority`` (Exchange
+Hybrid Modern Auth), ``Bearer`` goes with each request too: an app-only JWT the test token endpoint issued (signature,
+issuer of ``tenant_id``, an audience of ``audiences``, expiry), whose ``roles`` hold ``full_access_as_app``; it acts
+as an app that impersonates every mailbox, or those ``restrict_app`` names. A refused token gets 401 with a ``Bearer``
+challenge and the ``x-ms-diagnostics`` header Exchange sends. Then, for each request, in this order: the impersonated
+address exists (else fault ``ErrorNonExistentMailbox``), the account holds ApplicationImpersonation over it (else
+fault ``ErrorImpersonateUserDenied``); without impersonation, each folder's mailbox exists (else
+``ErrorNonExistentMailbox``) and is the account's own or one it has Full Access to (else ``ErrorAccessDenied``); each
+folder is readable (else ``ErrorAccessDenied``).
 
 Per test (``reset``): ``fail_next(code, text, back_off_ms=, count=)``, ``set_mode`` (drip, flood, hang, redirect,
 bomb, not_soap, close, echo_auth), ``schemes``, ``autodiscover_v2``, ``v2_answer``; ``requests`` (never a password
@@ -41,10 +41,12 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import jwt
+import spnego
 from defusedxml.ElementTree import fromstring
 from support.ews_discovery import autodiscover, autodiscover_json
 from support.ews_hostile import BILLION_LAUGHS, drip, flood
 from support.ews_send import Delivered, create_item
+from support.kerberos import mutual_header, refusal, sign_in as kerberos_sign_in
 from support.oauth_tokens import EWS_APP_PERMISSION, entra_issuer
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -125,7 +127,7 @@ class EwsServer:
 
     def start(self) -> EwsServer:
         lines = []
-        for account in self.accounts.values():
+        for account in (a for a in self.accounts.values() if a.password):  # a Kerberos principal has none
             domain, _, user = account.username.rpartition("\\")
             lines.append(f"{domain}:{user}:{account.password}")
         self.user_file.write_text("\n".join(lines) + "\n")
@@ -354,8 +356,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.settimeout(self.timeout)
         self.request.do_handshake()
         super().setup()
-        self.user: str | None = None  # NTLM authenticates the connection
-        self.ntlm = None
+        self.user, self.ntlm = None, None  # NTLM and Kerberos (support/kerberos.py) sign the connection in
 
     def log_message(self, format, *args):  # noqa: A002
         pass
@@ -390,7 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         account = self._sign_in(authorization)
         if account is None:
-            ews._record(EwsRequest(**record, user=None, status=401, code=None))
+            ews._record(EwsRequest(**record, user=None, status=401, code=refusal(self)))
             return
         status, code = 200, None
         if path.lower() == "/ews/exchange.asmx":
@@ -438,23 +439,22 @@ class _Handler(BaseHTTPRequestHandler):
         offered = {s.lower() for s in ews.schemes}
         if scheme.lower() == "bearer":
             account, diagnostic = ews.bearer_account(blob.strip())
-            if account is not None:
-                return account
-            self._challenge({}, diagnostic)
-            return None
+            if account is None:
+                self._challenge({}, diagnostic)
+            return account
         if scheme.lower() == "basic" and "basic" in offered:
             try:
                 user, _, password = base64.b64decode(blob).decode("utf-8").partition(":")
             except ValueError:
                 user, password = "", None
             account = ews.accounts.get(user.lower())
-            if account is not None and account.password == password:
+            if account is not None and account.password and account.password == password:
                 return account
         elif scheme.lower() in ("ntlm", "negotiate") and scheme.lower() in offered:
-            import spnego
-
             try:
                 token = base64.b64decode(blob)
+                if scheme.lower() == "negotiate" and not token.startswith(b"NTLMSSP\x00"):
+                    return kerberos_sign_in(self, token)  # support/kerberos.py
                 if token.startswith(b"NTLMSSP\x00\x01") or self.ntlm is None:
                     self.ntlm = spnego.server(protocol="ntlm")
                 answer = self.ntlm.step(token)
@@ -493,7 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: bytes, headers: dict | None = None) -> None:
         self.send_response(status)
-        for name, value in (headers or {"Content-Type": "text/xml; charset=utf-8"}).items():
+        for name, value in {**mutual_header(self), **(headers or {"Content-Type": "text/xml; charset=utf-8"})}.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()

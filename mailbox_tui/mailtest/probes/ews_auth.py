@@ -10,7 +10,9 @@ requests after it ride on that connection (as IIS does). Basic and bearer go wit
 from __future__ import annotations
 
 import base64
+import re
 
+from ...domain.outside_text import visible
 from .explain import Stopped
 from .results import AUTHENTICATION
 
@@ -33,6 +35,28 @@ def no_ticket_message(host: str, detail: str) -> str:
             f"for HTTP/{host} here ({detail}). Get one for the service account (kinit, then klist shows it) on "
             "a machine joined to the domain, or set Authenticate Using to Credentials Specified in Email Server "
             "Profile. Nothing was sent.")
+
+
+def kerberos_failure(host: str, exc: BaseException) -> str:
+    """Why no Kerberos token for HTTP/<host> could be made, from MIT's own reason, with the fix."""
+    detail = _minor(exc)
+    said = detail.lower()
+    spn = f"HTTP/{host}"
+    if "expired" in said:
+        return (f"The Kerberos ticket here has expired, so none for {spn} could be had ({detail}): get a new one "
+                "for the service account (kinit; klist shows when it ends), then test again. Nothing was sent.")
+    if "not found in kerberos database" in said and "krbtgt/" in said:
+        return (f"The Kerberos ticket here is of another realm, one that {spn}'s realm does not trust "
+                f"({detail}): kinit as an account of the Exchange server's realm, or set up the trust between "
+                "the realms. Nothing was sent.")
+    if "not found in kerberos database" in said:
+        return (f"The Kerberos realm has no service principal {spn} ({detail}): register it on the account of "
+                f"Exchange's web services (setspn -S {spn} <account>), or set the profile's location to the "
+                "server's name that has one. Nothing was sent.")
+    if "cannot contact any kdc" in said or "cannot find kdc" in said:
+        return (f"No Kerberos KDC answered for a ticket to {spn} ({detail}): check that this machine reaches a "
+                "domain controller of the realm (krb5.conf, DNS). Nothing was sent.")
+    return no_ticket_message(host, detail)
 
 
 class Signer:
@@ -58,10 +82,10 @@ class Signer:
             context = spnego.client(hostname=a.ep.host, service="HTTP", protocol="kerberos")
             token = context.step()
         except ImportError as exc:
-            raise Stopped(no_ticket_message(a.ep.host, f"no Kerberos library: {type(exc).__name__}; "
-                                                       "pip install gssapi with the system's krb5")) from None
-        except Exception as exc:  # noqa: BLE001 - pyspnego/GSSAPI errors: no ticket, no KDC, no SPN
-            raise Stopped(no_ticket_message(a.ep.host, _first_line(exc))) from None
+            raise Stopped(no_ticket_message(a.ep.host, f"no Kerberos library: {type(exc).__name__}; pip install "
+                                                       "'mailbox-tui[kerberos]' with the system's krb5")) from None
+        except Exception as exc:  # noqa: BLE001 - pyspnego/GSSAPI errors: no ticket, expired, no KDC, no SPN
+            raise Stopped(kerberos_failure(a.ep.host, exc)) from None
         if not token:
             raise Stopped(no_ticket_message(a.ep.host, "Kerberos produced no token"))
         return f"Negotiate {base64.b64encode(token).decode('ascii')}"
@@ -108,6 +132,13 @@ def server_token(challenges: tuple[str, ...], scheme: str) -> bytes | None:
         return None
 
 
+def _minor(exc: BaseException) -> str:
+    """MIT's own words from a GSSAPI error ("Ticket expired"), else the error's first line."""
+    text = " ".join(str(exc).split())
+    found = re.search(r"Minor \(\d+\): (.+?)(?:, Context: .*)?$", text)
+    return visible(found.group(1))[:160] if found else _first_line(exc)
+
+
 def _first_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
-    return (text[:160] + "…") if len(text) > 160 else text or type(exc).__name__
+    return visible((text[:160] + "…") if len(text) > 160 else text or type(exc).__name__)
