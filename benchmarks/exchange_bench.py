@@ -177,7 +177,8 @@ def _line(label: str, run: dict) -> str:
              else f"CPU {busy:.0%} busy")
     return (f"  {label:17} {run['count']:5} mailboxes in {run['seconds']:6.1f} s = {run['rate']:6.1f} mailboxes/s; "
             f"token requests: {run['tokens']}; HTTP requests at the server: {run['requests'] / run['count']:.1f} "
-            f"per mailbox; {bound} (this process - runner, servers, relays - {run['client_cpu']:.2f} cores)")
+            f"per mailbox; {bound} (this process - runner, servers, relays - {run['client_cpu']:.2f} cores, "
+            f"{run['client_cpu'] * run['seconds'] / run['count'] * 1000:.0f} ms CPU per mailbox)")
 
 
 def storm_figures(store, run: dict, graph) -> dict:
