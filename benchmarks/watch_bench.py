@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the mail servers, the PostgreSQL helpers
-sys.path.insert(0, str(ROOT / "benchmarks"))  # test_bench.py: the latency relay
+sys.path.insert(0, str(ROOT / "benchmarks"))  # latency_relay.py: the latency relay
 
 ROUND = 128  # what a watch claims per round at --concurrency 32
 
@@ -140,7 +140,7 @@ def _machine() -> tuple[int, int]:
 
 def throughput(url: str, count: int, concurrency: int, latency_ms: float, batch: int | None) -> None:
     from support.mailservers import SmtpServers, _shared_dir, make_certificate
-    from test_bench import LatencyRelay
+    from latency_relay import LatencyRelay
 
     from mailbox_tui.store import services
     from mailbox_tui.store.database import Store

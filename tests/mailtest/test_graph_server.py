@@ -99,3 +99,17 @@ def test_throttling_answers_429_with_retry_after(graph):
     status, body, headers = _call(graph, "/v1.0/users/alice@example.com/mailFolders/inbox", token)
     assert (status, body["error"]["code"], headers["Retry-After"]) == (429, "TooManyRequests", "7")
     assert _call(graph, "/v1.0/users/alice@example.com/mailFolders/inbox", token)[0] == 200
+
+
+def test_a_storm_refuses_every_nth_request_429_until_ended(graph):
+    graph.server.throttle_every(5, retry_after=1)
+    token = _token(graph)
+    answers = [_call(graph, "/v1.0/users/alice@example.com/mailFolders/inbox", token) for _ in range(10)]
+    assert [status for status, _, _ in answers] == [200, 200, 200, 200, 429] * 2
+    status, body, headers = answers[4]
+    assert (body["error"]["code"], headers["Retry-After"]) == ("ApplicationThrottled", "1")
+    graph.server.throttle_every(0)
+    assert {_call(graph, "/v1.0/users/alice@example.com/mailFolders/inbox", token)[0] for _ in range(5)} == {200}
+    graph.server.throttle_every(3)
+    graph.server.reset()  # a test's storm ends with it
+    assert {_call(graph, "/v1.0/users/alice@example.com/mailFolders/inbox", token)[0] for _ in range(3)} == {200}

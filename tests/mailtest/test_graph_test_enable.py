@@ -192,3 +192,28 @@ def test_a_429_storm_slows_a_bulk_run_but_fails_no_good_mailbox(sqlite_store, gr
     assert (report.successes, report.failures) == (4, 0), report.as_dict()
     assert sum(1 for r in graph.server.requests if r.status == 429) == 8
     assert graph.endpoint.request_counts()[(GRAPH_CLIENT_ID, None)] == 1
+
+
+def test_retry_after_is_waited_out_as_often_as_the_budget_allows(sqlite_store, graph):
+    """In a storm the same request can be refused again and again; each Retry-After that fits the probe's time is
+    honoured (issue 23), not only the first three, so a good mailbox ends Success, neither throttled nor failed."""
+    graph.server.fail_next(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
+                           retry_after=1, count=5)
+    profile = graph_profile(sqlite_store, graph, timeout_seconds=20)
+    outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile, outgoing=0, act=2).id)
+    assert statuses(outcome) == (S, N, N), outcome.as_dict()
+    assert [r.status for r in graph.server.requests][:7] == [429] * 5 + [200, 200]
+    assert outcome.alerts == []
+
+
+def test_retry_after_zero_is_asked_again_a_second_later_not_at_once(sqlite_store, graph):
+    import time
+
+    graph.server.fail_next(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
+                           retry_after=0, count=2)
+    profile = graph_profile(sqlite_store, graph, timeout_seconds=20)
+    started = time.monotonic()
+    outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile, outgoing=0, act=2).id)
+    assert statuses(outcome) == (S, N, N), outcome.as_dict()
+    assert time.monotonic() - started >= 2.0  # two waits of at least a second: no hammering a throttling server
+    assert [r.status for r in graph.server.requests][:4] == [429, 429, 200, 200]

@@ -21,9 +21,9 @@ Every request is judged as Graph does, in this order, with Graph's status codes 
    "Access to OData is disabled." for a mailbox outside it.
 
 Per test (``reset`` between tests): ``restrict(client_id, addresses)``, ``fail_next(status, code, message,
-retry_after=, count=)`` (429 throttling, 5xx), ``set_mode`` for hostile behaviour (drip, flood, hang,
-redirect to another host, not JSON), and ``requests`` (method, path, host, app, status, code: never a
-token) and ``sent`` to assert on.
+retry_after=, count=)`` (429 throttling, 5xx), ``throttle_every(n, retry_after=)`` (a steady 429 storm),
+``set_mode`` for hostile behaviour (drip, flood, hang, redirect to another host, not JSON), and ``requests``
+(method, path, host, app, status, code: never a token) and ``sent`` to assert on.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ TASKS = ("Tasks.Read.All", "Tasks.ReadWrite.All")
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
 ODATA_DISABLED = "Access to OData is disabled."
 NOT_REST_ENABLED = "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+THROTTLED = "Application is over its MailboxConcurrency limit."
 MODES = ("normal", "drip", "flood", "hang", "redirect", "not_json", "close", "echo_token")
 _MAX_BODY = 64 * 1024
 _MAX_HANG = 60.0  # a hung or dripping answer never outlives this
@@ -163,6 +164,8 @@ class GraphServer:
             self.clock_ahead = 0.0  # seconds this server's clock runs ahead: a valid token looks expired here
             self.scopes: dict[str, set[str]] = {}
             self.failures: list[_Failure] = []
+            self.throttle_period, self.throttle_failure = 0, None  # throttle_every: every nth request refused
+            self._counted = 0  # requests counted for throttle_every
             self.requests: list[GraphRequest] = []
             self.sent: list[dict] = []
             self.tls_failures = 0
@@ -178,6 +181,14 @@ class GraphServer:
         with self._lock:
             self.failures.append(_Failure(status, code, message,
                                           None if retry_after is None else str(retry_after), count))
+
+    def throttle_every(self, n: int, *, retry_after: str | int | None = 1) -> None:
+        """A storm: from now on every `n`th request (counted across all apps and connections) gets 429
+        ApplicationThrottled with this Retry-After, as Graph throttles an app over its limits; 0 ends it."""
+        with self._lock:
+            self._counted, self.throttle_period = 0, max(0, n)
+            self.throttle_failure = _Failure(429, "ApplicationThrottled", THROTTLED,
+                                             None if retry_after is None else str(retry_after), None)
 
     def set_mode(self, mode: str, *, interval: float | None = None) -> None:
         """``drip`` (the answer one byte every `interval` s), ``flood`` (a 200 whose body never ends, up to
@@ -201,6 +212,10 @@ class GraphServer:
 
     def _next_failure(self) -> _Failure | None:
         with self._lock:
+            if self.throttle_period:
+                self._counted += 1
+                if self._counted % self.throttle_period == 0:
+                    return self.throttle_failure
             for failure in self.failures:
                 if failure.count is None:
                     return failure

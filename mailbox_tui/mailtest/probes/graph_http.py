@@ -3,7 +3,7 @@
 Every connection goes through the attempt (DNS, connect, TLS verified or pinned, watched by the budget),
 so a reconnect is bounded too; every byte read counts against the budget's 256 KiB; redirects are never
 followed (a bearer token goes only to the profile's location). Throttling (429, or 503/504 with
-Retry-After) is waited out when the wait fits the probe's time, else reported as Deferred.
+Retry-After) is waited out as often as each wait fits the probe's time, else reported as Deferred.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from .explain import Deferred
 from .results import MAILBOX_ACCESS
 
 THROTTLED = (429, 503, 504)
-MAX_TRIES = 4  # one request and up to three waits for Retry-After
 RETRY_MARGIN = 0.5  # seconds the retried request needs at least, after the wait
+MIN_WAIT = 1.0  # seconds between tries at least: a server answering Retry-After: 0 is not asked again at once
 
 
 class _CountingFile:
@@ -104,9 +104,10 @@ class Answer:
 def request(conn: BoundedHTTPS, method: str, path: str, headers: dict[str, str], body: bytes | None,
             throttled: str) -> Answer:
     """One request, its answer read whole (within the budget); throttling waited out while the budget
-    allows, else Deferred with `throttled` (a sentence naming what was asked) and the wait asked for."""
+    allows, however often it comes (a storm may refuse the same request again), else Deferred with `throttled`
+    (a sentence naming what was asked) and the wait asked for. The budget bounds the tries."""
     budget = conn.attempt.budget
-    for tries in range(1, MAX_TRIES + 1):
+    while True:
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         data = response.read()
@@ -115,13 +116,12 @@ def request(conn: BoundedHTTPS, method: str, path: str, headers: dict[str, str],
         if answer.status not in THROTTLED or (answer.status != 429 and answer.retry_after is None):
             return answer
         wait = answer.retry_after
-        if wait is None or tries == MAX_TRIES or wait + RETRY_MARGIN > budget.deadline - time.monotonic():
+        if wait is None or max(wait, MIN_WAIT) + RETRY_MARGIN > budget.deadline - time.monotonic():
             asked = f"Retry-After: {wait:g} s" if wait is not None else "no Retry-After"
             raise Deferred(f"{throttled} ({answer.status}, {asked}, more than the profile's timeout of "
                            f"{budget.timeout:g} s allows): not a fault of the configuration; test again later.",
                            f"HTTP {answer.status}")
-        _sleep(wait, budget)
-    raise AssertionError("unreachable")
+        _sleep(max(wait, MIN_WAIT), budget)
 
 
 def _sleep(seconds: float, budget: Budget) -> None:
