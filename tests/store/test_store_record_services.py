@@ -71,3 +71,14 @@ def test_a_save_on_the_record_as_read_bumps_its_version_once(store, kind):
     saved = update(store, before, replace(before, **{title: "Renamed"}))
     assert getattr(saved, title) == "Renamed" and saved.version == before.version + 1
     assert get(store, record_id) == saved
+
+
+def test_the_profile_form_passes_what_it_remembers_as_it_always_did(store):
+    """The profile form calls validate_profile(store, draft, facts): the generic service keeps that call."""
+    from mailbox_tui.store.contexts import DatabaseFacts
+
+    profile = services.get_profile(store, imap_profile(store).id)
+    other = services.create_profile(store, replace(profile, id=None, version=0, name="Other"))
+    taken = replace(other, name="Corporate IMAP")  # P1: the name is the first profile's
+    assert [f.rule for f in services.validate_profile(store, taken, DatabaseFacts(store))] == ["P1"]
+    assert services.validate_profile(store, taken) == services.validate_profile(store, taken, DatabaseFacts(store))

@@ -57,7 +57,7 @@ def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT, o
     that keeps what it read once (`facts`; the database as it is now by default)."""
     if original is None and d.id is not None and stage == Stage.EDIT:
         original = get_mailbox(store, d.id)
-    return MAILBOXES.validate(store, d, stage, original, facts=facts)
+    return check_mailbox(d, MAILBOXES.context(store, d, stage, original, facts=facts))
 
 
 def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
@@ -75,7 +75,7 @@ def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft, keep_sec
     """Save an edited mailbox: M4 email to its user/queue, M17 stale results, M18 approval. P15: a new
     profile whose servers the stored password did not go to clears it, unless `keep_secrets`."""
     with MAILBOXES.saving(store, base) as current:
-        findings = MAILBOXES.refuse(store, new, Stage.EDIT, current)
+        findings = refuse_on_errors(validate_mailbox(store, new, Stage.EDIT, current))
         if not keep_secrets and any(f.rule == "P15" for f in findings):
             new = new.copy(password=replace(new.password, new=None, clear=True))
         changed = mailbox_changes(current, new)

@@ -24,9 +24,7 @@ PROFILES: RecordService[ProfileDraft] = RecordService(
     draft=lambda store, row: profile_draft(row, store.key_ok), columns=profile_columns,
     build_context=contexts.profile_context, check=check_profile)
 
-# What the form shows live; `facts` may remember what it read (an open form's), so a keystroke does not read the
-# stored profile, or count its mailboxes' passwords, again.
-validate_profile = PROFILES.validate
+validate_profile = PROFILES.validate  # an open form passes its FactsSource: it counts mailboxes' passwords once
 get_profile = PROFILES.get
 
 

@@ -45,13 +45,14 @@ class RecordService(Generic[D]):
         """Everything outside the draft its rules need, read from the database as it is now (or from `facts`)."""
         return self.build_context(facts or contexts.DatabaseFacts(store), d, *more)
 
-    def validate(self, store: Store, d: D, *more, facts: contexts.FactsSource | None = None) -> list[Finding]:
-        """The findings a form shows live; the same ones a save acts on."""
-        return self.check(d, self.context(store, d, *more, facts=facts))
+    def validate(self, store: Store, d: D, facts: contexts.FactsSource | None = None) -> list[Finding]:
+        """The findings a form shows live; the same ones a save acts on. `facts` may remember what it read
+        (an open form's), so a keystroke does not read it again."""
+        return self.check(d, self.context(store, d, facts=facts))
 
-    def refuse(self, store: Store, d: D, *more) -> list[Finding]:
+    def refuse(self, store: Store, d: D) -> list[Finding]:
         """The findings, or RuleViolation when one is an error: nothing is written."""
-        return refuse_on_errors(self.validate(store, d, *more))
+        return refuse_on_errors(self.validate(store, d))
 
     def get(self, store: Store, record_id: int) -> D:
         return self.draft(store, stored_row(self.model, record_id, self.what, self.gone))
