@@ -1,4 +1,5 @@
-"""A small, fixed organisation for driving the app, and a way to wait for it to settle."""
+"""A small, fixed organisation for driving the app, a way to wait for it to settle, and the few ways tests
+type into it and read it."""
 
 from __future__ import annotations
 
@@ -47,6 +48,39 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def go(pilot, *keys: str) -> None:
+    """Let the app settle, press these keys (a page's digit, say), and let it settle again."""
+    await settle(pilot)
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type `text` into the focused field a key at a time, as an admin does."""
+    for ch in text:
+        await pilot.press("space" if ch == " " else ch)
+
+
+async def tab_to(pilot, field_id: str, limit: int = 30) -> None:
+    """Tab until the field with this id has the focus; fail, naming where the focus is, after `limit` tabs."""
+    for _ in range(limit):
+        if pilot.app.focused is not None and pilot.app.focused.id == field_id:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"never reached {field_id}; at {pilot.app.focused}")
+
+
+def field_message(app, field: str) -> str:
+    """What the form says under a field ("" when nothing)."""
+    return str(app.screen.query_one(f"#msg-{field}").render())
+
+
+def notices(app, severity: str | None = None) -> list[str]:
+    """What the app's notifications say (of one severity: "error"), oldest first. The one place tests read
+    Textual's list of them (a private name)."""
+    return [str(n.message) for n in app._notifications if severity is None or n.severity == severity]
+
+
 async def wait_for(predicate, timeout: float = 30.0) -> None:
     """Until `predicate()` holds (a background worker's result), or fail after `timeout` seconds."""
     import asyncio
@@ -59,16 +93,17 @@ async def wait_for(predicate, timeout: float = 30.0) -> None:
 
 
 async def open_test_connection(pilot):
-    """From the Mailboxes page: the first profile's form, then F8; the Test Connection dialog."""
+    """From the Mailboxes page: the first profile's form, then F8; the Test Connection dialog, once its
+    checks have run."""
     from mailbox_tui.ui.dialogs.connection import ConnectionDialog
 
-    await settle(pilot)
-    await pilot.press("2", "enter")
-    await settle(pilot)
+    await go(pilot, "2", "enter")
     await pilot.press("f8")
     await pilot.pause()
     dialog = pilot.app.screen
     assert isinstance(dialog, ConnectionDialog)
+    await wait_for(lambda: dialog.checks)
+    await pilot.pause()
     return dialog
 
 
@@ -76,9 +111,7 @@ async def open_imap_profile(pilot, imap):
     """From the Mailboxes page: the seeded Corporate IMAP profile's form (Profiles page, second row)."""
     from mailbox_tui.ui.screens.profiles import ProfileFormScreen
 
-    await settle(pilot)
-    await pilot.press("2")
-    await settle(pilot)
+    await go(pilot, "2")
     await pilot.press("down", "enter")  # Branch POP3, Corporate IMAP, Exchange Online
     await settle(pilot)
     form = pilot.app.screen
@@ -97,3 +130,8 @@ def screen_strips(app) -> list:
 def screen_lines(app) -> list[str]:
     """The screen's text, a line per row."""
     return ["".join(segment.text for segment in strip) for strip in screen_strips(app)]
+
+
+def screen_text(app) -> str:
+    """The screen's text, rows joined by line breaks."""
+    return "\n".join(screen_lines(app))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from support.terminal import TerminalApp
-from support.ui import seed_small_org, settle, screen_lines
+from support.ui import go, screen_lines, screen_text, seed_small_org, settle
 
 from mailbox_tui.domain.failures import CAUSE
 from mailbox_tui.domain.options import TestStatus
@@ -35,12 +35,8 @@ def failures(store, *, flagged: bool = False) -> dict:
     return seeded
 
 
-def _lines(app) -> list[str]:
-    return screen_lines(app)
-
-
 def _row(app, profile: str) -> list[str]:
-    [line] = [line for line in _lines(app) if profile in line]
+    [line] = [line for line in screen_lines(app) if profile in line]
     return line.split()
 
 
@@ -76,7 +72,7 @@ async def test_the_mailbox_list_shows_the_next_attempt_in_the_retrying_view(app,
         screen.set_view("retrying")
         await settle(pilot)
         assert [screen.table.cache.get(i).name for i in range(screen.table.count)] == ["Bob Dahl"]
-        text = "\n".join(_lines(app))
+        text = screen_text(app)
         assert "Next attempt" in text and "Retrying" in text
         when = screen.table.current.next_test_attempt.strftime("%Y-%m-%d %H:%M")
         assert when in text
@@ -85,11 +81,9 @@ async def test_the_mailbox_list_shows_the_next_attempt_in_the_retrying_view(app,
 async def test_key_7_shows_each_profiles_figures(app, ui_store):
     failures(ui_store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("7")
-        await settle(pilot)
+        await go(pilot, "7")
         assert isinstance(app.screen, HealthScreen)
-        text = "\n".join(_lines(app))
+        text = screen_text(app)
         for title in ("Profile", "Enabled", "Failing", "Retrying", "Disabled", "Last success", "Fail 1h"):
             assert title in text, text
         # Corporate IMAP: Alice disabled, Bob retrying (still enabled), Carol enabled; 2 of 3 tested failed
@@ -101,10 +95,8 @@ async def test_key_7_shows_each_profiles_figures(app, ui_store):
 async def test_a_profile_where_more_than_half_failed_within_the_hour_is_flagged(app, ui_store):
     failures(ui_store, flagged=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("7")
-        await settle(pilot)
-        text = "\n".join(_lines(app))
+        await go(pilot, "7")
+        text = screen_text(app)
         said = " ".join(text.split())  # the sentence wraps at 80 columns
         assert "! FLAGGED: more than half of the mailboxes failed within the hour: Corporate IMAP." in said, text
         assert "! Corporate I…" in text and "1 flagged" in text
@@ -113,9 +105,7 @@ async def test_a_profile_where_more_than_half_failed_within_the_hour_is_flagged(
 async def test_enter_lists_the_profiles_mailboxes_in_the_view_that_needs_an_admin_first(app, ui_store):
     failures(ui_store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("7")
-        await settle(pilot)
+        await go(pilot, "7")
         health = app.screen
         names = [health.table.cache.get(i).name for i in range(health.table.count)]
         health.table._move_to(names.index("Corporate IMAP"))
@@ -124,7 +114,7 @@ async def test_enter_lists_the_profiles_mailboxes_in_the_view_that_needs_an_admi
         screen = app.screen
         assert isinstance(screen, MailboxListScreen) and screen.view == "disabled"
         assert [screen.table.cache.get(i).name for i in range(screen.table.count)] == ["Alice Berg"]
-        assert "profile: Corporate IMAP" in "\n".join(_lines(app))
+        assert "profile: Corporate IMAP" in screen_text(app)
         await pilot.press("7")
         await settle(pilot)
         app.screen.table._move_to(names.index("Corporate IMAP"))
@@ -133,7 +123,7 @@ async def test_enter_lists_the_profiles_mailboxes_in_the_view_that_needs_an_admi
         assert app.screen.view == "retrying" and app.screen.table.current.name == "Bob Dahl"
         await pilot.press("escape")  # every profile again
         await settle(pilot)
-        assert app.screen.profile_scope is None and "profile:" not in "\n".join(_lines(app))
+        assert app.screen.profile_scope is None and "profile:" not in screen_text(app)
 
 
 async def test_a_profiles_name_is_shown_as_written_never_as_markup(app, ui_store):
@@ -141,10 +131,8 @@ async def test_a_profiles_name_is_shown_as_written_never_as_markup(app, ui_store
     services.update_profile(ui_store, profile, profile.copy(name="[red]Evil[/red] IMAP"))
     failures(ui_store, flagged=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("7")
-        await settle(pilot)
-        text = "\n".join(_lines(app))
+        await go(pilot, "7")
+        text = screen_text(app)
         assert "! [red]Evil[/…" in text and "hour: [red]Evil[/red] IMAP." in " ".join(text.split()), text
 
 

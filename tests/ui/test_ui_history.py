@@ -3,7 +3,7 @@ line after approve/reject/delete (issue 13): the real app, driven by keys."""
 
 from __future__ import annotations
 
-from support.ui import settle, screen_lines
+from support.ui import notices, screen_lines, screen_text, settle
 
 from mailbox_tui.domain.options import ApprovalStatus
 from mailbox_tui.store import history_read
@@ -23,10 +23,6 @@ async def users_at_bob(pilot, app) -> UserListScreen:
     return app.screen
 
 
-def _lines(app) -> list[str]:
-    return screen_lines(app)
-
-
 async def test_history_page_lists_entries_newest_first_with_views_and_filter(app, ui_store):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -37,7 +33,7 @@ async def test_history_page_lists_entries_newest_first_with_views_and_filter(app
         newest = history_read.latest_id()
         assert screen.table.current.id == newest
         assert screen.table.count == history_read.count_entries(ui_store, "all", "")
-        assert any("History: All" in line for line in _lines(app))
+        assert any("History: All" in line for line in screen_lines(app))
         await pilot.press("slash", *"bob")
         await settle(pilot)
         assert {e.record_key for e in screen.table.cache.pages[0]} <= {"Bob Dahl", "bob@example.com"}
@@ -62,7 +58,7 @@ async def test_an_entry_shows_old_and_new_without_a_password_and_undo_reverses_i
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, EntryScreen)
-        text = "\n".join(_lines(app))
+        text = screen_text(app)
         assert "Password: set" in text and "bob-secret-pw" not in text
         await pilot.press("escape")
         await settle(pilot)
@@ -112,7 +108,7 @@ async def test_a_form_shows_its_records_history(app, ui_store):
         await pilot.press("f10")
         await settle(pilot)
         assert isinstance(app.screen, RecordHistoryScreen)
-        assert any("History of" in line for line in _lines(app))
+        assert any("History of" in line for line in screen_lines(app))
 
 
 async def test_a_short_filter_says_it_searched_only_the_newest_entries(app, ui_store, monkeypatch):
@@ -166,7 +162,7 @@ async def test_undo_of_an_import_asks_how_many_records_will_change_then_undoes_i
         assert (AppUser.select().count(), Mailbox.select().count()) == (users_before, boxes_before)
         newest = history_read.entry(history_read.latest_id())
         assert newest.action == "undo" and newest.admin == "alice@example.com"
-        assert any("Undid import #" in str(n.message) for n in app._notifications)
+        assert any("Undid import #" in text for text in notices(app))
 
 
 async def test_undo_of_an_import_refused_says_why_and_changes_nothing(app, ui_store):
@@ -188,7 +184,7 @@ async def test_undo_of_an_import_refused_says_why_and_changes_nothing(app, ui_st
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
-        errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+        errors = notices(app, "error")
         assert any("Undo failed: Import #" in m and "user 'imported1@example.com' (Full Name)" in m for m in errors)
         assert AppUser.select().count() == users
 
@@ -206,11 +202,11 @@ async def test_over_ten_thousand_entries_the_status_says_ten_thousand_plus_of_th
         await settle(pilot)
         await pilot.press("6")
         await settle(pilot)
-        status = next(line for line in _lines(app) if "History: All" in line)
+        status = next(line for line in screen_lines(app) if "History: All" in line)
         assert f"10,000+ shown of {exact:,}" in status
         await pilot.press("v", "v", "v")  # the view "deletes": 12 entries, counted exactly, of the true total
         await settle(pilot)
-        status = next(line for line in _lines(app) if "History: Deletes" in line)
+        status = next(line for line in screen_lines(app) if "History: Deletes" in line)
         assert f"12 shown of {exact:,}" in status
 
 
@@ -230,11 +226,11 @@ async def test_the_undo_question_says_what_will_happen_in_the_admins_terms(app, 
             await pilot.press("down")
         else:
             raise AssertionError("the forward mailbox's create entry is not listed")
-        assert "created" in "\n".join(screen_lines(app))  # the Action column in words
+        assert "created" in screen_text(app)  # the Action column in words
         await pilot.press("u")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
-        text = "\n".join(screen_lines(app))
+        text = screen_text(app)
         assert f"Delete the mailbox '{forward.name}', created by this" in text, text
         await pilot.press("escape")
         await settle(pilot)

@@ -4,7 +4,7 @@ show, which fields a form shows, what the help screen is called, how a list draw
 from __future__ import annotations
 
 import pytest
-from support.ui import settle, screen_lines
+from support.ui import screen_lines, screen_text, settle
 from textual.containers import VerticalScroll
 
 from mailbox_tui.ui.dialogs.help import HelpScreen
@@ -13,10 +13,6 @@ from mailbox_tui.ui.screens.mailbox_list import MailboxListScreen
 from mailbox_tui.ui.screens.profiles import ProfileFormScreen, ProfileListScreen
 from mailbox_tui.ui.screens.queues import QueueFormScreen, QueueListScreen
 from mailbox_tui.ui.screens.users import UserListScreen
-
-
-def _lines(app) -> list[str]:
-    return screen_lines(app)
 
 
 @pytest.mark.parametrize("page,screen", [("2", ProfileListScreen), ("3", UserListScreen), ("4", QueueListScreen)])
@@ -50,7 +46,7 @@ async def test_f2_to_f5_bring_their_section_to_the_top_of_the_form(app, key, sec
         form = app.screen.query_one("#form", VerticalScroll)
         title = app.screen.query_one(f"#section-{section}")
         assert title.region.y == form.content_region.y  # the first line of the form
-        assert f"({key.upper()})" in _lines(app)[title.region.y]
+        assert f"({key.upper()})" in screen_lines(app)[title.region.y]
 
 
 async def test_a_new_mailbox_has_no_clear_password_field(app, ui_store):
@@ -135,11 +131,11 @@ async def test_profile_and_queue_forms_name_their_record_in_the_header(app, ui_s
         await pilot.press("2", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ProfileFormScreen)
-        assert ui_store.seeded["imap"].name in _lines(app)[0] or "Branch POP3" in _lines(app)[0]
+        assert ui_store.seeded["imap"].name in screen_lines(app)[0] or "Branch POP3" in screen_lines(app)[0]
         await pilot.press("escape", "4", "enter")
         await settle(pilot)
         assert isinstance(app.screen, QueueFormScreen)
-        assert "Support" in _lines(app)[0]
+        assert "Support" in screen_lines(app)[0]
 
 
 async def test_a_mark_never_hides_a_letter_and_the_name_stays_when_scrolling_right(app):
@@ -147,14 +143,14 @@ async def test_a_mark_never_hides_a_letter_and_the_name_stays_when_scrolling_rig
         await settle(pilot)
         await pilot.press("3")
         await settle(pilot)
-        first_row = _lines(app)[3]
+        first_row = screen_lines(app)[3]
         name = app.screen.table.cache.get(0).full_name
         await pilot.press("space", "right", "right", "right", "right")
         await settle(pilot)
-        marked_row = _lines(app)[3]
+        marked_row = screen_lines(app)[3]
         assert marked_row.startswith("•" + name)
         assert first_row.startswith(" " + name)
-        assert "Outgoing" in _lines(app)[2] and "Full Name" in _lines(app)[2]  # scrolled, name frozen
+        assert "Outgoing" in screen_lines(app)[2] and "Full Name" in screen_lines(app)[2]  # scrolled, name frozen
 
 
 async def test_an_empty_database_says_what_to_do(sqlite_url):
@@ -166,10 +162,10 @@ async def test_an_empty_database_says_what_to_do(sqlite_url):
         app = MailboxApp(store)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
-            screen = "\n".join(_lines(app))
+            screen = screen_text(app)
             assert "No mailboxes yet" in screen and "mailbox-tui demo" in screen
             await pilot.press("slash", "z")
             await settle(pilot)
-            assert "Nothing matches “z”" in "\n".join(_lines(app))
+            assert "Nothing matches “z”" in screen_text(app)
     finally:
         store.close()

@@ -5,20 +5,11 @@ the field as it arrives, and a save writes nothing."""
 from __future__ import annotations
 
 import pytest
-from support.ui import settle
+from support.ui import field_message, settle, type_text
 from textual import events
 
 from mailbox_tui.store.models import Mailbox
 from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
-
-
-def message(app, field: str) -> str:
-    return str(app.screen.query_one(f"#msg-{field}").render())
-
-
-async def type_text(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
 
 
 async def paste(pilot, text: str) -> None:
@@ -51,7 +42,7 @@ async def test_a_pasted_control_character_is_an_m20_error_at_once_and_save_write
         await paste(pilot, pasted)
         assert app.focused.id == field
         assert app.focused.value == pasted  # the paste arrived whole: the rule, not the widget, refuses it
-        shown = message(app, field)
+        shown = field_message(app, field)
         assert "M20" in shown and "control characters" in shown, shown
         assert "\x1b" not in shown and "injected" not in shown
         await pilot.press("ctrl+s")

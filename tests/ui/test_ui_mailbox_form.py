@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from support.ui import settle
+from support.ui import field_message, settle, type_text
 
 from mailbox_tui.domain.options import ActMethod, ApprovalStatus, MailboxKind
 from mailbox_tui.store import services
@@ -13,15 +13,6 @@ from mailbox_tui.ui.dialogs.choice import ChoiceDialog
 from mailbox_tui.ui.dialogs.confirm import ConfirmDialog
 from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
 from mailbox_tui.ui.screens.mailbox_list import MailboxListScreen
-
-
-def message(app, field: str) -> str:
-    return str(app.screen.query_one(f"#msg-{field}").render())
-
-
-async def type_text(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
 
 
 async def open_row(pilot, name: str) -> None:
@@ -40,9 +31,9 @@ async def test_create_forward_mailbox_by_keys_fill_every_section_save_and_reopen
         await settle(pilot)
         form = app.screen
         assert isinstance(form, MailboxFormScreen)
-        assert "Name is required" in message(app, "name")
+        assert "Name is required" in field_message(app, "name")
         await type_text(pilot, "Collector two")  # focus starts on Name
-        assert message(app, "name") == ""
+        assert field_message(app, "name") == ""
         await pilot.press("tab")  # Owner: the acting admin already
         await pilot.press("tab")
         await type_text(pilot, "collect2@example.com")
@@ -78,17 +69,17 @@ async def test_live_messages_appear_and_clear_as_the_admin_types(app):
         await settle(pilot)
         await pilot.press("tab", "tab")  # Email Address
         await type_text(pilot, "broken@")
-        assert "M3" in message(app, "email")
+        assert "M3" in field_message(app, "email")
         await type_text(pilot, "example.com")
-        assert message(app, "email") == ""
+        assert field_message(app, "email") == ""
         await pilot.press("shift+tab")  # Owner
         await pilot.press("ctrl+u")
-        assert "Owner is required" in message(app, "owner_id")
+        assert "Owner is required" in field_message(app, "owner_id")
         await type_text(pilot, "nobody@example.com")
-        assert "no user has that email" in message(app, "owner_id")
+        assert "no user has that email" in field_message(app, "owner_id")
         await pilot.press("ctrl+u")
         await type_text(pilot, "bob@example.com")
-        assert message(app, "owner_id") == ""
+        assert field_message(app, "owner_id") == ""
         summary = str(app.screen.query_one("#summary").render())
         assert "error" in summary
 
@@ -102,7 +93,7 @@ async def test_changing_the_profile_to_pop3_flags_act_immediately_m15(app, ui_st
         await open_row(pilot, "Bob Dahl")
         form = app.screen
         assert form.query_one("#act").value == ActMethod.SERVER_SIDE_SYNC
-        assert message(app, "act") == ""
+        assert field_message(app, "act") == ""
         await pilot.press("f4")  # Synchronization Method: Server Profile is focused
         assert app.focused.id == "profile_id"
         await pilot.press("enter")
@@ -110,7 +101,7 @@ async def test_changing_the_profile_to_pop3_flags_act_immediately_m15(app, ui_st
         await pilot.press("enter")
         await pilot.pause()
         assert form.query_one("#profile_id").value == seeded["pop"].id
-        assert "M15" in message(app, "act")
+        assert "M15" in field_message(app, "act")
         await pilot.press("ctrl+s")  # refused: nothing changes
         await pilot.pause()
     assert Mailbox.get_by_id(seeded["bob_box"].id).profile_id == seeded["exchange"].id
@@ -168,12 +159,12 @@ async def test_editing_a_user_mailbox_email_says_m4_m18_and_changes_the_user(app
         await open_row(pilot, "Carol Eriksen")
         form = app.screen
         assert form.query_one("#owner_id").disabled  # M2: a user mailbox is owned by its user
-        assert "owned by its user" in message(app, "owner_id")
+        assert "owned by its user" in field_message(app, "owner_id")
         assert form.query_one("#delete_after_processing").disabled  # M6
         form.query_one("#email").focus()
         await pilot.press("ctrl+u")
         await type_text(pilot, "carol.e@example.com")
-        notice = message(app, "email")
+        notice = field_message(app, "email")
         assert "M4" in notice and "Pending Approval" in notice
         await pilot.press("ctrl+s")
         await settle(pilot)

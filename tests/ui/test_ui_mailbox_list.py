@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from support.bulk import add_users_with_mailboxes
-from support.ui import settle
+from support.ui import notices, settle
 
 from mailbox_tui.domain.options import ApprovalStatus, RecordState
 from mailbox_tui.store.database import Store
@@ -108,7 +108,7 @@ async def test_delete_refuses_a_user_mailbox_and_says_why(app, ui_store):
         await pilot.press("delete")  # Alice Berg: a user mailbox
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmDialog)
-        assert any("deleted with its user" in str(n.message) for n in app._notifications)
+        assert any("deleted with its user" in text for text in notices(app))
     assert Mailbox.select().count() == 5
 
 

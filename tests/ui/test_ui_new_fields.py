@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from support.ui import open_imap_profile, settle
+from support.ui import field_message, open_imap_profile, settle, type_text
 
 from mailbox_tui.store.models import EmailServerProfile, Mailbox
 from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
 from mailbox_tui.ui.screens.profiles import ProfileFormScreen
-
-
-def message(app, field: str) -> str:
-    return str(app.screen.query_one(f"#msg-{field}").render())
 
 
 async def test_p12_move_undelivered_by_keys_on_the_profile_form(app, ui_store):
@@ -32,11 +28,6 @@ async def test_p12_move_undelivered_by_keys_on_the_profile_form(app, ui_store):
         assert "unsaved" not in str(form.query_one("#summary").render())
 
 
-async def _type(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
-
-
 async def test_m19_process_email_from_by_keys_on_the_mailbox_form(app, ui_store):
     box = ui_store.seeded["alice_box"]
     now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -44,7 +35,7 @@ async def test_m19_process_email_from_by_keys_on_the_mailbox_form(app, ui_store)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("slash")
-        await _type(pilot, "alice")
+        await type_text(pilot, "alice")
         await settle(pilot)
         await pilot.press("enter", "enter")
         await settle(pilot)
@@ -57,20 +48,20 @@ async def test_m19_process_email_from_by_keys_on_the_mailbox_form(app, ui_store)
                 break
             await pilot.press("tab")
         assert app.focused.id == "process_after" and app.focused.value == ""
-        await _type(pilot, "31/01/2026")
-        assert "YYYY-MM-DD HH:MM" in message(app, "process_after")
+        await type_text(pilot, "31/01/2026")
+        assert "YYYY-MM-DD HH:MM" in field_message(app, "process_after")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert Mailbox.get_by_id(box.id).process_after is None
         await pilot.press("ctrl+u")
-        await _type(pilot, future.strftime("%Y-%m-%d %H:%M"))
-        assert "in the future" in message(app, "process_after") and "(M19)" in message(app, "process_after")
+        await type_text(pilot, future.strftime("%Y-%m-%d %H:%M"))
+        assert "in the future" in field_message(app, "process_after") and "(M19)" in field_message(app, "process_after")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert Mailbox.get_by_id(box.id).process_after is None  # an error: nothing written
         await pilot.press("ctrl+u")
-        await _type(pilot, recent.strftime("%Y-%m-%d %H:%M"))
-        assert message(app, "process_after") == ""
+        await type_text(pilot, recent.strftime("%Y-%m-%d %H:%M"))
+        assert field_message(app, "process_after") == ""
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert Mailbox.get_by_id(box.id).process_after == recent

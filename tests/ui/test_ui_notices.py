@@ -9,17 +9,12 @@ drawn, notifications included:
 
 from __future__ import annotations
 
-from support.ui import screen_lines, settle
+from support.ui import screen_lines, screen_text, settle, type_text
 
 from mailbox_tui.domain.options import ApprovalStatus
 from mailbox_tui.store.models import Mailbox
 from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
 from mailbox_tui.ui.screens.users import UserListScreen
-
-
-async def _type(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
 
 
 def _summary(app) -> str:
@@ -31,9 +26,9 @@ async def test_a_refused_save_says_so_while_its_errors_last_and_not_after(app):
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
-        await _type(pilot, "Collector")
+        await type_text(pilot, "Collector")
         await pilot.press("tab", "tab")
-        await _type(pilot, "broken@exa,mple.com")
+        await type_text(pilot, "broken@exa,mple.com")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, MailboxFormScreen)
@@ -42,16 +37,16 @@ async def test_a_refused_save_says_so_while_its_errors_last_and_not_after(app):
         assert not any("invalid characters" in line and "Not saved" in line for line in screen_lines(app))
         for _ in "broken@exa,mple.com":
             await pilot.press("backspace")
-        await _type(pilot, "collector@example.com")
+        await type_text(pilot, "collector@example.com")
         await settle(pilot)
-        assert "invalid characters" not in "\n".join(screen_lines(app))
+        assert "invalid characters" not in screen_text(app)
         assert _summary(app).startswith("Not saved: 2 error(s)")  # still true: its credentials are missing
         await pilot.press("f3", "tab")
-        await _type(pilot, "collector")
+        await type_text(pilot, "collector")
         await pilot.press("tab")
-        await _type(pilot, "Pa55-word-xyz")
+        await type_text(pilot, "Pa55-word-xyz")
         await settle(pilot)
-        screen = "\n".join(screen_lines(app))
+        screen = screen_text(app)
         assert "Not saved" not in screen, screen  # neither on the summary line nor in a notification
         assert "invalid characters" not in screen, screen
         assert "Not saved" not in _summary(app)
@@ -75,7 +70,7 @@ async def test_an_undo_offer_belongs_to_its_page_and_goes_when_the_admin_leaves(
         await pilot.press("5")  # another page: the offer does not follow
         await settle(pilot)
         assert app.screen is not users
-        screen = "\n".join(screen_lines(app))
+        screen = screen_text(app)
         assert "u: undo" not in screen and "Approve Email" not in screen, screen
         await pilot.press("3")  # back: the offer is gone with the visit it was made in
         await settle(pilot)

@@ -4,7 +4,7 @@ a certificate pasted as a PEM keeps every line, and saving stores the secret enc
 from __future__ import annotations
 
 from support.oauth_profiles import client_certificate_pem
-from support.ui import open_imap_profile, open_test_connection, settle, wait_for
+from support.ui import open_imap_profile, open_test_connection, settle, tab_to, type_text
 from textual import events
 
 from mailbox_tui.domain.oauth import OAUTH_FIELDS
@@ -16,41 +16,28 @@ def visible(form, name: str) -> bool:
     return not form.query_one(f"#field-{name}").has_class("hidden")
 
 
-async def _type(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press(ch)
-
-
-async def _tab_to(pilot, field_id: str, limit: int = 30) -> None:
-    for _ in range(limit):
-        if pilot.app.focused is not None and pilot.app.focused.id == field_id:
-            return
-        await pilot.press("tab")
-    raise AssertionError(f"never reached {field_id}; at {pilot.app.focused}")
-
-
 async def test_p14_choosing_oauth_by_keys_shows_its_fields_and_a_pasted_certificate_is_saved(app, ui_store):
     imap = ui_store.seeded["imap"]
     pem = client_certificate_pem()
     async with app.run_test(size=(80, 24)) as pilot:
         form = await open_imap_profile(pilot, imap)
         assert not any(visible(form, n) for n in OAUTH_FIELDS)
-        await _tab_to(pilot, "auth_method")
+        await tab_to(pilot, "auth_method")
         await pilot.press("enter", "end", "enter")  # the last choice for IMAP/SMTP: OAuth
         await settle(pilot)
         assert app.focused.value == AuthMethod.OAUTH
         assert visible(form, "oauth_client_id") and visible(form, "oauth_certificate")
         assert not visible(form, "oauth_service_account_key") and not visible(form, "password")
         assert "P14" in str(form.query_one("#msg-oauth_client_id").render())
-        await _tab_to(pilot, "oauth_client_id")
-        await _type(pilot, "3d9f1c2e-8a47-4b6d-b0e5-6f2a9c81d4e7")
-        await _tab_to(pilot, "oauth_certificate")
+        await tab_to(pilot, "oauth_client_id")
+        await type_text(pilot, "3d9f1c2e-8a47-4b6d-b0e5-6f2a9c81d4e7")
+        await tab_to(pilot, "oauth_certificate")
         app.focused.post_message(events.Paste(pem))  # a terminal's paste of the whole file
         await settle(pilot)
         assert app.focused.value == " ".join(line.strip() for line in pem.splitlines() if line.strip())  # once
         assert app.focused.password  # never shown
-        await _tab_to(pilot, "oauth_tenant_id")
-        await _type(pilot, "contoso.onmicrosoft.com")
+        await tab_to(pilot, "oauth_tenant_id")
+        await type_text(pilot, "contoso.onmicrosoft.com")
         await pilot.press("ctrl+s")
         await settle(pilot)
         row = EmailServerProfile.get_by_id(imap.id)
@@ -80,8 +67,6 @@ async def test_f8_on_an_oauth_profile_shows_the_tokens_expiry_scopes_and_identit
         app = MailboxApp(store, acting="alice@example.com")
         async with app.run_test(size=(80, 24)) as pilot:
             dialog = await open_test_connection(pilot)
-            await wait_for(lambda: dialog.checks)
-            await pilot.pause()
             text = str(dialog.query_one("#connection-text").render())
             assert text.count("✓") == 2 and "Signed in" in text
             assert "Token issued to the app" in text and "valid until" in text and "IMAP.AccessAsApp" in text

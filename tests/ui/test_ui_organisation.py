@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from support.builders import user
-from support.ui import settle
+from support.ui import notices, settle, type_text
 
 from mailbox_tui.domain.options import ApprovalStatus, AuthMethod, MailboxKind, ServerType
 from mailbox_tui.store import services
@@ -18,11 +18,6 @@ from mailbox_tui.ui.screens.profiles import ProfileFormScreen, ProfileListScreen
 from mailbox_tui.ui.screens.queues import QueueListScreen
 from mailbox_tui.ui.screens.settings import SettingsScreen
 from mailbox_tui.ui.screens.users import UserFormScreen, UserListScreen
-
-
-async def type_text(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
 
 
 async def choose(pilot, app, select_id: str, search: str) -> None:
@@ -291,7 +286,7 @@ async def test_apply_default_settings_refuses_a_mailbox_saved_since_its_preview(
         services.update_mailbox(ui_store, bob, bob.copy(name="Bob Dahl (sales)"))
         await pilot.press("y")
         await settle(pilot)
-        errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+        errors = notices(app, "error")
         assert any("Mailbox 'Bob Dahl' was changed by someone else since the preview (Name)" in e
                    for e in errors), errors
     assert Mailbox.get_by_id(seeded["bob_box"].id).profile_id == seeded["imap"].id

@@ -24,7 +24,7 @@ from support.outside_text import (
     tls_context,
     unsigned_jwt,
 )
-from support.ui import settle, wait_for
+from support.ui import open_test_connection, settle, wait_for
 
 from mailbox_tui.domain.options import AuthMethod, ServerType, TlsMode
 from mailbox_tui.domain.records import OrgSettings, PasswordEdit
@@ -70,21 +70,6 @@ def _profile(store, name, port, tls=TlsMode.NONE, outgoing_port=None, **changes)
     return imap_profile(store, name, **values)
 
 
-async def _open_profile_and_test_connection(pilot):
-    from mailbox_tui.ui.dialogs.connection import ConnectionDialog
-
-    await settle(pilot)
-    await pilot.press("2", "enter")
-    await settle(pilot)
-    await pilot.press("f8")
-    await pilot.pause()
-    dialog = pilot.app.screen
-    assert isinstance(dialog, ConnectionDialog)
-    await wait_for(lambda: dialog.checks)
-    await pilot.pause()
-    return dialog
-
-
 async def test_a_certificates_subject_cannot_fake_the_fingerprint_nor_hide_the_real_one(sqlite_url, servers,
                                                                                       tmp_path):
     cert = hostile_certificate(tmp_path / "cert", common_name="mail[/b]", unit=fake_fingerprint_unit())
@@ -94,7 +79,7 @@ async def test_a_certificates_subject_cannot_fake_the_fingerprint_nor_hide_the_r
         profile = _profile(store, "Pinned", incoming.port, tls=TlsMode.IMPLICIT, outgoing_port=outgoing.port)
         app = MailboxApp(store)
         async with app.run_test(size=(100, 40)) as pilot:
-            dialog = await _open_profile_and_test_connection(pilot)
+            dialog = await open_test_connection(pilot)
             assert "Certificate not trusted" in shown(dialog.query_one("#connection-text"))
             await pilot.press("p")  # crashed here: CN=mail[/b]
             await wait_for(lambda: dialog.certificate is not None)
@@ -176,7 +161,7 @@ async def test_a_token_scope_and_identity_with_markup_show_in_test_connection(sq
                  oauth_client_secret=PasswordEdit(new="Client-secret-Q~x7"), oauth_token_endpoint=endpoint.url)
         app = MailboxApp(store)
         async with app.run_test(size=(100, 40)) as pilot:
-            dialog = await _open_profile_and_test_connection(pilot)  # crashed here: the scope's "["
+            dialog = await open_test_connection(pilot)  # crashed here: the scope's "["
             text = shown(dialog.query_one("#connection-text"))
             assert "who[/b]@example.com" in text and "[bad" in text and "␛]52;c;" in text
             assert not [c for c in text if c in RAW]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.ui import settle, wait_for
+from support.ui import notices, settle, wait_for
 from textual.command import CommandList, CommandPalette
 
 from mailbox_tui.store import lookups
@@ -45,6 +45,16 @@ async def palette_search(pilot, query: str, open_it: bool = True) -> list[str]:
     return names()
 
 
+async def import_by_palette(pilot, document) -> None:
+    """Import… from the palette, wherever the app stands: the dialog, the file's path typed, Enter."""
+    await palette_search(pilot, "import")
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ImportDialog)
+    await pilot.press(*str(document), "enter")
+    await settle(pilot)
+
+
 async def back_to_mailboxes(pilot) -> None:
     app = pilot.app
     while not isinstance(app.screen, MailboxListScreen):
@@ -79,7 +89,7 @@ async def test_export_runs_from_any_page(app, tmp_path, monkeypatch, place):
         await settle(pilot)
         [written] = tmp_path.glob("mailbox-export-*.json")
         assert len(json.loads(written.read_text())["mailboxes"]) == 5
-        assert any(f"to {written}" in str(n.message) for n in app._notifications)
+        assert any(f"to {written}" in text for text in notices(app))
         assert type(app.screen) is before  # Export needs no page: the admin stays where they were
 
 
@@ -93,7 +103,7 @@ async def test_test_and_enable_failures_from_email_settings_goes_to_mailboxes(ap
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, MailboxListScreen)
-        assert any("No mailbox has a failed test" in str(n.message) for n in app._notifications)
+        assert any("No mailbox has a failed test" in text for text in notices(app))
 
 
 async def test_a_form_with_unsaved_changes_keeps_the_admin_there(app):
@@ -107,7 +117,7 @@ async def test_a_form_with_unsaved_changes_keeps_the_admin_there(app):
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is form
-        assert any("Save (ctrl+s) or discard" in str(n.message) for n in app._notifications)
+        assert any("Save (ctrl+s) or discard" in text for text in notices(app))
 
 
 async def test_import_from_the_health_page_writes_the_file_and_says_how_to_undo(app, tmp_path):
@@ -117,14 +127,9 @@ async def test_import_from_the_health_page_writes_the_file_and_says_how_to_undo(
         await settle(pilot)
         await pilot.press("7")
         await settle(pilot)
-        await palette_search(pilot, "import")
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(app.screen, ImportDialog)
-        await pilot.press(*str(document), "enter")
-        await settle(pilot)
+        await import_by_palette(pilot, document)
         assert lookups.user_by_email("dora@example.com") is not None
-        said = [str(n.message) for n in app._notifications]
+        said = notices(app)
         assert any("1 created/0 updated users" in m and "History page (6) undoes it" in m for m in said), said
 
 
@@ -133,13 +138,9 @@ async def test_an_import_with_an_error_writes_nothing_and_names_the_first_error(
     document.write_text(json.dumps({"users": [{"fullname": "", "internalemailaddress": "eve@example.com"}]}))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await palette_search(pilot, "import")
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press(*str(document), "enter")
-        await settle(pilot)
+        await import_by_palette(pilot, document)
         assert lookups.user_by_email("eve@example.com") is None
-        errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+        errors = notices(app, "error")
         assert any(m.startswith(f"Nothing was imported from {document}: 1 error(s)") for m in errors), errors
 
 
@@ -173,11 +174,7 @@ async def test_an_import_with_passwords_is_refused_while_the_key_is_not_the_team
         app = MailboxApp(store, acting="alice@example.com")
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
-            await palette_search(pilot, "import")
-            await pilot.press("enter")
-            await settle(pilot)
-            await pilot.press(*str(document), "enter")
-            await settle(pilot)
-            errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+            await import_by_palette(pilot, document)
+            errors = notices(app, "error")
             assert any(m.startswith("Import failed: this file carries passwords") for m in errors), errors
         assert services.get_mailbox(store, alice_box.id).username != "changed@example.com"

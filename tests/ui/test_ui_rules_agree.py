@@ -8,20 +8,12 @@
 
 from __future__ import annotations
 
-from support.ui import open_imap_profile, settle
+from support.ui import open_imap_profile, settle, tab_to
 from textual.widgets import Select
 
 from mailbox_tui.domain.options import AuthMethod, ServerType
 from mailbox_tui.store import services
 from mailbox_tui.store.models import EmailServerProfile
-
-
-async def _tab_to(pilot, field_id: str, limit: int = 30) -> None:
-    for _ in range(limit):
-        if pilot.app.focused is not None and pilot.app.focused.id == field_id:
-            return
-        await pilot.press("tab")
-    raise AssertionError(f"never reached {field_id}; at {pilot.app.focused}")
 
 
 async def test_p7_the_outgoing_method_that_follows_incoming_shows_the_value_a_save_stores(app, ui_store):
@@ -30,7 +22,7 @@ async def test_p7_the_outgoing_method_that_follows_incoming_shows_the_value_a_sa
         form = await open_imap_profile(pilot, imap)
         outgoing = form.query_one("#outgoing_auth_method", Select)
         assert outgoing.disabled and outgoing.value == AuthMethod.USER_OR_QUEUE_CREDENTIALS
-        await _tab_to(pilot, "auth_method")
+        await tab_to(pilot, "auth_method")
         await pilot.press("enter", "end", "enter")  # the last choice for IMAP/SMTP: OAuth
         await settle(pilot)
         assert app.focused.value == AuthMethod.OAUTH

@@ -107,12 +107,8 @@ def test_snapshot_empty_database_says_what_to_do(snap_compare, sqlite_url):
         store.close()
 
 
-def _lines(app) -> list[str]:
-    return screen_lines(app)
-
-
 def _bottom_line(app) -> str:
-    return _lines(app)[-1]
+    return screen_lines(app)[-1]
 
 
 SCREENS = {"mailboxes": [], "mailbox-form": ["enter"], "new-forward": ["n"], "form-owner-field": ["n", "tab"],
@@ -160,7 +156,7 @@ async def test_at_80_columns_a_form_shows_its_keys_whole_with_the_record_history
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        bar = "\n".join(_lines(app)[-2:])
+        bar = "\n".join(screen_lines(app)[-2:])
         for key in ("^w Save & Close", "^s Save", "f6 Test & Enable", "f2-f5 Sections", "f10 History", "esc Back",
                     "^p Commands", "f1 Help"):
             assert key in bar, bar

@@ -9,7 +9,7 @@ import logging
 import sqlite3
 
 from mailtest.mail_builders import server_profile
-from support.ui import open_test_connection, settle, wait_for
+from support.ui import notices, open_test_connection, settle, wait_for
 
 from mailbox_tui.domain.options import IncomingMethod
 from mailbox_tui.store import lookups, services
@@ -28,11 +28,6 @@ def behind_the_apps_back(store, sql: str) -> None:
         con.close()
 
 
-def errors_shown(app) -> list[str]:
-    return [str(n.message) for n in app._notifications if n.severity == "error"]
-
-
-
 def assert_one_sentence(text: str) -> None:
     assert "\n" not in text and "Traceback" not in text and len(text) < 300, text
 
@@ -48,7 +43,7 @@ async def test_a_rows_load_that_fails_shows_the_admin_why(app, ui_store, caplog)
         await pilot.press("slash", "b")  # the filter loads its rows in a worker, which fails
         await settle(pilot)
         assert screen.loads == loads
-        shown = errors_shown(app)
+        shown = notices(app, "error")
         assert len(shown) == 1 and shown[0].startswith("Loading the list failed:"), shown
         assert "no such table: mailbox" in shown[0]
         assert_one_sentence(shown[0])
@@ -70,7 +65,7 @@ async def test_a_test_and_enable_run_that_fails_says_so_and_ends(app, ui_store, 
         await pilot.press("t")
         await wait_for(lambda: screen.test_run is None)
         await settle(pilot)
-        shown = errors_shown(app)
+        shown = notices(app, "error")
         assert len(shown) == 1 and shown[0].startswith("Test & Enable failed:"), shown
         assert "no such table: mailbox_alert" in shown[0]
         assert_one_sentence(shown[0])
@@ -90,12 +85,12 @@ async def test_test_connection_on_a_profile_deleted_meanwhile_says_so(app, ui_st
         services.delete_profile(ui_store, pop.id)  # another admin
         await pilot.press("f8")
         await settle(pilot)
-        shown = errors_shown(app)
+        shown = notices(app, "error")
         assert shown and shown[0] == f"Test Connection failed: Server profile {pop.id} does not exist.", shown
         await pilot.press("escape")  # closing the dialog reloads the profile: gone, and it says so
         await settle(pilot)
         assert app.is_running
-        assert any("does not exist" in text for text in errors_shown(app)[1:])
+        assert any("does not exist" in text for text in notices(app, "error")[1:])
 
 
 async def test_pinning_a_certificate_of_a_profile_changed_meanwhile_says_so_and_writes_nothing(
@@ -106,7 +101,6 @@ async def test_pinning_a_certificate_of_a_profile_changed_meanwhile_says_so_and_
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             dialog = await open_test_connection(pilot)
-            await wait_for(lambda: dialog.checks)
             await pilot.press("p")
             await wait_for(lambda: dialog.certificate is not None)
             await settle(pilot)
@@ -115,7 +109,7 @@ async def test_pinning_a_certificate_of_a_profile_changed_meanwhile_says_so_and_
             services.update_profile(store, theirs, theirs.copy(incoming_location="imap.elsewhere.example"))
             await pilot.press("y")
             await settle(pilot)
-            shown = errors_shown(app)
+            shown = notices(app, "error")
             assert shown and shown[-1].startswith("Not pinned:"), shown
             assert "another admin" in shown[-1] and "Incoming Server" in shown[-1]
             assert_one_sentence(shown[-1])

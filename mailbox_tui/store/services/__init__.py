@@ -4,7 +4,8 @@ Every update takes the record as it was read (`base`, carrying its version) and 
 draft; if someone else saved in between, ConflictError names what they changed. The rules are
 fed by the one builder of rule contexts (store/contexts.py), from the database as it is now.
 
-By record: organisation.py, mailboxes.py, users.py, queues.py, profiles.py; secrets.py holds the
+By record: organisation.py, mailboxes.py, users.py, queues.py, profiles.py, each declaring its kind of
+record to the one generic RecordService (records.py: context, validate, get, conflict, write); secrets.py holds the
 clear passwords a connection test needs, test_results.py what Test & Enable found. Callers use
 the package: `from mailbox_tui.store import services; services.create_profile(store, draft)`.
 """

@@ -24,35 +24,30 @@ from ...domain.effects import (
 from ...domain.findings import Finding, RuleViolation, errors
 from ...domain.options import ApprovalStatus, MailboxKind, RecordState
 from ...domain.records import MailboxDraft, changed_fields
-from ...domain.rules import (
-    check_mailbox,
-    check_state,
-    check_user,
-)
+from ...domain.rules import check_mailbox, check_state, check_user
 from .. import contexts, history
-from ..convert import (
-    mailbox_columns,
-    mailbox_draft,
-    password_column,
-    user_draft,
-)
-from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store, StoreError
+from ..convert import mailbox_columns, mailbox_draft, password_column, user_draft
+from ..database import ConflictError, Store, StoreError
 from ..locks import lock_rows
 from ..models import AppUser, Mailbox, Queue, utcnow
-from .guards import NotFound, guarded_update, refuse_on_errors, stored_row
+from .guards import NotFound, guarded_update, refuse_on_errors
 from .organisation import org_settings
+from .records import RecordService, parent_of, recorded_create
 
 log = logging.getLogger(__name__)
 
+MAILBOXES: RecordService[MailboxDraft] = RecordService(
+    kind="mailbox", what="Mailbox", model=Mailbox, draft=lambda store, row: mailbox_draft(row, store.key_ok),
+    columns=mailbox_columns, build_context=contexts.mailbox_context, check=check_mailbox,
+    gone=" (it may have been deleted)")
 
-def get_mailbox(store: Store, mailbox_id: int) -> MailboxDraft:
-    return mailbox_draft(stored_row(Mailbox, mailbox_id, "Mailbox", " (it may have been deleted)"), store.key_ok)
+get_mailbox = MAILBOXES.get
 
 
 def mailbox_context(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT,
                     original: MailboxDraft | None = None) -> MailboxContext:
     """Everything outside the draft that its rules need, read from the database as it is now."""
-    return contexts.mailbox_context(contexts.DatabaseFacts(store), d, stage, original)
+    return MAILBOXES.context(store, d, stage, original)
 
 
 def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT, original: MailboxDraft | None = None,
@@ -62,16 +57,16 @@ def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT, o
     that keeps what it read once (`facts`; the database as it is now by default)."""
     if original is None and d.id is not None and stage == Stage.EDIT:
         original = get_mailbox(store, d.id)
-    return check_mailbox(d, contexts.mailbox_context(facts or contexts.DatabaseFacts(store), d, stage, original))
+    return check_mailbox(d, MAILBOXES.context(store, d, stage, original, facts=facts))
 
 
 def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
     if d.kind != MailboxKind.FORWARD or d.id is not None:
         raise StoreError("Only forward mailboxes are created directly; user and queue mailboxes come with their record.")
     with store.transaction():
-        refuse_on_errors(check_mailbox(d, mailbox_context(store, d)))
+        MAILBOXES.refuse(store, d)
         row = Mailbox.create(**mailbox_columns(d), password_enc=password_column(store.keyring, d.password, None))
-        history.record(store, "mailbox", history.CREATE, {}, {row.id: dict(row.__data__)})
+        recorded_create(store, "mailbox", row)
         log.info("forward mailbox %s created", row.id)
         return mailbox_draft(row, store.key_ok)
 
@@ -79,12 +74,8 @@ def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
 def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft, keep_secrets: bool = False) -> MailboxDraft:
     """Save an edited mailbox: M4 email to its user/queue, M17 stale results, M18 approval. P15: a new
     profile whose servers the stored password did not go to clears it, unless `keep_secrets`."""
-    with store.transaction(lock_wait_s=SAVE_LOCK_WAIT_S):
-        current = get_mailbox(store, base.id)
-        if current.version != base.version:
-            raise ConflictError(f"Mailbox {current.name!r}", changed_fields(base, current))
-        findings = check_mailbox(new, mailbox_context(store, new, Stage.EDIT, current))
-        refuse_on_errors(findings)
+    with MAILBOXES.saving(store, base) as current:
+        findings = refuse_on_errors(validate_mailbox(store, new, Stage.EDIT, current))
         if not keep_secrets and any(f.rule == "P15" for f in findings):
             new = new.copy(password=replace(new.password, new=None, clear=True))
         changed = mailbox_changes(current, new)
@@ -97,11 +88,10 @@ def update_mailbox(store: Store, base: MailboxDraft, new: MailboxDraft, keep_sec
         if values["email"] != current.email:  # M4, even a change of case only
             values.update(_mirror_email_to_record(store, current, new))
         values["password_enc"] = password_column(store.keyring, new.password, row.password_enc)
-        guarded_update(Mailbox, base.id, base.version, values, f"Mailbox {current.name!r}",
-                        lambda: changed_fields(base, get_mailbox(store, base.id)))
+        MAILBOXES.write(store, base, current, values)
         entries = mailbox.done()
         if regarding is not None:
-            regarding.done(parent=entries[0] if entries else None)
+            regarding.done(parent=parent_of(entries))
         log.info("mailbox %s updated: %s", base.id, ", ".join(changed) or "no changes")
         return get_mailbox(store, base.id)
 

@@ -5,43 +5,27 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from ...domain.context import ProfileContext
-from ...domain.effects import (
-    stale_statuses,
-)
+from ...domain.effects import stale_statuses
 from ...domain.fields import PROFILE_FIELDS, secret_fields
-from ...domain.findings import Finding
-from ...domain.records import ProfileDraft, changed_fields
+from ...domain.records import ProfileDraft
 from ...domain.secret_destinations import MAILBOX_PASSWORDS, profile_secret_moves
-from ...domain.rules import (
-    check_profile,
-    normalise_profile,
-)
+from ...domain.rules import check_profile, normalise_profile
 from .. import contexts, history
-from ..convert import (
-    password_column,
-    profile_columns,
-    profile_draft,
-)
-from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store
+from ..convert import password_column, profile_columns, profile_draft
+from ..database import Store
 from ..models import EmailServerProfile, Mailbox, OrganizationSettings, utcnow
-from .guards import guarded_update, refuse_on_errors, stored_row
+from .guards import refuse_on_errors
+from .records import RecordService, parent_of, recorded_create
 
 log = logging.getLogger(__name__)
 
+PROFILES: RecordService[ProfileDraft] = RecordService(
+    kind="profile", what="Server profile", model=EmailServerProfile,
+    draft=lambda store, row: profile_draft(row, store.key_ok), columns=profile_columns,
+    build_context=contexts.profile_context, check=check_profile)
 
-def _profile_context(store: Store, d: ProfileDraft) -> ProfileContext:
-    return contexts.profile_context(contexts.DatabaseFacts(store), d)
-
-
-def validate_profile(store: Store, d: ProfileDraft, facts: contexts.FactsSource | None = None) -> list[Finding]:
-    """What the form shows live; `facts` may remember what it read (an open form's), so a keystroke does
-    not read the stored profile, or count its mailboxes' passwords, again."""
-    return check_profile(d, contexts.profile_context(facts or contexts.DatabaseFacts(store), d))
-
-
-def get_profile(store: Store, profile_id: int) -> ProfileDraft:
-    return profile_draft(stored_row(EmailServerProfile, profile_id, "Server profile"), store.key_ok)
+validate_profile = PROFILES.validate  # an open form passes its FactsSource: it counts mailboxes' passwords once
+get_profile = PROFILES.get
 
 
 def profile_auth_method(store: Store, profile_id: int | None) -> int | None:
@@ -62,9 +46,9 @@ def _profile_secrets(store: Store, d: ProfileDraft, row: EmailServerProfile | No
 def create_profile(store: Store, d: ProfileDraft) -> ProfileDraft:
     with store.transaction():
         d = normalise_profile(d)
-        refuse_on_errors(check_profile(d, _profile_context(store, d)))
+        PROFILES.refuse(store, d)
         row = EmailServerProfile.create(**profile_columns(d), **_profile_secrets(store, d, None))
-        history.record(store, "profile", history.CREATE, {}, {row.id: dict(row.__data__)})
+        recorded_create(store, "profile", row)
         return profile_draft(row, store.key_ok)
 
 
@@ -72,12 +56,9 @@ def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft, keep_sec
     """P1–P10. A changed connection makes its mailboxes' test results stale (M17). P15: a stored secret
     the change would send to a new destination is cleared (the profile's, and its mailboxes' passwords),
     unless `keep_secrets`: the admin chose to keep them for the new destination."""
-    with store.transaction(lock_wait_s=SAVE_LOCK_WAIT_S):
-        current = get_profile(store, base.id)
-        if current.version != base.version:
-            raise ConflictError(f"Server profile {current.name!r}", changed_fields(base, current))
+    with PROFILES.saving(store, base) as current:
         new = normalise_profile(new)
-        ctx = _profile_context(store, new)
+        ctx = PROFILES.context(store, new)
         refuse_on_errors(check_profile(new, ctx))
         moves = [] if keep_secrets else profile_secret_moves(new, ctx.stored_destinations, ctx.mailbox_passwords)
         for move in moves:
@@ -90,8 +71,7 @@ def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft, keep_sec
                                                      "min_polling_minutes") and getattr(row, k) != values[k]]
         profile = history.Tracked(store, "profile", [base.id], history.UPDATE)
         profile.before = {base.id: dict(row.__data__)}  # read just above, in this transaction
-        guarded_update(EmailServerProfile, base.id, base.version, values, f"Server profile {current.name!r}",
-                        lambda: changed_fields(base, get_profile(store, base.id)))
+        PROFILES.write(store, base, current, values)
         entries = profile.done()
         if connection:
             mailboxes = history.Tracked(store, "mailbox", _mailbox_ids(base.id), history.UPDATE)
@@ -101,7 +81,7 @@ def update_profile(store: Store, base: ProfileDraft, new: ProfileDraft, keep_sec
                 cleared = (Mailbox.update(password_enc=None)
                            .where(Mailbox.profile == base.id, Mailbox.password_enc.is_null(False)).execute())
                 log.info("server profile %s: its servers changed; %s mailbox passwords cleared (P15)", base.id, cleared)
-            mailboxes.done(parent=entries[0] if entries else None)
+            mailboxes.done(parent=parent_of(entries))
         return get_profile(store, base.id)
 
 
@@ -126,8 +106,8 @@ def delete_profile(store: Store, profile_id: int) -> int:
         OrganizationSettings.update(default_profile=None).where(
             OrganizationSettings.default_profile == profile_id).execute()
         EmailServerProfile.delete().where(EmailServerProfile.id == profile_id).execute()
-        entries = profile.done()
-        mailboxes.done(parent=entries[0] if entries else None)
-        settings.done(parent=entries[0] if entries else None)
+        parent = parent_of(profile.done())
+        mailboxes.done(parent=parent)
+        settings.done(parent=parent)
         log.info("server profile %s deleted; cleared from %s mailboxes", profile_id, count)
         return count

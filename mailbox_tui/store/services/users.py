@@ -4,47 +4,30 @@ from __future__ import annotations
 
 import logging
 
-from ...domain.context import UserContext
-from ...domain.effects import (
-    approval_after_email_change,
-    email_changed,
-    new_user_mailbox,
-    stale_statuses,
-)
+from ...domain.effects import approval_after_email_change, email_changed, new_user_mailbox, stale_statuses
 from ...domain.findings import Finding
 from ...domain.options import MailboxKind
-from ...domain.records import MailboxDraft, UserDraft, changed_fields
-from ...domain.rules import (
-    check_mailbox,
-    check_user,
-)
+from ...domain.records import MailboxDraft, UserDraft
+from ...domain.rules import check_user
 from ...domain.text import email_key
 from .. import contexts, history
-from ..convert import (
-    mailbox_columns,
-    mailbox_draft,
-    user_columns,
-    user_draft,
-)
-from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store, StoreError
+from ..convert import user_columns, user_draft
+from ..database import Store, StoreError
 from ..models import AppUser, Mailbox, Queue
-from .guards import NotFound, guarded_update, refuse_on_errors, stored_row
-from .mailboxes import get_mailbox, mailbox_context
+from .guards import NotFound, guarded_update
+from .mailboxes import MAILBOXES, get_mailbox
 from .organisation import org_settings
+from .records import RecordWithMailbox
 
 log = logging.getLogger(__name__)
 
+USERS: RecordWithMailbox[UserDraft] = RecordWithMailbox(
+    kind="user", what="User", model=AppUser, draft=lambda store, row: user_draft(row), columns=user_columns,
+    build_context=contexts.user_context, check=check_user, title="full_name",
+    mailboxes=MAILBOXES, link="regarding_user")
 
-def _user_context(store: Store, d: UserDraft) -> UserContext:
-    return contexts.user_context(contexts.DatabaseFacts(store), d)
-
-
-def validate_user(store: Store, d: UserDraft) -> list[Finding]:
-    return check_user(d, _user_context(store, d))
-
-
-def get_user(store: Store, user_id: int) -> UserDraft:
-    return user_draft(stored_row(AppUser, user_id, "User"))
+validate_user = USERS.validate
+get_user = USERS.get
 
 
 def user_mailbox_id(user_id: int) -> int | None:
@@ -58,42 +41,27 @@ def create_user(store: Store, d: UserDraft) -> tuple[UserDraft, MailboxDraft, li
     The new mailbox is created even when it needs more settings (say, credentials for M10):
     what it still lacks comes back as findings, as `mailbox-tui check` and the form show them."""
     with store.transaction():
-        refuse_on_errors(check_user(d, _user_context(store, d)))
-        row = AppUser.create(**user_columns(d))
-        user = user_draft(row)
-        mailbox = new_user_mailbox(user, org_settings(store))
-        mailbox.email = row.email
-        findings = check_mailbox(mailbox, mailbox_context(store, mailbox))
-        mrow = Mailbox.create(**mailbox_columns(mailbox))
-        entries = history.record(store, "user", history.CREATE, {}, {row.id: dict(row.__data__)})
-        history.record(store, "mailbox", history.CREATE, {}, {mrow.id: dict(mrow.__data__)},
-                       parent=entries[0] if entries else None)
+        row, mrow, findings = USERS.create(store, d, lambda row, org: new_user_mailbox(user_draft(row), org))
         log.info("user %s created with mailbox %s", row.id, mrow.id)
-        return user, mailbox_draft(mrow, store.key_ok), findings
+        return user_draft(row), MAILBOXES.draft(store, mrow), findings
 
 
 def update_user(store: Store, base: UserDraft, new: UserDraft) -> UserDraft:
     """U1; a new email goes to the mailbox too (M4) and resets approval (M18, M17)."""
-    with store.transaction(lock_wait_s=SAVE_LOCK_WAIT_S):
-        current = get_user(store, base.id)
-        if current.version != base.version:
-            raise ConflictError(f"User {current.full_name!r}", changed_fields(base, current))
-        refuse_on_errors(check_user(new, _user_context(store, new)))
+    with USERS.saving(store, base) as current:
+        USERS.refuse(store, new)
         cols = user_columns(new)
-        user = history.Tracked(store, "user", [base.id], history.UPDATE)
-        mailbox = history.Tracked(store, "mailbox", [user_mailbox_id(base.id)], history.UPDATE)
-        guarded_update(AppUser, base.id, base.version, cols, f"User {current.full_name!r}",
-                        lambda: changed_fields(base, get_user(store, base.id)))
-        if email_changed(current.email, new.email) or current.email != cols["email"]:
-            mid = user_mailbox_id(base.id)
-            if mid is not None:
-                mbox = get_mailbox(store, mid)
-                values = {"email": cols["email"], "email_key": cols["email_key"],
-                          "approval": approval_after_email_change(MailboxKind.USER, org_settings(store), mbox.approval)}
-                values.update(stale_statuses(["email"]))
-                guarded_update(Mailbox, mid, mbox.version, values, f"Mailbox {mbox.name!r}", lambda: ["email"])
-        entries = user.done()
-        mailbox.done(parent=entries[0] if entries else None)
+        with USERS.with_its_mailbox(store, base.id, history.UPDATE):
+            USERS.write(store, base, current, cols)
+            if email_changed(current.email, new.email) or current.email != cols["email"]:
+                mid = user_mailbox_id(base.id)
+                if mid is not None:
+                    mbox = get_mailbox(store, mid)
+                    values = {"email": cols["email"], "email_key": cols["email_key"],
+                              "approval": approval_after_email_change(MailboxKind.USER, org_settings(store),
+                                                                      mbox.approval)}
+                    values.update(stale_statuses(["email"]))
+                    guarded_update(Mailbox, mid, mbox.version, values, MAILBOXES.named(mbox), lambda: ["email"])
         return get_user(store, base.id)
 
 
@@ -102,12 +70,7 @@ def delete_user(store: Store, user_id: int) -> None:
     with store.transaction():
         get_user(store, user_id)
         _refuse_if_owner([user_id])
-        user = history.Tracked(store, "user", [user_id], history.DELETE)
-        mailbox = history.Tracked(store, "mailbox", [user_mailbox_id(user_id)], history.DELETE)
-        Mailbox.delete().where(Mailbox.regarding_user == user_id).execute()
-        AppUser.delete().where(AppUser.id == user_id).execute()
-        entries = user.done()
-        mailbox.done(parent=entries[0] if entries else None)
+        USERS.delete(store, user_id)
         log.info("user %s and its mailbox deleted", user_id)
 
 
