@@ -10,6 +10,8 @@ from pathlib import Path
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .. import i18n
+from ..i18n import _
 from ..store.queries import VIEWS
 from .plain import markup_literal, plain
 
@@ -88,6 +90,9 @@ def anywhere_commands(app, screen) -> list[tuple[str, object, str]]:
     ]
     out += [(f"Go to {PAGE_TITLES[page]}", partial(app.action_go, page), f"key {key} on any list")
             for key, page in PAGES.items()]
+    other = i18n.SWEDISH if i18n.current() == i18n.ENGLISH else i18n.ENGLISH
+    out.append((_("Language: {name}").format(name=i18n.LANGUAGES[other]), partial(app.action_language, other),
+                _("show every screen in it from now on, and remember that (settings.json)")))
     out += [("Help", app.action_help, "keys of this screen (? or F1)"),
             ("Choose acting admin", app.action_choose_admin, "the default owner of new forward mailboxes"),
             ("Quit", app.action_quit, "ctrl+q")]
@@ -122,6 +127,23 @@ class CommandsAnywhere:
     def action_cancel_test(self) -> None:
         if (mailboxes := self._mailboxes(go=False)) is not None:
             mailboxes.action_cancel_test()
+
+    def action_language(self, language: str) -> None:
+        """Every screen in `language` from now on, remembered in settings.json (--lang still outranks it
+        at the next start). Back on Mailboxes first, as key 1 goes there (a form with unsaved changes
+        refuses, saying so): the forms are built again in the new words when opened."""
+        from .settings import load_settings, save_settings
+        from .widgets.keybar import KeyBar
+
+        if (mailboxes := self._mailboxes(go=True)) is None:
+            return
+        i18n.use(language)
+        save_settings({**load_settings(), "language": language})
+        for bar in mailboxes.query(KeyBar):
+            bar.refresh(layout=True)
+        mailboxes.update_status()
+        mailboxes.table.refresh()
+        self.notify(_("Language: {name}").format(name=i18n.LANGUAGES[language]))
 
     def action_export(self) -> None:
         """Everything, without passwords, to a new JSON file in the current folder."""

@@ -28,3 +28,42 @@ async def test_the_mailbox_form_in_swedish(app):
         assert any(line.startswith("Inkommande e-post") and "Inga" in line for line in lines), text
         assert "Status för inkommande e-post: Körs inte" in lines and "Postlådetest slutfört för: aldrig" in lines
         assert "Godkännande av e-postadress: Väntar på godkännande" in lines
+
+
+async def test_the_palette_switches_the_language_and_remembers_it(app):
+    """ctrl+p, "Language: Svenska": the page under it speaks Swedish at once, settings.json remembers it,
+    and the way back is offered in Swedish words."""
+    from mailbox_tui.ui.settings import load_settings
+    from mailbox_tui.ui.widgets.keybar import KeyBar
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one(KeyBar)
+        assert "Help" in str(bar.render()) and "Hjälp" not in str(bar.render())
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Language")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert i18n.current() == "sv" and load_settings().get("language") == "sv"
+        assert "Hjälp" in str(app.screen.query_one(KeyBar).render())
+        assert str(app.screen.query_one("#status").render()).startswith("Aktiva postlådor")
+        await pilot.press("down", "enter")  # a form opened now is built in Swedish
+        await settle(pilot)
+        assert str(app.screen.query_one("#section-general").render()).startswith("Allmänt")
+
+
+async def test_a_form_with_unsaved_changes_keeps_the_language_until_it_is_left(app):
+    from mailbox_tui.ui.settings import load_settings
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        await pilot.press(*"x")  # an edit in the first field
+        await settle(pilot)
+        app.action_language("sv")
+        await settle(pilot)
+        assert i18n.current() == "en" and "language" not in load_settings()
+        assert str(app.screen.query_one("#section-general").render()).startswith("General")
