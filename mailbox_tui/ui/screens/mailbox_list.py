@@ -48,6 +48,16 @@ class MailboxListScreen(RecordListScreen):
     _last_progress_draw = 0.0
     profile_scope: tuple[int, str] | None = None  # (id, name): only that profile's mailboxes (the Health page's Enter)
 
+    def on_mount(self) -> None:
+        # Once the first rows are painted, while the admin reads them: the mailbox form, built
+        # hidden, so the first Enter is as quick as every later one.
+        self.call_after_refresh(self._build_form_ahead)
+
+    def _build_form_ahead(self) -> None:
+        from .mailbox_form import MailboxFormScreen
+
+        MailboxFormScreen.build_ahead(self.app)
+
     def _profile_id(self) -> int | None:
         return self.profile_scope[0] if self.profile_scope else None
 
