@@ -10,10 +10,12 @@ from ...domain.findings import RuleViolation
 from ...domain.options import MailboxKind, RecordState
 from ...store import queries
 from ...store.database import StoreError
+from ..terminal.input_queue import textual_clock
 from ..widgets.record_table import COLUMNS, MailboxTable
 from .record_list import RecordListScreen
 
 SORTABLE = [c.key for c in COLUMNS if c.sortable]
+BUILD_AHEAD_QUIET = 0.5  # seconds without a key after the first paint before the mailbox form is built
 
 
 def _services():
@@ -49,13 +51,26 @@ class MailboxListScreen(RecordListScreen):
     profile_scope: tuple[int, str] | None = None  # (id, name): only that profile's mailboxes (the Health page's Enter)
 
     def on_mount(self) -> None:
-        # Once the first rows are painted, while the admin reads them: the mailbox form, built
-        # hidden, so the first Enter is as quick as every later one.
-        self.call_after_refresh(self._build_form_ahead)
+        self.call_after_refresh(self._build_form_ahead)  # once the first rows are painted
+
+    _painted_at: float | None = None
 
     def _build_form_ahead(self) -> None:
+        """While the admin reads the list: the mailbox form, built hidden, so the first Enter is as
+        quick as every later one. Only once no key has come for BUILD_AHEAD_QUIET since the first
+        paint: building takes about 0.2 s, and a key typed meanwhile would wait for it."""
         from .mailbox_form import MailboxFormScreen
 
+        if self.app.is_screen_installed(MailboxFormScreen.INSTALLED_AS):
+            return  # built (ahead, or by the first Enter)
+        now = textual_clock()
+        if self._painted_at is None:
+            self._painted_at = now
+        queue = self.app.input_queue
+        quiet = now - max(self._painted_at, queue.last_arrival)
+        if not queue.idle or quiet < BUILD_AHEAD_QUIET:
+            self.set_timer(max(BUILD_AHEAD_QUIET - quiet, 0.05), self._build_form_ahead)
+            return
         MailboxFormScreen.build_ahead(self.app)
 
     def _profile_id(self) -> int | None:
