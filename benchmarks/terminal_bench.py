@@ -18,6 +18,9 @@ Under the table, the store's own time for the same filters (the SQL a keystroke 
 process, no terminal): on the SQLite file, and with --pg-url on a PostgreSQL database (seeded
 with the same rows when it holds none; give a database of its own).
 
+Before the first Enter the list is left alone for READING seconds, as an admin reads it: the app
+builds the mailbox form meanwhile (issue 25 item 7), and that first open is printed on its own line.
+
 The machine's load average is printed: on a busy 2-core machine every figure grows.
 
 The app is timed as `pip install .` leaves it: with its modules compiled to bytecode. An editable
@@ -49,6 +52,7 @@ from ui_bench import copy_database, measure_validation, seed  # noqa: E402
 
 QUIET = 0.05  # output quiet this long after the expected text: painted
 SETTLE = 0.3  # quiet this long: everything for this step was written (bytes)
+READING = 1.0  # the admin reads the list before the first Enter (mailbox_list.BUILD_AHEAD_QUIET is less)
 CLEAR_LINE = "\x15"  # ctrl+u in an Input: delete everything left of the cursor
 ACTING = "user000000@example.com"
 EMPTY_TEXT = "empty Textual app"
@@ -187,6 +191,7 @@ def measure_session(session: Session, expected: dict[str, list], samples: int, f
                 fig.filter_bytes.append(written)
                 step(term, CLEAR_LINE, showing(rows_for("")))
         step(term, "\r")  # back to the list, cursor on the first row
+        time.sleep(READING)  # the admin reads the list: the app builds the mailbox form meanwhile
 
         # (b) Enter -> form painted; (d) bytes of a form, of a cursor move
         for cursor in range(samples):
@@ -293,7 +298,8 @@ def report(rows: int, fig: Figures, load: tuple[float, float]) -> None:
          f"{app:.0f} ms = {app / empty:.2f}x the empty app ({empty:.0f} ms)", "<= 1.5x the empty app",
          app / empty <= 1.5),
         ("Enter -> mailbox form painted", ms(fig.open_form), "<= 150 ms", median_p95(fig.open_form)[0] <= 150),
-        ("  the first of them (builds the form; later ones refill it)", f"{fig.open_form[0]:.0f} ms", "-", None),
+        ("  the first of them (the form was built while the list was read)", f"{fig.open_form[0]:.0f} ms",
+         "<= 150 ms (issue 25)", fig.open_form[0] <= 150),
     ]
     for label, prefix, key in FILTERS:
         samples = fig.filters[label]

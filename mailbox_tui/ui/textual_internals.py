@@ -23,9 +23,29 @@ from __future__ import annotations
 # (empty str: end of input), .tick() -> events due after a timeout.
 from textual._xterm_parser import XTermParser
 
+# textual.app.App._register: what push_screen does first to a screen that is not running yet (it
+# starts the screen's message pump: compose, mount, stylesheet). The mailbox form is built that
+# way while the app is idle after its first paint (screens/mailbox_form.py: build_ahead), so the
+# first Enter only refills and shows it, as every later one does. A screen that is not current
+# paints nothing, and Textual has no public way to build one without showing it (push_screen to
+# another mode needs that mode shown once). Without it: the first form opened is built on Enter
+# (about 0.2 s at 80x24 over SSH). Used: App._register(app, app, screen), as App._get_screen calls it.
+from textual.app import App
+
+_register = App._register
+
 PRIVATE_NAMES = {
     "textual._xterm_parser.XTermParser": "mailbox_tui.ui.terminal.driver.SshKeyParser",
+    "textual.app.App._register": "mailbox_tui.ui.textual_internals.start_hidden_screen",
 }
+
+
+def start_hidden_screen(app: App, screen) -> None:
+    """Compose and mount `screen` (installed, not on any screen stack) without showing it: pushing
+    it later finds it running, as an installed screen shown before. Nothing is drawn meanwhile."""
+    if not screen.is_running:
+        _register(app, app, screen)
+
 
 # -- Textual code copied into the app --------------------------------------------------------
 
@@ -40,4 +60,4 @@ COPIED_CODE = {
     ),
 }
 
-__all__ = ["COPIED_CODE", "PRIVATE_NAMES", "XTermParser"]
+__all__ = ["COPIED_CODE", "PRIVATE_NAMES", "XTermParser", "start_hidden_screen"]

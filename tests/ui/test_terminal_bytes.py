@@ -144,3 +144,27 @@ def test_the_first_screen_is_painted_once(organisation, tmp_path):
         wrong += [(number, (y, x), look(replay, y, x)) for y in range(term.rows) for x in range(term.cols)
                   if look(replay, y, x) not in (look(final, y, x), blank)]
     assert not wrong, f"cells drawn and then replaced (read, (line, column), cell): {wrong[:5]}"
+
+
+def test_the_form_built_after_launch_never_reaches_the_terminal_before_enter(organisation, tmp_path):
+    """The mailbox form is built, hidden, while the admin reads the first list (issue 25 item 7):
+    no frame of it is written, nothing is written while idle, and Enter then shows it."""
+    import time
+
+    term = start(organisation, tmp_path)
+    try:
+        term.wait_for("Email Address")
+        term.wait_quiet(1.0)  # the form is built meanwhile
+        idle_from = term.bytes_out
+        time.sleep(1.0)
+        assert term.bytes_out == idle_from, "the app wrote while idle"
+        replay = pyte.Screen(term.cols, term.rows)
+        stream = pyte.ByteStream(replay)
+        for data in list(term.reads):  # every state the screen went through, read by read
+            stream.feed(data)
+            shown = "\n".join(replay.display)
+            assert "Regarding" not in shown and "(F2)" not in shown, shown
+        term.press("enter")
+        assert "General  (F2)" in term.wait_for("Regarding")
+    finally:
+        term.quit()

@@ -11,10 +11,12 @@ from ...domain.findings import RuleViolation
 from ...domain.options import MailboxKind, RecordState
 from ...store import queries
 from ...store.database import StoreError
+from ..terminal.input_queue import textual_clock
 from ..widgets.record_table import COLUMNS, MailboxTable
 from .record_list import RecordListScreen
 
 SORTABLE = [c.key for c in COLUMNS if c.sortable]
+BUILD_AHEAD_QUIET = 0.5  # seconds without a key after the first paint before the mailbox form is built
 
 
 def _services():
@@ -48,6 +50,42 @@ class MailboxListScreen(RecordListScreen):
     test_run = None  # the Test & Enable run in progress, if any
     _last_progress_draw = 0.0
     profile_scope: tuple[int, str] | None = None  # (id, name): only that profile's mailboxes (the Health page's Enter)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._build_form_ahead)  # once the first rows are painted
+
+    def on_screen_resume(self) -> None:
+        if self._build_waits:  # it waited for the admin to come back to this list
+            self._build_waits = False
+            self.call_after_refresh(self._build_form_ahead)
+
+    _painted_at: float | None = None
+    _build_waits = False
+    _released_seen = -1
+
+    def _build_form_ahead(self) -> None:
+        """While the admin reads this list: the mailbox form, built hidden, so the first Enter is as
+        quick as every later one. Only on this list, once no key has come (or gone out of the input
+        queue) for BUILD_AHEAD_QUIET since the first paint: building takes about 0.2 s, and a key
+        typed meanwhile would wait for it."""
+        from .mailbox_form import MailboxFormScreen
+
+        app = self.app
+        if app.is_screen_installed(MailboxFormScreen.INSTALLED_AS):
+            return  # built (ahead, or by the first Enter)
+        if app.screen is not self:
+            self._build_waits = True
+            return
+        now = textual_clock()
+        if self._painted_at is None:
+            self._painted_at = now
+        queue = app.input_queue
+        quiet = now - max(self._painted_at, queue.last_arrival)
+        keys_went, self._released_seen = queue.released != self._released_seen, queue.released
+        if not queue.idle or keys_went or quiet < BUILD_AHEAD_QUIET:
+            self.set_timer(max(BUILD_AHEAD_QUIET - quiet, BUILD_AHEAD_QUIET / 5), self._build_form_ahead)
+            return
+        MailboxFormScreen.build_ahead(app)
 
     def _profile_id(self) -> int | None:
         return self.profile_scope[0] if self.profile_scope else None

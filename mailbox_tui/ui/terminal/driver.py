@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import selectors
 import sys
 import time
@@ -28,6 +29,7 @@ from ..textual_internals import XTermParser
 ESC = "\x1b"
 # After ESC, these start a sequence a terminal sends (CSI, SS3); anything else is a key of its own.
 SEQUENCE_INTRODUCERS = frozenset("[O")
+POINTER_SHAPE = re.compile(r"\x1b\]22;([^\x07\x1b]*)\x07")  # OSC 22: the mouse pointer's shape
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,13 @@ class SshLinuxDriver(LinuxDriver):
         self.screen_diff: ScreenDiff | None = ScreenDiff()
         self.compactor: Compactor | None = Compactor()
 
+    _pointer_shape: str | None = None  # the last pointer shape sent (OSC 22)
+
     def write(self, data: str) -> None:
+        if "\x1b]22;" in data:
+            data = POINTER_SHAPE.sub(self._pointer_shape_if_new, data)
+            if not data:
+                return
         if self.screen_diff is not None:
             try:  # the terminal's own size, as it is now (COLUMNS and LINES don't follow a resize)
                 size = tuple(os.get_terminal_size(sys.__stderr__.fileno()))  # LinuxDriver writes to stderr
@@ -122,6 +130,14 @@ class SshLinuxDriver(LinuxDriver):
                 # (What it wrote before is on the terminal; Textual positions and styles each line.)
                 self.screen_diff = self.compactor = None
         super().write(data)
+
+    def _pointer_shape_if_new(self, match: re.Match) -> str:
+        """A pointer shape only when it changes: Textual sends one as each screen is mounted, even a
+        screen built hidden while the app is idle (the mailbox form, ui/screens/mailbox_form.py)."""
+        if match.group(1) == self._pointer_shape:
+            return ""
+        self._pointer_shape = match.group(1)
+        return match.group(0)
 
     def run_input_thread(self) -> None:
         # LinuxDriver.run_input_thread with SshKeyParser in place of XTermParser (its source is

@@ -198,6 +198,11 @@ class InputQueue:
     def idle(self) -> bool:
         return not self.held
 
+    @property
+    def last_arrival(self) -> float:
+        """When the latest key or paste arrived (Textual's clock, textual_clock()); -inf: none yet."""
+        return self._last_arrival
+
     # -- ctrl+q
     def _quit_now(self, quit_key: HeldInput) -> None:
         """ctrl+q waited QUIT_PATIENCE in line: it goes now, and the keys before it are dropped."""
