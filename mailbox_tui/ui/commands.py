@@ -132,6 +132,7 @@ class CommandsAnywhere:
         """Every screen in `language` from now on, remembered in settings.json (--lang still outranks it
         at the next start). Back on Mailboxes first, as key 1 goes there (a form with unsaved changes
         refuses, saying so): the forms are built again in the new words when opened."""
+        from .screens.mailbox_form import MailboxFormScreen
         from .settings import load_settings, save_settings
         from .widgets.keybar import KeyBar
 
@@ -139,6 +140,7 @@ class CommandsAnywhere:
             return
         i18n.use(language)
         save_settings({**load_settings(), "language": language})
+        MailboxFormScreen.discard(self)  # the form kept for reuse has the old words
         for bar in mailboxes.query(KeyBar):
             bar.refresh(layout=True)
         mailboxes.update_status()

@@ -36,8 +36,15 @@ async def test_the_palette_switches_the_language_and_remembers_it(app):
     from mailbox_tui.ui.settings import load_settings
     from mailbox_tui.ui.widgets.keybar import KeyBar
 
+    from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
+
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        await pilot.press("down", "enter")  # the form, built and kept for reuse in English
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.is_screen_installed(MailboxFormScreen.INSTALLED_AS)
         bar = app.screen.query_one(KeyBar)
         assert "Help" in str(bar.render()) and "Hjälp" not in str(bar.render())
         await pilot.press("ctrl+p")

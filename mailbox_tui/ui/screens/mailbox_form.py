@@ -100,6 +100,19 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         app.install_screen(screen, cls.INSTALLED_AS)
         start_hidden_screen(app, screen)
 
+    @classmethod
+    def discard(cls, app) -> None:
+        """Forget the form kept for reuse (built ahead or opened before), unless it is on screen: the
+        next Enter builds it again (after the language changed, its words are the old ones)."""
+        if not app.is_screen_installed(cls.INSTALLED_AS):
+            return
+        screen = app.get_screen(cls.INSTALLED_AS)
+        if screen in app.screen_stack:
+            return
+        app.uninstall_screen(cls.INSTALLED_AS)
+        if screen.is_mounted:
+            screen.remove()
+
     built_ahead = False  # built by build_ahead (tests and the benchmark read it)
     composed = False  # compose ran to its end (a database error can cut it short)
     _load_when_mounted: MailboxDraft | None = None
