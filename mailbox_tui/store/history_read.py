@@ -256,7 +256,12 @@ def _group(row) -> int:
 
 
 def _ordered(q, key, limit: int, after: tuple | None, complete: bool = False) -> list[HistoryEntry]:
-    """The page newest first by (group, entry): each operation's own entry, then its records."""
+    """The page newest first by (group, entry): each operation's own entry, then its records.
+
+    The view's entries are read newest first a page at a time, as a list by id would (one query), and
+    the groups they hold are listed in order; only an operation's records take a query of their own
+    (the batch index). A page that holds nothing but an older operation's records skips them all
+    (`_next_group`)."""
     rows: list = []
     below = None  # the groups still to list are those under this id (None: all)
     if after:
@@ -264,15 +269,47 @@ def _ordered(q, key, limit: int, after: tuple | None, complete: bool = False) ->
         if len(after) > 1:  # go on inside the group of the entry the page before ended with
             rows += _members(q, key, after[0], after[1] if after[1] != after[0] else None, limit)
     while len(rows) < limit:
-        group = _next_group(q, key, below, complete)
-        if group is None:
-            break
-        own = q.where(key == group).first()  # the group's own entry, when the view shows it
-        if own is not None:
-            rows.append(own)
-        rows += _members(q, key, group, None, limit - len(rows))
-        below = group
+        want = limit - len(rows)
+        chunk = list((q if below is None else q.where(key < below)).order_by(key.desc()).limit(want))
+        floor = chunk[-1].id if len(chunk) == want else None  # every entry from here up to `below` is in it
+        groups = {_group(r) for r in chunk if floor is None or _group(r) >= floor}
+        if below is not None and not complete:
+            groups |= _groups_above(q, key, below, floor)
+        own = {r.id: r for r in chunk if r.batch is None}
+        if not groups:
+            group = _next_group(q, key, below, complete) if floor is not None else None
+            if group is None:
+                break
+            groups, found = {group}, q.where(key == group).first()
+            if found is not None:
+                own[group] = found
+        operations = _operations([g for g in groups if g in own])
+        for group in sorted(groups, reverse=True):
+            if group in own:
+                rows.append(own[group])
+            if group in operations or group not in own:
+                rows += _members(q, key, group, None, limit - len(rows))
+            if len(rows) >= limit:
+                break
+        below = min(groups)
     return [_entry(r) for r in rows[:limit]]
+
+
+def _operations(ids: list[int]) -> set[int]:
+    """Which of these entries have records (an operation's own entries): one look-up in the batch index."""
+    if not ids:
+        return set()
+    return {r.batch for r in ChangeEntry.select(ChangeEntry.batch).where(ChangeEntry.batch.in_(ids)).distinct()}
+
+
+def _groups_above(q, key, below: int, floor: int | None) -> set[int]:
+    """Groups under `below` (down to `floor`) with records in the view above it, whose own entry the
+    view does not show (a filter, --since): their records are listed in their group's place."""
+    older = q.select(ChangeEntry.batch).where(ChangeEntry.batch.is_null(False), ChangeEntry.batch < below,
+                                               key >= below)
+    if floor is not None:
+        older = older.where(ChangeEntry.batch >= floor)
+    return {r.batch for r in older.distinct()}
 
 
 def _members(q, key, group: int, before: int | None, limit: int) -> list:
