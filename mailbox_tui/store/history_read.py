@@ -242,7 +242,8 @@ def history_page(store, view: str = "all", text: str = "", limit: int = 200, aft
     that entry is: after an import of 100,000 users it is the first line, not the 200,001st, and a
     save another admin made while the import wrote (on PostgreSQL its id falls among the import's)
     is listed above the import, never inside it. Keyed pages go on inside a group or below it; every
-    read is a range of an index (the id's, the view's own, the batch index of migration 8), no sort."""
+    read is a range of an index (the id's, the view's own, the batch index of migration 8): the view
+    is never sorted."""
     found = _query(store, view, text, **where)
     if found is None:
         return []
@@ -303,12 +304,17 @@ def _operations(ids: list[int]) -> set[int]:
 
 
 def _groups_above(q, key, below: int, floor: int | None) -> set[int]:
-    """Groups under `below` (down to `floor`) with records in the view above it, whose own entry the
-    view does not show (a filter, --since): their records are listed in their group's place."""
-    older = q.select(ChangeEntry.batch).where(ChangeEntry.batch.is_null(False), ChangeEntry.batch < below,
-                                               key >= below)
-    if floor is not None:
-        older = older.where(ChangeEntry.batch >= floor)
+    """Groups under `below` (down to `floor`) that may have records in the view above it while the view
+    lacks their own entry (a filter, --since): their records are listed in their group's place. Asked of
+    the batch index, for the operations whose entries start in that range (a group found here with no
+    record in the view lists nothing); when the view ends in this page, of the view's entries above."""
+    if floor is None:
+        older = q.select(ChangeEntry.batch).where(ChangeEntry.batch.is_null(False), ChangeEntry.batch < below,
+                                                   key >= below)
+    else:
+        older = ChangeEntry.select(ChangeEntry.batch).where(
+            ChangeEntry.batch.is_null(False), ChangeEntry.batch >= floor, ChangeEntry.batch < below,
+            ChangeEntry.id >= below)
     return {r.batch for r in older.distinct()}
 
 
@@ -343,12 +349,9 @@ def _next_group(q, key, below: int | None, complete: bool) -> int | None:
                 break
             best, top = _group(row), row.id
     if below is not None and not complete:
-        older = q.where(ChangeEntry.batch.is_null(False), ChangeEntry.batch < below, key > below)
-        if best is not None:
-            older = older.where(ChangeEntry.batch > best)
-        row = older.order_by(ChangeEntry.batch.desc()).first()
-        if row is not None:
-            best = row.batch
+        for group in sorted(_groups_above(q, key, below, None if best is None else best + 1), reverse=True):
+            if q.where(ChangeEntry.batch == group, key >= below).exists():
+                return group
     return best
 
 
