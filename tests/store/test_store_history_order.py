@@ -1,5 +1,5 @@
-"""Issue 22, item 6: an import's own entry is listed with its records, right above the newest of them
-(SQLite and PostgreSQL), on every page size, in every view that shows it.
+"""Issue 22, item 6: an import is listed as one group, its own entry then its records newest first, and no
+other entry among them (SQLite and PostgreSQL), on every page size, in every view that shows it.
 
 The import's entry is written first (its records name it as their batch), so newest first by id it
 came below the oldest of its records: after an import of 100,000 users, line 200,001 of `history`."""
