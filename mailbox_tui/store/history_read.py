@@ -52,12 +52,13 @@ class HistoryEntry:
     batch: int | None
     parent: int | None
     undoes: int | None
-    above: int | None = None  # an operation's own entry shown right above the newest of its records: that one's id
 
     @property
     def key(self) -> tuple[int, int]:
-        """Where the entry sits in a page newest first: `history_page(after=key)` goes on below it."""
-        return (self.above, 1) if self.above is not None else (self.id, 0)
+        """Where the entry sits in a page newest first, (its group, its id): `history_page(after=key)`
+        goes on below it. An operation's records are grouped under its own entry (their `batch`);
+        any other entry is a group of its own."""
+        return (self.batch if self.batch is not None else self.id, self.id)
 
     @property
     def who(self) -> str:
@@ -122,7 +123,7 @@ def _ref(kind: str, name, value) -> int | None:
     return value
 
 
-def _entry(row: ChangeEntry, above: int | None = None) -> HistoryEntry:
+def _entry(row: ChangeEntry) -> HistoryEntry:
     try:
         raw = json.loads(row.changes or "[]")
     except ValueError:
@@ -133,7 +134,7 @@ def _entry(row: ChangeEntry, above: int | None = None) -> HistoryEntry:
         changes.append(Change(str(name), label(row.kind, str(name)), shown(row.kind, name, old),
                               shown(row.kind, name, new), _ref(row.kind, name, old), _ref(row.kind, name, new)))
     return HistoryEntry(row.id, row.at, row.admin, row.os_user, row.host, row.kind, row.record_key, row.record_id,
-                        row.action, tuple(changes), bool(row.credentials), row.batch, row.parent, row.undoes, above)
+                        row.action, tuple(changes), bool(row.credentials), row.batch, row.parent, row.undoes)
 
 
 def first_id_since(since: datetime) -> int | None:
@@ -235,67 +236,127 @@ def history_page(store, view: str = "all", text: str = "", limit: int = 200, aft
     """A page of entries, newest first; `after` is the key of the last row of the page before
     (`HistoryEntry.key`; a bare (id,) goes on below that id).
 
-    An operation's own entry (an import, the undo of one: the entry its records name as their `batch`)
-    is shown right above the newest of its records, where the list meets them, not below the oldest:
-    after an import of 100,000 users it is the first line, not the 200,001st. Its records are written
-    after it, in the same transaction, so it has the smallest id of them all; moving it costs two
-    look-ups by the batch index (migration 8) per operation met, and no sort."""
+    Entries are listed by group, newest group first: an operation (an import, the undo of one: the
+    entry its records name as their `batch`) is one group, its own entry first, then its records
+    newest first; any other entry is a group of its own, placed by its id. An operation's records are
+    written after its entry, so its entry has the smallest id of the group, and the group sits where
+    that entry is: after an import of 100,000 users it is the first line, not the 200,001st, and a
+    save another admin made while the import wrote (on PostgreSQL its id falls among the import's)
+    is listed above the import, never inside it. Keyed pages go on inside a group or below it; every
+    read is a range of an index (the id's, the view's own, the batch index of migration 8): the view
+    is never sorted."""
     found = _query(store, view, text, **where)
     if found is None:
         return []
     q, key = found
-    return history_words.name_references(_ordered(q, key, limit, after))
+    complete = view == "all" and not (text or "").strip() and not where  # every operation's own entry is in it
+    return history_words.name_references(_ordered(q, key, limit, after, complete))
 
 
-def _ordered(q, key, limit: int, after: tuple | None) -> list[HistoryEntry]:
-    """The page newest first, each operation's own entry (an import, its undo) right above its records."""
-    bound, moved_above = (after[0], len(after) > 1 and after[1] == 1) if after else (None, False)
-    heads = _Heads(q, key)
-    out: list[HistoryEntry] = []
-    while len(out) < limit:
-        page = q if bound is None else q.where(key <= bound if moved_above else key < bound)
-        rows = list(page.order_by(key.desc()).limit(limit))
-        for row in rows:
-            if row.batch is not None and not (moved_above and row.id == bound):
-                head = heads.above(row)
-                if head is not None:
-                    out.append(_entry(head, above=row.id))
-                    if len(out) == limit:
-                        return out
-            if not heads.moved(row):
-                out.append(_entry(row))
-                if len(out) == limit:
-                    return out
-        if len(rows) < limit:
-            return out
-        bound, moved_above = rows[-1].id, False
-    return out
+def _group(row) -> int:
+    return row.batch if row.batch is not None else row.id
 
 
-class _Heads:
-    """Which operations' entries a page moves above their records, asked of the view's own query."""
+def _ordered(q, key, limit: int, after: tuple | None, complete: bool = False) -> list[HistoryEntry]:
+    """The page newest first by (group, entry): each operation's own entry, then its records.
 
-    def __init__(self, q, key):
-        self.q, self.key = q, key
-        self.seen: set[int] = set()  # batches whose newest record in the view this page has met
-        self.found: dict[int, bool] = {}
+    The view's entries are read newest first a page at a time, as a list by id would (one query), and
+    the groups they hold are listed in order; only an operation's records take a query of their own
+    (the batch index). A page that holds nothing but an older operation's records skips them all
+    (`_next_group`)."""
+    rows: list = []
+    below = None  # the groups still to list are those under this id (None: all)
+    if after:
+        below = after[0]
+        if len(after) > 1:  # go on inside the group of the entry the page before ended with
+            rows += _members(q, key, after[0], after[1] if after[1] != after[0] else None, limit)
+    while len(rows) < limit:
+        want = limit - len(rows)
+        chunk = list((q if below is None else q.where(key < below)).order_by(key.desc()).limit(want))
+        floor = chunk[-1].id if len(chunk) == want else None  # every entry from here up to `below` is in it
+        groups = {_group(r) for r in chunk if floor is None or _group(r) >= floor}
+        if below is not None and not complete:
+            groups |= _groups_above(q, key, below, floor)
+        own = {r.id: r for r in chunk if r.batch is None}
+        if not groups:
+            group = _next_group(q, key, below, complete) if floor is not None else None
+            if group is None:
+                break
+            groups, found = {group}, q.where(key == group).first()
+            if found is not None:
+                own[group] = found
+        operations = _operations([g for g in groups if g in own])
+        for group in sorted(groups, reverse=True):
+            if group in own:
+                rows.append(own[group])
+            if group in operations or group not in own:
+                rows += _members(q, key, group, None, limit - len(rows))
+            if len(rows) >= limit:
+                break
+        below = min(groups)
+    return [_entry(r) for r in rows[:limit]]
 
-    def above(self, row: ChangeEntry) -> ChangeEntry | None:
-        """The operation's entry to show above `row`: when `row` is its newest record in the view."""
-        if row.batch in self.seen:
-            return None
-        self.seen.add(row.batch)
-        if self.q.where(ChangeEntry.batch == row.batch, self.key > row.id).exists():
-            return None  # a newer record of it is above, on an earlier page
-        return self.q.where(ChangeEntry.id == row.batch).first()
 
-    def moved(self, row: ChangeEntry) -> bool:
-        """Whether an operation's own entry is shown above its records instead of here."""
-        if row.kind != "import":
-            return False
-        if row.id not in self.found:
-            self.found[row.id] = self.q.where(ChangeEntry.batch == row.id).exists()
-        return self.found[row.id]
+def _operations(ids: list[int]) -> set[int]:
+    """Which of these entries have records (an operation's own entries): one look-up in the batch index
+    each, that stops at the first record (not a DISTINCT, which would read all 100,000 of an import's)."""
+    if not ids:
+        return set()
+    record = ChangeEntry.alias()
+    has = fn.EXISTS(record.select(record.id).where(record.batch == ChangeEntry.id))
+    return {r.id for r in ChangeEntry.select(ChangeEntry.id).where(ChangeEntry.id.in_(ids), has)}
+
+
+def _groups_above(q, key, below: int, floor: int | None) -> set[int]:
+    """Groups under `below` (down to `floor`) that may have records in the view above it while the view
+    lacks their own entry (a filter, --since): their records are listed in their group's place. Asked of
+    the batch index, for the operations whose entries start in that range (a group found here with no
+    record in the view lists nothing); when the view ends in this page, of the view's entries above."""
+    if floor is None:
+        older = q.select(ChangeEntry.batch).where(ChangeEntry.batch.is_null(False), ChangeEntry.batch < below,
+                                                   key >= below)
+    else:
+        older = ChangeEntry.select(ChangeEntry.batch).where(
+            ChangeEntry.batch.is_null(False), ChangeEntry.batch >= floor, ChangeEntry.batch < below,
+            ChangeEntry.id >= below)
+    return {r.batch for r in older.distinct()}
+
+
+def _members(q, key, group: int, before: int | None, limit: int) -> list:
+    """An operation's records in the view, newest first (below `before`): the batch index's range."""
+    if limit <= 0:
+        return []
+    page = q.where(ChangeEntry.batch == group)
+    if before is not None:
+        page = page.where(key < before)
+    return list(page.order_by(key.desc()).limit(limit))
+
+
+def _next_group(q, key, below: int | None, complete: bool) -> int | None:
+    """The newest group under `below` that has an entry in the view (its id), or None.
+
+    An entry's group is at most its id. So, newest entry first under `below`: that entry's group is
+    the answer unless an entry between the group and it is of a newer group (a save made while an
+    operation wrote, on PostgreSQL), looked for among the entries in that range that are not the
+    group's (an operation's own records are skipped there; they are rarely more than the entries of
+    one import above the newest other entry). A view without the operation's own entry may also have
+    records of an older group above `below`: the batch index finds the newest such group."""
+    newest = q if below is None else q.where(key < below)
+    row = newest.order_by(key.desc()).first()
+    best = None
+    if row is not None:
+        best, top = _group(row), row.id
+        while best < top:
+            row = (q.where(key > best, key < top, ChangeEntry.batch.is_null(True) | (ChangeEntry.batch > best))
+                   .order_by(key.desc()).first())
+            if row is None:
+                break
+            best, top = _group(row), row.id
+    if below is not None and not complete:
+        for group in sorted(_groups_above(q, key, below, None if best is None else best + 1), reverse=True):
+            if q.where(ChangeEntry.batch == group, key >= below).exists():
+                return group
+    return best
 
 
 COUNT_CAP = 10_000  # a list counts this many matches at most (+1): more shows as "10,000+"

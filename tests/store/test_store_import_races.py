@@ -169,8 +169,6 @@ def test_the_undo_of_an_import_that_updated_records_refuses_once_one_changed_sin
     assert AppUser.get_by_id(bob.id).full_name == "Edited by B"
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet (issue 22, item 6): on PostgreSQL another admin's save during "
-                                       "an import takes an entry id among the import's, and history lists by id")
 def test_another_admins_save_during_an_import_is_not_listed_inside_the_imports_group(team):
     """Issue 22, item 6 ("the import entry sorts with its records"), on PostgreSQL: A's import is held
     half-written (its insert of dave@ waits on another admin's uncommitted insert of that address) while
