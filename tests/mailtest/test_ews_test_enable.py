@@ -156,6 +156,18 @@ def test_server_busy_back_off_is_honoured_within_the_timeout(sqlite_store, ews):
     assert [r.code for r in ews.server.requests if r.status] [-2:] == ["ErrorServerBusy", None]
 
 
+def test_server_busy_again_and_again_is_waited_out_while_the_timeout_allows(sqlite_store, ews):
+    """Five busy answers in a row (a busy spell, as a storm of Graph 429s): each back-off is waited out (at
+    least 1 s apart), the sixth try reads the folder, and the mailbox is a success, not throttled. (It gave
+    up after three waits, with most of its 30 s still left.)"""
+    ews.server.fail_next("ErrorServerBusy", "The server cannot service this request right now.", back_off_ms=50,
+                         count=5)
+    profile = ews_profile(sqlite_store, ews, timeout_seconds=30)
+    outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile, act=0, outgoing=0).id)
+    assert outcome.checks["incoming"].status == S, outcome.as_dict()
+    assert [r.code for r in ews.server.requests if r.status][-6:] == ["ErrorServerBusy"] * 5 + [None]
+
+
 def test_server_busy_beyond_the_timeout_is_not_run_not_failure(sqlite_store, ews):
     ews.server.fail_next("ErrorServerBusy", "The server cannot service this request right now.",
                          back_off_ms=297749, count=None)
