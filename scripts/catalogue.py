@@ -67,9 +67,39 @@ def declared() -> list[tuple[str, str | None, str]]:
     from mailbox_tui.ui.widgets import keybar
 
     out += [(short, keybar.KEY_BAR, "mailbox_tui/ui/widgets/keybar.py") for short in keybar.SHORT.values()]
+    for where, column_set in list_columns():
+        out += [(c.title, COLUMN_TITLE, where) for c in column_set]
+    out += [(word, LIST_CELL, "mailbox_tui/ui/widgets/record_table.py") for word in list_cells()]
     for option_set in options.Option.__subclasses__():
         out += [(label, None, "mailbox_tui/domain/options.py") for label in option_set._labels().values()]
     return out
+
+
+COLUMN_TITLE, LIST_CELL = "column", "list cell"  # as mailbox_tui/ui/widgets/record_table.py names them
+
+
+def list_columns() -> list[tuple[str, tuple]]:
+    """(module file, its columns) of every list: each column's title is translated under COLUMN_TITLE."""
+    import importlib
+
+    out = []
+    for name, attribute in (("widgets.record_table", "COLUMNS"), ("screens.users", "USER_COLUMNS"),
+                            ("screens.queues", "QUEUE_COLUMNS"), ("screens.profiles", "PROFILE_COLUMNS"),
+                            ("screens.health", "HEALTH_COLUMNS"), ("screens.history", "HISTORY_COLUMNS")):
+        module = importlib.import_module(f"mailbox_tui.ui.{name}")
+        out.append((f"mailbox_tui/ui/{name.replace('.', '/')}.py", getattr(module, attribute)))
+    return out
+
+
+def list_cells() -> list[str]:
+    """The words a narrow column shows (record_table.cell): kinds, test statuses, approvals, methods."""
+    from mailbox_tui.domain.options import ApprovalStatus, MailboxKind, TestStatus
+    from mailbox_tui.ui.widgets import record_table
+
+    words = [m.label for m in (*MailboxKind, *TestStatus)]
+    words += [m.label.replace(" Approval", "") for m in ApprovalStatus]
+    words += [word for by_code in record_table.SHORT.values() for word in by_code.values()]
+    return list(dict.fromkeys(words))
 
 
 def read_po(language: str, locale: Path = LOCALE):

@@ -151,3 +151,24 @@ def test_the_installed_command_reads_lang_from_the_environment(tmp_path):
                                    "PYTHONPATH": str(ROOT)}, timeout=60)
         assert done.returncode == 0 and "--lang" in done.stdout, done.stderr
 
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_every_list_column_title_and_narrow_word_fits_its_column(language):
+    """A column's title, and each word a narrow column can show, fit its width in each language (a word
+    cut with … would read as another)."""
+    from mailbox_tui.domain.options import MailboxKind
+    from mailbox_tui.ui.widgets.record_table import COLUMNS, SHORT, cell, short_approval
+
+    i18n.use(language)
+    for _where, columns in catalogue.list_columns():
+        for c in columns:
+            assert len(i18n.pgettext("column", c.title)) <= c.width, (c.key, i18n.pgettext("column", c.title))
+    width = {c.key: c.width for c in COLUMNS}
+    words = {"kind": [m.label for m in MailboxKind], "status": [m.label for m in TestStatus],
+             "approval": [short_approval(code) for code in ApprovalStatus],
+             **{key: list(SHORT[key].values()) for key in ("incoming", "outgoing", "act")}}
+    for key, said in words.items():
+        for word in said:
+            shown_word = word if key == "approval" else cell(word)
+            assert 0 < len(shown_word) <= width[key], (key, shown_word)

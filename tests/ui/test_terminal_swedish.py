@@ -14,8 +14,9 @@ def organisation(tmp_path_factory):
 
 
 @pytest.mark.parametrize("lang,words", [
-    ("sv_SE.UTF-8", ("Aktiva postlådor", "Hjälp", "Allmänt", "Autentiseringsuppgifter", "E-postadress")),
-    ("C.UTF-8", ("Active Mailboxes", "Help", "General", "Credentials", "Email Address")),
+    ("sv_SE.UTF-8", ("Aktiva postlådor", "Hjälp", "Allmänt", "Autentiseringsuppgifter", "E-postadress",
+                     "Serverprofil")),
+    ("C.UTF-8", ("Active Mailboxes", "Help", "General", "Credentials", "Email Address", "Server Profile")),
 ])
 def test_the_installed_app_speaks_the_language_of_lang(organisation, tmp_path, lang, words):
     path, key, acting = organisation
@@ -24,10 +25,11 @@ def test_the_installed_app_speaks_the_language_of_lang(organisation, tmp_path, l
            "XDG_DATA_HOME": str(home / ".local" / "share"), "LANG": lang, "LC_ALL": "", "LC_MESSAGES": ""}
     term = TerminalApp(["--db", f"sqlite:///{path}", "--as", acting, "--no-mouse"], env)
     try:
-        first, keys_word, general, credentials, email = words
+        first, keys_word, general, credentials, email, profile_column = words
         term.wait_for(first)
         term.wait_for(keys_word)
-        term.wait_quiet()
+        screen = term.wait_quiet()
+        assert email in screen and profile_column in screen  # the list's column titles
         term.press("down", "enter")
         term.wait_for(general)
         screen = term.wait_for(credentials)

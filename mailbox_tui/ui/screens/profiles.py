@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Select
 
-from ...i18n import N_
+from ...i18n import N_, shown
 from ...domain.availability import profile_fields
 from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields, secret_fields
 from ...domain.fields import Field as Declared
@@ -30,7 +30,7 @@ from .record_list import RecordListScreen
 
 PROFILE_COLUMNS = (
     Column("name", "Name", 20, lambda r: r.name, sortable=False),
-    Column("type", "Server Type", 24, lambda r: ServerType.label_of(r.server_type), sortable=False),
+    Column("type", "Server Type", 24, lambda r: shown(ServerType.label_of(r.server_type)), sortable=False),
     Column("incoming", "Incoming Server", 20, lambda r: r.incoming_location, sortable=False),
     Column("mailboxes", "Mailboxes", 9, lambda r: f"{r.mailboxes:>9,}", sortable=False),
 )

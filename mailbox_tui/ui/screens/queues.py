@@ -16,7 +16,7 @@ from ...store import lookups, queries, services
 from ..plain import Plain, visible
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
-from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
+from ..widgets.record_table import SHORT, Column, RecordTable, cell, short_approval
 from .declared_form import DeclaredForm
 from ..widgets.completing import CompletingInput, UserEmailSuggester
 from .record_form import FORM_CSS, RecordFormScreen
@@ -28,8 +28,8 @@ QUEUE_COLUMNS = (
     Column("email", "Email", 24, lambda r: r.email, sortable=False),
     Column("owner", "Owner", 22, lambda r: r.owner_email, sortable=False),
     Column("approval", "Approval", 8, lambda r: short_approval(r.approval), sortable=False),
-    Column("incoming", "Incoming", 8, lambda r: SHORT["incoming"].get(r.incoming, "?"), sortable=False),
-    Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?"), sortable=False),
+    Column("incoming", "Incoming", 8, lambda r: cell(SHORT["incoming"].get(r.incoming, "?")), sortable=False),
+    Column("outgoing", "Outgoing", 8, lambda r: cell(SHORT["outgoing"].get(r.outgoing, "?")), sortable=False),
 )
 
 

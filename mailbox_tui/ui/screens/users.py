@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
-from ...i18n import N_
+from ...i18n import N_, shown
 from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
@@ -18,7 +18,7 @@ from ...store.database import StoreError
 from ..plain import Plain, visible
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
-from ..widgets.record_table import SHORT, Column, RecordTable, short_approval
+from ..widgets.record_table import SHORT, Column, RecordTable, cell, short_approval
 from .declared_form import DeclaredForm
 from .record_form import FORM_CSS, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
@@ -28,10 +28,10 @@ from ..db_trouble import GuardsDatabase
 USER_COLUMNS = (
     Column("name", "Full Name", 22, lambda r: r.full_name, sortable=False),
     Column("email", "Primary Email", 26, lambda r: r.email, sortable=False),
-    Column("state", "Status", 8, lambda r: RecordState.label_of(r.state), sortable=False),
+    Column("state", "Status", 8, lambda r: shown(RecordState.label_of(r.state)), sortable=False),
     Column("approval", "Approval", 8, lambda r: short_approval(r.approval), sortable=False),
-    Column("incoming", "Incoming", 8, lambda r: SHORT["incoming"].get(r.incoming, "?"), sortable=False),
-    Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?"), sortable=False),
+    Column("incoming", "Incoming", 8, lambda r: cell(SHORT["incoming"].get(r.incoming, "?")), sortable=False),
+    Column("outgoing", "Outgoing", 8, lambda r: cell(SHORT["outgoing"].get(r.outgoing, "?")), sortable=False),
 )
 
 

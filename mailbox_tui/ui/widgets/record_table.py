@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...i18n import N_
+from ...i18n import N_, pgettext
 from ...domain.options import ApprovalStatus, MailboxKind, TestStatus
 from ...domain.outside_text import visible
 from ...store.database import is_unreachable
@@ -28,6 +28,16 @@ SHORT = {
     "outgoing": {0: "None", 1: "Outlook", 2: "Server"},
     "act": {0: "Outlook", 1: "Server", 2: "None"},
 }
+
+
+# The catalogue's contexts for a list's words: a column's title, and a word in a narrow column (each
+# language has its own that fits: "Fel" for Failure in a column of 7, where the form says "Misslyckades").
+COLUMN_TITLE, LIST_CELL = "column", "list cell"
+
+
+def cell(text: str) -> str:
+    """A word of a narrow column (an option's label, a SHORT word) in the admin's language."""
+    return pgettext(LIST_CELL, text) if text else text
 
 
 @dataclass(frozen=True)
@@ -42,12 +52,12 @@ class Column:
 COLUMNS = (
     Column("name", "Name", 23, lambda r: r.name),
     Column("email", "Email Address", 27, lambda r: r.email),
-    Column("kind", "Kind", 7, lambda r: MailboxKind.label_of(r.kind)),
+    Column("kind", "Kind", 7, lambda r: cell(MailboxKind.label_of(r.kind))),
     Column("profile", "Server Profile", 16, lambda r: r.profile_name, sortable=False),
-    Column("incoming", "Incoming", 8, lambda r: SHORT["incoming"].get(r.incoming, "?")),
-    Column("outgoing", "Outgoing", 8, lambda r: SHORT["outgoing"].get(r.outgoing, "?")),
-    Column("act", "ACT", 7, lambda r: SHORT["act"].get(r.act, "?")),
-    Column("status", "Status", 7, lambda r: TestStatus.label_of(r.mailbox_status), sortable=False),
+    Column("incoming", "Incoming", 8, lambda r: cell(SHORT["incoming"].get(r.incoming, "?"))),
+    Column("outgoing", "Outgoing", 8, lambda r: cell(SHORT["outgoing"].get(r.outgoing, "?"))),
+    Column("act", "ACT", 7, lambda r: cell(SHORT["act"].get(r.act, "?"))),
+    Column("status", "Status", 7, lambda r: cell(TestStatus.label_of(r.mailbox_status)), sortable=False),
     Column("approval", "Approval", 8, lambda r: short_approval(r.approval)),
     Column("tested", "Tested", 16, lambda r: r.test_completed_on.strftime("%Y-%m-%d %H:%M")
            if r.test_completed_on else ""),
@@ -232,7 +242,7 @@ class RecordTable(GuardsDatabase, ScrollView, can_focus=True):
             titles = []
             for c in self.columns:
                 arrow = ("▼" if self.descending else "▲") if c.key == self.sort else ""
-                titles.append(_fit(c.title + arrow, c.width))
+                titles.append(_fit(pgettext(COLUMN_TITLE, c.title) + arrow, c.width))
             return self._shown(" " + " ".join(titles), scroll_x, width), style
         index = scroll_y + y - 1
         if index >= self.count:
@@ -318,8 +328,8 @@ class RecordTable(GuardsDatabase, ScrollView, can_focus=True):
 
 
 def short_approval(code: int) -> str:
-    """Approved, Pending, Rejected or Empty: the approval status in a column of 8."""
-    return ApprovalStatus.label_of(code).replace(" Approval", "")
+    """Approved, Pending, Rejected or Empty: the approval status in a column of 8 (in the admin's language)."""
+    return cell(ApprovalStatus.label_of(code).replace(" Approval", ""))
 
 
 def _fit(text: str, width: int) -> str:
