@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.exchange import EWS_RETIREMENT, uses_graph
+from ..domain.exchange import EWS_RETIREMENT, EWS_SHUTDOWN, EWS_SHUTDOWN_DATE, GRAPH_URL, uses_graph
 from ..domain.oauth import MAIL_OAUTH_METHODS, OAUTH_METHODS
 from ..domain.options import EXCHANGE_TYPES, AuthMethod, ServerType
 from ..store import services
 from ..store.crypto import SecretUnreadable
-from ..store.models import EmailServerProfile, Mailbox
+from ..store.models import EmailServerProfile, Mailbox, utcnow
 from .oauth import TokenCache, TokenError, token_now, token_request
 from .plan import profile_endpoint
 from .probes import TLS, Credentials, Endpoint, ProbeResult, fetch_certificate, probe
@@ -113,10 +113,11 @@ def _graph_check(store, profile, tokens: TokenCache) -> ConnectionCheck:
     return ConnectionCheck("incoming", ep, None, note)
 
 
-def _ews_check(store, profile, tokens: TokenCache) -> ConnectionCheck:
+def _ews_check(store, profile, tokens: TokenCache, online: bool = False) -> ConnectionCheck:
     """Exchange Server (issue 23): the sign-in and a GetFolder of the first mailbox's Inbox through EWS, with the
-    credentials Authenticate Using names (the mailbox's own only when it allows them)."""
-    from .exchange_plan import ews_endpoint, ews_token_request, location_of
+    credentials Authenticate Using names (the mailbox's own only when it allows them). `online`: Exchange
+    Online's EWS, with the app-only token Test & Enable uses there (exchange_plan.ews_online_token_request)."""
+    from .exchange_plan import GRAPH_METHODS, ews_endpoint, ews_online_token_request, ews_token_request, location_of
 
     row = (Mailbox.select(Mailbox.id, Mailbox.email, Mailbox.username, Mailbox.allow_credentials)
            .where(Mailbox.profile == profile.id).order_by(Mailbox.id).first())
@@ -128,7 +129,13 @@ def _ews_check(store, profile, tokens: TokenCache) -> ConnectionCheck:
                                                     "folders, so nothing was tried.")
     method, address = profile.auth_method, row.email.strip()
     try:
-        if method == AuthMethod.PROFILE_CREDENTIALS:
+        if online and method in GRAPH_METHODS:
+            request = token_request(profile, method, address, services.profile_oauth_secrets(store, profile))
+            if isinstance(request, str):
+                return ConnectionCheck("incoming", ep, None, request)
+            credentials = Credentials(address, "", oauth=(ews_online_token_request(request, profile), tokens),
+                                      mailbox=address, impersonate=True)
+        elif method == AuthMethod.PROFILE_CREDENTIALS:
             username, password = services.profile_credentials(store, profile, outgoing=False)
             credentials = Credentials(username, password, mailbox=address, impersonate=True)
         elif method == AuthMethod.WINDOWS_INTEGRATED:
@@ -151,7 +158,8 @@ def _ews_check(store, profile, tokens: TokenCache) -> ConnectionCheck:
     return ConnectionCheck("incoming", ep, probe(ep, credentials))
 
 
-def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
+def test_connection(store, profile_id: int, clock=utcnow) -> list[ConnectionCheck]:
+    """F8: each direction of the profile tried for real (`clock`: today, for EWS in Exchange Online)."""
     profile = EmailServerProfile.get_by_id(profile_id)
     tokens = TokenCache()  # one token for both directions
     if profile.server_type in EXCHANGE_TYPES:
@@ -161,8 +169,16 @@ def test_connection(store, profile_id: int) -> list[ConnectionCheck]:
             return [_graph_check(store, profile, tokens)]
         if profile.server_type in (ServerType.EXCHANGE, ServerType.EXCHANGE_HYBRID):
             return [_ews_check(store, profile, tokens)]
-        out = [ConnectionCheck("incoming", None, None, "EWS in Exchange Online is tested by Test & Enable on a "
-                               f"mailbox, not here: {EWS_RETIREMENT} (rule P16).")]
+        if clock().date() < EWS_SHUTDOWN_DATE and profile.auth_method in GRAPH_METHODS:
+            # Exchange Online's EWS until it is shut down (rule P16): read as Test & Enable reads it, and warned
+            warning = ConnectionCheck("incoming", None, None, f"Warning, EWS in Exchange Online: {EWS_RETIREMENT}. "
+                                                              f"Set the profile's location to {GRAPH_URL} before "
+                                                              f"{EWS_SHUTDOWN} (rule P16).")
+            if _first_address(profile.id):
+                return [_ews_check(store, profile, tokens, online=True), warning]
+            return [warning, _token_only(store, profile, tokens)]  # no mailbox to read: the app registration
+        out = [ConnectionCheck("incoming", None, None, "EWS in Exchange Online cannot be read here: "
+                               f"{EWS_RETIREMENT} (rule P16).")]
         if profile.auth_method in OAUTH_METHODS:  # the token step still tells whether the app registration works
             out.append(_token_only(store, profile, tokens))
         return out

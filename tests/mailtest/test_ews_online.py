@@ -123,3 +123,28 @@ def test_an_app_scoped_to_other_mailboxes_cannot_impersonate(sqlite_store, hybri
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile).id, clock=lambda: BEFORE)
     assert outcome.checks["incoming"].status == F
     assert "ErrorImpersonateUserDenied" in outcome.checks["incoming"].message
+
+
+def test_test_connection_reads_a_mailbox_through_exchange_onlines_ews_until_the_shutdown(sqlite_store, hybrid_ews):
+    """F8 (item 4) on an Exchange Online profile with an EWS URL: the token step and a read of the first mailbox's
+    Inbox through EWS, as Test & Enable does, with the retirement warning; from the shutdown, nothing is tried."""
+    from mailbox_tui.mailtest.connection import test_connection
+
+    profile = online_profile(sqlite_store, hybrid_ews)
+    mailbox(sqlite_store, profile)
+    online = hybrid_ews.ews.online
+    before = len(online.requests)
+    checks = test_connection(sqlite_store, profile.id, clock=lambda: BEFORE)
+    read, warning = checks
+    assert read.result is not None and read.result.ok, read
+    assert "alice@contoso.com" in read.result.message
+    assert warning.note.startswith("Warning, EWS in Exchange Online") and "1 April 2027" in warning.note
+    assert warning.result is None
+    answered = [r for r in online.requests[before:] if r.status == 200]
+    assert answered and all(r.scheme == "Bearer" and r.impersonated == "alice@contoso.com" for r in answered)
+    assert not any(secret in str(checks) for secret in SECRETS) and "eyJ" not in str(checks)
+
+    before = len(online.requests)
+    gone = test_connection(sqlite_store, profile.id, clock=lambda: SHUT_DOWN)
+    assert all(c.result is None for c in gone) and len(online.requests) == before
+    assert "cannot be read here" in gone[0].note
