@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the Graph and EWS servers, the token endpoint
 sys.path.insert(0, str(ROOT / "benchmarks"))  # latency_relay.py: the relay, the busy CPU
 
-from latency_relay import LatencyRelay, cpu_times  # noqa: E402
+from latency_relay import LatencyRelay, timed  # noqa: E402
 
 TENANT_DOMAIN_MAILBOX = "bench{:04d}@example.com"  # Graph: mailboxes of the test tenant
 EWS_MAILBOX = "bench{:04d}@contoso.com"  # EWS: mailboxes of the on-premises organisation
@@ -154,21 +154,12 @@ def timed_run(store, ids: list[int], concurrency: int, world: World, server, *, 
     from mailbox_tui.mailtest.runner import TestRunner
 
     world.endpoint.reset()
-    busy0, total0 = cpu_times()
-    own0 = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.perf_counter()
-    report = TestRunner(store, concurrency=concurrency).run(ids)
-    seconds = time.perf_counter() - started
-    busy1, total1 = cpu_times()
-    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    report, run = timed(lambda: TestRunner(store, concurrency=concurrency).run(ids), len(ids))
     if fail_on_failure and (report.failures or report.not_run or report.untested):
         bad = next((o for o in report.outcomes if o.failed or not o.tested), None)
         raise SystemExit(f"benchmark run had failures: {report.failures} failed, {len(report.not_run)} not run; "
                          f"first: {bad.as_dict()['alerts'] if bad else report.not_run[:3]}")
-    return {"report": report, "seconds": seconds, "rate": len(ids) / seconds, "count": len(ids),
-            "machine_busy": (busy1 - busy0) / max(1, total1 - total0),
-            "client_cpu": (own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime) / seconds,
-            "tokens": world.token_requests(), "requests": len(server.requests), "cores": os.cpu_count() or 1}
+    return {**run, "report": report, "tokens": world.token_requests(), "requests": len(server.requests)}
 
 
 def timed_cli_run(store, ids: list[int], concurrency: int, world: World, server) -> dict:
@@ -182,14 +173,9 @@ def timed_cli_run(store, ids: list[int], concurrency: int, world: World, server)
 
     emails = [m.email for m in Mailbox.select(Mailbox.email).where(Mailbox.id.in_(ids)).order_by(Mailbox.id)]
     world.endpoint.reset()
-    busy0, total0 = cpu_times()
-    child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "mailbox_tui", "--db", store.url, "test", "--concurrency",
-                           str(concurrency), *emails], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seconds = time.perf_counter() - started
-    busy1, total1 = cpu_times()
-    child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done, run = timed(lambda: subprocess.run(
+        [sys.executable, "-m", "mailbox_tui", "--db", store.url, "test", "--concurrency", str(concurrency), *emails],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), len(ids), resource.RUSAGE_CHILDREN)
     good = TestStatus.SUCCESS
     bad = (Mailbox.select().where(Mailbox.id.in_(ids) & ((Mailbox.incoming_status != good)
                                                           | (Mailbox.outgoing_status != good)
@@ -197,10 +183,7 @@ def timed_cli_run(store, ids: list[int], concurrency: int, world: World, server)
     if done.returncode != 0 or bad:
         raise SystemExit(f"benchmark run had failures: exit {done.returncode}, {bad} mailboxes not Success; "
                          f"{done.stderr.strip().splitlines()[-3:]}")
-    return {"seconds": seconds, "rate": len(ids) / seconds, "count": len(ids),
-            "machine_busy": (busy1 - busy0) / max(1, total1 - total0),
-            "client_cpu": (child1.ru_utime + child1.ru_stime - child0.ru_utime - child0.ru_stime) / seconds,
-            "tokens": world.token_requests(), "requests": len(server.requests), "cores": os.cpu_count() or 1,
+    return {**run, "tokens": world.token_requests(), "requests": len(server.requests),
             "runner": "mailbox-tui test, a process of its own"}
 
 

@@ -104,3 +104,25 @@ def cpu_times() -> tuple[int, int]:
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
     return sum(fields) - idle, sum(fields)
+
+
+def timed(work, count: int, who: int | None = None) -> tuple[object, dict]:
+    """work()'s result, and how long it took for `count` mailboxes: seconds, rate, the machine's busy share of
+    all its cores, and the CPU (in cores) of this process, or with `who` = resource.RUSAGE_CHILDREN of the
+    processes it waited for."""
+    import os
+    import resource
+    import time
+
+    who = resource.RUSAGE_SELF if who is None else who
+    busy0, total0 = cpu_times()
+    own0 = resource.getrusage(who)
+    started = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - started
+    busy1, total1 = cpu_times()
+    own1 = resource.getrusage(who)
+    return result, {"seconds": seconds, "rate": count / seconds, "count": count,
+                    "machine_busy": (busy1 - busy0) / max(1, total1 - total0),
+                    "client_cpu": (own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime) / seconds,
+                    "cores": os.cpu_count() or 1}

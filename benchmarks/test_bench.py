@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # tests/support/mailservers.py starts the servers
 sys.path.insert(0, str(ROOT / "benchmarks"))  # latency_relay.py: the relay, the busy CPU
 
-from latency_relay import LatencyRelay, cpu_times  # noqa: E402
+from latency_relay import LatencyRelay, timed  # noqa: E402
 
 
 # ---------------------------------------------------------------- measuring
@@ -39,25 +38,12 @@ from latency_relay import LatencyRelay, cpu_times  # noqa: E402
 def timed_run(store, ids: list[int], concurrency: int) -> dict:
     from mailbox_tui.mailtest.runner import TestRunner
 
-    busy0, total0 = cpu_times()
-    own0 = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.perf_counter()
-    report = TestRunner(store, concurrency=concurrency).run(ids)
-    seconds = time.perf_counter() - started
-    busy1, total1 = cpu_times()
-    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    report, run = timed(lambda: TestRunner(store, concurrency=concurrency).run(ids), len(ids))
     if report.failures or report.not_run:
         bad = next((o for o in report.outcomes if o.failed), None)
         raise SystemExit(f"benchmark run had failures: {report.failures} failed, {len(report.not_run)} not run; "
                          f"first: {bad.as_dict()['alerts'] if bad else report.not_run[:3]}")
-    cores = os.cpu_count() or 1
-    return {
-        "seconds": seconds,
-        "rate": len(ids) / seconds,
-        "machine_busy": (busy1 - busy0) / max(1, total1 - total0),  # share of all cores
-        "client_cpu": (own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime) / seconds,  # cores
-        "cores": cores,
-    }
+    return run
 
 
 def _bound(run: dict, concurrency: int, latency_ms: float) -> str:
