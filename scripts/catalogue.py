@@ -23,7 +23,7 @@ PACKAGE = ROOT / "mailbox_tui"
 LOCALE = PACKAGE / "locale"
 DOMAIN = "mailbox_tui"
 # The marks (mailbox_tui/i18n.py): what Babel extracts, and which arguments hold the words.
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+KEYWORDS = {"_": None, "N_": None, "say": None, "ngettext": (1, 2), "say_n": (1, 2), "pgettext": ((1, "c"), 2)}
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
