@@ -14,6 +14,7 @@ The language: `--lang sv|en`, else the app's remembered choice (settings.json, t
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 import re
@@ -64,6 +65,7 @@ def use(language: str) -> None:
     _language = language if language in LANGUAGES else ENGLISH
     _catalogue = (gettext.NullTranslations() if _language == ENGLISH else
                   gettext.translation(DOMAIN, LOCALE_DIR, languages=[_language], fallback=True))
+    _said_read_back.cache_clear()
 
 
 def current() -> str:
@@ -151,7 +153,14 @@ def said(text: str) -> str:
         return text
     if isinstance(text, Said):
         return _translate(text.template, text.plural, text.count, text.values)
-    return _said_stored(str(text), 0)
+    return _said_read_back(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _said_read_back(text: str) -> str:
+    """A stored sentence in the language of the moment (use() empties this cache): a list of history or
+    alerts shows the same sentences again and again."""
+    return _said_stored(text, 0)
 
 
 def _translate(template: str, plural: str | None, n: int | None, values: dict, depth: int = 0) -> str:
