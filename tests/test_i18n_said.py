@@ -98,3 +98,21 @@ def test_any_values_read_back_whole(tmp_path_factory, name, host):
             assert said(str(made)) == said(made) == f"Postlådan {name} nådde inte {host}. Kontrollera porten."
         finally:
             i18n.use(i18n.ENGLISH)
+
+
+@pytest.mark.parametrize("ids, complaints", [
+    (("{label} is required.",), 0),
+    (("{n} mailbox", "{n} mailboxes"), 0),
+    (("{what} {fix}",), 1),
+    (("{what}{fix}",), 1),
+    (("Answered {answer!r}.",), 1),
+    (("Took {seconds:.2f} s.",), 1),
+])
+def test_the_catalogue_check_refuses_a_template_that_cannot_be_read_back(ids, complaints):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import catalogue
+
+    assert len(catalogue.unreadable(ids)) == complaints
