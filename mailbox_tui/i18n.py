@@ -140,7 +140,7 @@ def say_n(singular: str, plural: str, n: int, /, **values) -> Said:
 
 
 def _said(template: str, plural: str | None, n: int | None, values: dict) -> Said:
-    fill = {**values, "n": n} if n is not None else values
+    fill = {**values, "n": f"{n:,}"} if n is not None else values  # a count: 1,000 as English writes it
     text = Said((plural if plural is not None and n != 1 else template).format(**fill))
     text.template, text.plural, text.count, text.values = template, plural, n, values
     return text

@@ -75,6 +75,7 @@ def test_plural_sentences_live_and_stored(swedish):
                      (100000, "100\u00a0000 postlådor testades.")):
         made = say_n("{n} mailbox was tested.", "{n} mailboxes were tested.", n)
         assert said(made) == words and said(str(made)) == words
+    assert say_n("{n} mailbox was tested.", "{n} mailboxes were tested.", 100000) == "100,000 mailboxes were tested."
 
 
 def test_what_the_catalogue_does_not_hold_is_shown_as_it_is(swedish):
