@@ -231,8 +231,8 @@ def cmd_import(args) -> int:
     if getattr(args, "json", False):
         _print(args, report.as_dict(), "")
     else:
-        for f in report.findings:
-            print(str(f), file=sys.stderr if f.is_error else sys.stdout)
+        for f in report.findings:  # "mailboxes[2] M1 error: …", the rule's message in the admin's language
+            print(str(f).removesuffix(f.message) + f.shown, file=sys.stderr if f.is_error else sys.stdout)
         if report.secrets_note:
             print(report.secrets_note)
         if report.errors:

@@ -69,3 +69,17 @@ def test_check_in_english_is_unchanged(broken):
     result = cli("check", "--db", broken, "--lang", "en")
     [m1] = lines_of(result, "M1")
     assert m1.endswith(" M1 error: Name is required.")
+
+
+def test_an_import_refused_by_a_rule_says_so_in_swedish_and_writes_nothing(broken, tmp_path):
+    path = tmp_path / "queues.json"
+    path.write_text(json.dumps({"queues": [{"name": "", "owner": "nobody@example.com"}]}), encoding="utf-8")
+    before = sqlite3.connect(tmp_path / "check.db").execute("select count(*) from queue").fetchone()
+    result = cli("import", path, "--db", broken, LANG="sv_SE.UTF-8")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "queues[1] Q1 error: Namn måste anges." in result.stderr.splitlines(), result.stderr
+    assert "Name is required" not in result.stderr
+    as_json = json.loads(cli("import", path, "--db", broken, "--json", LANG="sv_SE.UTF-8").stdout)
+    assert {"section": "queues", "row": 1, "rule": "Q1", "message": "Name is required."}.items() <= next(
+        f for f in as_json["findings"] if f["rule"] == "Q1" and f["field"] == "name").items()
+    assert sqlite3.connect(tmp_path / "check.db").execute("select count(*) from queue").fetchone() == before

@@ -27,7 +27,7 @@ from mailbox_tui.domain import exchange, rule_examples
 from mailbox_tui.domain.availability import mailbox_fields, profile_fields
 from mailbox_tui.domain.context import EmailUse, ProfileContext, QueueContext, Stage, UserContext
 from mailbox_tui.domain.findings import RuleViolation
-from mailbox_tui.domain.options import AuthMethod, IncomingMethod, MailboxKind, ServerType, TlsMode
+from mailbox_tui.domain.options import AuthMethod, IncomingMethod, MailboxKind, ServerType, TestStatus, TlsMode
 from mailbox_tui.domain.records import MailboxDraft, PasswordEdit
 from mailbox_tui.domain.rules import check_mailbox, check_profile, check_queue, check_user
 from mailbox_tui.domain.text import EMAIL_VALIDATOR_WORDS
@@ -250,3 +250,35 @@ def test_no_rule_message_is_left_in_english(swedish, case, profile, name_taken):
         assert finding.shown != finding.message, (finding.rule, finding.message)
         assert said(str(finding.message)) != finding.message, (finding.rule, finding.message)
         assert json.loads(json.dumps(finding.as_dict()))["message"] == str(finding.message)
+
+
+# ---------------------------------------------------------------- Test & Enable's lifecycle alerts (stored)
+
+
+def test_a_stored_lifecycle_alert_reads_back_in_swedish_and_is_stored_in_english(swedish):
+    """Alerts are stored in English (the database, logs); the alert list reads them back in Swedish."""
+    from mailbox_tui.domain.failures import CAUSE
+    from mailbox_tui.domain.lifecycle import RetrySettings, Verdict, decide, next_attempt_text
+
+    refused = Verdict(TestStatus.FAILURE, CAUSE["connect-refused"], "Connection refused")
+    state = MailboxDraft(MailboxKind.USER)
+    decision = decide(state, {"incoming_status": refused, "act_status": refused}, RetrySettings(),
+                      datetime(2026, 3, 1, 14, 30), "manual")
+    [(level, step, text)] = decision.alerts
+    assert text.startswith("Transient failure of incoming email and appointments, contacts and tasks (")
+    assert text.endswith("): retry 1 of 10 at 2026-03-01 14:35 UTC.")
+    assert said(str(text)).startswith("Tillfälligt fel för inkommande e-post och avtalade tider, "
+                                      "kontaktpersoner och uppgifter (")
+    assert said(str(text)).endswith("): nytt försök 1 av 10 kl. 2026-03-01 14:35 UTC.")
+    later = state.copy(**decision.values)
+    assert next_attempt_text(later, RetrySettings()) == "Nästa försök: 2026-03-01 14:35 UTC (nytt försök 1 av 10)"
+
+
+def test_every_way_an_alert_names_failed_directions_is_in_the_catalogue():
+    from itertools import combinations
+
+    from mailbox_tui.domain.lifecycle import DIRECTION_NAMES, DIRECTIONS
+
+    labels = [label.lower() for _, label in DIRECTIONS.values()]
+    named = {" and ".join(chosen) for k in (1, 2, 3) for chosen in combinations(labels, k)}
+    assert named == set(DIRECTION_NAMES)
