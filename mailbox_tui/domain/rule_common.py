@@ -105,20 +105,19 @@ EMAIL_TEXT = (f"must be a valid address (syntax only, no DNS lookup; special-use
 def option_rule(rule, field, code, allowed, options, kind) -> Iterator[Finding]:
     """M12, M13, M14: `code` must be one of the codes `kind` allows."""
     if code not in allowed:
-        kind, names = KIND_MAILBOX[kind](), choices(options, allowed)
+        mailbox, names = kind_of_mailbox(kind), choices(options, allowed)
         yield Finding(rule, field, E, say("“{option}” is not allowed for a {kind}: choose {options}.",
-                                          option=options(code).label, kind=kind, options=names)
+                                          option=options(code).label, kind=mailbox, options=names)
                       if code in set(options) else
                       say("Code {code} is not allowed for a {kind}: choose {options}.", code=code_text(code),
-                          kind=kind, options=names))
+                          kind=mailbox, options=names))
 
 
-# How a message names a kind of mailbox ("not allowed for a user mailbox").
-KIND_MAILBOX = {
-    MailboxKind.USER: lambda: say("user mailbox"),
-    MailboxKind.QUEUE: lambda: say("queue mailbox"),
-    MailboxKind.FORWARD: lambda: say("forward mailbox"),
-}
+def kind_of_mailbox(kind: MailboxKind) -> Said:
+    """How a message names a kind of mailbox ("not allowed for a user mailbox")."""
+    if kind == MailboxKind.USER:
+        return say("user mailbox")
+    return say("queue mailbox") if kind == MailboxKind.QUEUE else say("forward mailbox")
 
 
 _NAMES = ("first", "second", "then", "option")  # placeholders of our own words (i18n.OWN_WORDS)

@@ -90,6 +90,8 @@ def test_an_option_that_is_not_allowed_names_every_choice_in_swedish(swedish):
     assert many.shown == ("Kod 9 är inte tillåten för en användares postlåda: välj ”Inga”, ”Microsoft Dynamics 365 "
                           "för Outlook”, ”Synkronisering med servern eller e-postrouter” eller ”Postlåda för "
                           "vidarebefordran”.")
+    for stored in (finding, many):  # read back from a report's plain English text, the same Swedish
+        assert said(str(stored.message)) == stored.shown
 
 
 def test_m20_names_the_credential_in_swedish(swedish):
