@@ -57,7 +57,7 @@ class DefaultsPreviewScreen(GuardsDatabase, GuardsTypeahead, ModalScreen[bool]):
             for field, old, new in p.changes:
                 lines.append(f"  {NAMES[field]}: {_value(field, old, names)} → {_value(field, new, names)}")
             for f in p.findings:
-                lines.append(f"  {'✗' if f.severity is Severity.ERROR else '!'} {f.rule}: {f.message}")
+                lines.append(f"  {'✗' if f.severity is Severity.ERROR else '!'} {f.rule}: {f.shown}")
         if self.blocked:
             footer = "Some mailboxes would break a rule (✗): nothing can be applied. n / Escape: back."
         else:

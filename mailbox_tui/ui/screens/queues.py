@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
-from ...i18n import N_
+from ...i18n import N_, _
 from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
@@ -107,7 +107,8 @@ class QueueFormScreen(DeclaredForm, RecordFormScreen):
         if self.is_new:
             queue, _, findings = services.create_queue(self.app.store, draft)
             for f in findings:
-                self.notify(f"Its new mailbox: {f.message} ({f.rule})", severity="warning", timeout=10)
+                self.notify(_("Its new mailbox: {message} ({rule})").format(message=f.shown, rule=f.rule),
+                            severity="warning", timeout=10)
             return queue
         return services.update_queue(self.app.store, base, draft)
 

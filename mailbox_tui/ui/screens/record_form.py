@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
-from ...i18n import N_, _
+from ...i18n import N_, _, said
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...store.database import ConflictError, StoreError, is_unreachable
@@ -74,7 +74,7 @@ class Field(Vertical):
             shown = (f"→ completes to {visible(completion)}", "info")
         elif findings:  # a message may quote outside text: each one line, shown as written
             worst = min(findings, key=lambda f: ("error", "warning", "info").index(f.severity.value))
-            shown = ("\n".join(visible(f"{MARKS[f.severity]} {f.message} ({f.rule})") for f in findings),
+            shown = ("\n".join(visible(f"{MARKS[f.severity]} {f.shown} ({f.rule})") for f in findings),
                      worst.severity.value)
         elif locked_reason:
             shown = (locked_reason, "locked")
@@ -276,7 +276,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
                 widget.disabled = locked
             hidden = state is not None and not state.visible
             field.set_class(hidden, "hidden")
-            field.show(by_field.pop(field.field_name, []), state.reason if locked and not hidden else "")
+            field.show(by_field.pop(field.field_name, []), said(state.reason) if locked and not hidden else "")
         self.after_validate(draft)
         self._summary(by_field)
         self.validations += 1
@@ -286,7 +286,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         summary = self.query_one("#summary", Plain)
         errors = [f for f in self.findings if f.severity is Severity.ERROR]
         warns = [f for f in self.findings if f.severity is Severity.WARNING]
-        extra = [f"{f.rule}: {f.message}" for fs in unplaced.values() for f in fs if f.severity is not Severity.INFO]
+        extra = [f"{f.rule}: {f.shown}" for fs in unplaced.values() for f in fs if f.severity is not Severity.INFO]
         self._refused = self._refused and bool(errors)  # "Not saved" lasts as long as its cause
         text = f"{len(errors)} error(s), {len(warns)} warning(s)" if (errors or warns) else "No problems found."
         text = f"Not saved: {text}" if self._refused else text
@@ -341,7 +341,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
             self.keep_secrets = keep
             self._save(draft, self.base, close)
 
-        ask_keep_secrets(self.app, [f.message for f in moves], decide)
+        ask_keep_secrets(self.app, [f.shown for f in moves], decide)
 
     def _save(self, draft, base, close: bool) -> None:
         try:
@@ -351,7 +351,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
             return
         except RuleViolation as exc:  # someone else's change made it invalid since the last check
             self.validate()
-            self.notify(f"Not saved: {exc}", severity="error", timeout=8)
+            self.notify(f"Not saved: {exc.shown}", severity="error", timeout=8)
             return
         except StoreError as exc:
             if is_unreachable(exc):

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
-from ...i18n import N_, shown
+from ...i18n import N_, _, say, shown
 from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
@@ -180,16 +180,17 @@ class UserFormScreen(DeclaredForm, RecordFormScreen):
         if self.is_new or not email_changed(self.base.email, draft.email):
             return []
         org = services.org_settings(self.app.store)
-        text = "Saving also changes the email address of the user's mailbox (M4)"
-        if org.approval_required_users:
-            text += " and sets its approval back to Pending Approval (M18)"
-        return [Finding("M4", "email", Severity.INFO, text + ".")]
+        text = (say("Saving also changes the email address of the user's mailbox (M4) and sets its approval back to "
+                    "Pending Approval (M18).") if org.approval_required_users else
+                say("Saving also changes the email address of the user's mailbox (M4)."))
+        return [Finding("M4", "email", Severity.INFO, text)]
 
     def write(self, draft, base):
         if self.is_new:
             user, _, findings = services.create_user(self.app.store, draft)
             for f in findings:
-                self.notify(f"Its new mailbox: {f.message} ({f.rule})", severity="warning", timeout=10)
+                self.notify(_("Its new mailbox: {message} ({rule})").format(message=f.shown, rule=f.rule),
+                            severity="warning", timeout=10)
             return user
         return services.update_user(self.app.store, base, draft)
 
