@@ -84,8 +84,8 @@ class Watcher:
             if self.summary.released:
                 n = self.summary.released
                 self.note(Line(f"released {n} mailbox(es) an earlier watch left claimed", ngettext(
-                    "released {n} mailbox an earlier watch left claimed",
-                    "released {n} mailboxes an earlier watch left claimed", n).format(n=n)))
+                    "released {n} mailbox(es) an earlier watch left claimed",
+                    "released {n} mailbox(es) an earlier watch left claimed", n).format(n=n)))
         while not self.stop.is_set():
             if not self.round():
                 self.stop.wait(self.settings.tick)
@@ -189,16 +189,16 @@ class Line(str):
 def _directions(outcome, words: Callable[[str], str]) -> str:
     """incoming Success, outgoing Failure at authentication (permanent: credentials refused); `words`: str for
     English, i18n.shown for the admin's language."""
-    said = []
+    parts = []
     for c in outcome.checks.values():
         status = words(TestStatus.label_of(c.status))
         if c.status == TestStatus.FAILURE and c.cause:
             if words is str:
-                said.append(f"{c.direction} {status} at {c.step} ({c.cause.kind}: {c.cause.label})")
+                parts.append(f"{c.direction} {status} at {c.step} ({c.cause.kind}: {c.cause.label})")
             else:
-                said.append(_("{direction} {status} at {step} ({kind}: {cause})").format(
+                parts.append(_("{direction} {status} at {step} ({kind}: {cause})").format(
                     direction=words(c.direction), status=status, step=said(c.step), kind=words(c.cause.kind),
                     cause=words(c.cause.label)))
         else:
-            said.append(f"{words(c.direction)} {status}")
-    return ", ".join(said)
+            parts.append(f"{words(c.direction)} {status}")
+    return ", ".join(parts)
