@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.context import Stage
-from ..domain.failures import MAILBOX, PERMANENT, SERVER, TRANSIENT, Cause, classify
+from ..domain.failures import Cause, classify
 from ..domain.findings import Finding, errors
 from ..domain.options import (
     EXCHANGE_TYPES,
@@ -39,6 +39,7 @@ from ..store.models import EmailServerProfile, Mailbox, utcnow
 from ..store.services import AlertDraft
 from .oauth import TokenCache, TokenRequest, token_request
 from .probes import IMAP, POP3, SMTP, Credentials, Endpoint, ProbeResult
+from .alerts import alert, note, rule_step
 from .redact import Redactor
 
 from .directions import (  # noqa: F401 (the directions' names are read from here too)
@@ -155,8 +156,8 @@ class MailboxTestPlan:
                 outcomes[direction] = DirectionResult(direction, int(check.status), check.step,
                                                    redact(check.message), check.rule, cause=cause)
                 if check.status == TestStatus.FAILURE and not check.rule:
-                    alerts.append(AlertDraft("error", check.step, redact(_alert(
-                        "plain", cause, what=DIRECTION_LABELS[direction], why=check.message))))
+                    alerts.append(AlertDraft("error", check.step, redact(alert(
+                        "plain", direction, cause, why=check.message))))
                 continue
             result = results[direction]
             status = TestStatus.SUCCESS if result.ok else TestStatus.NOT_RUN if result.deferred else TestStatus.FAILURE
@@ -167,64 +168,18 @@ class MailboxTestPlan:
             outcomes[direction] = DirectionResult(direction, int(status), result.step, redact(message), probe=result,
                                                   cause=cause)
             if result.deferred:  # throttled: said as a warning, the status left Not Run
-                alerts.append(AlertDraft("warning", result.step, redact(_alert(
-                    "deferred", cause, what=DIRECTION_LABELS[direction], where=check.endpoint.label,
+                alerts.append(AlertDraft("warning", result.step, redact(alert(
+                    "deferred", direction, cause, where=check.endpoint.label,
                     why=result.message))))
             elif not result.ok:
                 kind = "answered" if result.server_answer else "failed"
-                alerts.append(AlertDraft("error", result.step, redact(_alert(
-                    kind, cause, what=DIRECTION_LABELS[direction], where=check.endpoint.label, step=result.step,
+                alerts.append(AlertDraft("error", result.step, redact(alert(
+                    kind, direction, cause, where=check.endpoint.label, step=result.step,
                     why=result.message, answer=result.server_answer))))
             elif check.warning:
-                alerts.append(AlertDraft("warning", result.step, redact(say(_NOTES[direction], why=check.note))))
+                alerts.append(AlertDraft("warning", result.step, redact(note(direction, check.note))))
         return MailboxOutcome(self.mailbox_id, self.name, self.email, outcomes, _unique(alerts),
                               completed_on or utcnow(), self.version, self.profile_version)
-
-
-def rule_step(rule: str) -> str:
-    """The step of a failure a rule found (stored in English: "rule M5")."""
-    return say("rule {rule}", rule=rule)
-
-
-# A failure's alert: what failed and why, then its cause (domain/failures.describe's words written out, so a
-# stored alert reads back into the admin's language without guessing where the explanation ends).
-_ALERTS = {
-    ("plain", TRANSIENT, SERVER): N_("{what}: {why} Transient failure ({cause}, the server's)."),
-    ("plain", TRANSIENT, MAILBOX): N_("{what}: {why} Transient failure ({cause}, this mailbox's)."),
-    ("plain", PERMANENT, SERVER): N_("{what}: {why} Permanent failure ({cause}, the server's)."),
-    ("plain", PERMANENT, MAILBOX): N_("{what}: {why} Permanent failure ({cause}, this mailbox's)."),
-    ("deferred", TRANSIENT, SERVER): N_("{what}, {where}, not tested: {why} Transient failure ({cause}, the server's)."),
-    ("deferred", TRANSIENT, MAILBOX): N_("{what}, {where}, not tested: {why} Transient failure ({cause}, this "
-                                         "mailbox's)."),
-    ("deferred", PERMANENT, SERVER): N_("{what}, {where}, not tested: {why} Permanent failure ({cause}, the server's)."),
-    ("deferred", PERMANENT, MAILBOX): N_("{what}, {where}, not tested: {why} Permanent failure ({cause}, this "
-                                         "mailbox's)."),
-    ("failed", TRANSIENT, SERVER): N_("{what}, {where}, failed at {step}: {why} Transient failure ({cause}, the "
-                                      "server's)."),
-    ("failed", TRANSIENT, MAILBOX): N_("{what}, {where}, failed at {step}: {why} Transient failure ({cause}, this "
-                                       "mailbox's)."),
-    ("failed", PERMANENT, SERVER): N_("{what}, {where}, failed at {step}: {why} Permanent failure ({cause}, the "
-                                      "server's)."),
-    ("failed", PERMANENT, MAILBOX): N_("{what}, {where}, failed at {step}: {why} Permanent failure ({cause}, this "
-                                       "mailbox's)."),
-    ("answered", TRANSIENT, SERVER): N_("{what}, {where}, failed at {step}: {why} Server answered: {answer} "
-                                        "Transient failure ({cause}, the server's)."),
-    ("answered", TRANSIENT, MAILBOX): N_("{what}, {where}, failed at {step}: {why} Server answered: {answer} "
-                                         "Transient failure ({cause}, this mailbox's)."),
-    ("answered", PERMANENT, SERVER): N_("{what}, {where}, failed at {step}: {why} Server answered: {answer} "
-                                        "Permanent failure ({cause}, the server's)."),
-    ("answered", PERMANENT, MAILBOX): N_("{what}, {where}, failed at {step}: {why} Server answered: {answer} "
-                                         "Permanent failure ({cause}, this mailbox's)."),
-}
-
-
-_NOTES = {INCOMING: N_("Incoming email: {why}"), OUTGOING: N_("Outgoing email: {why}"),
-          ACT: N_("Appointments, contacts and tasks: {why}")}
-
-
-def _alert(kind: str, cause: Cause, **values) -> str:
-    template = _ALERTS[kind, cause.kind, cause.scope]
-    return say(template, cause=cause.label, **{k: v for k, v in values.items() if "{" + k + "}" in template})
 
 
 def _unique(alerts: list[AlertDraft]) -> list[AlertDraft]:
