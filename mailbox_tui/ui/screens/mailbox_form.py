@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Select
 
-from ...i18n import N_, _, shown
+from ...i18n import N_, _, said, shown
 from ...domain.availability import FieldState, mailbox_fields
 from ...domain.effects import mailbox_changes, mailbox_edit_notices, new_forward_mailbox
 from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc
@@ -269,15 +269,16 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         return plain_lines(lines)
 
     def _alerts_text(self, d: MailboxDraft):
-        """What a server, a token endpoint or a certificate said: one line each, shown as written."""
+        """What a server, a token endpoint or a certificate said: one line each, shown as written. Our words,
+        stored in English, are read back into the admin's language (i18n.said); the server's stay as they came."""
         if d.id is None:
-            return "Alerts: none yet."
+            return _("Alerts: none yet.")
         alerts = lookups.mailbox_alerts(d.id, limit=20)
         if not alerts:
-            return "Alerts: none."
-        lines = ["Alerts (newest first):"]
-        lines += [f"{a.created_on:%Y-%m-%d %H:%M} {a.level:<7} {a.step + ': ' if a.step else ''}{a.message}"
-                  for a in alerts]
+            return _("Alerts: none.")
+        lines = [_("Alerts (newest first):")]
+        lines += [f"{a.created_on:%Y-%m-%d %H:%M} {shown(a.level):<7} {said(a.step) + ': ' if a.step else ''}"
+                  f"{said(a.message)}" for a in alerts]
         return plain_lines(lines)
 
     # -- judging
