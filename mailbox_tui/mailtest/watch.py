@@ -71,7 +71,7 @@ class Watcher:
                  settings: WatchSettings = WatchSettings(), clock: Callable[[], datetime] = utcnow,
                  say: Callable[[str], None] = print, note: Callable[[str], None] | None = None,
                  json_lines: bool = False):
-        self.store, self.host_id, self.settings, self.clock, self.say = store, host_id, settings, clock, say
+        self.store, self.host_id, self.settings, self.clock, self.write_line = store, host_id, settings, clock, say
         self.note, self.json_lines = note or say, json_lines
         self.stop = stop or threading.Event()
         self.summary = WatchSummary()
@@ -155,18 +155,18 @@ class Watcher:
             result = status.label
             kind = N_("retry") if o.mailbox_id in retries else N_("poll")
             if self.json_lines:
-                self.say(json.dumps({"at": stamp, "event": "result", "result": result, "trigger": kind,
+                self.write_line(json.dumps({"at": stamp, "event": "result", "result": result, "trigger": kind,
                                      "mailbox": o.as_dict()}, ensure_ascii=False, default=str))
             else:
-                self.say(Line(f"{stamp} {result} ({kind}) {o.name} <{o.email}>: {_directions(o, str)}",
+                self.write_line(Line(f"{stamp} {result} ({kind}) {o.name} <{o.email}>: {_directions(o, str)}",
                               f"{stamp} {status.shown_label} ({shown(kind)}) {o.name} <{o.email}>: "
                               f"{_directions(o, shown)}"))
         for n in report.not_run:
             s.not_recorded += 1
             if self.json_lines:
-                self.say(json.dumps({"at": stamp, "event": "not_run", **n.as_dict()}, ensure_ascii=False))
+                self.write_line(json.dumps({"at": stamp, "event": "not_run", **n.as_dict()}, ensure_ascii=False))
             else:
-                self.say(Line(f"{stamp} Not Run {n.label}: {n.reason}", f"{stamp} "
+                self.write_line(Line(f"{stamp} Not Run {n.label}: {n.reason}", f"{stamp} "
                               f"{TestStatus(TestStatus.NOT_RUN).shown_label} {n.label}: {shown(n.reason)}"))
 
 

@@ -20,9 +20,10 @@ def test_a_polled_mailbox_is_printed_in_swedish_and_logged_in_english(sqlite_sto
     english = (f"2026-03-01 14:35:00 Success (poll) Alice <alice@example.com>: incoming Success, outgoing Not Run, "
                "act Not Run")
     assert lines == [english]  # what the Watcher says is English
+    caplog.clear()  # only what the watch's own line logs (the records made above may be kept by the logger)
     with caplog.at_level(logging.INFO, logger="mailbox_tui.watch"):
         cli_watch._say(lines[0])
     assert capsys.readouterr().out == ("2026-03-01 14:35:00 Klart (avsökning) Alice <alice@example.com>: inkommande "
                                        "Klart, utgående Körs inte, avtalade tider m.m. Körs inte\n")
-    assert [r.getMessage() for r in caplog.records] == [english]
+    assert [r.getMessage() for r in caplog.records if r.name == "mailbox_tui.watch"] == [english]
     assert mailbox.id
