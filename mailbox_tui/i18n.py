@@ -182,7 +182,7 @@ def _said_stored(text: str, depth: int) -> str:
     exact = _catalogue.gettext(text)
     if exact is not text and exact != text:
         return exact
-    for pattern, template, plural in _templates().candidates(text):
+    for pattern, template, plural, _literal in _templates().candidates(text):
         found = pattern.fullmatch(text)
         if found is None:
             continue
@@ -220,7 +220,7 @@ class _Templates:
             for english in (singular,) if plural is None else (singular, plural):
                 if "{" not in english:
                     continue
-                entry = (_pattern(english), singular, plural)
+                entry = (_pattern(english), singular, plural, -len(_LITERAL_PLACEHOLDER.sub("", english)))
                 first, last = _edge_word(english, 0), _edge_word(english, -1)
                 if first:
                     self.by_first.setdefault(first, []).append(entry)
@@ -228,15 +228,19 @@ class _Templates:
                     self.by_last.setdefault(last, []).append(entry)
                 else:
                     self.other.append(entry)
-        for table in (self.by_first, self.by_last):
-            for entries in table.values():  # the most literal text first: it is the surest reading
-                entries.sort(key=lambda e: -len(_LITERAL_PLACEHOLDER.sub("", e[1])))
 
     def candidates(self, text: str):
         words = text.split()
         if not words:
             return []
-        return [*self.by_first.get(words[0], ()), *self.by_last.get(words[-1], ()), *self.other]
+        # Every template the text could have been filled from, the most literal text first (whether it is
+        # known by its first word or its last): "Mailbox {name}" must not win over a longer template.
+        return sorted((*self.by_first.get(words[0], ()), *self.by_last.get(words[-1], ()), *self.other),
+                      key=_literal_length)
+
+
+def _literal_length(entry) -> int:
+    return entry[3]
 
 
 _LITERAL_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

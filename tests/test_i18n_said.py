@@ -117,3 +117,16 @@ def test_the_catalogue_check_refuses_a_template_that_cannot_be_read_back(ids, co
     import catalogue
 
     assert len(catalogue.unreadable(ids)) == complaints
+
+
+def test_the_most_literal_template_wins_whichever_word_it_is_known_by(tmp_path, monkeypatch):
+    SWEDISH["Mailbox {name}"] = "Postlåda {name}"
+    SWEDISH["{what} was deleted by the import's undo."] = "{what} togs bort när importen ångrades."
+    try:
+        use_catalogue(tmp_path, monkeypatch)
+        stored = str(say("{what} was deleted by the import's undo.", what="Mailbox x"))
+        assert stored == "Mailbox x was deleted by the import's undo."
+        assert said(stored) == "Postlåda x togs bort när importen ångrades."  # {what}: our words, read too
+    finally:
+        del SWEDISH["Mailbox {name}"], SWEDISH["{what} was deleted by the import's undo."]
+        i18n.use(i18n.ENGLISH)
