@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ...i18n import N_, say
 from ...domain.findings import Finding, RuleViolation, errors
 from ..database import ConflictError, StoreError
 from ..models import utcnow
@@ -20,8 +21,27 @@ def stored_row(model, record_id: int, what: str, gone: str = ""):
     service's get_…() reads before it makes the draft."""
     row = model.get_or_none(model.id == record_id)
     if row is None:
-        raise NotFound(f"{what} {record_id} does not exist{gone}.")
+        record = numbered(what, record_id)
+        raise NotFound(say("{what} does not exist (it may have been deleted).", what=record) if gone else
+                       say("{what} does not exist.", what=record))
     return row
+
+
+# A record by its number or its name, to start a sentence (English, say(): said() shows it).
+_NUMBERED = {"Mailbox": N_("Mailbox {id}"), "User": N_("User {id}"), "Queue": N_("Queue {id}"),
+             "Server profile": N_("Server profile {id}")}
+_NAMED = {"Mailbox": N_("Mailbox {name}"), "User": N_("User {name}"), "Queue": N_("Queue {name}"),
+          "Server profile": N_("Server profile {name}")}
+
+
+def numbered(what: str, record_id) -> str:
+    """ "Mailbox 6"."""
+    return say(_NUMBERED[what], id=record_id) if what in _NUMBERED else f"{what} {record_id}"
+
+
+def named(what: str, name: str) -> str:
+    """ "Queue 'Sales'" (the name quoted as Python does)."""
+    return say(_NAMED[what], name=repr(name)) if what in _NAMED else f"{what} {name!r}"
 
 
 def refuse_on_errors(findings: list[Finding]) -> list[Finding]:

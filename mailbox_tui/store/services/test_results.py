@@ -10,7 +10,8 @@ from ...domain.options import ProcessingState
 from .. import history
 from ..database import Store
 from ..models import EmailServerProfile, Mailbox, MailboxAlert, utcnow
-from .guards import NotFound
+from ...i18n import say
+from .guards import NotFound, numbered
 
 
 # A test's history entry is written only when one of these changed.
@@ -60,7 +61,7 @@ def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
                                               only_if=TEST_FLAGS):
         current = Mailbox.get_or_none(Mailbox.id == mailbox_id)
         if current is None:
-            raise NotFound(f"Mailbox {mailbox_id} does not exist (it may have been deleted).")
+            raise NotFound(say("{what} does not exist (it may have been deleted).", what=numbered("Mailbox", mailbox_id)))
         profile = None if current.profile_id is None else EmailServerProfile.get_or_none(
             EmailServerProfile.id == current.profile_id)
         if tested_profile is not None and (profile is None or (profile.id, profile.version) != tuple(tested_profile)):
@@ -68,7 +69,7 @@ def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
         if tested_version is not None and current.version != tested_version:
             return False
         if held_by is not None and current.host_id != held_by:
-            raise ClaimLost(f"Mailbox {mailbox_id} is no longer held by {held_by}.")
+            raise ClaimLost(say("Mailbox {id} is no longer held by {host}.", id=mailbox_id, host=held_by))
         decision = decide(current, verdicts, RetrySettings.of(profile), completed_on, trigger)
         held = [] if held_by is None else [Mailbox.host_id == held_by]
         changed = (Mailbox.update(**decision.values, **RELEASED, test_completed_on=completed_on,
