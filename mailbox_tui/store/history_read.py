@@ -92,7 +92,15 @@ def _change_dict(c: Change) -> dict:
     return out
 
 
-_SECRET_WORDS = {"set": N_("{label}: set"), "changed": N_("{label}: changed"), "cleared": N_("{label}: cleared")}
+# The labels an import's entry and the undo of an import keep for their counts (store/exchange/write.py,
+# store/undo_import.py): in the catalogue, so that they are shown in the admin's words.
+EVENT_LABELS = (N_("created profiles"), N_("created users"), N_("created queues"), N_("created mailboxes"),
+                N_("created settings"), N_("updated profiles"), N_("updated users"), N_("updated queues"),
+                N_("updated mailboxes"), N_("updated settings"), N_("deleted profiles"), N_("deleted users"),
+                N_("deleted queues"), N_("deleted mailboxes"), N_("deleted settings"), N_("put back profiles"),
+                N_("put back users"), N_("put back queues"), N_("put back mailboxes"), N_("put back settings"),
+                N_("skipped (undone before)"))
+_SECRET_WORDS = {"set": N_("{field}: set"), "changed": N_("{field}: changed"), "cleared": N_("{field}: cleared")}
 
 
 def describe(change: Change, created: bool = False) -> str:
@@ -101,10 +109,10 @@ def describe(change: Change, created: bool = False) -> str:
     label, a secret's set/changed/cleared) are translated; a stored value is shown as it is."""
     label = shown_word(change.label)
     if change.old == "" and change.new in _SECRET_WORDS and not isinstance(change.new, Said):
-        return _(_SECRET_WORDS[change.new]).format(label=label)
+        return _(_SECRET_WORDS[change.new]).format(field=label)
     if change.old == "" and created:
-        return _("{label}: {new}").format(label=label, new=_value(change.new))
-    return _("{label}: {old} → {new}").format(label=label, old=_value(change.old) or _("(none)"),
+        return _("{field}: {new}").format(field=label, new=_value(change.new))
+    return _("{field}: {old} → {new}").format(field=label, old=_value(change.old) or _("(none)"),
                                               new=_value(change.new) or _("(none)"))
 
 

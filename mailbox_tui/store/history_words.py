@@ -171,4 +171,4 @@ def _shown(ref: int | None, known: dict[int, str], fallback: str) -> str:
     if ref is None:
         return fallback
     name = known.get(ref)
-    return name if name else f"#{ref} (deleted)"
+    return name if name else say("#{id} (deleted)", id=ref)

@@ -91,24 +91,37 @@ def _cannot(row: ChangeEntry):
     return say("Entry #{id} cannot be undone.", id=row.id)
 
 
-_RECORDS = {"mailbox": N_("Mailbox {name}"), "user": N_("User {name}"), "queue": N_("Queue {name}"),
-            "profile": N_("Profile {name}"), "settings": N_("Settings {name}")}
-
-
-def record_named(row: ChangeEntry):
-    """"Mailbox 'Sales'": the record an entry is about, to start a sentence (English; said() shows it)."""
-    template = _RECORDS.get(row.kind)
-    return say(template, name=repr(row.record_key)) if template else f"{row.kind.capitalize()} {row.record_key!r}"
+# Each sentence whole, for each kind of record (English, say(): said() shows it, also read back from its text).
+_GONE = {"mailbox": N_("Mailbox {name} no longer exists."), "user": N_("User {name} no longer exists."),
+         "queue": N_("Queue {name} no longer exists."), "profile": N_("Profile {name} no longer exists."),
+         "settings": N_("Settings {name} no longer exists.")}
+_CHANGED = {
+    "mailbox": N_("Mailbox {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change it "
+                  "by hand."),
+    "user": N_("User {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change it by "
+               "hand."),
+    "queue": N_("Queue {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change it by "
+                "hand."),
+    "profile": N_("Profile {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change it "
+                  "by hand."),
+    "settings": N_("Settings {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change "
+                   "it by hand."),
+}
 
 
 def _gone(row: ChangeEntry):
-    return say("{what} no longer exists.", what=record_named(row))
+    template = _GONE.get(row.kind)
+    return (say(template, name=repr(row.record_key)) if template else
+            f"{row.kind.capitalize()} {row.record_key!r} no longer exists.")
 
 
 def _refuse_changed_since(row: ChangeEntry, names: list[str]) -> None:
     labels = history_words.listed([say(history.label(row.kind, n)) for n in names])
-    raise UndoRefused(say("{what} changed since entry #{id} ({labels}): nothing was undone. Open it and change "
-                          "it by hand.", what=record_named(row), id=row.id, labels=labels))
+    template = _CHANGED.get(row.kind)
+    if template is None:
+        raise UndoRefused(f"{row.kind.capitalize()} {row.record_key!r} changed since entry #{row.id} ({labels}): "
+                          "nothing was undone. Open it and change it by hand.")
+    raise UndoRefused(say(template, name=repr(row.record_key), id=row.id, labels=labels))
 
 
 # ---------------------------------------------------------------------------------------- create

@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from .. import i18n
-from ..i18n import N_, _, ngettext, said, shown
+from ..i18n import N_, _, said, shown
 from ..store.queries import VIEWS
 from .plain import markup_literal, plain
 
@@ -176,8 +176,7 @@ class CommandsAnywhere:
         except OSError as exc:
             self.notify(_("Export failed: {error}: {path}").format(error=exc.strerror, path=path), severity="error")
             return
-        self.notify(ngettext("Exported {n} mailbox (no passwords) to {path}.",
-                             "Exported {n} mailboxes (no passwords) to {path}.", counts["mailboxes"])
+        self.notify(_("Exported {n} mailboxes (no passwords) to {path}.")
                     .format(n=i18n.number(counts["mailboxes"]), path=path), timeout=10)
 
     def action_import(self) -> None:
@@ -193,10 +192,8 @@ class CommandsAnywhere:
     def import_finished(self, path: Path, report) -> None:
         """What the import did, in the command line's words; the page on screen shows its records."""
         if report.errors:
-            self.notify(ngettext("Nothing was imported from {path}: {n} error, the first: {error}. "
-                                 "`mailbox-tui import --dry-run FILE` lists them all.",
-                                 "Nothing was imported from {path}: {n} errors, the first: {error}. "
-                                 "`mailbox-tui import --dry-run FILE` lists them all.", len(report.errors))
+            self.notify(_("Nothing was imported from {path}: {n} error(s), the first: {error}. "
+                          "`mailbox-tui import --dry-run FILE` lists them all.")
                         .format(path=path, n=i18n.number(len(report.errors)), error=said(str(report.errors[0]))),
                         severity="error", timeout=20)
             return

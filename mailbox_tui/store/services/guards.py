@@ -21,27 +21,15 @@ def stored_row(model, record_id: int, what: str, gone: str = ""):
     service's get_…() reads before it makes the draft."""
     row = model.get_or_none(model.id == record_id)
     if row is None:
-        record = numbered(what, record_id)
-        raise NotFound(say("{what} does not exist (it may have been deleted).", what=record) if gone else
-                       say("{what} does not exist.", what=record))
+        template = _MISSING.get((what, bool(gone)))
+        raise NotFound(say(template, id=record_id) if template else f"{what} {record_id} does not exist{gone}.")
     return row
 
 
-# A record by its number or its name, to start a sentence (English, say(): said() shows it).
-_NUMBERED = {"Mailbox": N_("Mailbox {id}"), "User": N_("User {id}"), "Queue": N_("Queue {id}"),
-             "Server profile": N_("Server profile {id}")}
-_NAMED = {"Mailbox": N_("Mailbox {name}"), "User": N_("User {name}"), "Queue": N_("Queue {name}"),
-          "Server profile": N_("Server profile {name}")}
-
-
-def numbered(what: str, record_id) -> str:
-    """ "Mailbox 6"."""
-    return say(_NUMBERED[what], id=record_id) if what in _NUMBERED else f"{what} {record_id}"
-
-
-def named(what: str, name: str) -> str:
-    """ "Queue 'Sales'" (the name quoted as Python does)."""
-    return say(_NAMED[what], name=repr(name)) if what in _NAMED else f"{what} {name!r}"
+# Each sentence whole, for each kind (English, say(): said() shows it, also read back from its text).
+_MISSING = {("Mailbox", True): N_("Mailbox {id} does not exist (it may have been deleted)."),
+            ("User", False): N_("User {id} does not exist."), ("Queue", False): N_("Queue {id} does not exist."),
+            ("Server profile", False): N_("Server profile {id} does not exist.")}
 
 
 def refuse_on_errors(findings: list[Finding]) -> list[Finding]:

@@ -31,7 +31,7 @@ from ..database import ConflictError, Store, StoreError
 from ..locks import lock_rows
 from ..models import AppUser, Mailbox, Queue, utcnow
 from ...i18n import N_, say
-from .guards import NotFound, guarded_update, named, numbered, refuse_on_errors
+from .guards import NotFound, guarded_update, refuse_on_errors
 from .organisation import org_settings
 from .records import RecordService, parent_of, recorded_create
 
@@ -110,11 +110,11 @@ def _mirror_email_to_record(store: Store, current: MailboxDraft, new: MailboxDra
         draft.email = new.email
         refuse_on_errors(check_user(draft, contexts.user_context(contexts.DatabaseFacts(store), draft)))
         guarded_update(AppUser, user.id, user.version, {"email": cols["email"], "email_key": cols["email_key"]},
-                        named("User", user.full_name), lambda: ["email"])
+                        f"User {user.full_name!r}", lambda: ["email"])
     else:
         queue = Queue.get_by_id(new.regarding_id)
         guarded_update(Queue, queue.id, queue.version, {"email": cols["email"], "email_key": cols["email_key"]},
-                        named("Queue", queue.name), lambda: ["email"])
+                        f"Queue {queue.name!r}", lambda: ["email"])
     if not email_changed(current.email, new.email):
         return {}
     return {"approval": approval_after_email_change(new.kind, org, new.approval)}
@@ -145,8 +145,7 @@ def delete_forward_mailboxes(store: Store, mailbox_ids: list[int]) -> int:
             boxes = history.capture("mailbox", chunk)
             missing = [i for i in chunk if i not in boxes]
             if missing:
-                raise NotFound(say("{what} does not exist (it may have been deleted).",
-                                   what=numbered("Mailbox", missing[0])))
+                raise NotFound(say("Mailbox {id} does not exist (it may have been deleted).", id=missing[0]))
             other = next((b for b in boxes.values() if b["kind"] != MailboxKind.FORWARD), None)
             if other is not None:
                 raise StoreError(_goes_with(other["kind"], other["name"]))
@@ -194,7 +193,7 @@ def _refuse_if_address_changed(seen: dict[int, str], done: str) -> None:
                            if done == "approved" else
                            say("Mailbox {id} was deleted since you chose it: nothing was rejected.", id=mailbox_id))
         if (row.email or "") != (seen[mailbox_id] or ""):
-            raise ConflictError(named("Mailbox", row.name), [f"{history.label('mailbox', 'email')}: {seen[mailbox_id] or '(none)'} → "
+            raise ConflictError(f"Mailbox {row.name!r}", [f"{history.label('mailbox', 'email')}: {seen[mailbox_id] or '(none)'} → "
                                                           f"{row.email or '(none)'}"], since="you chose it", then=then)
 
 
@@ -256,11 +255,11 @@ def _refuse_if_changed_since(shown: list[DefaultsPreview], now: list[DefaultsPre
     for seen in sorted(shown, key=lambda p: p.mailbox_id):
         p = current.get(seen.mailbox_id)
         if p is None:
-            raise NotFound(say("{what} was deleted since the preview: {then}", what=named("Mailbox", seen.name),
+            raise NotFound(say("Mailbox {name} was deleted since the preview: {then}", name=repr(seen.name),
                                then=say(AGAIN)))
         if p.version != seen.version:
             changed = changed_fields(seen.mailbox, p.mailbox) if seen.mailbox is not None else []
-            raise ConflictError(named("Mailbox", seen.name), [history.label("mailbox", f) for f in changed],
+            raise ConflictError(f"Mailbox {seen.name!r}", [history.label("mailbox", f) for f in changed],
                                 since="the preview", then=say(AGAIN))
         if p.changes != seen.changes:
             raise StoreError(say("The organisation's default email settings were changed by someone else since the "

@@ -13,7 +13,7 @@ from ...domain.records import MailboxDraft, changed_fields
 from .. import contexts, history
 from ..database import SAVE_LOCK_WAIT_S, ConflictError, Store
 from ..models import Mailbox
-from .guards import guarded_update, named, refuse_on_errors, stored_row
+from .guards import guarded_update, refuse_on_errors, stored_row
 from .organisation import org_settings
 
 D = TypeVar("D")
@@ -58,7 +58,7 @@ class RecordService(Generic[D]):
         return self.draft(store, stored_row(self.model, record_id, self.what, self.gone))
 
     def named(self, record) -> str:
-        return named(self.what, getattr(record, self.title))
+        return f"{self.what} {getattr(record, self.title)!r}"
 
     @contextmanager
     def saving(self, store: Store, base: D) -> Iterator[D]:

@@ -11,7 +11,7 @@ from .. import history
 from ..database import Store
 from ..models import EmailServerProfile, Mailbox, MailboxAlert, utcnow
 from ...i18n import say
-from .guards import NotFound, numbered
+from .guards import NotFound
 
 
 # A test's history entry is written only when one of these changed.
@@ -61,7 +61,7 @@ def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
                                               only_if=TEST_FLAGS):
         current = Mailbox.get_or_none(Mailbox.id == mailbox_id)
         if current is None:
-            raise NotFound(say("{what} does not exist (it may have been deleted).", what=numbered("Mailbox", mailbox_id)))
+            raise NotFound(say("Mailbox {id} does not exist (it may have been deleted).", id=mailbox_id))
         profile = None if current.profile_id is None else EmailServerProfile.get_or_none(
             EmailServerProfile.id == current.profile_id)
         if tested_profile is not None and (profile is None or (profile.id, profile.version) != tuple(tested_profile)):

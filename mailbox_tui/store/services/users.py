@@ -15,7 +15,7 @@ from ..convert import user_columns, user_draft
 from ..database import Store, StoreError
 from ..models import AppUser, Mailbox, Queue
 from ...i18n import say
-from .guards import NotFound, guarded_update, numbered
+from .guards import NotFound, guarded_update
 from .mailboxes import MAILBOXES, get_mailbox
 from .organisation import org_settings
 from .records import RecordWithMailbox
@@ -104,7 +104,7 @@ def delete_users(store: Store, user_ids: list[int]) -> int:
             users = history.capture("user", chunk)
             if len(users) != len(set(chunk)):
                 missing = next(i for i in chunk if i not in users)
-                raise NotFound(say("{what} does not exist.", what=numbered("User", missing)))
+                raise NotFound(say("User {id} does not exist.", id=missing))
             _refuse_if_owner(chunk)
             owners = {row.id: row.regarding_user_id for row in
                       Mailbox.select(Mailbox.id, Mailbox.regarding_user).where(Mailbox.regarding_user.in_(chunk))}

@@ -157,7 +157,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             with self.prevent(Select.Changed):
                 select.set_options(options)
             self._options_shown = options
-        self.query_one("#regarding", Plain).update(plain(_("Regarding: {record}").format(record=self._regarding_text(draft))))
+        self.query_one("#regarding", Plain).update(plain(self._regarding_text(draft)))
         self.fill(draft, quietly=True)
         self.sub_title = self.heading(draft)
         form = self.query_one("#form", VerticalScroll)
@@ -211,7 +211,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def section_end(self, section: str, d: MailboxDraft) -> ComposeResult:
         """The lines a section shows after its fields: what the form shows but never edits."""
         if section == "general":
-            yield Plain(plain(f"Regarding: {self._regarding_text(d)}"), id="regarding")
+            yield Plain(plain(self._regarding_text(d)), id="regarding")
             yield Plain(self._kind_text(d), id="kind")
         elif section == "results":
             yield Plain(self._results_text(d), id="results")
@@ -240,11 +240,11 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def _regarding_text(self, d: MailboxDraft) -> str:
         if d.kind == MailboxKind.USER and d.regarding_id:
             user = lookups.user_summary(d.regarding_id)
-            return _("User {name}").format(name=user.label) if user else _("(missing user)")
+            return _("Regarding: user {name}").format(name=user.label) if user else _("Regarding: (missing user)")
         if d.kind == MailboxKind.QUEUE and d.regarding_id:
             name = lookups.queue_name(d.regarding_id)
-            return _("Queue {name}").format(name=name) if name is not None else _("(missing queue)")
-        return _("(none: a forward mailbox has no regarding record)")
+            return _("Regarding: queue {name}").format(name=name) if name is not None else _("Regarding: (missing queue)")
+        return _("Regarding: (none: a forward mailbox has no regarding record)")
 
     def _kind_text(self, d: MailboxDraft) -> str:
         return f"{_BY_NAME['kind'].shown_label}: {_('Yes') if d.is_forward else _('No')}" + (
