@@ -240,10 +240,10 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def _regarding_text(self, d: MailboxDraft) -> str:
         if d.kind == MailboxKind.USER and d.regarding_id:
             user = lookups.user_summary(d.regarding_id)
-            return _("Regarding: user {name}").format(name=user.label) if user else _("Regarding: (missing user)")
+            return _("Regarding: User {name}").format(name=user.label) if user else _("Regarding: (missing user)")
         if d.kind == MailboxKind.QUEUE and d.regarding_id:
             name = lookups.queue_name(d.regarding_id)
-            return _("Regarding: queue {name}").format(name=name) if name is not None else _("Regarding: (missing queue)")
+            return _("Regarding: Queue {name}").format(name=name) if name is not None else _("Regarding: (missing queue)")
         return _("Regarding: (none: a forward mailbox has no regarding record)")
 
     def _kind_text(self, d: MailboxDraft) -> str:

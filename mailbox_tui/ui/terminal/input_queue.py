@@ -46,7 +46,6 @@ from textual.message import Message
 from textual.widgets import Input
 from textual.worker import WorkerState
 
-from ... import i18n
 from ...i18n import N_, shown
 
 log = logging.getLogger(__name__)
@@ -223,7 +222,7 @@ class InputQueue:
             if ahead:
                 self.dropped += ahead
                 log.info("ctrl+q went ahead of %d key(s) still waiting; they were dropped", ahead)
-                self.app.notify(i18n._("ctrl+q: {n} key(s) typed before it were not used.").format(n=ahead),
+                self.app.notify(shown(N_("ctrl+q: {n} key(s) typed before it were not used.")).format(n=ahead),
                                 severity="warning")
             self._post(quit_key)
         except Exception as error:  # noqa: BLE001
@@ -456,5 +455,5 @@ class GuardsTypeahead:
         """A key typed before the question appeared reached it: say so once."""
         if not getattr(self, "_told_typeahead", False):
             self._told_typeahead = True
-            self.notify(i18n._("Keys typed before this question appeared were ignored: answer it now."),
+            self.notify(shown(N_("Keys typed before this question appeared were ignored: answer it now.")),
                         severity="warning", timeout=6)
