@@ -10,6 +10,7 @@ import pytest
 from support.builders import forward_draft, imap_profile, user
 
 from mailbox_tui import i18n
+from mailbox_tui.domain.records import PasswordEdit
 from mailbox_tui.i18n import said
 from mailbox_tui.store import history_read, history_words, services
 from mailbox_tui.store.history import ChangeEntry
@@ -67,8 +68,12 @@ def test_a_secret_and_a_deleted_reference_read_in_swedish(acting):
     again = history_read.entry(changed.id)
     assert f"Ägare: #{alice.id} (borttagen) → bob@example.com" in again.summary, again.summary
     assert again.as_dict()["changes"][0]["old"] == f"#{alice.id} (deleted)"
-    mailbox = _newest("mailbox", "update")
-    assert all("→" in part or ":" in part for part in mailbox.summary.split("; "))
+    current = services.get_mailbox(store, box.id)
+    services.update_mailbox(store, current, current.copy(password=PasswordEdit(new="an-0ther-secret")))
+    secret = _newest("mailbox", "update")
+    assert secret.summary == "Lösenord: ändrat", secret.summary
+    assert [c["new"] for c in secret.as_dict()["changes"]] == ["changed"]
+    assert "an-0ther-secret" not in secret.summary
 
 
 def test_an_undo_refusal_is_english_and_shown_in_swedish(acting):

@@ -9,9 +9,13 @@ import pytest
 from support.ui import notices, screen_lines, settle
 
 from mailbox_tui import i18n
+from mailbox_tui.store import services
+from mailbox_tui.store.database import ConflictError
 from mailbox_tui.store.models import Mailbox
+from mailbox_tui.ui.dialogs.choice import ask_keep_secrets
 from mailbox_tui.ui.dialogs.confirm import ConfirmDialog
 from mailbox_tui.ui.screens.history import EntryScreen, HistoryListScreen
+from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
 
 
 def shown_text(app) -> str:
@@ -150,12 +154,24 @@ async def test_history_shows_swedish_phrases_for_entries_stored_in_english(app, 
     assert "Godkänd" not in rows[-1][2] and "godkände" not in "".join(map(str, rows[-1]))
 
 
+def conflict(app) -> None:
+    """The question a save asks when another admin saved the record first (the form of Forward collector)."""
+    MailboxFormScreen.open(app, services.get_mailbox(app.store, app.screen.table.current.id))
+    app.call_later(lambda: app.screen._conflict(ConflictError("Mailbox 'Forward collector'", ["name"]),
+                                                app.screen.base, False))
+
+
+def keep_secrets(app) -> None:
+    """P15's question before a save that would send a stored password to a new host."""
+    ask_keep_secrets(app, ["Password: would go to imap2.example.com"], lambda keep: None)
+
+
 DIALOGS = [
     ("delete", lambda app: app.screen.action_delete(), ("Ta bort (y)", "Behåll (n)")),
-    ("keep secrets", lambda app: __import__("mailbox_tui.ui.dialogs.choice", fromlist=["x"]).ask_keep_secrets(
-        app, ["Password: would go to imap2.example.com"], lambda keep: None),
-     ("Rensa (c)", "Behåll (k)", "Redigera (e)")),
+    ("keep secrets", keep_secrets, ("Rensa (c)", "Behåll (k)", "Redigera (e)")),
     ("acting", lambda app: app.action_choose_admin(), ("Vem är administratör?",)),
+    ("undo", lambda app: app.undo_entries([1], "ändring #1"), ("Ångra (y)", "Behåll (n)")),
+    ("conflict", lambda app: conflict(app), ("Läs in (r)", "Skriv över (o)", "Redigera (k)")),
     ("import", lambda app: app.action_import(), ("Enter: importera · Escape: avbryt",)),
     ("defaults", lambda app: app.screen.action_apply_defaults(),
      ("Använd standardinställningar för e-post på 1 postlåda", "y: verkställ på 0 postlådor", "Escape: ändra inget.")),
