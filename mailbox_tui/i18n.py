@@ -146,6 +146,13 @@ def _said(template: str, plural: str | None, n: int | None, values: dict) -> Sai
     return text
 
 
+def joined(items: list, separator: str = ", ") -> Said:
+    """Sentences or words joined in English, each shown in the admin's language by said() (a template of
+    no words of its own: it is in no catalogue, and is never read back from storage)."""
+    return _said(separator.join(f"{{i{k}}}" for k in range(len(items))), None, None,
+                 {f"i{k}": item for k, item in enumerate(items)})
+
+
 def said(text: str) -> str:
     """`text` (an English sentence made by say(), a declared word, or either read back from storage) in
     the admin's language; a text the catalogue does not hold is shown as it is."""

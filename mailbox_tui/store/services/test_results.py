@@ -11,6 +11,7 @@ from .. import history
 from ...i18n import N_, say
 from ..database import Store
 from ..models import EmailServerProfile, Mailbox, MailboxAlert, utcnow
+from ...i18n import say
 from .guards import NotFound
 
 
