@@ -83,5 +83,7 @@ def ews_steps(a: Attempt) -> str:
     from .ews_autodiscover import discover
 
     a.ep, how = discover(a)
-    return say("{first} EWS URL found by Auto Discover: {url} ({method}).", first=operation(EwsSession(a)),
-               url=f"https://{a.ep.address}{a.ep.path}", method=how)
+    url = f"https://{a.ep.address}{a.ep.path}"
+    # What Auto Discover found first, as it happened (and so the sentence reads back by its own first words).
+    return say("EWS URL found by Auto Discover: {url} ({method}). {first}", url=url, method=how,
+               first=operation(EwsSession(a)))

@@ -97,8 +97,8 @@ class EwsSession:
                 raise Deferred(say("Exchange is busy and asked to wait {seconds} s before reading {what} of {email} "
                                    "(ErrorServerBusy, BackOffMilliseconds {value}), more than the profile's timeout of "
                                    "{timeout} s allows: not a fault of the configuration; test again later.",
-                                   seconds=f"{wait:g}", what=what, email=self.address, value=parsed.back_off_ms,
-                                   timeout=f"{budget.timeout:g}"), "ErrorServerBusy")
+                                   seconds=format(wait, "g"), what=what, email=self.address, value=parsed.back_off_ms,
+                                   timeout=format(budget.timeout, "g")), "ErrorServerBusy")
             _sleep(wait, budget)
 
     def _signed(self, body: bytes, what: str) -> Answer:

@@ -118,10 +118,10 @@ def request(conn: BoundedHTTPS, method: str, path: str, headers: dict[str, str],
             return answer
         wait = answer.retry_after
         if wait is None or max(wait, MIN_WAIT) + RETRY_MARGIN > budget.deadline - time.monotonic():
-            asked = say("Retry-After: {seconds} s", seconds=f"{wait:g}") if wait is not None else say("no Retry-After")
-            raise Deferred(say("{what} ({code}, {reason}, more than the profile's timeout of {timeout} s allows): not a "
+            asked = say("Retry-After: {seconds} s", seconds=format(wait, "g")) if wait is not None else say("no Retry-After")
+            raise Deferred(say("{what} (HTTP {code}, {reason}, more than the profile's timeout of {timeout} s allows): not a "
                                "fault of the configuration; test again later.", what=throttled, code=answer.status,
-                               reason=asked, timeout=f"{budget.timeout:g}"), f"HTTP {answer.status}")
+                               reason=asked, timeout=format(budget.timeout, "g")), f"HTTP {answer.status}")
         _sleep(max(wait, MIN_WAIT), budget)
 
 
