@@ -157,3 +157,19 @@ def test_a_real_hostile_exchange_answer_stays_verbatim_in_swedish(sqlite_store, 
     report = json.dumps(outcome.as_dict())
     assert "misslyckades" not in report and "Exchange failed while reading the Inbox" in report
     assert not any(secret in report for secret in SECRETS)
+
+
+def test_a_real_auto_discover_success_reads_back_whole_in_swedish(sqlite_store, ews, swedish, monkeypatch):
+    from mailbox_tui.mailtest.probes import ews_autodiscover
+
+    monkeypatch.setattr(ews_autodiscover, "autodiscover_bases", lambda domain: [f"https://127.0.0.1:{ews.server.port}"])
+    profile = ews_profile(sqlite_store, ews, location="", auto_discover=True)
+    box = user_mailbox(sqlite_store, profile.id, email="alice@contoso.com", act=0, outgoing=0,
+                       allow_credentials=False)
+    check = evaluate(sqlite_store, box.id).checks["incoming"]
+    assert check.status == TestStatus.SUCCESS
+    url = f"https://127.0.0.1:{ews.server.port}/EWS/Exchange.asmx"
+    assert check.message.endswith(f"EWS URL found by Auto Discover: {url} (Autodiscover v2).")  # English, as before
+    assert said(str(check.message)) == said(check.message) == (
+        "Läste inkorgen för alice@contoso.com via EWS (3 objekt) som 'CONTOSO\\svc-ews' i postlådans ställe "
+        f"(ExchangeImpersonation). EWS-URL hittad med automatisk identifiering: {url} (Autodiscover v2).")

@@ -34,33 +34,58 @@ def subject_of_test_message(now: datetime | None = None) -> str:
     return f"mailbox-tui test message, {now:%Y-%m-%d %H:%M} UTC: your mailbox is connected"
 
 
-def _incoming(e: EwsSession) -> str:
+# Each sentence in two forms: alone, and with where Auto Discover found the EWS URL (`found`: the URL and how), so
+# that a stored one reads back whole by its own template.
+Found = tuple[str, str] | None
+
+
+def _incoming(e: EwsSession, found: Found) -> str:
     (total,) = e.judge(e.call(("inbox",), N_("the Inbox")), ("inbox",))
+    if total is None and found:
+        return say("Read the Inbox of {email} through EWS (opened) {method}. EWS URL found by Auto Discover: {url} "
+                   "({reason}).", email=e.address, method=e.acting(), url=found[0], reason=found[1])
     if total is None:
         return say("Read the Inbox of {email} through EWS (opened) {method}.", email=e.address, method=e.acting())
+    if found:
+        return say("Read the Inbox of {email} through EWS ({count} item(s)) {method}. EWS URL found by Auto Discover: "
+                   "{url} ({reason}).", email=e.address, count=total, method=e.acting(), url=found[0],
+                   reason=found[1])
     return say("Read the Inbox of {email} through EWS ({count} item(s)) {method}.", email=e.address, count=total,
                method=e.acting())
 
 
-def _outgoing(e: EwsSession) -> str:
+def _outgoing(e: EwsSession, found: Found) -> str:
     folders = ("sentitems", "drafts")
     e.judge(e.call(folders, N_("Sent Items and Drafts")), folders)
+    if found:
+        return say("Opened Sent Items and Drafts of {email} through EWS {method}: the rights sending needs. No mail "
+                   "was sent. EWS URL found by Auto Discover: {url} ({reason}).", email=e.address, method=e.acting(),
+                   url=found[0], reason=found[1])
     return say("Opened Sent Items and Drafts of {email} through EWS {method}: the rights sending needs. No mail was "
                "sent.", email=e.address, method=e.acting())
 
 
-def _send(e: EwsSession) -> str:
+def _send(e: EwsSession, found: Found) -> str:
     subject = subject_of_test_message()
     e.judge(e.exchange(create_item_message(e.address, e.impersonate, subject, TEST_BODY), FOLDER_NAMES[SEND]),
             (SEND,))
+    if found:
+        return say("Sent a test message from {email} to itself through EWS (CreateItem, SendAndSaveCopy) {method}: it "
+                   "arrives in its Inbox, with a copy in Sent Items (subject {subject}). EWS URL found by Auto "
+                   "Discover: {url} ({reason}).", email=e.address, method=e.acting(), subject=repr(subject),
+                   url=found[0], reason=found[1])
     return say("Sent a test message from {email} to itself through EWS (CreateItem, SendAndSaveCopy) {method}: it "
                "arrives in its Inbox, with a copy in Sent Items (subject {subject}).", email=e.address,
                method=e.acting(), subject=repr(subject))
 
 
-def _act(e: EwsSession) -> str:
+def _act(e: EwsSession, found: Found) -> str:
     folders = ("calendar", "contacts", "tasks")
     e.judge(e.call(folders, N_("the calendar, contacts and tasks folders")), folders)
+    if found:
+        return say("Read the calendar, the contacts and the tasks folders of {email} through EWS {method}: "
+                   "appointments, contacts and tasks can be synchronised. EWS URL found by Auto Discover: {url} "
+                   "({reason}).", email=e.address, method=e.acting(), url=found[0], reason=found[1])
     return say("Read the calendar, the contacts and the tasks folders of {email} through EWS {method}: appointments, "
                "contacts and tasks can be synchronised.", email=e.address, method=e.acting())
 
@@ -79,11 +104,8 @@ def ews_steps(a: Attempt) -> str:
     if a.creds is None:
         raise Stopped(say("Exchange Server through EWS needs credentials: nothing was sent."))
     if a.ep.host:
-        return operation(EwsSession(a))
+        return operation(EwsSession(a), None)
     from .ews_autodiscover import discover
 
     a.ep, how = discover(a)
-    url = f"https://{a.ep.address}{a.ep.path}"
-    # What Auto Discover found first, as it happened (and so the sentence reads back by its own first words).
-    return say("EWS URL found by Auto Discover: {url} ({method}). {first}", url=url, method=how,
-               first=operation(EwsSession(a)))
+    return operation(EwsSession(a), (f"https://{a.ep.address}{a.ep.path}", how))
