@@ -30,7 +30,9 @@ from urllib.parse import urlencode, urlsplit
 from ..domain.oauth import GOOGLE_SCOPE, MICROSOFT_SCOPE, KeyProblem, client_certificate, service_account_key, token_url
 from ..domain.options import AuthMethod
 from ..domain.text import has_control_chars
+from ..i18n import N_, say
 from .limits import READ_LIMIT, Budget
+from .oauth_words import explain_error, safe_answer, timeout_message, transport_message
 from .probes.tls import verified_context
 from .redact import Redactor
 
@@ -39,7 +41,7 @@ JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 EXPIRY_MARGIN = 60.0  # seconds: a token this close to its end is fetched again
 MIN_LIFETIME, MAX_LIFETIME = 1, 86_400  # seconds a token may say it lasts (expires_in, a JWT's exp)
 DEFAULT_LIFETIME = 3600  # when the endpoint does not say (expires_in is only RECOMMENDED, RFC 6749 §5.1)
-MS_PERMISSIONS = "IMAP.AccessAsApp, POP.AccessAsApp and SMTP.SendAsApp"
+__all__ = ["explain_error"]  # with the other failures' words, in oauth_words.py
 
 
 class TokenError(Exception):
@@ -79,9 +81,12 @@ class Token:
     token_type: str = "Bearer"
 
     def describe(self) -> str:
-        scopes = ", ".join(self.scopes) or "(none stated)"
-        return (f"Token issued to {self.identity}, valid until {self.expires_on:%Y-%m-%d %H:%M:%S} UTC, "
-                f"scopes: {scopes}.")
+        when = f"{self.expires_on:%Y-%m-%d %H:%M:%S}"
+        if not self.scopes:
+            return say("Token issued to {label}, valid until {when} UTC, scopes: (none stated).", label=self.identity,
+                       when=when)
+        return say("Token issued to {label}, valid until {when} UTC, scopes: {scopes}.", label=self.identity,
+                   when=when, scopes=", ".join(self.scopes))
 
 
 class TokenCache:
@@ -114,7 +119,7 @@ class TokenCache:
                 break
             while not pending.wait(0.1):
                 if budget.stopped or budget.left() <= 0.001:
-                    raise TokenError(_timeout_message(request, budget), final=False)
+                    raise TokenError(timeout_message(request, budget), final=False)
         try:
             token = fetch_token(request, budget)
         except TokenError as exc:
@@ -138,26 +143,30 @@ class TokenCache:
 def token_request(profile, method: int, address: str, secrets: dict[str, str]) -> TokenRequest | str:
     """What the token step asks for, from a stored profile and its clear OAuth secrets (P14), for a mailbox
     address; or why the profile cannot get a token (one sentence)."""
-    missing = f"Server profile {profile.name!r} authenticates with {AuthMethod.label_of(method)} but has no "
+    def missing(what: str) -> str:
+        return say("Server profile {name} authenticates with {method} but has no {what} (rule P14).",
+                   name=repr(profile.name), method=AuthMethod.label_of(method), what=what)
+
     if method == AuthMethod.GMAIL_OAUTH:
         if not secrets["oauth_service_account_key"]:
-            return missing + "service account key (rule P14)."
+            return missing(N_("service account key"))
         try:
             key = service_account_key(secrets["oauth_service_account_key"])
         except KeyProblem as exc:
-            return f"{exc} Re-enter it on server profile {profile.name!r} (rule P14)."
+            return say("{reason} Re-enter it on server profile {name} (rule P14).", reason=str(exc),
+                       name=repr(profile.name))
         if not address:
-            return "A Gmail OAuth token acts for a mailbox's address, and no mailbox was given."
+            return say("A Gmail OAuth token acts for a mailbox's address, and no mailbox was given.")
         return TokenRequest(method, token_url(method, "", profile.oauth_token_endpoint, key.token_uri),
                             profile.oauth_client_id.strip(), profile.oauth_scope.strip() or GOOGLE_SCOPE, address,
                             service_account_key=secrets["oauth_service_account_key"],
                             cache_key=(profile.id, profile.version, address.lower()))
     if not profile.oauth_client_id.strip():
-        return missing + "Client ID (rule P14)."
+        return missing(N_("Client ID"))
     if not (secrets["oauth_client_secret"] or secrets["oauth_certificate"]):
-        return missing + "client secret or certificate (rule P14)."
+        return missing(N_("client secret or certificate"))
     if not (profile.oauth_tenant_id.strip() or profile.oauth_token_endpoint.strip()):
-        return missing + "Tenant ID (rule P14)."
+        return missing(N_("Tenant ID"))
     # An app-only token names no mailbox: one serves every address of the profile.
     return TokenRequest(method, token_url(method, profile.oauth_tenant_id, profile.oauth_token_endpoint),
                         profile.oauth_client_id.strip(), profile.oauth_scope.strip() or MICROSOFT_SCOPE,
@@ -190,7 +199,7 @@ def request_body(request: TokenRequest) -> dict[str, str]:
         try:
             key = service_account_key(request.service_account_key)
         except KeyProblem as exc:
-            raise TokenError(f"{exc} Re-enter the key on the profile (rule P14).") from None
+            raise TokenError(say("{reason} Re-enter the key on the profile (rule P14).", reason=str(exc))) from None
         issuer = key.client_email or request.client_id
         headers = {"kid": key.private_key_id} if key.private_key_id else {}
         claims = {"iss": issuer, "sub": request.subject, "scope": request.scope, "aud": request.token_url,
@@ -201,7 +210,8 @@ def request_body(request: TokenRequest) -> dict[str, str]:
         try:
             cert = client_certificate(request.certificate_pem)
         except KeyProblem as exc:
-            raise TokenError(f"{exc} Re-enter the certificate on the profile (rule P14).") from None
+            raise TokenError(say("{reason} Re-enter the certificate on the profile (rule P14).",
+                                 reason=str(exc))) from None
         claims = {"iss": request.client_id, "sub": request.client_id, "aud": request.token_url,
                   "jti": str(uuid.uuid4()), "iat": now, "nbf": now, "exp": now + 600}
         body["client_assertion_type"] = ASSERTION_TYPE
@@ -215,7 +225,7 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
     """POST the request to the token endpoint within `budget`; a Token, or TokenError saying what to fix."""
     url = urlsplit(request.token_url)
     if url.scheme != "https" or not url.hostname:
-        raise TokenError(f"The token endpoint {request.token_url!r} is not an https URL (rule P14).")
+        raise TokenError(say("The token endpoint {url} is not an https URL (rule P14).", url=repr(request.token_url)))
     # Known before the first byte is sent: an endpoint may echo the secret in any form, even in a refusal.
     redact = Redactor(request.secrets)
     body = urlencode(request_body(request))
@@ -236,7 +246,7 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
         raw = response.read(READ_LIMIT + 1)
         status = response.status
     except Exception as exc:  # noqa: BLE001 - every way it can fail becomes one sentence
-        message = redact(_transport_message(exc, request, where, budget))
+        message = redact(transport_message(exc, request, where, budget))
         raise TokenError(message, final=not budget.aborted) from None
     finally:
         if sock is not None:
@@ -245,8 +255,8 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
             except OSError:
                 pass
     if len(raw) > READ_LIMIT:
-        raise TokenError(f"The token endpoint {where} sent more than {READ_LIMIT // 1024} KiB: it is not a token "
-                         "endpoint, or it misbehaves. Check the profile's Token Endpoint.")
+        raise TokenError(say("The token endpoint {where} sent more than {size} KiB: it is not a token endpoint, or it "
+                             "misbehaves. Check the profile's Token Endpoint.", where=where, size=READ_LIMIT // 1024))
     try:
         answer = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -258,7 +268,7 @@ def fetch_token(request: TokenRequest, budget: Budget) -> Token:
             raise TokenError(redact(exc.message)) from None
     # The endpoint's words are redacted before anything shortens or quotes them, and the result again.
     shown = {k: redact(v) if isinstance(v, str) else v for k, v in answer.items()} if isinstance(answer, dict) else None
-    raise TokenError(redact(explain_error(status, shown, request, where)), redact(_safe_answer(status, shown)))
+    raise TokenError(redact(explain_error(status, shown, request, where)), redact(safe_answer(status, shown)))
 
 
 def _connect(host: str, port: int, budget: Budget) -> socket.socket:
@@ -286,9 +296,10 @@ def _token(answer: dict, request: TokenRequest, where: str) -> Token:
     of seconds from 1 s to 1 day (expires_in, or the JWT's exp)."""
     access = answer["access_token"]
     if not access or has_control_chars(access):
-        raise TokenError(f"The token endpoint {where} sent an access token that is empty or holds control "
-                         "characters: sent to the mail server it would add fields to the SASL sign-in (XOAUTH2, "
-                         "OAUTHBEARER). Nothing was sent to the mail server. Check the profile's Token Endpoint.")
+        raise TokenError(say("The token endpoint {where} sent an access token that is empty or holds control "
+                             "characters: sent to the mail server it would add fields to the SASL sign-in (XOAUTH2, "
+                             "OAUTHBEARER). Nothing was sent to the mail server. Check the profile's Token Endpoint.",
+                             where=where))
     lifetime = _lifetime(answer.get("expires_in", DEFAULT_LIFETIME), "expires_in", where)
     claims = _claims(access)
     scopes = str(answer.get("scope") or claims.get("scope") or claims.get("scp") or "").split()
@@ -300,7 +311,7 @@ def _token(answer: dict, request: TokenRequest, where: str) -> Token:
         exp = claims["exp"]
         # Seconds from now; a time beyond year 33000 (or not a number) is shown as it came: it fails anyway.
         left = _lifetime(exp - now if _is_number(exp) and abs(exp) < 10**12 else exp,
-                         "the token's exp claim, in seconds from now", where)
+                         N_("the token's exp claim, in seconds from now"), where)
         lifetime = min(lifetime, left)
         expires_on = datetime.fromtimestamp(now + left, timezone.utc).replace(tzinfo=None, microsecond=0)
     else:
@@ -326,10 +337,10 @@ def _lifetime(value, what: str, where: str) -> float:
         rounded = isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15
         said = f"{value:.0f}" if rounded else repr(value)  # a number, or a text, its control characters escaped
         said = said if len(said) <= 24 else said[:20] + "…"
-        raise TokenError(f"The token endpoint {where} sent a token whose lifetime ({what}: {said}) is not from "
-                         f"{MIN_LIFETIME} second to 1 day: it is not a token endpoint, it misbehaves, or this "
-                         "machine's clock is wrong. Nothing was sent to the mail server. Check the profile's "
-                         "Token Endpoint.")
+        raise TokenError(say("The token endpoint {where} sent a token whose lifetime ({what}: {value}) is not from "
+                             "{least} second to 1 day: it is not a token endpoint, it misbehaves, or this machine's "
+                             "clock is wrong. Nothing was sent to the mail server. Check the profile's Token "
+                             "Endpoint.", where=where, what=what, value=said, least=MIN_LIFETIME))
     return float(seconds)
 
 
@@ -350,135 +361,8 @@ def _identity(claims: dict, request: TokenRequest) -> str:
         return str(claims["email"])
     if claims.get("idtyp") == "app" or claims.get("appid"):
         app = claims.get("app_displayname") or claims.get("appid") or request.client_id
-        return f"the app {app} (service principal {claims.get('oid', '?')}, tenant {claims.get('tid', '?')})"
+        return say("the app {app} (service principal {oid}, tenant {tid})", app=app, oid=claims.get("oid", "?"),
+                   tid=claims.get("tid", "?"))
     if request.subject:
         return request.subject
-    return f"the app {request.client_id}"
-
-
-# ---------------------------------------------------------------- failures that say what to fix
-
-# Microsoft Entra ID codes (AADSTS…) seen on this path, with their meaning.
-AADSTS = {
-    7000215: "Invalid client secret provided",
-    7000222: "The client secret has expired",
-    700027: "The client assertion's signature or certificate is not valid",
-    700024: "The client assertion is not within its valid time range",
-    700016: "The application was not found in the directory",
-    90002: "The tenant was not found",
-    65001: "Admin consent has not been granted",
-    1002012: "The scope is not valid for client credentials",
-    500011: "The resource principal was not found in the tenant",
-    7000112: "The application is disabled",
-    50034: "The user account does not exist in the directory",
-    700082: "The refresh token has expired",
-}
-
-
-def _aadsts(answer: dict) -> int | None:
-    codes = answer.get("error_codes")
-    if isinstance(codes, list) and codes and isinstance(codes[0], int):
-        return codes[0]
-    description = str(answer.get("error_description") or "")
-    if description.startswith("AADSTS"):
-        digits = description[6:].split(":")[0]
-        if digits.isdigit():
-            return int(digits)
-    return None
-
-
-def _said(value, depth: int = 0) -> str:
-    """An answer's error as words, whatever JSON holds it: a nested object (Graph's {"code", "message"})
-    reads "code: message", a list its items; never Python's repr of a dict."""
-    if isinstance(value, dict) and depth < 3:
-        parts = [_said(value.get(k), depth + 1) for k in ("code", "error", "message", "error_description")
-                 if value.get(k) not in (None, "")]
-        return ": ".join(dict.fromkeys(p for p in parts if p)) or "an error without words"
-    if isinstance(value, list) and depth < 3:
-        return "; ".join(_said(v, depth + 1) for v in value[:5])
-    return "" if isinstance(value, (dict, list)) else str(value)
-
-
-def explain_error(status: int, answer: dict | None, request: TokenRequest, where: str) -> str:
-    """One sentence or two: what the endpoint said, and the fix."""
-    google = request.method == AuthMethod.GMAIL_OAUTH
-    if answer is None or not answer.get("error"):
-        return (f"The token endpoint {where} answered HTTP {status} without an OAuth error: it is down or is not "
-                "a token endpoint. Check the profile's Token Endpoint, or try again later.")
-    error = _said(answer.get("error"))
-    description = _said(answer.get("error_description") or "")
-    code = _aadsts(answer)
-    named = f"{error}" + (f", AADSTS{code}: {AADSTS.get(code, 'see the Microsoft Entra error reference')}"
-                          if code else "")
-    prefix = f"The token endpoint refused ({named})."
-    if google:
-        if error == "unauthorized_client":
-            return (f"{prefix} The service account may not act for {request.subject}: in the Google Admin console "
-                    "(Security → Access and data control → API controls → Domain-wide delegation) add its client ID "
-                    f"with the scope {request.scope}.")
-        if error == "invalid_grant" and "email" in description.lower():
-            return (f"{prefix} {request.subject} is not a user of the Google Workspace domain the service account "
-                    "is delegated for: check the mailbox's address or user name.")
-        if error == "invalid_grant" and "signature" in description.lower():
-            return (f"{prefix} The service account key was deleted or replaced: create a new JSON key for it in "
-                    "Google Cloud (IAM → Service accounts → Keys) and paste it into the profile.")
-        if error == "invalid_scope":
-            return f"{prefix} Scope {request.scope!r} is not one Google accepts: use https://mail.google.com/."
-        if error == "invalid_client":
-            return f"{prefix} The service account or its key is unknown or disabled: paste a current JSON key."
-        return f"{prefix} {description[:200]}".strip()
-    if code == 7000222:
-        return (f"{prefix} The client secret has expired: in Entra ID (App registrations → the app → Certificates & "
-                "secrets) create a new client secret and enter its Value in the profile.")
-    if code in (700027, 700024):
-        return (f"{prefix} The certificate assertion was refused: upload this certificate to the app registration "
-                "(Certificates & secrets → Certificates), or check this machine's clock.")
-    if error == "invalid_client":
-        return (f"{prefix} The client secret is wrong: enter the secret's Value (not its Secret ID) from the app "
-                "registration's Certificates & secrets.")
-    if code == 65001 or (error == "invalid_grant" and "consent" in description.lower()):
-        return (f"{prefix} Admin consent is missing: in the app registration's API permissions add Office 365 "
-                f"Exchange Online application permissions {MS_PERMISSIONS}, then Grant admin consent.")
-    if code == 90002 or (error == "invalid_request" and "tenant" in description.lower()):
-        return f"{prefix} Check the profile's Tenant ID: the directory's GUID or a verified domain."
-    if error == "unauthorized_client":
-        return (f"{prefix} The app (Client ID {request.client_id}) is not registered in this tenant, or may not use "
-                "client credentials: check Client ID and Tenant ID.")
-    if error in ("invalid_scope", "invalid_resource"):
-        return f"{prefix} Scope must be https://outlook.office365.com/.default (it is {request.scope!r})."
-    return f"{prefix} {description.split(' Trace ID')[0][:200]}".strip()
-
-
-def _safe_answer(status: int, answer) -> str:
-    """The endpoint's answer as shown: its error fields only (never a token)."""
-    if not isinstance(answer, dict):
-        return f"HTTP {status}"
-    keep = {k: answer[k] for k in ("error", "error_description", "error_codes") if k in answer}
-    return f"HTTP {status} " + json.dumps(keep, ensure_ascii=False)[:400]
-
-
-def _timeout_message(request: TokenRequest, budget: Budget) -> str:
-    if budget.aborted:
-        return f"The token request was stopped: {budget.aborted}."
-    return (f"The token endpoint {urlsplit(request.token_url).netloc} did not answer within the profile's timeout "
-            f"({budget.timeout:g} s): it is overloaded or unreachable. Try again, or raise the profile's Timeout.")
-
-
-def _transport_message(exc: BaseException, request: TokenRequest, where: str, budget: Budget) -> str:
-    import ssl
-
-    if budget.stopped or isinstance(exc, (socket.timeout, TimeoutError)):
-        return _timeout_message(request, budget)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"The token endpoint {where} presented a certificate that is not trusted "
-                f"({exc.verify_message or 'verification failed'}): nothing was sent. Check the Token Endpoint, or "
-                "add its CA to this machine's trust store (SSL_CERT_FILE).")
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS with the token endpoint {where} failed ({exc.reason or exc}): nothing was sent."
-    if isinstance(exc, socket.gaierror):
-        return f"The token endpoint's host {where} was not found (DNS): check the Token Endpoint or Tenant ID."
-    if isinstance(exc, ConnectionRefusedError):
-        return f"The token endpoint {where} refused the connection: nothing listens there. Check the Token Endpoint."
-    if isinstance(exc, (http.client.HTTPException, ConnectionError, OSError)):
-        return f"The token endpoint {where} closed the connection without an answer ({type(exc).__name__})."
-    return f"The token request to {where} failed ({type(exc).__name__})."
+    return say("the app {app}", app=request.client_id)

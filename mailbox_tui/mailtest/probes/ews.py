@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ...i18n import N_, say
 from .attempt import Attempt
 from .explain import Stopped
 from .ews_session import ACT, FOLDER_NAMES, INCOMING, OUTGOING, SEND, EwsSession
@@ -33,35 +34,60 @@ def subject_of_test_message(now: datetime | None = None) -> str:
     return f"mailbox-tui test message, {now:%Y-%m-%d %H:%M} UTC: your mailbox is connected"
 
 
-def _count(total: int | None) -> str:
-    return f"{total} item(s)" if total is not None else "opened"
+# Each sentence in two forms: alone, and with where Auto Discover found the EWS URL (`found`: the URL and how), so
+# that a stored one reads back whole by its own template.
+Found = tuple[str, str] | None
 
 
-def _incoming(e: EwsSession) -> str:
-    (total,) = e.judge(e.call(("inbox",), "the Inbox"), ("inbox",))
-    return f"Read the Inbox of {e.address} through EWS ({_count(total)}) {e.acting()}."
+def _incoming(e: EwsSession, found: Found) -> str:
+    (total,) = e.judge(e.call(("inbox",), N_("the Inbox")), ("inbox",))
+    if total is None and found:
+        return say("Read the Inbox of {email} through EWS (opened) {method}. EWS URL found by Auto Discover: {url} "
+                   "({reason}).", email=e.address, method=e.acting(), url=found[0], reason=found[1])
+    if total is None:
+        return say("Read the Inbox of {email} through EWS (opened) {method}.", email=e.address, method=e.acting())
+    if found:
+        return say("Read the Inbox of {email} through EWS ({count} item(s)) {method}. EWS URL found by Auto Discover: "
+                   "{url} ({reason}).", email=e.address, count=total, method=e.acting(), url=found[0],
+                   reason=found[1])
+    return say("Read the Inbox of {email} through EWS ({count} item(s)) {method}.", email=e.address, count=total,
+               method=e.acting())
 
 
-def _outgoing(e: EwsSession) -> str:
+def _outgoing(e: EwsSession, found: Found) -> str:
     folders = ("sentitems", "drafts")
-    e.judge(e.call(folders, "Sent Items and Drafts"), folders)
-    return (f"Opened Sent Items and Drafts of {e.address} through EWS {e.acting()}: the rights sending needs. No "
-            "mail was sent.")
+    e.judge(e.call(folders, N_("Sent Items and Drafts")), folders)
+    if found:
+        return say("Opened Sent Items and Drafts of {email} through EWS {method}: the rights sending needs. No mail "
+                   "was sent. EWS URL found by Auto Discover: {url} ({reason}).", email=e.address, method=e.acting(),
+                   url=found[0], reason=found[1])
+    return say("Opened Sent Items and Drafts of {email} through EWS {method}: the rights sending needs. No mail was "
+               "sent.", email=e.address, method=e.acting())
 
 
-def _send(e: EwsSession) -> str:
+def _send(e: EwsSession, found: Found) -> str:
     subject = subject_of_test_message()
     e.judge(e.exchange(create_item_message(e.address, e.impersonate, subject, TEST_BODY), FOLDER_NAMES[SEND]),
             (SEND,))
-    return (f"Sent a test message from {e.address} to itself through EWS (CreateItem, SendAndSaveCopy) "
-            f"{e.acting()}: it arrives in its Inbox, with a copy in Sent Items (subject {subject!r}).")
+    if found:
+        return say("Sent a test message from {email} to itself through EWS (CreateItem, SendAndSaveCopy) {method}: it "
+                   "arrives in its Inbox, with a copy in Sent Items (subject {subject}). EWS URL found by Auto "
+                   "Discover: {url} ({reason}).", email=e.address, method=e.acting(), subject=repr(subject),
+                   url=found[0], reason=found[1])
+    return say("Sent a test message from {email} to itself through EWS (CreateItem, SendAndSaveCopy) {method}: it "
+               "arrives in its Inbox, with a copy in Sent Items (subject {subject}).", email=e.address,
+               method=e.acting(), subject=repr(subject))
 
 
-def _act(e: EwsSession) -> str:
+def _act(e: EwsSession, found: Found) -> str:
     folders = ("calendar", "contacts", "tasks")
-    e.judge(e.call(folders, "the calendar, contacts and tasks folders"), folders)
-    return (f"Read the calendar, the contacts and the tasks folders of {e.address} through EWS {e.acting()}: "
-            "appointments, contacts and tasks can be synchronised.")
+    e.judge(e.call(folders, N_("the calendar, contacts and tasks folders")), folders)
+    if found:
+        return say("Read the calendar, the contacts and the tasks folders of {email} through EWS {method}: "
+                   "appointments, contacts and tasks can be synchronised. EWS URL found by Auto Discover: {url} "
+                   "({reason}).", email=e.address, method=e.acting(), url=found[0], reason=found[1])
+    return say("Read the calendar, the contacts and the tasks folders of {email} through EWS {method}: appointments, "
+               "contacts and tasks can be synchronised.", email=e.address, method=e.acting())
 
 
 OPERATIONS = {INCOMING: _incoming, OUTGOING: _outgoing, SEND: _send, ACT: _act}
@@ -71,16 +97,15 @@ def ews_steps(a: Attempt) -> str:
     """The EWS probe: Autodiscover when there is no location, then the direction's GetFolder."""
     if a.fetch_only:  # F8's `p`: the certificate, to compare and pin (P13)
         a.wrap(a.connect()).close()
-        return "Certificate fetched."
+        return say("Certificate fetched.")
     operation = OPERATIONS.get(a.ep.operation)
     if operation is None:
-        raise Stopped(f"Unknown EWS operation {a.ep.operation!r}.")
+        raise Stopped(say("Unknown EWS operation {name}.", name=repr(a.ep.operation)))
     if a.creds is None:
-        raise Stopped("Exchange Server through EWS needs credentials: nothing was sent.")
-    found = ""
-    if not a.ep.host:
-        from .ews_autodiscover import discover
+        raise Stopped(say("Exchange Server through EWS needs credentials: nothing was sent."))
+    if a.ep.host:
+        return operation(EwsSession(a), None)
+    from .ews_autodiscover import discover
 
-        a.ep, how = discover(a)
-        found = f" EWS URL found by Auto Discover: https://{a.ep.address}{a.ep.path} ({how})."
-    return operation(EwsSession(a)) + found
+    a.ep, how = discover(a)
+    return operation(EwsSession(a), (f"https://{a.ep.address}{a.ep.path}", how))

@@ -13,6 +13,7 @@ import base64
 import re
 
 from ...domain.outside_text import visible
+from ...i18n import say
 from .explain import Stopped
 from .results import AUTHENTICATION
 
@@ -31,31 +32,33 @@ def offered(challenges: tuple[str, ...]) -> dict[str, str]:
 
 
 def no_ticket_message(host: str, detail: str) -> str:
-    return (f"Windows Integrated Authentication signs in with this machine's Kerberos ticket, and there is none "
-            f"for HTTP/{host} here ({detail}). Get one for the service account (kinit, then klist shows it) on "
-            "a machine joined to the domain, or set Authenticate Using to Credentials Specified in Email Server "
-            "Profile. Nothing was sent.")
+    """`detail`: Kerberos's own words, or a say() sentence of ours (a `reason`: read back from storage too)."""
+    return say("Windows Integrated Authentication signs in with this machine's Kerberos ticket, and there is none for "
+               "HTTP/{host} here ({reason}). Get one for the service account (kinit, then klist shows it) on a "
+               "machine joined to the domain, or set Authenticate Using to Credentials Specified in Email Server "
+               "Profile. Nothing was sent.", host=host, reason=detail)
 
 
 def kerberos_failure(host: str, exc: BaseException) -> str:
-    """Why no Kerberos token for HTTP/<host> could be made, from MIT's own reason, with the fix."""
+    """Why no Kerberos token for HTTP/<host> could be made, from MIT's own reason (a value), with the fix."""
     detail = _minor(exc)
     said = detail.lower()
     spn = f"HTTP/{host}"
     if "expired" in said:
-        return (f"The Kerberos ticket here has expired, so none for {spn} could be had ({detail}): get a new one "
-                "for the service account (kinit; klist shows when it ends), then test again. Nothing was sent.")
+        return say("The Kerberos ticket here has expired, so none for {spn} could be had ({error}): get a new one "
+                   "for the service account (kinit; klist shows when it ends), then test again. Nothing was sent.",
+                   spn=spn, error=detail)
     if "not found in kerberos database" in said and "krbtgt/" in said:
-        return (f"The Kerberos ticket here is of another realm, one that {spn}'s realm does not trust "
-                f"({detail}): kinit as an account of the Exchange server's realm, or set up the trust between "
-                "the realms. Nothing was sent.")
+        return say("The Kerberos ticket here is of another realm, one that {spn}'s realm does not trust ({error}): "
+                   "kinit as an account of the Exchange server's realm, or set up the trust between the realms. "
+                   "Nothing was sent.", spn=spn, error=detail)
     if "not found in kerberos database" in said:
-        return (f"The Kerberos realm has no service principal {spn} ({detail}): register it on the account of "
-                f"Exchange's web services (setspn -S {spn} <account>), or set the profile's location to the "
-                "server's name that has one. Nothing was sent.")
+        return say("The Kerberos realm has no service principal {spn} ({error}): register it on the account of "
+                   "Exchange's web services (setspn -S {spn} <account>), or set the profile's location to the "
+                   "server's name that has one. Nothing was sent.", spn=spn, error=detail)
     if "cannot contact any kdc" in said or "cannot find kdc" in said:
-        return (f"No Kerberos KDC answered for a ticket to {spn} ({detail}): check that this machine reaches a "
-                "domain controller of the realm (krb5.conf, DNS). Nothing was sent.")
+        return say("No Kerberos KDC answered for a ticket to {spn} ({error}): check that this machine reaches a "
+                   "domain controller of the realm (krb5.conf, DNS). Nothing was sent.", spn=spn, error=detail)
     return no_ticket_message(host, detail)
 
 
@@ -82,12 +85,13 @@ class Signer:
             context = spnego.client(hostname=a.ep.host, service="HTTP", protocol="kerberos")
             token = context.step()
         except ImportError as exc:
-            raise Stopped(no_ticket_message(a.ep.host, f"no Kerberos library: {type(exc).__name__}; pip install "
-                                                       "'mailbox-tui[kerberos]' with the system's krb5")) from None
+            raise Stopped(no_ticket_message(a.ep.host, say("no Kerberos library: {error}; pip install "
+                                                           "'mailbox-tui[kerberos]' with the system's krb5",
+                                                           error=type(exc).__name__))) from None
         except Exception as exc:  # noqa: BLE001 - pyspnego/GSSAPI errors: no ticket, expired, no KDC, no SPN
             raise Stopped(kerberos_failure(a.ep.host, exc)) from None
         if not token:
-            raise Stopped(no_ticket_message(a.ep.host, "Kerberos produced no token"))
+            raise Stopped(no_ticket_message(a.ep.host, say("Kerberos produced no token")))
         return f"Negotiate {base64.b64encode(token).decode('ascii')}"
 
     def choose(self, challenges: tuple[str, ...]) -> str:
@@ -97,10 +101,14 @@ class Signer:
             if name in schemes:
                 self.scheme = scheme
                 return scheme
-        said = ", ".join(sorted(schemes)) or "no WWW-Authenticate header"
-        raise Stopped(f"{self.a.ep.address} asks for a sign-in this tool cannot give ({said[:80]}): EWS takes Basic, "
-                      "NTLM or Negotiate with a password. Check the EWS virtual directory's authentication "
-                      "(Get-WebServicesVirtualDirectory | fl *Authentication*).")
+        if schemes:
+            raise Stopped(say("{where} asks for a sign-in this tool cannot give ({answer}): EWS takes Basic, NTLM or "
+                              "Negotiate with a password. Check the EWS virtual directory's authentication "
+                              "(Get-WebServicesVirtualDirectory | fl *Authentication*).", where=self.a.ep.address,
+                              answer=", ".join(sorted(schemes))[:80]))
+        raise Stopped(say("{where} asks for a sign-in this tool cannot give (no WWW-Authenticate header): EWS takes "
+                          "Basic, NTLM or Negotiate with a password. Check the EWS virtual directory's authentication "
+                          "(Get-WebServicesVirtualDirectory | fl *Authentication*).", where=self.a.ep.address))
 
     def basic_header(self) -> str:
         creds = self.a.creds

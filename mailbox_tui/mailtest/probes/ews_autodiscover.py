@@ -26,6 +26,7 @@ from dataclasses import replace
 from urllib.parse import quote, urlsplit
 
 from ...domain.outside_text import visible
+from ...i18n import say
 from ..limits import ProbeLimit
 from .ews_session import EwsSession
 from .ews_xml import NotEws, autodiscover_answer, autodiscover_request
@@ -118,7 +119,7 @@ def _ask(a, url: str, address: str):
         try:
             return autodiscover_answer(answer.body)
         except NotEws as exc:
-            raise Stopped(str(exc)) from None
+            raise Stopped(exc.args[0]) from None
     finally:
         session.conn.close()
         a.conn = None
@@ -143,7 +144,7 @@ def _get_json(a, address: str, domain: str) -> str:
         try:
             url = autodiscover_json_answer(data)
         except NotEws as exc:
-            raise Stopped(str(exc)) from None
+            raise Stopped(exc.args[0]) from None
         parts = urlsplit(url)
         try:
             host, _ = parts.hostname or "", parts.port
@@ -187,14 +188,14 @@ def discover(a) -> tuple[Endpoint, str]:
     address = (a.creds.mailbox or a.creds.username).strip()
     domain = address.rpartition("@")[2]
     if "@" not in address or not domain:
-        raise Stopped("Auto Discover asks for the mailbox's email address, and it has none: set the mailbox's "
-                      "email address, or the profile's EWS URL.")
+        raise Stopped(say("Auto Discover asks for the mailbox's email address, and it has none: set the mailbox's "
+                          "email address, or the profile's EWS URL."))
     urls, tried = autodiscover_urls(domain), []
     a.pin = ""  # the pin is the EWS server's: Autodiscover's certificate is verified
     try:
         found_v2 = _discover_json(a, original, address, domain, tried)
         if found_v2 is not None:
-            return replace(found_v2, pin_sha256=original.pin_sha256), "Autodiscover v2"
+            return replace(found_v2, pin_sha256=original.pin_sha256), say("Autodiscover v2")
         for _ in range(MAX_REDIRECTS + 1):
             found = None
             for url in urls:
@@ -212,12 +213,14 @@ def discover(a) -> tuple[Endpoint, str]:
                         raise
                     tried.append(f"{a.ep.address} (POX): {_reason(exc)}")
             if found is None:
-                raise Stopped(f"Auto Discover found no EWS URL for {address}: " + "; ".join(tried)[:600] + ". Check "
-                              f"the autodiscover.{domain} DNS record and certificate, or set the profile's EWS URL "
-                              "(Auto Discover No).")
+                # Each candidate's reason is a value (English, as tried): the list is shown as it was found.
+                raise Stopped(say("Auto Discover found no EWS URL for {email}: {tried}. Check the autodiscover.{domain} "
+                                  "DNS record and certificate, or set the profile's EWS URL (Auto Discover No).",
+                                  email=address, tried="; ".join(tried)[:600], domain=domain))
             if found.error:
-                raise Stopped(f"Autodiscover at {a.ep.address} has no settings for {address} ({found.error[:200]}): "
-                              "check the mailbox's email address, or set the profile's EWS URL.")
+                raise Stopped(say("Autodiscover at {where} has no settings for {email} ({answer}): check the mailbox's "
+                                  "email address, or set the profile's EWS URL.", where=a.ep.address, email=address,
+                                  answer=found.error[:200]))
             if found.redirect_address:
                 address = found.redirect_address
                 urls = autodiscover_urls(address.rpartition("@")[2])
@@ -227,11 +230,13 @@ def discover(a) -> tuple[Endpoint, str]:
                 continue
             ews = _endpoint(original, found.ews_url)
             if ews is None:
-                raise Stopped(f"Autodiscover at {a.ep.address} named no https EWS URL for {address}: set the "
-                              "profile's EWS URL.")
-            how = "POX Autodiscover" + (f", after {'; '.join(tried)[:300]}" if tried else "")
+                raise Stopped(say("Autodiscover at {where} named no https EWS URL for {email}: set the profile's EWS "
+                                  "URL.", where=a.ep.address, email=address))
+            how = say("POX Autodiscover")
+            if tried:
+                how = say("POX Autodiscover, after {tried}", tried="; ".join(tried)[:300])
             return replace(ews, pin_sha256=original.pin_sha256), how
-        raise Stopped(f"Autodiscover redirected more than {MAX_REDIRECTS} times for {address}: set the profile's "
-                      "EWS URL.")
+        raise Stopped(say("Autodiscover redirected more than {count} times for {email}: set the profile's EWS URL.",
+                          count=MAX_REDIRECTS, email=address))
     finally:
         a.pin = pin

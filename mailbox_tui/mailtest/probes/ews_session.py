@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from ...domain.exchange import EWS_RETIREMENT
 from ...domain.oauth import MICROSOFT_SCOPE
 from ...domain.outside_text import visible
+from ...i18n import N_, say
 from ..limits import READ_LIMIT, ProbeLimit
 from .attempt import Attempt
 from .ews_auth import BASIC, BEARER, Signer, blob_header, server_token
@@ -23,20 +24,20 @@ from .results import AUTHENTICATION, CONNECT, DNS, MAILBOX_ACCESS, TLS
 
 INCOMING, OUTGOING, ACT = "incoming", "outgoing", "act"
 SEND = "send"  # the CreateItem of a test message, judged as one response message
-FOLDER_NAMES = {SEND: "sending a test message", "inbox": "the Inbox", "sentitems": "Sent Items", "drafts": "Drafts",
-                "calendar": "the calendar",
-                "contacts": "the contacts folder", "tasks": "the tasks folder"}
-ROLE_FIX = ("Give the account the ApplicationImpersonation role (New-ManagementRoleAssignment -Role "
+FOLDER_NAMES = {SEND: N_("sending a test message"), "inbox": N_("the Inbox"), "sentitems": N_("Sent Items"),
+                "drafts": N_("Drafts"), "calendar": N_("the calendar"), "contacts": N_("the contacts folder"),
+                "tasks": N_("the tasks folder")}
+ROLE_FIX = N_("Give the account the ApplicationImpersonation role (New-ManagementRoleAssignment -Role "
             "ApplicationImpersonation -User <account>, scoped with -CustomRecipientWriteScope to the mailboxes "
             "it serves)")
 
 # What a refused CreateItem means, and its fix (Microsoft's ResponseCode reference).
 SEND_FIXES = {
-    "ErrorSendAsDenied": ("the account may read the mailbox but not send as it. Give it Send As (Add-ADPermission "
+    "ErrorSendAsDenied": N_("the account may read the mailbox but not send as it. Give it Send As (Add-ADPermission "
                           "-ExtendedRights \"Send As\"), or test with the mailbox's own credentials."),
-    "ErrorQuotaExceeded": ("the mailbox is over its storage quota, so Exchange keeps no copy and sends nothing. Free "
+    "ErrorQuotaExceeded": N_("the mailbox is over its storage quota, so Exchange keeps no copy and sends nothing. Free "
                            "space or raise its quota (Set-Mailbox -ProhibitSendQuota), then test again."),
-    "ErrorAccessDenied": ("the account may not write to the mailbox's Sent Items. Give it Full Access (with a "
+    "ErrorAccessDenied": N_("the account may not write to the mailbox's Sent Items. Give it Full Access (with a "
                           "mailbox's own credentials) or ApplicationImpersonation over the mailbox."),
 }
 
@@ -66,7 +67,8 @@ class EwsSession:
             headers["Authorization"] = authorization
         try:
             answer = request(self.conn, "POST", self.path, headers, body,
-                             f"Exchange is throttling requests for {self.address} (reading {what})")
+                             say("Exchange is throttling requests for {email} (reading {what})", email=self.address,
+                                 what=what))
         except Stopped:
             raise
         except Exception as exc:  # noqa: BLE001 - each way an exchange can break becomes one sentence
@@ -92,10 +94,11 @@ class EwsSession:
             wait = max(parsed.back_off_ms / 1000, MIN_WAIT)
             budget = self.a.budget
             if wait + RETRY_MARGIN > budget.deadline - time.monotonic():
-                raise Deferred(f"Exchange is busy and asked to wait {wait:g} s before reading {what} of "
-                               f"{self.address} (ErrorServerBusy, BackOffMilliseconds {parsed.back_off_ms}), more "
-                               f"than the profile's timeout of {budget.timeout:g} s allows: not a fault of the "
-                               "configuration; test again later.", "ErrorServerBusy")
+                raise Deferred(say("Exchange is busy and asked to wait {seconds} s before reading {what} of {email} "
+                                   "(ErrorServerBusy, BackOffMilliseconds {value}), more than the profile's timeout of "
+                                   "{timeout} s allows: not a fault of the configuration; test again later.",
+                                   seconds=format(wait, "g"), what=what, email=self.address, value=parsed.back_off_ms,
+                                   timeout=format(budget.timeout, "g")), "ErrorServerBusy")
             _sleep(wait, budget)
 
     def _signed(self, body: bytes, what: str) -> Answer:
@@ -132,30 +135,32 @@ class EwsSession:
         except Exception as exc:  # noqa: BLE001 - a malformed challenge is the server's fault, said plainly
             if self.a.budget.stopped or isinstance(exc, ProbeLimit):
                 raise
-            raise Stopped(f"{self.a.ep.address} sent an NTLM challenge that could not be used "
-                          f"({type(exc).__name__}): check that the profile's location is the EWS URL of an "
-                          "Exchange server.") from None
+            raise Stopped(say("{where} sent an NTLM challenge that could not be used ({error}): check that the "
+                              "profile's location is the EWS URL of an Exchange server.", where=self.a.ep.address,
+                              error=type(exc).__name__)) from None
 
     def _parse(self, answer: Answer, what: str) -> SoapAnswer:
         where = self.a.ep.address
         if 300 <= answer.status < 400:
             target = urlsplit(answer.headers.get("location", "")).netloc or "nowhere"
-            raise Stopped(f"{where} redirected the request for {what} to {self._quote(target)} (HTTP "
-                          f"{answer.status}); it was not followed, so no credentials went elsewhere. Set the "
-                          "profile's location to the EWS URL itself (https://<server>/EWS/Exchange.asmx), or use "
-                          "Auto Discover.")
+            raise Stopped(say("{where} redirected the request for {what} to {target} (HTTP {code}); it was not "
+                              "followed, so no credentials went elsewhere. Set the profile's location to the EWS URL "
+                              "itself (https://<server>/EWS/Exchange.asmx), or use Auto Discover.", where=where,
+                              what=what, target=self._quote(target), code=answer.status))
         if answer.status == 404:
-            raise Stopped(f"{where} has no EWS at {self._quote(self.path)} (HTTP 404): set the profile's location to "
-                          "the EWS URL, https://<server>/EWS/Exchange.asmx.")
+            raise Stopped(say("{where} has no EWS at {path} (HTTP 404): set the profile's location to the EWS URL, "
+                              "https://<server>/EWS/Exchange.asmx.", where=where, path=self._quote(self.path)))
         try:
             parsed = soap_answer(answer.body)
         except NotEws as exc:
             if answer.status >= 500:
-                raise Stopped(f"Exchange at {where} failed while answering for {what} (HTTP {answer.status}, "
-                              f"{exc}): a fault on the server's side; test again later.") from None
-            raise Stopped(f"{where} did not answer as Exchange Web Services while reading {what} (HTTP "
-                          f"{answer.status}: {exc}): check that the profile's location is the EWS URL "
-                          "(https://<server>/EWS/Exchange.asmx).") from None
+                raise Stopped(say("Exchange at {where} failed while answering for {what} (HTTP {code}, {reason}): a "
+                                  "fault on the server's side; test again later.", where=where, what=what,
+                                  code=answer.status, reason=exc.args[0])) from None
+            raise Stopped(say("{where} did not answer as Exchange Web Services while reading {what} (HTTP {code}: "
+                              "{reason}): check that the profile's location is the EWS URL "
+                              "(https://<server>/EWS/Exchange.asmx).", where=where, what=what, code=answer.status,
+                              reason=exc.args[0])) from None
         if parsed.fault_code:
             self.a.heard(visible(f"{parsed.fault_code}: {parsed.fault_text}"))
         else:
@@ -167,8 +172,9 @@ class EwsSession:
     def judge(self, parsed: SoapAnswer, folders: tuple[str, ...]) -> list[int | None]:
         """Each folder's item count; Stopped naming the first folder refused."""
         if len(parsed.messages) != len(folders):
-            raise Stopped(f"{self.a.ep.address} answered {len(parsed.messages)} response message(s) for "
-                          f"{len(folders)} folder(s): not the answer of Exchange Web Services.")
+            raise Stopped(say("{where} answered {count} response message(s) for {folders} folder(s): not the answer of "
+                              "Exchange Web Services.", where=self.a.ep.address, count=len(parsed.messages),
+                              folders=len(folders)))
         for folder, message in zip(folders, parsed.messages):
             if message.response_class not in ("Success", "Warning"):
                 raise Stopped(self._refusal(message.code, message.text, FOLDER_NAMES[folder]), self.a.answer)
@@ -180,75 +186,87 @@ class EwsSession:
         return short_answer(visible(self.a.redact(text)))[:300]
 
     def _who(self) -> str:
+        """Who signs in, in our words around a name: given as a `label` (our words) in a sentence."""
         creds = self.a.creds
         if creds.bearer:
             request = self.a.token_request
-            return f"the app {request.client_id}" if request is not None else "the app"
+            return say("the app {app}", app=request.client_id) if request is not None else say("the app")
         if creds.kerberos:
-            return "this machine's Kerberos identity"
-        return f"'{self._quote(creds.username)}'"  # not repr: DOMAIN\\user would show its backslash twice
+            return say("this machine's Kerberos identity")
+        return say("'{user}'", user=self._quote(creds.username))  # not repr: DOMAIN\\user would show its backslash twice
 
     def _refused_sign_in(self, answer: Answer) -> str:
-        where, scheme = self.a.ep.address, self.signer.scheme or "no sign-in"
+        where, scheme = self.a.ep.address, self.signer.scheme or say("no sign-in")
         request = self.a.token_request
         if self.a.creds.bearer and request is not None and request.scope == MICROSOFT_SCOPE:
-            return (f"Exchange Online at {where} refused the app's token for EWS (HTTP 401): the app needs the Office "
-                    "365 Exchange Online application permission full_access_as_app with admin consent, and the "
-                    f"token's scope must be {MICROSOFT_SCOPE}; or EWS is already switched off for this tenant "
-                    f"({EWS_RETIREMENT}).")
+            return say("Exchange Online at {where} refused the app's token for EWS (HTTP 401): the app needs the "
+                       "Office 365 Exchange Online application permission full_access_as_app with admin consent, and "
+                       "the token's scope must be {scope}; or EWS is already switched off for this tenant ({date}).",
+                       where=where, scope=MICROSOFT_SCOPE, date=EWS_RETIREMENT)
         if self.a.creds.bearer:
-            return (f"Exchange at {where} refused the access token (HTTP 401): Hybrid Modern Auth must be enabled "
-                    "on the server (the EWS URL added as a service principal name of Office 365 Exchange Online), "
-                    "and the token's scope must be the EWS URL's host with /.default.")
+            return say("Exchange at {where} refused the access token (HTTP 401): Hybrid Modern Auth must be enabled "
+                       "on the server (the EWS URL added as a service principal name of Office 365 Exchange Online), "
+                       "and the token's scope must be the EWS URL's host with /.default.", where=where)
         if self.a.creds.kerberos:
-            return (f"Exchange at {where} refused this machine's Kerberos ticket (HTTP 401): the EWS virtual "
-                    "directory must allow Windows authentication (Negotiate) and the service account must hold a "
-                    "ticket for HTTP/<server>.")
-        return (f"Exchange at {where} refused the sign-in of {self._who()} ({scheme}, HTTP "
-                "401): check the user name and password (a domain account is written DOMAIN\\user or "
-                "user@domain), and that the account is not locked.")
+            return say("Exchange at {where} refused this machine's Kerberos ticket (HTTP 401): the EWS virtual "
+                       "directory must allow Windows authentication (Negotiate) and the service account must hold a "
+                       "ticket for HTTP/<server>.", where=where)
+        return say("Exchange at {where} refused the sign-in of {label} ({method}, HTTP 401): check the user name and "
+                   "password (a domain account is written DOMAIN\\user or user@domain), and that the account is not "
+                   "locked.", where=where, label=self._who(), method=scheme)
 
     def _refusal(self, code: str, text: str, what: str) -> str:
+        """EWS's refusal: the mailbox and our words first, the server's code and text (`answer`) as a value."""
         address, who = self.address, self._who()
         said = self._quote(code) + (f": {self._quote(text)}" if text else "")
         if what == FOLDER_NAMES[SEND] and code in SEND_FIXES:
-            return f"{who} could not send a test message as {address} ({said}): {SEND_FIXES[code]}"
+            return say("{label} could not send a test message as {email} ({answer}): {fix}", label=who, email=address,
+                       answer=said, fix=SEND_FIXES[code])
         if code == "ErrorImpersonateUserDenied":
-            return f"{who} may not act for {address} ({said}). {ROLE_FIX}, then test again."
+            return say("{label} may not act for {email} ({answer}). {fix}, then test again.", label=who, email=address,
+                       answer=said, fix=ROLE_FIX)
         if code in ("ErrorNonExistentMailbox", "ErrorMailboxNotFound", "ErrorInvalidSmtpAddress"):
-            return (f"Exchange has no mailbox {address} ({said}): check the mailbox's email address; an Exchange "
-                    "Online mailbox is tested through Microsoft Graph with an Exchange Online profile.")
+            return say("Exchange has no mailbox {email} ({answer}): check the mailbox's email address; an Exchange "
+                       "Online mailbox is tested through Microsoft Graph with an Exchange Online profile.",
+                       email=address, answer=said)
         if code == "ErrorAccessDenied" and self.impersonate:
-            return (f"{who} acting for {address} was refused {what} ({said}): the ApplicationImpersonation role may "
-                    "be scoped to leave this mailbox out, or the folder's permissions refuse it. " + ROLE_FIX + ".")
+            return say("{label} acting for {email} was refused {what} ({answer}): the ApplicationImpersonation role "
+                       "may be scoped to leave this mailbox out, or the folder's permissions refuse it. {fix}.",
+                       label=who, email=address, what=what, answer=said, fix=ROLE_FIX)
         if code == "ErrorAccessDenied":
-            return (f"{who} was refused {what} of {address} ({said}): with a mailbox's own credentials the account "
-                    "must be the mailbox's owner or hold Full Access to it (Add-MailboxPermission -AccessRights "
-                    "FullAccess).")
+            return say("{label} was refused {what} of {email} ({answer}): with a mailbox's own credentials the "
+                       "account must be the mailbox's owner or hold Full Access to it (Add-MailboxPermission "
+                       "-AccessRights FullAccess).", label=who, what=what, email=address, answer=said)
         if code in ("ErrorInternalServerError", "ErrorInternalServerTransientError", "ErrorMailboxStoreUnavailable",
                     "ErrorMailboxMoveInProgress"):
-            return (f"Exchange failed while reading {what} of {address} ({said}): a fault on the server's side, not "
-                    "in the profile; test again later.")
-        return f"Exchange refused reading {what} of {address} ({said})."
+            return say("Exchange failed while reading {what} of {email} ({answer}): a fault on the server's side, not "
+                       "in the profile; test again later.", what=what, email=address, answer=said)
+        return say("Exchange refused reading {what} of {email} ({answer}).", what=what, email=address, answer=said)
 
     def _transport(self, exc: BaseException, what: str) -> str:
         a, where = self.a, self.a.ep.address
         if a.budget.overflowed:
-            return (f"{where} sent more than {READ_LIMIT // 1024} KiB while answering for {what} (an EWS answer here "
-                    "is a few KB), so the test stopped reading. Check that the profile's location is the EWS URL.")
+            return say("{where} sent more than {size} KiB while answering for {what} (an EWS answer here is a few "
+                       "KB), so the test stopped reading. Check that the profile's location is the EWS URL.",
+                       where=where, size=READ_LIMIT // 1024, what=what)
         trickle = a.budget.bytes_read - a.step_started_at
         if a.budget.expired or isinstance(exc, (TimeoutError, socket.timeout)):
-            how = f"sent {trickle} byte(s) without finishing its answer" if trickle else "did not answer"
-            return (f"Timed out after {a.ep.timeout:g} s: {where} {how} for {what}. Check the profile's location, or "
-                    "raise its timeout.")
+            seconds = f"{a.ep.timeout:g}"
+            if trickle:
+                return say("Timed out after {seconds} s: {where} sent {size} byte(s) without finishing its answer for "
+                           "{what}. Check the profile's location, or raise its timeout.", seconds=seconds,
+                           where=where, size=trickle, what=what)
+            return say("Timed out after {seconds} s: {where} did not answer for {what}. Check the profile's location, "
+                       "or raise its timeout.", seconds=seconds, where=where, what=what)
         if isinstance(exc, ProbeLimit):
-            return f"The test of {what} at {where} was stopped."
+            return say("The test of {what} at {where} was stopped.", what=what, where=where)
         if isinstance(exc, (http.client.HTTPException, ConnectionError, EOFError)):
-            return (f"{where} closed the connection or broke HTTP while answering for {what} "
-                    f"({type(exc).__name__}): check that the profile's location is the EWS URL.")
-        return f"Reading {what} at {where} failed ({type(exc).__name__})."
+            return say("{where} closed the connection or broke HTTP while answering for {what} ({error}): check "
+                       "that the profile's location is the EWS URL.", where=where, what=what,
+                       error=type(exc).__name__)
+        return say("Reading {what} at {where} failed ({error}).", what=what, where=where, error=type(exc).__name__)
 
     def acting(self) -> str:
         if self.impersonate:
-            return f"as {self._who()} impersonating the mailbox (ExchangeImpersonation)"
-        return f"as {self._who()}"
+            return say("as {label} impersonating the mailbox (ExchangeImpersonation)", label=self._who())
+        return say("as {label}", label=self._who())

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
+from ...i18n import N_, say
+
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 MESSAGES = "http://schemas.microsoft.com/exchange/services/2006/messages"
 TYPES = "http://schemas.microsoft.com/exchange/services/2006/types"
@@ -25,7 +27,8 @@ SERVER_VERSION = "Exchange2013"  # every Exchange Server from 2013 on, and Excha
 
 
 class NotEws(ValueError):
-    """An answer that is not the XML asked for; the message says how (never quoting it)."""
+    """An answer that is not the XML asked for; the message (a say() sentence: our words, given to a sentence as
+    its `reason`) says how, never quoting it."""
 
 
 @dataclass(frozen=True)
@@ -94,9 +97,10 @@ def _root(data: bytes, what: str):
     try:
         return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise NotEws(f"{what} declared a DTD or entities (refused unread: that is how an XML bomb starts)") from None
+        raise NotEws(say("{what} declared a DTD or entities (refused unread: that is how an XML bomb starts)",
+                         what=what)) from None
     except (ParseError, ValueError, RecursionError):
-        raise NotEws(f"{what} is not well-formed XML") from None
+        raise NotEws(say("{what} is not well-formed XML", what=what)) from None
 
 
 def _text(element, path: str, namespaces: dict[str, str]) -> str:
@@ -109,12 +113,12 @@ _NS = {"s": SOAP, "m": MESSAGES, "t": TYPES, "e": ERRORS}
 
 def soap_answer(data: bytes) -> SoapAnswer:
     """The fault or the response messages of an EWS answer; NotEws when it is neither."""
-    root = _root(data, "the answer")
+    root = _root(data, N_("the answer"))
     if root.tag != f"{{{SOAP}}}Envelope":
-        raise NotEws("the answer is XML but not a SOAP envelope")
+        raise NotEws(say("the answer is XML but not a SOAP envelope"))
     body = root.find("s:Body", _NS)
     if body is None:
-        raise NotEws("the SOAP envelope has no Body")
+        raise NotEws(say("the SOAP envelope has no Body"))
     fault = body.find("s:Fault", _NS)
     if fault is not None:
         code = _text(fault, "detail/e:ResponseCode", _NS) or _text(fault, "faultcode", _NS).rpartition(":")[2]
@@ -134,7 +138,7 @@ def soap_answer(data: bytes) -> SoapAnswer:
         messages.append(ResponseMessage(message.get("ResponseClass", ""), _text(message, "m:ResponseCode", _NS),
                                         _text(message, "m:MessageText", _NS), total))
     if not messages:
-        raise NotEws("the SOAP answer holds no response message")
+        raise NotEws(say("the SOAP answer holds no response message"))
     return SoapAnswer(messages=tuple(messages))
 
 
@@ -158,9 +162,9 @@ class AutodiscoverAnswer:
 
 def autodiscover_answer(data: bytes) -> AutodiscoverAnswer:
     """What an Autodiscover (POX) answer says; NotEws when it is not one."""
-    root = _root(data, "the Autodiscover answer")
+    root = _root(data, N_("the Autodiscover answer"))
     if root.tag != f"{{{AUTODISCOVER_BASE}}}Autodiscover":
-        raise NotEws("the answer is XML but not an Autodiscover answer")
+        raise NotEws(say("the answer is XML but not an Autodiscover answer"))
     ns = {"a": AUTODISCOVER_BASE, "r": AUTODISCOVER_RESPONSE}
     error = root.find("a:Response/a:Error", ns)
     if error is None:  # an Element with no children is falsy: never `or` two finds
@@ -171,7 +175,7 @@ def autodiscover_answer(data: bytes) -> AutodiscoverAnswer:
         return AutodiscoverAnswer(error=f"{code} {message}".strip() or "an error")
     account = root.find("r:Response/r:Account", ns)
     if account is None:
-        raise NotEws("the Autodiscover answer has no Account")
+        raise NotEws(say("the Autodiscover answer has no Account"))
     action = _text(account, "r:Action", ns)
     if action == "redirectAddr":
         return AutodiscoverAnswer(redirect_address=_text(account, "r:RedirectAddr", ns))

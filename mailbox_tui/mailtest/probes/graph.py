@@ -62,7 +62,8 @@ class _Graph:
             headers["Content-Type"] = "application/json"
         try:
             answer = request(self.conn, method, f"{self.base}/{resource}", headers, payload,
-                             f"Microsoft Graph is throttling this app for {self.address} (reading {what})")
+                             say("Microsoft Graph is throttling this app for {email} (reading {what})",
+                                 email=self.address, what=what))
         except Stopped:
             raise
         except Exception as exc:  # noqa: BLE001 - each way an exchange can break becomes one sentence

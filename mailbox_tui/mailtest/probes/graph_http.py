@@ -13,6 +13,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from ...i18n import say
 from ..limits import Budget, ProbeLimit
 from .explain import Deferred
 from .results import MAILBOX_ACCESS
@@ -105,7 +106,7 @@ def request(conn: BoundedHTTPS, method: str, path: str, headers: dict[str, str],
             throttled: str) -> Answer:
     """One request, its answer read whole (within the budget); throttling waited out while the budget
     allows, however often it comes (a storm may refuse the same request again), else Deferred with `throttled`
-    (a sentence naming what was asked) and the wait asked for. The budget bounds the tries."""
+    (a say() sentence naming what was asked: a `what`) and the wait asked for. The budget bounds the tries."""
     budget = conn.attempt.budget
     while True:
         conn.request(method, path, body=body, headers=headers)
@@ -117,10 +118,10 @@ def request(conn: BoundedHTTPS, method: str, path: str, headers: dict[str, str],
             return answer
         wait = answer.retry_after
         if wait is None or max(wait, MIN_WAIT) + RETRY_MARGIN > budget.deadline - time.monotonic():
-            asked = f"Retry-After: {wait:g} s" if wait is not None else "no Retry-After"
-            raise Deferred(f"{throttled} ({answer.status}, {asked}, more than the profile's timeout of "
-                           f"{budget.timeout:g} s allows): not a fault of the configuration; test again later.",
-                           f"HTTP {answer.status}")
+            asked = say("Retry-After: {seconds} s", seconds=format(wait, "g")) if wait is not None else say("no Retry-After")
+            raise Deferred(say("{what} (HTTP {code}, {reason}, more than the profile's timeout of {timeout} s allows): not a "
+                               "fault of the configuration; test again later.", what=throttled, code=answer.status,
+                               reason=asked, timeout=format(budget.timeout, "g")), f"HTTP {answer.status}")
         _sleep(max(wait, MIN_WAIT), budget)
 
 
