@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 from ..exchange_format import SECTIONS, shown
 from . import limits
-from .limits import ImportFileError, input_too_large, too_long
+from ...i18n import N_, say
+from .limits import ImportFileError, input_too_large, not_a_list, not_an_object, too_long
 
 CHUNK = 1 << 20  # bytes read at a time
 _WS = re.compile(r"[ \t\n\r]*")
@@ -30,24 +31,32 @@ class _NumberProblem(ValueError):
     pass
 
 
+# What json's scanner says is wrong (Python's json module, C and Python scanners alike): shown in the
+# admin's language inside "… is not valid JSON: {reason} (line …)".
+JSON_WORDS = (N_("Expecting value"), N_("Expecting property name enclosed in double quotes"),
+              N_("Expecting ':' delimiter"), N_("Expecting ',' delimiter"), N_("Extra data"),
+              N_("Unterminated string starting at"), N_("Invalid control character at"), N_("Invalid \\escape"),
+              N_("Invalid \\uXXXX escape"))
+
+
 def _json_int(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > 100:  # anything longer is no code, port or count (a row's field says which when shorter)
-        raise _NumberProblem(f"a number with {digits} digits is far too large for any field")
+        raise _NumberProblem(say("a number with {n} digits is far too large for any field", n=digits))
     return int(text)
 
 
 def _json_float(text: str) -> float:
     if len(text) > 400:
-        raise _NumberProblem(f"a number of {len(text)} characters is far too long for any field")
+        raise _NumberProblem(say("a number of {n} characters is far too long for any field", n=len(text)))
     value = float(text)
     if not math.isfinite(value):
-        raise _NumberProblem(f"the number {shown(text, 24)} is too large for any field")
+        raise _NumberProblem(say("the number {value} is too large for any field", value=shown(text, 24)))
     return value
 
 
 def _json_constant(text: str):
-    raise _NumberProblem(f"{text} is not a number the exchange format accepts")
+    raise _NumberProblem(say("{value} is not a number the exchange format accepts", value=text))
 
 
 _SCAN = json.JSONDecoder(parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant).scan_once
@@ -102,7 +111,8 @@ class JsonCursor:
         except UnicodeDecodeError as exc:
             # Counted from after a byte-order mark, as decoding the whole file counted it.
             where = self.fed - pending + exc.start - self.bom
-            raise ImportFileError(f"{self.where} is not UTF-8 text (invalid byte at position {where}).") from None
+            raise ImportFileError(say("{where} is not UTF-8 text (invalid byte at position {position}).",
+                                      where=self.where, position=where)) from None
         self.fed += len(data)
         if self.fed > limits.MAX_INPUT_BYTES:  # a file that grows as it is read
             raise input_too_large(self.where)
@@ -125,7 +135,8 @@ class JsonCursor:
         line = self.lines + self.buf.count("\n", 0, at) + 1
         newline = self.buf.rfind("\n", 0, at)
         column = at - newline if newline >= 0 else self.chars + at - self.last_newline
-        return ImportFileError(f"{self.where} is not valid JSON: {message} (line {line}, column {column}).")
+        return ImportFileError(say("{where} is not valid JSON: {reason} (line {line}, column {column}).",
+                                   where=self.where, reason=message, line=line, column=column))
 
     def mark(self) -> Mark:
         self._drop()
@@ -149,9 +160,10 @@ class JsonCursor:
                     continue
                 raise self.error(exc.msg, exc.pos) from None
             except _NumberProblem as exc:
-                raise ImportFileError(f"{self.where}: {exc}.") from None
+                raise ImportFileError(say("{where}: {reason}.", where=self.where, reason=exc.args[0])) from None
             except RecursionError:
-                raise ImportFileError(f"{self.where} is nested too deeply to be an exchange document.") from None
+                raise ImportFileError(say("{where} is nested too deeply to be an exchange document.",
+                                          where=self.where)) from None
             if end >= len(self.buf) and not self.eof and not isinstance(value, (dict, list, str)):
                 self.more()  # a number or a word may go on in the next chunk
                 start = self.i
@@ -173,11 +185,11 @@ class JsonCursor:
         self.i = start
         return self.more()
 
-    what_is_read = "a value"
+    what_is_read = say("a value")
 
     def _too_large(self) -> ImportFileError:
-        return ImportFileError(f"{self.where}: {self.what_is_read} is larger than {limits.size(limits.MAX_ROW_CHARS)}, "
-                               "more than any record holds.")
+        return ImportFileError(say("{where}: {what} is larger than {size}, more than any record holds.",
+                                   where=self.where, what=self.what_is_read, size=limits.size(limits.MAX_ROW_CHARS)))
 
     def key(self) -> str:
         start = self.i
@@ -185,7 +197,7 @@ class JsonCursor:
             try:
                 key, end = _STRING(self.buf, start + 1)
             except json.JSONDecodeError as exc:
-                self.what_is_read = "a section name"
+                self.what_is_read = say("a section name")
                 if self._room(start):
                     start = self.i
                     continue
@@ -198,7 +210,8 @@ def _check_values(value, where: str, what: str) -> None:
     """A row whose text is longer than a value may be: is one of its values too long?"""
     path = _too_long(value)
     if path is not None:
-        raise ImportFileError(f"{where}: {what}{path} {too_long()}.")
+        what = what + path if path else what
+        raise ImportFileError(say("{where}: {what} {reason}.", where=where, what=what, reason=too_long()))
 
 
 def _too_long(value) -> str | None:
@@ -230,7 +243,8 @@ class JsonDocument:
         c = cur.ws()
         if c != "{":
             if c in '["-0123456789tfn' and c:
-                raise ImportFileError("The document must be a JSON object with profiles, users, queues and mailboxes.")
+                raise ImportFileError(say("The document must be a JSON object with profiles, users, queues and "
+                                          "mailboxes."))
             raise cur.error("Expecting value")
         cur.i += 1
         seen: set[str] = set()
@@ -243,9 +257,11 @@ class JsonDocument:
                     raise cur.error("Expecting property name enclosed in double quotes")
                 section = cur.key()
                 if section not in SECTIONS:
-                    raise ImportFileError(f"Unknown section(s): {shown(section, 30)}. Expected {', '.join(SECTIONS)}.")
+                    raise ImportFileError(say("Unknown section(s): {names}. Expected {sections}.",
+                                              names=shown(section, 30), sections=", ".join(SECTIONS)))
                 if section in seen:
-                    raise ImportFileError(f"{self.where}: section {section!r} appears twice in the document.")
+                    raise ImportFileError(say("{where}: section {name} appears twice in the document.",
+                                              where=self.where, name=repr(section)))
                 seen.add(section)
                 if cur.ws() != ":":
                     raise cur.error("Expecting ':' delimiter")
@@ -258,10 +274,10 @@ class JsonDocument:
                     for _ in read:  # what the caller left
                         pass
                 else:
-                    cur.what_is_read = f"section {section!r}"
-                    value = cur.value(f"section {section!r}")
+                    cur.what_is_read = say("section {name}", name=repr(section))
+                    value = cur.value(cur.what_is_read)
                     if value is not None:
-                        raise ImportFileError(f"Section {section!r} must be a list of objects, not {shown(value)}.")
+                        raise ImportFileError(not_a_list(section, shown(value)))
                     yield section, None, iter(())
                 c = cur.ws()
                 if c == "}":
@@ -307,7 +323,7 @@ def _Rows(cur: JsonCursor, section: str) -> Iterator[dict]:
             row = cur.value(f"{section}[{index}]")
             buf, end = cur.buf, cur.i
         if type(row) is not dict:
-            raise ImportFileError(f"{section}[{index}] must be an object, not {shown(row)}.")
+            raise ImportFileError(not_an_object(section, index, shown(row)))
         yield row
         i = ws(buf, end).end()
         c = buf[i] if i < len(buf) else ""
