@@ -323,3 +323,26 @@ def test_any_arguments_in_swedish_exit_as_in_english_without_a_traceback(tmp_pat
         assert "Traceback" not in out.err and "Traceback" not in out.out
     assert codes[0] == codes[1], (command, rest, codes)
     assert not (tmp_path / "absent").exists()
+
+
+# ------------------------------------------------------------------- the store's sentences read back
+def test_store_errors_read_back_from_plain_english_are_swedish(tmp_path):
+    """The app gets an error as str(exc), plain English: said() finds its template all the same, and keeps
+    what came from outside (a path, the driver's words) exactly as it was."""
+    from mailbox_tui import i18n
+    from mailbox_tui.store.database import StoreError, describe_db_error, make_database
+    from mailbox_tui.store.exchange import ImportFileError, open_source
+
+    plain = []
+    for attempt in (lambda: make_database(f"sqlite:///{tmp_path}"),
+                    lambda: open_source(tmp_path / "absent.json")):
+        with pytest.raises(StoreError) as caught:
+            attempt()
+        plain.append(str(caught.value))
+    plain.append(str(describe_db_error(Exception("database is locked"), f"sqlite:///{tmp_path / 'x.db'}")))
+    assert isinstance(caught.value, ImportFileError)
+    assert [type(text) for text in plain] == [str, str, str]
+    i18n.use(i18n.SWEDISH)
+    assert i18n.said(plain[0]) == f"{tmp_path} är en mapp, inte en databasfil: ange sökvägen till en .db-fil."
+    assert i18n.said(plain[1]) == f"{tmp_path / 'absent.json'} finns inte."
+    assert i18n.said(plain[2]).startswith(f"Ett annat program skriver till databasen sqlite:///{tmp_path / 'x.db'} ")

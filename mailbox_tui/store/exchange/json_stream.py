@@ -20,7 +20,7 @@ from typing import BinaryIO
 from ..exchange_format import SECTIONS, shown
 from . import limits
 from ...i18n import N_, say
-from .limits import ImportFileError, input_too_large, not_a_list, not_an_object, too_long
+from .limits import ImportFileError, input_too_large, most_characters, not_a_list, not_an_object
 
 CHUNK = 1 << 20  # bytes read at a time
 _WS = re.compile(r"[ \t\n\r]*")
@@ -211,7 +211,8 @@ def _check_values(value, where: str, what: str) -> None:
     path = _too_long(value)
     if path is not None:
         what = what + path if path else what
-        raise ImportFileError(say("{where}: {what} {reason}.", where=where, what=what, reason=too_long()))
+        raise ImportFileError(say("{where}: {what} has a value longer than {n} characters, more than any field "
+                                  "holds.", where=where, what=what, n=most_characters()))
 
 
 def _too_long(value) -> str | None:

@@ -24,9 +24,9 @@ def size(n: int) -> str:
     return f"{n:,} bytes"
 
 
-def too_long() -> str:
-    most = format(MAX_VALUE_CHARS, ",")
-    return say("has a value longer than {n} characters, more than any field holds", n=most)
+def most_characters() -> str:
+    """The most characters a value may have, as a message gives it (1,048,576)."""
+    return format(MAX_VALUE_CHARS, ",")
 
 
 def input_too_large(where: str) -> ImportFileError:

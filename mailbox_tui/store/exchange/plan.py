@@ -275,12 +275,13 @@ class ImportPlan:
         self.facts.known_user(u.id)
         return u.id
 
-    def _unknown_user(self, rule: str, fld: str, what: str, email: str) -> Finding:
+    def _unknown_user(self, rule: str, fld: str, email: str) -> Finding:
+        """The owner a row names is no user (Q1 of a queue, M2 of a mailbox)."""
         if user_key(email) in self._failed_users:
-            return Finding(rule, fld, Severity.ERROR, say("{label} {email} is a user whose row in this file has "
-                                                          "errors.", label=what, email=shown(email, 60, False)))
-        return Finding(rule, fld, Severity.ERROR, say("{label} {email} is not a user here or in this file.",
-                                                      label=what, email=shown(email, 60, False)))
+            return Finding(rule, fld, Severity.ERROR, say("Owner {email} is a user whose row in this file has "
+                                                          "errors.", email=shown(email, 60, False)))
+        return Finding(rule, fld, Severity.ERROR, say("Owner {email} is not a user here or in this file.",
+                                                      email=shown(email, 60, False)))
 
     def _plan_queues(self) -> None:
         for i, row in enumerate(self.source.rows("queues"), 1):
@@ -299,7 +300,7 @@ class ImportPlan:
                 if not values.bad("owner") and owner_email is not None and owner_email.strip():
                     owner = self.planned_user_id(owner_email)
                     if owner is None:
-                        explicit.append(self._unknown_user("Q1", "owner_id", "Owner", owner_email))
+                        explicit.append(self._unknown_user("Q1", "owner_id", owner_email))
                         owner = contexts.NO_SUCH_USER  # the rules judge the rest of the row
             oldbox = services.queue_mailbox(old.id) if old else None
             edits = mailbox_method_edits(values)
@@ -387,7 +388,7 @@ class ImportPlan:
             if owner_email is not BAD:
                 owner = self.planned_user_id(owner_email) if owner_email is not None and owner_email.strip() else None
                 if owner is None and owner_email is not None and owner_email.strip():
-                    explicit.append(self._unknown_user("M2", "owner_id", "Owner", owner_email))
+                    explicit.append(self._unknown_user("M2", "owner_id", owner_email))
                 else:
                     edits["owner_id"] = owner
         password = values.get(as_text, "password")

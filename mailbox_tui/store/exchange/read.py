@@ -22,7 +22,7 @@ from ..exchange_format import SECTIONS, csv_unguard, shown
 from .json_stream import JsonDocument, Mark
 from . import limits
 from ...i18n import N_, say
-from .limits import THE_DOCUMENT, ImportFileError, input_too_large, not_a_list, not_an_object, too_long
+from .limits import THE_DOCUMENT, ImportFileError, input_too_large, most_characters, not_a_list, not_an_object
 
 STDIN = "-"
 
@@ -353,7 +353,8 @@ def _csv_rows(file: _File) -> Iterator[dict]:
         raise ImportFileError(say("{path} is not UTF-8 text.", path=path)) from None
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise ImportFileError(say("{path}: a value {reason}.", path=path, reason=too_long())) from None
+            raise ImportFileError(say("{path}: a value has a value longer than {n} characters, more than any field "
+                                      "holds.", path=path, n=most_characters())) from None
         raise ImportFileError(say("{path} is not a readable CSV file: {error}.", path=path, error=str(exc))) from None
     finally:
         csv.field_size_limit(limit)
