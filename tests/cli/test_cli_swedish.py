@@ -138,6 +138,7 @@ BROKEN = {
     "rows.json": (b'{"users": [1]}', "users[1] måste vara ett objekt, inte 1."),
     "bytes.json": (b'{"users": [{"fullname": "\xff"}]}', "är inte UTF-8-text (ogiltig byte på position"),
     "extra.json": (b'{"unknown": []}', "Okänt avsnitt: 'unknown'. Förväntade profiles, users, queues, mailboxes."),
+    "number.json": (b'{"users": [{"fullname": 1e999}]}', "number.json: talet '1e999' är för stort för alla fält."),
     "users.csv": (b"fullname,internalemailaddress\nA,a@example.com,extra\n",
                   "users.csv: rad 1 har 3 värden, men dess rubrikrad har 2 kolumner."),
 }

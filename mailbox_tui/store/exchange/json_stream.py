@@ -28,7 +28,30 @@ _BOM = codecs.BOM_UTF8
 
 
 class _NumberProblem(ValueError):
-    pass
+    """A number no field holds: its sentence (a template of NUMBER_SAYS) and values, said with where it is."""
+
+    def __init__(self, template: str, **values):
+        super().__init__(template)
+        self.template, self.values = template, values
+
+    def said(self, where: str) -> str:
+        return say(self.template, where=where, **self.values)
+
+
+# The sentences name where the number is, so that each one, stored or logged, reads back whole.
+NUMBER_SAYS = (N_("{where}: a number with {n} digits is far too large for any field."),
+               N_("{where}: a number of {n} characters is far too long for any field."),
+               N_("{where}: the number {value} is too large for any field."),
+               N_("{where}: {value} is not a number the exchange format accepts."))
+
+
+class _SectionRead(str):
+    """What is read is a section's value (not a list): "section 'x'", with its name for the sentences."""
+
+    def __new__(cls, name: str):
+        text = super().__new__(cls, f"section {name!r}")
+        text.name = repr(name)
+        return text
 
 
 # What json's scanner says is wrong (Python's json module, C and Python scanners alike): shown in the
@@ -42,21 +65,21 @@ JSON_WORDS = (N_("Expecting value"), N_("Expecting property name enclosed in dou
 def _json_int(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > 100:  # anything longer is no code, port or count (a row's field says which when shorter)
-        raise _NumberProblem(say("a number with {n} digits is far too large for any field", n=digits))
+        raise _NumberProblem(NUMBER_SAYS[0], n=digits)
     return int(text)
 
 
 def _json_float(text: str) -> float:
     if len(text) > 400:
-        raise _NumberProblem(say("a number of {n} characters is far too long for any field", n=len(text)))
+        raise _NumberProblem(NUMBER_SAYS[1], n=len(text))
     value = float(text)
     if not math.isfinite(value):
-        raise _NumberProblem(say("the number {value} is too large for any field", value=shown(text, 24)))
+        raise _NumberProblem(NUMBER_SAYS[2], value=shown(text, 24))
     return value
 
 
 def _json_constant(text: str):
-    raise _NumberProblem(say("{value} is not a number the exchange format accepts", value=text))
+    raise _NumberProblem(NUMBER_SAYS[3], value=text)
 
 
 _SCAN = json.JSONDecoder(parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant).scan_once
@@ -160,7 +183,7 @@ class JsonCursor:
                     continue
                 raise self.error(exc.msg, exc.pos) from None
             except _NumberProblem as exc:
-                raise ImportFileError(say("{where}: {reason}.", where=self.where, reason=exc.args[0])) from None
+                raise ImportFileError(exc.said(self.where)) from None
             except RecursionError:
                 raise ImportFileError(say("{where} is nested too deeply to be an exchange document.",
                                           where=self.where)) from None
@@ -188,8 +211,12 @@ class JsonCursor:
     what_is_read = say("a value")
 
     def _too_large(self) -> ImportFileError:
+        size = limits.size(limits.MAX_ROW_CHARS)
+        if isinstance(self.what_is_read, _SectionRead):
+            return ImportFileError(say("{where}: section {name} is larger than {size}, more than any record holds.",
+                                       where=self.where, name=self.what_is_read.name, size=size))
         return ImportFileError(say("{where}: {what} is larger than {size}, more than any record holds.",
-                                   where=self.where, what=self.what_is_read, size=limits.size(limits.MAX_ROW_CHARS)))
+                                   where=self.where, what=self.what_is_read, size=size))
 
     def key(self) -> str:
         start = self.i
@@ -210,9 +237,11 @@ def _check_values(value, where: str, what: str) -> None:
     """A row whose text is longer than a value may be: is one of its values too long?"""
     path = _too_long(value)
     if path is not None:
-        what = what + path if path else what
-        raise ImportFileError(say("{where}: {what} has a value longer than {n} characters, more than any field "
-                                  "holds.", where=where, what=what, n=most_characters()))
+        if isinstance(what, _SectionRead):
+            raise ImportFileError(say("{where}: section {name} has a value longer than {n} characters, more than "
+                                      "any field holds.", where=where, name=what.name + path, n=most_characters()))
+        raise ImportFileError(say("{where}: {at} has a value longer than {n} characters, more than any field holds.",
+                                  where=where, at=str(what) + path, n=most_characters()))
 
 
 def _too_long(value) -> str | None:
@@ -275,7 +304,7 @@ class JsonDocument:
                     for _ in read:  # what the caller left
                         pass
                 else:
-                    cur.what_is_read = say("section {name}", name=repr(section))
+                    cur.what_is_read = _SectionRead(section)
                     value = cur.value(cur.what_is_read)
                     if value is not None:
                         raise ImportFileError(not_a_list(section, shown(value)))
