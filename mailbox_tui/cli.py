@@ -23,14 +23,18 @@ from . import i18n
 from .i18n import N_, _, ngettext, pgettext
 
 LOG_ENV = "MAILBOX_TUI_LOG"
-# What the summaries count, as the admin reads it (the keys stay English: they are --json's).
-COUNTED = {"profiles": N_("profiles"), "users": N_("users"), "queues": N_("queues"), "mailboxes": N_("mailboxes"),
-           "forward_mailboxes": N_("forward mailboxes")}
+# The sections an import counts, as the admin reads them (the keys stay English: they are --json's).
+COUNTED = {"profiles": N_("profiles"), "users": N_("users"), "queues": N_("queues"), "mailboxes": N_("mailboxes")}
 
 
 def _counted(counts: dict[str, int]) -> str:
-    """"3 profiles, 50 users" in the admin's language."""
-    return ", ".join(_("{n} {what}").format(n=count(n), what=i18n.shown(COUNTED.get(k, k))) for k, n in counts.items())
+    """"3 profiles, 50 users, 1 forward mailbox" in the admin's language."""
+    said = {"profiles": lambda n: ngettext("{n} profile", "{n} profiles", n),
+            "users": lambda n: ngettext("{n} user", "{n} users", n),
+            "queues": lambda n: ngettext("{n} queue", "{n} queues", n),
+            "mailboxes": lambda n: ngettext("{n} mailbox", "{n} mailboxes", n),
+            "forward_mailboxes": lambda n: ngettext("{n} forward mailbox", "{n} forward mailboxes", n)}
+    return ", ".join(said[k](n).format(n=count(n)) if k in said else f"{count(n)} {k}" for k, n in counts.items())
 
 
 class _Parser(argparse.ArgumentParser):

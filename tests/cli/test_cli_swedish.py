@@ -212,7 +212,9 @@ def test_check_export_and_demo_summaries_are_swedish(demo, tmp_path):
     assert json.loads(out.read_text())["users"]  # the exchange file itself: English field names
     seeded = run("--lang", "sv", "demo", "--users", "2", "--db", f"sqlite:///{tmp_path / 'new.db'}")
     assert seeded.stdout == ("Skapade 3 e-postserverprofiler, 2 användare, 5 köer, "
-                             "1 postlådor för vidarebefordran.\n")
+                             "1 postlåda för vidarebefordran.\n")
+    english = run("demo", "--users", "2", "--db", f"sqlite:///{tmp_path / 'en.db'}")
+    assert english.stdout == "Seeded 3 profiles, 2 users, 5 queues, 1 forward mailbox.\n"
 
 
 def test_a_refused_export_target_is_swedish(demo, tmp_path):
