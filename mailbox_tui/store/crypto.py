@@ -284,8 +284,8 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
             notes.append(_finish_rotation(where, path))
         else:
             notes.append(say("The key in {path} does not read this database, but {where} does: using it. "
-                             "Keep {where}, or make it the key file again: mv {where} {path}",
-                             path=str(path), where=str(where)))
+                             "Keep {where}, or make it the key file again: {command}",
+                             path=str(path), where=str(where), command=" ".join(("mv", str(where), str(path)))))
         return KeyChoice(ring, True, notes=notes)
     if not found or found[0][0] != path:
         ring = KeyRing([], str(path))
@@ -328,7 +328,8 @@ def _finish_rotation(pending: Path, path: Path) -> str:
     except OSError as exc:
         return say("A key rotation was interrupted after re-encrypting the database: its key is in {pending}, "
                    "which is used now, but it could not be moved over {path} ({error}). "
-                   "Move it yourself: mv {pending} {path}", pending=str(pending), path=str(path), error=exc.strerror)
+                   "Move it yourself: {command}", pending=str(pending), path=str(path), error=exc.strerror,
+                   command=" ".join(("mv", str(pending), str(path))))
     log.info("finished an interrupted key rotation: %s renamed to %s", pending, path)
     return say("Finished an interrupted key rotation: the database was already re-encrypted under the key in "
                "{pending}, which is now the key file {path}.", pending=str(pending), path=str(path))

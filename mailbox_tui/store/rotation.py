@@ -111,8 +111,8 @@ def _remove_dead_pending(pending: Path, key_check: str) -> None:
         keys = []  # created, then killed before its key was written: it holds nothing
     if any(key_reads(k, key_check) for k in keys):
         raise StoreError(say("{path} holds this database's key (an earlier rotation was not finished): nothing was "
-                             "changed. Finish it first: mv {path} {target}", path=str(pending),
-                             target=str(pending.with_name(pending.name[:-4]))))
+                             "changed. Finish it first: {command}", path=str(pending),
+                             command=" ".join(("mv", str(pending), str(pending.with_name(pending.name[:-4]))))))
     pending.unlink()
     log.info("removed %s, left by a key rotation that never committed", pending)
 
