@@ -251,8 +251,8 @@ def cmd_import(args) -> int:
     if getattr(args, "json", False):
         _print(args, report.as_dict(), "")
     else:
-        for f in report.findings:
-            print(f.shown_line(), file=sys.stderr if f.is_error else sys.stdout)
+        for f in report.findings:  # "mailboxes[2] M1 error: …", the rule's message in the admin's language
+            print(str(f).removesuffix(f.message) + f.shown, file=sys.stderr if f.is_error else sys.stdout)
         if report.secrets_note:
             print(i18n.said(report.secrets_note))
         if report.errors:
@@ -286,7 +286,7 @@ def cmd_check(args) -> int:
     else:
         for f in found:
             print(f"{f.record} {f.record_id} {f.name!r} {f.finding.rule} {f.finding.severity.value}: "
-                  f"{visible(f.finding.message)}")
+                  f"{visible(f.finding.shown)}")
         print(_("{errors} error(s), {warnings} warning(s).").format(errors=count(len(errs)),
                                                                    warnings=count(len(found) - len(errs))))
     return EXIT_FINDINGS if errs else EXIT_OK
@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[args.command](args)
     except RuleViolation as exc:
         for f in exc.findings:
-            print(f"mailbox-tui: {f.rule} {f.severity.value}: {visible(f.message)}", file=sys.stderr)
+            print(f"mailbox-tui: {f.rule} {f.severity.value}: {visible(f.shown)}", file=sys.stderr)
         return EXIT_FINDINGS
     except (StoreError, KeyFileError, _LogProblem) as exc:
         return _refuse(said_error(exc))

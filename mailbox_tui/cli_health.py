@@ -3,7 +3,8 @@
 Exit status as the monitoring plugins have it (Nagios, Icinga): 0 nothing failing, 1 mailboxes retrying
 (or failing), 2 any mailbox disabled by failures, 3 unknown (the database cannot be read, or a usage error).
 `--prometheus` writes the Prometheus text format, for node_exporter's textfile collector; the metric names
-are in METRICS (and the README)."""
+are in METRICS (and the README). The human summary is in the admin's language after its first words
+("MAILBOX-TUI OK -", as monitoring plugins write them); --json and --prometheus stay English."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def prometheus(figures, status: int) -> str:
 def cmd_health(args) -> int:
     from . import cli_common as cli
     from .domain.outside_text import visible
+    from .i18n import _, number
     from .store.health import overall, profile_health
     from .store.models import utcnow
 
@@ -63,7 +65,8 @@ def cmd_health(args) -> int:
         with cli._open_store(args) as store:
             figures = profile_health(utcnow())
     except Exception as exc:  # noqa: BLE001 - whatever stops the reading, the answer is "unknown"
-        print(f"mailbox-tui: health UNKNOWN: {cli._one_line(str(exc) or type(exc).__name__)}", file=sys.stderr)
+        print(_("mailbox-tui: health UNKNOWN: {error}").format(error=cli._one_line(str(exc) or type(exc).__name__)),
+              file=sys.stderr)
         return UNKNOWN
     status = overall(figures)
     if getattr(args, "prometheus", False):
@@ -73,11 +76,17 @@ def cmd_health(args) -> int:
                           "profiles": [p.as_dict() for p in figures]}, "")
     else:
         total = {name: sum(getattr(p, name) for p in figures) for name in ("mailboxes", "retrying", "disabled")}
-        print(f"MAILBOX-TUI {STATE_LABELS[status]} - {total['mailboxes']} mailboxes, {total['retrying']} retrying, "
-              f"{total['disabled']} disabled by failures")
+        print(f"MAILBOX-TUI {STATE_LABELS[status]} - " + _(
+            "{mailboxes} mailboxes, {retrying} retrying, {disabled} disabled by failures").format(
+            mailboxes=number(total["mailboxes"]), retrying=number(total["retrying"]),
+            disabled=number(total["disabled"])))
         for p in figures:
-            flag = "  FLAGGED: more than half failed within the hour" if p.flagged else ""
-            print(f"  {visible(p.profile) or '(no profile)'}: {p.enabled} enabled, {p.failing} failing, "
-                  f"{p.retrying} retrying, {p.disabled} disabled ({p.disabled_24h} in 24 h), failure rate 1 h "
-                  f"{p.failure_rate_1h:.0%}{flag}")
+            line = _("{profile}: {enabled} enabled, {failing} failing, {retrying} retrying, {disabled} disabled "
+                     "({disabled_24h} in 24 h), failure rate 1 h {rate}").format(
+                profile=visible(p.profile) or _("(no profile)"), enabled=number(p.enabled),
+                failing=number(p.failing), retrying=number(p.retrying), disabled=number(p.disabled),
+                disabled_24h=number(p.disabled_24h), rate=f"{p.failure_rate_1h:.0%}")
+            if p.flagged:
+                line = _("{line}  FLAGGED: more than half failed within the hour").format(line=line)
+            print("  " + line)
     return status

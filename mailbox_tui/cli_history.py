@@ -11,25 +11,26 @@ import sys
 from .cli_args import MAX_INTEGER, _is_text, whole_number
 from .cli_common import EXIT_OK, _one_line, _open_store, _print
 from .domain.outside_text import visible
+from .i18n import _, said
 
 
 def add_history_commands(sub, common) -> None:
-    hist = sub.add_parser("history", parents=[common], help="the change history, newest first")
+    hist = sub.add_parser("history", parents=[common], help=_("the change history, newest first"))
     hist.add_argument("--record", metavar="KIND:KEY", type=record_arg,
-                      help="one record's entries: mailbox:NAME, user:EMAIL, queue:NAME, profile:NAME or settings")
-    hist.add_argument("--admin", metavar="EMAIL", help="entries of this acting admin")
+                      help=_("one record's entries: mailbox:NAME, user:EMAIL, queue:NAME, profile:NAME or settings"))
+    hist.add_argument("--admin", metavar="EMAIL", help=_("entries of this acting admin"))
     hist.add_argument("--since", metavar="DATE", type=since_arg,
-                      help="entries from this UTC date or time on (YYYY-MM-DD[ HH:MM], today, yesterday)")
-    hist.add_argument("--limit", metavar="N", type=limit_arg, help="at most N entries (default: all)")
-    undo = sub.add_parser("undo", parents=[common], help="undo a history entry (through the same rules as a save)")
-    undo.add_argument("entry", metavar="ENTRY", type=entry_arg, help="the entry's number (mailbox-tui history)")
+                      help=_("entries from this UTC date or time on (YYYY-MM-DD[ HH:MM], today, yesterday)"))
+    hist.add_argument("--limit", metavar="N", type=limit_arg, help=_("at most N entries (default: all)"))
+    undo = sub.add_parser("undo", parents=[common], help=_("undo a history entry (through the same rules as a save)"))
+    undo.add_argument("entry", metavar="ENTRY", type=entry_arg, help=_("the entry's number (mailbox-tui history)"))
 
 
 def _argument(text: str, parse, what: str):
     """`parse(text)`, or argparse's usage error "<text> is not <what>" when it gives None."""
     value = parse(text) if _is_text(text) else None
     if value is None:
-        raise argparse.ArgumentTypeError(f"{_one_line(text)} is not {what}")
+        raise argparse.ArgumentTypeError(_("{text} is not {what}").format(text=_one_line(text), what=what))
     return value
 
 
@@ -37,13 +38,13 @@ def record_arg(text: str):
     from .store.history_read import parse_record
 
     return _argument(text, parse_record,
-                     "KIND:KEY (mailbox:NAME, user:EMAIL, queue:NAME, profile:NAME or settings)")
+                     _("KIND:KEY (mailbox:NAME, user:EMAIL, queue:NAME, profile:NAME or settings)"))
 
 
 def since_arg(text: str):
     from .store.history_read import parse_since
 
-    return _argument(text, parse_since, "a date: give YYYY-MM-DD (UTC), YYYY-MM-DD HH:MM, today or yesterday")
+    return _argument(text, parse_since, _("a date: give YYYY-MM-DD (UTC), YYYY-MM-DD HH:MM, today or yesterday"))
 
 
 def limit_arg(text: str) -> int:
@@ -53,6 +54,11 @@ def limit_arg(text: str) -> int:
 def entry_arg(text: str) -> int:
     """An entry's number as `history` shows it (#12) or bare; ASCII digits, up to what the database holds."""
     return whole_number(text.removeprefix("#"), 1, MAX_INTEGER, "an entry number")
+
+
+def _who(e) -> str:
+    """The acting admin and where from; "(no acting admin)" in the admin's words."""
+    return e.who if e.admin else _("(no acting admin)") + e.who[len("(no acting admin)"):]
 
 
 def cmd_history(args) -> int:
@@ -79,14 +85,14 @@ def cmd_history(args) -> int:
                 if as_json:
                     print(("," if shown else "") + "\n  " + json.dumps(e.as_dict(), ensure_ascii=False), end="")
                 else:
-                    print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {visible(e.who)}  {visible(e.phrase)}"
+                    print(f"#{e.id}  {e.at:%Y-%m-%d %H:%M:%S}  {visible(_who(e))}  {visible(said(e.phrase))}"
                           + (f"  {_one_line(e.summary)}" if e.changes else ""))
                 shown += 1
             after = page[-1].key
         if as_json:
             print("\n]" if shown else "]")
     if not shown and not as_json:
-        print("No history entries match.", file=sys.stderr)
+        print(_("No history entries match."), file=sys.stderr)
     return EXIT_OK
 
 
@@ -101,7 +107,7 @@ def cmd_undo(args) -> int:
         written = undo(store, args.entry)
         lines = [describe_entry(i) for i in written]
     _print(args, {"undone": args.entry, "entries": written},
-           f"Undid entry #{args.entry}." + "".join(f"\n  {_one_line(line)}" for line in lines))
+           _("Undid entry #{id}.").format(id=args.entry) + "".join(f"\n  {_one_line(line)}" for line in lines))
     return EXIT_OK
 
 
@@ -113,5 +119,6 @@ def _undo_import(args, store) -> int:
     own = done.entry_id
     _print(args, {"undone": args.entry, "entries": [own], "deleted": done.deleted, "restored": done.restored,
                          "skipped": done.skipped},
-                  f"Undid import #{args.entry} as a whole (entry #{own}): {_one_line(done.summary())}.")
+                  _("Undid import #{id} as a whole (entry #{own}): {what}.").format(
+                      id=args.entry, own=own, what=_one_line(said(done.summary()))))
     return EXIT_OK

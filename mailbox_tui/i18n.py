@@ -14,6 +14,7 @@ The language: `--lang sv|en`, else the app's remembered choice (settings.json, t
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 import re
@@ -64,6 +65,7 @@ def use(language: str) -> None:
     _language = language if language in LANGUAGES else ENGLISH
     _catalogue = (gettext.NullTranslations() if _language == ENGLISH else
                   gettext.translation(DOMAIN, LOCALE_DIR, languages=[_language], fallback=True))
+    _said_read_back.cache_clear()
 
 
 def current() -> str:
@@ -138,10 +140,17 @@ def say_n(singular: str, plural: str, n: int, /, **values) -> Said:
 
 
 def _said(template: str, plural: str | None, n: int | None, values: dict) -> Said:
-    fill = {**values, "n": n} if n is not None else values
+    fill = {**values, "n": f"{n:,}"} if n is not None else values  # a count: 1,000 as English writes it
     text = Said((plural if plural is not None and n != 1 else template).format(**fill))
     text.template, text.plural, text.count, text.values = template, plural, n, values
     return text
+
+
+def joined(items: list, separator: str = ", ") -> Said:
+    """Sentences or words joined in English, each shown in the admin's language by said() (a template of
+    no words of its own: it is in no catalogue, and is never read back from storage)."""
+    return _said(separator.join(f"{{i{k}}}" for k in range(len(items))), None, None,
+                 {f"i{k}": item for k, item in enumerate(items)})
 
 
 def said(text: str) -> str:
@@ -151,7 +160,14 @@ def said(text: str) -> str:
         return text
     if isinstance(text, Said):
         return _translate(text.template, text.plural, text.count, text.values)
-    return _said_stored(str(text), 0)
+    return _said_read_back(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _said_read_back(text: str) -> str:
+    """A stored sentence in the language of the moment (use() empties this cache): a list of history or
+    alerts shows the same sentences again and again."""
+    return _said_stored(text, 0)
 
 
 def _translate(template: str, plural: str | None, n: int | None, values: dict, depth: int = 0) -> str:
@@ -173,7 +189,7 @@ def _said_stored(text: str, depth: int) -> str:
     exact = _catalogue.gettext(text)
     if exact is not text and exact != text:
         return exact
-    for pattern, template, plural in _templates().candidates(text):
+    for pattern, template, plural, _literal in _templates().candidates(text):
         found = pattern.fullmatch(text)
         if found is None:
             continue
@@ -211,7 +227,7 @@ class _Templates:
             for english in (singular,) if plural is None else (singular, plural):
                 if "{" not in english:
                     continue
-                entry = (_pattern(english), singular, plural)
+                entry = (_pattern(english), singular, plural, -len(_LITERAL_PLACEHOLDER.sub("", english)))
                 first, last = _edge_word(english, 0), _edge_word(english, -1)
                 if first:
                     self.by_first.setdefault(first, []).append(entry)
@@ -219,15 +235,19 @@ class _Templates:
                     self.by_last.setdefault(last, []).append(entry)
                 else:
                     self.other.append(entry)
-        for table in (self.by_first, self.by_last):
-            for entries in table.values():  # the most literal text first: it is the surest reading
-                entries.sort(key=lambda e: -len(_LITERAL_PLACEHOLDER.sub("", e[1])))
 
     def candidates(self, text: str):
         words = text.split()
         if not words:
             return []
-        return [*self.by_first.get(words[0], ()), *self.by_last.get(words[-1], ()), *self.other]
+        # Every template the text could have been filled from, the most literal text first (whether it is
+        # known by its first word or its last): "Mailbox {name}" must not win over a longer template.
+        return sorted((*self.by_first.get(words[0], ()), *self.by_last.get(words[-1], ()), *self.other),
+                      key=_literal_length)
+
+
+def _literal_length(entry) -> int:
+    return entry[3]
 
 
 _LITERAL_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -154,9 +154,34 @@ def lost_placeholders(ids: tuple[str, ...], strings: tuple[str, ...]) -> list[st
     return out
 
 
+ADJACENT = re.compile(r"\}[\s]*\{")
+CONVERTED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*[!:][^{}]*\}")
+
+
+def stored_sentences() -> set[str]:
+    """The templates of say() and say_n(): the sentences that may be stored in English and read back."""
+    from babel.messages.extract import extract_from_dir
+
+    return {message if isinstance(message, str) else message[0] for _, _, message, _, _ in extract_from_dir(
+        str(PACKAGE), method_map=[("**.py", "python")], keywords={"say": None, "say_n": (1, 2)})}
+
+
+def unreadable(ids: tuple[str, ...]) -> list[str]:
+    """Why a message could not be read back from the English stored in the database (i18n.said): two
+    placeholders with no words between them, or a placeholder with a conversion or format (!r, :>8)."""
+    out = []
+    for english in ids:
+        if ADJACENT.search(english):
+            out.append("has two placeholders with no words between them: a stored one cannot be read back")
+        if CONVERTED.search(english):
+            out.append("has a placeholder with a conversion or format: format the value before filling it in")
+    return list(dict.fromkeys(out))
+
+
 def problems(locale: Path = LOCALE) -> list[str]:
     """What keeps the catalogue in `locale` from being complete, one sentence each (none: complete)."""
     template = extract()
+    stored = stored_sentences()
     found = []
     for language in languages(locale):
         catalog = read_po(language, locale)
@@ -172,6 +197,8 @@ def problems(locale: Path = LOCALE) -> list[str]:
                 continue
             strings = ours.string if isinstance(ours.string, tuple) else (ours.string,)
             found += [f"{where}: {said}" for said in lost_placeholders(ids, strings)]
+            if ids[0] in stored:
+                found += [f"{where}: {ids[0]!r} ({message.locations[0][0]}) {why}" for why in unreadable(ids)]
         mo = po_path(language, locale).with_suffix(".mo")
         if not mo.is_file() or mo.read_bytes() != mo_bytes(catalog):
             found.append(f"{mo.name} of {language} is not compiled from its .po: run scripts/catalogue.py compile")

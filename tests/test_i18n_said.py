@@ -75,6 +75,7 @@ def test_plural_sentences_live_and_stored(swedish):
                      (100000, "100\u00a0000 postlådor testades.")):
         made = say_n("{n} mailbox was tested.", "{n} mailboxes were tested.", n)
         assert said(made) == words and said(str(made)) == words
+    assert say_n("{n} mailbox was tested.", "{n} mailboxes were tested.", 100000) == "100,000 mailboxes were tested."
 
 
 def test_what_the_catalogue_does_not_hold_is_shown_as_it_is(swedish):
@@ -98,3 +99,34 @@ def test_any_values_read_back_whole(tmp_path_factory, name, host):
             assert said(str(made)) == said(made) == f"Postlådan {name} nådde inte {host}. Kontrollera porten."
         finally:
             i18n.use(i18n.ENGLISH)
+
+
+@pytest.mark.parametrize("ids, complaints", [
+    (("{label} is required.",), 0),
+    (("{n} mailbox", "{n} mailboxes"), 0),
+    (("{what} {fix}",), 1),
+    (("{what}{fix}",), 1),
+    (("Answered {answer!r}.",), 1),
+    (("Took {seconds:.2f} s.",), 1),
+])
+def test_the_catalogue_check_refuses_a_template_that_cannot_be_read_back(ids, complaints):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import catalogue
+
+    assert len(catalogue.unreadable(ids)) == complaints
+
+
+def test_the_most_literal_template_wins_whichever_word_it_is_known_by(tmp_path, monkeypatch):
+    SWEDISH["Mailbox {name}"] = "Postlåda {name}"
+    SWEDISH["{what} was deleted by the import's undo."] = "{what} togs bort när importen ångrades."
+    try:
+        use_catalogue(tmp_path, monkeypatch)
+        stored = str(say("{what} was deleted by the import's undo.", what="Mailbox x"))
+        assert stored == "Mailbox x was deleted by the import's undo."
+        assert said(stored) == "Postlåda x togs bort när importen ångrades."  # {what}: our words, read too
+    finally:
+        del SWEDISH["Mailbox {name}"], SWEDISH["{what} was deleted by the import's undo."]
+        i18n.use(i18n.ENGLISH)

@@ -3,6 +3,7 @@ new mailboxes for users and queues (U2, Q2), and the organisation defaults."""
 
 from __future__ import annotations
 
+from ..i18n import say
 from .fields import EMAIL, MAILBOX_FIELDS, PASSWORD
 from .findings import Finding, Severity
 from .options import ActMethod, ApprovalStatus, AuthMethod, IncomingMethod, MailboxKind, OutgoingMethod, TestStatus
@@ -186,16 +187,19 @@ def mailbox_edit_notices(before: MailboxDraft, after: MailboxDraft, org: OrgSett
     """What saving this edit will also change, said before the admin saves (M4, M17, M18)."""
     out: list[Finding] = []
     if after.kind != MailboxKind.FORWARD and before.id is not None and email_changed(before.email, after.email):
-        record = after.kind.label.lower()
-        text = f"Saving also changes the {record}'s email address (M4)"
-        if approval_after_email_change(after.kind, org, after.approval) == ApprovalStatus.PENDING:
-            text += " and sets its approval back to Pending Approval (M18)"
-        out.append(Finding("M4", "email", Severity.INFO, text + "."))
+        pending = approval_after_email_change(after.kind, org, after.approval) == ApprovalStatus.PENDING
+        if after.kind == MailboxKind.USER:
+            text = say("Saving also changes the user's email address (M4) and sets its approval back to Pending "
+                       "Approval (M18).") if pending else say("Saving also changes the user's email address (M4).")
+        else:
+            text = say("Saving also changes the queue's email address (M4) and sets its approval back to Pending "
+                       "Approval (M18).") if pending else say("Saving also changes the queue's email address (M4).")
+        out.append(Finding("M4", "email", Severity.INFO, text))
     stale = [s for s in STATUS_FIELDS if s in stale_statuses(mailbox_changes(before, after))
              and getattr(before, s) != TestStatus.NOT_RUN]
     if stale:
         out.append(Finding("M17", "test_results", Severity.INFO,
-                           "Saving returns the earlier test results to Not Run: run Test & Enable again."))
+                           say("Saving returns the earlier test results to Not Run: run Test & Enable again.")))
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlsplit
 
+from ..i18n import N_
 from .options import ServerType
 
 GRAPH_URL = "https://graph.microsoft.com"
@@ -16,9 +17,9 @@ GRAPH_HOSTS = frozenset({"graph.microsoft.com", "graph.microsoft.us", "dod-graph
 EWS_DISABLEMENT_STARTS = "1 October 2026"
 EWS_SHUTDOWN = "1 April 2027"
 EWS_SHUTDOWN_DATE = date(2027, 4, 1)  # from this day EWS in Exchange Online answers no one
-EWS_RETIREMENT = (f"Exchange Web Services in Exchange Online is switched off tenant by tenant from "
-                  f"{EWS_DISABLEMENT_STARTS} and shut down for everyone on {EWS_SHUTDOWN}; Microsoft Graph "
-                  "replaces it")
+# Its dates are EWS_DISABLEMENT_STARTS and EWS_SHUTDOWN (tests/domain/test_rules_swedish.py holds them alike).
+EWS_RETIREMENT = N_("Exchange Web Services in Exchange Online is switched off tenant by tenant from 1 October 2026 "
+                    "and shut down for everyone on 1 April 2027; Microsoft Graph replaces it")
 
 
 def is_ews_url(location: str) -> bool:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-TRANSIENT, PERMANENT = "transient", "permanent"
+from ..i18n import N_, say
+
+TRANSIENT, PERMANENT = N_("transient"), N_("permanent")  # English in --json; shown() translates
 SERVER, MAILBOX = "server", "mailbox"
 
 
@@ -41,54 +43,54 @@ class Cause:
         return {"code": self.code, "cause": self.name, "kind": self.kind, "scope": self.scope, "label": self.label}
 
 
-_WAIT = "Nothing to change: it is retried automatically."
+_WAIT = N_("Nothing to change: it is retried automatically.")
 CAUSES: tuple[Cause, ...] = (
     # ---- transient: the server or the network, for a while
-    Cause(101, "dns-temporary", TRANSIENT, SERVER, "DNS temporarily failing", _WAIT),
-    Cause(102, "connect-timeout", TRANSIENT, SERVER, "connection timed out", _WAIT + " If it lasts, check the "
-          "host, the port and the firewall."),
-    Cause(103, "connect-refused", TRANSIENT, SERVER, "connection refused", _WAIT + " If it lasts, check that the "
-          "server runs and the port is right."),
-    Cause(104, "network-unreachable", TRANSIENT, SERVER, "network unreachable", _WAIT),
-    Cause(105, "connection-reset", TRANSIENT, SERVER, "connection closed or reset", _WAIT),
-    Cause(106, "timeout", TRANSIENT, SERVER, "the server stopped answering", _WAIT),
-    Cause(107, "server-busy", TRANSIENT, SERVER, "server busy or temporarily unavailable", _WAIT),
-    Cause(108, "throttled", TRANSIENT, SERVER, "throttled (too many requests)", _WAIT),
-    Cause(109, "server-error", TRANSIENT, SERVER, "server error (5xx)", _WAIT),
-    Cause(110, "token-unavailable", TRANSIENT, SERVER, "token endpoint unreachable or failing", _WAIT),
-    Cause(111, "stopped", TRANSIENT, SERVER, "the test was stopped", _WAIT),
+    Cause(101, "dns-temporary", TRANSIENT, SERVER, N_("DNS temporarily failing"), _WAIT),
+    Cause(102, "connect-timeout", TRANSIENT, SERVER, N_("connection timed out"), N_("Nothing to change: it is retried "
+          "automatically. If it lasts, check the host, the port and the firewall.")),
+    Cause(103, "connect-refused", TRANSIENT, SERVER, N_("connection refused"), N_("Nothing to change: it is retried "
+          "automatically. If it lasts, check that the server runs and the port is right.")),
+    Cause(104, "network-unreachable", TRANSIENT, SERVER, N_("network unreachable"), _WAIT),
+    Cause(105, "connection-reset", TRANSIENT, SERVER, N_("connection closed or reset"), _WAIT),
+    Cause(106, "timeout", TRANSIENT, SERVER, N_("the server stopped answering"), _WAIT),
+    Cause(107, "server-busy", TRANSIENT, SERVER, N_("server busy or temporarily unavailable"), _WAIT),
+    Cause(108, "throttled", TRANSIENT, SERVER, N_("throttled (too many requests)"), _WAIT),
+    Cause(109, "server-error", TRANSIENT, SERVER, N_("server error (5xx)"), _WAIT),
+    Cause(110, "token-unavailable", TRANSIENT, SERVER, N_("token endpoint unreachable or failing"), _WAIT),
+    Cause(111, "stopped", TRANSIENT, SERVER, N_("the test was stopped"), _WAIT),
     # ---- permanent: the configuration, the credentials or the mailbox; an admin must act
-    Cause(201, "host-not-found", PERMANENT, SERVER, "host name not found",
-          "Correct the server location in the profile, then run Test & Enable."),
-    Cause(202, "certificate", PERMANENT, SERVER, "certificate not trusted or not the pinned one",
-          "Trust the server's certificate authority, or pin the server's current certificate in the profile, "
-          "then run Test & Enable."),
-    Cause(203, "tls-mismatch", PERMANENT, SERVER, "TLS setting does not suit the port",
-          "Set the profile's SSL/STARTTLS setting to what the port expects, then run Test & Enable."),
-    Cause(204, "protocol", PERMANENT, SERVER, "not the expected mail server",
-          "Check the profile's server type, location and port, then run Test & Enable."),
-    Cause(205, "credentials", PERMANENT, MAILBOX, "credentials refused",
-          "Correct the user name and password (or the profile's credentials), then run Test & Enable."),
-    Cause(206, "login-method", PERMANENT, SERVER, "login method not offered",
-          "Use a TLS setting or an Authenticate Using method the server offers, then run Test & Enable."),
-    Cause(207, "mailbox-not-found", PERMANENT, MAILBOX, "mailbox not found",
-          "Correct the mailbox's address or user name (or restore the mailbox), then run Test & Enable."),
-    Cause(208, "access-denied", PERMANENT, MAILBOX, "access denied",
-          "Grant the missing permission or scope named in the alert, then run Test & Enable."),
-    Cause(209, "token-refused", PERMANENT, SERVER, "token request refused",
-          "Correct the profile's OAuth settings as the alert says, then run Test & Enable."),
-    Cause(210, "rule", PERMANENT, MAILBOX, "a rule stops the test",
-          "Correct what the rule names on the mailbox or its profile, then run Test & Enable."),
-    Cause(211, "configuration", PERMANENT, MAILBOX, "configuration incomplete",
-          "Complete the mailbox or its profile as the alert says, then run Test & Enable."),
-    Cause(212, "refused", PERMANENT, MAILBOX, "refused by the server",
-          "Correct what the server's answer names, then run Test & Enable."),
+    Cause(201, "host-not-found", PERMANENT, SERVER, N_("host name not found"),
+          N_("Correct the server location in the profile, then run Test & Enable.")),
+    Cause(202, "certificate", PERMANENT, SERVER, N_("certificate not trusted or not the pinned one"),
+          N_("Trust the server's certificate authority, or pin the server's current certificate in the profile, "
+          "then run Test & Enable.")),
+    Cause(203, "tls-mismatch", PERMANENT, SERVER, N_("TLS setting does not suit the port"),
+          N_("Set the profile's SSL/STARTTLS setting to what the port expects, then run Test & Enable.")),
+    Cause(204, "protocol", PERMANENT, SERVER, N_("not the expected mail server"),
+          N_("Check the profile's server type, location and port, then run Test & Enable.")),
+    Cause(205, "credentials", PERMANENT, MAILBOX, N_("credentials refused"),
+          N_("Correct the user name and password (or the profile's credentials), then run Test & Enable.")),
+    Cause(206, "login-method", PERMANENT, SERVER, N_("login method not offered"),
+          N_("Use a TLS setting or an Authenticate Using method the server offers, then run Test & Enable.")),
+    Cause(207, "mailbox-not-found", PERMANENT, MAILBOX, N_("mailbox not found"),
+          N_("Correct the mailbox's address or user name (or restore the mailbox), then run Test & Enable.")),
+    Cause(208, "access-denied", PERMANENT, MAILBOX, N_("access denied"),
+          N_("Grant the missing permission or scope named in the alert, then run Test & Enable.")),
+    Cause(209, "token-refused", PERMANENT, SERVER, N_("token request refused"),
+          N_("Correct the profile's OAuth settings as the alert says, then run Test & Enable.")),
+    Cause(210, "rule", PERMANENT, MAILBOX, N_("a rule stops the test"),
+          N_("Correct what the rule names on the mailbox or its profile, then run Test & Enable.")),
+    Cause(211, "configuration", PERMANENT, MAILBOX, N_("configuration incomplete"),
+          N_("Complete the mailbox or its profile as the alert says, then run Test & Enable.")),
+    Cause(212, "refused", PERMANENT, MAILBOX, N_("refused by the server"),
+          N_("Correct what the server's answer names, then run Test & Enable.")),
 )
 CAUSE = {c.name: c for c in CAUSES}
 BY_CODE = {c.code: c for c in CAUSES}
 
 DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS, TOKEN = (
-    "DNS", "connect", "TLS", "greeting", "authentication", "mailbox access", "token")
+    N_("DNS"), N_("connect"), N_("TLS"), N_("greeting"), N_("authentication"), N_("mailbox access"), N_("token"))
 TRANSPORT = frozenset((DNS, CONNECT, TLS, GREETING))
 ANY = None
 
@@ -167,7 +169,13 @@ def classify(step: str, answer: str = "", message: str = "", *, rule: str = "", 
     return CAUSE["refused"]  # unreachable: the last match takes anything
 
 
+# How an alert says a cause, by (kind, scope): {cause} is the cause's label (our words, translated when shown).
+DESCRIPTIONS = {(TRANSIENT, SERVER): N_("Transient failure ({cause}, the server's)."),
+                (TRANSIENT, MAILBOX): N_("Transient failure ({cause}, this mailbox's)."),
+                (PERMANENT, SERVER): N_("Permanent failure ({cause}, the server's)."),
+                (PERMANENT, MAILBOX): N_("Permanent failure ({cause}, this mailbox's).")}
+
+
 def describe(cause: Cause) -> str:
-    """How an alert says it: "Transient failure (connection refused, the server's)"."""
-    whose = "the server's" if cause.scope == SERVER else "this mailbox's"
-    return f"{cause.kind.capitalize()} failure ({cause.label}, {whose})."
+    """How an alert says it: "Transient failure (connection refused, the server's)." (an i18n.say() sentence)."""
+    return say(DESCRIPTIONS[cause.kind, cause.scope], cause=cause.label)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from ..i18n import said
+
 
 class Severity(str, Enum):
     ERROR = "error"
@@ -18,6 +20,11 @@ class Finding:
     field: str  # the draft field it concerns
     severity: Severity
     message: str
+
+    @property
+    def shown(self) -> str:
+        """The message in the admin's language (`message` stays English: it reaches --json and reports)."""
+        return said(self.message)
 
     @property
     def is_error(self) -> bool:
@@ -42,3 +49,8 @@ class RuleViolation(Exception):
         self.findings = list(findings)
         errs = errors(self.findings)
         super().__init__("; ".join(f"{f.rule}: {f.message}" for f in errs) or "rule violation")
+
+    @property
+    def shown(self) -> str:
+        """What str() says, in the admin's language."""
+        return "; ".join(f"{f.rule}: {f.shown}" for f in errors(self.findings)) or said("rule violation")

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..i18n import N_, said, say, say_n
 from .failures import Cause
 from .options import TestStatus
 
@@ -35,16 +36,22 @@ POLL = "poll"  # the watch's periodic test of an enabled mailbox
 WATCH = "watch"  # what the watch runs: RETRY when a retry is scheduled, else POLL (decided per mailbox)
 DEFAULT_RETRIES, DEFAULT_INTERVAL_MINUTES = 10, 5
 DEFAULT_POLL_MINUTES = 5  # enabled mailboxes are processed about every 5 minutes; the profile may ask for longer
-EXHAUSTED_FIX = ("Check the server and the network (the failure alerts name the step), then run Test & Enable "
-                 "to enable it again.")
+EXHAUSTED_FIX = N_("Check the server and the network (the failure alerts name the step), then run Test & "
+                   "Enable to enable it again.")
 LAST_ERROR_MAX = 2000  # characters of the last error kept on the mailbox (lastsyncerror)
 
 # status field -> (enabled flag, how an alert names the direction)
 DIRECTIONS = {
-    "incoming_status": ("enabled_incoming", "Incoming email"),
-    "outgoing_status": ("enabled_outgoing", "Outgoing email"),
-    "act_status": ("enabled_act", "Appointments, contacts and tasks"),
+    "incoming_status": ("enabled_incoming", N_("Incoming email")),
+    "outgoing_status": ("enabled_outgoing", N_("Outgoing email")),
+    "act_status": ("enabled_act", N_("Appointments, contacts and tasks")),
 }
+# How a retry alert names the directions that failed (lower case, joined by "and"): each one a whole message,
+# so that a stored alert reads back in the admin's language (tests/domain/test_rules_swedish.py holds them).
+DIRECTION_NAMES = (N_("incoming email"), N_("outgoing email"), N_("appointments, contacts and tasks"),
+                   N_("incoming email and outgoing email"), N_("incoming email and appointments, contacts and tasks"),
+                   N_("outgoing email and appointments, contacts and tasks"),
+                   N_("incoming email and outgoing email and appointments, contacts and tasks"))
 
 
 @dataclass(frozen=True)
@@ -118,8 +125,9 @@ def decide(state, verdicts: dict[str, Verdict], settings: RetrySettings, now: da
             transient.append((status_field, verdict))
         else:
             values[enabled] = False
-            out.alerts.append(("error", "disabled", f"{label} disabled: permanent failure ({verdict.cause.label}). "
-                                                    f"{verdict.cause.fix}"))
+            out.alerts.append(("error", "disabled", say("{label} disabled: permanent failure ({cause}). {fix}",
+                                                        label=label, cause=verdict.cause.label,
+                                                        fix=verdict.cause.fix)))
     values["last_attempted_on"] = now
     values["test_retries"] = retries_done
     if transient:
@@ -130,16 +138,18 @@ def decide(state, verdicts: dict[str, Verdict], settings: RetrySettings, now: da
             values["next_test_attempt"] = now + timedelta(minutes=settings.interval_minutes)
             for status_field, _ in transient:
                 values[DIRECTIONS[status_field][0]] = True  # still enabled: retrying
-            out.alerts.append(("warning", "retry", (
-                f"Transient failure of {names} ({causes}): retry {retries_done + 1} of {settings.retries} at "
-                f"{values['next_test_attempt']:%Y-%m-%d %H:%M} UTC.")))
+            out.alerts.append(("warning", "retry", say(
+                "Transient failure of {what} ({cause}): retry {retry} of {retries} at {when} UTC.", what=names,
+                cause=causes, retry=retries_done + 1, retries=settings.retries,
+                when=values["next_test_attempt"].strftime("%Y-%m-%d %H:%M"))))
         else:
             values["next_test_attempt"] = None
             for status_field, verdict in transient:
                 values[DIRECTIONS[status_field][0]] = False
-                out.alerts.append(("error", "disabled", (
-                    f"{DIRECTIONS[status_field][1]} disabled: still failing after {settings.retries} "
-                    f"retr{'y' if settings.retries == 1 else 'ies'} ({verdict.cause.label}). {EXHAUSTED_FIX}")))
+                out.alerts.append(("error", "disabled", say_n(
+                    "{label} disabled: still failing after {n} retry ({cause}). {fix}",
+                    "{label} disabled: still failing after {n} retries ({cause}). {fix}", settings.retries,
+                    label=DIRECTIONS[status_field][1], cause=verdict.cause.label, fix=EXHAUSTED_FIX)))
     else:
         values["next_test_attempt"] = None
     values["transient_failures"] = transient_count
@@ -152,7 +162,8 @@ def decide(state, verdicts: dict[str, Verdict], settings: RetrySettings, now: da
         values["last_error_count"] = int(state.last_error_count or 0) + 1
     elif any(f in values for f in DIRECTIONS):
         if trigger == RETRY and int(state.transient_failures or 0) > 0:
-            out.alerts.append(("info", "retry", f"Succeeded on retry {retries_done}: the retries are over."))
+            out.alerts.append(("info", "retry", say("Succeeded on retry {retry}: the retries are over.",
+                                                    retry=retries_done)))
         values["transient_failures"] = 0
         values["test_retries"] = 0
         values["last_error_count"] = 0
@@ -171,20 +182,28 @@ def next_processing(state, values: dict[str, object], settings: RetrySettings, n
 
 
 def next_attempt_text(state, settings: RetrySettings) -> str:
-    """How the form shows the schedule: "Next attempt: 2026-03-01 14:35 UTC (retry 3 of 10)"."""
+    """How the form shows the schedule: "Next attempt: 2026-03-01 14:35 UTC (retry 3 of 10)", in the admin's
+    language."""
     when = getattr(state, "next_test_attempt", None)
     if when is None:
-        disabled = [DIRECTIONS[f][1] for f in DIRECTIONS if disabled_by_failures(state, f)]
+        disabled = [said(DIRECTIONS[f][1]) for f in DIRECTIONS if disabled_by_failures(state, f)]
         if disabled:
-            return f"Next attempt: none ({', '.join(disabled)} disabled by failures: run Test & Enable)"
-        return "Next attempt: none"
-    return (f"Next attempt: {when:%Y-%m-%d %H:%M} UTC "
-            f"(retry {int(state.test_retries or 0) + 1} of {settings.retries})")
+            return said(say("Next attempt: none ({what} disabled by failures: run Test & Enable)",
+                            what=", ".join(disabled)))
+        return said(say("Next attempt: none"))
+    return said(say("Next attempt: {when} UTC (retry {retry} of {retries})", when=when.strftime("%Y-%m-%d %H:%M"),
+                    retry=int(state.test_retries or 0) + 1, retries=settings.retries))
 
 
 def last_error_text(state) -> str:
+    """How the form shows the last error, in the admin's language (the server's own words as it sent them)."""
     if not getattr(state, "last_error_on", None):
-        return "Last error: none"
+        return said(say("Last error: none"))
     count = int(state.last_error_count or 0)
-    return (f"Last error: {state.last_error_on:%Y-%m-%d %H:%M} UTC, code {state.last_error_code}"
-            f"{f', {count} in a row' if count > 1 else ''}: {state.last_error}")
+    when = state.last_error_on.strftime("%Y-%m-%d %H:%M")
+    error = said(state.last_error or "")
+    if count > 1:
+        return said(say("Last error: {when} UTC, code {code}, {count} in a row: {error}", when=when,
+                        code=state.last_error_code, count=count, error=error))
+    return said(say("Last error: {when} UTC, code {code}: {error}", when=when, code=state.last_error_code,
+                    error=error))

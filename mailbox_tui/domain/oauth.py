@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from .exchange import GRAPH_SCOPE, ews_scope, graph_scope, uses_graph
 from .options import AuthMethod, ServerType
+from ..i18n import say
 from .text import host_problem
 
 # Microsoft Entra ID app-only tokens (client credentials): 7 OAuth (IMAP/SMTP, or Graph on Exchange Online),
@@ -111,23 +112,23 @@ def client_certificate(text: str) -> ClientCertificate:
     key_blocks = [m.group(0) for m in _PEM_BLOCK.finditer(text) if m.group(1).endswith("PRIVATE KEY")]
     cert_blocks = [m.group(0) for m in _PEM_BLOCK.finditer(text) if m.group(1) == "CERTIFICATE"]
     if "ENCRYPTED PRIVATE KEY" in labels:
-        raise KeyProblem("The certificate's private key is encrypted: export it without a password (PEM).")
+        raise KeyProblem(say("The certificate's private key is encrypted: export it without a password (PEM)."))
     if not key_blocks:
-        raise KeyProblem("The certificate needs its private key: paste the PEM private key and the certificate.")
+        raise KeyProblem(say("The certificate needs its private key: paste the PEM private key and the certificate."))
     if not cert_blocks:
-        raise KeyProblem("The certificate is missing: paste the PEM certificate after the private key.")
+        raise KeyProblem(say("The certificate is missing: paste the PEM certificate after the private key."))
     try:
         key = serialization.load_pem_private_key(key_blocks[0].encode(), password=None,
                                                  unsafe_skip_rsa_key_validation=True)
     except (ValueError, TypeError):
-        raise KeyProblem("The private key is not a readable, unencrypted PEM key.") from None
+        raise KeyProblem(say("The private key is not a readable, unencrypted PEM key.")) from None
     try:
         cert = x509.load_pem_x509_certificate(cert_blocks[0].encode())
     except ValueError:
-        raise KeyProblem("The certificate is not a readable PEM certificate.") from None
+        raise KeyProblem(say("The certificate is not a readable PEM certificate.")) from None
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     if cert.public_key().public_bytes(*spki) != key.public_key().public_bytes(*spki):
-        raise KeyProblem("The private key does not belong to the certificate.")
+        raise KeyProblem(say("The private key does not belong to the certificate."))
     der = cert.public_bytes(serialization.Encoding.DER)
     sha1 = hashlib.sha1(der).digest()  # noqa: S324 - Entra ID names certificates by their SHA-1 thumbprint
     return ClientCertificate(
@@ -152,21 +153,21 @@ def service_account_key(text: str) -> ServiceAccountKey:
         try:
             info = json.loads(text)
         except ValueError:
-            raise KeyProblem("The service account key is not valid JSON: paste the whole key file.") from None
+            raise KeyProblem(say("The service account key is not valid JSON: paste the whole key file.")) from None
         if not isinstance(info, dict) or info.get("type") != "service_account":
-            raise KeyProblem("The JSON is not a service account key (its \"type\" must be \"service_account\").")
+            raise KeyProblem(say("The JSON is not a service account key (its \"type\" must be \"service_account\")."))
         email, pem = info.get("client_email"), info.get("private_key")
         if not isinstance(email, str) or "@" not in email:
-            raise KeyProblem("The service account key has no client_email.")
+            raise KeyProblem(say("The service account key has no client_email."))
         if not isinstance(pem, str) or "PRIVATE KEY" not in pem:
-            raise KeyProblem("The service account key has no private_key.")
+            raise KeyProblem(say("The service account key has no private_key."))
         key_id, token_uri = info.get("private_key_id") or "", info.get("token_uri") or ""
     else:
         email, pem, key_id, token_uri = "", text, "", ""
     try:
         serialization.load_pem_private_key(pem.encode(), password=None, unsafe_skip_rsa_key_validation=True)
     except (ValueError, TypeError):
-        raise KeyProblem("The service account's private key is not a readable, unencrypted PEM key.") from None
+        raise KeyProblem(say("The service account's private key is not a readable, unencrypted PEM key.")) from None
     return ServiceAccountKey(email, pem, str(key_id), str(token_uri))
 
 
@@ -177,7 +178,7 @@ def tenant_problem(text: str) -> str | None:
         return None
     if "." in value and host_problem(value) is None:
         return None
-    return f"Tenant ID {value!r} is neither a GUID nor a domain name (contoso.onmicrosoft.com)."
+    return say("Tenant ID {name} is neither a GUID nor a domain name (contoso.onmicrosoft.com).", name=repr(value))
 
 
 def token_url(method: int, tenant: str, override: str, key_token_uri: str = "") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..i18n import N_, say
 from .context import ProfileContext
 from .findings import Finding
 from .options import EXCHANGE_TYPES, AuthMethod, ServerType, TlsMode
@@ -24,6 +25,7 @@ from .rule_common import (
     code_text,
     codes_text,
     credential_control_rule,
+    label_list,
     name_rule,
 )
 from .oauth import (
@@ -122,16 +124,17 @@ def _normalise_oauth(d: ProfileDraft) -> None:
 def _p1_name(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     yield from name_rule("P1", "name", d.name, PROFILE_NAME_MAX, "Name")
     if d.name.strip() and ctx.name_taken:
-        yield Finding("P1", "name", E, f"Another server profile is already named {d.name.strip()!r}.")
+        yield Finding("P1", "name", E, say("Another server profile is already named {name}.",
+                                           name=repr(d.name.strip())))
 
 
 @rule("P2", "Server type", f"Server Type is required: {codes_text(ServerType, ServerType)}.",
       record=P, fields=("server_type",))
 def _p2_type(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.server_type is None:
-        yield Finding("P2", "server_type", E, "Server Type is required.")
+        yield Finding("P2", "server_type", E, say("Server Type is required."))
     elif d.server_type not in set(ServerType):
-        yield Finding("P2", "server_type", E, f"Server Type {d.server_type} is not a known type.")
+        yield Finding("P2", "server_type", E, say("Server Type {code} is not a known type.", code=d.server_type))
 
 
 @rule("P3", "Server locations",
@@ -147,11 +150,12 @@ def _p3_locations(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
                          ("outgoing_location", "Outgoing Server Location")):
         value = getattr(d, field).strip()
         if not value:
-            yield Finding("P3", field, E, f"{label} is required unless Auto Discover is Yes."
-                          if exchange else f"{label} is required.")
+            yield Finding("P3", field, E, say("{label} is required unless Auto Discover is Yes.", label=label)
+                          if exchange else say("{label} is required.", label=label))
             continue
         if len(value) > LOCATION_MAX:
-            yield Finding("P3", field, E, f"{label} is at most {LOCATION_MAX} characters (now {len(value)}).")
+            yield Finding("P3", field, E, say("{label} is at most {limit} characters (now {length}).", label=label,
+                                              limit=LOCATION_MAX, length=len(value)))
             continue
         problem = https_url_problem(value) if exchange else host_problem(value)
         if problem:
@@ -177,7 +181,7 @@ def _p4_ports(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     for field, label in (("incoming_port", "Incoming Port"), ("outgoing_port", "Outgoing Port")):
         port = getattr(d, field)
         if port is not None and not 1 <= port <= 65535:
-            yield Finding("P4", field, E, f"{label} must be between 1 and 65535.")
+            yield Finding("P4", field, E, say("{label} must be between 1 and 65535.", label=label))
 
 
 def _auth_text() -> str:
@@ -198,10 +202,10 @@ def _p5_auth(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
         checks.append(("outgoing_auth_method", d.outgoing_auth_method))
     for field, code in checks:
         if code not in allowed:
-            names = ", ".join(AuthMethod.label_of(c) for c in sorted(allowed))
-            yield Finding("P5", field, E,
-                          f"{AuthMethod.label_of(code)} does not suit {ServerType.label_of(d.server_type)}: "
-                          f"choose {names}.")
+            yield Finding("P5", field, E, say("{option} does not suit {kind}: choose {options}.",
+                                              option=AuthMethod.label_of(code),
+                                              kind=ServerType.label_of(d.server_type),
+                                              options=label_list(AuthMethod, allowed)))
 
 
 @rule("P6", "The profile's own credentials",
@@ -216,17 +220,19 @@ def _p6_profile_credentials(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Fi
         pairs.append(("outgoing_", d.outgoing_auth_method, d.outgoing_username, d.outgoing_password))
     for prefix, method, username, password in pairs:
         if len(username) > USERNAME_MAX:
-            yield Finding("P6", f"{prefix}username", E, f"User Name is at most {USERNAME_MAX} characters.")
+            yield Finding("P6", f"{prefix}username", E, say("{label} is at most {limit} characters.",
+                                                               label="User Name", limit=USERNAME_MAX))
         if password.new and len(password.new) > PASSWORD_MAX:
-            yield Finding("P6", f"{prefix}password", E, f"Password is at most {PASSWORD_MAX} characters.")
+            yield Finding("P6", f"{prefix}password", E, say("{label} is at most {limit} characters.",
+                                                               label="Password", limit=PASSWORD_MAX))
         if method != AuthMethod.PROFILE_CREDENTIALS:
             continue
         if not username.strip():
             yield Finding("P6", f"{prefix}username", E,
-                          "User Name is required when the profile authenticates with its own credentials.")
+                          say("User Name is required when the profile authenticates with its own credentials."))
         if not password.present:
             yield Finding("P6", f"{prefix}password", E,
-                          "Password is required when the profile authenticates with its own credentials.")
+                          say("Password is required when the profile authenticates with its own credentials."))
 
 
 @rule("P7", "Use Same Settings for Outgoing",
@@ -236,7 +242,7 @@ def _p6_profile_credentials(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Fi
 def _p7_same_settings(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.use_same_settings_for_outgoing and (d.outgoing_username.strip() or d.outgoing_password.new):
         yield Finding("P7", "outgoing_username", W,
-                      "Use Same Settings for Outgoing is Yes: the separate outgoing credentials will be cleared.")
+                      say("Use Same Settings for Outgoing is Yes: the separate outgoing credentials will be cleared."))
 
 
 @rule("P8", "Auto Discover",
@@ -245,7 +251,7 @@ def _p7_same_settings(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]
       record=P, fields=("auto_discover",))
 def _p8_auto_discover(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.auto_discover and d.server_type not in EXCHANGE_TYPES:
-        yield Finding("P8", "auto_discover", E, "Auto Discover exists only for Exchange server types.")
+        yield Finding("P8", "auto_discover", E, say("Auto Discover exists only for Exchange server types."))
 
 
 _DEFAULTS = ProfileDraft()
@@ -264,19 +270,24 @@ _DEFAULTS = ProfileDraft()
 def _p9_limits(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if d.max_concurrent_connections is None or not CONNECTIONS[0] <= d.max_concurrent_connections <= CONNECTIONS[1]:
         yield Finding("P9", "max_concurrent_connections", E,
-                      f"Maximum Concurrent Connections must be {CONNECTIONS[0]} to {CONNECTIONS[1]}.")
+                      say("{label} must be {low} to {high}.", label="Maximum Concurrent Connections",
+                          low=CONNECTIONS[0], high=CONNECTIONS[1]))
     if d.min_polling_minutes is None or not POLLING_MINUTES[0] <= d.min_polling_minutes <= POLLING_MINUTES[1]:
         yield Finding("P9", "min_polling_minutes", E,
-                      f"Minimum Polling Interval must be {POLLING_MINUTES[0]} to {POLLING_MINUTES[1]} minutes.")
+                      say("Minimum Polling Interval must be {low} to {high} minutes.", low=POLLING_MINUTES[0],
+                          high=POLLING_MINUTES[1]))
     if not TIMEOUT_SECONDS[0] <= d.timeout_seconds <= TIMEOUT_SECONDS[1]:
         yield Finding("P9", "timeout_seconds", E,
-                      f"Connection timeout must be {TIMEOUT_SECONDS[0]} to {TIMEOUT_SECONDS[1]} seconds.")
+                      say("Connection timeout must be {low} to {high} seconds.", low=TIMEOUT_SECONDS[0],
+                          high=TIMEOUT_SECONDS[1]))
     if d.transient_retries is None or not RETRIES[0] <= d.transient_retries <= RETRIES[1]:
         yield Finding("P9", "transient_retries", E,
-                      f"Retries After a Transient Failure must be {RETRIES[0]} to {RETRIES[1]}.")
+                      say("{label} must be {low} to {high}.", label="Retries After a Transient Failure",
+                          low=RETRIES[0], high=RETRIES[1]))
     if d.retry_interval_minutes is None or not RETRY_MINUTES[0] <= d.retry_interval_minutes <= RETRY_MINUTES[1]:
         yield Finding("P9", "retry_interval_minutes", E,
-                      f"Minutes Between Retries must be {RETRY_MINUTES[0]} to {RETRY_MINUTES[1]}.")
+                      say("{label} must be {low} to {high}.", label="Minutes Between Retries",
+                          low=RETRY_MINUTES[0], high=RETRY_MINUTES[1]))
 
 
 @rule("P10", "Passwords in clear text",
@@ -292,10 +303,14 @@ def _p10_plaintext(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     for field, tls, auth, label in (("incoming_tls", d.incoming_tls, d.auth_method, "incoming"),
                                      ("outgoing_tls", d.outgoing_tls, outgoing_auth, "outgoing")):
         if tls == TlsMode.NONE and auth in PASSWORD_AUTH:
-            yield Finding("P10", field, W, f"SSL is off for {label} connections: passwords travel in clear text.")
+            yield Finding("P10", field, W, say("SSL is off for incoming connections: passwords travel in clear text.")
+                          if label == "incoming" else
+                          say("SSL is off for outgoing connections: passwords travel in clear text."))
         elif tls == TlsMode.NONE and auth in OAUTH_METHODS:
             yield Finding("P10", field, W,
-                          f"SSL is off for {label} connections: OAuth access tokens travel in clear text.")
+                          say("SSL is off for incoming connections: OAuth access tokens travel in clear text.")
+                          if label == "incoming" else
+                          say("SSL is off for outgoing connections: OAuth access tokens travel in clear text."))
 
 
 declare("P11", "Deleting a profile",
@@ -312,7 +327,7 @@ declare("P11", "Deleting a profile",
 def _p12_move_undelivered(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     if not isinstance(d.move_undelivered, bool):
         yield Finding("P12", "move_undelivered", E,
-                      f"Move Undelivered Emails must be Yes or No, not {code_text(d.move_undelivered)}.")
+                      say("Move Undelivered Emails must be Yes or No, not {code}.", code=code_text(d.move_undelivered)))
 
 
 @rule("P13", "Certificate pins",
@@ -324,9 +339,11 @@ def _p13_pins(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
     for field, value, label in (("incoming_cert_sha256", d.incoming_cert_sha256, "incoming"),
                                 ("outgoing_cert_sha256", d.outgoing_cert_sha256, "outgoing")):
         if value.strip() and not is_sha256_pin(value):
-            yield Finding("P13", field, E,
-                          f"The {label} certificate pin must be a SHA-256 fingerprint: exactly 64 hex digits "
-                          "(colons and spaces allowed), or empty for normal verification.")
+            yield Finding("P13", field, E, say(
+                "The incoming certificate pin must be a SHA-256 fingerprint: exactly 64 hex digits (colons and spaces "
+                "allowed), or empty for normal verification.") if label == "incoming" else say(
+                "The outgoing certificate pin must be a SHA-256 fingerprint: exactly 64 hex digits (colons and spaces "
+                "allowed), or empty for normal verification."))
 
 
 @rule("P14", "OAuth settings",
@@ -352,53 +369,56 @@ def _p14_oauth(d: ProfileDraft, ctx: ProfileContext) -> Iterator[Finding]:
                         ("oauth_token_endpoint", 500)):
         value = getattr(d, name).strip()
         if len(value) > limit:
-            yield Finding("P14", name, E, f"{_LABELS[name]} is at most {limit} characters.")
+            yield Finding("P14", name, E, say("{label} is at most {limit} characters.", label=_LABELS[name],
+                                              limit=limit))
         elif has_control_chars(value):
-            yield Finding("P14", name, E, f"{_LABELS[name]} contains control characters.")
+            yield Finding("P14", name, E, say("{label} contains control characters.", label=_LABELS[name]))
     endpoint = d.oauth_token_endpoint.strip()
     if endpoint and https_url_problem(endpoint):
-        yield Finding("P14", "oauth_token_endpoint", E, "Token Endpoint must be an https:// URL with a host name.")
+        yield Finding("P14", "oauth_token_endpoint", E,
+                      say("Token Endpoint must be an https:// URL with a host name."))
     secret = d.oauth_client_secret.new
     if secret and (len(secret) > CLIENT_SECRET_MAX or has_control_chars(secret)):
-        yield Finding("P14", "oauth_client_secret", E, f"A client secret is one line of at most {CLIENT_SECRET_MAX} "
-                      "characters: paste the secret's Value, not its ID.")
+        yield Finding("P14", "oauth_client_secret", E, say("A client secret is one line of at most {limit} "
+                      "characters: paste the secret's Value, not its ID.", limit=CLIENT_SECRET_MAX))
     for name in ("oauth_certificate", "oauth_service_account_key"):
         typed = getattr(d, name).new
         if typed and len(typed) > SECRET_MAX:
-            yield Finding("P14", name, E, f"{_LABELS[name]} is at most {SECRET_MAX:,} characters.")
+            yield Finding("P14", name, E, say("{label} is at most {limit} characters.", label=_LABELS[name],
+                                              limit=format(SECRET_MAX, ",")))
     if MICROSOFT_METHODS & set(methods):
         yield from _p14_microsoft(d, endpoint)
     if AuthMethod.EXCHANGE_HYBRID_MODERN_AUTH in methods and not d.oauth_scope.strip() and not ews_scope(
             "" if d.auto_discover else d.incoming_location):
-        yield Finding("P14", "oauth_scope", E, "Exchange Hybrid Modern Auth needs a Scope when Auto Discover is Yes: "
-                      "your EWS host with /.default (https://mail.contoso.com/.default).")
+        yield Finding("P14", "oauth_scope", E, say("Exchange Hybrid Modern Auth needs a Scope when Auto Discover is "
+                      "Yes: your EWS host with /.default (https://mail.contoso.com/.default)."))
     if AuthMethod.GMAIL_OAUTH in methods:
         yield from _p14_google(d)
 
 
 _LABELS = {"oauth_client_id": "Client ID", "oauth_tenant_id": "Tenant ID", "oauth_scope": "Scope",
-           "oauth_token_endpoint": "Token Endpoint", "oauth_certificate": "The client certificate",
-           "oauth_service_account_key": "The service account key"}
+           "oauth_token_endpoint": "Token Endpoint", "oauth_certificate": N_("The client certificate"),
+           "oauth_service_account_key": N_("The service account key")}
 
 
 def _p14_microsoft(d: ProfileDraft, endpoint: str) -> Iterator[Finding]:
     if not d.oauth_client_id.strip():
         yield Finding("P14", "oauth_client_id", E,
-                      "Client ID is required for OAuth: the app registration's Application (client) ID.")
+                      say("Client ID is required for OAuth: the app registration's Application (client) ID."))
     if not (d.oauth_client_secret.present or d.oauth_certificate.present):
         yield Finding("P14", "oauth_client_secret", E,
-                      "OAuth needs the app's Client Secret or a client certificate (PEM).")
+                      say("OAuth needs the app's Client Secret or a client certificate (PEM)."))
     typed = d.oauth_certificate.new
     if typed and len(typed) <= SECRET_MAX:
         try:
             client_certificate(typed)
         except KeyProblem as exc:
-            yield Finding("P14", "oauth_certificate", E, str(exc))
+            yield Finding("P14", "oauth_certificate", E, exc.args[0])
     tenant = d.oauth_tenant_id.strip()
     if not tenant and not endpoint:
         yield Finding("P14", "oauth_tenant_id", E,
-                      "Tenant ID is required for OAuth (the directory's GUID or domain), unless a Token Endpoint "
-                      "is given.")
+                      say("Tenant ID is required for OAuth (the directory's GUID or domain), unless a Token "
+                          "Endpoint is given."))
     elif tenant and len(tenant) <= 100 and (problem := tenant_problem(tenant)):
         yield Finding("P14", "oauth_tenant_id", E, problem)
 
@@ -407,18 +427,18 @@ def _p14_google(d: ProfileDraft) -> Iterator[Finding]:
     key = d.oauth_service_account_key
     if not key.present:
         yield Finding("P14", "oauth_service_account_key", E,
-                      "Gmail OAuth needs the service account's key: paste its JSON key file.")
+                      say("Gmail OAuth needs the service account's key: paste its JSON key file."))
         return
     if not key.new or len(key.new) > SECRET_MAX:
         return
     try:
         parsed = service_account_key(key.new)
     except KeyProblem as exc:
-        yield Finding("P14", "oauth_service_account_key", E, str(exc))
+        yield Finding("P14", "oauth_service_account_key", E, exc.args[0])
         return
     if not parsed.client_email and "@" not in d.oauth_client_id:
-        yield Finding("P14", "oauth_client_id", E, "A bare PEM key needs the service account's email as Client ID "
-                      "(or paste the JSON key file instead).")
+        yield Finding("P14", "oauth_client_id", E, say("A bare PEM key needs the service account's email as "
+                      "Client ID (or paste the JSON key file instead)."))
 
 
 @rule("M20", record=P, fields=("username", "password", "outgoing_username", "outgoing_password"))
@@ -457,8 +477,9 @@ def _p16_ews_in_exchange_online(d: ProfileDraft, ctx: ProfileContext) -> Iterato
     for field, label in (("incoming_location", "Incoming Server Location"),
                          ("outgoing_location", "Outgoing Server Location")):
         if is_ews_url(getattr(d, field)):
-            yield Finding("P16", field, W, f"{label} is an EWS URL: {EWS_RETIREMENT}. Set it to {GRAPH_URL} (and "
-                          f"Scope to {GRAPH_SCOPE}) to test and sync through Microsoft Graph.")
+            yield Finding("P16", field, W, say("{label} is an EWS URL: {reason}. Set it to {url} (and Scope to "
+                                               "{scope}) to test and sync through Microsoft Graph.", label=label,
+                                               reason=EWS_RETIREMENT, url=GRAPH_URL, scope=GRAPH_SCOPE))
 
 
 @rule("R1", record=P, fields=("state",))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
+from ..i18n import say, say_n
 from .context import MailboxContext, Stage
 from .findings import Finding
 from .options import (
@@ -87,13 +88,13 @@ def _m1_name(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
       record=M, fields=("owner_id",))
 def _m2_owner(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.owner_id is None:
-        yield Finding("M2", "owner_id", E, "Owner is required.")
+        yield Finding("M2", "owner_id", E, say("Owner is required."))
     elif not ctx.owner_exists:
-        yield Finding("M2", "owner_id", E, "The owner must be a user of this organisation; no user has that email.")
+        yield Finding("M2", "owner_id", E, say("The owner must be a user of this organisation; no user has that email."))
     elif d.kind == MailboxKind.USER and d.owner_id != d.regarding_id:
-        yield Finding("M2", "owner_id", E, "A user mailbox is owned by its user.")
+        yield Finding("M2", "owner_id", E, say("A user mailbox is owned by its user."))
     elif d.kind == MailboxKind.QUEUE and ctx.expected_owner_id is not None and d.owner_id != ctx.expected_owner_id:
-        yield Finding("M2", "owner_id", E, "A queue mailbox is owned by the queue's owner.")
+        yield Finding("M2", "owner_id", E, say("A queue mailbox is owned by the queue's owner."))
 
 
 @rule("M3", "Email address", f"The email address {EMAIL_TEXT}. It is required for a forward mailbox, and for "
@@ -103,9 +104,9 @@ def _m3_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     email = d.email.strip()
     if not email:
         if d.is_forward:
-            yield Finding("M3", "email", E, "Email Address is required for a forward mailbox.")
+            yield Finding("M3", "email", E, say("Email Address is required for a forward mailbox."))
         elif d.incoming == IncomingMethod.SERVER_SIDE_SYNC or d.outgoing == OutgoingMethod.SERVER_SIDE_SYNC:
-            yield Finding("M3", "email", E, "Email Address is required when email is synchronized server-side.")
+            yield Finding("M3", "email", E, say("Email Address is required when email is synchronized server-side."))
         return
     problem = email_problem(email, "Email Address")
     if problem:
@@ -125,13 +126,17 @@ def _m5_same_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
         if clash:
             yield Finding(
                 "M5", "email", E,
-                f"Mailbox {clash[0]!r} already receives incoming email for this address; "
-                "only one mailbox per address can be enabled for incoming email.",
+                say("Mailbox {name} already receives incoming email for this address; "
+                    "only one mailbox per address can be enabled for incoming email.", name=repr(clash[0])),
             )
             return
     names = ", ".join(repr(u.name) for u in ctx.same_email[:3])
-    more = f" and {len(ctx.same_email) - 3} more" if len(ctx.same_email) > 3 else ""
-    yield Finding("M5", "email", W, f"Another mailbox uses this address: {names}{more}.")
+    if len(ctx.same_email) > 3:
+        yield Finding("M5", "email", W, say_n("Another mailbox uses this address: {names} and {n} more.",
+                                              "Another mailbox uses this address: {names} and {n} more.",
+                                              len(ctx.same_email) - 3, names=names))
+    else:
+        yield Finding("M5", "email", W, say("Another mailbox uses this address: {names}.", names=names))
 
 
 @rule("M6", "Delete Email Messages After Processing",
@@ -140,7 +145,7 @@ def _m5_same_email(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 def _m6_delete_after(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.delete_after_processing and d.kind == MailboxKind.USER:
         yield Finding("M6", "delete_after_processing", E,
-                      "Delete Email Messages After Processing can be Yes only for forward and queue mailboxes.")
+                      say("Delete Email Messages After Processing can be Yes only for forward and queue mailboxes."))
 
 
 @rule("M7", "Regarding", "A forward mailbox has no regarding record. A user or queue mailbox belongs to its "
@@ -150,9 +155,10 @@ def _m6_delete_after(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
       record=M, fields=("regarding_id",))
 def _m7_regarding(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.is_forward and d.regarding_id is not None:
-        yield Finding("M7", "regarding_id", E, "A forward mailbox has no regarding record.")
+        yield Finding("M7", "regarding_id", E, say("A forward mailbox has no regarding record."))
     elif not d.is_forward and (d.regarding_id is None or not ctx.regarding_exists):
-        yield Finding("M7", "regarding_id", E, f"A {d.kind.label.lower()} mailbox must belong to its {d.kind.label.lower()}.")
+        yield Finding("M7", "regarding_id", E, say("A queue mailbox must belong to its queue.")
+                      if d.kind == MailboxKind.QUEUE else say("A user mailbox must belong to its user."))
 
 
 @rule("M8", "Is Forward Mailbox is fixed",
@@ -160,7 +166,7 @@ def _m7_regarding(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
       record=M, fields=("kind",), where=Where.FORM)
 def _m8_forward_fixed(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if ctx.original is not None and ctx.original.kind != d.kind:
-        yield Finding("M8", "kind", E, "Is Forward Mailbox is fixed when the mailbox is created.")
+        yield Finding("M8", "kind", E, say("Is Forward Mailbox is fixed when the mailbox is created."))
 
 
 @rule("M9", "Mailbox credentials",
@@ -172,17 +178,19 @@ def _m8_forward_fixed(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]
       record=M, fields=("username", "password"))
 def _m9_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if len(d.username) > USERNAME_MAX:
-        yield Finding("M9", "username", E, f"User Name is at most {USERNAME_MAX} characters.")
+        yield Finding("M9", "username", E, say("{label} is at most {limit} characters.", label="User Name",
+                                                limit=USERNAME_MAX))
     if d.password.new and len(d.password.new) > PASSWORD_MAX:
-        yield Finding("M9", "password", E, f"Password is at most {PASSWORD_MAX} characters.")
+        yield Finding("M9", "password", E, say("{label} is at most {limit} characters.", label="Password",
+                                                limit=PASSWORD_MAX))
     if not d.allow_credentials:
         return
     if ctx.profile is not None and ctx.profile.auth_method != AuthMethod.USER_OR_QUEUE_CREDENTIALS:
         return  # the profile's method does not use them: M10 says so, nothing is asked for
     if not d.username.strip():
-        yield Finding("M9", "username", E, "User Name is required when Allow to Use Credentials is Yes.")
+        yield Finding("M9", "username", E, say("User Name is required when Allow to Use Credentials is Yes."))
     if not d.password.present:
-        yield Finding("M9", "password", E, "A password is required when Allow to Use Credentials is Yes.")
+        yield Finding("M9", "password", E, say("A password is required when Allow to Use Credentials is Yes."))
 
 
 @rule("M10", "The profile decides whose credentials are used",
@@ -200,17 +208,17 @@ def _m10_profile_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[F
         if uses_server_side_sync(d) and not d.allow_credentials:
             needs_settings = not d.is_forward and ctx.stage != Stage.TEST
             yield Finding("M10", "allow_credentials", W if needs_settings else E,
-                          f"Profile {ctx.profile.name!r} uses the mailbox's own credentials: "
-                          "set Allow to Use Credentials to Yes and enter them.")
+                          say("Profile {name} uses the mailbox's own credentials: "
+                              "set Allow to Use Credentials to Yes and enter them.", name=repr(ctx.profile.name)))
     elif d.allow_credentials and ctx.profile.auth_method in (AuthMethod.OAUTH, AuthMethod.GMAIL_OAUTH):
         yield Finding("M10", "allow_credentials", W,  # P14: the user name names the address a token acts for
-                      f"Profile {ctx.profile.name!r} authenticates with "
-                      f"{AuthMethod.label_of(ctx.profile.auth_method)}: the password will not be used; the token "
-                      "acts for the user name (or, when it is blank, the email address).")
+                      say("Profile {name} authenticates with {option}: the password will not be used; the token "
+                          "acts for the user name (or, when it is blank, the email address).",
+                          name=repr(ctx.profile.name), option=AuthMethod.label_of(ctx.profile.auth_method)))
     elif d.allow_credentials:
         yield Finding("M10", "allow_credentials", W,
-                      f"Profile {ctx.profile.name!r} authenticates with "
-                      f"{AuthMethod.label_of(ctx.profile.auth_method)}: these credentials will not be used.")
+                      say("Profile {name} authenticates with {option}: these credentials will not be used.",
+                          name=repr(ctx.profile.name), option=AuthMethod.label_of(ctx.profile.auth_method)))
 
 
 @rule("M11", "Server profile required",
@@ -221,11 +229,11 @@ def _m10_profile_credentials(d: MailboxDraft, ctx: MailboxContext) -> Iterator[F
 def _m11_profile_required(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.profile_id is None:
         if d.is_forward:
-            yield Finding("M11", "profile_id", E, "A forward mailbox needs a server profile.")
+            yield Finding("M11", "profile_id", E, say("A forward mailbox needs a server profile."))
         elif uses_server_side_sync(d):
-            yield Finding("M11", "profile_id", E, "A server profile is required for server-side synchronization.")
+            yield Finding("M11", "profile_id", E, say("A server profile is required for server-side synchronization."))
     elif ctx.profile is None:
-        yield Finding("M11", "profile_id", E, "The chosen server profile no longer exists.")
+        yield Finding("M11", "profile_id", E, say("The chosen server profile no longer exists."))
 
 
 @rule("M12", "Allowed Incoming Email", f"Allowed Incoming Email codes by kind of mailbox: "
@@ -258,8 +266,8 @@ def _m14_act(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
 def _m15_act_exchange(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.act == ActMethod.SERVER_SIDE_SYNC and ctx.profile is not None and ctx.profile.server_type not in EXCHANGE_TYPES:
         yield Finding("M15", "act", E,
-                      f"Appointments, contacts and tasks sync needs an Exchange profile; "
-                      f"{ctx.profile.name!r} is {ServerType.label_of(ctx.profile.server_type)}.")
+                      say("Appointments, contacts and tasks sync needs an Exchange profile; {name} is {option}.",
+                          name=repr(ctx.profile.name), option=ServerType.label_of(ctx.profile.server_type)))
 
 
 @rule("M16", "A forward mailbox must exist",
@@ -271,11 +279,11 @@ def _m15_act_exchange(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]
 def _m16_forward_exists(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.incoming == IncomingMethod.FORWARD_MAILBOX and not ctx.active_forward_mailbox_exists:
         yield Finding("M16", "incoming", W,
-                      "There is no active forward mailbox: incoming email will not be processed.")
+                      say("There is no active forward mailbox: incoming email will not be processed."))
 
 
 PROCESS_AFTER_OLD_DAYS = 30
-PROCESS_AFTER_FORMAT = "Process Email From must be a date and time in UTC, YYYY-MM-DD HH:MM, or blank."
+PROCESS_AFTER_FORMAT = say("Process Email From must be a date and time in UTC, YYYY-MM-DD HH:MM, or blank.")
 
 
 def utcnow() -> datetime:
@@ -298,12 +306,13 @@ def _m19_process_after(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding
     now = ctx.now or utcnow()
     if when > now:
         yield Finding("M19", "process_after", E,
-                      f"Process Email From is in the future ({when:%Y-%m-%d %H:%M} UTC): no mail would be processed "
-                      "until then.")
+                      say("Process Email From is in the future ({when} UTC): no mail would be processed until then.",
+                          when=when.strftime("%Y-%m-%d %H:%M")))
     elif when < now - timedelta(days=PROCESS_AFTER_OLD_DAYS):
         yield Finding("M19", "process_after", W,
-                      f"Process Email From is more than {PROCESS_AFTER_OLD_DAYS} days ago: old mail floods in and "
-                      "duplicates follow.")
+                      say_n("Process Email From is more than {n} day ago: old mail floods in and duplicates follow.",
+                            "Process Email From is more than {n} days ago: old mail floods in and duplicates follow.",
+                            PROCESS_AFTER_OLD_DAYS))
 
 
 @rule("M20", "No control characters in credentials",
@@ -335,8 +344,9 @@ _APPROVALS = frozenset(ApprovalStatus)
       record=M, fields=("approval",))
 def _a1_approval_code(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if d.approval not in _APPROVALS:
-        yield Finding("A1", "approval", E, f"Email Address Approval code {code_text(d.approval)} is not one of "
-                                           "0 Empty, 1 Approved, 2 Pending Approval, 3 Rejected.")
+        yield Finding("A1", "approval", E, say("Email Address Approval code {code} is not one of "
+                                               "0 Empty, 1 Approved, 2 Pending Approval, 3 Rejected.",
+                                               code=code_text(d.approval)))
 
 
 @rule("A2", "Only approved addresses are processed",
@@ -347,7 +357,8 @@ def _a2_approval(d: MailboxDraft, ctx: MailboxContext) -> Iterator[Finding]:
     if (ctx.stage == Stage.TEST and ctx.approval_required and not d.is_forward
             and d.approval != ApprovalStatus.APPROVED):
         yield Finding("A2", "approval", E,
-                      f"Email cannot be processed for mailbox {d.name} because its email address is not approved.")
+                      say("Email cannot be processed for mailbox {name} because its email address is not approved.",
+                          name=d.name))
 
 
 @rule("R1", "Status", f"Status (statecode) is {codes_text(RecordState, RecordState)}, on every record; "

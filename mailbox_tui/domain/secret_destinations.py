@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..i18n import N_, Said, say, say_n
 from .oauth import MICROSOFT_METHODS, methods_of, token_url
 from .options import EXCHANGE_TYPES, AuthMethod
 
@@ -91,20 +92,24 @@ class SecretMove:
     count: int = 1
 
     @property
-    def message(self) -> str:
+    def message(self) -> Said:
         to, was = destinations_text(list(self.new)), destinations_text(list(self.old)) if self.old else ""
-        entered = f" (it was entered for {was})" if was else ""
         if self.field == MAILBOX_PASSWORDS:
-            many = "mailbox" if self.count == 1 else "mailboxes"
-            return (f"The stored passwords of {self.count:,} {many} on this profile will not be sent to {to}: "
-                    f"saving clears them, unless you keep them for the new host.")
+            return say_n("The stored passwords of {n} mailbox on this profile will not be sent to {hosts}: "
+                         "saving clears them, unless you keep them for the new host.",
+                         "The stored passwords of {n} mailboxes on this profile will not be sent to {hosts}: "
+                         "saving clears them, unless you keep them for the new host.", self.count, hosts=to)
         what, where = LABELS[self.field]
-        return f"The stored {what} will not be sent to {to}{entered}: enter it again, or keep it for the new {where}."
+        if was:
+            return say("The stored {what} will not be sent to {hosts} (it was entered for {old}): enter it again, or "
+                       "keep it for the new {kind}.", what=what, hosts=to, old=was, kind=where)
+        return say("The stored {what} will not be sent to {hosts}: enter it again, or keep it for the new {kind}.",
+                   what=what, hosts=to, kind=where)
 
 
 MAILBOX_PASSWORDS = "incoming_location"  # where the form shows the profile's mailboxes' passwords move
-LABELS = {"password": ("password", "host"), "outgoing_password": ("outgoing password", "host"),
-          "oauth_client_secret": ("client secret", "token endpoint")}
+LABELS = {"password": (N_("password"), N_("host")), "outgoing_password": (N_("outgoing password"), N_("host")),
+          "oauth_client_secret": (N_("client secret"), N_("token endpoint"))}
 
 
 def _followed(d, name: str) -> bool:

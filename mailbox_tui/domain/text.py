@@ -8,6 +8,8 @@ import unicodedata
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from ..i18n import N_, say
+
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # exactly Unicode category Cc
 
@@ -86,6 +88,40 @@ def _validate(text: str) -> tuple[str | None, str | None]:
     return result.normalized, None
 
 
+# What the email validator (email_validator) says, in the words it says it: the problem is kept as it
+# came (English in --json and reports) and shown in the admin's language by i18n.said(), which reads it
+# back through these. {answer} is the part of the address the validator quotes, shown as it is.
+EMAIL_VALIDATOR_WORDS = (
+    N_("An email address must have an @-sign."),
+    N_("There must be something before the @-sign."),
+    N_("There must be something after the @-sign."),
+    N_("An email address cannot have two periods in a row."),
+    N_("An email address cannot start with a period."),
+    N_("An email address cannot end with a period."),
+    N_("An email address cannot have a period immediately before the @-sign."),
+    N_("An email address cannot have a period immediately after the @-sign."),
+    N_("An email address cannot start with a hyphen."),
+    N_("An email address cannot end with a hyphen."),
+    N_("An email address cannot have a hyphen immediately before the @-sign."),
+    N_("An email address cannot have a hyphen immediately after the @-sign."),
+    N_("An email address cannot have a period and a hyphen next to each other."),
+    N_("The part after the @-sign is not valid. It should have a period."),
+    N_("The part after the @-sign is not valid. It is not within a valid top-level domain."),
+    N_("The part after the @-sign is a special-use or reserved name that cannot be used with email."),
+    N_("The email address contains invalid characters before the @-sign: {answer}."),
+    N_("The email address contains invalid characters before the @-sign."),
+    N_("The part after the @-sign contains invalid characters: {answer}."),
+    N_("The email address contains an invalid character."),
+    N_("The email address contains unsafe characters: {answer}."),
+    N_("Internationalized characters before the @-sign are not supported: {answer}."),
+    N_("A bracketed IP address after the @-sign is not allowed here."),
+    N_("Quoting the part before the @-sign is not allowed here."),
+    N_("A display name and angle brackets around the email address are not permitted here."),
+    N_("An email address cannot have two letters followed by two dashes immediately after the @-sign or after a "
+       "period, except Punycode."),
+)
+
+
 # The comparison key of an address is its natural key (NFC, then str.lower()).
 email_key = natural_key
 
@@ -97,18 +133,18 @@ def host_problem(text: str) -> str | None:
     """Why `text` is not a bare host name or IP address, or None if it is one."""
     value = text.strip()
     if "://" in value:
-        return "Enter a host name or IP address without a scheme (no imap://, https://)."
+        return say("Enter a host name or IP address without a scheme (no imap://, https://).")
     if "/" in value:
-        return "Enter a host name or IP address without a path."
+        return say("Enter a host name or IP address without a path.")
     if ":" in value and not _is_ip(value):
-        return "Enter the port in the port field, not after the host name."
+        return say("Enter the port in the port field, not after the host name.")
     if _is_ip(value):
         return None
     if len(value) > 253:
-        return "A host name is at most 253 characters."
+        return say("A host name is at most 253 characters.")
     labels = value.rstrip(".").split(".")
     if not all(_HOST_LABEL.match(label) for label in labels):
-        return f"{value!r} is not a valid host name."
+        return say("{name} is not a valid host name.", name=repr(value))
     return None
 
 
@@ -124,8 +160,8 @@ def https_url_problem(text: str) -> str | None:
     """Why `text` is not an https URL with a host, or None."""
     parts = urlsplit(text.strip())
     if parts.scheme.lower() != "https":
-        return "An Exchange server location is an https:// URL."
+        return say("An Exchange server location is an https:// URL.")
     if not parts.hostname:
-        return "The URL has no host name."
+        return say("The URL has no host name.")
     problem = host_problem(parts.hostname)
     return problem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..i18n import say
 from .context import QueueContext, UserContext
 from .findings import Finding
 from .options import ActMethod, IncomingMethod, MailboxKind, OutgoingMethod
@@ -36,13 +37,13 @@ def _u1_user(d: UserDraft, ctx: UserContext) -> Iterator[Finding]:
     yield from name_rule("U1", "full_name", d.full_name, USER_NAME_MAX, "Full Name")
     email = d.email.strip()
     if not email:
-        yield Finding("U1", "email", E, "Primary Email is required.")
+        yield Finding("U1", "email", E, say("{label} is required.", label="Primary Email"))
     else:
         problem = email_problem(email, "Primary Email")
         if problem:
             yield Finding("U1", "email", E, problem)
         elif ctx.email_taken:
-            yield Finding("U1", "email", E, f"Another user already has the email {email}.")
+            yield Finding("U1", "email", E, say("Another user already has the email {email}.", email=email))
 
 
 @rule("R1", record=Record.USER, fields=("state",))
@@ -69,18 +70,19 @@ def check_user(d: UserDraft, ctx: UserContext | None = None) -> list[Finding]:
 def _q1_queue(d: QueueDraft, ctx: QueueContext) -> Iterator[Finding]:
     yield from name_rule("Q1", "name", d.name, NAME_MAX, "Name")
     if d.name.strip() and ctx.name_taken:
-        yield Finding("Q1", "name", E, f"Another queue is already named {d.name.strip()!r}.")
+        yield Finding("Q1", "name", E, say("Another queue is already named {name}.", name=repr(d.name.strip())))
     if d.owner_id is None:
-        yield Finding("Q1", "owner_id", E, "Owner is required.")
+        yield Finding("Q1", "owner_id", E, say("Owner is required."))
     elif not ctx.owner_exists:
-        yield Finding("Q1", "owner_id", E, "The owner must be a user of this organisation; no user has that email.")
+        yield Finding("Q1", "owner_id", E,
+                      say("The owner must be a user of this organisation; no user has that email."))
     email = d.email.strip()
     if email:
         problem = email_problem(email, "Email")
         if problem:
             yield Finding("Q1", "email", E, problem)
     elif d.incoming == IncomingMethod.SERVER_SIDE_SYNC or d.outgoing == OutgoingMethod.SERVER_SIDE_SYNC:
-        yield Finding("Q1", "email", E, "An email address is required once the queue uses server-side sync.")
+        yield Finding("Q1", "email", E, say("An email address is required once the queue uses server-side sync."))
 
 
 _QUEUE_NOTE = "the queue's own method, which its mailbox follows"
@@ -136,13 +138,13 @@ def _m14_default_act(d: OrgSettings, profile: object | None) -> Iterator[Finding
 @rule("M11", record=Record.ORG, fields=("default_profile_id",))
 def _m11_default_profile(d: OrgSettings, profile: object | None) -> Iterator[Finding]:
     if d.default_profile_id is not None and profile is None:
-        yield Finding("M11", "default_profile_id", E, "The default server profile no longer exists.")
+        yield Finding("M11", "default_profile_id", E, say("The default server profile no longer exists."))
     elif d.default_profile_id is None and (d.default_incoming == IncomingMethod.SERVER_SIDE_SYNC
                                            or d.default_outgoing == OutgoingMethod.SERVER_SIDE_SYNC
                                            or d.default_act == ActMethod.SERVER_SIDE_SYNC):
         yield Finding("M11", "default_profile_id", E,
-                      "Choose a default server profile: new mailboxes would use server-side "
-                      "synchronization without one.")
+                      say("Choose a default server profile: new mailboxes would use server-side "
+                          "synchronization without one."))
 
 
 ORG_RULES: tuple[Rule, ...] = (_m12_default_incoming, _m13_default_outgoing, _m14_default_act, _m11_default_profile)

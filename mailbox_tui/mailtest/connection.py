@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..domain.exchange import EWS_RETIREMENT, EWS_SHUTDOWN, EWS_SHUTDOWN_DATE, GRAPH_URL, uses_graph
 from ..domain.oauth import MAIL_OAUTH_METHODS, OAUTH_METHODS
 from ..domain.options import EXCHANGE_TYPES, AuthMethod, ServerType
+from ..i18n import say
 from ..store import services
 from ..store.crypto import SecretUnreadable
 from ..store.models import EmailServerProfile, Mailbox, utcnow
@@ -66,9 +67,9 @@ def _oauth_check(store, profile, direction: str, ep: Endpoint, tokens: TokenCach
         return ConnectionCheck(direction, ep, probe(ep, Credentials(address, "", oauth=(request, tokens))))
     try:
         token = token_now(request, tokens, ep.timeout)
-        note = f"✓ {token.describe()} No mailbox uses this profile yet: the sign-in was not tried."
+        note = say("✓ {token} No mailbox uses this profile yet: the sign-in was not tried.", token=token.describe())
     except TokenError as exc:
-        note = f"✗ Token: {exc.message}"
+        note = say("✗ Token: {why}", why=exc.message)
     return ConnectionCheck(direction, ep, probe(ep, None), note)
 
 
@@ -107,9 +108,9 @@ def _graph_check(store, profile, tokens: TokenCache) -> ConnectionCheck:
         return ConnectionCheck("incoming", ep, probe(ep, Credentials(address, "", oauth=(request, tokens))))
     try:
         token = token_now(request, tokens, ep.timeout)
-        note = f"✓ {token.describe()} No mailbox uses this profile yet: no mailbox was read."
+        note = say("✓ {token} No mailbox uses this profile yet: no mailbox was read.", token=token.describe())
     except TokenError as exc:
-        note = f"✗ Token: {exc.message}"
+        note = say("✗ Token: {why}", why=exc.message)
     return ConnectionCheck("incoming", ep, None, note)
 
 
@@ -125,8 +126,8 @@ def _ews_check(store, profile, tokens: TokenCache, online: bool = False) -> Conn
     if isinstance(ep, str):
         return ConnectionCheck("incoming", None, None, ep)
     if row is None:
-        return ConnectionCheck("incoming", ep, None, "No mailbox uses this profile yet: EWS reads a mailbox's "
-                                                    "folders, so nothing was tried.")
+        return ConnectionCheck("incoming", ep, None, say("No mailbox uses this profile yet: EWS reads a mailbox's "
+                                                        "folders, so nothing was tried."))
     method, address = profile.auth_method, row.email.strip()
     try:
         if online and method in GRAPH_METHODS:
@@ -151,8 +152,9 @@ def _ews_check(store, profile, tokens: TokenCache, online: bool = False) -> Conn
                 return ConnectionCheck("incoming", ep, None, request)
             credentials = Credentials(address, "", oauth=(request, tokens), mailbox=address, impersonate=True)
         else:
-            return ConnectionCheck("incoming", ep, None, f"The first mailbox ({address}) does not allow its "
-                                                        "credentials to be used: nothing was tried.")
+            return ConnectionCheck("incoming", ep, None, say("The first mailbox ({email}) does not allow its "
+                                                            "credentials to be used: nothing was tried.",
+                                                            email=address))
     except SecretUnreadable as exc:
         return ConnectionCheck("incoming", ep, None, str(exc))
     return ConnectionCheck("incoming", ep, probe(ep, credentials))
@@ -171,14 +173,14 @@ def test_connection(store, profile_id: int, clock=utcnow) -> list[ConnectionChec
             return [_ews_check(store, profile, tokens)]
         if clock().date() < EWS_SHUTDOWN_DATE and profile.auth_method in GRAPH_METHODS:
             # Exchange Online's EWS until it is shut down (rule P16): read as Test & Enable reads it, and warned
-            warning = ConnectionCheck("incoming", None, None, f"Warning, EWS in Exchange Online: {EWS_RETIREMENT}. "
-                                                              f"Set the profile's location to {GRAPH_URL} before "
-                                                              f"{EWS_SHUTDOWN} (rule P16).")
+            warning = ConnectionCheck("incoming", None, None, say(
+                "Warning, EWS in Exchange Online: {retirement}. Set the profile's location to {url} before {date} "
+                "(rule P16).", retirement=EWS_RETIREMENT, url=GRAPH_URL, date=EWS_SHUTDOWN))
             if _first_address(profile.id):
                 return [_ews_check(store, profile, tokens, online=True), warning]
             return [warning, _token_only(store, profile, tokens)]  # no mailbox to read: the app registration
-        out = [ConnectionCheck("incoming", None, None, "EWS in Exchange Online cannot be read here: "
-                               f"{EWS_RETIREMENT} (rule P16).")]
+        out = [ConnectionCheck("incoming", None, None, say("EWS in Exchange Online cannot be read here: {retirement} "
+                                                           "(rule P16).", retirement=EWS_RETIREMENT))]
         if profile.auth_method in OAUTH_METHODS:  # the token step still tells whether the app registration works
             out.append(_token_only(store, profile, tokens))
         return out
@@ -186,7 +188,8 @@ def test_connection(store, profile_id: int, clock=utcnow) -> list[ConnectionChec
     for direction in ("incoming", "outgoing"):
         ep = profile_endpoint(profile, direction)
         if ep is None:
-            out.append(ConnectionCheck(direction, None, None, f"The {direction} server location is empty."))
+            out.append(ConnectionCheck(direction, None, None, say("The {kind} server location is empty.",
+                                                                  kind=direction)))
             continue
         try:
             if _method(profile, direction) in MAIL_OAUTH_METHODS:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..i18n import N_
 from .probes import Credentials, Endpoint
 
-INCOMING, OUTGOING, ACT = "incoming", "outgoing", "act"
+INCOMING, OUTGOING, ACT = N_("incoming"), N_("outgoing"), N_("act")  # English in --json; shown() translates
 DIRECTIONS = (INCOMING, OUTGOING, ACT)
 STATUS_FIELDS = {INCOMING: "incoming_status", OUTGOING: "outgoing_status", ACT: "act_status"}
-DIRECTION_LABELS = {INCOMING: "Incoming email", OUTGOING: "Outgoing email", ACT: "Appointments, contacts and tasks"}
-CONFIGURATION = "configuration"  # the step of a failure found before connecting
-UNREADABLE_MESSAGE = "The stored password can't be read with the current key: re-enter it, or use the right key."
+DIRECTION_LABELS = {INCOMING: N_("Incoming email"), OUTGOING: N_("Outgoing email"),
+                    ACT: N_("Appointments, contacts and tasks")}
+CONFIGURATION = N_("configuration")  # the step of a failure found before connecting
+UNREADABLE_MESSAGE = N_("The stored password can't be read with the current key: re-enter it, or use the right key.")
 
 
 @dataclass

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from ..domain.exchange import (EWS_RETIREMENT, EWS_SHUTDOWN, EWS_SHUTDOWN_DATE, GRAPH_HOSTS, GRAPH_SCOPE, GRAPH_URL,
                                ews_scope, graph_base, graph_scope, uses_graph)
 from ..domain.oauth import MICROSOFT_SCOPE
+from ..i18n import N_, say
 from ..domain.options import AuthMethod, ServerType, TestStatus, TlsMode
 from .oauth import TokenRequest
 from .directions import CONFIGURATION, OUTGOING, DirectionTest, token_user
@@ -33,14 +34,18 @@ from .probes.graph import SEND
 from .probes.ews_session import SEND as EWS_SEND
 
 GRAPH_METHODS = (AuthMethod.OAUTH, AuthMethod.SERVER_TO_SERVER)  # app-only client credentials, both
-NO_HYBRID_SCOPE = ("Server profile {profile!r} authenticates with Exchange Hybrid Modern Auth and Auto Discover: set "
-                   "its Scope to the EWS host with /.default (https://mail.contoso.com/.default, rule P14).")
-EWS_ONLINE_GONE = ("{what} through {profile!r} uses an EWS URL on Exchange Online, and EWS in Exchange Online was "
-                   "shut down on " + EWS_SHUTDOWN + ": set the profile's location to " + GRAPH_URL + " (and its Scope "
-                   "to " + GRAPH_SCOPE + ") to test it through Microsoft Graph (rule P16).")
-EWS_ONLINE_NOTE = ("Warning: " + EWS_RETIREMENT + ". Set the profile's location to " + GRAPH_URL + " before "
-                   + EWS_SHUTDOWN + " (rule P16).")
-WHAT = {"incoming": "Incoming email", "outgoing": "Outgoing email", "act": "Appointments, contacts and tasks"}
+NO_HYBRID_SCOPE = N_("Server profile {profile} authenticates with Exchange Hybrid Modern Auth and Auto Discover: set "
+                     "its Scope to the EWS host with /.default (https://mail.contoso.com/.default, rule P14).")
+EWS_ONLINE_GONE = N_("{what} through {profile} uses an EWS URL on Exchange Online, and EWS in Exchange Online was shut "
+                     "down on {date}: set the profile's location to {url} (and its Scope to {scope}) to test it through "
+                     "Microsoft Graph (rule P16).")
+EWS_ONLINE_NOTE = say("Warning: {retirement}. Set the profile's location to {url} before {date} (rule P16).",
+                      retirement=EWS_RETIREMENT, url=GRAPH_URL, date=EWS_SHUTDOWN)
+WHAT = {"incoming": N_("Incoming email"), "outgoing": N_("Outgoing email"), "act": N_("Appointments, contacts and tasks")}
+
+
+def _no_port(profile, url: str) -> str:
+    return say("Server profile {name}: {url} has no valid port (rule P3).", name=repr(profile.name), url=repr(url))
 
 
 def location_of(profile, direction: str) -> str:
@@ -55,11 +60,12 @@ def graph_endpoint(profile, direction: str, operation: str) -> Endpoint | str:
     base = graph_base(location_of(profile, direction))
     parts = urlsplit(base)
     if parts.scheme != "https" or not parts.hostname:
-        return f"Server profile {profile.name!r}: {base!r} is not an https URL of Microsoft Graph (rule P3)."
+        return say("Server profile {name}: {url} is not an https URL of Microsoft Graph (rule P3).",
+                   name=repr(profile.name), url=repr(base))
     try:
         port = parts.port or 443
     except ValueError:
-        return f"Server profile {profile.name!r}: {base!r} has no valid port (rule P3)."
+        return _no_port(profile, base)
     pin = profile.outgoing_cert_sha256 if direction == OUTGOING else profile.incoming_cert_sha256
     return Endpoint(GRAPH, parts.hostname, port, TlsMode.IMPLICIT, float(profile.timeout_seconds or 30), pin or "",
                     parts.path.rstrip("/"), operation)
@@ -81,7 +87,7 @@ def ews_token_request(request: TokenRequest, profile, location: str) -> TokenReq
     if not scope or scope == MICROSOFT_SCOPE:
         scope = ews_scope(location)
     if not scope:
-        return NO_HYBRID_SCOPE.format(profile=profile.name)
+        return say(NO_HYBRID_SCOPE, profile=repr(profile.name))
     return replace(request, scope=scope)
 
 
@@ -106,7 +112,8 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
         operation = EWS_SEND if direction == OUTGOING and send_test_message else direction
         if profile.server_type == ServerType.EXCHANGE_ONLINE_HYBRID:
             if planner.clock().date() >= EWS_SHUTDOWN_DATE:
-                return fail(EWS_ONLINE_GONE.format(what=what, profile=profile.name))
+                return fail(say(EWS_ONLINE_GONE, what=what, profile=repr(profile.name), date=EWS_SHUTDOWN,
+                                url=GRAPH_URL, scope=GRAPH_SCOPE))
             check = ews_test(planner, d, profile, direction, secrets, operation, online=True)
             if check.needs_probe:
                 check.note, check.warning = EWS_ONLINE_NOTE, True
@@ -115,10 +122,10 @@ def exchange_test(planner, d, profile, direction: str, secrets: list[str], send_
     separate = direction == OUTGOING and not profile.use_same_settings_for_outgoing
     method = profile.outgoing_auth_method if separate else profile.auth_method
     if method not in GRAPH_METHODS:  # P5 stops this first
-        return fail(f"Exchange Online is tested through Microsoft Graph with an app-only token: set Authenticate "
-                    f"Using of {profile.name!r} to OAuth or Server to Server Authentication, with the app's Client "
-                    f"ID, client secret or certificate and Tenant ID (rule P14); "
-                    f"{AuthMethod.label_of(method)} does not suit Exchange Online (rule P5).")
+        return fail(say("Exchange Online is tested through Microsoft Graph with an app-only token: set Authenticate "
+                        "Using of {name} to OAuth or Server to Server Authentication, with the app's Client ID, client "
+                        "secret or certificate and Tenant ID (rule P14); {method} does not suit Exchange Online (rule "
+                        "P5).", name=repr(profile.name), method=AuthMethod.label_of(method)))
     request = planner._token_request(profile, method, d)
     if isinstance(request, str):
         return fail(request)
@@ -138,16 +145,17 @@ def ews_endpoint(profile, direction: str, operation: str = "") -> Endpoint | str
     timeout = float(profile.timeout_seconds or 30)
     if not location:
         if not profile.auto_discover:
-            return f"Server profile {profile.name!r} has no {direction} EWS URL and Auto Discover is No (rule P3)."
+            return say("Server profile {name} has no {kind} EWS URL and Auto Discover is No (rule P3).",
+                       name=repr(profile.name), kind=direction)
         return Endpoint(EWS, "", 443, TlsMode.IMPLICIT, timeout, pin or "", "", operation or direction)
     parts = urlsplit(location)
     if parts.scheme.lower() != "https" or not parts.hostname:
-        return (f"Server profile {profile.name!r}: {location!r} is not an https URL of Exchange Web Services "
-                "(https://<server>/EWS/Exchange.asmx, rule P3).")
+        return say("Server profile {name}: {url} is not an https URL of Exchange Web Services "
+                   "(https://<server>/EWS/Exchange.asmx, rule P3).", name=repr(profile.name), url=repr(location))
     try:
         port = parts.port or 443
     except ValueError:
-        return f"Server profile {profile.name!r}: {location!r} has no valid port (rule P3)."
+        return _no_port(profile, location)
     return Endpoint(EWS, parts.hostname, port, TlsMode.IMPLICIT, timeout, pin or "",
                     parts.path or "/EWS/Exchange.asmx", operation or direction)
 
@@ -164,8 +172,8 @@ def ews_test(planner, d, profile, direction: str, secrets: list[str], operation:
     address = d.email.strip()
     if online:
         if method not in GRAPH_METHODS:  # P5 stops this first
-            return fail(f"EWS in Exchange Online takes an app-only token: set Authenticate Using of {profile.name!r} "
-                        "to OAuth or Server to Server Authentication (rule P14).")
+            return fail(say("EWS in Exchange Online takes an app-only token: set Authenticate Using of {name} to OAuth "
+                            "or Server to Server Authentication (rule P14).", name=repr(profile.name)))
         request = planner._token_request(profile, method, d)
         if isinstance(request, str):
             return fail(request)
@@ -174,16 +182,16 @@ def ews_test(planner, d, profile, direction: str, secrets: list[str], operation:
         credentials = Credentials(address, "", oauth=(request, planner.tokens), mailbox=address, impersonate=True)
     elif method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
         if not d.allow_credentials:  # M10 stops this first
-            return fail("Allow to Use Credentials is No, but the profile uses the mailbox's credentials.")
+            return fail(say("Allow to Use Credentials is No, but the profile uses the mailbox's credentials."))
         password = services.mailbox_password(planner.store, d.id)
         if not d.username.strip() or not password:  # M9 stops this first
-            return fail("The mailbox's user name or password is missing.")
+            return fail(say("The mailbox's user name or password is missing."))
         credentials = Credentials(d.username.strip(), password, mailbox=address)
     elif method == AuthMethod.PROFILE_CREDENTIALS:
         username, password = services.profile_credentials(planner.store, profile, outgoing=separate)
         if not username or not password:
-            return fail(f"Server profile {profile.name!r} authenticates with its own credentials but has no user "
-                        "name or password (rule P6).")
+            return fail(say("Server profile {name} authenticates with its own credentials but has no user name or "
+                            "password (rule P6).", name=repr(profile.name)))
         credentials = Credentials(username, password, mailbox=address, impersonate=True)
     elif method == AuthMethod.WINDOWS_INTEGRATED:
         credentials = Credentials("", "", mailbox=address, impersonate=True, kerberos=True)
@@ -197,8 +205,8 @@ def ews_test(planner, d, profile, direction: str, secrets: list[str], operation:
         secrets.extend(request.secrets)
         credentials = Credentials(address, "", oauth=(request, planner.tokens), mailbox=address, impersonate=True)
     else:  # P5 stops this first
-        return fail(f"{AuthMethod.label_of(method)} does not suit {ServerType.label_of(profile.server_type)} "
-                    "(rule P5).")
+        return fail(say("{method} does not suit {option} (rule P5).", method=AuthMethod.label_of(method),
+                        option=ServerType.label_of(profile.server_type)))
     endpoint = ews_endpoint(profile, direction, operation)
     if isinstance(endpoint, str):
         return fail(endpoint)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.context import Stage
-from ..domain.failures import Cause, classify, describe
+from ..domain.failures import Cause, classify
 from ..domain.findings import Finding, errors
 from ..domain.options import (
     EXCHANGE_TYPES,
@@ -32,12 +32,14 @@ from ..domain.options import (
 )
 from ..domain.oauth import MAIL_OAUTH_METHODS
 from ..domain.rules import check_mailbox, default_port
+from ..i18n import N_, say
 from ..store import services
 from ..store.crypto import SecretUnreadable
 from ..store.models import EmailServerProfile, Mailbox, utcnow
 from ..store.services import AlertDraft
 from .oauth import TokenCache, TokenRequest, token_request
 from .probes import IMAP, POP3, SMTP, Credentials, Endpoint, ProbeResult
+from .alerts import alert, note, rule_step
 from .redact import Redactor
 
 from .directions import (  # noqa: F401 (the directions' names are read from here too)
@@ -146,7 +148,7 @@ class MailboxTestPlan:
         outcomes: dict[str, DirectionResult] = {}
         alerts: list[AlertDraft] = []
         for finding in self.blocking:
-            alerts.append(AlertDraft("error", f"rule {finding.rule}", redact(finding.message)))
+            alerts.append(AlertDraft("error", rule_step(finding.rule), redact(finding.message)))
         for direction, check in self.checks.items():
             if not check.needs_probe:
                 cause = classify(check.step, "", check.message, rule=check.rule) \
@@ -154,29 +156,28 @@ class MailboxTestPlan:
                 outcomes[direction] = DirectionResult(direction, int(check.status), check.step,
                                                    redact(check.message), check.rule, cause=cause)
                 if check.status == TestStatus.FAILURE and not check.rule:
-                    alerts.append(AlertDraft("error", check.step,
-                                             redact(f"{DIRECTION_LABELS[direction]}: {check.message} "
-                                                    f"{describe(cause)}")))
+                    alerts.append(AlertDraft("error", check.step, redact(alert(
+                        "plain", direction, cause, why=check.message))))
                 continue
             result = results[direction]
             status = TestStatus.SUCCESS if result.ok else TestStatus.NOT_RUN if result.deferred else TestStatus.FAILURE
-            message = result.message + (f" {check.note}" if check.note and result.ok else "")
+            message = (say("{why} Note: {then}", why=result.message, then=check.note) if check.note and result.ok
+                       else result.message)
             cause = None if result.ok else classify(result.step, result.server_answer, result.message,
                                                     deferred=result.deferred)
             outcomes[direction] = DirectionResult(direction, int(status), result.step, redact(message), probe=result,
                                                   cause=cause)
             if result.deferred:  # throttled: said as a warning, the status left Not Run
-                alerts.append(AlertDraft("warning", result.step, redact(
-                    f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, not tested: {result.message} "
-                    f"{describe(cause)}")))
+                alerts.append(AlertDraft("warning", result.step, redact(alert(
+                    "deferred", direction, cause, where=check.endpoint.label,
+                    why=result.message))))
             elif not result.ok:
-                answer = f" Server answered: {result.server_answer}" if result.server_answer else ""
-                alerts.append(AlertDraft("error", result.step, redact(
-                    f"{DIRECTION_LABELS[direction]}, {check.endpoint.label}, failed at {result.step}: "
-                    f"{result.message}{answer} {describe(cause)}")))
+                kind = "answered" if result.server_answer else "failed"
+                alerts.append(AlertDraft("error", result.step, redact(alert(
+                    kind, direction, cause, where=check.endpoint.label, step=result.step,
+                    why=result.message, answer=result.server_answer))))
             elif check.warning:
-                alerts.append(AlertDraft("warning", result.step,
-                                         redact(f"{DIRECTION_LABELS[direction]}: {check.note}")))
+                alerts.append(AlertDraft("warning", result.step, redact(note(direction, check.note))))
         return MailboxOutcome(self.mailbox_id, self.name, self.email, outcomes, _unique(alerts),
                               completed_on or utcnow(), self.version, self.profile_version)
 
@@ -215,7 +216,7 @@ def _blocks(finding: Finding) -> tuple[str, ...]:
 
 def _not_run_message(direction: str, code: int) -> str:
     label = {INCOMING: IncomingMethod, OUTGOING: OutgoingMethod, ACT: ActMethod}[direction].label_of(code)
-    return f"{DIRECTION_LABELS[direction]} is {label}: nothing to test server-side."
+    return say("{what} is {option}: nothing to test server-side.", what=DIRECTION_LABELS[direction], option=label)
 
 
 def profile_endpoint(profile, direction: str) -> Endpoint | None:
@@ -269,7 +270,7 @@ class Planner:
             if hit:
                 blocking.append(finding)
             for direction in hit:
-                checks.setdefault(direction, DirectionTest(direction, TestStatus.FAILURE, f"rule {finding.rule}",
+                checks.setdefault(direction, DirectionTest(direction, TestStatus.FAILURE, rule_step(finding.rule),
                                                            finding.message, finding.rule))
         profile = self.profile(d.profile_id)
         secrets: list[str] = []
@@ -292,27 +293,27 @@ class Planner:
                         .where(Mailbox.kind == MailboxKind.FORWARD, Mailbox.state == RecordState.ACTIVE)
                         .order_by(Mailbox.name_key).limit(20))
         if not forwards:
-            return DirectionTest(INCOMING, TestStatus.FAILURE, CONFIGURATION,
-                         "Incoming Email is Forward Mailbox, but there is no active forward mailbox: mail "
-                         "forwarded for this mailbox would not be processed. Create one (New Forward Mailbox) "
-                         "or choose another Incoming Email method.", "M16")
+            return DirectionTest(INCOMING, TestStatus.FAILURE, CONFIGURATION, say(
+                "Incoming Email is Forward Mailbox, but there is no active forward mailbox: mail forwarded for this "
+                "mailbox would not be processed. Create one (New Forward Mailbox) or choose another Incoming Email "
+                "method."), "M16")
         working = [f for f in forwards if f.incoming_status == TestStatus.SUCCESS]
         if working:
-            return DirectionTest(INCOMING, TestStatus.SUCCESS, CONFIGURATION,
-                         f"Forward mailbox {working[0].name!r} is active and passed its incoming test: "
-                         f"mail forwarded to it is processed for this mailbox.")
+            return DirectionTest(INCOMING, TestStatus.SUCCESS, CONFIGURATION, say(
+                "Forward mailbox {name} is active and passed its incoming test: mail forwarded to it is processed for "
+                "this mailbox.", name=repr(working[0].name)))
         names = ", ".join(repr(f.name) for f in forwards[:3])
         states = {TestStatus.label_of(f.incoming_status) for f in forwards}
-        return DirectionTest(INCOMING, TestStatus.FAILURE, CONFIGURATION,
-                     f"Incoming Email is Forward Mailbox, but no active forward mailbox has passed its incoming "
-                     f"test ({names}: {' / '.join(sorted(states))}). Test & Enable the forward mailbox first.")
+        return DirectionTest(INCOMING, TestStatus.FAILURE, CONFIGURATION, say(
+            "Incoming Email is Forward Mailbox, but no active forward mailbox has passed its incoming test ({names}: "
+            "{status}). Test & Enable the forward mailbox first.", names=names, status=" / ".join(sorted(states))))
 
     def _server_test(self, d, profile: EmailServerProfile | None, direction: str, secrets: list[str]) -> DirectionTest:
         def fail(message: str, step: str = CONFIGURATION) -> DirectionTest:
             return DirectionTest(direction, TestStatus.FAILURE, step, message)
 
         if profile is None:  # M11 stops this first; kept for a profile deleted meanwhile
-            return fail("The mailbox has no server profile.")
+            return fail(say("The mailbox has no server profile."))
         server_type = profile.server_type
         if server_type in EXCHANGE_TYPES:  # Graph for Exchange Online; EWS (not yet) for Exchange Server
             from .exchange_plan import exchange_test
@@ -322,30 +323,32 @@ class Planner:
             except SecretUnreadable:
                 return fail(UNREADABLE_MESSAGE, "authentication")
         if direction == ACT:  # M15 stops this first
-            return fail(f"Appointments, contacts and tasks need an Exchange profile (rule M15); "
-                        f"{profile.name!r} is {ServerType.label_of(server_type)}.")
+            return fail(say("Appointments, contacts and tasks need an Exchange profile (rule M15); {name} is "
+                            "{option}.", name=repr(profile.name), option=ServerType.label_of(server_type)))
         if server_type not in (ServerType.POP3_SMTP, ServerType.IMAP_SMTP):
-            return fail(f"Server profile {profile.name!r} has an unknown server type ({server_type}).")
+            return fail(say("Server profile {name} has an unknown server type ({value}).", name=repr(profile.name),
+                            value=server_type))
         incoming = direction == INCOMING
         endpoint = profile_endpoint(profile, direction)
         if endpoint is None:
-            return fail(f"Server profile {profile.name!r} has no {direction} server location (rule P3).")
+            return fail(say("Server profile {name} has no {kind} server location (rule P3).", name=repr(profile.name),
+                            kind=direction))
         check = DirectionTest(direction, None, endpoint=endpoint)
         same = profile.use_same_settings_for_outgoing
         method = profile.auth_method if incoming or same else profile.outgoing_auth_method
         try:
             if method == AuthMethod.USER_OR_QUEUE_CREDENTIALS:
                 if not d.allow_credentials:  # M10 stops this first
-                    return fail("Allow to Use Credentials is No, but the profile uses the mailbox's credentials.")
+                    return fail(say("Allow to Use Credentials is No, but the profile uses the mailbox's credentials."))
                 password = services.mailbox_password(self.store, d.id)
                 if not d.username.strip() or not password:  # M9 stops this first
-                    return fail("The mailbox's user name or password is missing.")
+                    return fail(say("The mailbox's user name or password is missing."))
                 check.credentials = Credentials(d.username.strip(), password)
             elif method == AuthMethod.PROFILE_CREDENTIALS:
                 username, password = services.profile_credentials(self.store, profile, outgoing=not incoming)
                 if not username or not password:
-                    return fail(f"Server profile {profile.name!r} authenticates with its own credentials "
-                                f"but has no user name or password (rule P6).")
+                    return fail(say("Server profile {name} authenticates with its own credentials but has no user "
+                                    "name or password (rule P6).", name=repr(profile.name)))
                 check.credentials = Credentials(username, password)
             elif method in MAIL_OAUTH_METHODS:  # 2 and 6 exist only on Exchange (P5)
                 request = self._token_request(profile, method, d)
@@ -354,10 +357,10 @@ class Planner:
                 secrets.extend(request.secrets)
                 check.credentials = Credentials(request.subject or token_user(d), "", oauth=(request, self.tokens))
             elif method == AuthMethod.ANONYMOUS:
-                check.note = "The profile signs in without credentials: connection, TLS and greeting tested."
+                check.note = say("The profile signs in without credentials: connection, TLS and greeting tested.")
             else:
-                check.note = (f"{AuthMethod.label_of(method)} is not supported by this tool yet: only the "
-                              f"connection, TLS and greeting were tested, not the sign-in.")
+                check.note = say("{method} is not supported by this tool yet: only the connection, TLS and greeting "
+                                 "were tested, not the sign-in.", method=AuthMethod.label_of(method))
                 check.warning = True
         except SecretUnreadable:
             return fail(UNREADABLE_MESSAGE, "authentication")

@@ -166,6 +166,7 @@ class Redactor:
     def __call__(self, text: str | None) -> str:
         if not text:
             return text or ""
+        given = text
         if self._needles:
             # Only the forms the text can hold go into the expression (longest first, as everywhere).
             present = [needle for needle, witness in self._witnesses if witness in text]
@@ -175,7 +176,8 @@ class Redactor:
         if self._short_bytes:
             text = self._mask_short(text)
         # Last: a shape cut at a character the secret holds (client_secret=a;b) leaves no known secret whole.
-        return mask_token_shapes(text)
+        text = mask_token_shapes(text)
+        return given if text == given else text  # unchanged: still the i18n.say() sentence it was
 
     def _mask_cut_tail(self, text: str) -> str:
         """A text cut in the middle of a secret ends with its first characters (before any "…")."""

@@ -28,6 +28,7 @@ from queue import SimpleQueue
 
 import peewee
 
+from ..i18n import N_
 from ..domain.options import IncomingMethod, MailboxKind, TestStatus
 from ..store import services
 from ..store.database import is_unreachable
@@ -43,12 +44,13 @@ log = logging.getLogger(__name__)
 DEFAULT_CONCURRENCY = 32
 BATCH_SIZE = 50  # results written per transaction
 FLUSH_SECONDS = 1.0  # and at least this often, so a slow run shows its results
-CANCELLED, DEADLINE, DELETED = "cancelled", "deadline reached", "mailbox no longer exists"
+# Why a mailbox was not run or not recorded: English in --json and logs, shown with i18n.shown().
+CANCELLED, DEADLINE, DELETED = N_("cancelled"), N_("deadline reached"), N_("mailbox no longer exists")
 DEADLINE_GRACE = 1.0  # seconds a probe's cut timeout runs past the run's deadline (see _bounded)
-CHANGED = "the configuration changed during the test"
-CLAIM_LOST = "another watch took it over (this one's claim had expired): its result was not recorded"
-UNREACHABLE = "the database could not be reached: its result was not recorded"
-UNREACHABLE_PLAN = "the database could not be reached: not tested"
+CHANGED = N_("the configuration changed during the test")
+CLAIM_LOST = N_("another watch took it over (this one's claim had expired): its result was not recorded")
+UNREACHABLE = N_("the database could not be reached: its result was not recorded")
+UNREACHABLE_PLAN = N_("the database could not be reached: not tested")
 RECORD_RETRY_S = 30.0  # how long a run's end waits for the database to take results it could not record
 
 

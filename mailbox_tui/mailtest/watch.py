@@ -27,6 +27,7 @@ from datetime import datetime
 
 from ..domain.lifecycle import WATCH
 from ..domain.options import TestStatus
+from ..i18n import N_, _, ngettext, said, shown
 from ..store import watch_claims
 from ..store.database import Store, is_unreachable
 from ..store.models import utcnow
@@ -70,7 +71,7 @@ class Watcher:
                  settings: WatchSettings = WatchSettings(), clock: Callable[[], datetime] = utcnow,
                  say: Callable[[str], None] = print, note: Callable[[str], None] | None = None,
                  json_lines: bool = False):
-        self.store, self.host_id, self.settings, self.clock, self.say = store, host_id, settings, clock, say
+        self.store, self.host_id, self.settings, self.clock, self.write_line = store, host_id, settings, clock, say
         self.note, self.json_lines = note or say, json_lines
         self.stop = stop or threading.Event()
         self.summary = WatchSummary()
@@ -81,7 +82,10 @@ class Watcher:
         if not self.store.is_postgres:  # the watch lock is held: whoever claimed these is gone
             self.summary.released = self._database(lambda: watch_claims.release_all(self.store)) or 0
             if self.summary.released:
-                self.note(f"released {self.summary.released} mailbox(es) an earlier watch left claimed")
+                n = self.summary.released
+                self.note(Line(f"released {n} mailbox(es) an earlier watch left claimed", ngettext(
+                    "released {n} mailbox(es) an earlier watch left claimed",
+                    "released {n} mailbox(es) an earlier watch left claimed", n).format(n=n)))
         while not self.stop.is_set():
             if not self.round():
                 self.stop.wait(self.settings.tick)
@@ -130,13 +134,12 @@ class Watcher:
                 raise
             if not self._unreachable:
                 self._unreachable = True
-                self.note("the database can't be reached: waiting for it (mailboxes claimed and not recorded are "
-                          "taken over by other watches once their claims expire)")
+                self.note(Line(_UNREACHABLE, shown(_UNREACHABLE)))
                 log.warning("watch: the database can't be reached: %s", error)
             return None
         if self._unreachable:
             self._unreachable = False
-            self.note("the database is back")
+            self.note(Line(_BACK, shown(_BACK)))
         return answer
 
     def _tell(self, report: RunReport, retries: set[int]) -> None:
@@ -147,25 +150,55 @@ class Watcher:
             s.tested += 1
             s.failed += o.failed
             s.succeeded += o.tested and not o.failed
-            result = "Failure" if o.failed else "Success" if o.tested else "Not Run"
-            kind = "retry" if o.mailbox_id in retries else "poll"
+            status = TestStatus(TestStatus.FAILURE if o.failed else TestStatus.SUCCESS if o.tested
+                                else TestStatus.NOT_RUN)
+            result = status.label
+            kind = N_("retry") if o.mailbox_id in retries else N_("poll")
             if self.json_lines:
-                self.say(json.dumps({"at": stamp, "event": "result", "result": result, "trigger": kind,
+                self.write_line(json.dumps({"at": stamp, "event": "result", "result": result, "trigger": kind,
                                      "mailbox": o.as_dict()}, ensure_ascii=False, default=str))
             else:
-                self.say(f"{stamp} {result} ({kind}) {o.name} <{o.email}>: {_directions(o)}")
+                self.write_line(Line(f"{stamp} {result} ({kind}) {o.name} <{o.email}>: {_directions(o, str)}",
+                              f"{stamp} {status.shown_label} ({shown(kind)}) {o.name} <{o.email}>: "
+                              f"{_directions(o, shown)}"))
         for n in report.not_run:
             s.not_recorded += 1
             if self.json_lines:
-                self.say(json.dumps({"at": stamp, "event": "not_run", **n.as_dict()}, ensure_ascii=False))
+                self.write_line(json.dumps({"at": stamp, "event": "not_run", **n.as_dict()}, ensure_ascii=False))
             else:
-                self.say(f"{stamp} Not Run {n.label}: {n.reason}")
+                self.write_line(Line(f"{stamp} Not Run {n.label}: {n.reason}", f"{stamp} "
+                              f"{TestStatus(TestStatus.NOT_RUN).shown_label} {n.label}: {shown(n.reason)}"))
 
 
-def _directions(outcome) -> str:
-    """incoming Success, outgoing Failure at authentication (permanent: credentials refused)"""
-    said = []
+_UNREACHABLE = N_("the database can't be reached: waiting for it (mailboxes claimed and not recorded are taken "
+                  "over by other watches once their claims expire)")
+_BACK = N_("the database is back")
+
+
+class Line(str):
+    """A line the watch says: English (the log's), and `shown`, the same in the admin's language."""
+
+    shown: str
+
+    def __new__(cls, english: str, in_language: str):
+        line = super().__new__(cls, english)
+        line.shown = in_language
+        return line
+
+
+def _directions(outcome, words: Callable[[str], str]) -> str:
+    """incoming Success, outgoing Failure at authentication (permanent: credentials refused); `words`: str for
+    English, i18n.shown for the admin's language."""
+    parts = []
     for c in outcome.checks.values():
-        why = f" at {c.step} ({c.cause.kind}: {c.cause.label})" if c.status == TestStatus.FAILURE and c.cause else ""
-        said.append(f"{c.direction} {TestStatus.label_of(c.status)}{why}")
-    return ", ".join(said)
+        status = words(TestStatus.label_of(c.status))
+        if c.status == TestStatus.FAILURE and c.cause:
+            if words is str:
+                parts.append(f"{c.direction} {status} at {c.step} ({c.cause.kind}: {c.cause.label})")
+            else:
+                parts.append(_("{direction} {status} at {step} ({kind}: {cause})").format(
+                    direction=words(c.direction), status=status, step=said(c.step), kind=words(c.cause.kind),
+                    cause=words(c.cause.label)))
+        else:
+            parts.append(f"{words(c.direction)} {status}")
+    return ", ".join(parts)

@@ -19,7 +19,7 @@ from ..domain.fields import (
 )
 from ..domain.findings import Finding
 from ..domain.options import MailboxKind, RecordState, TlsMode
-from ..i18n import _, said, say
+from ..i18n import say
 
 SECTIONS = tuple(EXCHANGE_SECTIONS)  # profiles, users, queues, mailboxes: the order a document holds them
 
@@ -58,12 +58,6 @@ class ImportFinding(Finding):
     def __str__(self) -> str:
         where = f"{self.section}[{self.row}]" if self.row else self.section
         return f"{where} {self.rule} {self.severity.value}: {self.message}"
-
-    def shown_line(self) -> str:
-        """The finding as the command line prints it, in the admin's language (str() is the English one)."""
-        where = f"{self.section}[{self.row}]" if self.row else self.section
-        severity = _("error") if self.is_error else _("warning")
-        return f"{where} {self.rule} {severity}: {said(self.message)}"
 
 
 class FormatProblem(ValueError):

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from peewee import JOIN, Case, fn
 
 from ..domain.options import RecordState, TestStatus
+from ..i18n import _, number
 from .models import EmailServerProfile, Mailbox, utcnow
 
 OK, RETRYING, DISABLED = 0, 1, 2  # the monitoring plugins' exit convention; 3 (unknown) is the CLI's
@@ -102,10 +103,11 @@ def overall(figures: list[ProfileHealth]) -> int:
 
 def profile_alert(profile_id: int, now: datetime | None = None) -> str:
     """The alert a profile's form shows while more than half of its mailboxes failed within the hour
-    ("" otherwise): the flag of the Health page, where the admin looks at the profile."""
+    ("" otherwise): the flag of the Health page, where the admin looks at the profile. Shown only (never
+    stored): in the admin's language."""
     for figures in profile_health(now, profile_id):
         if figures.flagged:
-            return (f"! More than half of its mailboxes failed within the hour ({figures.failed_1h:,} of "
-                    f"{figures.mailboxes:,}): the server or these settings may be at fault. The Health page (7) "
-                    "lists them.")
+            return _("! More than half of its mailboxes failed within the hour ({failed} of {total}): the server or "
+                     "these settings may be at fault. The Health page (7) lists them.").format(
+                failed=number(figures.failed_1h), total=number(figures.mailboxes))
     return ""

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from peewee import JOIN, fn
 
-from ..i18n import N_
+from ..i18n import N_, Said, _, number, said, say
+from ..i18n import shown as shown_word
 from ..domain import fields as F
 from . import history_search, history_words
 from .history import CREATE, DELETE, IMPORT, ChangeEntry, label
@@ -91,10 +92,33 @@ def _change_dict(c: Change) -> dict:
     return out
 
 
+# The labels an import's entry and the undo of an import keep for their counts (store/exchange/write.py,
+# store/undo_import.py): in the catalogue, so that they are shown in the admin's words.
+EVENT_LABELS = (N_("created profiles"), N_("created users"), N_("created queues"), N_("created mailboxes"),
+                N_("created settings"), N_("updated profiles"), N_("updated users"), N_("updated queues"),
+                N_("updated mailboxes"), N_("updated settings"), N_("deleted profiles"), N_("deleted users"),
+                N_("deleted queues"), N_("deleted mailboxes"), N_("deleted settings"), N_("put back profiles"),
+                N_("put back users"), N_("put back queues"), N_("put back mailboxes"), N_("put back settings"),
+                N_("skipped (undone before)"))
+_SECRET_WORDS = {"set": N_("{field}: set"), "changed": N_("{field}: changed"), "cleared": N_("{field}: cleared")}
+
+
 def describe(change: Change, created: bool = False) -> str:
-    if change.old == "" and (created or change.new in ("set", "changed", "cleared")):
-        return f"{change.label}: {change.new}"
-    return f"{change.label}: {change.old or '(none)'} → {change.new or '(none)'}"
+    """A change as the admin reads it, in the admin's language (for a screen or the command line's
+    human output: --json keeps the Change's English). Our own words in it (a label, Yes/No, an option's
+    label, a secret's set/changed/cleared) are translated; a stored value is shown as it is."""
+    label = shown_word(change.label)
+    if change.old == "" and change.new in _SECRET_WORDS and not isinstance(change.new, Said):
+        return _(_SECRET_WORDS[change.new]).format(field=label)
+    if change.old == "" and created:
+        return _("{field}: {new}").format(field=label, new=_value(change.new))
+    return _("{field}: {old} → {new}").format(field=label, old=_value(change.old) or _("(none)"),
+                                              new=_value(change.new) or _("(none)"))
+
+
+def _value(value: str) -> str:
+    """A value of a change: our own word (made by say() in `shown`) translated, anything else as stored."""
+    return said(value) if isinstance(value, Said) else value
 
 
 def shown(kind: str, name: str, value) -> str:
@@ -105,10 +129,10 @@ def shown(kind: str, name: str, value) -> str:
     if field is None:
         return str(value)
     if field.type == F.BOOL:
-        return "Yes" if value else "No"
+        return say("Yes") if value else say("No")
     if field.type == F.OPTION and field.options is not None:
         try:
-            return field.options(int(value)).label
+            return say(field.options(int(value)).label)
         except (ValueError, TypeError):
             return str(value)
     if field.type == F.REF:
@@ -228,7 +252,7 @@ def short_filter_note(text: str) -> str:
     searches ("" otherwise)."""
     if not short_filter_bounded(text) or latest_id() <= SHORT_FILTER_SCAN:
         return ""
-    return f"the newest {SHORT_FILTER_SCAN:,} searched: type 3 characters to search all"
+    return _("the newest {n} searched: type 3 characters to search all").format(n=number(SHORT_FILTER_SCAN))
 
 
 def history_page(store, view: str = "all", text: str = "", limit: int = 200, after: tuple | None = None,

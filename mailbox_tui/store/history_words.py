@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..domain.options import MailboxKind
+from ..i18n import N_, Said, joined, say
 from .history import (
     ACTIVATE,
     APPLY_DEFAULTS,
@@ -31,30 +32,40 @@ _TARGETS = {("mailbox", "owner_id"): "user", ("queue", "owner_id"): "user", ("ma
             ("settings", "default_profile_id"): "profile", ("mailbox", "regarding_id"): "regarding"}
 _NAME_OF = {"user": (AppUser, AppUser.email), "queue": (Queue, Queue.name),
             "profile": (EmailServerProfile, EmailServerProfile.name)}
-_KIND_WORDS = {"mailbox": "mailbox", "user": "user", "queue": "queue", "profile": "server profile"}
-_DONE = {CREATE: "created", UPDATE: "changed", DELETE: "deleted", APPROVE: "approved the email of",
-         REJECT: "rejected the email of", ACTIVATE: "activated", DEACTIVATE: "deactivated",
-         APPLY_DEFAULTS: "applied the default email settings to", TEST: "tested", UNDO: "undid a change to"}
+# The phrases are made in English with say() (--json gives them so) and shown with said(); a record's
+# name is a value, never translated. Each kind and action has a template of its own, so that a
+# translation can put the words in its own order.
+_KIND_WORDS = {"mailbox": N_("mailbox {name}"), "user": N_("user {name}"), "queue": N_("queue {name}"),
+               "profile": N_("server profile {name}"), "import": N_("file {name}")}
+_DONE = {CREATE: N_("created {what}"), UPDATE: N_("changed {what}"), DELETE: N_("deleted {what}"),
+         APPROVE: N_("approved the email of {what}"), REJECT: N_("rejected the email of {what}"),
+         ACTIVATE: N_("activated {what}"), DEACTIVATE: N_("deactivated {what}"),
+         APPLY_DEFAULTS: N_("applied the default email settings to {what}"), TEST: N_("tested {what}"),
+         UNDO: N_("undid a change to {what}")}
 
 
-_ACTION_WORDS = {**_DONE, APPROVE: "approved", REJECT: "rejected", APPLY_DEFAULTS: "applied defaults",
-                 UNDO: "undid", IMPORT: "imported", ROTATE_KEY: "rotated key"}
+_ACTION_WORDS = {CREATE: N_("created"), UPDATE: N_("changed"), DELETE: N_("deleted"), APPROVE: N_("approved"),
+                 REJECT: N_("rejected"), ACTIVATE: N_("activated"), DEACTIVATE: N_("deactivated"),
+                 APPLY_DEFAULTS: N_("applied defaults"), TEST: N_("tested"), UNDO: N_("undid"),
+                 IMPORT: N_("imported"), ROTATE_KEY: N_("rotated key")}
 
 
 def action_word(action: str) -> str:
-    """The action in a word or two, for a column: "created", "rotated key"."""
-    return _ACTION_WORDS.get(action, action)
+    """The action in a word or two, for a column: "created", "rotated key" (English: said() shows it)."""
+    word = _ACTION_WORDS.get(action)
+    return say(word) if word else action
 
 
 def record_words(kind: str, key: str) -> str:
-    """The record an entry is about: "mailbox 'Sales intake'", "Email Settings", "the encryption key"."""
+    """The record an entry is about: "mailbox 'Sales intake'", "Email Settings", "the encryption key"
+    (English: said() shows it)."""
     if kind == "settings":
-        return "Email Settings"
+        return say("Email Settings")
     if kind == "key":
-        return "the encryption key"
-    if kind == "import":  # an import's entry is about its file
-        return f"file {_quoted(key)}"
-    return f"{_KIND_WORDS.get(kind, kind)} {_quoted(key)}"
+        return say("the encryption key")
+    if kind in _KIND_WORDS:  # an import's entry is about its file
+        return say(_KIND_WORDS[kind], name=_quoted(key))
+    return f"{kind} {_quoted(key)}"
 
 
 def _quoted(key: str) -> str:
@@ -65,12 +76,13 @@ def _quoted(key: str) -> str:
 def phrase(e) -> str:
     """What the entry did, as a phrase."""
     if e.action == ROTATE_KEY:
-        return "rotated the encryption key"
+        return say("rotated the encryption key")
     if e.action == IMPORT:
-        return f"imported {_quoted(e.record_key)}"
+        return say("imported {name}", name=_quoted(e.record_key))
     if e.action == UNDO and e.kind == "import":
-        return f"undid the import of {_quoted(e.record_key)}"
-    return f"{_DONE.get(e.action, e.action)} {record_words(e.kind, e.record_key)}"
+        return say("undid the import of {name}", name=_quoted(e.record_key))
+    what = record_words(e.kind, e.record_key)
+    return say(_DONE[e.action], what=what) if e.action in _DONE else f"{e.action} {what}"
 
 
 def undo_question(e) -> str:
@@ -79,11 +91,29 @@ def undo_question(e) -> str:
     made = e.action == CREATE or (e.action == UNDO and e.changes and all(c.old == "" for c in e.changes))
     removed = e.action == DELETE or (e.action == UNDO and e.changes and all(c.new in ("", "cleared") for c in e.changes))
     if made:  # created, or brought back by an undo
-        return f"Delete the {what}, {'created' if e.action == CREATE else 'brought back'} by this entry (#{e.id})?"
+        if e.action == CREATE:
+            return say("Delete the {what}, created by this entry (#{id})?", what=what, id=e.id)
+        return say("Delete the {what}, brought back by this entry (#{id})?", what=what, id=e.id)
     if removed:  # deleted, or taken away by an undo
-        return f"Bring back the {what}, deleted by this entry (#{e.id}), with the values it had?"
-    fields = ", ".join(dict.fromkeys(c.label for c in e.changes))
-    return f"Put back on the {what} what entry #{e.id} changed" + (f" ({fields})?" if fields else "?")
+        return say("Bring back the {what}, deleted by this entry (#{id}), with the values it had?", what=what, id=e.id)
+    labels = [say(label) for label in dict.fromkeys(c.label for c in e.changes)]
+    if not labels:
+        return say("Put back on the {what} what entry #{id} changed?", what=what, id=e.id)
+    return say("Put back on the {what} what entry #{id} changed ({labels})?", what=what, id=e.id,
+               labels=listed(labels))
+
+
+def commas(made: Said) -> Said:
+    """A say_n() sentence with its number as English writes it (100,000); said() writes it the admin's way."""
+    text = Said((made.template if made.count == 1 else made.plural).format(**made.values, n=f"{made.count:,}"))
+    text.template, text.plural, text.count, text.values = made.template, made.plural, made.count, made.values
+    return text
+
+
+def listed(items: list, separator: str = ", "):
+    """Sentences (or words) joined in English, each shown in the admin's words by said(): a Said whose
+    template has no words of its own (so it is in no catalogue)."""
+    return joined(items, separator)
 
 
 def name_references(entries: list) -> list:
@@ -141,4 +171,4 @@ def _shown(ref: int | None, known: dict[int, str], fallback: str) -> str:
     if ref is None:
         return fallback
     name = known.get(ref)
-    return name if name else f"#{ref} (deleted)"
+    return name if name else say("#{id} (deleted)", id=ref)

@@ -12,6 +12,7 @@ from ..domain.fields import PROFILE_FIELDS, secret_fields
 from ..domain.findings import Finding, Severity
 from ..domain.rule_common import credential_control_rule
 from ..domain.rules import check_mailbox, check_profile, check_queue, check_user
+from ..i18n import N_, say
 from . import contexts
 from .convert import mailbox_draft, profile_draft, queue_draft, user_draft
 from .crypto import SecretUnreadable
@@ -63,10 +64,10 @@ def _secret_findings(store: Store, token: str | None, field: str) -> Iterator[Fi
             if field in PASSWORD_FIELDS:
                 yield from credential_control_rule("", "", field, clear)
             return
-    what = "password" if field.endswith("password") else "secret"
+    what = N_("password") if field.endswith("password") else N_("secret")
     yield Finding(UNREADABLE, field, Severity.ERROR,
-                  f"The stored {what} can't be read with the current key: re-enter it, or use the key "
-                  "that encrypted it.")
+                  say("The stored {what} can't be read with the current key: re-enter it, or use the key that "
+                      "encrypted it.", what=what))
 
 
 def stored_findings(store: Store) -> Iterator[StoredFinding]:

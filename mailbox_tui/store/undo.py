@@ -5,6 +5,7 @@ deletes, a delete recreates); an import's, as a whole, by store/undo_import.py.
 
 from __future__ import annotations
 
+from ..i18n import say
 from . import history
 from .database import Store
 from .history import CREATE, DELETE, IMPORT, UNDO, ChangeEntry
@@ -29,7 +30,7 @@ def undo(store: Store, entry_id: int) -> list[int]:
         lock_entry(store, entry_id)  # a second undo of it waits here, then is refused below
         row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
         if row is None:
-            raise UndoRefused(f"There is no history entry #{entry_id}.")
+            raise UndoRefused(say("There is no history entry #{id}.", id=entry_id))
         _refuse_if_not_undoable(row)
         if row.action == IMPORT:
             return [undo_import(store, row).entry_id]

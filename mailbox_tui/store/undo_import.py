@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from peewee import fn
 
 from ..domain.options import MailboxKind
-from . import history, services
+from ..i18n import say, say_n
+from . import history, history_words, services
 from .database import Store
 from .exchange.batches import cyclic_gc_paused
 from .history import CREATE, IMPORT, TEST, UNDO, ChangeEntry
@@ -45,9 +46,18 @@ def plural(kind: str) -> str:
     return {"mailbox": "mailboxes", "settings": "settings"}.get(kind, kind + "s")
 
 
+_COUNTED = {"user": lambda n: say_n("{n} user", "{n} users", n),
+            "mailbox": lambda n: say_n("{n} mailbox", "{n} mailboxes", n),
+            "queue": lambda n: say_n("{n} queue", "{n} queues", n),
+            "profile": lambda n: say_n("{n} profile", "{n} profiles", n),
+            "settings": lambda n: say_n("{n} settings", "{n} settings", n)}
+
+
 def counted(n: int, kind: str) -> str:
-    """ "1 user", "100,000 mailboxes"."""
-    return f"{n:,} {kind if n == 1 else plural(kind)}"
+    """ "1 user", "100,000 mailboxes" (English; said() shows it)."""
+    if kind not in _COUNTED:
+        return f"{n:,} {kind if n == 1 else plural(kind)}"
+    return history_words.commas(_COUNTED[kind](n))
 
 
 @dataclass
@@ -60,12 +70,14 @@ class ImportUndone:
     skipped: list[str] = field(default_factory=list)  # records whose entry was already undone on its own
 
     def summary(self) -> str:
-        parts = [f"{counted(n, kind)} deleted" for kind, n in self.deleted.items() if n]
-        parts += [f"{counted(n, kind)} put back" for kind, n in self.restored.items() if n]
-        text = ", ".join(parts) or "nothing left to change"
+        """What it did, in English (said() shows it): "2 users deleted, 3 mailboxes put back"."""
+        parts = [say("{what} deleted", what=counted(n, kind)) for kind, n in self.deleted.items() if n]
+        parts += [say("{what} put back", what=counted(n, kind)) for kind, n in self.restored.items() if n]
+        text = history_words.listed(parts) if parts else say("nothing left to change")
         if self.skipped:
-            text += (f"; skipped {len(self.skipped):,} record(s) already undone on their own: "
-                     + ", ".join(self.skipped[:SHOWN]) + (", …" if len(self.skipped) > SHOWN else ""))
+            names = ", ".join(self.skipped[:SHOWN]) + (", …" if len(self.skipped) > SHOWN else "")
+            text = say("{what}; skipped {count} record(s) already undone on their own: {names}", what=text,
+                       count=format(len(self.skipped), ","), names=names)
         return text
 
 
@@ -87,9 +99,12 @@ def describe_import_undo(import_id: int) -> str:
     """For a confirmation: "200,000 records will change: 100,000 users deleted, 100,000 mailboxes deleted"."""
     created, updated = import_changes(import_id)
     total = sum(created.values()) + sum(updated.values())
-    parts = [f"{counted(n, kind)} deleted" for kind, n in created.items()]
-    parts += [f"{counted(n, kind)} put back" for kind, n in updated.items()]
-    return f"{total:,} record{'' if total == 1 else 's'} will change" + (": " + ", ".join(parts) if parts else "")
+    parts = [say("{what} deleted", what=counted(n, kind)) for kind, n in created.items()]
+    parts += [say("{what} put back", what=counted(n, kind)) for kind, n in updated.items()]
+    if not parts:
+        return history_words.commas(say_n("{n} record will change", "{n} records will change", total))
+    return history_words.commas(say_n("{n} record will change: {parts}", "{n} records will change: {parts}", total,
+                                      parts=history_words.listed(parts)))
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -165,8 +180,9 @@ def _check(store: Store, import_id: int) -> _Check:
         records: dict[tuple[str, int], list[tuple]] = {}
         for row in chunk:
             if row[3] not in (CREATE, *UPDATES):
-                raise UndoRefused(f"Entry #{row[0]} of import #{import_id} ({row[3]} {row[1]} {row[5]!r}) "
-                                  "cannot be undone: nothing was changed.")
+                raise UndoRefused(say("Entry #{id} of import #{batch} ({action}, {kind}: {name}) cannot be undone: "
+                                      "nothing was changed.", id=row[0], batch=import_id, action=row[3],
+                                      kind=row[1], name=repr(row[5])))
             records.setdefault((row[1], row[2]), []).append(row)
         for kind in ORDER:
             ids = sorted(rid for k, rid in records if k == kind)
@@ -201,7 +217,7 @@ def undo_whole_import(store: Store, entry_id: int) -> ImportUndone:
         lock_entry(store, entry_id)  # a second undo of it waits here, then is refused below
         row = ChangeEntry.get_or_none(ChangeEntry.id == entry_id)
         if row is None:
-            raise UndoRefused(f"There is no history entry #{entry_id}.")
+            raise UndoRefused(say("There is no history entry #{id}.", id=entry_id))
         _refuse_if_not_undoable(row)
         return undo_import(store, row)
 
@@ -209,15 +225,15 @@ def undo_whole_import(store: Store, entry_id: int) -> ImportUndone:
 def undo_import(store: Store, row: ChangeEntry) -> ImportUndone:
     """Undo import entry `row` as a whole, in one transaction (the caller's, or its own)."""
     if row.action != IMPORT:
-        raise UndoRefused(f"Entry #{row.id} is not an import.")
+        raise UndoRefused(say("Entry #{id} is not an import.", id=row.id))
     with cyclic_gc_paused(), store.transaction():
         check = _check(store, row.id)
         changed = len(check.changed_records)
         if changed:
             more = ", …" if changed > len(check.named) else ""
-            raise UndoRefused(f"Import #{row.id}: {changed:,} record(s) changed since: "
-                              f"{', '.join(check.named)}{more}. Nothing was undone; change them back by hand, "
-                              "or undo their own entries first.")
+            raise UndoRefused(say("Import #{id}: {count} record(s) changed since: {names}. Nothing was undone; "
+                                  "change them back by hand, or undo their own entries first.", id=row.id,
+                                  count=format(changed, ","), names=", ".join(check.named) + more))
         created, updated = import_changes(row.id)
         for kind, rid in check.skipped:
             counts = created if _was_created(row.id, kind, rid) else updated

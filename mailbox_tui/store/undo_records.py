@@ -17,7 +17,8 @@ import json
 from ..domain import fields as F
 from ..domain.options import MailboxKind
 from ..domain.records import MailboxDraft, OrgSettings, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
-from . import history, services
+from ..i18n import N_, said, say
+from . import history, history_words, services
 from .crypto import SecretUnreadable
 from .database import Store, StoreError
 from .history import CREATE, DELETE, IMPORT, ROTATE_KEY, TEST, UNDO, ChangeEntry, ChangeSecret
@@ -47,29 +48,29 @@ def _clear(store: Store, token: str | None) -> str | None:
     try:
         return store.keyring.decrypt(token)
     except SecretUnreadable:
-        raise UndoRefused("The password this entry kept can't be read with the current key: nothing was "
-                          "changed.") from None
+        raise UndoRefused(say("The password this entry kept can't be read with the current key: nothing was "
+                              "changed.")) from None
 
 
 def _refuse_if_not_undoable(row: ChangeEntry) -> None:
     done = ChangeEntry.select(ChangeEntry.id).where(ChangeEntry.undoes == row.id).first()
     if done is not None:
-        raise UndoRefused(f"Entry #{row.id} was already undone (entry #{done.id}).")
+        raise UndoRefused(say("Entry #{id} was already undone (entry #{undo}).", id=row.id, undo=done.id))
     if row.action == UNDO:
-        raise UndoRefused(f"Entry #{row.id} is itself an undo: change the record again instead.")
+        raise UndoRefused(say("Entry #{id} is itself an undo: change the record again instead.", id=row.id))
     if row.batch is not None:
         whole = ChangeEntry.select(ChangeEntry.id).where(ChangeEntry.undoes == row.batch).first()
         if whole is not None:
-            raise UndoRefused(f"Entry #{row.id} came with import #{row.batch}, which was undone as a whole "
-                              f"(entry #{whole.id}).")
+            raise UndoRefused(say("Entry #{id} came with import #{batch}, which was undone as a whole "
+                                  "(entry #{undo}).", id=row.id, batch=row.batch, undo=whole.id))
     if row.action == ROTATE_KEY:
-        raise UndoRefused("A key rotation is not undone: the old key is gone.")
+        raise UndoRefused(say("A key rotation is not undone: the old key is gone."))
     if row.action == TEST:
-        raise UndoRefused("Test results are not undone: run Test & Enable again.")
+        raise UndoRefused(say("Test results are not undone: run Test & Enable again."))
     if row.parent is not None and row.action in (CREATE, DELETE):
-        raise UndoRefused(f"Entry #{row.id} came with entry #{row.parent}: undo that one.")
+        raise UndoRefused(say("Entry #{id} came with entry #{parent}: undo that one.", id=row.id, parent=row.parent))
     if row.kind not in history.MODELS and row.action != IMPORT:
-        raise UndoRefused(f"Entry #{row.id} cannot be undone.")
+        raise UndoRefused(_cannot(row))
 
 
 def _later_fields(row: ChangeEntry) -> list[str]:
@@ -86,16 +87,47 @@ def _later_fields(row: ChangeEntry) -> list[str]:
     return names
 
 
+def _cannot(row: ChangeEntry):
+    return say("Entry #{id} cannot be undone.", id=row.id)
+
+
+# Each sentence whole, for each kind of record (English, say(): said() shows it, also read back from its text).
+_GONE = {"mailbox": N_("Mailbox {name} no longer exists."), "user": N_("User {name} no longer exists."),
+         "queue": N_("Queue {name} no longer exists."), "profile": N_("Profile {name} no longer exists."),
+         "settings": N_("Settings {name} no longer exists.")}
+_CHANGED = {
+    "mailbox": N_("Mailbox {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change it "
+                  "by hand."),
+    "user": N_("User {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change it by "
+               "hand."),
+    "queue": N_("Queue {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change it by "
+                "hand."),
+    "profile": N_("Profile {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change it "
+                  "by hand."),
+    "settings": N_("Settings {name} changed since entry #{id} ({labels}): nothing was undone. Open it and change "
+                   "it by hand."),
+}
+
+
+def _gone(row: ChangeEntry):
+    template = _GONE.get(row.kind)
+    return (say(template, name=repr(row.record_key)) if template else
+            f"{row.kind.capitalize()} {row.record_key!r} no longer exists.")
+
+
 def _refuse_changed_since(row: ChangeEntry, names: list[str]) -> None:
-    shown = ", ".join(history.label(row.kind, n) for n in names)
-    raise UndoRefused(f"{row.kind.capitalize()} {row.record_key!r} changed since entry #{row.id} ({shown}): "
-                      "nothing was undone. Open it and change it by hand.")
+    labels = history_words.listed([say(history.label(row.kind, n)) for n in names])
+    template = _CHANGED.get(row.kind)
+    if template is None:
+        raise UndoRefused(f"{row.kind.capitalize()} {row.record_key!r} changed since entry #{row.id} ({labels}): "
+                          "nothing was undone. Open it and change it by hand.")
+    raise UndoRefused(say(template, name=repr(row.record_key), id=row.id, labels=labels))
 
 
 # ---------------------------------------------------------------------------------------- create
 def _undo_create(store: Store, row: ChangeEntry) -> None:
     if not history.capture(row.kind, [row.record_id]):
-        raise UndoRefused(f"{row.kind.capitalize()} {row.record_key!r} no longer exists.")
+        raise UndoRefused(_gone(row))
     later = _later_fields(row)
     if later:
         _refuse_changed_since(row, later)
@@ -108,7 +140,7 @@ def _undo_create(store: Store, row: ChangeEntry) -> None:
     elif row.kind == "mailbox":
         services.delete_mailbox(store, row.record_id)
     else:
-        raise UndoRefused(f"Entry #{row.id} cannot be undone.")
+        raise UndoRefused(_cannot(row))
 
 
 # ---------------------------------------------------------------------------------------- update
@@ -119,11 +151,11 @@ def _current(kind: str, record_id: int) -> dict | None:
 
 def _undo_update(store: Store, row: ChangeEntry) -> None:
     if row.action not in UPDATES:
-        raise UndoRefused(f"Entry #{row.id} cannot be undone.")
+        raise UndoRefused(_cannot(row))
     lock_rows(store, history.MODELS[row.kind], [row.record_id])  # a save now waits for the undo
     now = _current(row.kind, row.record_id)
     if now is None:
-        raise UndoRefused(f"{row.kind.capitalize()} {row.record_key!r} no longer exists.")
+        raise UndoRefused(_gone(row))
     secrets, kept = history.secret_names(row.kind), _secrets(row.id)
     by_test = {f.name for f in history.stored_fields(row.kind) if f.by_test}
     changed, back = [], {}
@@ -133,7 +165,8 @@ def _undo_update(store: Store, row: ChangeEntry) -> None:
         if name in secrets:
             token = kept.get(name)
             if token is None:
-                raise UndoRefused(f"Entry #{row.id} kept no copy of the old {history.label(row.kind, name)}.")
+                raise UndoRefused(say("Entry #{id} kept no copy of the old {label}.", id=row.id,
+                                      label=history.label(row.kind, name)))
             if _clear(store, now.get(name)) != _clear(store, token.new_enc):
                 changed.append(name)
             back[name] = _password(_clear(store, token.old_enc))
@@ -238,7 +271,7 @@ def _undo_delete(store: Store, row: ChangeEntry) -> None:
         queue, mailbox, _ = services.create_queue(store, QueueDraft(**values))
         _restore_mailbox(store, row, mailbox.id, {})
     else:
-        raise UndoRefused(f"Entry #{row.id} cannot be undone.")
+        raise UndoRefused(_cannot(row))
 
 
 def _restore_mailbox(store: Store, row: ChangeEntry, mailbox_id: int, new_ids: dict[int, int]) -> None:
@@ -268,11 +301,12 @@ def _repoint(store: Store, row: ChangeEntry, old_id: int, new_id: int) -> None:
 
 
 def describe_entry(entry_id: int) -> str:
-    """One line about an entry, for a confirmation: "#12 changed mailbox 'Sales': Name: A → B"."""
+    """One line about an entry, for a confirmation, in the admin's language (shown, never stored):
+    "#12 changed mailbox 'Sales': Name: A → B"."""
     e = read_entry(entry_id)
     if e is None:
         return f"#{entry_id}"
-    return f"#{e.id} {e.phrase}" + (f": {e.summary}" if e.changes else "")
+    return f"#{e.id} {said(e.phrase)}" + (f": {e.summary}" if e.changes else "")
 
 
 __all__ = ["UPDATES", "UndoRefused", "describe", "describe_entry"]

@@ -9,7 +9,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 
-from ..i18n import N_
+from ..i18n import N_, _, said, shown
 from ..domain.text import email_key
 from ..store import lookups
 from ..store.database import Store, describe_url, sqlite_path
@@ -63,9 +63,9 @@ class MailboxApp(CommandsAnywhere, LiveChanges, WatchesDatabase, Workers, UndoOf
         self.start_following_changes()
         self._choose_acting(self._acting_request)
         for note in self.store.upgrade_notes:
-            self.notify(note, title="Database upgraded", timeout=30, markup=False)
+            self.notify(said(note), title=_("Database upgraded"), timeout=30, markup=False)
         if not self.store.key_ok:
-            self.notify(self.store.key_message, severity="warning", timeout=30)
+            self.notify(said(self.store.key_message), severity="warning", timeout=30)
 
     def on_unmount(self) -> None:
         self.stop_following_changes()
@@ -90,8 +90,9 @@ class MailboxApp(CommandsAnywhere, LiveChanges, WatchesDatabase, Workers, UndoOf
     def format_title(self, title: str, sub_title: str):
         """The title line (a record's name, the acting admin's): shown as written, on one line; first,
         while the database can't be reached, that it is retried (on every screen)."""
-        if self.database_down and DOWN_TITLE not in sub_title:
-            sub_title = f"{DOWN_TITLE} · {sub_title}" if sub_title else DOWN_TITLE
+        down = shown(DOWN_TITLE)
+        if self.database_down and down not in sub_title:
+            sub_title = f"{down} · {sub_title}" if sub_title else down
         return super().format_title(visible(title), visible(sub_title))
 
     def _choose_acting(self, requested: str | None) -> None:
@@ -100,7 +101,7 @@ class MailboxApp(CommandsAnywhere, LiveChanges, WatchesDatabase, Workers, UndoOf
         if wanted:
             user = lookups.user_by_email(wanted)
             if user is None:
-                self.notify(f"No user has the email {wanted}: choose the acting admin (ctrl+p).",
+                self.notify(_("No user has the email {email}: choose the acting admin (ctrl+p).").format(email=wanted),
                             severity="warning", timeout=10)
             else:
                 self._set_acting(user, remember=bool(requested))
@@ -120,8 +121,8 @@ class MailboxApp(CommandsAnywhere, LiveChanges, WatchesDatabase, Workers, UndoOf
     def _update_title(self) -> None:
         # The acting admin first: a narrow terminal cuts the end, and the database name is the end.
         name = getattr(self, "_acting_name", None)
-        acting = f"as {name}" if name else "no acting admin (ctrl+p)"
-        down = f"{DOWN_TITLE} · " if self.database_down else ""  # first: a narrow terminal cuts the end
+        acting = _("as {name}").format(name=name) if name else _("no acting admin (ctrl+p)")
+        down = f"{shown(DOWN_TITLE)} · " if self.database_down else ""  # first: a narrow terminal cuts the end
         self.sub_title = f"{down}{acting} · {short_database_name(self.store.url)}"
 
     def action_choose_admin(self) -> None:
@@ -150,7 +151,7 @@ class MailboxApp(CommandsAnywhere, LiveChanges, WatchesDatabase, Workers, UndoOf
 
         current = self.screen
         if isinstance(current, RecordFormScreen) and current.is_dirty():
-            self.notify("Save (ctrl+s) or discard (Escape) your changes first.", severity="warning")
+            self.notify(_("Save (ctrl+s) or discard (Escape) your changes first."), severity="warning")
             return
         while not isinstance(self.screen, MailboxListScreen) and len(self.screen_stack) > 1:
             self.pop_screen()

@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from .. import i18n
-from ..i18n import _
+from ..i18n import N_, _, said, shown
 from ..store.queries import VIEWS
 from .plain import markup_literal, plain
 
@@ -21,20 +21,32 @@ class ActionsProvider(Provider):
 
     def commands(self) -> list[tuple[str, object, str]]:
         """(name, callback, help): the page's own first, then those of every page."""
+        return [command[:3] for command in self._commands()]
+
+    def _commands(self) -> list[tuple]:
         return page_commands(self.app, self.screen) + anywhere_commands(self.app, self.screen)
 
     async def discover(self) -> Hits:
         # Shown as written (ui/plain.py): the palette parses its help line as markup, whatever it is.
-        for name, callback, help_text in self.commands():
+        for name, callback, help_text, _english in self._commands():
             yield DiscoveryHit(plain(name), callback, text=name, help=markup_literal(help_text))
 
     async def search(self, query: str) -> Hits:
+        """A command is found by its name in the admin's language, or by its English name (the one the
+        README and the command line's documentation use)."""
         matcher = self.matcher(query)
-        for name, callback, help_text in self.commands():
-            score = matcher.match(name)
+        for name, callback, help_text, english in self._commands():
+            score = max(matcher.match(name), matcher.match(english) if english != name else 0)
             if score > 0:
                 yield Hit(score, matcher.highlight(markup_literal(name)), callback, text=name,
                           help=markup_literal(help_text))
+
+
+def command(name: str, callback, help_text: str, **words) -> tuple[str, object, str, str]:
+    """A palette command: its name (marked N_, with `words` that are declared words too) in the admin's
+    language and in English, and its help (already in the admin's language)."""
+    return (shown(name).format(**{k: shown(v) for k, v in words.items()}), callback, help_text,
+            name.format(**words))
 
 
 def page_commands(app, screen) -> list[tuple[str, object, str]]:
@@ -44,31 +56,33 @@ def page_commands(app, screen) -> list[tuple[str, object, str]]:
     out = []
     if isinstance(screen, MailboxListScreen):
         out += [
-            ("New Forward Mailbox", screen.action_new, "create a forward mailbox (n)"),
-            ("Test & Enable Mailbox", screen.action_test_enable, "the marked mailboxes, in the background (t)"),
-            ("Apply Default Email Settings", screen.action_apply_defaults,
-             "the organisation's defaults on the marked mailboxes, after a preview"),
-            ("Open", lambda: screen.table.action_open(), "open the highlighted mailbox (enter)"),
-            ("Approve Email", partial(screen.action_approve, True), "on the marked mailboxes (A1)"),
-            ("Reject Email", partial(screen.action_approve, False), "on the marked mailboxes (A1)"),
-            ("Activate", partial(screen.action_set_state, True), "the marked mailboxes"),
-            ("Deactivate", partial(screen.action_set_state, False), "the marked mailboxes"),
-            ("Delete", screen.action_delete, "the highlighted forward mailbox (delete)"),
-            ("Filter", screen.action_filter, "by name, email or profile (/)"),
+            command(N_("New Forward Mailbox"), screen.action_new, _("create a forward mailbox (n)")),
+            command(N_("Test & Enable Mailbox"), screen.action_test_enable, _("the marked mailboxes, in the background (t)")),
+            command(N_("Apply Default Email Settings"), screen.action_apply_defaults,
+                    _("the organisation's defaults on the marked mailboxes, after a preview")),
+            command(N_("Open"), lambda: screen.table.action_open(), _("open the highlighted mailbox (enter)")),
+            command(N_("Approve Email"), partial(screen.action_approve, True), _("on the marked mailboxes (A1)")),
+            command(N_("Reject Email"), partial(screen.action_approve, False), _("on the marked mailboxes (A1)")),
+            command(N_("Activate"), partial(screen.action_set_state, True), _("the marked mailboxes")),
+            command(N_("Deactivate"), partial(screen.action_set_state, False), _("the marked mailboxes")),
+            command(N_("Delete"), screen.action_delete, _("the highlighted forward mailbox (delete)")),
+            command(N_("Filter"), screen.action_filter, _("by name, email or profile (/)")),
         ]
-        out += [(f"View: {title}", partial(screen.set_view, key), "switch the mailbox view (v)")
+        out += [command(N_("View: {title}"), partial(screen.set_view, key), _("switch the mailbox view (v)"), title=title)
                 for key, title in VIEWS.items()]
     elif any(isinstance(s, MailboxListScreen) for s in app.screen_stack):
-        out.append(("Back to Mailboxes", screen.action_back if hasattr(screen, "action_back") else app.pop_screen,
-                    "leave this screen (escape)"))
+        out.append(command(N_("Back to Mailboxes"),
+                           screen.action_back if hasattr(screen, "action_back") else app.pop_screen,
+                           _("leave this screen (escape)")))
     if hasattr(screen, "action_approve") and not isinstance(screen, MailboxListScreen):
-        out += [("Approve Email", partial(screen.action_approve, True), "the marked records (A1)"),
-                ("Reject Email", partial(screen.action_approve, False), "the marked records (A1)")]
+        out += [command(N_("Approve Email"), partial(screen.action_approve, True), _("the marked records (A1)")),
+                command(N_("Reject Email"), partial(screen.action_approve, False), _("the marked records (A1)"))]
     if hasattr(screen, "action_save"):
-        out += [("Save", partial(screen.action_save, False), "ctrl+s"),
-                ("Save & Close", partial(screen.action_save, True), "ctrl+w or F9")]
+        out += [command(N_("Save"), partial(screen.action_save, False), "ctrl+s"),
+                command(N_("Save & Close"), partial(screen.action_save, True), _("ctrl+w or F9"))]
     if hasattr(screen, "action_history"):
-        out.append(("History of this record", screen.action_history, "who changed what, and when (F10)"))
+        out.append(command(N_("History of this record"), screen.action_history,
+                           _("who changed what, and when (F10)")))
     return out
 
 
@@ -79,23 +93,27 @@ def anywhere_commands(app, screen) -> list[tuple[str, object, str]]:
     from .screens.mailbox_list import MailboxListScreen
 
     out = [] if isinstance(screen, MailboxListScreen) else [  # there it is the page's own, first
-        ("New Forward Mailbox", app.action_new_forward, "create a forward mailbox (on Mailboxes)")]
-    out.append(("Test & Enable failures (retest)", app.action_retest_failures,
-                "every mailbox whose last test failed, in the background (on Mailboxes)"))
+        command(N_("New Forward Mailbox"), app.action_new_forward, _("create a forward mailbox (on Mailboxes)"))]
+    out.append(command(N_("Test & Enable failures (retest)"), app.action_retest_failures,
+                       _("every mailbox whose last test failed, in the background (on Mailboxes)")))
     if app.test_running():
-        out.append(("Cancel Test & Enable", app.action_cancel_test, "stop the running test (x on Mailboxes)"))
+        out.append(command(N_("Cancel Test & Enable"), app.action_cancel_test,
+                           _("stop the running test (x on Mailboxes)")))
     out += [
-        ("Export", app.action_export, "everything to a JSON file in the current folder, without passwords"),
-        ("Import", app.action_import, "a JSON file, a CSV file or a folder of CSV files; undone from History"),
+        command(N_("Export"), app.action_export, _("everything to a JSON file in the current folder, without passwords")),
+        command(N_("Import"), app.action_import,
+                _("a JSON file, a CSV file or a folder of CSV files; undone from History")),
     ]
-    out += [(f"Go to {PAGE_TITLES[page]}", partial(app.action_go, page), f"key {key} on any list")
-            for key, page in PAGES.items()]
+    out += [command(N_("Go to {page}"), partial(app.action_go, page), _("key {key} on any list").format(key=key),
+                   page=PAGE_TITLES[page]) for key, page in PAGES.items()]
     other = i18n.SWEDISH if i18n.current() == i18n.ENGLISH else i18n.ENGLISH
-    out.append((_("Language: {name}").format(name=i18n.LANGUAGES[other]), partial(app.action_language, other),
-                _("show every screen in it from now on, and remember that (settings.json)")))
-    out += [("Help", app.action_help, "keys of this screen (? or F1)"),
-            ("Choose acting admin", app.action_choose_admin, "the default owner of new forward mailboxes"),
-            ("Quit", app.action_quit, "ctrl+q")]
+    name = i18n.LANGUAGES[other]  # each language named in its own words; found as "Language" or "Språk"
+    out.append((_("Language: {name}").format(name=name), partial(app.action_language, other),
+                _("show every screen in it from now on, and remember that (settings.json)"),
+                "Language Språk: " + name))
+    out += [command(N_("Help"), app.action_help, _("keys of this screen (? or F1)")),
+            command(N_("Choose acting admin"), app.action_choose_admin, _("the default owner of new forward mailboxes")),
+            command(N_("Quit"), app.action_quit, "ctrl+q")]
     return out
 
 
@@ -156,16 +174,17 @@ class CommandsAnywhere:
             with path.open("w", encoding="utf-8") as fh:
                 counts = export_json(fh)
         except OSError as exc:
-            self.notify(f"Export failed: {exc.strerror}: {path}", severity="error")
+            self.notify(_("Export failed: {error}: {path}").format(error=exc.strerror, path=path), severity="error")
             return
-        self.notify(f"Exported {counts['mailboxes']} mailboxes (no passwords) to {path}.", timeout=10)
+        self.notify(_("Exported {n} mailboxes (no passwords) to {path}.")
+                    .format(n=i18n.number(counts["mailboxes"]), path=path), timeout=10)
 
     def action_import(self) -> None:
         from .dialogs.import_file import ImportDialog
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.notify(f"Importing {path}…")
+                self.notify(_("Importing {path}…").format(path=path))
                 self.import_file(path)  # (ui/workers.py)
 
         self.push_screen(ImportDialog(), chosen)
@@ -173,13 +192,16 @@ class CommandsAnywhere:
     def import_finished(self, path: Path, report) -> None:
         """What the import did, in the command line's words; the page on screen shows its records."""
         if report.errors:
-            self.notify(f"Nothing was imported from {path}: {len(report.errors)} error(s), the first: "
-                        f"{report.errors[0]}. `mailbox-tui import --dry-run FILE` lists them all.",
+            self.notify(_("Nothing was imported from {path}: {n} error(s), the first: {error}. "
+                          "`mailbox-tui import --dry-run FILE` lists them all.")
+                        .format(path=path, n=i18n.number(len(report.errors)), error=said(str(report.errors[0]))),
                         severity="error", timeout=20)
             return
-        done = ", ".join(f"{report.created[s]} created/{report.updated[s]} updated {s}" for s in report.created)
-        undo = f" History entry #{report.entry}: the History page (6) undoes it as a whole." if report.entry else ""
-        note = f" {report.secrets_note}" if report.secrets_note else ""
-        self.notify(f"Imported from {path}: {done}.{undo}{note}", timeout=20)
+        done = ", ".join(_("{created} created/{updated} updated {records}").format(
+            created=report.created[s], updated=report.updated[s], records=_(s)) for s in report.created)
+        undo = (" " + _("History entry #{entry}: the History page (6) undoes it as a whole.").format(
+            entry=report.entry)) if report.entry else ""
+        note = f" {said(report.secrets_note)}" if report.secrets_note else ""
+        self.notify(_("Imported from {path}: {done}.").format(path=path, done=done) + undo + note, timeout=20)
         if hasattr(self.screen, "refresh_rows"):
             self.screen.refresh_rows()

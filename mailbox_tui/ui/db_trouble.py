@@ -20,13 +20,15 @@ from functools import wraps
 
 from textual.app import App
 
+from .. import i18n
+from ..i18n import N_
 from ..store.database import StoreError, describe_db_error, is_unreachable
 
 log = logging.getLogger(__name__)
 
 RETRY_S = 2.0
 GUARDED_PREFIXES = ("on_", "action_", "key_", "watch_")
-DOWN_TITLE = "database unreachable — retrying"
+DOWN_TITLE = N_("database unreachable — retrying")  # shown(DOWN_TITLE) on the title line
 
 
 def _caught(owner, error: BaseException) -> bool:
@@ -73,8 +75,17 @@ def guarded(function):
 
 
 def unreachable_sentence(error: BaseException, url: str) -> str:
-    """The store's sentence for it (a write's StoreError already is one)."""
-    return str(error) if isinstance(error, StoreError) else describe_db_error(error, url)
+    """The store's sentence for it (a write's StoreError already is one), in the admin's language."""
+    return said_error(error) if isinstance(error, StoreError) else i18n.said(describe_db_error(error, url))
+
+
+def said_error(error: BaseException) -> str:
+    """An error's sentence in the admin's language: the Said it was raised with (store/, say()), or its
+    English text read back through the catalogue; text the catalogue does not hold is shown as it is."""
+    if isinstance(getattr(error, "shown", None), str):  # RuleViolation: each finding in the admin's language
+        return error.shown
+    first = error.args[0] if len(error.args) == 1 else None
+    return i18n.said(first if isinstance(first, i18n.Said) else str(error))
 
 
 class GuardsDatabase:
@@ -112,7 +123,7 @@ class WatchesDatabase(GuardsDatabase):
             self._database_probe.stop()
             self._database_probe = None
         self._update_title()
-        self.notify("The database can be reached again.", timeout=4)
+        self.notify(i18n._("The database can be reached again."), timeout=4)
         refresh = getattr(self.screen, "refresh_rows", None)
         if refresh is not None:
             refresh()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 from ..domain.records import changed_fields
+from ..i18n import _, shown
 from ..store.database import StoreError, is_unreachable
 
 
@@ -53,12 +54,14 @@ def changed_meanwhile(form) -> None:
             raise
         if getattr(form, "_told_version", None) != "deleted":
             form._told_version = "deleted"
-            form.notify(f"Another admin deleted this {form.RECORD} meanwhile.", severity="warning", timeout=15)
+            form.notify(_("Another admin deleted this {record} meanwhile.").format(record=shown(form.RECORD)),
+                        severity="warning", timeout=15)
         return
     version = getattr(current, "version", None)
     if version in (base.version, getattr(form, "_told_version", None)):
         return
     form._told_version = version
-    fields = ", ".join(form.label_for(f) for f in changed_fields(base, current)) or "its state"
-    form.notify(f"Another admin saved this {form.RECORD} meanwhile ({fields}). Saving will ask whether to "
-                "overwrite their change or reload it.", severity="warning", timeout=15)
+    fields = ", ".join(form.label_for(f) for f in changed_fields(base, current)) or _("its state")
+    form.notify(_("Another admin saved this {record} meanwhile ({fields}). Saving will ask whether to "
+                  "overwrite their change or reload it.").format(record=shown(form.RECORD), fields=fields),
+                severity="warning", timeout=15)

@@ -7,6 +7,7 @@ import time
 
 from textual.widget import Widget
 
+from ..i18n import _, ngettext, number, shown
 from ..mailtest.runner import CHANGED
 
 
@@ -29,20 +30,27 @@ class TestRun:
     def status(self) -> str:
         p = self.last
         if p is None:
-            return f"Testing {len(self.mailbox_ids)} mailbox(es)… (x cancels)"
-        verb = "Cancelling" if self.cancel.is_set() else "Testing"
-        return f"{verb}: {p.done}/{p.total} · {p.successes} succeeded · {p.failures} failed (x cancels)"
+            n = len(self.mailbox_ids)
+            return ngettext("Testing {n} mailbox(es)… (x cancels)", "Testing {n} mailbox(es)… (x cancels)", n).format(
+                n=number(n))
+        text = (_("Cancelling: {done}/{total} · {succeeded} succeeded · {failed} failed (x cancels)")
+                if self.cancel.is_set() else
+                _("Testing: {done}/{total} · {succeeded} succeeded · {failed} failed (x cancels)"))
+        return text.format(done=number(p.done), total=number(p.total), succeeded=number(p.successes),
+                           failed=number(p.failures))
 
 
 def summary(report) -> str:
-    text = f"Test & Enable: {report.successes} succeeded, {report.failures} failed"
+    text = _("Test & Enable: {succeeded} succeeded, {failed} failed").format(
+        succeeded=number(report.successes), failed=number(report.failures))
     if report.not_run:
-        text += f", {len(report.not_run)} not run"
+        text += _(", {n} not run").format(n=number(len(report.not_run)))
         changed = [n.label for n in report.not_run if n.reason == CHANGED]
         if changed:  # nothing was recorded for them: say why, or the admin would expect results
-            text += f" ({', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}: {CHANGED})"
+            text += f" ({', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}: {shown(CHANGED)})"
     if report.cancelled:
-        text += " (cancelled)"
+        text += " " + _("(cancelled)")
     if report.deadline_reached:
-        text += " (deadline reached)"
-    return text + f" in {report.elapsed:.1f} s."
+        text += " " + _("(deadline reached)")
+    seconds = f"{report.elapsed:.1f}"
+    return text + " " + _("in {seconds} s.").format(seconds=seconds)

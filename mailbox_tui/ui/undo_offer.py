@@ -8,10 +8,10 @@ import time
 
 from textual.binding import Binding
 
-from ..i18n import N_
+from ..i18n import N_, _
 from ..domain.findings import RuleViolation
 from ..store.database import StoreError
-from .db_trouble import GuardsDatabase
+from .db_trouble import GuardsDatabase, said_error
 
 UNDO_OFFER_S = 8.0
 
@@ -53,7 +53,7 @@ class UndoOffers(GuardsDatabase):
     def undo_hint(self) -> str:
         """What the page's status line says while undo is offered there ("" otherwise)."""
         offer = self._live_offer()
-        return f"u: undo {offer[2]}" if offer else ""
+        return _("u: undo {what}").format(what=offer[2]) if offer else ""
 
     def drop_undo_offer(self, screen) -> None:
         """The admin left the page the offer was made on: it goes."""
@@ -68,9 +68,9 @@ class UndoOffers(GuardsDatabase):
         offer, self._undo_offer = self._live_offer(), None
         self._show_undo_hint()
         if offer is None:
-            self.notify("Nothing to undo here: the History page (6) undoes any change.", severity="warning")
+            self.notify(_("Nothing to undo here: the History page (6) undoes any change."), severity="warning")
             return
-        self._undo(offer[0], f"Undone: {offer[2]}")
+        self._undo(offer[0], _("Undone: {what}").format(what=offer[2]))
 
     def undo_entries(self, entry_ids: list[int], what: str, detail: str = "", long: bool = False,
                      question: str = "") -> None:
@@ -81,14 +81,15 @@ class UndoOffers(GuardsDatabase):
 
         def answer(yes: bool | None) -> None:
             if yes and long:
-                self.notify(f"Undoing {what}…")
-                self.undo_in_background(entry_ids, f"Undid {what}.")
+                self.notify(_("Undoing {what}…").format(what=what))
+                self.undo_in_background(entry_ids, _("Undid {what}.").format(what=what))
             elif yes:
-                self._undo(entry_ids, f"Undid {what}.")
+                self._undo(entry_ids, _("Undid {what}.").format(what=what))
 
-        self.push_screen(ConfirmDialog((question or f"Undo {what}?") + " " + (f"{detail} " if detail else "")
-                                       + "The change is reversed through the same rules as a save.",
-                                       yes="Undo", no="Keep"), answer)
+        self.push_screen(ConfirmDialog((question or _("Undo {what}?").format(what=what)) + " "
+                                       + (f"{detail} " if detail else "")
+                                       + _("The change is reversed through the same rules as a save."),
+                                       yes=_("Undo"), no=_("Keep")), answer)
 
     def _undo(self, entry_ids: list[int], done: str) -> None:
         from ..store.undo import undo_many
@@ -96,7 +97,7 @@ class UndoOffers(GuardsDatabase):
         try:
             undo_many(self.store, entry_ids)
         except (RuleViolation, StoreError) as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+            self.notify(said_error(exc), severity="error", timeout=10)
             return
         self.undo_finished(done)
 

@@ -20,7 +20,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..domain.findings import RuleViolation
 from ..store.database import StoreError, describe_db_error, is_database_error, is_unreachable
-from .db_trouble import GuardsDatabase
+from .. import i18n
+from ..i18n import N_
+from .db_trouble import GuardsDatabase, said_error
 from .messages import CertificateFetched, ConnectionChecked, RowsLoaded, TestFinished, TestProgress
 
 log = logging.getLogger(__name__)
@@ -28,23 +30,24 @@ REPEAT_QUIET_S = 15.0  # the same failure within this long is not said again (it
 
 # What each worker does, as the admin would say it: "<what> failed: <why>".
 WHAT = {
-    "load_rows": "Loading the list",
-    "run_test_enable": "Test & Enable",
-    "test_connection": "Test Connection",
-    "fetch_certificate": "Fetching the server's certificate",
-    "undo_in_background": "Undo",
-    "import_file": "Import",
+    "load_rows": N_("Loading the list"),
+    "run_test_enable": N_("Test & Enable"),
+    "test_connection": N_("Test Connection"),
+    "fetch_certificate": N_("Fetching the server's certificate"),
+    "undo_in_background": N_("Undo"),
+    "import_file": N_("Import"),
 }
 
 
 def failure_reason(error: BaseException | None, url: str) -> str:
-    """Why, in the admin's terms; never a password (store messages carry none, the URL is masked)."""
+    """Why, in the admin's terms and language; never a password (store messages carry none, the URL is
+    masked)."""
     if isinstance(error, (StoreError, RuleViolation)):
-        return str(error)
+        return said_error(error)
     if error is not None and is_database_error(error):
-        return describe_db_error(error, url)
+        return i18n.said(describe_db_error(error, url))
     name = type(error).__name__ if error is not None else "error"
-    return f"unexpected {name}; the details are in the log (--log FILE)."
+    return i18n._("unexpected {name}; the details are in the log (--log FILE).").format(name=name)
 
 
 class Workers(GuardsDatabase):
@@ -147,7 +150,8 @@ class Workers(GuardsDatabase):
         try:
             with open_source(path) as source:
                 if not self.store.key_ok and carries_passwords(source):
-                    raise StoreError(f"this file carries passwords, and {self.store.key_message} Nothing was written.")
+                    raise StoreError(i18n.say("this file carries passwords, and {reason} Nothing was written.",
+                                              reason=self.store.key_message))
                 report = import_document(self.store, source, source=source.name)
         finally:
             self.store.db.close()
@@ -158,12 +162,13 @@ class Workers(GuardsDatabase):
         if event.state != WorkerState.ERROR:
             return
         worker = event.worker
-        what = WHAT.get(worker.name, "A background task")
+        what = WHAT.get(worker.name, N_("A background task"))
         if is_unreachable(worker.error) and worker.name == "load_rows":
             self.database_unreachable(worker.error)  # the title says so; the list is read again once it answers
             return
         log.error("%s failed (worker %s)", what, worker.name, exc_info=worker.error)
-        message = f"{what} failed: {failure_reason(worker.error, self.store.url)}"
+        message = i18n._("{what} failed: {reason}").format(what=i18n.shown(what),
+                                                           reason=failure_reason(worker.error, self.store.url))
         said = getattr(self, "_last_failure", None)
         now = time.monotonic()
         if said is not None and said[0] == message and now - said[1] < REPEAT_QUIET_S:

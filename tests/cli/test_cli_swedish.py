@@ -166,9 +166,9 @@ def test_wrong_fields_are_reported_in_swedish_and_json_stays_english(demo, tmp_p
     sv = run("--lang", "sv", "import", path, "--db", f"sqlite:///{demo}")
     en = run("import", path, "--db", f"sqlite:///{demo}")
     assert sv.returncode == en.returncode == 1
-    assert "users[1] FORMAT fel: isdisabled måste vara true eller false, inte 'maybe'." in sv.stderr
+    assert "users[1] FORMAT error: isdisabled måste vara true eller false, inte 'maybe'." in sv.stderr
     assert "Ingenting skrevs: 1 fel." in sv.stderr
-    assert "users[1] FORMAT varning: Okända fält ignorerades: shoesize." in sv.stdout
+    assert "users[1] FORMAT warning: Okända fält ignorerades: shoesize." in sv.stdout
     assert "isdisabled must be true or false, not 'maybe'." in en.stderr
     assert "Nothing was written: 1 error(s)." in en.stderr
     outputs = [run(*lang, "--json", "import", path, "--db", f"sqlite:///{demo}").stdout
@@ -207,11 +207,11 @@ def test_check_export_and_demo_summaries_are_swedish(demo, tmp_path):
     assert check.stdout.splitlines()[-1].startswith("Fel: 0, varningar: ")
     out = tmp_path / "export.json"
     export = run("--lang", "sv", "export", "--out", out, "--db", f"sqlite:///{demo}")
-    assert export.stderr.startswith("Exporterade 3 e-postserverprofiler, 3 användare, 5 köer,")
+    assert export.stderr.startswith("Exporterade 3 profiler, 3 användare, 5 köer, ")
     assert export.stderr.rstrip().endswith(f"till {out}.")
     assert json.loads(out.read_text())["users"]  # the exchange file itself: English field names
     seeded = run("--lang", "sv", "demo", "--users", "2", "--db", f"sqlite:///{tmp_path / 'new.db'}")
-    assert seeded.stdout == ("Skapade 3 e-postserverprofiler, 2 användare, 5 köer, "
+    assert seeded.stdout == ("Skapade 3 profiler, 2 användare, 5 köer, "
                              "1 postlåda för vidarebefordran.\n")
     english = run("demo", "--users", "2", "--db", f"sqlite:///{tmp_path / 'en.db'}")
     assert english.stdout == "Seeded 3 profiles, 2 users, 5 queues, 1 forward mailbox.\n"

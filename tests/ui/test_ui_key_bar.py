@@ -5,12 +5,11 @@ it stays one line."""
 from __future__ import annotations
 
 import pytest
-from support.ui import settle, screen_strips
-from textual.widgets import Input
+from support.fit import back_to_mailboxes, bar_lines, bar_owner, missing_or_cut, shown_keys
+from support.ui import settle
 
 from mailbox_tui import i18n
-from mailbox_tui.ui.screens.mailbox_list import MailboxListScreen
-from mailbox_tui.ui.widgets.keybar import ALWAYS, KEY_BAR, SHORT, KeyBar
+from mailbox_tui.ui.widgets.keybar import KeyBar
 
 # Every screen, form and dialog an admin reaches, by the keys that reach it from the Mailboxes page.
 REACHABLE = {
@@ -23,52 +22,6 @@ REACHABLE = {
     "discard-question": ["3", "enter", "x", "escape"], "history-entry": ["6", "enter"],
     "record-history": ["enter", "f10"], "palette": ["ctrl+p"], "dropdown": ["enter", "f4", "enter"],
 }
-
-
-def bar_owner(app):
-    """The screen whose key bar is on screen: the top one, or the one under a dialog."""
-    return next(screen for screen in reversed(app.screen_stack) if screen.query(KeyBar))
-
-
-def bar_lines(screen) -> list[str]:
-    bar = screen.query_one(KeyBar)
-    strips = screen_strips(screen)
-    return ["".join(segment.text for segment in strip) for strip in strips[bar.region.y:bar.region.bottom]]
-
-
-def shown_keys(screen) -> dict[str, tuple[list[str], str]]:
-    """What the screen asks the bar to show: per action, its keys (any one will do) and description."""
-    out: dict[str, tuple[list[str], str]] = {}
-    for active in screen.active_bindings.values():
-        binding = active.binding
-        if binding.show and binding.description and active.enabled and binding.id not in ALWAYS:
-            key = binding.key_display or screen.app.get_key_display(binding)
-            out.setdefault(binding.action, ([], binding.description))[0].append(key)
-    return out
-
-
-def labels(description: str) -> tuple[str, str]:
-    """The bar's full and short label of a key, in the language the process shows."""
-    full = i18n.shown(description)
-    return full, (i18n.pgettext(KEY_BAR, SHORT[description]) if description in SHORT else full)
-
-
-def missing_or_cut(screen) -> list[str]:
-    text = " ".join(bar_lines(screen))
-    out = [f"{keys[0]} {description}" for keys, description in shown_keys(screen).values()
-           if not any(f"{key} {label}" in text for key in keys for label in labels(description))]
-    if "…" in text:
-        out.append(f"cut: {text!r}")
-    return out
-
-
-async def back_to_mailboxes(app, pilot) -> None:
-    while not isinstance(app.screen, MailboxListScreen):
-        app.pop_screen()
-        await settle(pilot)
-    if isinstance(app.focused, Input):  # the filter box
-        await pilot.press("escape")
-        await settle(pilot)
 
 
 @pytest.mark.parametrize("language", ["en", "sv"])

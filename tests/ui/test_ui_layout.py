@@ -7,6 +7,7 @@ import pytest
 from support.ui import screen_lines, screen_text, settle
 from textual.containers import VerticalScroll
 
+from mailbox_tui import i18n
 from mailbox_tui.ui.dialogs.help import HelpScreen
 from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
 from mailbox_tui.ui.screens.mailbox_list import MailboxListScreen
@@ -33,10 +34,12 @@ async def test_escape_on_a_list_clears_the_filter_then_goes_back_to_mailboxes(ap
         assert isinstance(app.screen, MailboxListScreen) and app.is_running
 
 
+@pytest.mark.parametrize("language", ["en", "sv"])
 @pytest.mark.parametrize("size", [(80, 24), (60, 20)])
 @pytest.mark.parametrize("key,section", [("f2", "general"), ("f3", "credentials"), ("f4", "sync"),
                                          ("f5", "results")])
-async def test_f2_to_f5_bring_their_section_to_the_top_of_the_form(app, key, section, size):
+async def test_f2_to_f5_bring_their_section_to_the_top_of_the_form(app, key, section, size, language):
+    i18n.use(language)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await pilot.press("down", "enter")  # a user's mailbox, with alerts and results at the end

@@ -1,5 +1,5 @@
-"""What an admin sees at 80×24 and at 60×20: every screen as SVG snapshots, and on every screen a key
-bar that still shows Help and the command palette."""
+"""What an admin sees at 80×24 and at 60×20: every screen as SVG snapshots, in English and in Swedish
+(issue 26), and on every screen a key bar that still shows Help and the command palette."""
 
 from __future__ import annotations
 
@@ -10,15 +10,32 @@ from rich.color import ColorType
 from support.ui import screen_lines, screen_strips, settle
 from textual.widgets import Input
 
-from mailbox_tui.ui.app import MailboxApp
+from mailbox_tui import i18n
+from mailbox_tui.ui.app import MailboxApp, short_database_name
 from mailbox_tui.ui.screens.mailbox_list import MailboxListScreen
 
 
 def _steady(app: MailboxApp):
     async def run_before(pilot) -> None:
         await settle(pilot)
-        app.sub_title = "as Alice Berg · snapshot.db"  # not the temp file's name
+        if i18n.current() == i18n.ENGLISH:
+            app.sub_title = "as Alice Berg · snapshot.db"  # not the temp file's name
+        else:  # the acting admin in the app's own words, whatever the catalogue says; not the temp file's name
+            app.sub_title = app.sub_title.replace(short_database_name(app.store.url), "snapshot.db")
         await pilot.pause()
+
+    return run_before
+
+
+def _pressed(app: MailboxApp, keys: list[str]):
+    """Steady, then these keys, each let settle."""
+    steady = _steady(app)
+
+    async def run_before(pilot) -> None:
+        await steady(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
 
     return run_before
 
@@ -99,6 +116,53 @@ def test_snapshot_pages(snap_compare, app, keys, size):
 def test_snapshot_empty_database_says_what_to_do(snap_compare, sqlite_url):
     from mailbox_tui.store.database import Store
 
+    store = Store(sqlite_url)
+    app = MailboxApp(store)
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=_steady(app))
+    finally:
+        store.close()
+
+
+# Svenska (issue 26): every page above, in Swedish, the app started as `LANG=sv_SE.UTF-8 mailbox-tui` starts it
+# (the language chosen before the app is built). The English snapshots keep their names; the Swedish ones
+# have the same ids under test_snapshot_swedish_*, so regenerating them when the catalogue changes
+# (`pytest tests/ui/test_ui_snapshots.py -k swedish --snapshot-update`) rewrites no English one.
+
+
+@pytest.fixture
+def swedish_app(ui_store):
+    i18n.use(i18n.choose(None, None, {"LANG": "sv_SE.UTF-8"}))
+    assert i18n.current() == i18n.SWEDISH
+    return MailboxApp(ui_store, acting="alice@example.com")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_snapshot_swedish_mailbox_list(snap_compare, swedish_app, size):
+    assert snap_compare(swedish_app, terminal_size=size, run_before=_steady(swedish_app))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("key", ["f2", "f3", "f4", "f5"])
+def test_snapshot_swedish_new_forward_mailbox_form_section(snap_compare, swedish_app, key, size):
+    assert snap_compare(swedish_app, terminal_size=size, run_before=_pressed(swedish_app, ["n", key]))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_snapshot_swedish_user_mailbox_form(snap_compare, swedish_app, size):
+    assert snap_compare(swedish_app, terminal_size=size, run_before=_pressed(swedish_app, ["down", "enter"]))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("keys", list(PAGES.values()), ids=list(PAGES))
+def test_snapshot_swedish_pages(snap_compare, swedish_app, keys, size):
+    assert snap_compare(swedish_app, terminal_size=size, run_before=_pressed(swedish_app, keys))
+
+
+def test_snapshot_swedish_empty_database_says_what_to_do(snap_compare, sqlite_url):
+    from mailbox_tui.store.database import Store
+
+    i18n.use(i18n.SWEDISH)
     store = Store(sqlite_url)
     app = MailboxApp(store)
     try:

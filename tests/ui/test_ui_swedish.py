@@ -74,3 +74,21 @@ async def test_a_form_with_unsaved_changes_keeps_the_language_until_it_is_left(a
         await settle(pilot)
         assert i18n.current() == "en" and "language" not in load_settings()
         assert str(app.screen.query_one("#section-general").render()).startswith("General")
+
+
+async def test_in_swedish_the_palette_offers_spraak_and_switches_back_to_english(app):
+    """README (På svenska): ctrl+p, "Språk", switches the app to English and remembers it."""
+    from mailbox_tui.ui.settings import load_settings
+
+    i18n.use(i18n.choose(None, None, {"LANG": "sv_SE.UTF-8"}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Språk")
+        await settle(pilot)
+        assert "Språk: English" in "\n".join(screen_lines(app))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert i18n.current() == "en" and load_settings().get("language") == "en"
+        assert str(app.screen.query_one("#status").render()).startswith("Active Mailboxes")

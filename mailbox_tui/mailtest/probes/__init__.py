@@ -24,6 +24,7 @@ bounded HTTPS client, ews_auth.py EWS's sign-in, ews_xml.py its SOAP), explain.p
 from __future__ import annotations
 
 from ...domain.options import TlsMode
+from ...i18n import say
 from .attempt import run_steps
 from .ews import ews_steps
 from .graph import graph_steps
@@ -68,7 +69,8 @@ def probe(endpoint: Endpoint, credentials: Credentials | None = None) -> ProbeRe
     steps = STEPS_OF.get(endpoint.protocol)
     if steps is None:
         return ProbeResult(endpoint.protocol, endpoint.host, endpoint.port, int(endpoint.tls), False, CONNECT,
-                           f"{endpoint.protocol!r} connections are not supported by this tool.", 0.0)
+                           say("{protocol} connections are not supported by this tool.",
+                               protocol=repr(endpoint.protocol)), 0.0)
     return run_steps(endpoint, credentials, steps)
 
 
@@ -96,7 +98,7 @@ def fetch_certificate(endpoint: Endpoint) -> ProbeResult:
     protocol's STARTTLS command when the endpoint uses STARTTLS) is sent."""
     if endpoint.tls == TlsMode.NONE:
         return ProbeResult(endpoint.protocol, endpoint.host, endpoint.port, int(endpoint.tls), False, TLS,
-                           f"{endpoint.label} does not use TLS: there is no certificate to fetch.", 0.0)
+                           say("{where} does not use TLS: there is no certificate to fetch.", where=endpoint.label), 0.0)
     steps = STEPS_OF.get(endpoint.protocol)
     if steps is None:
         return probe(endpoint)
@@ -104,6 +106,8 @@ def fetch_certificate(endpoint: Endpoint) -> ProbeResult:
     if result.ok:
         result.step = TLS
         cert = result.certificate
-        result.message = (f"Certificate of {endpoint.address}: {cert.subject}, valid until "
-                          f"{cert.not_after:%Y-%m-%d}, SHA-256 {cert.sha256}.") if cert else result.message
+        until = f"{cert.not_after:%Y-%m-%d}" if cert else ""
+        result.message = say("Certificate of {where}: {subject}, valid until {date}, SHA-256 {fingerprint}.",
+                             where=endpoint.address, subject=cert.subject, date=until,
+                             fingerprint=cert.sha256) if cert else result.message
     return result

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from ...domain.options import TlsMode
 from ...domain.text import is_sha256_pin, normalise_pin
+from ...i18n import say
 from ..limits import Budget, budget_for
 from ..redact import Redactor
 from .explain import Deferred, Stopped, explain, raw_answer, short_answer, unsendable_reason
@@ -135,10 +136,10 @@ class Attempt:
         if self.pin and not self.fetch_only:
             got = self.certificate.sha256 if self.certificate else ""
             if not is_sha256_pin(self.pin) or not hmac.compare_digest(got, self.pin):
-                raise Stopped(
-                    f"Certificate not trusted: {self.ep.address} presented a certificate whose SHA-256 "
-                    f"fingerprint ({got or 'none'}) is not the one pinned in the profile ({self.pin}). "
-                    f"Nothing was sent. If the server's certificate was renewed, fetch and pin the new one.")
+                raise Stopped(say(
+                    "Certificate not trusted: {where} presented a certificate whose SHA-256 fingerprint ({got}) is "
+                    "not the one pinned in the profile ({pin}). Nothing was sent. If the server's certificate was "
+                    "renewed, fetch and pin the new one.", where=self.ep.address, got=got or "none", pin=self.pin))
 
     def result(self, ok: bool, message: str) -> ProbeResult:
         return ProbeResult(
@@ -228,10 +229,13 @@ def greet(a: Attempt, make):
     return a.conn
 
 
-def before_login(a: Attempt, reached: str) -> str | None:
-    """Where a probe ends before authenticating: fetching a certificate, or nothing to log in with."""
+def before_login(a: Attempt, ehlo: bool = False) -> str | None:
+    """Where a probe ends before authenticating: fetching a certificate, or nothing to log in with (`ehlo`:
+    SMTP, whose greeting and EHLO were answered)."""
     if a.fetch_only:
-        return "Certificate fetched."
+        return say("Certificate fetched.")
+    if a.creds is None and ehlo:
+        return say("Connected to {where}: greeting and EHLO answered; no credentials to test.", where=a.ep.label)
     if a.creds is None:
-        return f"Connected to {a.ep.label}{reached}; no credentials to test."
+        return say("Connected to {where} and got its greeting; no credentials to test.", where=a.ep.label)
     return None

@@ -1,4 +1,6 @@
-"""Failures as plain English: what happened at which step, and the fix."""
+"""Failures as plain English: what happened at which step, and the fix. Each sentence is made with
+i18n.say(): stored and printed as JSON in English, shown in the admin's language (the server's answer
+and the names it holds are values, never translated)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import ssl
 from typing import Protocol
 
 from ...domain.options import TlsMode
+from ...i18n import N_, say
 from ...domain.text import has_control_chars
 from ..limits import READ_LIMIT, Budget
 from .results import (
@@ -57,11 +60,11 @@ def control_characters(value: str) -> list[str]:
 def unsendable_reason(creds: Credentials) -> str:
     """Why these credentials must not be sent, or "": a control character would end the command early (CR,
     LF, NUL), add SASL fields (^A) or reach a terminal that echoes it (rule M20)."""
-    for name, value in (("user name", creds.username), ("password", creds.password)):
+    for name, value in ((N_("user name"), creds.username), (N_("password"), creds.password)):
         found = control_characters(value)
         if found:
-            return (f"The {name} contains {' and '.join(found)}: sent to the server it would become a "
-                    f"command or field of its own. Nothing was sent. Re-enter the {name} (rule M20).")
+            return say("The {what} contains {chars}: sent to the server it would become a command or field of its "
+                       "own. Nothing was sent. Re-enter the {what} (rule M20).", what=name, chars=" and ".join(found))
     return ""
 
 
@@ -117,9 +120,9 @@ def _in_chain(exc: BaseException, kinds) -> BaseException | None:
 
 def _tls_advice(ep: Endpoint) -> str:
     if ep.tls == TlsMode.IMPLICIT:
-        return (f"Is {ep.port} a plain (non-TLS) port? Set SSL to STARTTLS or None for this port, "
-                f"or use the server's SSL/TLS port.")
-    return "Check the port and the SSL/STARTTLS setting."
+        return say("Is {port} a plain (non-TLS) port? Set SSL to STARTTLS or None for this port, or use the "
+                   "server's SSL/TLS port.", port=ep.port)
+    return say("Check the port and the SSL/STARTTLS setting.")
 
 
 def explain(exc: BaseException, a: AttemptFacts) -> tuple[str, str]:
@@ -129,65 +132,71 @@ def explain(exc: BaseException, a: AttemptFacts) -> tuple[str, str]:
         return exc.message, exc.answer
     budget = a.budget
     if budget.aborted:
-        return f"Not finished: the run was stopped ({budget.aborted}) during {step} with {where}.", ""
+        return say("Not finished: the run was stopped ({reason}) during {step} with {where}.",
+                   reason=budget.aborted, step=step, where=where), ""
     if budget.overflowed:
-        return (f"The server at {where} sent more than {READ_LIMIT // 1024} KiB during {step} without finishing "
-                f"its answer (a mail server needs a few KB here), so the test stopped reading. Check that "
-                f"{where} is the mail server you mean."), ""
+        return say("The server at {where} sent more than {size} KiB during {step} without finishing its answer (a "
+                   "mail server needs a few KB here), so the test stopped reading. Check that {where} is the mail "
+                   "server you mean.", where=where, size=READ_LIMIT // 1024, step=step), ""
     if isinstance(exc, socket.gaierror):
-        return (f"Host name not found: {ep.host!r} does not resolve ({exc.strerror}). "
-                f"Check the server location in the profile."), ""
+        return say("Host name not found: {host} does not resolve ({error}). Check the server location in the "
+                   "profile.", host=repr(ep.host), error=exc.strerror), ""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"Certificate not trusted: {where} presented a certificate that failed verification "
-                f"({exc.verify_message}). Install the certificate authority that signed it, or, if you "
-                f"know this server, pin its certificate's fingerprint in the profile."), ""
+        return say("Certificate not trusted: {where} presented a certificate that failed verification ({error}). "
+                   "Install the certificate authority that signed it, or, if you know this server, pin its "
+                   "certificate's fingerprint in the profile.", where=where, error=exc.verify_message), ""
     if budget.expired or _in_chain(exc, (TimeoutError, socket.timeout)) is not None:
         return _timed_out(a), ""
     closed = _in_chain(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError,
                              ConnectionAbortedError, BrokenPipeError, smtplib.SMTPServerDisconnected, EOFError))
     if closed is not None or (isinstance(exc, (imaplib.IMAP4.abort, poplib.error_proto))
                               and "EOF" in exc_answer(exc)):
-        hint = f" {_tls_advice(ep)}" if step in (TLS, GREETING) else ""
-        return f"The server closed the connection during {step} ({where}).{hint}", exc_answer(exc)
+        if step in (TLS, GREETING):
+            return say("The server closed the connection during {step} ({where}). {advice}", step=step, where=where,
+                       advice=_tls_advice(ep)), exc_answer(exc)
+        return say("The server closed the connection during {step} ({where}).", step=step, where=where), exc_answer(exc)
     if isinstance(exc, ssl.SSLError):
         reason = exc.reason or exc.strerror or str(exc)
         if step == TLS:
-            return f"TLS handshake failed with {where} ({reason}). {_tls_advice(ep)}", ""
-        return f"TLS error during {step} with {where} ({reason}).", ""
+            return say("TLS handshake failed with {where} ({error}). {advice}", where=where, error=reason,
+                       advice=_tls_advice(ep)), ""
+        return say("TLS error during {step} with {where} ({error}).", step=step, where=where, error=reason), ""
     if isinstance(exc, ConnectionRefusedError):
-        return (f"Connection refused: nothing accepts connections at {where}. "
-                f"Check the port number and that the server is running."), ""
+        return say("Connection refused: nothing accepts connections at {where}. Check the port number and that the "
+                   "server is running.", where=where), ""
     answer = exc_answer(exc)
     violation = _protocol_violation(exc, a, answer)
     if violation:
         return violation, answer
     if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException):
         reason = exc.strerror or str(exc)
-        return f"Could not reach {where} during {step}: {reason}. Check the host and the network.", ""
+        return say("Could not reach {where} during {step}: {error}. Check the host and the network.", where=where,
+                   step=step, error=reason), ""
     protocol_error = (imaplib.IMAP4.error, poplib.error_proto, smtplib.SMTPResponseException)
     if step == AUTHENTICATION and isinstance(exc, protocol_error):
         return login_rejected(a.creds), answer
-    return (f"Unexpected answer from {where} during {step}: "
-            f"{a.shown(answer) or type(exc).__name__}."), answer
+    return say("Unexpected answer from {where} during {step}: {answer}.", where=where, step=step,
+               answer=a.shown(answer) or type(exc).__name__), answer
 
 
 def _timed_out(a: AttemptFacts) -> str:
     ep, step, where = a.ep, a.step, a.ep.address
     trickle = a.budget.bytes_read - a.step_started_at
     if step == CONNECT:
-        what = f"no answer from {where} while connecting"
+        what = say("no answer from {where} while connecting", where=where)
     elif step == TLS:
-        what = f"the TLS handshake with {where} did not finish"
+        what = say("the TLS handshake with {where} did not finish", where=where)
     elif trickle > 0:
-        what = (f"{where} kept the {step} going, sending {trickle} byte(s) without finishing its answer "
-                f"(slower than any mail server)")
+        what = say("{where} kept the {step} going, sending {size} byte(s) without finishing its answer (slower "
+                   "than any mail server)", where=where, step=step, size=trickle)
     elif step == GREETING and ep.tls != TlsMode.IMPLICIT:
-        what = (f"{where} accepted the connection but sent no greeting (a port that expects "
-                f"SSL/TLS from the start waits silently for a plain client)")
+        what = say("{where} accepted the connection but sent no greeting (a port that expects SSL/TLS from the "
+                   "start waits silently for a plain client)", where=where)
     else:
-        what = f"{where} did not answer during {step}"
-    return (f"Timed out after {ep.timeout:g} s: {what}. Check the host, the port and the "
-            f"SSL/STARTTLS setting (now {SECURITY_LABELS.get(ep.tls, ep.tls)}).")
+        what = say("{where} did not answer during {step}", where=where, step=step)
+    seconds = f"{ep.timeout:g}"
+    return say("Timed out after {seconds} s: {what}. Check the host, the port and the SSL/STARTTLS setting (now "
+               "{method}).", seconds=seconds, what=what, method=SECURITY_LABELS.get(ep.tls, str(ep.tls)))
 
 
 def _protocol_violation(exc: BaseException, a: AttemptFacts, answer: str) -> str:
@@ -197,29 +206,33 @@ def _protocol_violation(exc: BaseException, a: AttemptFacts, answer: str) -> str
     text, module = {SMTP: ("500 Line too long.", smtplib), POP3: ("line too long", poplib),
                     IMAP: ("got more than", imaplib)}.get(a.ep.protocol, ("", None))
     if module is not None and answer.startswith(text):
-        return (f"The server at {where} broke the {protocol} protocol during {step}: it sent a line longer "
-                f"than {getattr(module, '_MAXLINE', 0)} bytes. Check that {where} is the {protocol} server "
-                f"you mean.")
+        return say("The server at {where} broke the {protocol} protocol during {step}: it sent a line longer than "
+                   "{size} bytes. Check that {where} is the {protocol} server you mean.", where=where,
+                   protocol=protocol, step=step, size=getattr(module, "_MAXLINE", 0))
     if step != GREETING:
         return ""
     not_speaking = ((isinstance(exc, imaplib.IMAP4.abort) and answer.startswith("unexpected response"))
                     or (isinstance(exc, poplib.error_proto) and not answer.startswith("-ERR")))
     if not_speaking:
-        return (f"The server at {where} does not speak {protocol}: its greeting was {a.shown(answer)!r}. "
-                f"Check the port and the server type of the profile.")
+        return say("The server at {where} does not speak {protocol}: its greeting was {answer}. Check the port "
+                   "and the server type of the profile.", where=where, protocol=protocol,
+                   answer=repr(a.shown(answer)))
     return ""
 
 
 def login_rejected(creds: Credentials | None) -> str:
-    who = f" for user {creds.username!r}" if creds else ""
-    return f"Login rejected{who}: the server refused the user name or password. Check both."
+    if creds:
+        return say("Login rejected for user {user}: the server refused the user name or password. Check both.",
+                   user=repr(creds.username))
+    return say("Login rejected: the server refused the user name or password. Check both.")
 
 
 def method_not_offered(detail: str) -> str:
-    return (f"Login method not offered here: {detail} If the server only allows login over TLS, "
-            f"set SSL to SSL/TLS or STARTTLS.")
+    """`detail`: a say() sentence of what the server offers (our words around its names)."""
+    return say("Login method not offered here: {why} If the server only allows login over TLS, set SSL to "
+               "SSL/TLS or STARTTLS.", why=detail)
 
 
 def no_starttls(ep: Endpoint) -> str:
-    return (f"STARTTLS is not offered on {ep.address}. Use the server's SSL/TLS port with SSL/TLS, "
-            f"or check the port.")
+    return say("STARTTLS is not offered on {where}. Use the server's SSL/TLS port with SSL/TLS, or check the "
+               "port.", where=ep.address)

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from ...domain.exchange import graph_scope
 from ...domain.outside_text import visible
+from ...i18n import N_, say
 from ..limits import READ_LIMIT, ProbeLimit
 from .attempt import Attempt
 from .explain import Stopped, short_answer
@@ -33,9 +34,9 @@ TEST_BODY = ("This message was sent by mailbox-tui's Test & Enable, from this ma
              "that the app may send as it through Microsoft Graph. You can delete it.")
 # What each ACT read is, and the application permissions that allow it (the first named in a fix).
 ACT_READS = (
-    ("calendar", "the calendar", ("Calendars.ReadWrite", "Calendars.Read")),
-    ("contacts?$top=1&$select=id", "the contacts", ("Contacts.ReadWrite", "Contacts.Read")),
-    ("todo/lists", "the To Do task lists", ("Tasks.ReadWrite.All", "Tasks.Read.All")),
+    ("calendar", N_("the calendar"), ("Calendars.ReadWrite", "Calendars.Read")),
+    ("contacts?$top=1&$select=id", N_("the contacts"), ("Contacts.ReadWrite", "Contacts.Read")),
+    ("todo/lists", N_("the To Do task lists"), ("Tasks.ReadWrite.All", "Tasks.Read.All")),
 )
 
 
@@ -93,46 +94,50 @@ class _Graph:
         said = f"{status} {self._quote(code)}" + (f": {self._quote(message)}" if message else "")
         if 300 <= status < 400:
             target = urlsplit(answer.headers.get("location", "")).netloc or "nowhere"
-            return (f"{where} redirected the request for {what} to {self._quote(target)} (HTTP {status}); it was not "
-                    "followed, so the token went nowhere else. Set the profile's location to the Graph base URL "
-                    "(https://graph.microsoft.com).")
+            return say("{where} redirected the request for {what} to {target} (HTTP {code}); it was not followed, so "
+                       "the token went nowhere else. Set the profile's location to the Graph base URL "
+                       "(https://graph.microsoft.com).", where=where, what=what, target=self._quote(target), code=status)
         if not code:
-            kind = "not a Graph JSON answer" if 200 <= status < 300 else "no Graph error"
-            return (f"{where} did not answer as Microsoft Graph (HTTP {status}, {kind}) while reading {what}: "
-                    "check that the profile's location is the Graph base URL (https://graph.microsoft.com).")
+            kind = N_("not a Graph JSON answer") if 200 <= status < 300 else N_("no Graph error")
+            return say("{where} did not answer as Microsoft Graph (HTTP {code}, {kind}) while reading {what}: check "
+                       "that the profile's location is the Graph base URL (https://graph.microsoft.com).",
+                       where=where, code=status, kind=kind, what=what)
         if status == 401:
             request = self.a.token_request
             scope = request.scope if request is not None else "?"
-            return (f"Microsoft Graph refused the access token ({said}): it has expired or was issued for another "
-                    f"resource. The profile's Scope must be {graph_scope(f'https://{self.a.ep.host}')} (it is {scope!r}) "
-                    "and "
-                    "this machine's clock must be right.")
+            return say("Microsoft Graph refused the access token ({answer}): it has expired or was issued for another "
+                       "resource. The profile's Scope must be {scope} (it is {value}) and this machine's clock must be "
+                       "right.", answer=said, scope=graph_scope(f"https://{self.a.ep.host}"), value=repr(scope))
         if status == 403 and "odata is disabled" in message.lower():
-            return (f"The app may not open {address}: an Application Access Policy leaves it out ({said}). Add the "
-                    f"mailbox to the policy's group, and check with Test-ApplicationAccessPolicy -Identity {address} "
-                    f"-AppId {self._client_id()} (changes take up to an hour), or with "
-                    "Test-ServicePrincipalAuthorization when the app is scoped by RBAC for Applications.")
+            return say("The app may not open {email}: an Application Access Policy leaves it out ({answer}). Add the "
+                       "mailbox to the policy's group, and check with Test-ApplicationAccessPolicy -Identity {email} "
+                       "-AppId {client} (changes take up to an hour), or with Test-ServicePrincipalAuthorization when "
+                       "the app is scoped by RBAC for Applications.", email=address, answer=said,
+                       client=self._client_id())
         if status == 403:
             granted = set(self.a.token_scopes)
             if not granted & set(needs):
-                return (f"The app lacks the Microsoft Graph application permission {needs[0]} to read {what} of "
-                        f"{address} ({said}). In Entra ID add it (App registrations → API permissions → Microsoft "
-                        "Graph → Application permissions), then Grant admin consent.")
-            return (f"The app holds {' / '.join(sorted(granted & set(needs)))} but was refused {what} of {address} "
-                    f"({said}): an RBAC for Applications scope or an Application Access Policy leaves this mailbox "
-                    f"out. Check with Test-ServicePrincipalAuthorization -Identity {self._client_id()} -Resource "
-                    f"{address}, or Test-ApplicationAccessPolicy.")
+                return say("The app lacks the Microsoft Graph application permission {permission} to read {what} of "
+                           "{email} ({answer}). In Entra ID add it (App registrations → API permissions → Microsoft "
+                           "Graph → Application permissions), then Grant admin consent.", permission=needs[0],
+                           what=what, email=address, answer=said)
+            return say("The app holds {permission} but was refused {what} of {email} ({answer}): an RBAC for "
+                       "Applications scope or an Application Access Policy leaves this mailbox out. Check with "
+                       "Test-ServicePrincipalAuthorization -Identity {client} -Resource {email}, or "
+                       "Test-ApplicationAccessPolicy.", permission=" / ".join(sorted(granted & set(needs))), what=what,
+                       email=address, answer=said, client=self._client_id())
         if status == 404 and code == "ErrorInvalidUser":
-            return (f"{address} is not a user of the app's tenant ({said}): check the mailbox's address (or its user "
-                    "name) and the profile's Tenant ID.")
+            return say("{email} is not a user of the app's tenant ({answer}): check the mailbox's address (or its "
+                       "user name) and the profile's Tenant ID.", email=address, answer=said)
         if code == "MailboxNotEnabledForRESTAPI":
-            return (f"The mailbox {address} is inactive, soft-deleted or hosted on premises ({said}): Graph cannot "
-                    "reach it. Restore or license it in Exchange Online, or test an on-premises mailbox with an "
-                    "Exchange Server (Hybrid) profile.")
+            return say("The mailbox {email} is inactive, soft-deleted or hosted on premises ({answer}): Graph cannot "
+                       "reach it. Restore or license it in Exchange Online, or test an on-premises mailbox with an "
+                       "Exchange Server (Hybrid) profile.", email=address, answer=said)
         if status >= 500:
-            return (f"Microsoft Graph failed while reading {what} of {address} ({said}): a fault on Microsoft's side, "
-                    "not in the profile; test again later.")
-        return f"Microsoft Graph refused reading {what} of {address} ({said})."
+            return say("Microsoft Graph failed while reading {what} of {email} ({answer}): a fault on Microsoft's "
+                       "side, not in the profile; test again later.", what=what, email=address, answer=said)
+        return say("Microsoft Graph refused reading {what} of {email} ({answer}).", what=what, email=address,
+                   answer=said)
 
     def _client_id(self) -> str:
         request = self.a.token_request
@@ -141,20 +146,24 @@ class _Graph:
     def _transport(self, exc: BaseException, what: str) -> str:
         a, where = self.a, self.a.ep.address
         if a.budget.overflowed:
-            return (f"{where} sent more than {READ_LIMIT // 1024} KiB while answering for {what} (a Graph answer "
-                    "here is a few KB), so the test stopped reading. Check that the profile's location is the Graph "
-                    "base URL (https://graph.microsoft.com).")
+            return say("{where} sent more than {size} KiB while answering for {what} (a Graph answer here is a few "
+                       "KB), so the test stopped reading. Check that the profile's location is the Graph base URL "
+                       "(https://graph.microsoft.com).", where=where, size=READ_LIMIT // 1024, what=what)
         trickle = a.budget.bytes_read - a.step_started_at
         if a.budget.expired or isinstance(exc, (TimeoutError, socket.timeout)):
-            how = (f"sent {trickle} byte(s) without finishing its answer" if trickle else "did not answer")
-            return (f"Timed out after {a.ep.timeout:g} s: {where} {how} for {what}. Check the profile's location, "
-                    "or raise its timeout.")
+            seconds = f"{a.ep.timeout:g}"
+            if trickle:
+                return say("Timed out after {seconds} s: {where} sent {size} byte(s) without finishing its answer for "
+                           "{what}. Check the profile's location, or raise its timeout.", seconds=seconds,
+                           where=where, size=trickle, what=what)
+            return say("Timed out after {seconds} s: {where} did not answer for {what}. Check the profile's location, "
+                       "or raise its timeout.", seconds=seconds, where=where, what=what)
         if isinstance(exc, ProbeLimit):
-            return f"The test of {what} at {where} was stopped."
+            return say("The test of {what} at {where} was stopped.", what=what, where=where)
         if isinstance(exc, (http.client.HTTPException, ConnectionError, EOFError)):
-            return (f"{where} closed the connection or broke HTTP while answering for {what} "
-                    f"({type(exc).__name__}): check that the profile's location is Microsoft Graph.")
-        return f"Reading {what} at {where} failed ({type(exc).__name__})."
+            return say("{where} closed the connection or broke HTTP while answering for {what} ({error}): check that "
+                       "the profile's location is Microsoft Graph.", where=where, what=what, error=type(exc).__name__)
+        return say("Reading {what} at {where} failed ({error}).", what=what, where=where, error=type(exc).__name__)
 
 
 def _error(answer: Answer) -> tuple[str, str] | None:
@@ -174,43 +183,46 @@ def _value_count(answer: Answer) -> int:
 
 
 def _incoming(g: _Graph) -> str:
-    folder = g.call("GET", "mailFolders/inbox?$select=id,totalItemCount", "the Inbox", MAIL_READ).json()
+    folder = g.call("GET", "mailFolders/inbox?$select=id,totalItemCount", N_("the Inbox"), MAIL_READ).json()
     total = folder.get("totalItemCount") if isinstance(folder, dict) else None
-    g.call("GET", "mailFolders/inbox/messages?$top=1&$select=id", "the Inbox's messages", MAIL_READ)
-    count = f"{total} message(s)" if isinstance(total, int) and not isinstance(total, bool) else "its messages listed"
-    return f"Read the Inbox of {g.address} through Microsoft Graph ({count}): the app may read this mailbox."
+    g.call("GET", "mailFolders/inbox/messages?$top=1&$select=id", N_("the Inbox's messages"), MAIL_READ)
+    if isinstance(total, int) and not isinstance(total, bool):
+        return say("Read the Inbox of {email} through Microsoft Graph ({count} message(s)): the app may read this "
+                   "mailbox.", email=g.address, count=total)
+    return say("Read the Inbox of {email} through Microsoft Graph (its messages listed): the app may read this "
+               "mailbox.", email=g.address)
 
 
 def _outgoing(g: _Graph) -> str:
     if "Mail.Send" not in g.a.token_scopes:
         g.a.step = AUTHENTICATION
-        raise Stopped(f"The app's token lacks the Microsoft Graph application permission Mail.Send, so it cannot send "
-                      f"as {g.address}. In Entra ID add Mail.Send (API permissions → Microsoft Graph → Application "
-                      "permissions), then Grant admin consent.")
+        raise Stopped(say("The app's token lacks the Microsoft Graph application permission Mail.Send, so it cannot "
+                          "send as {email}. In Entra ID add Mail.Send (API permissions → Microsoft Graph → Application "
+                          "permissions), then Grant admin consent.", email=g.address))
     if not set(MAIL_READ) & set(g.a.token_scopes):
         g.a.step = AUTHENTICATION
-        raise Stopped(f"The app holds Mail.Send, but without Mail.Read or Mail.ReadWrite nothing shows whether "
-                      f"{g.address} is in its scope short of sending: add Mail.ReadWrite, or send a test message "
-                      "(--send-test-message, or F6 in the app).")
-    g.call("GET", "mailFolders/sentitems?$select=id", "Sent Items", MAIL_READ)
-    return (f"The app holds Mail.Send and may open {g.address} (Sent Items read) through Microsoft Graph. No mail "
-            "was sent (a test message is sent only when asked: --send-test-message, or F6 in the app).")
+        raise Stopped(say("The app holds Mail.Send, but without Mail.Read or Mail.ReadWrite nothing shows whether "
+                          "{email} is in its scope short of sending: add Mail.ReadWrite, or send a test message "
+                          "(--send-test-message, or F6 in the app).", email=g.address))
+    g.call("GET", "mailFolders/sentitems?$select=id", N_("Sent Items"), MAIL_READ)
+    return say("The app holds Mail.Send and may open {email} (Sent Items read) through Microsoft Graph. No mail was "
+               "sent (a test message is sent only when asked: --send-test-message, or F6 in the app).", email=g.address)
 
 
 def _send(g: _Graph) -> str:
     message = {"message": {"subject": TEST_SUBJECT, "body": {"contentType": "Text", "content": TEST_BODY},
                            "toRecipients": [{"emailAddress": {"address": g.address}}]},
                "saveToSentItems": True}
-    g.call("POST", "sendMail", "sending (sendMail)", ("Mail.Send",), message)
-    return (f"Sent a test message from {g.address} to itself through Microsoft Graph (202 Accepted): it arrives "
-            f"in its Inbox, with a copy in Sent Items (subject {TEST_SUBJECT!r}).")
+    g.call("POST", "sendMail", N_("sending (sendMail)"), ("Mail.Send",), message)
+    return say("Sent a test message from {email} to itself through Microsoft Graph (202 Accepted): it arrives in its "
+               "Inbox, with a copy in Sent Items (subject {subject}).", email=g.address, subject=repr(TEST_SUBJECT))
 
 
 def _act(g: _Graph) -> str:
     for resource, what, needs in ACT_READS:
         g.call("GET", resource, what, needs)
-    return (f"Read the calendar, the contacts and the To Do task lists of {g.address} through Microsoft Graph: "
-            "appointments, contacts and tasks can be synchronised.")
+    return say("Read the calendar, the contacts and the To Do task lists of {email} through Microsoft Graph: "
+               "appointments, contacts and tasks can be synchronised.", email=g.address)
 
 
 OPERATIONS = {INCOMING: _incoming, OUTGOING: _outgoing, SEND: _send, ACT: _act}
@@ -220,11 +232,11 @@ def graph_steps(a: Attempt) -> str:
     """The Graph probe: after the token step, the direction's reads (or the test message)."""
     if a.fetch_only:  # F8's `p`: the certificate, to compare and pin (P13)
         a.wrap(a.connect()).close()
-        return "Certificate fetched."
+        return say("Certificate fetched.")
     operation = OPERATIONS.get(a.ep.operation)
     if operation is None:
-        raise Stopped(f"Unknown Microsoft Graph operation {a.ep.operation!r}.")
+        raise Stopped(say("Unknown Microsoft Graph operation {name}.", name=repr(a.ep.operation)))
     if a.creds is None or not a.creds.bearer:
-        raise Stopped("Exchange Online through Microsoft Graph needs an app-only OAuth token (Authenticate Using "
-                      "OAuth, rule P14): nothing was sent.")
+        raise Stopped(say("Exchange Online through Microsoft Graph needs an app-only OAuth token (Authenticate Using "
+                          "OAuth, rule P14): nothing was sent."))
     return operation(_Graph(a))

@@ -6,6 +6,7 @@ import imaplib
 import socket
 
 from ...domain.options import TlsMode
+from ...i18n import say
 from ..limits import BoundedFile, Budget
 from .attempt import Attempt, before_login, greet
 from .explain import Stopped, exc_answer, login_rejected, method_not_offered, no_starttls, raw_answer
@@ -36,7 +37,7 @@ def imap_steps(a: Attempt) -> str:
             raise Stopped(no_starttls(ep), " ".join(conn.capabilities))
         conn.starttls(ssl_context=a.context())
         a.handshake_done(conn.sock)
-    if stop := before_login(a, " and got its greeting"):
+    if stop := before_login(a):
         return stop
     a.step = AUTHENTICATION
     caps = set(conn.capabilities)
@@ -53,17 +54,17 @@ def imap_steps(a: Attempt) -> str:
                 blob = f"\0{user}\0{password}".encode()
                 typ, data = conn.authenticate("PLAIN", lambda _challenge: blob)
             elif "LOGINDISABLED" in caps:
-                raise Stopped(method_not_offered("the server disabled LOGIN on this connection (LOGINDISABLED)."),
+                raise Stopped(method_not_offered(say("the server disabled LOGIN on this connection (LOGINDISABLED).")),
                                " ".join(sorted(caps)))
             else:
-                raise Stopped(method_not_offered("the server offers only LOGIN, which cannot carry a "
-                                                   "non-ASCII user name or password."), " ".join(sorted(caps)))
+                raise Stopped(method_not_offered(say("the server offers only LOGIN, which cannot carry a non-ASCII "
+                                                     "user name or password.")), " ".join(sorted(caps)))
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error as exc:
             answer = exc_answer(exc)
             if "PRIVACYREQUIRED" in answer.upper() or "plaintext" in answer.lower():
-                raise Stopped(method_not_offered("the server refuses a password on an unencrypted connection."),
+                raise Stopped(method_not_offered(say("the server refuses a password on an unencrypted connection.")),
                                answer) from None
             raise Stopped(login_rejected(a.creds), answer) from None
     a.heard(data)
@@ -75,19 +76,19 @@ def imap_steps(a: Attempt) -> str:
     except imaplib.IMAP4.error as exc:
         typ, data = "NO", [exc_answer(exc)]
     if typ != "OK":
-        raise Stopped(f"Signed in, but INBOX could not be opened read-only on {ep.address}. "
-                       f"Check the mailbox on the server.", raw_answer(data))
+        raise Stopped(say("Signed in, but INBOX could not be opened read-only on {where}. Check the mailbox on the "
+                          "server.", where=ep.address), raw_answer(data))
     count = a.shown(data)
     a.heard(f"INBOX opened read-only: {count} message(s)")
-    return f"Signed in to {ep.label} and opened INBOX read-only ({count} message(s))."
+    return say("Signed in to {where} and opened INBOX read-only ({count} message(s)).", where=ep.label, count=count)
 
 
 def _bearer_login(a: Attempt, conn, caps: set[str]):
     """AUTHENTICATE XOAUTH2 (or OAUTHBEARER): the token, and on refusal the server's decoded reason."""
     name = sasl.mechanism(c[5:] for c in caps if c.startswith("AUTH="))
     if name is None:
-        raise Stopped(method_not_offered("the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER, which "
-                                         "OAuth needs."), " ".join(sorted(caps)))
+        raise Stopped(method_not_offered(say("the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER, which "
+                                             "OAuth needs.")), " ".join(sorted(caps)))
     challenges: list[bytes] = []
 
     def answer(challenge: bytes) -> bytes:

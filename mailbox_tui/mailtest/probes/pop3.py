@@ -7,6 +7,7 @@ import poplib
 import socket
 
 from ...domain.options import TlsMode
+from ...i18n import say
 from ..limits import BoundedFile, Budget
 from .attempt import Attempt, before_login, greet
 from .explain import Stopped, exc_answer, login_rejected, method_not_offered, no_starttls
@@ -38,7 +39,7 @@ def pop3_steps(a: Attempt) -> str:
             raise Stopped(no_starttls(ep), " ".join(caps))
         conn.stls(context=a.context())
         a.handshake_done(conn.sock)
-    if stop := before_login(a, " and got its greeting"):
+    if stop := before_login(a):
         return stop
     a.step = AUTHENTICATION
     if a.creds.bearer:
@@ -50,10 +51,10 @@ def pop3_steps(a: Attempt) -> str:
     try:
         count, size = conn.stat()
     except poplib.error_proto as exc:
-        raise Stopped(f"Signed in, but the mailbox could not be opened on {ep.address}.",
+        raise Stopped(say("Signed in, but the mailbox could not be opened on {where}.", where=ep.address),
                        exc_answer(exc)) from None
     a.heard(f"+OK {count} {size}")
-    return f"Signed in to {ep.label}; the mailbox holds {count} message(s)."
+    return say("Signed in to {where}; the mailbox holds {count} message(s).", where=ep.label, count=count)
 
 
 def _password_login(a: Attempt, conn) -> bytes:
@@ -65,7 +66,7 @@ def _password_login(a: Attempt, conn) -> bytes:
         if "EOF" in answer:
             raise
         if "plaintext" in answer.lower():
-            raise Stopped(method_not_offered("the server refuses a password on an unencrypted connection."),
+            raise Stopped(method_not_offered(say("the server refuses a password on an unencrypted connection.")),
                            answer) from None
         raise Stopped(login_rejected(a.creds), answer) from None
     return answer
@@ -80,8 +81,8 @@ def _bearer_login(a: Attempt, conn) -> bytes:
     offered = caps.get("SASL", [])
     name = sasl.mechanism(offered) if offered else sasl.XOAUTH2  # no CAPA: try XOAUTH2
     if name is None:
-        raise Stopped(method_not_offered(f"the server offers SASL {' '.join(offered)}, neither XOAUTH2 nor "
-                                         "OAUTHBEARER, which OAuth needs."), " ".join(offered))
+        raise Stopped(method_not_offered(say("the server offers SASL {names}, neither XOAUTH2 nor OAUTHBEARER, "
+                                             "which OAuth needs.", names=" ".join(offered))), " ".join(offered))
     blob = sasl.initial_response(name, a.creds.username, a.creds.password, a.ep.host, a.ep.port)
     conn._putcmd(f"AUTH {name} {base64.b64encode(blob).decode('ascii')}")
     line, _ = conn._getline()
@@ -94,6 +95,6 @@ def _bearer_login(a: Attempt, conn) -> bytes:
         return line
     final = line.decode("utf-8", "replace")
     if "plaintext" in final.lower():
-        raise Stopped(method_not_offered("the server refuses a token on an unencrypted connection."), final)
+        raise Stopped(method_not_offered(say("the server refuses a token on an unencrypted connection.")), final)
     raise Stopped(sasl.token_rejected(POP3, a.creds.username, a.oauth_method, reason),
                   " ".join(t for t in (reason, final) if t))

@@ -6,17 +6,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from ...domain.options import TlsMode
+from ...i18n import N_
 
+# Stored in English (a result's and an alert's step); shown with i18n.said() or shown().
 DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS = (
-    "DNS", "connect", "TLS", "greeting", "authentication", "mailbox access")
-TOKEN = "token"  # OAuth (P14): getting the access token, before anything connects to the mail server
+    N_("DNS"), N_("connect"), N_("TLS"), N_("greeting"), N_("authentication"), N_("mailbox access"))
+TOKEN = N_("token")  # OAuth (P14): getting the access token, before anything connects to the mail server
 STEPS = (TOKEN, DNS, CONNECT, TLS, GREETING, AUTHENTICATION, MAILBOX_ACCESS)
 
 IMAP, POP3, SMTP = "imap", "pop3", "smtp"
 GRAPH = "graph"  # Exchange Online through Microsoft Graph (HTTPS); `Endpoint.operation` says what it does
 EWS = "ews"  # Exchange Server through Exchange Web Services (SOAP over HTTPS); an empty host: Autodiscover
 PROTOCOL_LABELS = {IMAP: "IMAP", POP3: "POP3", SMTP: "SMTP", GRAPH: "Microsoft Graph", EWS: "EWS"}
-SECURITY_LABELS = {TlsMode.NONE: "no TLS", TlsMode.IMPLICIT: "SSL/TLS", TlsMode.STARTTLS: "STARTTLS"}
+SECURITY_LABELS = {TlsMode.NONE: N_("no TLS"), TlsMode.IMPLICIT: "SSL/TLS", TlsMode.STARTTLS: "STARTTLS"}
 ANSWER_MAX = 500  # characters of a server's answer kept in a result
 
 

@@ -7,6 +7,7 @@ import socket
 from functools import lru_cache
 
 from ...domain.options import TlsMode
+from ...i18n import say
 from ..limits import BoundedFile, Budget
 from .attempt import Attempt, before_login, greet
 from .explain import Stopped, exc_answer, login_rejected, method_not_offered, no_starttls, raw_answer
@@ -38,14 +39,16 @@ def smtp_steps(a: Attempt) -> str:
     code, msg = conn.connect(ep.host, ep.port)
     a.heard(f"{code} {raw_answer(msg)}")
     if code == -1:  # smtplib's code for a first line that does not start with a reply code
-        raise Stopped(f"The server at {ep.address} does not speak SMTP: its greeting has no reply code. "
-                       f"Check the port and the server type of the profile.", raw_answer(msg))
+        raise Stopped(say("The server at {where} does not speak SMTP: its greeting has no reply code. Check the "
+                          "port and the server type of the profile.", where=ep.address), raw_answer(msg))
     if code != 220:
-        raise Stopped(f"The server at {ep.address} refused the session: it answered {code}.", f"{code} {raw_answer(msg)}")
+        raise Stopped(say("The server at {where} refused the session: it answered {code}.", where=ep.address,
+                          code=code), f"{code} {raw_answer(msg)}")
     code, msg = conn.ehlo()
     a.heard(f"{code} {raw_answer(msg)}")
     if code != 250:
-        raise Stopped(f"The server at {ep.address} refused EHLO (answered {code}).", f"{code} {raw_answer(msg)}")
+        raise Stopped(say("The server at {where} refused EHLO (answered {code}).", where=ep.address, code=code),
+                      f"{code} {raw_answer(msg)}")
     if ep.tls == TlsMode.STARTTLS:
         a.step = TLS
         if not conn.has_extn("starttls"):
@@ -54,16 +57,15 @@ def smtp_steps(a: Attempt) -> str:
         a.handshake_done(conn.sock)
         code, msg = conn.ehlo()
         a.heard(f"{code} {raw_answer(msg)}")
-    if stop := before_login(a, ": greeting and EHLO answered"):
+    if stop := before_login(a, ehlo=True):
         return stop
     a.step = AUTHENTICATION
     if not conn.has_extn("auth"):
-        raise Stopped(method_not_offered(f"{ep.address} does not offer AUTH on this connection."),
-                       f"{code} {raw_answer(msg)}")
+        raise Stopped(method_not_offered(_no_auth(ep)), f"{code} {raw_answer(msg)}")
     if a.creds.bearer:
         code, msg = _bearer_login(a, conn)
         a.heard(f"{code} {raw_answer(msg)}")
-        return f"Signed in to {ep.label} (EHLO and AUTH accepted; no mail sent)."
+        return _signed_in(ep)
     try:
         if (a.creds.username + a.creds.password).isascii():
             code, msg = conn.login(a.creds.username, a.creds.password)
@@ -72,8 +74,7 @@ def smtp_steps(a: Attempt) -> str:
     except smtplib.SMTPAuthenticationError as exc:
         raise Stopped(login_rejected(a.creds), exc_answer(exc)) from None
     except smtplib.SMTPNotSupportedError as exc:
-        raise Stopped(method_not_offered(f"{ep.address} does not offer AUTH on this connection."),
-                       exc_answer(exc)) from None
+        raise Stopped(method_not_offered(_no_auth(ep)), exc_answer(exc)) from None
     except smtplib.SMTPServerDisconnected:
         raise
     except smtplib.SMTPException as exc:
@@ -82,10 +83,18 @@ def smtp_steps(a: Attempt) -> str:
         if isinstance(exc, smtplib.SMTPResponseException):
             raise Stopped(login_rejected(a.creds), exc_answer(exc)) from None
         mechanisms = conn.esmtp_features.get("auth", "").strip()
-        raise Stopped(method_not_offered(f"the server offers AUTH {mechanisms or '(nothing)'}, "
-                                           f"none of which this tool speaks."), exc_answer(exc)) from None
+        raise Stopped(method_not_offered(say("the server offers AUTH {names}, none of which this tool speaks.",
+                                             names=mechanisms or "(nothing)")), exc_answer(exc)) from None
     a.heard(f"{code} {raw_answer(msg)}")
-    return f"Signed in to {ep.label} (EHLO and AUTH accepted; no mail sent)."
+    return _signed_in(ep)
+
+
+def _signed_in(ep) -> str:
+    return say("Signed in to {where} (EHLO and AUTH accepted; no mail sent).", where=ep.label)
+
+
+def _no_auth(ep) -> str:
+    return say("{where} does not offer AUTH on this connection.", where=ep.address)
 
 
 def _smtp_line_too_long(exc: BaseException) -> bool:
@@ -100,8 +109,8 @@ def _smtp_auth_plain_utf8(conn: smtplib.SMTP, creds: Credentials) -> tuple[int, 
 
     mechanisms = conn.esmtp_features.get("auth", "").upper().split()
     if "PLAIN" not in mechanisms:
-        raise Stopped(method_not_offered("the user name or password is not ASCII, which needs AUTH PLAIN, "
-                                           "and the server does not offer it."), " ".join(mechanisms))
+        raise Stopped(method_not_offered(say("the user name or password is not ASCII, which needs AUTH PLAIN, "
+                                             "and the server does not offer it.")), " ".join(mechanisms))
     blob = base64.b64encode(f"\0{creds.username}\0{creds.password}".encode()).decode("ascii")
     code, msg = conn.docmd("AUTH", f"PLAIN {blob}")
     if code != 235:
@@ -115,8 +124,9 @@ def _bearer_login(a: Attempt, conn: smtplib.SMTP) -> tuple[int, bytes]:
     offered = conn.esmtp_features.get("auth", "").split()
     name = sasl.mechanism(offered)
     if name is None:
-        raise Stopped(method_not_offered(f"the server offers AUTH {' '.join(offered) or '(nothing)'}, neither "
-                                         "XOAUTH2 nor OAUTHBEARER, which OAuth needs."), " ".join(offered))
+        raise Stopped(method_not_offered(say("the server offers AUTH {names}, neither XOAUTH2 nor OAUTHBEARER, "
+                                             "which OAuth needs.", names=" ".join(offered) or "(nothing)")),
+                      " ".join(offered))
     blob = sasl.initial_response(name, a.creds.username, a.creds.password, a.ep.host, a.ep.port)
     reasons: list[str] = []
 

@@ -7,13 +7,14 @@ import os
 import ssl
 from functools import lru_cache
 
+from ...i18n import say
 from .results import Endpoint
 
 
 def bad_pin_message(ep: Endpoint) -> str:
-    return (f"The certificate pin for {ep.address} in the profile is not a SHA-256 fingerprint: a pin is "
-            f"exactly 64 hex digits (colons and spaces allowed). Nothing was sent. Fetch the server's "
-            f"certificate and pin it again, or clear the pin (rule P13).")
+    return say("The certificate pin for {where} in the profile is not a SHA-256 fingerprint: a pin is exactly 64 "
+               "hex digits (colons and spaces allowed). Nothing was sent. Fetch the server's certificate and pin it "
+               "again, or clear the pin (rule P13).", where=ep.address)
 
 
 @lru_cache(maxsize=8)

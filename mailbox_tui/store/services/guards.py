@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ...i18n import N_, say
 from ...domain.findings import Finding, RuleViolation, errors
 from ..database import ConflictError, StoreError
 from ..models import utcnow
@@ -20,8 +21,15 @@ def stored_row(model, record_id: int, what: str, gone: str = ""):
     service's get_…() reads before it makes the draft."""
     row = model.get_or_none(model.id == record_id)
     if row is None:
-        raise NotFound(f"{what} {record_id} does not exist{gone}.")
+        template = _MISSING.get((what, bool(gone)))
+        raise NotFound(say(template, id=record_id) if template else f"{what} {record_id} does not exist{gone}.")
     return row
+
+
+# Each sentence whole, for each kind (English, say(): said() shows it, also read back from its text).
+_MISSING = {("Mailbox", True): N_("Mailbox {id} does not exist (it may have been deleted)."),
+            ("User", False): N_("User {id} does not exist."), ("Queue", False): N_("Queue {id} does not exist."),
+            ("Server profile", False): N_("Server profile {id} does not exist.")}
 
 
 def refuse_on_errors(findings: list[Finding]) -> list[Finding]:

@@ -30,6 +30,7 @@ from ..convert import mailbox_columns, mailbox_draft, password_column, user_draf
 from ..database import ConflictError, Store, StoreError
 from ..locks import lock_rows
 from ..models import AppUser, Mailbox, Queue, utcnow
+from ...i18n import N_, say
 from .guards import NotFound, guarded_update, refuse_on_errors
 from .organisation import org_settings
 from .records import RecordService, parent_of, recorded_create
@@ -62,7 +63,8 @@ def validate_mailbox(store: Store, d: MailboxDraft, stage: Stage = Stage.EDIT, o
 
 def create_forward_mailbox(store: Store, d: MailboxDraft) -> MailboxDraft:
     if d.kind != MailboxKind.FORWARD or d.id is not None:
-        raise StoreError("Only forward mailboxes are created directly; user and queue mailboxes come with their record.")
+        raise StoreError(say("Only forward mailboxes are created directly; user and queue mailboxes come with their "
+                             "record."))
     with store.transaction():
         MAILBOXES.refuse(store, d)
         row = Mailbox.create(**mailbox_columns(d), password_enc=password_column(store.keyring, d.password, None))
@@ -122,11 +124,17 @@ def delete_mailbox(store: Store, mailbox_id: int) -> None:
     with store.transaction():
         d = get_mailbox(store, mailbox_id)
         if d.kind != MailboxKind.FORWARD:
-            raise StoreError(f"{d.name!r} is a {d.kind.label.lower()} mailbox: it goes when its "
-                             f"{d.kind.label.lower()} is deleted.")
+            raise StoreError(_goes_with(d.kind, d.name))
         with history.tracked(store, "mailbox", [mailbox_id], history.DELETE):
             Mailbox.delete().where(Mailbox.id == mailbox_id).execute()
         log.info("forward mailbox %s deleted", mailbox_id)
+
+
+def _goes_with(kind: int, name: str):
+    """Why a user's or a queue's mailbox is not deleted on its own."""
+    if kind == MailboxKind.USER:
+        return say("{name} is a user mailbox: it goes when its user is deleted.", name=repr(name))
+    return say("{name} is a queue mailbox: it goes when its queue is deleted.", name=repr(name))
 
 
 def delete_forward_mailboxes(store: Store, mailbox_ids: list[int]) -> int:
@@ -137,11 +145,10 @@ def delete_forward_mailboxes(store: Store, mailbox_ids: list[int]) -> int:
             boxes = history.capture("mailbox", chunk)
             missing = [i for i in chunk if i not in boxes]
             if missing:
-                raise NotFound(f"Mailbox {missing[0]} does not exist (it may have been deleted).")
+                raise NotFound(say("Mailbox {id} does not exist (it may have been deleted).", id=missing[0]))
             other = next((b for b in boxes.values() if b["kind"] != MailboxKind.FORWARD), None)
             if other is not None:
-                kind = MailboxKind(other["kind"]).label.lower()
-                raise StoreError(f"{other['name']!r} is a {kind} mailbox: it goes when its {kind} is deleted.")
+                raise StoreError(_goes_with(other["kind"], other["name"]))
             Mailbox.delete().where(Mailbox.id.in_(chunk)).execute()
             history.record(store, "mailbox", history.DELETE, boxes, {})
         log.info("%s forward mailboxes deleted", len(mailbox_ids))
@@ -179,9 +186,12 @@ def _refuse_if_address_changed(seen: dict[int, str], done: str) -> None:
     rows = {m.id: m for m in Mailbox.select(Mailbox.id, Mailbox.name, Mailbox.email).where(Mailbox.id.in_(list(seen)))}
     for mailbox_id in sorted(seen):
         row = rows.get(mailbox_id)
-        then = f"nothing was {done}; look at its new address first."
+        then = (say("nothing was approved; look at its new address first.") if done == "approved" else
+                say("nothing was rejected; look at its new address first."))
         if row is None:
-            raise NotFound(f"Mailbox {mailbox_id} was deleted since you chose it: nothing was {done}.")
+            raise NotFound(say("Mailbox {id} was deleted since you chose it: nothing was approved.", id=mailbox_id)
+                           if done == "approved" else
+                           say("Mailbox {id} was deleted since you chose it: nothing was rejected.", id=mailbox_id))
         if (row.email or "") != (seen[mailbox_id] or ""):
             raise ConflictError(f"Mailbox {row.name!r}", [f"{history.label('mailbox', 'email')}: {seen[mailbox_id] or '(none)'} → "
                                                           f"{row.email or '(none)'}"], since="you chose it", then=then)
@@ -210,7 +220,7 @@ def preview_default_settings(store: Store, mailbox_ids: list[int]) -> list[Defau
     return out
 
 
-AGAIN = "nothing was applied; Apply Default Email Settings again shows what it would do now."
+AGAIN = N_("nothing was applied; Apply Default Email Settings again shows what it would do now.")
 
 
 def apply_default_settings(store: Store, mailbox_ids: list[int], shown: list[DefaultsPreview] | None = None) -> int:
@@ -245,11 +255,12 @@ def _refuse_if_changed_since(shown: list[DefaultsPreview], now: list[DefaultsPre
     for seen in sorted(shown, key=lambda p: p.mailbox_id):
         p = current.get(seen.mailbox_id)
         if p is None:
-            raise NotFound(f"Mailbox {seen.name!r} was deleted since the preview: {AGAIN}")
+            raise NotFound(say("Mailbox {name} was deleted since the preview: {then}", name=repr(seen.name),
+                               then=say(AGAIN)))
         if p.version != seen.version:
             changed = changed_fields(seen.mailbox, p.mailbox) if seen.mailbox is not None else []
             raise ConflictError(f"Mailbox {seen.name!r}", [history.label("mailbox", f) for f in changed],
-                                since="the preview", then=AGAIN)
+                                since="the preview", then=say(AGAIN))
         if p.changes != seen.changes:
-            raise StoreError("The organisation's default email settings were changed by someone else since the "
-                             f"preview ({p.name!r} would now get other ones): {AGAIN}")
+            raise StoreError(say("The organisation's default email settings were changed by someone else since the "
+                                 "preview ({name} would now get other ones): {then}", name=repr(p.name), then=say(AGAIN)))

@@ -8,8 +8,10 @@ from ...domain.failures import Cause
 from ...domain.lifecycle import MANUAL, RetrySettings, Verdict, decide
 from ...domain.options import ProcessingState
 from .. import history
+from ...i18n import N_, say
 from ..database import Store
 from ..models import EmailServerProfile, Mailbox, MailboxAlert, utcnow
+from ...i18n import say
 from .guards import NotFound
 
 
@@ -25,6 +27,9 @@ RELEASED = {"host_id": "", "processing_state": ProcessingState.IDLE, "claimed_on
 
 class ClaimLost(Exception):
     """A watch's result for a mailbox it no longer holds: its claim expired and another watch took it over."""
+
+
+ALERT_LEVELS = (N_("error"), N_("warning"), N_("info"))  # stored in English; shown with i18n.shown()
 
 
 @dataclass
@@ -60,7 +65,7 @@ def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
                                               only_if=TEST_FLAGS):
         current = Mailbox.get_or_none(Mailbox.id == mailbox_id)
         if current is None:
-            raise NotFound(f"Mailbox {mailbox_id} does not exist (it may have been deleted).")
+            raise NotFound(say("Mailbox {id} does not exist (it may have been deleted).", id=mailbox_id))
         profile = None if current.profile_id is None else EmailServerProfile.get_or_none(
             EmailServerProfile.id == current.profile_id)
         if tested_profile is not None and (profile is None or (profile.id, profile.version) != tuple(tested_profile)):
@@ -68,7 +73,7 @@ def record_test_results(store: Store, mailbox_id: int, statuses: dict[str, int],
         if tested_version is not None and current.version != tested_version:
             return False
         if held_by is not None and current.host_id != held_by:
-            raise ClaimLost(f"Mailbox {mailbox_id} is no longer held by {held_by}.")
+            raise ClaimLost(say("Mailbox {id} is no longer held by {host}.", id=mailbox_id, host=held_by))
         decision = decide(current, verdicts, RetrySettings.of(profile), completed_on, trigger)
         held = [] if held_by is None else [Mailbox.host_id == held_by]
         changed = (Mailbox.update(**decision.values, **RELEASED, test_completed_on=completed_on,

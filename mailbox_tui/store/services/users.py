@@ -14,6 +14,7 @@ from .. import contexts, history
 from ..convert import user_columns, user_draft
 from ..database import Store, StoreError
 from ..models import AppUser, Mailbox, Queue
+from ...i18n import say
 from .guards import NotFound, guarded_update
 from .mailboxes import MAILBOXES, get_mailbox
 from .organisation import org_settings
@@ -84,9 +85,14 @@ def _refuse_if_owner(user_ids: list[int]) -> None:
     user_id = owned.owner_id
     queues = Queue.select().where(Queue.owner == user_id).count()
     forwards = Mailbox.select().where(Mailbox.owner == user_id, Mailbox.kind == MailboxKind.FORWARD).count()
-    parts = [f"{queues} queue(s)" if queues else "", f"{forwards} forward mailbox(es)" if forwards else ""]
-    raise StoreError(f"{AppUser.get_by_id(user_id).full_name} owns {' and '.join(p for p in parts if p)}: "
-                     "give them another owner first.")
+    name = AppUser.get_by_id(user_id).full_name
+    if queues and forwards:
+        raise StoreError(say("{name} owns {queues} queue(s) and {forwards} forward mailbox(es): give them another "
+                             "owner first.", name=name, queues=queues, forwards=forwards))
+    if queues:
+        raise StoreError(say("{name} owns {queues} queue(s): give them another owner first.", name=name, queues=queues))
+    raise StoreError(say("{name} owns {forwards} forward mailbox(es): give them another owner first.", name=name,
+                         forwards=forwards))
 
 
 def delete_users(store: Store, user_ids: list[int]) -> int:
@@ -98,7 +104,7 @@ def delete_users(store: Store, user_ids: list[int]) -> int:
             users = history.capture("user", chunk)
             if len(users) != len(set(chunk)):
                 missing = next(i for i in chunk if i not in users)
-                raise NotFound(f"User {missing} does not exist.")
+                raise NotFound(say("User {id} does not exist.", id=missing))
             _refuse_if_owner(chunk)
             owners = {row.id: row.regarding_user_id for row in
                       Mailbox.select(Mailbox.id, Mailbox.regarding_user).where(Mailbox.regarding_user.in_(chunk))}

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from ...i18n import N_
+from ...i18n import N_, _
 from ...store import lookups
 from ..plain import Plain, PlainInput, plain
 from ..widgets.completing import UserEmailSuggester
@@ -30,16 +30,16 @@ class ActingAdminDialog(GuardsDatabase, ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Plain("Who is acting? Your user's email (→ completes). New forward mailboxes are yours "
-                        "by default. Escape: decide later.")
-            yield PlainInput(placeholder="e.g. you@example.com", id="acting-email", suggester=UserEmailSuggester())
+            yield Plain(_("Who is acting? Your user's email (→ completes). New forward mailboxes are yours "
+                          "by default. Escape: decide later."))
+            yield PlainInput(placeholder=_("e.g. you@example.com"), id="acting-email", suggester=UserEmailSuggester())
             yield Plain("", id="acting-message")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         user = lookups.user_by_email(event.value)
         if user is None:
-            self.query_one("#acting-message", Plain).update(plain(f"No user has the email {event.value!r}."))
+            self.query_one("#acting-message", Plain).update(plain(_("No user has the email {email}.").format(email=repr(event.value))))
             return
         self.dismiss(user.id)
 

@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
+from ...i18n import _, said
 from ..terminal.input_queue import GuardsTypeahead
 from ..plain import Plain
 
@@ -57,8 +58,9 @@ class ChoiceDialog(GuardsTypeahead, ModalScreen[str]):
 def ask_keep_secrets(app, moves: list[str], then) -> None:
     """P15 before a save: `then(False)` clears what would go to a new destination, `then(True)` keeps it for
     the new destination, `then(None)` keeps editing (Escape)."""
-    lines = "\n".join(f"• {move}" for move in moves)
+    lines = "\n".join(f"• {said(move)}" for move in moves)
     app.push_screen(ChoiceDialog(
-        f"{lines}\nClear what would go to the new destination (enter it again later), or keep it for the new "
-        "destination?", [("c", "Clear"), ("k", "Keep for the new host"), ("e", "Keep editing")], escape_choice="e"),
+        lines + "\n" + _("Clear what would go to the new destination (enter it again later), or keep it for the "
+                         "new destination?"),
+        [("c", _("Clear")), ("k", _("Keep for the new host")), ("e", _("Keep editing"))], escape_choice="e"),
         lambda choice: then({"c": False, "k": True}.get(choice)))

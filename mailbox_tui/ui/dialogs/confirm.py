@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
-from ...i18n import N_
+from ...i18n import N_, _
 from ..terminal.input_queue import GuardsTypeahead
 from ..plain import Plain, plain
 
@@ -28,9 +28,9 @@ class ConfirmDialog(GuardsTypeahead, ModalScreen[bool]):
         Binding("n,escape", "answer(False)", N_("No"), id="no"),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, question: str, yes: str | None = None, no: str | None = None) -> None:
         super().__init__()
-        self.question, self.yes, self.no = question, yes, no
+        self.question, self.yes, self.no = question, yes or _("Yes"), no or _("No")
 
     def compose(self) -> ComposeResult:
         with Vertical():

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
-from ...i18n import N_
+from ...i18n import N_, _, said, shown
 from ...domain.findings import RuleViolation
 from ...domain.fields import PROFILE_FIELDS, short_labels
 from ...store import services
@@ -64,19 +64,22 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
         self.profile, self.checks = message.profile, message.checks
         lines = []
         for c in self.checks:
-            where = c.endpoint.label if c.endpoint else c.direction.title()
+            # The explanations are English (as --json has them): said() shows them in the admin's language, the
+            # servers' answers and names inside them as they came.
+            where = c.endpoint.label if c.endpoint else shown(c.direction).capitalize()
             if c.result is None:
-                lines.append(f"{where}: {c.note}")
+                lines.append(f"{where}: {said(c.note)}")
                 continue
             r = c.result
             mark = "✓" if r.ok else "✗"
-            lines.append(f"{mark} {where}: {r.message} ({r.elapsed:.2f} s)")
+            lines.append(f"{mark} {where}: {said(r.message)} ({r.elapsed:.2f} s)")
             if r.token or c.note:  # OAuth (P14): the token's expiry, scopes and identity, never the token
-                lines.append(f"    {r.token or c.note}")
-            if r.tls_version:
-                lines.append(f"    TLS {r.tls_version}"
-                             + (f", certificate {r.certificate.subject}, valid until {r.certificate.not_after:%Y-%m-%d}"
-                                if r.certificate else ""))
+                lines.append(f"    {said(r.token or c.note)}")
+            if r.tls_version and r.certificate:
+                lines.append("    " + _("TLS {version}, certificate {subject}, valid until {date}").format(
+                    version=r.tls_version, subject=r.certificate.subject, date=f"{r.certificate.not_after:%Y-%m-%d}"))
+            elif r.tls_version:
+                lines.append(f"    TLS {r.tls_version}")
         self.query_one("#connection-text", Plain).update(plain_lines(lines))
         keys = "Escape: close"
         if any(c.untrusted_certificate for c in self.checks):
@@ -91,16 +94,19 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
     def on_certificate_fetched(self, message: CertificateFetched) -> None:
         direction, result = message.direction, message.result
         if not result.ok or result.certificate is None:
-            self.notify(result.message, severity="error", timeout=10)
+            self.notify(said(result.message), severity="error", timeout=10)
             return
         cert = result.certificate
         self.certificate = (direction, cert)
         self.query_one("#connection-text", Plain).update(plain_lines([
-            f"The {direction} server presents:", f"  subject {cert.subject}", f"  issuer  {cert.issuer}",
-            f"  valid   {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d}",
+            _("The {direction} server presents:").format(direction=shown(direction)),
+            "  " + _("subject {subject}").format(subject=cert.subject),
+            "  " + _("issuer  {issuer}").format(issuer=cert.issuer),
+            "  " + _("valid   {start} to {end}").format(start=f"{cert.not_before:%Y-%m-%d}",
+                                                      end=f"{cert.not_after:%Y-%m-%d}"),
             f"  SHA-256 {cert.sha256_colons}", "",
-            "Compare the SHA-256 with one you got from the server's owner. Pinning trusts exactly this "
-            "certificate for this profile; verification stays on for everything else."]))
+            _("Compare the SHA-256 with one you got from the server's owner. Pinning trusts exactly this "
+              "certificate for this profile; verification stays on for everything else.")]))
         self.query_one("#connection-keys", Plain).update("y: pin this certificate · Escape: close")
         self.mark_shown()
 
@@ -114,16 +120,17 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
             services.update_profile(self.app.store, base, draft)
         except ConflictError as exc:
             labels = short_labels(PROFILE_FIELDS)
-            changed = ", ".join(labels.get(f, f) for f in exc.changed) or "its state"
-            self.notify(f"Not pinned: another admin changed this profile while you tested it ({changed}), so the "
-                        "certificate may belong to another server; compare it again after the new test.",
-                        severity="error", timeout=15)
+            changed = ", ".join(labels.get(f, f) for f in exc.changed) or _("its state")
+            self.notify(_("Not pinned: another admin changed this profile while you tested it ({fields}), so the "
+                          "certificate may belong to another server; compare it again after the new test.").format(
+                fields=changed), severity="error", timeout=15)
             self._test_again()
             return
         except (StoreError, RuleViolation) as exc:
-            self.notify(f"Not pinned: {exc}", severity="error", timeout=10)
+            self.notify(_("Not pinned: {error}").format(error=said(str(exc))), severity="error", timeout=10)
             return
-        self.notify(f"Pinned the {direction} server's certificate (SHA-256 {cert.sha256[:16]}…).")
+        self.notify(_("Pinned the {direction} server's certificate (SHA-256 {fingerprint}…).").format(
+            direction=shown(direction), fingerprint=cert.sha256[:16]))
         self._test_again()
 
     def _test_again(self) -> None:

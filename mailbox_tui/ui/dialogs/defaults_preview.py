@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
-from ...i18n import N_
+from ...i18n import N_, _, ngettext, number, shown
 from ...domain.findings import Severity
 from ...domain.options import ActMethod, IncomingMethod, OutgoingMethod
 from ...store import lookups
@@ -17,16 +17,16 @@ from ..terminal.input_queue import GuardsTypeahead
 from ..plain import Plain, plain, plain_lines
 from ..db_trouble import GuardsDatabase
 
-NAMES = {"profile_id": "Server Profile", "incoming": "Incoming", "outgoing": "Outgoing", "act": "ACT"}
+NAMES = {"profile_id": N_("Server Profile"), "incoming": N_("Incoming"), "outgoing": N_("Outgoing"), "act": N_("ACT")}
 OPTIONS = {"incoming": IncomingMethod, "outgoing": OutgoingMethod, "act": ActMethod}
 
 
 def _value(field: str, value, profile_names: dict[int, str]) -> str:
     if field == "profile_id":
         if value is None:
-            return "(none)"
+            return _("(none)")
         return profile_names.get(value, f"#{value}")
-    return OPTIONS[field].label_of(value)
+    return shown(OPTIONS[field].label_of(value))
 
 
 class DefaultsPreviewScreen(GuardsDatabase, GuardsTypeahead, ModalScreen[bool]):
@@ -53,24 +53,27 @@ class DefaultsPreviewScreen(GuardsDatabase, GuardsTypeahead, ModalScreen[bool]):
                                       if field == "profile_id" for v in (old, new))
         for p in self.previews:  # a mailbox's or profile's name, a rule's message: shown as written
             lines.append(Text.assemble(plain(p.name, style="bold"),
-                                       "" if p.changes else "  (already on the defaults)", end=""))
+                                       "" if p.changes else "  " + _("(already on the defaults)"), end=""))
             for field, old, new in p.changes:
-                lines.append(f"  {NAMES[field]}: {_value(field, old, names)} → {_value(field, new, names)}")
+                lines.append(f"  {shown(NAMES[field])}: {_value(field, old, names)} → {_value(field, new, names)}")
             for f in p.findings:
-                lines.append(f"  {'✗' if f.severity is Severity.ERROR else '!'} {f.rule}: {f.message}")
+                lines.append(f"  {'✗' if f.severity is Severity.ERROR else '!'} {f.rule}: {f.shown}")
         if self.blocked:
-            footer = "Some mailboxes would break a rule (✗): nothing can be applied. n / Escape: back."
+            footer = _("Some mailboxes would break a rule (✗): nothing can be applied. n / Escape: back.")
         else:
-            footer = f"y: apply to {len(changing)} mailbox(es) in one transaction · n / Escape: change nothing."
+            footer = ngettext("y: apply to {n} mailbox in one transaction · n / Escape: change nothing.",
+                              "y: apply to {n} mailboxes in one transaction · n / Escape: change nothing.",
+                              len(changing)).format(n=number(len(changing)))
         with Vertical():
-            yield Plain(Text.assemble(("Apply Default Email Settings", "bold"),
-                                      f" to {len(self.previews)} mailbox(es)", end=""))
+            yield Plain(Text.assemble((_("Apply Default Email Settings"), "bold"), " ",
+                                      ngettext("to {n} mailbox", "to {n} mailboxes", len(self.previews))
+                                      .format(n=number(len(self.previews))), end=""))
             with VerticalScroll(id="preview"):
-                yield Plain(plain_lines(lines) if lines else "Nothing selected.")
+                yield Plain(plain_lines(lines) if lines else _("Nothing selected."))
             yield Plain(footer, id="preview-footer")
 
     def action_answer(self, apply: bool) -> None:
         if apply and self.blocked:
-            self.notify("Nothing applied: fix the mailboxes marked ✗ first.", severity="error")
+            self.notify(_("Nothing applied: fix the mailboxes marked ✗ first."), severity="error")
             return
         self.dismiss(apply)

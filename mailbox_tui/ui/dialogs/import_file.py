@@ -13,10 +13,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from ...i18n import N_
+from ...i18n import N_, _, shown
 from ..plain import Plain, PlainInput, plain
 
-IMPORTABLE = "a JSON file, a CSV file or a folder of CSV files"
+IMPORTABLE = N_("a JSON file, a CSV file or a folder of CSV files")
 
 
 def import_path(typed: str) -> tuple[Path | None, str]:
@@ -25,14 +25,14 @@ def import_path(typed: str) -> tuple[Path | None, str]:
     terminal itself in the app."""
     text = typed.strip()
     if not text:
-        return None, f"Type the path of {IMPORTABLE}."
+        return None, _("Type the path of {what}.").format(what=shown(IMPORTABLE))
     path = Path(os.path.expanduser(text))
     if not path.is_absolute():
         path = Path.cwd() / path
     if not path.exists():
-        return None, f"{text} does not exist."
+        return None, _("{path} does not exist.").format(path=text)
     if not (path.is_file() or path.is_dir()):
-        return None, f"{text} is not {IMPORTABLE}."
+        return None, _("{path} is not {what}.").format(path=text, what=shown(IMPORTABLE))
     return path, ""
 
 
@@ -48,10 +48,10 @@ class ImportDialog(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Plain(f"Import {IMPORTABLE} in the exchange format (as `mailbox-tui import`). Nothing is "
-                        "written unless every row passes the rules; the History page (6) undoes it as a whole. "
-                        "Enter: import · Escape: cancel")
-            yield PlainInput(placeholder="e.g. ~/mailboxes.json", id="import-path")
+            yield Plain(_("Import {what} in the exchange format (as `mailbox-tui import`). Nothing is "
+                          "written unless every row passes the rules; the History page (6) undoes it as a whole. "
+                          "Enter: import · Escape: cancel").format(what=shown(IMPORTABLE)))
+            yield PlainInput(placeholder=_("e.g. ~/mailboxes.json"), id="import-path")
             yield Plain("", id="import-message")
 
     def on_mount(self) -> None:

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Select
 
 from ... import i18n
+from ...i18n import N_
 from ...domain.fields import BOOL, DATETIME, INT, OPTION, PASSWORD, REF, Field, form_fields, parse_utc, utc_text
 from ...domain.options import ServerType
 from ...domain.records import PasswordEdit
@@ -23,8 +24,8 @@ from ..plain import Plain, PlainInput, plain
 from .record_form import Field as FormField
 from ..db_trouble import GuardsDatabase
 
-PASSWORD_PLACEHOLDER = "new password; blank keeps the stored one"
-DATETIME_PLACEHOLDER = "YYYY-MM-DD HH:MM UTC; blank: none"
+PASSWORD_PLACEHOLDER = N_("new password; blank keeps the stored one")
+DATETIME_PLACEHOLDER = N_("YYYY-MM-DD HH:MM UTC; blank: none")
 
 
 class LinesInput(PlainInput):
@@ -41,7 +42,7 @@ class LinesInput(PlainInput):
 def profile_options(rows) -> list:
     """The server profiles a form offers, (name and type, id) from queries.profiles_lookup(): a
     name may have been imported with markup in it, so each is shown as written (ui/plain.py)."""
-    return [(plain(f"{name} ({ServerType.label_of(kind)})"), pid) for pid, name, kind in rows]
+    return [(plain(f"{name} ({i18n.shown(ServerType.label_of(kind))})"), pid) for pid, name, kind in rows]
 
 
 def widget_for(field: Field, value, *, disabled: bool = False, choices: list[tuple[str, int]] | None = None,
@@ -56,8 +57,8 @@ def widget_for(field: Field, value, *, disabled: bool = False, choices: list[tup
         return Select(choices if choices is not None else field.options.choices(), value=value, allow_blank=False,
                       id=field.name, compact=True, disabled=disabled)
     if placeholder is None:
-        placeholder = field.placeholder or {PASSWORD: PASSWORD_PLACEHOLDER, DATETIME: DATETIME_PLACEHOLDER}.get(
-            field.type, "")
+        placeholder = field.placeholder or i18n.shown({PASSWORD: PASSWORD_PLACEHOLDER,
+                                                       DATETIME: DATETIME_PLACEHOLDER}.get(field.type, ""))
     kind = LinesInput if field.lines else PlainInput
     return kind(shown(field, value), id=field.name, compact=True, disabled=disabled, placeholder=placeholder,
                  password=field.type == PASSWORD, **({"type": "integer"} if field.type == INT else {}))

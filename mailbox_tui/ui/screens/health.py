@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-from ...i18n import N_
+from ...i18n import N_, _, ngettext, number, shown
 from ...store import queries
 from ...store.health import ProfileHealth, profile_health
 from ..messages import RowsLoaded
@@ -18,7 +18,7 @@ from ..widgets.record_table import Column, RecordTable
 from .record_list import RecordListScreen
 
 FLAG = "!"
-NO_PROFILE_NAME = "(no profile)"
+NO_PROFILE_NAME = N_("(no profile)")  # shown with shown(); the filter matches it in either language
 
 
 @dataclass(frozen=True)
@@ -30,20 +30,20 @@ class HealthRow:
 
     @property
     def name(self) -> str:
-        return self.figures.profile or NO_PROFILE_NAME
+        return self.figures.profile or shown(NO_PROFILE_NAME)
 
 
 def _when(value) -> str:
-    return value.strftime("%m-%d %H:%M") if value else "never"
+    return value.strftime("%m-%d %H:%M") if value else _("never")
 
 
 HEALTH_COLUMNS = (  # 78 columns with the gutter: the whole row at 80×24
     Column("profile", "Profile", 14, lambda r: (f"{FLAG} " if r.figures.flagged else "") + r.name, sortable=False),
-    Column("enabled", "Enabled", 7, lambda r: f"{r.figures.enabled:,}", sortable=False),
-    Column("failing", "Failing", 7, lambda r: f"{r.figures.failing:,}", sortable=False),
-    Column("retrying", "Retrying", 8, lambda r: f"{r.figures.retrying:,}", sortable=False),
-    Column("disabled", "Disabled", 8, lambda r: f"{r.figures.disabled:,}", sortable=False),
-    Column("disabled_24h", "in 24h", 6, lambda r: f"{r.figures.disabled_24h:,}", sortable=False),
+    Column("enabled", "Enabled", 7, lambda r: number(r.figures.enabled), sortable=False),
+    Column("failing", "Failing", 7, lambda r: number(r.figures.failing), sortable=False),
+    Column("retrying", "Retrying", 8, lambda r: number(r.figures.retrying), sortable=False),
+    Column("disabled", "Disabled", 8, lambda r: number(r.figures.disabled), sortable=False),
+    Column("disabled_24h", "in 24h", 6, lambda r: number(r.figures.disabled_24h), sortable=False),
     Column("last_success", "Last success", 12, lambda r: _when(r.figures.last_success), sortable=False),
     Column("rate", "Fail 1h", 7, lambda r: f"{r.figures.failure_rate_1h:.0%}" if r.figures.tested_1h else "-",
            sortable=False),
@@ -68,8 +68,8 @@ def worst_view(figures: ProfileHealth) -> str:
 class HealthScreen(RecordListScreen):
     PAGE = "health"
     VIEWS = {"all": N_("By server profile")}
-    FILTER_HINT = "Filter by profile name"
-    EMPTY = "No active mailboxes: nothing to watch yet."
+    FILTER_HINT = N_("Filter by profile name")
+    EMPTY = N_("No active mailboxes: nothing to watch yet.")
     TABLE = HealthTable
     BINDINGS = RecordListScreen.COMMON_BINDINGS + [
         Binding("d", "list('disabled')", N_("Disabled"), show=False, id="list_disabled"),
@@ -91,8 +91,10 @@ class HealthScreen(RecordListScreen):
     def _rows(self, text: str) -> list[HealthRow]:
         self.figures = profile_health()
         needle = queries.needle(text) if text.strip() else ""
-        shown = [f for f in self.figures if needle in queries.needle(f.profile or NO_PROFILE_NAME)]
-        return [HealthRow(number, figures) for number, figures in enumerate(shown)]
+        listed = [f for f in self.figures
+                  if needle in queries.needle(f.profile or NO_PROFILE_NAME)
+                  or (not f.profile and needle in queries.needle(shown(NO_PROFILE_NAME)))]
+        return [HealthRow(line, figures) for line, figures in enumerate(listed)]
 
     def count_rows(self, view: str, text: str) -> int:
         return len(self._rows(text))
@@ -105,23 +107,24 @@ class HealthScreen(RecordListScreen):
 
     # -- what the page says
     def flagged(self) -> list[str]:
-        return [f.profile or NO_PROFILE_NAME for f in self.figures if f.flagged]
+        return [f.profile or shown(NO_PROFILE_NAME) for f in self.figures if f.flagged]
 
     def note_text(self) -> str:
         flagged = self.flagged()
         if flagged:
-            said = (f"{FLAG} FLAGGED: more than half of the mailboxes failed within the hour: "
-                    f"{', '.join(visible(name) for name in flagged)}.")
+            said = _("{flag} FLAGGED: more than half of the mailboxes failed within the hour: {names}.").format(
+                flag=FLAG, names=", ".join(visible(name) for name in flagged))
         else:
-            said = "No profile flagged (more than half of its mailboxes failing within the hour)."
-        return f"{said}\nEnter: the mailboxes behind a row (d disabled, r retrying, f failing)."
+            said = _("No profile flagged (more than half of its mailboxes failing within the hour).")
+        return said + "\n" + _("Enter: the mailboxes behind a row (d disabled, r retrying, f failing).")
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
         self.query_one("#health-note", Plain).update(self.note_text())
 
     def status_parts(self) -> list[str]:
         parts = super().status_parts()
-        return parts + [f"{len(self.flagged())} flagged"]
+        flagged = len(self.flagged())
+        return parts + [ngettext("{n} flagged", "{n} flagged", flagged).format(n=number(flagged))]
 
     # -- Enter: the Mailboxes page, that profile, the view of what needs an admin
     def open_row(self, row: HealthRow) -> None:
@@ -137,7 +140,8 @@ class HealthScreen(RecordListScreen):
         if name:
             ids = [pid for pid, profile_name, _ in queries.profiles_lookup() if profile_name == name]
             if not ids:
-                self.notify(f"The profile {name!r} is gone: F5 reads the figures again.", severity="warning")
+                self.notify(_("The profile {name} is gone: F5 reads the figures again.").format(name=repr(name)),
+                            severity="warning")
                 return
             profile = (ids[0], name)
         else:

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
-from ...i18n import N_
+from ...i18n import N_, _, number, said
 from ...store import history_read, history_words
 from ..plain import Plain, plain_lines, visible
 from ..widgets.record_table import Column, RecordTable
@@ -20,8 +20,8 @@ from ..db_trouble import GuardsDatabase
 
 HISTORY_COLUMNS = (
     Column("at", "When (UTC)", 16, lambda e: e.at.strftime("%Y-%m-%d %H:%M"), sortable=False),
-    Column("action", "Action", 14, lambda e: history_words.action_word(e.action), sortable=False),
-    Column("record", "Record", 26, lambda e: history_words.record_words(e.kind, e.record_key), sortable=False),
+    Column("action", "Action", 14, lambda e: said(history_words.action_word(e.action)), sortable=False),
+    Column("record", "Record", 26, lambda e: said(history_words.record_words(e.kind, e.record_key)), sortable=False),
     Column("admin", "Admin", 20, lambda e: e.admin or "—", sortable=False),
     Column("changes", "Changes", 80, lambda e: e.summary, sortable=False),
 )
@@ -34,15 +34,16 @@ class HistoryTable(RecordTable):
 def entry_lines(e: history_read.HistoryEntry) -> list[str]:
     """An entry as a dialog shows it: who, when, what, and each field old → new. Each item is one
     line: what it quotes (a stored value, an OS user, a file name) cannot start another."""
-    lines = [f"#{e.id} · {e.at:%Y-%m-%d %H:%M:%S} UTC · {e.who}",
-             e.phrase + (f" (id {e.record_id})" if e.record_id else "")]
+    lines = [f"#{e.id} · {e.at:%Y-%m-%d %H:%M:%S} UTC · {who(e)}",
+             said(e.phrase) + (" " + _("(id {id})").format(id=e.record_id) if e.record_id else "")]
     if e.undoes:
-        lines.append(f"undoes entry #{e.undoes}")
+        lines.append(_("undoes entry #{id}").format(id=e.undoes))
     if e.batch:
-        lines.append(f"part of entry #{e.batch}")
+        lines.append(_("part of entry #{id}").format(id=e.batch))
     if e.parent:
-        lines.append(f"came with entry #{e.parent}")
-    lines += [f"  {history_read.describe(c, created=e.action in ('create', 'import'))}" for c in e.changes] or ["  (no field values)"]
+        lines.append(_("came with entry #{id}").format(id=e.parent))
+    created = e.action in ("create", "import")
+    lines += [f"  {history_read.describe(c, created=created)}" for c in e.changes] or ["  " + _("(no field values)")]
     return lines
 
 
@@ -51,17 +52,24 @@ def confirm_undo(app, e: history_read.HistoryEntry) -> None:
     if e.action == "import":
         from ...store.undo_import import describe_import_undo
 
-        app.undo_entries([e.id], f"import #{e.id} ({e.record_key}) as a whole",
-                         detail=describe_import_undo(e.id) + ", in one transaction.", long=True)
+        app.undo_entries([e.id], _("import #{id} ({name}) as a whole").format(id=e.id, name=e.record_key),
+                         detail=_("{what}, in one transaction.").format(what=said(describe_import_undo(e.id))),
+                         long=True)
     else:
-        app.undo_entries([e.id], f"entry #{e.id} ({e.phrase})", question=history_words.undo_question(e))
+        app.undo_entries([e.id], _("entry #{id} ({phrase})").format(id=e.id, phrase=said(e.phrase)),
+                         question=said(history_words.undo_question(e)))
+
+
+def who(e: history_read.HistoryEntry) -> str:
+    """The acting admin and where from, in the admin's words when none was chosen."""
+    return e.who if e.admin else _("(no acting admin)") + e.who[len("(no acting admin)"):]
 
 
 class HistoryListScreen(RecordListScreen):
     PAGE = "history"
     VIEWS = history_read.VIEW_LABELS
-    FILTER_HINT = "Filter by record, admin or action"
-    EMPTY = "No changes recorded yet: every save, approval, delete and import will be listed here."
+    FILTER_HINT = N_("Filter by record, admin or action")
+    EMPTY = N_("No changes recorded yet: every save, approval, delete and import will be listed here.")
     TABLE = HistoryTable
     BINDINGS = RecordListScreen.COMMON_BINDINGS + [
         Binding("enter", "open_entry", N_("Show"), id="open", show=False),
@@ -79,13 +87,14 @@ class HistoryListScreen(RecordListScreen):
     def empty_text(self, filter_text: str, total: int) -> str:
         note = history_read.short_filter_note(filter_text)
         if note:
-            return f"Nothing matches “{visible(filter_text)}” ({note}). Escape clears the filter."
+            return _("Nothing matches “{text}” ({note}). Escape clears the filter.").format(text=visible(filter_text),
+                                                                                             note=note)
         return super().empty_text(filter_text, total)
 
     def status_parts(self) -> list[str]:
         parts = super().status_parts()
         if self.table.count > history_read.COUNT_CAP:  # counted no further: say so, never a false total
-            parts[1] = f"{history_read.COUNT_CAP:,}+ shown of {self.total:,}"
+            parts[1] = _("{shown}+ shown of {total}").format(shown=number(history_read.COUNT_CAP), total=number(self.total))
         note = history_read.short_filter_note(self.filter_text)
         return parts + [note] if note else parts
 
@@ -143,7 +152,7 @@ class HistoryListScreen(RecordListScreen):
             self.open_row(self.table.current)
 
     def action_new(self) -> None:
-        self.notify("History is written by the changes themselves.")
+        self.notify(_("History is written by the changes themselves."))
 
     def action_undo_entry(self) -> None:
         row = self.table.current
@@ -173,7 +182,7 @@ class EntryScreen(GuardsDatabase, ModalScreen[None]):
         with Vertical():
             with VerticalScroll():
                 yield Plain(plain_lines(entry_lines(self.entry)), id="entry-text")
-            yield Plain("u: undo · Escape: close", classes="hint")
+            yield Plain(_("u: undo · Escape: close"), classes="hint")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -199,11 +208,11 @@ class RecordHistoryScreen(GuardsDatabase, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         entries = history_read.record_history(self.kind, self.record_id)
-        lines = [f"History of {self.title_text}, newest first (Escape closes)", ""]
+        lines = [_("History of {name}, newest first (Escape closes)").format(name=self.title_text), ""]
         for e in entries:
             lines += entry_lines(e) + [""]
         if not entries:
-            lines.append("No changes recorded for it yet.")
+            lines.append(_("No changes recorded for it yet."))
         with Vertical():
             with VerticalScroll():
                 yield Plain(plain_lines(lines))

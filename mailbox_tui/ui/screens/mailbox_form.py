@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Select
 
-from ...i18n import N_, _, shown
+from ...i18n import N_, _, said, shown
 from ...domain.availability import FieldState, mailbox_fields
 from ...domain.effects import mailbox_changes, mailbox_edit_notices, new_forward_mailbox
 from ...domain.fields import MAILBOX_FIELDS, MAILBOX_SECTIONS, parse_utc
@@ -51,7 +51,7 @@ def label(name: str) -> str:
 class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     """Returns True when something was saved."""
 
-    RECORD = "mailbox"
+    RECORD = N_("mailbox")
     FIELDS, SECTIONS = MAILBOX_FIELDS, MAILBOX_SECTIONS
     FIELD_ORDER = MAILBOX_EDITABLE_FIELDS
     DEFAULT_CSS = FORM_CSS + """
@@ -157,7 +157,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             with self.prevent(Select.Changed):
                 select.set_options(options)
             self._options_shown = options
-        self.query_one("#regarding", Plain).update(plain(f"Regarding: {self._regarding_text(draft)}"))
+        self.query_one("#regarding", Plain).update(plain(self._regarding_text(draft)))
         self.fill(draft, quietly=True)
         self.sub_title = self.heading(draft)
         form = self.query_one("#form", VerticalScroll)
@@ -211,14 +211,14 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def section_end(self, section: str, d: MailboxDraft) -> ComposeResult:
         """The lines a section shows after its fields: what the form shows but never edits."""
         if section == "general":
-            yield Plain(plain(f"Regarding: {self._regarding_text(d)}"), id="regarding")
+            yield Plain(plain(self._regarding_text(d)), id="regarding")
             yield Plain(self._kind_text(d), id="kind")
         elif section == "results":
             yield Plain(self._results_text(d), id="results")
             yield Plain(self._alerts_text(d), id="alerts")
 
     def heading(self, draft) -> str:
-        return "New forward mailbox" if draft.id is None else draft.name
+        return _("New forward mailbox") if draft.id is None else draft.name
 
     # -- reading the widgets into a draft
     def read_draft(self) -> MailboxDraft:
@@ -240,11 +240,11 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     def _regarding_text(self, d: MailboxDraft) -> str:
         if d.kind == MailboxKind.USER and d.regarding_id:
             user = lookups.user_summary(d.regarding_id)
-            return f"User {user.label}" if user else "(missing user)"
+            return _("Regarding: User {name}").format(name=user.label) if user else _("Regarding: (missing user)")
         if d.kind == MailboxKind.QUEUE and d.regarding_id:
             name = lookups.queue_name(d.regarding_id)
-            return f"Queue {name}" if name is not None else "(missing queue)"
-        return "(none: a forward mailbox has no regarding record)"
+            return _("Regarding: Queue {name}").format(name=name) if name is not None else _("Regarding: (missing queue)")
+        return _("Regarding: (none: a forward mailbox has no regarding record)")
 
     def _kind_text(self, d: MailboxDraft) -> str:
         return f"{_BY_NAME['kind'].shown_label}: {_('Yes') if d.is_forward else _('No')}" + (
@@ -269,15 +269,16 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         return plain_lines(lines)
 
     def _alerts_text(self, d: MailboxDraft):
-        """What a server, a token endpoint or a certificate said: one line each, shown as written."""
+        """What a server, a token endpoint or a certificate said: one line each, shown as written. Our words,
+        stored in English, are read back into the admin's language (i18n.said); the server's stay as they came."""
         if d.id is None:
-            return "Alerts: none yet."
+            return _("Alerts: none yet.")
         alerts = lookups.mailbox_alerts(d.id, limit=20)
         if not alerts:
-            return "Alerts: none."
-        lines = ["Alerts (newest first):"]
-        lines += [f"{a.created_on:%Y-%m-%d %H:%M} {a.level:<7} {a.step + ': ' if a.step else ''}{a.message}"
-                  for a in alerts]
+            return _("Alerts: none.")
+        lines = [_("Alerts (newest first):")]
+        lines += [f"{a.created_on:%Y-%m-%d %H:%M} {shown(a.level):<7} {said(a.step) + ': ' if a.step else ''}"
+                  f"{said(a.message)}" for a in alerts]
         return plain_lines(lines)
 
     # -- judging
@@ -314,18 +315,19 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             user = self.facts.owner_typed(self.value("owner_id")).user
         else:
             user = self.facts.owner  # a user's or queue's mailbox follows its record's owner (M2)
-        self.query_one("#owner-name", Plain).update(plain(f"Owner: {user.full_name}") if user else "")
+        self.query_one("#owner-name", Plain).update(plain(_("Owner: {name}").format(name=user.full_name)) if user else "")
         if not self.base.password.stored:
-            text = "No password is stored."
+            text = _("No password is stored.")
         elif not self.base.password.readable:
-            text = "A password is stored but can't be read with the current key: type it again."
+            text = _("A password is stored but can't be read with the current key: type it again.")
         elif d.password.clear and not d.password.new:
-            text = "The stored password will be removed when you save."
+            text = _("The stored password will be removed when you save.")
         else:
-            text = "A password is stored (never shown). Leave the field blank to keep it."
+            text = _("A password is stored (never shown). Leave the field blank to keep it.")
         self.query_one("#password-state", Plain).update(text)
         box = self.query_one("#password", Input)  # the hint says what a blank field does for this record
-        hint = "new password; blank keeps the stored one" if self.base.password.stored else "the account's password"
+        hint = (_("new password; blank keeps the stored one") if self.base.password.stored else
+                _("the account's password"))
         if box.placeholder != hint:
             box.placeholder = hint
 
@@ -364,7 +366,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
     # -- Test & Enable this mailbox; the results section updates in place
     def action_test_enable(self) -> None:
         if self.is_new or self.is_dirty():
-            self.notify("Save first: Test & Enable tests what is saved.", severity="warning")
+            self.notify(_("Save first: Test & Enable tests what is saved."), severity="warning")
             return
         if self.test_run is not None:
             return
@@ -372,9 +374,10 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         if route:
             from ..dialogs.confirm import ConfirmDialog
 
-            question = (f"Also send a test message from {self.base.email} to itself through {route}? "
-                        "Without it, outgoing is tested without sending (y: send, n or Escape: don't).")
-            self.app.push_screen(ConfirmDialog(question, yes="Send one", no="Don't send"), self._start_test)
+            question = _("Also send a test message from {email} to itself through {route}? Without it, outgoing "
+                         "is tested without sending (y: send, n or Escape: don't).").format(
+                             email=self.base.email, route=said(route))
+            self.app.push_screen(ConfirmDialog(question, yes=_("Send one"), no=_("Don't send")), self._start_test)
             return
         self._start_test(False)
 
@@ -395,7 +398,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             return
         self.test_run = TestRun(self, [self.base.id], send_test_message=bool(send_test_message))
         self.test_run.start()
-        self.query_one("#results", Plain).update("Testing… (the connection timeout bounds this)")
+        self.query_one("#results", Plain).update(_("Testing… (the connection timeout bounds this)"))
         self.action_section("results")
 
     def on_test_finished(self, message) -> None:

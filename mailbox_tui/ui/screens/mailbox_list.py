@@ -6,13 +6,14 @@ import time
 
 from textual.binding import Binding
 
-from ...i18n import N_, shown
+from ...i18n import N_, _, number, pgettext, shown
 from ...domain.findings import RuleViolation
 from ...domain.options import MailboxKind, RecordState
 from ...store import queries
 from ...store.database import StoreError
 from ..terminal.input_queue import textual_clock
 from ..widgets.record_table import COLUMNS, MailboxTable
+from ..db_trouble import said_error
 from .record_list import RecordListScreen
 
 SORTABLE = [c.key for c in COLUMNS if c.sortable]
@@ -29,15 +30,15 @@ def _services():
 
 class MailboxListScreen(RecordListScreen):
     """The start screen. Never holds more than a few pages of rows."""
-    EMPTY = ("No mailboxes yet. A user's or a queue's mailbox comes with it:\n"
-             "3 then n adds a user, 4 then n adds a queue; n here adds a forward mailbox.\n"
-             "2 then n adds an email server profile first, if you have none.\n"
-             "To try the app on a sample organisation: ctrl+q, then run  mailbox-tui demo")
+    EMPTY = N_("No mailboxes yet. A user's or a queue's mailbox comes with it:\n"
+               "3 then n adds a user, 4 then n adds a queue; n here adds a forward mailbox.\n"
+               "2 then n adds an email server profile first, if you have none.\n"
+               "To try the app on a sample organisation: ctrl+q, then run  mailbox-tui demo")
 
     PAGE = "mailboxes"
     VIEWS = queries.VIEWS
     DEFAULT_VIEW = "active"
-    FILTER_HINT = "Filter by name, email or profile"
+    FILTER_HINT = N_("Filter by name, email or profile")
     TABLE = MailboxTable
     BINDINGS = RecordListScreen.COMMON_BINDINGS + [
         Binding("n", "new", N_("New forward"), id="new"),
@@ -122,9 +123,9 @@ class MailboxListScreen(RecordListScreen):
             return [self.test_run.status()] + parts[1:]
         parts[0] = shown(self.VIEWS[self.view])
         if self.profile_scope is not None:
-            parts.insert(1, f"profile: {self.profile_scope[1] or '(none)'} (Escape: all)")
+            parts.insert(1, _("profile: {name} (Escape: all)").format(name=self.profile_scope[1] or _("(none)")))
         title = next(c.title for c in COLUMNS if c.key == table.sort)
-        return parts + [f"sort: {title} {'▼' if table.descending else '▲'}"]
+        return parts + [_("sort: {column}").format(column=pgettext("column", title)) + (" ▼" if table.descending else " ▲")]
 
     def action_sort_next(self) -> None:
         table = self.table
@@ -146,7 +147,7 @@ class MailboxListScreen(RecordListScreen):
         try:
             draft = _services().get_mailbox(self.app.store, mailbox_id)
         except StoreError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(said_error(exc), severity="error")
             self.reload()
             return
         MailboxFormScreen.open(self.app, draft)
@@ -160,26 +161,27 @@ class MailboxListScreen(RecordListScreen):
     def _run(self, what: str, fn) -> None:
         ids = self.selected_ids()
         if not ids:
-            self.notify("No mailbox is highlighted or marked.", severity="warning")
+            self.notify(_("No mailbox is highlighted or marked."), severity="warning")
             return
         mark = self.app.history_mark()
         try:
             changed = fn(self.app.store, ids)
         except (RuleViolation, StoreError) as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+            self.notify(said_error(exc), severity="error", timeout=10)
             return
-        self.app.offer_undo(mark, f"{what}: {changed} of {len(ids)} mailbox(es) changed.")
+        self.app.offer_undo(mark, _("{what}: {changed} of {total} mailbox(es) changed.").format(
+            what=shown(what), changed=number(changed), total=number(len(ids))))
         self.table.marked.clear()
         self.after_change()
 
     def action_approve(self, approved: bool) -> None:
-        self._run("Approve Email" if approved else "Reject Email",
+        self._run(N_("Approve Email") if approved else N_("Reject Email"),
                   lambda store, ids: _services().set_approval(store, ids, approved, {
                       i: row.email for i, row in self.table.shown(ids).items()}))
 
     def action_set_state(self, active: bool) -> None:
         state = RecordState.ACTIVE if active else RecordState.INACTIVE
-        self._run("Activate" if active else "Deactivate",
+        self._run(N_("Activate") if active else N_("Deactivate"),
                   lambda store, ids: _services().set_mailbox_state(store, ids, state))
 
     def action_delete(self) -> None:
@@ -187,24 +189,25 @@ class MailboxListScreen(RecordListScreen):
         if row is None:
             return
         if row.kind != MailboxKind.FORWARD:
-            kind = MailboxKind.label_of(row.kind).lower()
-            self.notify(f"{row.name!r} is a {kind} mailbox: it is deleted with its {kind}, not here.",
-                        severity="warning", timeout=8)
+            sentence = (_("{name} is a user mailbox: it is deleted with its user, not here.")
+                        if row.kind == MailboxKind.USER else
+                        _("{name} is a queue mailbox: it is deleted with its queue, not here."))
+            self.notify(sentence.format(name=repr(row.name)), severity="warning", timeout=8)
             return
-        self.confirm_then(f"Delete the forward mailbox {row.name!r} and its alerts?",
+        self.confirm_then(_("Delete the forward mailbox {name} and its alerts?").format(name=repr(row.name)),
                           lambda: _services().delete_mailbox(self.app.store, row.id),
-                          f"Deleted forward mailbox {row.name!r}.")
+                          _("Deleted forward mailbox {name}.").format(name=repr(row.name)))
 
     # -- Test & Enable: in the background, rows update as results arrive
     def action_test_enable(self, mailbox_ids: list[int] | None = None) -> None:
         from ..testing import TestRun
 
         if self.test_run is not None:
-            self.notify("A test is already running (x cancels it).", severity="warning")
+            self.notify(_("A test is already running (x cancels it)."), severity="warning")
             return
         ids = mailbox_ids if mailbox_ids is not None else self.selected_ids()
         if not ids:
-            self.notify("Nothing to test: highlight or mark mailboxes.", severity="warning")
+            self.notify(_("Nothing to test: highlight or mark mailboxes."), severity="warning")
             return
         self.test_run = TestRun(self, ids)
         self.test_run.start()
@@ -215,7 +218,7 @@ class MailboxListScreen(RecordListScreen):
 
         ids = failed_mailboxes()
         if not ids:
-            self.notify("No mailbox has a failed test.")
+            self.notify(_("No mailbox has a failed test."))
             return
         self.action_test_enable(ids)
 
@@ -252,13 +255,13 @@ class MailboxListScreen(RecordListScreen):
 
         ids = self.selected_ids()
         if not ids:
-            self.notify("Mark mailboxes (space) first.", severity="warning")
+            self.notify(_("Mark mailboxes (space) first."), severity="warning")
             return
         previews = _services().preview_default_settings(self.app.store, ids)
 
         def done(apply: bool | None) -> None:
             if apply:  # what was shown, or nothing: a mailbox saved since the preview refuses it (named)
-                self._run("Apply Default Email Settings",
+                self._run(N_("Apply Default Email Settings"),
                           lambda store, marked: _services().apply_default_settings(store, marked, previews))
 
         self.app.push_screen(DefaultsPreviewScreen(previews), done)

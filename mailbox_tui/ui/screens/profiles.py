@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Select
 
-from ...i18n import N_, shown
+from ...i18n import N_, _, number, shown
 from ...domain.availability import profile_fields
 from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields, secret_fields
 from ...domain.fields import Field as Declared
@@ -20,6 +20,7 @@ from ...store import lookups, queries, services
 from ...store.contexts import RememberingFacts
 from ...store.database import StoreError
 from ...store.health import profile_alert
+from ..db_trouble import said_error
 from ..plain import Plain
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
@@ -45,10 +46,10 @@ class ProfileTable(RecordTable):
 
 
 class ProfileListScreen(RecordListScreen):
-    EMPTY = "No email server profiles yet: n adds one."
+    EMPTY = N_("No email server profiles yet: n adds one.")
     PAGE = "profiles"
     VIEWS = queries.PROFILE_VIEWS
-    FILTER_HINT = "Filter by name"
+    FILTER_HINT = N_("Filter by name")
     TABLE = ProfileTable
     BINDINGS = RecordListScreen.COMMON_BINDINGS + [
         Binding("n", "new", N_("New profile"), id="new"),
@@ -77,14 +78,15 @@ class ProfileListScreen(RecordListScreen):
             return
         count = services.profile_usage(row.id)
         self.confirm_then(
-            f"Delete the server profile {row.name!r}? {count:,} mailbox(es) use it: it will be cleared from "
-            "them and their test results return to Not Run.",
+            _("Delete the server profile {name}? {count} mailbox(es) use it: it will be cleared from "
+              "them and their test results return to Not Run.").format(name=repr(row.name), count=number(count)),
             lambda: services.delete_profile(self.app.store, row.id),
-            lambda cleared: f"Deleted profile {row.name!r}; cleared it from {cleared} mailbox(es).")
+            lambda cleared: _("Deleted profile {name}; cleared it from {count} mailbox(es).").format(
+                name=repr(row.name), count=number(cleared)))
 
 
 class ProfileFormScreen(DeclaredForm, RecordFormScreen):
-    RECORD = "server profile"
+    RECORD = N_("server profile")
     FIELDS, SECTIONS = PROFILE_FIELDS, PROFILE_SECTIONS
     FIELD_ORDER = tuple(LABELS)
     DEFAULT_CSS = FORM_CSS
@@ -118,8 +120,9 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
 
     def _usage_text(self) -> str:
         if self.is_new:
-            return "No mailbox uses this profile yet."
-        text = f"{services.profile_usage(self.base.id):,} mailbox(es) use this profile. F6 lists them."
+            return _("No mailbox uses this profile yet.")
+        text = _("{count} mailbox(es) use this profile. F6 lists them.").format(
+            count=number(services.profile_usage(self.base.id)))
         alert = profile_alert(self.base.id)  # issue 24: more than half failed within the hour
         return f"{alert}\n{text}" if alert else text
 
@@ -206,28 +209,28 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
         from ..dialogs.connection import ConnectionDialog
 
         if self.is_new or self.is_dirty():
-            self.notify("Save the profile first: Test Connection tests what is saved.", severity="warning")
+            self.notify(_("Save the profile first: Test Connection tests what is saved."), severity="warning")
             return
 
         def reload(_=None) -> None:
             try:
                 self.fill(self.reload_base())  # a pinned certificate changed the profile
             except StoreError as exc:  # another admin deleted it meanwhile
-                self.notify(str(exc), severity="error", timeout=10)
+                self.notify(said_error(exc), severity="error", timeout=10)
 
         self.app.push_screen(ConnectionDialog(self.base.id), reload)
 
     def action_test_mailboxes(self) -> None:
         """Test & Enable Mailboxes: every mailbox that uses this profile, on the Mailboxes page."""
         if self.is_new or self.is_dirty():
-            self.notify("Save the profile first: Test & Enable tests what is saved.", severity="warning")
+            self.notify(_("Save the profile first: Test & Enable tests what is saved."), severity="warning")
             return
         ids = lookups.mailbox_ids_using_profile(self.base.id)
         self.app.action_go("mailboxes", filter_text=self.base.name, view="all")
         if ids:
             self.app.screen.action_test_enable(ids)
         else:
-            self.notify("No mailbox uses this profile.")
+            self.notify(_("No mailbox uses this profile."))
 
 
 def _text(value) -> str:
@@ -235,4 +238,4 @@ def _text(value) -> str:
 
 
 def _password_hint(edit: PasswordEdit) -> str:
-    return "stored (never shown); type to replace" if edit.stored else "not set"
+    return _("stored (never shown); type to replace") if edit.stored else _("not set")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
-from ...i18n import N_
+from ...i18n import N_, _
 from ...domain.fields import QUEUE_FIELDS, QUEUE_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding
@@ -39,7 +39,7 @@ class QueueTable(RecordTable):
 
 
 class QueueListScreen(RecordWithMailboxList):
-    EMPTY = "No queues yet: n adds one, and its mailbox with it."
+    EMPTY = N_("No queues yet: n adds one, and its mailbox with it.")
     PAGE = "queues"
     VIEWS = queries.QUEUE_VIEWS
     TABLE = QueueTable
@@ -56,12 +56,12 @@ class QueueListScreen(RecordWithMailboxList):
         return QueueDraft(owner_id=self.app.acting_user_id)
 
     def delete_words(self, row) -> tuple[str, str]:
-        return (f"Delete the queue {visible(row.name)}? Its mailbox goes too.",
-                f"Deleted queue {visible(row.name)} and its mailbox.")
+        return (_("Delete the queue {name}? Its mailbox goes too.").format(name=visible(row.name)),
+                _("Deleted queue {name} and its mailbox.").format(name=visible(row.name)))
 
 
 class QueueFormScreen(DeclaredForm, RecordFormScreen):
-    RECORD = "queue"
+    RECORD = N_("queue")
     FIELDS, SECTIONS = QUEUE_FIELDS, QUEUE_SECTIONS
     FIELD_ORDER = tuple(f.name for f in form_fields(QUEUE_FIELDS))
     DEFAULT_CSS = FORM_CSS
@@ -71,7 +71,7 @@ class QueueFormScreen(DeclaredForm, RecordFormScreen):
         yield Plain("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(self.base)
-            yield Plain("The queue's mailbox follows its owner, email and methods (M2, M4).", classes="note")
+            yield Plain(_("The queue's mailbox follows its owner, email and methods (M2, M4)."), classes="note")
         yield KeyBar()
 
     # The owner is typed as a user's email; a queue's mailbox takes only the methods a queue may use.
@@ -107,7 +107,8 @@ class QueueFormScreen(DeclaredForm, RecordFormScreen):
         if self.is_new:
             queue, _, findings = services.create_queue(self.app.store, draft)
             for f in findings:
-                self.notify(f"Its new mailbox: {f.message} ({f.rule})", severity="warning", timeout=10)
+                self.notify(_("Its new mailbox: {message} ({rule})").format(message=f.shown, rule=f.rule),
+                            severity="warning", timeout=10)
             return queue
         return services.update_queue(self.app.store, base, draft)
 

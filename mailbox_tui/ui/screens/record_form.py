@@ -13,13 +13,13 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
-from ...i18n import N_, _
+from ...i18n import N_, _, said, shown
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...store.database import ConflictError, StoreError, is_unreachable
 from ..plain import Plain, visible
 from ..widgets.completing import CompletingInput
-from ..db_trouble import GuardsDatabase, unreachable_sentence
+from ..db_trouble import GuardsDatabase, said_error, unreachable_sentence
 
 MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 FORM_CSS = """
@@ -74,7 +74,7 @@ class Field(Vertical):
             shown = (f"→ completes to {visible(completion)}", "info")
         elif findings:  # a message may quote outside text: each one line, shown as written
             worst = min(findings, key=lambda f: ("error", "warning", "info").index(f.severity.value))
-            shown = ("\n".join(visible(f"{MARKS[f.severity]} {f.message} ({f.rule})") for f in findings),
+            shown = ("\n".join(visible(f"{MARKS[f.severity]} {f.shown} ({f.rule})") for f in findings),
                      worst.severity.value)
         elif locked_reason:
             shown = (locked_reason, "locked")
@@ -101,7 +101,7 @@ def checkbox(name: str, value: bool, disabled: bool = False) -> Checkbox:
 class RecordFormScreen(GuardsDatabase, Screen[bool]):
     """A form over one draft. Subclasses build the widgets and say how to read, judge and save."""
 
-    RECORD = "record"
+    RECORD = N_("record")
     FIELD_ORDER: tuple[str, ...] = ()
     # No automatic focus: it would go to the first focusable widget, the scrolling form, and restyle
     # all of it as focus enters and leaves it again; on_mount focuses the first field itself.
@@ -114,6 +114,8 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
     ]
     HISTORY_KINDS = {"mailbox": "mailbox", "user": "user", "queue": "queue", "server profile": "profile",
                      "email settings": "settings"}
+    # A heading's record word when the record has no name yet (RECORD.title(), in the admin's words).
+    RECORD_TITLES = (N_("Record"), N_("Mailbox"), N_("User"), N_("Queue"), N_("Server Profile"), N_("Email Settings"))
 
     def __init__(self, draft) -> None:
         super().__init__()
@@ -129,13 +131,13 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
 
     @property
     def HELP_TITLE(self) -> str:  # noqa: N802 (read by the help screen, like a class constant)
-        return f"{self.RECORD} form"
+        return _("{record} form").format(record=shown(self.RECORD))
 
     def heading(self, draft) -> str:
         """The header's text: which record this form edits."""
         if getattr(draft, "id", 0) is None:
-            return f"New {self.RECORD}"
-        return self.title_of(draft) or self.RECORD.title()
+            return _("New {record}").format(record=shown(self.RECORD))
+        return self.title_of(draft) or shown(self.RECORD.title())
 
     def action_history(self) -> None:
         """F10: this record's history, newest first, old → new per field."""
@@ -144,7 +146,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         kind = self.HISTORY_KINDS.get(self.RECORD)
         record_id = 1 if kind == "settings" else getattr(self.base, "id", None)
         if kind is None or record_id is None:
-            self.notify("A new record has no history yet: save it first.", severity="warning")
+            self.notify(_("A new record has no history yet: save it first."), severity="warning")
             return
         self.app.push_screen(RecordHistoryScreen(kind, record_id, self.heading(self.base)))
 
@@ -276,7 +278,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
                 widget.disabled = locked
             hidden = state is not None and not state.visible
             field.set_class(hidden, "hidden")
-            field.show(by_field.pop(field.field_name, []), state.reason if locked and not hidden else "")
+            field.show(by_field.pop(field.field_name, []), said(state.reason) if locked and not hidden else "")
         self.after_validate(draft)
         self._summary(by_field)
         self.validations += 1
@@ -286,7 +288,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         summary = self.query_one("#summary", Plain)
         errors = [f for f in self.findings if f.severity is Severity.ERROR]
         warns = [f for f in self.findings if f.severity is Severity.WARNING]
-        extra = [f"{f.rule}: {f.message}" for fs in unplaced.values() for f in fs if f.severity is not Severity.INFO]
+        extra = [f"{f.rule}: {f.shown}" for fs in unplaced.values() for f in fs if f.severity is not Severity.INFO]
         self._refused = self._refused and bool(errors)  # "Not saved" lasts as long as its cause
         text = f"{len(errors)} error(s), {len(warns)} warning(s)" if (errors or warns) else "No problems found."
         text = f"Not saved: {text}" if self._refused else text
@@ -336,12 +338,12 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
 
         def decide(keep: bool | None) -> None:
             if keep is None:
-                self.notify("Still editing: your changes are not saved.", severity="warning")
+                self.notify(_("Still editing: your changes are not saved."), severity="warning")
                 return
             self.keep_secrets = keep
             self._save(draft, self.base, close)
 
-        ask_keep_secrets(self.app, [f.message for f in moves], decide)
+        ask_keep_secrets(self.app, [f.shown for f in moves], decide)
 
     def _save(self, draft, base, close: bool) -> None:
         try:
@@ -351,17 +353,17 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
             return
         except RuleViolation as exc:  # someone else's change made it invalid since the last check
             self.validate()
-            self.notify(f"Not saved: {exc}", severity="error", timeout=8)
+            self.notify(_("Not saved: {reason}").format(reason=said_error(exc)), severity="error", timeout=8)
             return
         except StoreError as exc:
             if is_unreachable(exc):
                 self._not_saved_unreachable(exc)
                 return
-            self.notify(f"Not saved: {exc}", severity="error", timeout=8)
+            self.notify(_("Not saved: {reason}").format(reason=said_error(exc)), severity="error", timeout=8)
             return
         self.saved = True
         self.sub_title = self.heading(saved)
-        self.notify(f"Saved {self.RECORD} {self.title_of(saved)!r}.")
+        self.notify(_("Saved {record} {name}.").format(record=shown(self.RECORD), name=repr(self.title_of(saved))))
         if close:
             self.dismiss(True)
         else:
@@ -369,9 +371,9 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
 
     def _not_saved_unreachable(self, error: BaseException) -> None:
         """The database can't be reached: nothing was saved, and the edits stay on the form."""
-        self.notify(f"Not saved: {unreachable_sentence(error, self.app.store.url)} Your edits are still here: "
-                    "save again (ctrl+s) once the title line no longer says the database is unreachable.",
-                    severity="error", timeout=15)
+        self.notify(_("Not saved: {reason} Your edits are still here: save again (ctrl+s) once the title line "
+                      "no longer says the database is unreachable.").format(
+                          reason=unreachable_sentence(error, self.app.store.url)), severity="error", timeout=15)
         self.app.database_unreachable(error, said=True)
 
     def title_of(self, draft) -> str:
@@ -383,18 +385,19 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         def decide(choice: str | None) -> None:
             if choice == "r":
                 self.fill(self.reload_base())
-                self.notify("Reloaded the saved version; your edits were discarded.")
+                self.notify(_("Reloaded the saved version; your edits were discarded."))
             elif choice == "o":
                 self.base = self.reload_base()
                 self._save(draft, self.base, close)
             else:
-                self.notify("Still editing: your changes are not saved.", severity="warning")
+                self.notify(_("Still editing: your changes are not saved."), severity="warning")
 
-        fields = ", ".join(self.label_for(f) for f in exc.changed) or "its state"
+        fields = ", ".join(self.label_for(f) for f in exc.changed) or _("its state")
         self.app.push_screen(ChoiceDialog(
-            f"Someone else saved this {self.RECORD} after you opened it. They changed: {fields}.\n"
-            "Reload their version (your edits are lost), overwrite with yours, or keep editing?",
-            [("r", "Reload"), ("o", "Overwrite"), ("k", "Keep editing")], escape_choice="k"), decide)
+            _("Someone else saved this {record} after you opened it. They changed: {fields}.\n"
+              "Reload their version (your edits are lost), overwrite with yours, or keep editing?").format(
+                  record=shown(self.RECORD), fields=fields),
+            [("r", _("Reload")), ("o", _("Overwrite")), ("k", _("Keep editing"))], escape_choice="k"), decide)
 
     def label_for(self, field: str) -> str:
         found = self.query(f"#field-{field}")
@@ -419,7 +422,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         if not self.is_dirty():
             self.dismiss(self.saved)
             return
-        self._ask_discard("Discard", lambda: self.dismiss(self.saved))
+        self._ask_discard(_("Discard"), lambda: self.dismiss(self.saved))
 
     def ask_before_quit(self, keys_dropped: bool = False) -> bool:
         """ctrl+q (the app asks every screen): with unsaved changes, the discard question first, as
@@ -427,7 +430,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         input queue dropped them: they may have been edits). ctrl+q on the question quits."""
         if self.app.screen is self._discard_question or not (keys_dropped or self.is_dirty()):
             return False
-        self._ask_discard("Discard and quit", self.app.exit)
+        self._ask_discard(_("Discard and quit"), self.app.exit)
         return True
 
     def _ask_discard(self, yes: str, then: Callable[[], object]) -> None:
@@ -438,6 +441,7 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
             if discard:
                 then()
 
-        self._discard_question = ConfirmDialog(f"Discard your unsaved changes to this {self.RECORD}?",
-                                               yes=yes, no="Keep editing")
+        self._discard_question = ConfirmDialog(
+            _("Discard your unsaved changes to this {record}?").format(record=shown(self.RECORD)),
+            yes=yes, no=_("Keep editing"))
         self.app.push_screen(self._discard_question, answer)

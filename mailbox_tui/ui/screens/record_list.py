@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from ...i18n import N_, _, number, shown
 from ...store.database import is_unreachable
-from ..db_trouble import GuardsDatabase
+from ..db_trouble import GuardsDatabase, said_error
 from ..messages import RowsLoaded
 from ..plain import Plain, PlainInput, visible
 from ..widgets.keybar import KeyBar
@@ -32,7 +32,7 @@ class RecordListScreen(GuardsDatabase, Screen):
     PAGE = ""
     VIEWS: dict[str, str] = {"all": N_("All")}
     DEFAULT_VIEW = "all"
-    FILTER_HINT = "Filter by name or email"
+    FILTER_HINT = N_("Filter by name or email")
     TABLE: type[RecordTable] = RecordTable
     COMMON_BINDINGS = [
         Binding("slash", "filter", N_("Filter"), id="filter"),
@@ -66,7 +66,8 @@ class RecordListScreen(GuardsDatabase, Screen):
             self.app.database_unreachable(error)  # an empty list now; read again once the database answers
         yield TitleBar()
         yield Plain(self.status_text(), id="status")
-        yield PlainInput(placeholder=f"{self.FILTER_HINT} (Enter: back to the list, Escape: clear)", id="filter",
+        yield PlainInput(placeholder=_("{hint} (Enter: back to the list, Escape: clear)").format(hint=shown(self.FILTER_HINT)),
+                         id="filter",
                          compact=True)
         yield table
         yield KeyBar()
@@ -144,15 +145,15 @@ class RecordListScreen(GuardsDatabase, Screen):
         self.loads += 1
         return True
 
-    EMPTY = "Nothing here yet: n adds one."
+    EMPTY = N_("Nothing here yet: n adds one.")
 
     def empty_text(self, filter_text: str, total: int) -> str:
         """What an empty list says: why it is empty and what to do."""
         if filter_text:
-            return f"Nothing matches “{visible(filter_text)}”. Escape clears the filter."
+            return _("Nothing matches “{text}”. Escape clears the filter.").format(text=visible(filter_text))
         if total:
-            return "Nothing in this view: v shows the next view."
-        return self.EMPTY
+            return _("Nothing in this view: v shows the next view.")
+        return shown(self.EMPTY)
 
     def status_parts(self) -> list[str]:
         table = self.table
@@ -264,10 +265,10 @@ class RecordListScreen(GuardsDatabase, Screen):
             try:
                 result = act()
             except StoreError as exc:
-                self.notify(str(exc), severity="error", timeout=10)
+                self.notify(said_error(exc), severity="error", timeout=10)
                 return
             self.table.marked.clear()
             self.app.offer_undo(mark, done_message(result) if callable(done_message) else done_message)
             self.after_change()
 
-        self.app.push_screen(ConfirmDialog(question, yes="Delete", no="Keep"), answer)
+        self.app.push_screen(ConfirmDialog(question, yes=_("Delete"), no=_("Keep")), answer)

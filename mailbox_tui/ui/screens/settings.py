@@ -13,6 +13,7 @@ from ...domain.options import ActMethod, IncomingMethod, MailboxKind, OutgoingMe
 from ...domain.records import OrgSettings
 from ...domain.rules import ALLOWED_ACT, ALLOWED_INCOMING, ALLOWED_OUTGOING
 from ...store import queries, services
+from ...i18n import N_, _
 from ..plain import Plain
 from ..widgets.keybar import KeyBar
 from ..widgets.titlebar import TitleBar
@@ -27,7 +28,7 @@ USER = MailboxKind.USER
 class SettingsScreen(DeclaredForm, RecordFormScreen):
     """A page of its own (key 5); Escape goes back to the mailboxes."""
 
-    RECORD = "email settings"
+    RECORD = N_("email settings")
     FIELDS, SECTIONS = ORG_FIELDS, ORG_SECTIONS
     FIELD_ORDER = tuple(f.name for f in form_fields(ORG_FIELDS))
     DEFAULT_CSS = FORM_CSS
@@ -41,9 +42,9 @@ class SettingsScreen(DeclaredForm, RecordFormScreen):
         yield Plain("", id="summary")
         with VerticalScroll(id="form"):
             yield from self.compose_fields(self.base)
-            yield Plain("Process email only for users and queues whose email address is approved (A2). "
-                         "Apply Default Email Settings (on the Mailboxes page, ctrl+p) copies these defaults "
-                         "to marked mailboxes.", classes="note")
+            yield Plain(_("Process email only for users and queues whose email address is approved (A2). "
+                          "Apply Default Email Settings (on the Mailboxes page, ctrl+p) copies these defaults "
+                          "to marked mailboxes."), classes="note")
         yield KeyBar()
 
     def choices(self, f: Declared, draft):
@@ -68,7 +69,7 @@ class SettingsScreen(DeclaredForm, RecordFormScreen):
         return services.org_settings(self.app.store)
 
     def title_of(self, draft) -> str:
-        return "Email Settings"
+        return _("Email Settings")
 
     def fill(self, draft) -> None:
         self._loading = True

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
-from ...i18n import N_, shown
+from ...i18n import N_, _, number, say, shown
 from ...domain.fields import USER_FIELDS, USER_SECTIONS, form_fields
 from ...domain.fields import Field as Declared
 from ...domain.findings import Finding, Severity
@@ -22,7 +22,7 @@ from ..widgets.record_table import SHORT, Column, RecordTable, cell, short_appro
 from .declared_form import DeclaredForm
 from .record_form import FORM_CSS, RecordFormScreen, checkbox
 from .record_list import RecordListScreen
-from ..db_trouble import GuardsDatabase
+from ..db_trouble import GuardsDatabase, said_error
 
 # At 80 columns the name, email, status and approval are in view; the methods scroll in (→).
 USER_COLUMNS = (
@@ -46,7 +46,7 @@ class ApprovalCommands(GuardsDatabase):
         ids = self.selected_ids()
         mailbox_ids = self.mailbox_ids(ids)
         if not mailbox_ids:
-            self.notify("Nothing is highlighted or marked.", severity="warning")
+            self.notify(_("Nothing is highlighted or marked."), severity="warning")
             return
         mark = self.app.history_mark()
         # The address each record's row showed: its mailbox's (M4), judged again once the mailboxes are locked.
@@ -54,9 +54,10 @@ class ApprovalCommands(GuardsDatabase):
         try:
             changed = services.set_approval(self.app.store, mailbox_ids, approved, seen)
         except StoreError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+            self.notify(said_error(exc), severity="error", timeout=10)
             return
-        self.app.offer_undo(mark, f"{'Approve' if approved else 'Reject'} Email: {changed} changed.")
+        self.app.offer_undo(mark, (_("Approve Email: {count} changed.") if approved else
+                                  _("Reject Email: {count} changed.")).format(count=number(changed)))
         self.table.marked.clear()
         self.after_change()
 
@@ -108,7 +109,7 @@ class RecordWithMailboxList(ApprovalCommands, RecordListScreen):
 
 
 class UserListScreen(RecordWithMailboxList):
-    EMPTY = "No users yet: n adds one, and its mailbox with it."
+    EMPTY = N_("No users yet: n adds one, and its mailbox with it.")
     PAGE = "users"
     VIEWS = queries.USER_VIEWS
     TABLE = UserTable
@@ -125,12 +126,13 @@ class UserListScreen(RecordWithMailboxList):
         return UserDraft()
 
     def delete_words(self, row) -> tuple[str, str]:
-        return (f"Delete the user {visible(row.full_name)} <{visible(row.email)}>? Their mailbox goes too.",
-                f"Deleted user {visible(row.full_name)} and their mailbox.")
+        return (_("Delete the user {name} <{email}>? Their mailbox goes too.").format(
+                    name=visible(row.full_name), email=visible(row.email)),
+                _("Deleted user {name} and their mailbox.").format(name=visible(row.full_name)))
 
 
 class UserFormScreen(DeclaredForm, RecordFormScreen):
-    RECORD = "user"
+    RECORD = N_("user")
     FIELDS, SECTIONS = USER_FIELDS, USER_SECTIONS
     FIELD_ORDER = tuple(f.name for f in form_fields(USER_FIELDS))
     DEFAULT_CSS = FORM_CSS
@@ -161,14 +163,14 @@ class UserFormScreen(DeclaredForm, RecordFormScreen):
 
     def _mailbox_text(self) -> str:
         if self.is_new:
-            return "Saving creates the user's mailbox with the organisation's default email settings (U2)."
+            return _("Saving creates the user's mailbox with the organisation's default email settings (U2).")
         mid = services.user_mailbox_id(self.base.id)
         if mid is None:
-            return "This user has no mailbox."
+            return _("This user has no mailbox.")
         box = services.get_mailbox(self.app.store, mid)
-        return (f"Mailbox: approval {ApprovalStatus.label_of(box.approval)}, incoming "
-                f"{IncomingMethod.label_of(box.incoming)}, outgoing {OutgoingMethod.label_of(box.outgoing)}. "
-                "F6 opens it.")
+        return _("Mailbox: approval {approval}, incoming {incoming}, outgoing {outgoing}. F6 opens it.").format(
+            approval=shown(ApprovalStatus.label_of(box.approval)), incoming=shown(IncomingMethod.label_of(box.incoming)),
+            outgoing=shown(OutgoingMethod.label_of(box.outgoing)))
 
     def read_draft(self) -> UserDraft:
         return self.read_fields(self.base)
@@ -180,16 +182,17 @@ class UserFormScreen(DeclaredForm, RecordFormScreen):
         if self.is_new or not email_changed(self.base.email, draft.email):
             return []
         org = services.org_settings(self.app.store)
-        text = "Saving also changes the email address of the user's mailbox (M4)"
-        if org.approval_required_users:
-            text += " and sets its approval back to Pending Approval (M18)"
-        return [Finding("M4", "email", Severity.INFO, text + ".")]
+        text = (say("Saving also changes the email address of the user's mailbox (M4) and sets its approval back "
+                    "to Pending Approval (M18).") if org.approval_required_users else
+                say("Saving also changes the email address of the user's mailbox (M4)."))
+        return [Finding("M4", "email", Severity.INFO, text)]
 
     def write(self, draft, base):
         if self.is_new:
             user, _, findings = services.create_user(self.app.store, draft)
             for f in findings:
-                self.notify(f"Its new mailbox: {f.message} ({f.rule})", severity="warning", timeout=10)
+                self.notify(_("Its new mailbox: {message} ({rule})").format(message=f.shown, rule=f.rule),
+                            severity="warning", timeout=10)
             return user
         return services.update_user(self.app.store, base, draft)
 
@@ -211,7 +214,7 @@ class UserFormScreen(DeclaredForm, RecordFormScreen):
         from .mailbox_form import MailboxFormScreen
 
         if self.is_new:
-            self.notify("Save the user first: saving creates the mailbox.", severity="warning")
+            self.notify(_("Save the user first: saving creates the mailbox."), severity="warning")
             return
         mid = services.user_mailbox_id(self.base.id)
         if mid is not None:

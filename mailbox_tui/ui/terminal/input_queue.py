@@ -46,6 +46,8 @@ from textual.message import Message
 from textual.widgets import Input
 from textual.worker import WorkerState
 
+from ...i18n import N_, shown
+
 log = logging.getLogger(__name__)
 
 # Workers that run for long in the background and never decide where a key goes.
@@ -62,8 +64,8 @@ WORKER_POLL = 0.005
 MAX_PASSES = 12  # marker passes for one key; a screen that keeps changing is a settle that ran out
 TIMEOUTS_BEFORE_OPEN = 2  # settles in a row that ran out of time: the check does not work, fail open
 FLOOD_GAP = 0.25  # a flood is over when no key came for this long
-FLOOD_NOTICE = ("Keys arrived faster than they could be handled: those still waiting were dropped. "
-                "For long text use your terminal's paste.")
+FLOOD_NOTICE = N_("Keys arrived faster than they could be handled: those still waiting were dropped. "
+                  "For long text use your terminal's paste.")
 
 
 def textual_clock() -> float:
@@ -169,7 +171,7 @@ class InputQueue:
         self.held, self._counted, self._text_chars = kept, 0, 0
         log.info("more than %d keys waiting: a flood; keys are dropped until they stop for %.2f s",
                  HELD_BOUND, FLOOD_GAP)
-        self.app.notify(FLOOD_NOTICE, severity="warning", timeout=10)
+        self.app.notify(shown(FLOOD_NOTICE), severity="warning", timeout=10)
 
     def _flood_over(self) -> None:
         log.info("the flood of keys is over: %d key(s) were dropped", self._flood)
@@ -220,7 +222,8 @@ class InputQueue:
             if ahead:
                 self.dropped += ahead
                 log.info("ctrl+q went ahead of %d key(s) still waiting; they were dropped", ahead)
-                self.app.notify(f"ctrl+q: {ahead} key(s) typed before it were not used.", severity="warning")
+                self.app.notify(shown(N_("ctrl+q: {n} key(s) typed before it were not used.")).format(n=ahead),
+                                severity="warning")
             self._post(quit_key)
         except Exception as error:  # noqa: BLE001
             self._fail_open("letting ctrl+q go ahead", error)
@@ -452,5 +455,5 @@ class GuardsTypeahead:
         """A key typed before the question appeared reached it: say so once."""
         if not getattr(self, "_told_typeahead", False):
             self._told_typeahead = True
-            self.notify("Keys typed before this question appeared were ignored: answer it now.",
+            self.notify(shown(N_("Keys typed before this question appeared were ignored: answer it now.")),
                         severity="warning", timeout=6)
