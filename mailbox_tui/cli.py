@@ -8,8 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from .cli_common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _key_warning, _one_line, _open_store, _print, _refuse
-from .cli_args import _SECONDS, _is_text, _shown, whole_number
+from .cli_common import (EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _key_warning, _one_line, _open_store, _print, _refuse,
+                         count, said_error)
+from .cli_args import _SECONDS, _is_text, _shown, argparse_words, whole_number
 from .cli_history import add_history_commands, cmd_history, cmd_undo
 from .cli_output import ShownOutput, VisibleLogFormatter
 from .cli_health import UNKNOWN as HEALTH_UNKNOWN
@@ -19,15 +20,29 @@ from .cli_upgrade import add_upgrade_command, cmd_upgrade
 from .cli_watch import add_watch_command, cmd_watch
 from .domain.outside_text import visible
 from . import i18n
+from .i18n import N_, _, ngettext, pgettext
 
 LOG_ENV = "MAILBOX_TUI_LOG"
+# The sections an import counts, as the admin reads them (the keys stay English: they are --json's).
+COUNTED = {"profiles": N_("profiles"), "users": N_("users"), "queues": N_("queues"), "mailboxes": N_("mailboxes")}
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """"3 profiles, 50 users, 1 forward mailbox" in the admin's language."""
+    said = {"profiles": lambda n: ngettext("{n} profile", "{n} profiles", n),
+            "users": lambda n: ngettext("{n} user", "{n} users", n),
+            "queues": lambda n: ngettext("{n} queue", "{n} queues", n),
+            "mailboxes": lambda n: ngettext("{n} mailbox", "{n} mailboxes", n),
+            "forward_mailboxes": lambda n: ngettext("{n} forward mailbox", "{n} forward mailboxes", n)}
+    return ", ".join(said[k](n).format(n=count(n)) if k in said else f"{count(n)} {k}" for k, n in counts.items())
 
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line, exit 2."""
 
     def error(self, message: str):
-        self.exit(EXIT_USAGE, f"mailbox-tui: error: {_one_line(message)} (see: {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, _("mailbox-tui: error: {message} (see: {prog} --help)").format(
+            message=_one_line(message), prog=self.prog) + "\n")
 
 
 class _Version(argparse.Action):
@@ -52,24 +67,25 @@ class _Version(argparse.Action):
 def _demo_users(text: str) -> int:
     from .store.demo import MAX_USERS
 
-    return whole_number(text, 1, MAX_USERS, "a number of users", "the demo's distinct names")
+    return whole_number(text, 1, MAX_USERS, N_("a number of users"), N_("the demo's distinct names"))
 
 
 def _common() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
-                        help="database URL: sqlite:///PATH (default: a file in your data directory) "
-                             "or postgresql://USER@HOST:PORT/NAME; also $MAILBOX_TUI_DB")
-    common.add_argument("--key-file", metavar="PATH", type=Path, default=argparse.SUPPRESS,
-                        help="Fernet key file (default: in your config directory); $MAILBOX_TUI_KEY overrides")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    common.add_argument("--log", metavar="FILE", type=Path, default=argparse.SUPPRESS,
-                        help=f"write a log to FILE (also ${LOG_ENV})")
-    common.add_argument("--as", dest="acting", metavar="EMAIL", default=argparse.SUPPRESS,
-                        help="act as this admin user (default owner of new forward mailboxes; named in the history)")
+    common.add_argument("--db", metavar=pgettext("metavar", "URL"), default=argparse.SUPPRESS,
+                        help=_("database URL: sqlite:///PATH (default: a file in your data directory) "
+                               "or postgresql://USER@HOST:PORT/NAME; also $MAILBOX_TUI_DB"))
+    common.add_argument("--key-file", metavar=pgettext("metavar", "PATH"), type=Path, default=argparse.SUPPRESS,
+                        help=_("Fernet key file (default: in your config directory); $MAILBOX_TUI_KEY overrides"))
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=_("print JSON"))
+    common.add_argument("--log", metavar=pgettext("metavar", "FILE"), type=Path, default=argparse.SUPPRESS,
+                        help=_("write a log to FILE (also ${variable})").format(variable=LOG_ENV))
+    common.add_argument("--as", dest="acting", metavar=pgettext("metavar", "EMAIL"), default=argparse.SUPPRESS,
+                        help=_("act as this admin user (default owner of new forward mailboxes; named in the "
+                               "history)"))
     common.add_argument("--lang", choices=tuple(i18n.LANGUAGES), default=argparse.SUPPRESS,
-                        help="the language to show: en (English) or sv (Svenska); default: the app's own choice, "
-                             "then $LC_ALL, $LC_MESSAGES, $LANG (sv_SE.UTF-8 is Swedish)")
+                        help=_("the language to show: en (English) or sv (Svenska); default: the app's own "
+                               "choice, then $LC_ALL, $LC_MESSAGES, $LANG (sv_SE.UTF-8 is Swedish)"))
     return common
 
 
@@ -77,47 +93,49 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = _Parser(
         prog="mailbox-tui", parents=[common],
-        description="Configure server-side mail synchronization mailboxes. Without a command, opens the app.")
-    parser.add_argument("--version", action=_Version, help="print the version and exit")
-    parser.add_argument("--no-mouse", action="store_true", default=argparse.SUPPRESS, help="ignore the mouse")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    demo = sub.add_parser("demo", parents=[common], help="seed a sample organisation into an empty database")
-    demo.add_argument("--users", type=_demo_users, default=50, help="how many users (default 50)")
-    export = sub.add_parser("export", parents=[common], help="export everything in the exchange format")
+        description=_("Configure server-side mail synchronization mailboxes. Without a command, opens the app."))
+    parser.add_argument("--version", action=_Version, help=_("print the version and exit"))
+    parser.add_argument("--no-mouse", action="store_true", default=argparse.SUPPRESS, help=_("ignore the mouse"))
+    sub = parser.add_subparsers(dest="command", metavar=pgettext("metavar", "COMMAND"), parser_class=_Parser)
+    demo = sub.add_parser("demo", parents=[common], help=_("seed a sample organisation into an empty database"))
+    demo.add_argument("--users", type=_demo_users, default=50, help=_("how many users (default 50)"))
+    export = sub.add_parser("export", parents=[common], help=_("export everything in the exchange format"))
     export.add_argument("--format", choices=("json", "csv"), default="json")
-    export.add_argument("--out", metavar="PATH", type=Path,
-                        help="file for json (default, or -: standard output); folder for csv (required); "
-                             "an existing link, device or pipe is refused")
-    imp = sub.add_parser("import", parents=[common], help="import a JSON file, a CSV file or a folder of CSV files")
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
+    export.add_argument("--out", metavar=pgettext("metavar", "PATH"), type=Path,
+                        help=_("file for json (default, or -: standard output); folder for csv (required); "
+                               "an existing link, device or pipe is refused"))
+    imp = sub.add_parser("import", parents=[common], help=_("import a JSON file, a CSV file or a folder of CSV files"))
+    imp.add_argument("file", type=Path, metavar=pgettext("metavar", "file"),
+                     help=_("the file or folder to import; - reads standard input"))
+    imp.add_argument("--dry-run", action="store_true", help=_("check every row and report; write nothing"))
     imp.add_argument("--keep-secrets", action="store_true",
-                     help="keep a stored password or client secret that a row sends to a new server or token "
-                          "endpoint (P15; by default it is cleared)")
-    sub.add_parser("check", parents=[common], help="run every rule over every stored record")
+                     help=_("keep a stored password or client secret that a row sends to a new server or token "
+                            "endpoint (P15; by default it is cleared)"))
+    sub.add_parser("check", parents=[common], help=_("run every rule over every stored record"))
     test = sub.add_parser("test", parents=[common],
-                          help="Test & Enable: connect to each mailbox's servers for real, record the results")
-    test.add_argument("emails", nargs="*", metavar="EMAIL", help="the mailboxes with these addresses")
-    test.add_argument("--all", action="store_true", help="every active mailbox")
-    test.add_argument("--failed", action="store_true", help="every mailbox with a failed test")
-    test.add_argument("--profile", metavar="NAME", help="every mailbox of this server profile")
-    test.add_argument("--concurrency", type=_concurrency, default=32, metavar="N",
-                      help=f"connections at once, 1 to {MAX_CONCURRENCY} (default 32; each server also gets at "
-                           f"most its profile's Maximum Concurrent Connections)")
-    test.add_argument("--deadline", type=_deadline, metavar="SECONDS",
-                      help="stop after this long (seconds, more than 0); mailboxes not reached are reported "
-                           "as not tested")
+                          help=_("Test & Enable: connect to each mailbox's servers for real, record the results"))
+    test.add_argument("emails", nargs="*", metavar=pgettext("metavar", "EMAIL"),
+                      help=_("the mailboxes with these addresses"))
+    test.add_argument("--all", action="store_true", help=_("every active mailbox"))
+    test.add_argument("--failed", action="store_true", help=_("every mailbox with a failed test"))
+    test.add_argument("--profile", metavar=pgettext("metavar", "NAME"), help=_("every mailbox of this server profile"))
+    test.add_argument("--concurrency", type=_concurrency, default=32, metavar=pgettext("metavar", "N"),
+                      help=_("connections at once, 1 to {high} (default 32; each server also gets at most its "
+                             "profile's Maximum Concurrent Connections)").format(high=MAX_CONCURRENCY))
+    test.add_argument("--deadline", type=_deadline, metavar=pgettext("metavar", "SECONDS"),
+                      help=_("stop after this long (seconds, more than 0); mailboxes not reached are reported "
+                             "as not tested"))
     test.add_argument("--send-test-message", action="store_true",
-                      help="Exchange (Microsoft Graph or EWS): send one real test message from each mailbox to "
-                           "itself to test outgoing email (by default nothing is sent)")
-    rotate = sub.add_parser("rotate-key", parents=[common], help="re-encrypt every stored password under a new key")
-    rotate.add_argument("--out", metavar="PATH", type=Path,
-                        help="where to write the new key when the current one comes from $MAILBOX_TUI_KEY")
+                      help=_("Exchange (Microsoft Graph or EWS): send one real test message from each mailbox "
+                             "to itself to test outgoing email (by default nothing is sent)"))
+    rotate = sub.add_parser("rotate-key", parents=[common], help=_("re-encrypt every stored password under a new key"))
+    rotate.add_argument("--out", metavar=pgettext("metavar", "PATH"), type=Path,
+                        help=_("where to write the new key when the current one comes from $MAILBOX_TUI_KEY"))
     health = sub.add_parser("health", parents=[common],
-                            help="the lifecycle's figures for monitoring: exit 0 OK, 1 retrying, 2 disabled by "
-                                 "failures, 3 unknown")
+                            help=_("the lifecycle's figures for monitoring: exit 0 OK, 1 retrying, 2 disabled by "
+                                   "failures, 3 unknown"))
     health.add_argument("--prometheus", action="store_true",
-                        help="write the Prometheus text format (node_exporter's textfile collector)")
+                        help=_("write the Prometheus text format (node_exporter's textfile collector)"))
     add_history_commands(sub, common)
     add_upgrade_command(sub, common)
     add_watch_command(sub, common, _concurrency, _deadline, whole_number)
@@ -135,10 +153,11 @@ def _setup_logging(path: Path | None) -> None:
     if path is None:
         return
     if path.is_dir():
-        raise _LogProblem(f"the log {path} is a folder: give --log a file name (for example {path / 'mailbox-tui.log'})")
+        raise _LogProblem(_("the log {path} is a folder: give --log a file name (for example {example})").format(
+            path=path, example=path / "mailbox-tui.log"))
     if not path.parent.is_dir():
-        raise _LogProblem(f"there is no folder {path.parent} for the log file {path.name}: create it or give "
-                          "--log another file")
+        raise _LogProblem(_("there is no folder {folder} for the log file {name}: create it or give --log another "
+                            "file").format(folder=path.parent, name=path.name))
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(VisibleLogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._mailbox_tui_cli = True
@@ -154,7 +173,7 @@ def cmd_demo(args) -> int:
 
     with _open_store(args) as store:
         counts = seed_demo(store, users=args.users)
-    _print(args, counts, "Seeded " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + ".")
+    _print(args, counts, _("Seeded {counts}.").format(counts=_counted(counts)))
     return EXIT_OK
 
 
@@ -166,18 +185,19 @@ def cmd_export(args) -> int:
 
     out = None if str(args.out) == "-" and args.format == "json" else args.out  # --out -: standard output
     if args.format == "csv" and (out is None or str(out) == "-"):
-        return _refuse("CSV export writes one file per record kind: give --out FOLDER", EXIT_USAGE)
+        return _refuse(_("CSV export writes one file per record kind: give --out FOLDER"), EXIT_USAGE)
     what = not_a_regular_file(out) if out is not None else ""
     if what and not (args.format == "csv" and what == "a folder"):
-        return _refuse(f"{out} is {what}, not a regular file: nothing was written. Exports write only regular "
-                       "files (JSON) or into a real folder (CSV): name a new one, or give --out - for standard "
-                       "output.", EXIT_USAGE)
+        return _refuse(_("{out} is {what}, not a regular file: nothing was written. Exports write only regular "
+                         "files (JSON) or into a real folder (CSV): name a new one, or give --out - for standard "
+                         "output.").format(out=out, what=i18n.shown(what)), EXIT_USAGE)
     if args.format == "csv" and out.exists() and not out.is_dir():
-        return _refuse(f"{out} is a file: CSV export writes one file per record kind into a folder; "
-                       "give --out a folder", EXIT_USAGE)
+        return _refuse(_("{out} is a file: CSV export writes one file per record kind into a folder; "
+                         "give --out a folder").format(out=out), EXIT_USAGE)
     if args.format == "json" and out is not None and out.is_dir():
-        return _refuse(f"{out} is a folder: JSON export writes one file; give --out a file name "
-                       f"(for example {out / 'export.json'}), or use --format csv for a folder", EXIT_USAGE)
+        return _refuse(_("{out} is a folder: JSON export writes one file; give --out a file name "
+                         "(for example {example}), or use --format csv for a folder").format(
+                             out=out, example=out / "export.json"), EXIT_USAGE)
     with _open_store(args) as store:
         _key_warning(store)
         with store.reading():
@@ -190,11 +210,10 @@ def cmd_export(args) -> int:
             else:
                 with replace_atomically(out) as fh:
                     counts = export_json(fh)
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     if getattr(args, "json", False):
         _print(args, {"out": str(out), "counts": counts}, "")
     else:
-        print(f"Exported {summary} to {visible(out)}.", file=sys.stderr)
+        print(_("Exported {counts} to {out}.").format(counts=_counted(counts), out=visible(out)), file=sys.stderr)
     return EXIT_OK
 
 
@@ -222,7 +241,8 @@ def cmd_import(args) -> int:
                     url, keyring = "sqlite:///:memory:", KeyRing([Fernet.generate_key()], "a dry run's throwaway key")
             with _open_store(args, url, keyring) as store:
                 if not store.key_ok and carries_passwords(source):
-                    return _refuse(f"this file carries passwords, and {store.key_message} Nothing was written.")
+                    return _refuse(_("this file carries passwords, and {problem} Nothing was written.").format(
+                        problem=i18n.said(store.key_message)))
                 report = import_document(store, source, dry_run=args.dry_run, source=source.name,
                                          keep_secrets=args.keep_secrets)
                 args.import_written = report.written
@@ -234,15 +254,21 @@ def cmd_import(args) -> int:
         for f in report.findings:  # "mailboxes[2] M1 error: …", the rule's message in the admin's language
             print(str(f).removesuffix(f.message) + f.shown, file=sys.stderr if f.is_error else sys.stdout)
         if report.secrets_note:
-            print(report.secrets_note)
+            print(i18n.said(report.secrets_note))
         if report.errors:
-            print(f"Nothing was written: {len(report.errors)} error(s).", file=sys.stderr)
+            print(ngettext("Nothing was written: {n} error(s).", "Nothing was written: {n} error(s).",
+                           len(report.errors)).format(n=count(len(report.errors))), file=sys.stderr)
         elif report.written:
-            done = ", ".join(f"{report.created[s]} created/{report.updated[s]} updated {s}" for s in report.created)
-            print(f"Imported: {done}." + (f" History entry #{report.entry}: `mailbox-tui undo {report.entry}` undoes "
-                                           "it as a whole." if report.entry else ""))
+            done = ", ".join(_("{created} created/{updated} updated {what}").format(
+                created=count(report.created[s]), updated=count(report.updated[s]), what=i18n.shown(COUNTED[s]))
+                for s in report.created)
+            print(_("Imported: {done}.").format(done=done) + (_(
+                " History entry #{entry}: `mailbox-tui undo {entry}` undoes it as a whole.").format(entry=report.entry)
+                if report.entry else ""))
         else:
-            print(f"Dry run: no errors, {len(report.findings)} warning(s); nothing written.")
+            print(ngettext("Dry run: no errors, {n} warning(s); nothing written.",
+                           "Dry run: no errors, {n} warning(s); nothing written.",
+                           len(report.findings)).format(n=count(len(report.findings))))
     return EXIT_FINDINGS if report.errors else EXIT_OK
 
 
@@ -261,7 +287,8 @@ def cmd_check(args) -> int:
         for f in found:
             print(f"{f.record} {f.record_id} {f.name!r} {f.finding.rule} {f.finding.severity.value}: "
                   f"{visible(f.finding.shown)}")
-        print(f"{len(errs)} error(s), {len(found) - len(errs)} warning(s).")
+        print(_("{errors} error(s), {warnings} warning(s).").format(errors=count(len(errs)),
+                                                                   warnings=count(len(found) - len(errs))))
     return EXIT_FINDINGS if errs else EXIT_OK
 
 
@@ -270,12 +297,14 @@ def cmd_rotate_key(args) -> int:
 
     with _open_store(args) as store:
         from_env = store.keyring.source == "environment"
-        count, where = rotate_key(store, args.out)
+        rotated, where = rotate_key(store, args.out)
     shared = from_env or where.stat().st_mode & 0o040
-    _print(args, {"rotated": count, "key": str(where)},
-           f"Re-encrypted {count} stored password(s) under a new key, now in {visible(where)}."
-           + (" Put its contents in MAILBOX_TUI_KEY." if from_env else "")
-           + (" Every admin who shares this key needs the new one." if shared else ""))
+    _print(args, {"rotated": rotated, "key": str(where)},
+           ngettext("Re-encrypted {n} stored password(s) under a new key, now in {where}.",
+                    "Re-encrypted {n} stored password(s) under a new key, now in {where}.", rotated).format(
+               n=count(rotated), where=visible(where))
+           + (_(" Put its contents in MAILBOX_TUI_KEY.") if from_env else "")
+           + (_(" Every admin who shares this key needs the new one.") if shared else ""))
     return EXIT_OK
 
 
@@ -287,18 +316,18 @@ MAX_DEADLINE = 30 * 86_400  # seconds: a month; beyond it a wait's timeout overf
 
 def _concurrency(text: str) -> int:
     """--concurrency: a whole number from 1 to MAX_CONCURRENCY (argparse makes anything else a usage error)."""
-    return whole_number(text, 1, MAX_CONCURRENCY, "a number of connections")
+    return whole_number(text, 1, MAX_CONCURRENCY, N_("a number of connections"))
 
 
 def _deadline(text: str) -> float:
     """--deadline: seconds greater than 0 and at most MAX_DEADLINE, in ASCII digits with an optional fraction."""
     if not _SECONDS.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a number of seconds: give digits 0-9, and a "
-                                         "point for a fraction")
+        raise argparse.ArgumentTypeError(_("{value} is not a number of seconds: give digits 0-9, and a point "
+                                           "for a fraction").format(value=_shown(text)))
     value = float(text) if len(text) <= 30 else float("inf")
     if not 0 < value <= MAX_DEADLINE:
-        raise argparse.ArgumentTypeError(f"seconds must be more than 0 and at most {MAX_DEADLINE} (30 days), "
-                                         f"not {_shown(text)}")
+        raise argparse.ArgumentTypeError(_("seconds must be more than 0 and at most {high} (30 days), not "
+                                           "{value}").format(high=MAX_DEADLINE, value=_shown(text)))
     return value
 
 
@@ -333,9 +362,9 @@ def _interrupted(args) -> str:
     """What Ctrl-C (SIGINT) stopped: an import rolls back unless it was written (it is then held, see
     store/exchange/interrupts.py, and only output was cut short)."""
     if args.command == "import":
-        return ("interrupted after the import was written." if getattr(args, "import_written", False) else
-                "import interrupted; nothing was written.")
-    return "interrupted."
+        return (_("interrupted after the import was written.") if getattr(args, "import_written", False) else
+                _("import interrupted; nothing was written."))
+    return _("interrupted.")
 
 
 def _requested_language(argv: list[str]) -> str | None:
@@ -357,9 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     from .store.database import StoreError
 
     i18n.use(i18n.choose(_requested_language(sys.argv[1:] if argv is None else argv)))
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with argparse_words():  # argparse's own words (usage:, options, its errors) in the admin's language
+            parser = build_parser()
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # a usage error of `health` is "unknown" to a monitoring system (3), not 2
         if exc.code == EXIT_USAGE and "health" in (sys.argv[1:] if argv is None else argv):
             raise SystemExit(HEALTH_UNKNOWN) from None
@@ -368,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         values = getattr(args, name, None)
         for text in values if isinstance(values, list) else [values]:
             if isinstance(text, str) and not _is_text(text):
-                parser.error(f"{_one_line(text)} is not printable UTF-8 text")
+                with argparse_words():
+                    parser.error(_("{text} is not printable UTF-8 text").format(text=_one_line(text)))
     try:
         _setup_logging(getattr(args, "log", None))
         if args.command is None:  # the app: the terminal is its screen (ui/plain.py shows outside text)
@@ -380,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"mailbox-tui: {f.rule} {f.severity.value}: {visible(f.shown)}", file=sys.stderr)
         return EXIT_FINDINGS
     except (StoreError, KeyFileError, _LogProblem) as exc:
-        return _refuse(str(exc))
+        return _refuse(said_error(exc))
     except BrokenPipeError:
         # The reader went away (`export | head`): stop quietly, as `cat | head` does. Point stdout at
         # /dev/null so the interpreter's last flush does not complain either.
@@ -388,20 +419,22 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except OSError as exc:
+        if exc.strerror is None and exc.args:  # ours (safe_files.NotARegularFile): a sentence made with say()
+            return _refuse(said_error(exc))
         return _refuse(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
         print(f"mailbox-tui: {_interrupted(args)}", file=sys.stderr)
         return 130
     except MemoryError:
-        return _refuse("there was not enough memory to finish" + ("; nothing was written." if args.command == "import"
-                                                                  and not getattr(args, "import_written", False)
-                                                                  else "; nothing more was done."))
+        return _refuse(_("there was not enough memory to finish; nothing was written.")
+                       if args.command == "import" and not getattr(args, "import_written", False) else
+                       _("there was not enough memory to finish; nothing more was done."))
     except Exception as exc:
         from .store.database import default_url, describe_db_error, is_database_error
 
         if is_database_error(exc):
-            return _refuse(describe_db_error(exc, getattr(args, "db", None) or default_url()))
+            return _refuse(i18n.said(describe_db_error(exc, getattr(args, "db", None) or default_url())))
         # A bug: one line for the admin, the details in the log.
         logging.getLogger("mailbox_tui").exception("unexpected error")
-        return _refuse(f"unexpected {type(exc).__name__}; nothing more was done. Details go to the log "
-                       "(--log FILE).")
+        return _refuse(_("unexpected {error}; nothing more was done. Details go to the log (--log FILE).").format(
+            error=type(exc).__name__))

@@ -5,8 +5,49 @@ from __future__ import annotations
 
 import argparse
 import re
+from contextlib import contextmanager
 
+from . import i18n
 from .cli_common import _one_line
+from .i18n import N_, _
+
+# argparse's own words (Python 3.11's argparse.py looks them up with gettext while it builds a parser,
+# writes its help and refuses an argument): the same words in our catalogue, so `--help` and a usage
+# error are in the admin's language. argparse_words() lends them to argparse while the parser is used.
+ARGPARSE_WORDS = (
+    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+    N_("argument %(argument_name)s: %(message)s"), N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"), N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"), N_("expected one argument"), N_("expected at most one argument"),
+    N_("expected at least one argument"), N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"), N_("ignored explicit argument %r"), N_("one of the arguments %s is required"),
+    N_("unexpected option string: %s"), N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+    N_("can't open '%(filename)s': %(error)s"), N_("%(prog)s: error: %(message)s\n"),
+)
+
+
+def _argparse_plurals() -> None:  # never called: marks argparse's one plural for the catalogue
+    i18n.ngettext("expected %s argument", "expected %s arguments", 2)
+
+
+@contextmanager
+def argparse_words():
+    """argparse's words from our catalogue (its own gettext domain has no Swedish) while the parser is
+    built and used; put back afterwards, so nothing else that uses argparse in this process changes."""
+    saved = argparse._, argparse.ngettext
+    argparse._, argparse.ngettext = _argparse_gettext, _argparse_ngettext
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved
+
+
+def _argparse_gettext(message):
+    return i18n.shown(message) if isinstance(message, str) else message
+
+
+def _argparse_ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.ngettext(singular, plural, n)
 
 
 def _is_text(text: str) -> bool:
@@ -32,11 +73,16 @@ def _shown(text: str) -> str:
 def whole_number(text: str, low: int, high: int, what: str, why: str = "") -> int:
     """A number argument: ASCII digits only (not ５, 1_0, +3, " 3", ٣, 1e3), from `low` to `high`; anything
     else is argparse's usage error (exit 2, one line). `what` names it ("a number of entries"); `why`, in
-    parentheses after the range, says where the range comes from."""
+    parentheses after the range, says where the range comes from (both marked with N_ by the caller,
+    shown in the admin's language)."""
     if not _DIGITS.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not {what}: give digits 0-9 only")
+        raise argparse.ArgumentTypeError(_("{value} is not {what}: give digits 0-9 only").format(
+            value=_shown(text), what=i18n.shown(what)))
     digits = text.lstrip("0") or "0"
     if len(digits) > len(str(high)) or not low <= int(digits) <= high:
-        because = f" ({why})" if why else ""
-        raise argparse.ArgumentTypeError(f"{what} is from {low} to {high}{because}, not {_shown(text)}")
+        if why:
+            raise argparse.ArgumentTypeError(_("{what} is from {low} to {high} ({why}), not {value}").format(
+                what=i18n.shown(what), low=low, high=high, why=i18n.shown(why), value=_shown(text)))
+        raise argparse.ArgumentTypeError(_("{what} is from {low} to {high}, not {value}").format(
+            what=i18n.shown(what), low=low, high=high, value=_shown(text)))
     return int(digits)

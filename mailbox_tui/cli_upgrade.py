@@ -6,11 +6,14 @@ when the other admins' roles may not change its tables, or before a team switche
 from __future__ import annotations
 
 from . import cli_common as cli
+from . import i18n
+from .i18n import _
 
 
 def add_upgrade_command(sub, common) -> None:
     sub.add_parser("upgrade", parents=[common],
-                   help="upgrade the database's schema to this release's (SQLite: a copy of the old one is kept)")
+                   help=_("upgrade the database's schema to this release's (SQLite: a copy of the old one is "
+                          "kept)"))
 
 
 def cmd_upgrade(args) -> int:
@@ -18,8 +21,9 @@ def cmd_upgrade(args) -> int:
 
     with cli._open_store(args, quiet_upgrade=True) as store:
         done = store.upgrade
-        said = done.note or (f"A new database was created at schema {SCHEMA_VERSION}." if done.found == 0 else
-                             f"This database is at schema {SCHEMA_VERSION} already: nothing to upgrade.")
+        said = i18n.said(done.note) if done.note else (
+            _("A new database was created at schema {version}.").format(version=SCHEMA_VERSION) if done.found == 0
+            else _("This database is at schema {version} already: nothing to upgrade.").format(version=SCHEMA_VERSION))
         cli._print(args, {"found": done.found, "schema": SCHEMA_VERSION,
                           "copy": str(done.copy) if done.copy else None}, said)
     return cli.EXIT_OK

@@ -11,13 +11,15 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from ..i18n import N_, say
+
 log = logging.getLogger(__name__)
 
 KEY_ENV = "MAILBOX_TUI_KEY"
 KEY_CHECK_PLAINTEXT = b"mailbox-tui key check v1"
 MAX_KEY_FILE_BYTES = 64 * 1024  # a key is 44 bytes; anything this big is some other file
-TEAM_HINT = ("A team shares one key: copy the key file of an admin whose key reads this database "
-             "(chmod 640, readable by the team's group and never by others), or set MAILBOX_TUI_KEY to that key.")
+TEAM_HINT = N_("A team shares one key: copy the key file of an admin whose key reads this database "
+               "(chmod 640, readable by the team's group and never by others), or set MAILBOX_TUI_KEY to that key.")
 
 
 class KeyFileError(Exception):
@@ -61,7 +63,8 @@ class KeyRing:
         if self.before_encrypt is not None:
             self.before_encrypt()
         if self._primary is None:
-            raise KeyFileError(f"There is no encryption key ({self.source}): a password can't be stored.")
+            raise KeyFileError(say("There is no encryption key ({source}): a password can't be stored.",
+                                   source=self.source))
         return self._primary.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def encrypter(self) -> Callable[[str], str]:
@@ -88,7 +91,7 @@ class KeyRing:
 
     def key_check(self) -> str:
         if self._primary is None:
-            raise KeyFileError(f"There is no encryption key ({self.source}).")
+            raise KeyFileError(say("There is no encryption key ({source}).", source=self.source))
         return self._primary.encrypt(KEY_CHECK_PLAINTEXT).decode("ascii")
 
     def matches(self, key_check: str) -> bool:
@@ -136,11 +139,11 @@ def _parse_keys(text: str, source: str) -> list[bytes]:
             key = k.strip().encode("ascii")
             Fernet(key)
         except (ValueError, TypeError, UnicodeEncodeError):
-            raise KeyFileError(f"The key in {source} is not a valid Fernet key (44 characters of url-safe base64, "
-                            "as mailbox-tui writes it).") from None
+            raise KeyFileError(say("The key in {source} is not a valid Fernet key (44 characters of url-safe "
+                                   "base64, as mailbox-tui writes it).", source=source)) from None
         keys.append(key)
     if not keys:
-        raise KeyFileError(f"No key found in {source}.")
+        raise KeyFileError(say("No key found in {source}.", source=source))
     return keys
 
 
@@ -149,32 +152,36 @@ def read_key_file(path: Path) -> list[bytes]:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise KeyFileError(f"There is no key file at {path}.") from None
+        raise KeyFileError(say("There is no key file at {path}.", path=str(path))) from None
     except OSError as exc:
-        raise KeyFileError(f"Can't read the key file {path}: {exc.strerror}.") from None
+        raise KeyFileError(say("Can't read the key file {path}: {error}.", path=str(path),
+                               error=exc.strerror)) from None
     if stat.S_ISDIR(st.st_mode):
-        raise KeyFileError(f"{path} is a folder, not a key file: give the path of the key file itself "
-                        f"(for example {path / 'secret.key'}).")
+        raise KeyFileError(say("{path} is a folder, not a key file: give the path of the key file itself "
+                               "(for example {example}).", path=str(path), example=str(path / "secret.key")))
     if not stat.S_ISREG(st.st_mode):
-        raise KeyFileError(f"{path} is not a regular file, so it is not a key file.")
+        raise KeyFileError(say("{path} is not a regular file, so it is not a key file.", path=str(path)))
     mode = stat.S_IMODE(st.st_mode)
     if mode & stat.S_IRWXO:
-        raise KeyFileError(f"Key file {path} is readable by other users (mode {mode:o}); refusing to use it. "
-                        f"Fix it with: chmod 600 {path} (or chmod 640 to share it with your team's group).")
+        raise KeyFileError(say("Key file {path} is readable by other users (mode {mode}); refusing to use it. "
+                               "Fix it with: chmod 600 {path} (or chmod 640 to share it with your team's group).",
+                               path=str(path), mode=format(mode, "o")))
     if mode & (stat.S_IWGRP | stat.S_IXGRP):
-        raise KeyFileError(f"Key file {path} can be changed by its group (mode {mode:o}); refusing to use it. "
-                        f"Fix it with: chmod 640 {path}")
+        raise KeyFileError(say("Key file {path} can be changed by its group (mode {mode}); refusing to use it. "
+                               "Fix it with: chmod 640 {path}", path=str(path), mode=format(mode, "o")))
     if st.st_size > MAX_KEY_FILE_BYTES:
-        raise KeyFileError(f"{path} is not a mailbox-tui key file: it holds {st.st_size} bytes, a key is 44.")
+        raise KeyFileError(say("{path} is not a mailbox-tui key file: it holds {size} bytes, a key is 44.",
+                               path=str(path), size=st.st_size))
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyFileError(f"Can't read the key file {path}: {exc.strerror}.") from None
+        raise KeyFileError(say("Can't read the key file {path}: {error}.", path=str(path),
+                               error=exc.strerror)) from None
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
-        raise KeyFileError(f"{path} is not a mailbox-tui key file: it holds non-ASCII bytes, and a key is "
-                        "44 characters of url-safe base64.") from None
+        raise KeyFileError(say("{path} is not a mailbox-tui key file: it holds non-ASCII bytes, and a key is "
+                               "44 characters of url-safe base64.", path=str(path))) from None
     return _parse_keys(text, str(path))
 
 
@@ -200,8 +207,9 @@ def write_key_file(path: Path, keys: list[bytes], make_folder: bool = False, lik
     if make_folder:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     elif not path.parent.is_dir():
-        raise KeyFileError(f"There is no folder {path.parent} for the key file {path.name}: create it "
-                        f"(mkdir -m 700 {path.parent}) or give another --key-file.")
+        raise KeyFileError(say("There is no folder {folder} for the key file {name}: create it "
+                               "(mkdir -m 700 {folder}) or give another --key-file.", folder=str(path.parent),
+                               name=path.name))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         if like is not None and like.exists():
@@ -240,7 +248,9 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
         ring = KeyRing(_parse_keys(env, f"${KEY_ENV}"), "environment")
         if key_check is None or ring.matching_first(key_check):
             return KeyChoice(ring, True)
-        return KeyChoice(ring, False, f"The key in ${KEY_ENV} does not match this database. {TEAM_HINT}")
+        source = "$" + KEY_ENV
+        return KeyChoice(ring, False, say("The key in {source} does not match this database. {advice}",
+                                          source=source, advice=TEAM_HINT))
     explicit = key_path is not None
     path = Path(key_path) if explicit else default_key_path()
     if path.is_symlink():  # a team's shared key file, linked: rotations and leftovers live beside the real file
@@ -248,10 +258,10 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
     if key_check is None:
         return KeyChoice(_key_for_new_database(path, make_folder=not explicit), True)
     if explicit and not _present(path):
-        where = (f"There is no folder {path.parent} for the key file {path.name}" if not path.parent.is_dir()
-                 else f"There is no key file at {path}")
-        raise KeyFileError(f"{where}: give --key-file the key file that reads this database (nothing was created). "
-                        f"{TEAM_HINT}")
+        where = (say("There is no folder {folder} for the key file {name}", folder=str(path.parent), name=path.name)
+                 if not path.parent.is_dir() else say("There is no key file at {path}", path=str(path)))
+        raise KeyFileError(say("{what}: give --key-file the key file that reads this database (nothing was "
+                               "created). {advice}", what=where, advice=TEAM_HINT))
     found: list[tuple[Path, list[bytes]]] = []
     notes: list[str] = []
     if _present(path):
@@ -263,7 +273,7 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
             except KeyFileError as exc:
                 if leftover.is_file() and leftover.stat().st_size == 0:
                     continue  # a rotation killed between creating its key file and writing it
-                notes.append(f"Skipped {leftover}: {exc}")
+                notes.append(say("Skipped {path}: {reason}", path=str(leftover), reason=exc.args[0]))
     for where, keys in found:
         ring = KeyRing(keys, str(path))
         if not ring.matching_first(key_check):
@@ -273,17 +283,18 @@ def choose_keys(key_path: Path | None, key_check: str | None) -> KeyChoice:
         if where == pending_key_path(path):
             notes.append(_finish_rotation(where, path))
         else:
-            notes.append(f"The key in {path} does not read this database, but {where} does: using it. "
-                         f"Keep {where}, or make it the key file again: mv {where} {path}")
+            notes.append(say("The key in {path} does not read this database, but {where} does: using it. "
+                             "Keep {where}, or make it the key file again: {command}",
+                             path=str(path), where=str(where), command=" ".join(("mv", str(where), str(path)))))
         return KeyChoice(ring, True, notes=notes)
     if not found or found[0][0] != path:
         ring = KeyRing([], str(path))
-        problem = (f"There is no key file at {path}, and this database's passwords were encrypted with a key "
-                   f"kept elsewhere: nothing was created. {TEAM_HINT}")
+        problem = say("There is no key file at {path}, and this database's passwords were encrypted with a key "
+                      "kept elsewhere: nothing was created. {advice}", path=str(path), advice=TEAM_HINT)
     else:
         ring = KeyRing(found[0][1], str(path))
-        problem = (f"The encryption key ({path}) does not match this database: its passwords were encrypted "
-                   f"with another key. {TEAM_HINT}")
+        problem = say("The encryption key ({path}) does not match this database: its passwords were encrypted "
+                      "with another key. {advice}", path=str(path), advice=TEAM_HINT)
     return KeyChoice(ring, False, problem, notes)
 
 
@@ -301,7 +312,8 @@ def _key_for_new_database(path: Path, make_folder: bool) -> KeyRing:
         except KeyFileError:
             raise
         except OSError as exc:
-            raise KeyFileError(f"Can't create the key file {path}: {exc.strerror}.") from None
+            raise KeyFileError(say("Can't create the key file {path}: {error}.", path=str(path),
+                                   error=exc.strerror)) from None
     return KeyRing(read_key_file(path), str(path))
 
 
@@ -312,11 +324,12 @@ def _finish_rotation(pending: Path, path: Path) -> str:
         os.replace(pending, path)
         fsync_folder(path.parent)
     except FileNotFoundError:
-        return f"Another mailbox-tui just finished a key rotation; the key is in {path}."
+        return say("Another mailbox-tui just finished a key rotation; the key is in {path}.", path=str(path))
     except OSError as exc:
-        return (f"A key rotation was interrupted after re-encrypting the database: its key is in {pending}, "
-                f"which is used now, but it could not be moved over {path} ({exc.strerror}). "
-                f"Move it yourself: mv {pending} {path}")
+        return say("A key rotation was interrupted after re-encrypting the database: its key is in {pending}, "
+                   "which is used now, but it could not be moved over {path} ({error}). "
+                   "Move it yourself: {command}", pending=str(pending), path=str(path), error=exc.strerror,
+                   command=" ".join(("mv", str(pending), str(path))))
     log.info("finished an interrupted key rotation: %s renamed to %s", pending, path)
-    return (f"Finished an interrupted key rotation: the database was already re-encrypted under the key in "
-            f"{pending}, which is now the key file {path}.")
+    return say("Finished an interrupted key rotation: the database was already re-encrypted under the key in "
+               "{pending}, which is now the key file {path}.", pending=str(pending), path=str(path))

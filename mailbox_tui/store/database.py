@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import peewee
 
+from ..i18n import say, say_n
 from .crypto import TEAM_HINT, KeyChoice, KeyRing, choose_keys
 from .errors import ConflictError, KeyMismatchError, StoreError  # (the store's errors, imported from here too)
 from .migrations import SCHEMA_VERSION, Upgrade, migrate, schema_version
@@ -78,7 +79,7 @@ def sqlite_path(url: str) -> str | None:
     if scheme != "sqlite":
         return None
     if not url.lower().startswith("sqlite:///"):
-        raise StoreError("An SQLite URL names a file: sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        raise StoreError(say("An SQLite URL names a file: sqlite:///relative/path.db or sqlite:////absolute/path.db"))
     return unquote(url[len("sqlite:///"):])
 
 
@@ -117,7 +118,7 @@ def make_database(url: str, make_folder: bool = False, must_exist: bool = False)
     path = sqlite_path(url)
     if path is not None:
         if not path:
-            raise StoreError("An SQLite URL names a file: sqlite:///path/to/mailboxes.db")
+            raise StoreError(say("An SQLite URL names a file: sqlite:///path/to/mailboxes.db"))
         if path != ":memory:":
             _check_sqlite_file(Path(path), make_folder, must_exist)
         return _SqliteDatabase(
@@ -136,8 +137,10 @@ def make_database(url: str, make_folder: bool = False, must_exist: bool = False)
             params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
             return _postgres_class()(params.pop("database"), **params)
     except ValueError as exc:
-        raise StoreError(f"Can't read the database URL {describe_url(url)!r}: {exc}.") from None
-    raise StoreError(f"Unsupported database URL {describe_url(url)!r}: use sqlite:///PATH or postgresql://…")
+        raise StoreError(say("Can't read the database URL {url}: {error}.", url=repr(describe_url(url)),
+                             error=str(exc))) from None
+    raise StoreError(say("Unsupported database URL {url}: use sqlite:///PATH or postgresql://…",
+                         url=repr(describe_url(url))))
 
 
 # What psycopg says when the server went away (restarted, or the network broke) under a connection.
@@ -180,28 +183,30 @@ def _check_sqlite_file(file: Path, make_folder: bool, must_exist: bool) -> None:
         str(file).encode("utf-8")
     except UnicodeEncodeError:
         shown = str(file).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
-        raise StoreError(f"The database file name {shown} is not valid UTF-8, which SQLite needs: "
-                         "rename it or give another --db.") from None
+        raise StoreError(say("The database file name {name} is not valid UTF-8, which SQLite needs: "
+                             "rename it or give another --db.", name=shown)) from None
     if file.is_dir():
-        raise StoreError(f"{file} is a folder, not a database file: give the path of a .db file.")
+        raise StoreError(say("{path} is a folder, not a database file: give the path of a .db file.", path=str(file)))
     if not file.exists():
         if must_exist:
-            raise StoreError(f"There is no database at {file}: nothing was created. `mailbox-tui import FILE` "
-                             "or `mailbox-tui demo` creates one; or check --db.")
+            raise StoreError(say("There is no database at {path}: nothing was created. `mailbox-tui import FILE` "
+                                 "or `mailbox-tui demo` creates one; or check --db.", path=str(file)))
         if make_folder:
             file.parent.mkdir(parents=True, exist_ok=True)
         elif not file.parent.is_dir():
-            raise StoreError(f"There is no folder {file.parent.resolve()} for the database file {file.name}: "
-                             "create it first, or check --db (sqlite:////absolute/path.db has four slashes).")
+            raise StoreError(say("There is no folder {folder} for the database file {name}: create it first, or "
+                                 "check --db (sqlite:////absolute/path.db has four slashes).",
+                                 folder=str(file.parent.resolve()), name=file.name))
         return
     try:
         with file.open("rb") as fh:
             head = fh.read(len(SQLITE_HEADER))
     except OSError as exc:
-        raise StoreError(f"Can't read the database file {file}: {exc.strerror}.") from None
+        raise StoreError(say("Can't read the database file {path}: {error}.", path=str(file),
+                             error=exc.strerror)) from None
     if head and head != SQLITE_HEADER:
-        raise StoreError(f"{file} is not an SQLite database (it is some other file): nothing was changed. "
-                         "Give --db a mailbox-tui database, or a new file name.")
+        raise StoreError(say("{path} is not an SQLite database (it is some other file): nothing was changed. "
+                             "Give --db a mailbox-tui database, or a new file name.", path=str(file)))
     if head:
         _refuse_foreign_tables(_sqlite_tables(file), f"sqlite:///{file}")
 
@@ -227,25 +232,27 @@ def describe_db_error(exc: BaseException, url: str) -> str:
     low = text.lower()
     where = describe_url(url)
     if "readonly" in low or "read-only" in low:
-        return (f"The database {where} is read-only (its file, folder or file system can't be written): "
-                "nothing was written.")
+        return say("The database {where} is read-only (its file, folder or file system can't be written): "
+                   "nothing was written.", where=where)
     if "disk is full" in low or "no space" in low or ("disk i/o error" in low and _nearly_full(url)):
-        return f"The disk holding the database {where} is full: nothing was written. Free some space and try again."
+        return say("The disk holding the database {where} is full: nothing was written. Free some space and try "
+                   "again.", where=where)
     if any(fragment in low for fragment in UNREACHABLE):
-        return (f"The database server {where} can't be reached (it may be restarting, or the network is down): "
-                "this was not done, and nothing was saved. Try again in a moment.")
+        return say("The database server {where} can't be reached (it may be restarting, or the network is down): "
+                   "this was not done, and nothing was saved. Try again in a moment.", where=where)
     if "lock timeout" in low:  # PostgreSQL: a save's lock_timeout (Store.transaction) ran out
-        return ("Another admin's long operation (an undo or an import) holds this record until it finishes: "
-                "nothing was saved. Try again in a moment.")
+        return say("Another admin's long operation (an undo or an import) holds this record until it finishes: "
+                   "nothing was saved. Try again in a moment.")
     if "locked" in low or "busy" in low:
-        return (f"Another program is writing to the database {where} (for example an import) and did not finish "
-                "in time: nothing was written. Try again when it is done.")
+        return say("Another program is writing to the database {where} (for example an import) and did not "
+                   "finish in time: nothing was written. Try again when it is done.", where=where)
     if "malformed" in low or "not a database" in low:
-        return f"The database {where} is damaged or is not a database ({text}): nothing was changed."
+        return say("The database {where} is damaged or is not a database ({error}): nothing was changed.",
+                   where=where, error=text)
     if "unable to open database file" in low:
-        return (f"Can't open the database {where}: SQLite can't open the file, or create its -wal and -shm "
-                "files beside it (is the folder or the file system read-only?).")
-    return f"Database {where}: {text}"
+        return say("Can't open the database {where}: SQLite can't open the file, or create its -wal and -shm "
+                   "files beside it (is the folder or the file system read-only?).", where=where)
+    return say("Database {where}: {error}", where=where, error=text)
 
 
 def _nearly_full(url: str) -> bool:
@@ -276,8 +283,11 @@ def _refuse_foreign_tables(tables: list[str], url: str) -> None:
     tables = [t for t in tables if not t.startswith("sqlite_")]
     if tables and Meta._meta.table_name not in tables:
         shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
-        raise StoreError(f"{describe_url(url)} is not a mailbox-tui database: it already holds {len(tables)} other "
-                         f"table(s) ({shown}). Nothing was changed; give --db a new file or a mailbox-tui database.")
+        raise StoreError(say_n("{url} is not a mailbox-tui database: it already holds {n} other table(s) "
+                               "({tables}). Nothing was changed; give --db a new file or a mailbox-tui database.",
+                               "{url} is not a mailbox-tui database: it already holds {n} other table(s) "
+                               "({tables}). Nothing was changed; give --db a new file or a mailbox-tui database.",
+                               len(tables), url=describe_url(url), tables=shown))
 
 
 class Store:
@@ -342,8 +352,9 @@ class Store:
         key_check = self._read_key_check()
         if keyring is not None:
             ok = key_check is None or keyring.matching_first(key_check)
-            choice = KeyChoice(keyring, ok, "" if ok else f"The encryption key ({keyring.source}) does not match "
-                                                          f"this database. {TEAM_HINT}")
+            choice = KeyChoice(keyring, ok, "" if ok else say("The encryption key ({source}) does not match this "
+                                                              "database. {advice}", source=keyring.source,
+                                                              advice=TEAM_HINT))
         else:
             choice = choose_keys(key_path, key_check)
         if key_check is None:
@@ -352,7 +363,8 @@ class Store:
             key_check = self._read_key_check()
             choice.ok = key_check is not None and choice.keyring.matching_first(key_check)
             if not choice.ok:
-                choice.problem = f"The encryption key ({choice.keyring.source}) does not match this database. {TEAM_HINT}"
+                choice.problem = say("The encryption key ({source}) does not match this database. {advice}",
+                                     source=choice.keyring.source, advice=TEAM_HINT)
         choice.keyring.before_encrypt = self._before_encrypt
         return choice
 
@@ -387,19 +399,19 @@ class Store:
                 return
         if self.key_ok:
             where = "$MAILBOX_TUI_KEY" if self.keyring.source == "environment" else self.keyring.source
-            raise KeyMismatchError(
+            raise KeyMismatchError(say(
                 "The encryption key of this database was changed (mailbox-tui rotate-key) since this session "
-                f"started, and {where} does not hold the new key: nothing was saved. Restart mailbox-tui with "
-                "the new key.")
-        raise KeyMismatchError(f"{self._key_problem} Nothing was saved: a password stored with this key could "
-                               "not be read by anyone using the database's key.")
+                "started, and {where} does not hold the new key: nothing was saved. Restart mailbox-tui with "
+                "the new key.", where=where))
+        raise KeyMismatchError(say("{reason} Nothing was saved: a password stored with this key could not be read "
+                                   "by anyone using the database's key.", reason=self._key_problem))
 
     @property
     def key_message(self) -> str:
         if self.key_ok:
             return ""
-        return (f"{self._key_problem} Records still open; stored passwords can't be read and a new one can't be "
-                "saved until the right key is used.")
+        return say("{reason} Records still open; stored passwords can't be read and a new one can't be saved "
+                   "until the right key is used.", reason=self._key_problem)
 
     # -- transactions
     @contextmanager

@@ -8,6 +8,7 @@ from datetime import timedelta
 from ..domain.failures import CAUSE
 from ..domain.options import AuthMethod, IncomingMethod, MailboxKind, OutgoingMethod, ServerType, TestStatus, TlsMode
 from ..domain.records import MailboxDraft, PasswordEdit, ProfileDraft, QueueDraft, UserDraft
+from ..i18n import say
 from . import services
 from .database import Store, StoreError
 from .models import utcnow
@@ -26,9 +27,10 @@ def seed_demo(store: Store, users: int = 50, seed: int = 7) -> dict[str, int]:
     from .models import AppUser
 
     if not 1 <= users <= MAX_USERS:
-        raise StoreError(f"The demo seeds 1 to {MAX_USERS} users (its distinct names), not {users}.")
+        raise StoreError(say("The demo seeds 1 to {high} users (its distinct names), not {value}.", high=MAX_USERS,
+                             value=users))
     if AppUser.select().exists():
-        raise StoreError("This database already has users: the demo seeds only an empty database.")
+        raise StoreError(say("This database already has users: the demo seeds only an empty database."))
     rnd = random.Random(seed)
     with store.transaction():
         imap = services.create_profile(store, ProfileDraft(

@@ -19,6 +19,7 @@ from ..domain.fields import (
 )
 from ..domain.findings import Finding
 from ..domain.options import MailboxKind, RecordState, TlsMode
+from ..i18n import say
 
 SECTIONS = tuple(EXCHANGE_SECTIONS)  # profiles, users, queues, mailboxes: the order a document holds them
 
@@ -64,6 +65,7 @@ class FormatProblem(ValueError):
 
     def __init__(self, field: str, message: str):
         self.field = field
+        self.message = message  # made with say(): English, shown with said()
         super().__init__(message)
 
 
@@ -102,9 +104,9 @@ def as_int(row: dict, key: str, default=None):
     elif isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         number = int(value.strip())
     if number is None:
-        raise FormatProblem(key, f"{key} must be a whole number, not {shown(value)}.")
+        raise FormatProblem(key, say("{column} must be a whole number, not {value}.", column=key, value=shown(value)))
     if not INT_MIN <= number <= INT_MAX:
-        raise FormatProblem(key, f"{key} is out of range: {shown(value)}.")
+        raise FormatProblem(key, say("{column} is out of range: {value}.", column=key, value=shown(value)))
     return number
 
 
@@ -124,7 +126,7 @@ def as_bool(row: dict, key: str, default=None):
             return True
         if text in _FALSE:
             return False
-    raise FormatProblem(key, f"{key} must be true or false, not {shown(value)}.")
+    raise FormatProblem(key, say("{column} must be true or false, not {value}.", column=key, value=shown(value)))
 
 
 def as_text(row: dict, key: str, default=None):
@@ -132,7 +134,7 @@ def as_text(row: dict, key: str, default=None):
     if value is None:
         return default
     if not isinstance(value, str):
-        raise FormatProblem(key, f"{key} must be text, not {shown(value)}.")
+        raise FormatProblem(key, say("{column} must be text, not {value}.", column=key, value=shown(value)))
     return value
 
 
@@ -143,7 +145,8 @@ def as_datetime(row: dict, key: str, default=None):
         return default
     when = parse_utc(value) if isinstance(value, str) else None
     if when is None:
-        raise FormatProblem(key, f"{key} must be a date and time in UTC (YYYY-MM-DDTHH:MM:SSZ), not {shown(value)}.")
+        raise FormatProblem(key, say("{column} must be a date and time in UTC (YYYY-MM-DDTHH:MM:SSZ), not {value}.",
+                                     column=key, value=shown(value)))
     return when
 
 
@@ -152,7 +155,7 @@ def as_key(value, key: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise FormatProblem(key, f"{key} must be text, not {shown(value)}.")
+        raise FormatProblem(key, say("{column} must be text, not {value}.", column=key, value=shown(value)))
     return value
 
 
@@ -165,12 +168,17 @@ def tls_mode(row: dict, prefix: str, default: int) -> int:
     mode = as_text(row, f"{prefix}tlsmode")
     if mode:
         if mode.strip().lower() not in TLS_CODES:
-            raise FormatProblem(f"{prefix}tlsmode", f"{prefix}tlsmode must be ssl, starttls or none.")
+            column = prefix + "tlsmode"
+            raise FormatProblem(column, say("{column} must be ssl, starttls or none.", column=column))
         return TLS_CODES[mode.strip().lower()]
     use_ssl = as_bool(row, f"{prefix}usessl")
     if use_ssl is None:
         return default
     return TlsMode.IMPLICIT if use_ssl else TlsMode.NONE
+
+
+# (its braces are JSON's, not a placeholder: a sentence without values, so it is looked up whole)
+REGARDING_SHAPE = say("regarding must be {user} or {queue}.", user='{"user": EMAIL}', queue='{"queue": NAME}')
 
 
 def regarding_ref(value) -> tuple[MailboxKind, str] | None:
@@ -180,7 +188,7 @@ def regarding_ref(value) -> tuple[MailboxKind, str] | None:
     if isinstance(value, str):
         kind, sep, key = value.partition(":")
         if not sep:
-            raise FormatProblem("regarding", 'regarding must be {"user": EMAIL} or {"queue": NAME}.')
+            raise FormatProblem("regarding", REGARDING_SHAPE)
         value = {kind.strip(): key.strip()}
     if isinstance(value, dict) and len(value) == 1:
         (kind, key), = value.items()
@@ -188,7 +196,7 @@ def regarding_ref(value) -> tuple[MailboxKind, str] | None:
             return MailboxKind.USER, key
         if kind == "queue" and isinstance(key, str) and key.strip():
             return MailboxKind.QUEUE, key
-    raise FormatProblem("regarding", 'regarding must be {"user": EMAIL} or {"queue": NAME}.')
+    raise FormatProblem("regarding", REGARDING_SHAPE)
 
 
 def regarding_text(ref: dict | None) -> str:

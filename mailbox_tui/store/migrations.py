@@ -27,6 +27,7 @@ from pathlib import Path
 import peewee
 from peewee import fn
 
+from ..i18n import say
 from .errors import StoreError
 from .history_search import create_history_search
 from .models import ALL_MODELS, EmailServerProfile, Mailbox, Meta, OrganizationSettings
@@ -171,8 +172,9 @@ def schema_version(db: peewee.Database) -> int:
     try:
         return int(row.value)
     except ValueError:
-        raise StoreError(f"This database's schema version is {row.value[:40]!r}, not a number: it is damaged "
-                         "or was not written by mailbox-tui. Nothing was changed.") from None
+        raise StoreError(say("This database's schema version is {value}, not a number: it is damaged "
+                             "or was not written by mailbox-tui. Nothing was changed.",
+                             value=repr(row.value[:40]))) from None
 
 
 # ------------------------------------------------------------------------------------ what it holds
@@ -210,8 +212,9 @@ def _refuse_losses(before: dict[str, int], after: dict[str, int], found: int) ->
     lost = {name: (n, after.get(name, 0)) for name, n in before.items() if after.get(name, 0) < n}
     if lost:
         shown = ", ".join(f"{name} {abs(was)} → {abs(now)}" for name, (was, now) in sorted(lost.items()))
-        raise StoreError(f"The upgrade from schema {found} to {SCHEMA_VERSION} would lose data ({shown}), so it was "
-                         "undone: the database is as it was. Please report this with the log (--log).")
+        raise StoreError(say("The upgrade from schema {found} to {version} would lose data ({lost}), so it was "
+                             "undone: the database is as it was. Please report this with the log (--log).",
+                             found=found, version=SCHEMA_VERSION, lost=shown))
 
 
 # ------------------------------------------------------------------------------------ the copy kept
@@ -241,9 +244,10 @@ def back_up(db: peewee.SqliteDatabase, file: Path, version: int) -> Path:
         if created:  # never a file someone else made meanwhile
             target.unlink(missing_ok=True)
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise StoreError(f"This database has schema {version} and needs an upgrade to {SCHEMA_VERSION}, but a copy "
-                         f"of it could not be kept first at {target} ({why}): nothing was changed. Free some space "
-                         "or make the folder writable, and open it again.") from None
+        raise StoreError(say("This database has schema {found} and needs an upgrade to {version}, but a copy "
+                             "of it could not be kept first at {path} ({error}): nothing was changed. Free some space "
+                             "or make the folder writable, and open it again.", found=version, version=SCHEMA_VERSION,
+                             path=str(target), error=why)) from None
     return target
 
 
@@ -251,8 +255,8 @@ def back_up(db: peewee.SqliteDatabase, file: Path, version: int) -> Path:
 def _foreign_keys(db: peewee.Database, on: bool) -> None:
     db.execute_sql(f"PRAGMA foreign_keys = {int(on)}")
     if bool(db.execute_sql("PRAGMA foreign_keys").fetchone()[0]) != on:  # ignored inside a transaction
-        raise StoreError("Can't switch SQLite's foreign keys for the upgrade (a transaction is open): nothing "
-                         "was changed.")
+        raise StoreError(say("Can't switch SQLite's foreign keys for the upgrade (a transaction is open): nothing "
+                             "was changed."))
 
 
 UPGRADE_LOCK = 0x6D61696C626F78  # PostgreSQL advisory lock held while the schema changes ("mailbox")
@@ -260,8 +264,8 @@ UPGRADE_WAIT_S = 300  # how long a second process waits for another one's upgrad
 
 
 def _newer(current: int) -> StoreError:
-    return StoreError(f"This database has schema version {current}, newer than this mailbox-tui knows "
-                      f"({SCHEMA_VERSION}): upgrade mailbox-tui.")
+    return StoreError(say("This database has schema version {found}, newer than this mailbox-tui knows "
+                          "({version}): upgrade mailbox-tui.", found=current, version=SCHEMA_VERSION))
 
 
 @dataclass
@@ -275,8 +279,11 @@ class Upgrade:
     def note(self) -> str:
         if not 0 < self.found < SCHEMA_VERSION:
             return ""
-        kept = f"; a copy of it as it was is kept at {self.copy}." if self.copy else "."
-        return f"This database was upgraded from schema {self.found} to {SCHEMA_VERSION}{kept}"
+        if self.copy:
+            return say("This database was upgraded from schema {found} to {version}; a copy of it as it was is kept "
+                       "at {path}.", found=self.found, version=SCHEMA_VERSION, path=str(self.copy))
+        return say("This database was upgraded from schema {found} to {version}.", found=self.found,
+                   version=SCHEMA_VERSION)
 
 
 def migrate(db: peewee.Database, backup_file: Path | None = None,
@@ -301,9 +308,10 @@ def migrate(db: peewee.Database, backup_file: Path | None = None,
         except peewee.DatabaseError as exc:
             if "permission denied" not in str(exc) and "must be owner" not in str(exc):
                 raise
-            raise StoreError(f"This database has schema {current} and this mailbox-tui needs {SCHEMA_VERSION}, but "
-                             "this PostgreSQL role may not change its tables: nothing was changed. The database's "
-                             "owner must run `mailbox-tui upgrade` once.") from None
+            raise StoreError(say("This database has schema {found} and this mailbox-tui needs {version}, but "
+                                 "this PostgreSQL role may not change its tables: nothing was changed. The database's "
+                                 "owner must run `mailbox-tui upgrade` once.", found=current,
+                                 version=SCHEMA_VERSION)) from None
 
 
 class _upgrade_lock:
@@ -315,7 +323,7 @@ class _upgrade_lock:
     def __enter__(self) -> None:
         if self.db.execute_sql("SELECT pg_try_advisory_lock(%s)", (UPGRADE_LOCK,)).fetchone()[0]:
             return
-        message = "another mailbox-tui is upgrading this database: waiting for it to finish…"
+        message = say("another mailbox-tui is upgrading this database: waiting for it to finish…")
         log.info(message)
         if self.on_wait is not None:
             self.on_wait(message)
@@ -323,8 +331,8 @@ class _upgrade_lock:
         try:
             self.db.execute_sql("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
         except peewee.OperationalError:
-            raise StoreError(f"Another mailbox-tui has been upgrading this database for over {UPGRADE_WAIT_S} s: "
-                             "nothing was changed. Try again when it is done.") from None
+            raise StoreError(say("Another mailbox-tui has been upgrading this database for over {seconds} s: "
+                                 "nothing was changed. Try again when it is done.", seconds=UPGRADE_WAIT_S)) from None
         finally:
             self.db.execute_sql("SET statement_timeout = 0")
 

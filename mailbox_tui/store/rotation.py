@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from ..i18n import say, say_n
 from .crypto import KeyFileError, KeyRing, SecretUnreadable, fsync_folder, key_reads, pending_key_path, read_key_file
 from .crypto import retired_key_path, write_key_file
 from .database import Store, StoreError
@@ -38,20 +39,21 @@ SECRET_COLUMNS = (
 def rotate_key(store: Store, new_key_path: Path | None = None) -> tuple[int, Path]:
     """Re-encrypt under a fresh key. Returns (secrets rotated, where the new key is)."""
     if not store.key_ok:
-        raise StoreError("The current key does not match this database: rotating would lose every password.")
+        raise StoreError(say("The current key does not match this database: rotating would lose every password."))
     from_env = store.keyring.source == "environment"
     if from_env:
         if new_key_path is None:
-            raise KeyFileError("The key comes from $MAILBOX_TUI_KEY: give --out PATH for the new key file, "
-                            "then put its contents in MAILBOX_TUI_KEY.")
+            raise KeyFileError(say("The key comes from $MAILBOX_TUI_KEY: give --out PATH for the new key file, "
+                                   "then put its contents in MAILBOX_TUI_KEY."))
         final = pending = Path(new_key_path)
         if os.path.lexists(pending):
-            raise KeyFileError(f"{pending} already exists: give --out a new file name for the new key. "
-                            "Nothing was changed.")
+            raise KeyFileError(say("{path} already exists: give --out a new file name for the new key. "
+                                   "Nothing was changed.", path=str(pending)))
     else:
         if new_key_path is not None:
-            raise KeyFileError(f"--out is for a key kept in $MAILBOX_TUI_KEY; this database's key is the file "
-                            f"{store.keyring.source}, which rotate-key replaces itself. Nothing was changed.")
+            raise KeyFileError(say("--out is for a key kept in $MAILBOX_TUI_KEY; this database's key is the file "
+                                   "{path}, which rotate-key replaces itself. Nothing was changed.",
+                                   path=store.keyring.source))
         final = Path(store.keyring.source)
         pending = pending_key_path(final)
     new_key = Fernet.generate_key()
@@ -61,8 +63,8 @@ def rotate_key(store: Store, new_key_path: Path | None = None) -> tuple[int, Pat
         with store.transaction():
             current = _lock_key_check(store)
             if current is None or not store.keyring.matches(current):
-                raise StoreError("This database's key changed as rotate-key started (another rotate-key?): "
-                                 "nothing was changed. Run it again.")
+                raise StoreError(say("This database's key changed as rotate-key started (another rotate-key?): "
+                                     "nothing was changed. Run it again."))
             if not from_env:
                 _remove_dead_pending(pending, current)
             write_key_file(pending, [new_key], like=None if from_env else final)
@@ -108,8 +110,9 @@ def _remove_dead_pending(pending: Path, key_check: str) -> None:
             raise
         keys = []  # created, then killed before its key was written: it holds nothing
     if any(key_reads(k, key_check) for k in keys):
-        raise StoreError(f"{pending} holds this database's key (an earlier rotation was not finished): nothing was "
-                         f"changed. Finish it first: mv {pending} {pending.with_name(pending.name[:-4])}")
+        raise StoreError(say("{path} holds this database's key (an earlier rotation was not finished): nothing was "
+                             "changed. Finish it first: {command}", path=str(pending),
+                             command=" ".join(("mv", str(pending), str(pending.with_name(pending.name[:-4]))))))
     pending.unlink()
     log.info("removed %s, left by a key rotation that never committed", pending)
 
@@ -136,9 +139,13 @@ def _reencrypt(rotating: KeyRing) -> int:
                 last = page[-1].id
     if unreadable:
         shown = ", ".join(unreadable[:5]) + (", …" if len(unreadable) > 5 else "")
-        raise StoreError(f"{len(unreadable)} stored password(s) can't be read with the current key ({shown}): "
-                         "rotating would make them unreadable for good. Nothing was changed. Re-enter or clear "
-                         "them (mailbox-tui check lists them), then rotate again.")
+        raise StoreError(say_n("{n} stored password(s) can't be read with the current key ({records}): "
+                               "rotating would make them unreadable for good. Nothing was changed. Re-enter or clear "
+                               "them (mailbox-tui check lists them), then rotate again.",
+                               "{n} stored password(s) can't be read with the current key ({records}): "
+                               "rotating would make them unreadable for good. Nothing was changed. Re-enter or clear "
+                               "them (mailbox-tui check lists them), then rotate again.",
+                               len(unreadable), records=shown))
     return count
 
 
@@ -181,9 +188,12 @@ def _prove(store: Store, new_key: bytes, pending: Path) -> None:
             retired = retired_key_path(Path(store.keyring.source))
             if not os.path.lexists(retired):
                 write_key_file(retired, store.keyring.keys)
-        raise StoreError(f"The database was re-encrypted, but {bad} value(s) do not read under the new key: both keys "
-                         f"are kept ({pending} and the old one in {store.keyring.source}, or its .old copy). Keep both "
-                         "files and run mailbox-tui check.")
+        raise StoreError(say_n("The database was re-encrypted, but {n} value(s) do not read under the new key: both "
+                               "keys are kept ({path} and the old one in {source}, or its .old copy). Keep both files "
+                               "and run mailbox-tui check.",
+                               "The database was re-encrypted, but {n} value(s) do not read under the new key: both "
+                               "keys are kept ({path} and the old one in {source}, or its .old copy). Keep both files "
+                               "and run mailbox-tui check.", bad, path=str(pending), source=store.keyring.source))
 
 
 def _holds(path: Path, key: bytes) -> bool:

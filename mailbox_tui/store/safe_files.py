@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from ..i18n import N_, say
 from .crypto import fsync_folder
 
 _ATTEMPTS = 20
@@ -32,8 +33,8 @@ def _create_exclusive(target: Path) -> tuple[int, Path]:
     raise FileExistsError(f"could not create a temporary file beside {target}")
 
 
-_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe (FIFO)"),
-          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = ((stat.S_ISLNK, N_("a symbolic link")), (stat.S_ISDIR, N_("a folder")), (stat.S_ISFIFO, N_("a pipe (FIFO)")),
+          (stat.S_ISCHR, N_("a device")), (stat.S_ISBLK, N_("a device")), (stat.S_ISSOCK, N_("a socket")))
 
 
 def not_a_regular_file(target: Path) -> str:
@@ -56,8 +57,9 @@ def replace_atomically(target: Path, *, newline: str | None = None, encoding: st
     target = Path(target)
     what = not_a_regular_file(target)
     if what:
-        raise NotARegularFile(f"{target} is {what}, not a regular file: nothing was written. Exports write only "
-                              "regular files: name a new file, or give --out - for standard output.")
+        raise NotARegularFile(say("{path} is {kind}, not a regular file: nothing was written. Exports write only "
+                                  "regular files: name a new file, or give --out - for standard output.",
+                                  path=str(target), kind=what))
     try:
         fd, tmp = _create_exclusive(target)
     except OSError as exc:

@@ -12,6 +12,7 @@ import os
 import socket
 from pathlib import Path
 
+from ..i18n import say
 from .errors import StoreError
 
 
@@ -43,10 +44,10 @@ class WatchLock:
         except BlockingIOError:
             holder = _read(fd)
             os.close(fd)
-            raise WatchRunning(
-                f"another mailbox-tui watch is running on this database ({holder}; it holds {self.path}): one "
+            raise WatchRunning(say(
+                "another mailbox-tui watch is running on this database ({holder}; it holds {path}): one "
                 "watch runs per SQLite database. Stop that one first, or use PostgreSQL, where several share "
-                "the work.") from None
+                "the work.", holder=holder, path=str(self.path))) from None
         except BaseException:
             os.close(fd)
             raise

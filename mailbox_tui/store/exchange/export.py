@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from ...i18n import say
 from ...domain.fields import (
     BOOL,
     DATETIME,
@@ -158,8 +159,9 @@ def export_csv(folder: Path) -> dict[str, int]:
     for section in SECTIONS:  # every file checked before any is written: none or all are replaced
         what = not_a_regular_file(folder / f"{section}.csv")
         if what:
-            raise NotARegularFile(f"{folder / f'{section}.csv'} is {what}, not a regular file: nothing was written. "
-                                  "Exports write only regular files: move it away, or export into another folder.")
+            raise NotARegularFile(say("{path} is {kind}, not a regular file: nothing was written. Exports write only "
+                                      "regular files: move it away, or export into another folder.",
+                                      path=str(folder / f"{section}.csv"), kind=what))
     counts = {}
     for section in SECTIONS:
         with replace_atomically(folder / f"{section}.csv", newline="") as fh:  # never through a planted link

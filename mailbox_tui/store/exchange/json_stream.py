@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 from ..exchange_format import SECTIONS, shown
 from . import limits
-from .limits import ImportFileError, input_too_large, too_long
+from ...i18n import N_, say
+from .limits import ImportFileError, input_too_large, most_characters, not_a_list, not_an_object
 
 CHUNK = 1 << 20  # bytes read at a time
 _WS = re.compile(r"[ \t\n\r]*")
@@ -27,27 +28,58 @@ _BOM = codecs.BOM_UTF8
 
 
 class _NumberProblem(ValueError):
-    pass
+    """A number no field holds: its sentence (a template of NUMBER_SAYS) and values, said with where it is."""
+
+    def __init__(self, template: str, **values):
+        super().__init__(template)
+        self.template, self.values = template, values
+
+    def said(self, where: str) -> str:
+        return say(self.template, where=where, **self.values)
+
+
+# The sentences name where the number is, so that each one, stored or logged, reads back whole.
+NUMBER_SAYS = (N_("{where}: a number with {n} digits is far too large for any field."),
+               N_("{where}: a number of {n} characters is far too long for any field."),
+               N_("{where}: the number {value} is too large for any field."),
+               N_("{where}: {value} is not a number the exchange format accepts."))
+
+
+class _SectionRead(str):
+    """What is read is a section's value (not a list): "section 'x'", with its name for the sentences."""
+
+    def __new__(cls, name: str):
+        text = super().__new__(cls, f"section {name!r}")
+        text.name = repr(name)
+        return text
+
+
+# What json's scanner says is wrong (Python's json module, C and Python scanners alike): shown in the
+# admin's language inside "… is not valid JSON: {reason} (line …)".
+JSON_WORDS = (N_("Expecting value"), N_("Expecting property name enclosed in double quotes"),
+              N_("Expecting ':' delimiter"), N_("Expecting ',' delimiter"), N_("Extra data"),
+              N_("Unterminated string starting at"), N_("Invalid control character at"), N_("Invalid \\escape"),
+              N_("Invalid \\uXXXX escape"))
 
 
 def _json_int(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > 100:  # anything longer is no code, port or count (a row's field says which when shorter)
-        raise _NumberProblem(f"a number with {digits} digits is far too large for any field")
+        raise _NumberProblem(NUMBER_SAYS[0], n=digits)
     return int(text)
 
 
 def _json_float(text: str) -> float:
     if len(text) > 400:
-        raise _NumberProblem(f"a number of {len(text)} characters is far too long for any field")
+        raise _NumberProblem(NUMBER_SAYS[1], n=len(text))
     value = float(text)
     if not math.isfinite(value):
-        raise _NumberProblem(f"the number {shown(text, 24)} is too large for any field")
+        raise _NumberProblem(NUMBER_SAYS[2], value=shown(text, 24))
     return value
 
 
 def _json_constant(text: str):
-    raise _NumberProblem(f"{text} is not a number the exchange format accepts")
+    raise _NumberProblem(NUMBER_SAYS[3], value=text)
 
 
 _SCAN = json.JSONDecoder(parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant).scan_once
@@ -102,7 +134,8 @@ class JsonCursor:
         except UnicodeDecodeError as exc:
             # Counted from after a byte-order mark, as decoding the whole file counted it.
             where = self.fed - pending + exc.start - self.bom
-            raise ImportFileError(f"{self.where} is not UTF-8 text (invalid byte at position {where}).") from None
+            raise ImportFileError(say("{where} is not UTF-8 text (invalid byte at position {position}).",
+                                      where=self.where, position=where)) from None
         self.fed += len(data)
         if self.fed > limits.MAX_INPUT_BYTES:  # a file that grows as it is read
             raise input_too_large(self.where)
@@ -125,7 +158,8 @@ class JsonCursor:
         line = self.lines + self.buf.count("\n", 0, at) + 1
         newline = self.buf.rfind("\n", 0, at)
         column = at - newline if newline >= 0 else self.chars + at - self.last_newline
-        return ImportFileError(f"{self.where} is not valid JSON: {message} (line {line}, column {column}).")
+        return ImportFileError(say("{where} is not valid JSON: {reason} (line {line}, column {column}).",
+                                   where=self.where, reason=message, line=line, column=column))
 
     def mark(self) -> Mark:
         self._drop()
@@ -149,9 +183,10 @@ class JsonCursor:
                     continue
                 raise self.error(exc.msg, exc.pos) from None
             except _NumberProblem as exc:
-                raise ImportFileError(f"{self.where}: {exc}.") from None
+                raise ImportFileError(exc.said(self.where)) from None
             except RecursionError:
-                raise ImportFileError(f"{self.where} is nested too deeply to be an exchange document.") from None
+                raise ImportFileError(say("{where} is nested too deeply to be an exchange document.",
+                                          where=self.where)) from None
             if end >= len(self.buf) and not self.eof and not isinstance(value, (dict, list, str)):
                 self.more()  # a number or a word may go on in the next chunk
                 start = self.i
@@ -173,11 +208,15 @@ class JsonCursor:
         self.i = start
         return self.more()
 
-    what_is_read = "a value"
+    what_is_read = say("a value")
 
     def _too_large(self) -> ImportFileError:
-        return ImportFileError(f"{self.where}: {self.what_is_read} is larger than {limits.size(limits.MAX_ROW_CHARS)}, "
-                               "more than any record holds.")
+        size = limits.size(limits.MAX_ROW_CHARS)
+        if isinstance(self.what_is_read, _SectionRead):
+            return ImportFileError(say("{where}: section {name} is larger than {size}, more than any record holds.",
+                                       where=self.where, name=self.what_is_read.name, size=size))
+        return ImportFileError(say("{where}: {what} is larger than {size}, more than any record holds.",
+                                   where=self.where, what=self.what_is_read, size=size))
 
     def key(self) -> str:
         start = self.i
@@ -185,7 +224,7 @@ class JsonCursor:
             try:
                 key, end = _STRING(self.buf, start + 1)
             except json.JSONDecodeError as exc:
-                self.what_is_read = "a section name"
+                self.what_is_read = say("a section name")
                 if self._room(start):
                     start = self.i
                     continue
@@ -198,7 +237,11 @@ def _check_values(value, where: str, what: str) -> None:
     """A row whose text is longer than a value may be: is one of its values too long?"""
     path = _too_long(value)
     if path is not None:
-        raise ImportFileError(f"{where}: {what}{path} {too_long()}.")
+        if isinstance(what, _SectionRead):
+            raise ImportFileError(say("{where}: section {name} has a value longer than {n} characters, more than "
+                                      "any field holds.", where=where, name=what.name + path, n=most_characters()))
+        raise ImportFileError(say("{where}: {at} has a value longer than {n} characters, more than any field holds.",
+                                  where=where, at=str(what) + path, n=most_characters()))
 
 
 def _too_long(value) -> str | None:
@@ -230,7 +273,8 @@ class JsonDocument:
         c = cur.ws()
         if c != "{":
             if c in '["-0123456789tfn' and c:
-                raise ImportFileError("The document must be a JSON object with profiles, users, queues and mailboxes.")
+                raise ImportFileError(say("The document must be a JSON object with profiles, users, queues and "
+                                          "mailboxes."))
             raise cur.error("Expecting value")
         cur.i += 1
         seen: set[str] = set()
@@ -243,9 +287,11 @@ class JsonDocument:
                     raise cur.error("Expecting property name enclosed in double quotes")
                 section = cur.key()
                 if section not in SECTIONS:
-                    raise ImportFileError(f"Unknown section(s): {shown(section, 30)}. Expected {', '.join(SECTIONS)}.")
+                    raise ImportFileError(say("Unknown section(s): {names}. Expected {sections}.",
+                                              names=shown(section, 30), sections=", ".join(SECTIONS)))
                 if section in seen:
-                    raise ImportFileError(f"{self.where}: section {section!r} appears twice in the document.")
+                    raise ImportFileError(say("{where}: section {name} appears twice in the document.",
+                                              where=self.where, name=repr(section)))
                 seen.add(section)
                 if cur.ws() != ":":
                     raise cur.error("Expecting ':' delimiter")
@@ -258,10 +304,10 @@ class JsonDocument:
                     for _ in read:  # what the caller left
                         pass
                 else:
-                    cur.what_is_read = f"section {section!r}"
-                    value = cur.value(f"section {section!r}")
+                    cur.what_is_read = _SectionRead(section)
+                    value = cur.value(cur.what_is_read)
                     if value is not None:
-                        raise ImportFileError(f"Section {section!r} must be a list of objects, not {shown(value)}.")
+                        raise ImportFileError(not_a_list(section, shown(value)))
                     yield section, None, iter(())
                 c = cur.ws()
                 if c == "}":
@@ -307,7 +353,7 @@ def _Rows(cur: JsonCursor, section: str) -> Iterator[dict]:
             row = cur.value(f"{section}[{index}]")
             buf, end = cur.buf, cur.i
         if type(row) is not dict:
-            raise ImportFileError(f"{section}[{index}] must be an object, not {shown(row)}.")
+            raise ImportFileError(not_an_object(section, index, shown(row)))
         yield row
         i = ws(buf, end).end()
         c = buf[i] if i < len(buf) else ""

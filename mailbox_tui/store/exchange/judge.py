@@ -7,6 +7,7 @@ written (not for a dry run, nor once the import has an error)."""
 
 from __future__ import annotations
 
+from ...i18n import say
 from ...domain.findings import Finding, Severity
 from ...domain.records import MailboxDraft
 from ...domain.rules import check_mailbox
@@ -41,7 +42,7 @@ def _report(plan, p: int, findings: list[Finding]) -> None:
         if whole.section in ("users", "queues") and not whole.existing and f.is_error and f.field not in whole.edits:
             # As in create_user/create_queue: the new mailbox is made; what it lacks is a warning.
             # What the row itself sets (a method, the approval) must be valid.
-            f = Finding(f.rule, f.field, Severity.WARNING, f"Its new mailbox: {f.message}")
+            f = Finding(f.rule, f.field, Severity.WARNING, say("Its new mailbox: {reason}", reason=f.message))
         plan.add(*whole.origin(f.field), f)
 
 

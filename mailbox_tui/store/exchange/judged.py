@@ -18,6 +18,7 @@ from array import array
 
 from peewee import fn
 
+from ...i18n import N_
 from .. import history
 from ..database import ConflictError, Store
 from ..models import AppUser, EmailServerProfile, Mailbox, Queue
@@ -26,7 +27,7 @@ from .batches import chunks, where_in
 MODELS = {"profile": EmailServerProfile, "user": AppUser, "queue": Queue, "mailbox": Mailbox}  # the order locked
 WHAT = {"profile": "Server profile", "user": "User", "queue": "Queue", "mailbox": "Mailbox"}
 LOCK_CHUNK = 5000  # ids locked (and read) per statement
-AGAIN = "nothing was imported; import the file again to judge it against the record as it is now."
+AGAIN = N_("nothing was imported; import the file again to judge it against the record as it is now.")
 
 
 class Judged:

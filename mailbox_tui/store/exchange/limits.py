@@ -4,6 +4,7 @@ An import holds one row at a time, so these bound its memory whatever the file h
 
 from __future__ import annotations
 
+from ...i18n import say
 from ..database import StoreError
 
 MAX_INPUT_BYTES = 2 * 1024 ** 3  # the file, or what standard input sends
@@ -23,10 +24,22 @@ def size(n: int) -> str:
     return f"{n:,} bytes"
 
 
-def too_long() -> str:
-    return f"has a value longer than {MAX_VALUE_CHARS:,} characters, more than any field holds"
+def most_characters() -> str:
+    """The most characters a value may have, as a message gives it (1,048,576)."""
+    return format(MAX_VALUE_CHARS, ",")
 
 
 def input_too_large(where: str) -> ImportFileError:
-    return ImportFileError(f"{where} is larger than {size(MAX_INPUT_BYTES)}, more than an import reads; split it "
-                           "into smaller files.")
+    return ImportFileError(say("{where} is larger than {size}, more than an import reads; split it into smaller "
+                               "files.", where=where, size=size(MAX_INPUT_BYTES)))
+
+
+THE_DOCUMENT = say("The document")  # where a document given as bytes is (read.parse_json_document)
+
+
+def not_a_list(section: str, shown_value: str) -> str:
+    return say("Section {name} must be a list of objects, not {value}.", name=repr(section), value=shown_value)
+
+
+def not_an_object(section: str, index: int, shown_value: str) -> str:
+    return say("{name}[{row}] must be an object, not {value}.", name=section, row=index, value=shown_value)

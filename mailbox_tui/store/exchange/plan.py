@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from ...i18n import say
 from ...domain.fields import MAILBOX_FIELDS, QUEUE_FIELDS, USER_FIELDS
 from ...domain.effects import new_queue_mailbox, new_user_mailbox
 from ...domain.findings import Finding, Severity
@@ -129,9 +130,9 @@ class ImportPlan:
         unknown = sorted(str(k) for k in row if k not in known)
         if unknown:
             names = ", ".join(k if len(k) <= 30 else k[:29] + "…" for k in unknown[:5])
-            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-            self.add(section, row_no, Finding("FORMAT", unknown[0][:64], Severity.WARNING,
-                                              f"Ignored unknown field(s): {names}{more}."))
+            message = (say("Ignored unknown field(s): {names} and {n} more.", names=names, n=len(unknown) - 5)
+                       if len(unknown) > 5 else say("Ignored unknown field(s): {names}.", names=names))
+            self.add(section, row_no, Finding("FORMAT", unknown[0][:64], Severity.WARNING, message))
 
     def report_row(self, section: str, i: int, values: RowValues, explicit: list[Finding],
                    judged: list[Finding], only: set[str] | None = None) -> bool:
@@ -146,7 +147,7 @@ class ImportPlan:
         said = {(f.rule, f.field) for f in explicit}
         has_error = bool(values.problems)
         for problem in values.problems:
-            self.error(section, i, "FORMAT", problem.field, str(problem))
+            self.error(section, i, "FORMAT", problem.field, problem.message)
         for f in explicit:
             self.add(section, i, f)
             has_error = has_error or f.is_error
@@ -184,8 +185,8 @@ class ImportPlan:
             base = profile_draft(old, self.store.key_ok) if old else ProfileDraft()
             values = RowValues(row)
             draft = normalise_profile(profile_from_row(values, base))
-            explicit = [Finding("P1", "name", Severity.ERROR, f"Profile {shown(row.get('name'))} appears twice "
-                                                              "in this file.")] if duplicate else []
+            explicit = [Finding("P1", "name", Severity.ERROR, say("Profile {name} appears twice in this file.",
+                                                                  name=shown(row.get("name"))))] if duplicate else []
             self.report_row("profiles", i, values, explicit,
                             check_profile(draft, contexts.profile_context(self.facts, draft)))
             if duplicate or not key:
@@ -230,8 +231,8 @@ class ImportPlan:
             draft = from_row(USER_FIELDS, values, user_draft(old) if old else UserDraft(version=0))
             edits = mailbox_method_edits(values)
             email_text = shown(row.get("internalemailaddress"), 60, False)
-            explicit = [Finding("U1", "email", Severity.ERROR, f"{email_text} appears twice in this file.")] \
-                if duplicate else []
+            explicit = [Finding("U1", "email", Severity.ERROR, say("{email} appears twice in this file.",
+                                                                   email=email_text))] if duplicate else []
             judged = check_user(draft, contexts.user_context(self.facts, draft))
             if self.report_row("users", i, values, explicit, judged) or duplicate:
                 if key and not duplicate:
@@ -274,12 +275,13 @@ class ImportPlan:
         self.facts.known_user(u.id)
         return u.id
 
-    def _unknown_user(self, rule: str, fld: str, what: str, email: str) -> Finding:
+    def _unknown_user(self, rule: str, fld: str, email: str) -> Finding:
+        """The owner a row names is no user (Q1 of a queue, M2 of a mailbox)."""
         if user_key(email) in self._failed_users:
-            return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email, 60, False)} is a user whose row in "
-                                                      "this file has errors.")
-        return Finding(rule, fld, Severity.ERROR, f"{what} {shown(email, 60, False)} is not a user here or in "
-                                                  "this file.")
+            return Finding(rule, fld, Severity.ERROR, say("Owner {email} is a user whose row in this file has "
+                                                          "errors.", email=shown(email, 60, False)))
+        return Finding(rule, fld, Severity.ERROR, say("Owner {email} is not a user here or in this file.",
+                                                      email=shown(email, 60, False)))
 
     def _plan_queues(self) -> None:
         for i, row in enumerate(self.source.rows("queues"), 1):
@@ -289,8 +291,8 @@ class ImportPlan:
             self._seen_queues.add(key)
             old = Queue.get_or_none(Queue.name_key == key) if key and not duplicate else None
             values = RowValues(row)
-            explicit = [Finding("Q1", "name", Severity.ERROR, f"Queue {shown(row.get('name'))} appears twice "
-                                                              "in this file.")] if duplicate else []
+            explicit = [Finding("Q1", "name", Severity.ERROR, say("Queue {name} appears twice in this file.",
+                                                                  name=shown(row.get("name"))))] if duplicate else []
             owner = old.owner_id if old else None
             if "owner" in row:
                 owner_email = values.get(key_column, "owner")
@@ -298,7 +300,7 @@ class ImportPlan:
                 if not values.bad("owner") and owner_email is not None and owner_email.strip():
                     owner = self.planned_user_id(owner_email)
                     if owner is None:
-                        explicit.append(self._unknown_user("Q1", "owner_id", "Owner", owner_email))
+                        explicit.append(self._unknown_user("Q1", "owner_id", owner_email))
                         owner = contexts.NO_SUCH_USER  # the rules judge the rest of the row
             oldbox = services.queue_mailbox(old.id) if old else None
             edits = mailbox_method_edits(values)
@@ -377,7 +379,8 @@ class ImportPlan:
                 pid = self.planned_profile_id(name)
                 if pid is None:
                     explicit.append(Finding("M11", "profile_id", Severity.ERROR,
-                                            f"Server profile {shown(name)} is not here or in this file."))
+                                            say("Server profile {name} is not here or in this file.",
+                                                name=shown(name))))
                 else:
                     edits["profile_id"] = pid
         if row.get("owner") is not None:
@@ -385,7 +388,7 @@ class ImportPlan:
             if owner_email is not BAD:
                 owner = self.planned_user_id(owner_email) if owner_email is not None and owner_email.strip() else None
                 if owner is None and owner_email is not None and owner_email.strip():
-                    explicit.append(self._unknown_user("M2", "owner_id", "Owner", owner_email))
+                    explicit.append(self._unknown_user("M2", "owner_id", owner_email))
                 else:
                     edits["owner_id"] = owner
         password = values.get(as_text, "password")
@@ -410,7 +413,8 @@ class ImportPlan:
         self._seen_forward.add(key)
         if duplicate:
             explicit.append(Finding("M1", "name", Severity.ERROR,
-                                    f"Forward mailbox {shown(edits.get('name'))} appears twice in this file."))
+                                    say("Forward mailbox {name} appears twice in this file.",
+                                        name=shown(edits.get("name")))))
         old = (Mailbox.select().where(Mailbox.kind == MailboxKind.FORWARD, Mailbox.name_key == key[1]).first()
                if key[1] else None)
         base = (mailbox_draft(old, self.store.key_ok) if old else
@@ -452,10 +456,13 @@ class ImportPlan:
                     p = self._plan(key, "mailboxes", i, mailbox_draft(m, self.store.key_ok), {}, True)
         existing = p is not None and self.planned.existing[p]
         if p is None:
-            what = f"user {shown(natural, 60, False)}" if kind == MailboxKind.USER else f"queue {shown(natural)}"
-            explicit.append(Finding("M7", "regarding_id", Severity.ERROR,
-                                    f"The {what} has errors in this file." if failed else
-                                    f"No {what} here or in this file."))
+            user = kind == MailboxKind.USER
+            name = shown(natural, 60, False) if user else shown(natural)
+            explicit.append(Finding("M7", "regarding_id", Severity.ERROR, (
+                (say("The user {name} has errors in this file.", name=name) if user else
+                 say("The queue {name} has errors in this file.", name=name)) if failed else
+                (say("No user {name} here or in this file.", name=name) if user else
+                 say("No queue {name} here or in this file.", name=name)))))
         elif not existing and "email" in edits and email_key(edits["email"]) != email_key(self.planned.get(p).draft.email):
             explicit.append(Finding("M4", "email", Severity.ERROR,
                                     "A new user's or queue's mailbox takes its record's address: change it in the "

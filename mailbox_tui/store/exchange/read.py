@@ -21,7 +21,8 @@ from pathlib import Path
 from ..exchange_format import SECTIONS, csv_unguard, shown
 from .json_stream import JsonDocument, Mark
 from . import limits
-from .limits import ImportFileError, input_too_large, too_long
+from ...i18n import N_, say
+from .limits import THE_DOCUMENT, ImportFileError, input_too_large, most_characters, not_a_list, not_an_object
 
 STDIN = "-"
 
@@ -85,9 +86,9 @@ class _File:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
-            raise ImportFileError(f"{path} does not exist.") from None
+            raise ImportFileError(say("{path} does not exist.", path=str(path))) from None
         except OSError as exc:
-            raise ImportFileError(f"{path} cannot be read: {exc.strerror}.") from None
+            raise ImportFileError(say("{path} cannot be read: {error}.", path=str(path), error=exc.strerror)) from None
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             os.close(fd)
@@ -104,8 +105,8 @@ class _File:
         except OSError:
             now = None
         if now != self.opened or _identity(os.fstat(self.fh.fileno())) != self.opened:
-            raise ImportFileError(f"{self.where} changed while it was read; nothing was written. Import it again "
-                                  "once nothing writes to it.")
+            raise ImportFileError(say("{where} changed while it was read; nothing was written. Import it again "
+                                      "once nothing writes to it.", where=self.where))
 
     def close(self) -> None:
         self.fh.close()
@@ -116,11 +117,11 @@ def _identity(info: os.stat_result) -> tuple:
 
 
 def not_a_file(path: Path, mode: int) -> ImportFileError:
-    what = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode) else
-            "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else
-            "a folder" if stat.S_ISDIR(mode) else "not a regular file")
-    return ImportFileError(f"{path} is {what}: an import reads a regular file, a folder of CSV files, or a JSON "
-                           "document on standard input (-).")
+    what = (N_("a FIFO (named pipe)") if stat.S_ISFIFO(mode) else N_("a character device") if stat.S_ISCHR(mode)
+            else N_("a block device") if stat.S_ISBLK(mode) else N_("a socket") if stat.S_ISSOCK(mode) else
+            N_("a folder") if stat.S_ISDIR(mode) else N_("not a regular file"))
+    return ImportFileError(say("{path} is {kind}: an import reads a regular file, a folder of CSV files, or a JSON "
+                               "document on standard input (-).", path=str(path), kind=what))
 
 
 class SectionsOutOfOrder(Exception):
@@ -219,9 +220,9 @@ def open_source(path: Path | str) -> Source:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise ImportFileError(f"{path} does not exist.") from None
+        raise ImportFileError(say("{path} does not exist.", path=str(path))) from None
     except OSError as exc:
-        raise ImportFileError(f"{path} cannot be read: {exc.strerror}.") from None
+        raise ImportFileError(say("{path} cannot be read: {error}.", path=str(path), error=exc.strerror)) from None
     if stat.S_ISDIR(info.st_mode):
         files = {}
         try:
@@ -234,11 +235,13 @@ def open_source(path: Path | str) -> Source:
                 f.close()
             raise
         if not files:
-            raise ImportFileError(f"{path} holds none of {', '.join(s + '.csv' for s in SECTIONS)}.")
+            raise ImportFileError(say("{path} holds none of {files}.", path=str(path),
+                                      files=", ".join(s + ".csv" for s in SECTIONS)))
         return CsvSource(files, path.name)
     if path.suffix.lower() == ".csv":
         if path.stem not in SECTIONS:
-            raise ImportFileError(f"A CSV file is named after its section: {', '.join(s + '.csv' for s in SECTIONS)}.")
+            raise ImportFileError(say("A CSV file is named after its section: {files}.",
+                                      files=", ".join(s + ".csv" for s in SECTIONS)))
         return CsvSource({path.stem: _File(path)}, path.name)
     return JsonSource(_File(path), path.name)
 
@@ -255,9 +258,9 @@ def _stdin_source() -> Source:
     """Standard input, copied to a temporary file (at most MAX_INPUT_BYTES) and read from there."""
     mode = os.fstat(0).st_mode
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISDIR(mode):
-        what = "a terminal" if os.isatty(0) else "a device" if not stat.S_ISDIR(mode) else "a folder"
-        raise ImportFileError(f"Standard input is {what}: pipe or redirect a JSON document into it "
-                              "(mailbox-tui import - < FILE).")
+        what = N_("a terminal") if os.isatty(0) else N_("a device") if not stat.S_ISDIR(mode) else N_("a folder")
+        raise ImportFileError(say("Standard input is {kind}: pipe or redirect a JSON document into it "
+                                  "(mailbox-tui import - < FILE).", kind=what))
     spool = tempfile.TemporaryFile(prefix="mailbox-tui-import-")
     stream = sys.stdin.buffer
     total = 0
@@ -265,14 +268,14 @@ def _stdin_source() -> Source:
         while chunk := stream.read(1 << 20):
             total += len(chunk)
             if total > limits.MAX_INPUT_BYTES:
-                raise input_too_large("Standard input")
+                raise input_too_large(say("Standard input"))
             spool.write(chunk)
         spool.flush()
         spool.seek(0)
         fd = os.dup(spool.fileno())
     finally:
         spool.close()
-    return JsonSource(_Spooled(os.fdopen(fd, "rb"), "Standard input"), "standard input")
+    return JsonSource(_Spooled(os.fdopen(fd, "rb"), say("Standard input")), "standard input")
 
 
 class _Spooled(_File):
@@ -293,7 +296,7 @@ def read_document(path: Path) -> dict[str, list[dict]]:
         return source.sections()
 
 
-def parse_json_document(data: bytes, where: str = "The document") -> dict[str, list[dict]]:
+def parse_json_document(data: bytes, where: str = THE_DOCUMENT) -> dict[str, list[dict]]:
     """The exchange document in `data`, checked for shape: sections of lists of objects."""
     if len(data) > limits.MAX_INPUT_BYTES:
         raise input_too_large(where)
@@ -303,19 +306,20 @@ def parse_json_document(data: bytes, where: str = "The document") -> dict[str, l
 def require_document_shape(doc) -> dict[str, list[dict]]:
     """`doc` itself when it is an exchange document's shape: sections, each a list of objects."""
     if not isinstance(doc, dict):
-        raise ImportFileError("The document must be a JSON object with profiles, users, queues and mailboxes.")
+        raise ImportFileError(say("The document must be a JSON object with profiles, users, queues and mailboxes."))
     unknown = [str(k) for k in doc if k not in SECTIONS]
     if unknown:
         names = ", ".join(shown(k, 30) for k in sorted(unknown)[:5])
-        raise ImportFileError(f"Unknown section(s): {names}. Expected {', '.join(SECTIONS)}.")
+        raise ImportFileError(say("Unknown section(s): {names}. Expected {sections}.", names=names,
+                                  sections=", ".join(SECTIONS)))
     for section, rows in doc.items():
         if rows is None:
             continue
         if not isinstance(rows, list):
-            raise ImportFileError(f"Section {section!r} must be a list of objects, not {shown(rows)}.")
+            raise ImportFileError(not_a_list(section, shown(rows)))
         for index, row in enumerate(rows, 1):
             if not isinstance(row, dict):
-                raise ImportFileError(f"{section}[{index}] must be an object, not {shown(row)}.")
+                raise ImportFileError(not_an_object(section, index, shown(row)))
     return doc
 
 
@@ -339,18 +343,19 @@ def _csv_rows(file: _File) -> Iterator[dict]:
             if not number % 4096 and file.fh.tell() > limits.MAX_INPUT_BYTES:  # a file that grows as it is read
                 raise input_too_large(path)
             if len(values) != width:
-                raise ImportFileError(f"{path}: row {number} has {len(values)} value(s), but its header has {width} "
-                                      "column(s).")
+                raise ImportFileError(say("{path}: row {row} has {values} value(s), but its header has {columns} "
+                                          "column(s).", path=path, row=number, values=len(values), columns=width))
             row = {}
             for key, value in zip(header, values):
                 row[key] = None if value == "" else csv_unguard(value)
             yield row
     except UnicodeDecodeError:
-        raise ImportFileError(f"{path} is not UTF-8 text.") from None
+        raise ImportFileError(say("{path} is not UTF-8 text.", path=path)) from None
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise ImportFileError(f"{path}: a value {too_long()}.") from None
-        raise ImportFileError(f"{path} is not a readable CSV file: {exc}.") from None
+            raise ImportFileError(say("{path}: a value has a value longer than {n} characters, more than any field "
+                                      "holds.", path=path, n=most_characters())) from None
+        raise ImportFileError(say("{path} is not a readable CSV file: {error}.", path=path, error=str(exc))) from None
     finally:
         csv.field_size_limit(limit)
         text.detach()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...i18n import say_n
 from ..exchange_format import SECTIONS, ImportFinding
 
 
@@ -32,9 +33,13 @@ class ImportReport:
         if not n:
             return ""
         if self.keep_secrets:
-            return f"P15: {n} row(s) send a stored secret to a new destination; --keep-secrets keeps them for it."
-        return (f"P15: {n} row(s) would send a stored secret to a new destination: the import clears them. Put "
-                "the secrets in the file, or import with --keep-secrets to keep them for the new destination.")
+            return say_n("P15: {n} row(s) send a stored secret to a new destination; --keep-secrets keeps them for "
+                         "it.", "P15: {n} row(s) send a stored secret to a new destination; --keep-secrets keeps "
+                         "them for it.", n)
+        return say_n("P15: {n} row(s) would send a stored secret to a new destination: the import clears them. Put "
+                     "the secrets in the file, or import with --keep-secrets to keep them for the new destination.",
+                     "P15: {n} row(s) would send a stored secret to a new destination: the import clears them. Put "
+                     "the secrets in the file, or import with --keep-secrets to keep them for the new destination.", n)
 
     def as_dict(self) -> dict:
         return {"written": self.written, "entry": self.entry, "created": self.created, "updated": self.updated,

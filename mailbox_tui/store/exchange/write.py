@@ -8,6 +8,7 @@ from itertools import chain
 
 import peewee
 
+from ...i18n import say
 from ...domain.effects import mailbox_changes
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...domain.options import MailboxKind
@@ -112,7 +113,8 @@ def _written(store: Store, plan: ImportPlan, txn, dry_run: bool, name: str) -> I
         txn.rollback()
         why = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         report.findings.append(ImportFinding.at("import", 0, Finding("DATABASE", "", Severity.ERROR,
-                                                                     f"The database refused a row: {why}")))
+                                                                     say("The database refused a row: {error}",
+                                                                         error=why))))
         report.created = {s: 0 for s in SECTIONS}
         report.updated = {s: 0 for s in SECTIONS}
         return report
