@@ -62,6 +62,7 @@ def declared() -> list[tuple[str, str | None, str]]:
         out += [(f.label, None, "mailbox_tui/domain/fields.py") for f in declared_fields]
         out += [(f.short_label, fields.SHORT_LABEL, "mailbox_tui/domain/fields.py")
                 for f in fields.form_fields(declared_fields)]
+        out += [(f.placeholder, None, "mailbox_tui/domain/fields.py") for f in declared_fields if f.placeholder]
     for name in ("PROFILE_SECTIONS", "USER_SECTIONS", "QUEUE_SECTIONS", "MAILBOX_SECTIONS", "ORG_SECTIONS"):
         out += [(title, None, "mailbox_tui/domain/fields.py") for title in getattr(fields, name).values()]
     from mailbox_tui.ui.widgets import keybar

@@ -40,7 +40,7 @@ async def test_a_refused_save_says_so_while_its_errors_last_and_not_after(app):
         await type_text(pilot, "collector@example.com")
         await settle(pilot)
         assert "invalid characters" not in screen_text(app)
-        assert _summary(app).startswith("Not saved: 2 error(s)")  # still true: its credentials are missing
+        assert _summary(app).startswith("Not saved: 2 errors")  # still true: its credentials are missing
         await pilot.press("f3", "tab")
         await type_text(pilot, "collector")
         await pilot.press("tab")

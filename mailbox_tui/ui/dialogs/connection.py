@@ -51,7 +51,7 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
         with Vertical():
             yield Plain(plain("Test Connection", style="bold"))
             with VerticalScroll(id="connection"):
-                yield Plain("Connecting… (each server's test is bounded by the profile's timeout)", id="connection-text")
+                yield Plain(_("Connecting… (each server's test is bounded by the profile's timeout)"), id="connection-text")
             yield Plain("Escape: close", id="connection-keys")
 
     def on_mount(self) -> None:
@@ -81,9 +81,9 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
             elif r.tls_version:
                 lines.append(f"    TLS {r.tls_version}")
         self.query_one("#connection-text", Plain).update(plain_lines(lines))
-        keys = "Escape: close"
+        keys = _("Escape: close")
         if any(c.untrusted_certificate for c in self.checks):
-            keys = "p: show the server's certificate, to compare and pin it · " + keys
+            keys = _("p: show the server's certificate, to compare and pin it · {keys}").format(keys=keys)
         self.query_one("#connection-keys", Plain).update(keys)
 
     def action_show_certificate(self) -> None:
@@ -107,7 +107,7 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
             f"  SHA-256 {cert.sha256_colons}", "",
             _("Compare the SHA-256 with one you got from the server's owner. Pinning trusts exactly this "
               "certificate for this profile; verification stays on for everything else.")]))
-        self.query_one("#connection-keys", Plain).update("y: pin this certificate · Escape: close")
+        self.query_one("#connection-keys", Plain).update(_("y: pin this certificate · Escape: close"))
         self.mark_shown()
 
     def action_pin(self) -> None:
@@ -135,6 +135,6 @@ class ConnectionDialog(GuardsDatabase, GuardsTypeahead, ModalScreen[None]):
 
     def _test_again(self) -> None:
         self.certificate = None
-        self.query_one("#connection-text", Plain).update("Testing again…")
+        self.query_one("#connection-text", Plain).update(_("Testing again…"))
         self.query_one("#connection-keys", Plain).update("Escape: close")
         self.run_checks()

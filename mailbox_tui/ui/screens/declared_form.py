@@ -49,15 +49,15 @@ def widget_for(field: Field, value, *, disabled: bool = False, choices: list[tup
                placeholder: str | None = None) -> Widget:
     """The widget for a declared field, showing `value`. `choices` narrows an option set."""
     if field.type == BOOL:
-        return Checkbox("Yes" if value else "No", bool(value), id=field.name, disabled=disabled)
+        return Checkbox(i18n._("Yes") if value else i18n._("No"), bool(value), id=field.name, disabled=disabled)
     if field.type == REF:  # a choice among records; blank is "none"
-        return Select(choices or [], prompt=field.placeholder or "(none)", id=field.name, compact=True,
+        return Select(choices or [], prompt=i18n.shown(field.placeholder) or i18n._("(none)"), id=field.name, compact=True,
                       value=Select.NULL if value is None else value, disabled=disabled)
     if field.type == OPTION:
         return Select(choices if choices is not None else field.options.choices(), value=value, allow_blank=False,
                       id=field.name, compact=True, disabled=disabled)
     if placeholder is None:
-        placeholder = field.placeholder or i18n.shown({PASSWORD: PASSWORD_PLACEHOLDER,
+        placeholder = i18n.shown(field.placeholder) or i18n.shown({PASSWORD: PASSWORD_PLACEHOLDER,
                                                        DATETIME: DATETIME_PLACEHOLDER}.get(field.type, ""))
     kind = LinesInput if field.lines else PlainInput
     return kind(shown(field, value), id=field.name, compact=True, disabled=disabled, placeholder=placeholder,

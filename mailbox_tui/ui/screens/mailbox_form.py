@@ -193,7 +193,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         if f.name == "owner_id":
             return CompletingInput(self._owner_email(), id="owner_id", compact=True, disabled=locked,
                                    suggester=UserEmailSuggester(self.facts.owner_typed),
-                                   placeholder="user's email; → completes")
+                                   placeholder=_("user's email; → completes"))
         return super().widget(f, d, locked)
 
     def choices(self, f: Declared, d: MailboxDraft):
@@ -205,7 +205,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
             yield Plain("", id="owner-name")
         elif name == "password":
             yield Plain("", id="password-state")
-            yield Field("clear_password", Checkbox("No", False, id="clear_password", disabled=locked["clear_password"]),
+            yield Field("clear_password", Checkbox(_("No"), False, id="clear_password", disabled=locked["clear_password"]),
                         label("clear_password"))
 
     def section_end(self, section: str, d: MailboxDraft) -> ComposeResult:

@@ -78,7 +78,7 @@ class QueueFormScreen(DeclaredForm, RecordFormScreen):
     def widget(self, f: Declared, draft, locked: bool):
         if f.name == "owner_id":
             return CompletingInput(self.shown_field(f, draft), id="owner_id", compact=True,
-                                   suggester=UserEmailSuggester(), placeholder="user's email; → completes")
+                                   suggester=UserEmailSuggester(), placeholder=_("user's email; → completes"))
         return super().widget(f, draft, locked)
 
     def choices(self, f: Declared, draft):

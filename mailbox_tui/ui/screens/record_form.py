@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
-from ...i18n import N_, _, said, shown
+from ...i18n import N_, _, ngettext, said, shown
 from ...domain.availability import FieldState
 from ...domain.findings import Finding, RuleViolation, Severity
 from ...store.database import ConflictError, StoreError, is_unreachable
@@ -71,7 +71,7 @@ class Field(Vertical):
         self.judged = (findings, locked_reason)
         completion = self.widget.completion if isinstance(self.widget, CompletingInput) else ""
         if completion:
-            shown = (f"→ completes to {visible(completion)}", "info")
+            shown = (_("→ completes to {address}").format(address=visible(completion)), "info")
         elif findings:  # a message may quote outside text: each one line, shown as written
             worst = min(findings, key=lambda f: ("error", "warning", "info").index(f.severity.value))
             shown = ("\n".join(visible(f"{MARKS[f.severity]} {f.shown} ({f.rule})") for f in findings),
@@ -95,7 +95,7 @@ def yes_no(box: Checkbox) -> str:
 
 
 def checkbox(name: str, value: bool, disabled: bool = False) -> Checkbox:
-    return Checkbox("Yes" if value else "No", value, id=name, disabled=disabled)
+    return Checkbox(_("Yes") if value else _("No"), value, id=name, disabled=disabled)
 
 
 class RecordFormScreen(GuardsDatabase, Screen[bool]):
@@ -290,10 +290,13 @@ class RecordFormScreen(GuardsDatabase, Screen[bool]):
         warns = [f for f in self.findings if f.severity is Severity.WARNING]
         extra = [f"{f.rule}: {f.shown}" for fs in unplaced.values() for f in fs if f.severity is not Severity.INFO]
         self._refused = self._refused and bool(errors)  # "Not saved" lasts as long as its cause
-        text = f"{len(errors)} error(s), {len(warns)} warning(s)" if (errors or warns) else "No problems found."
-        text = f"Not saved: {text}" if self._refused else text
+        text = (_("{errors}, {warnings}").format(
+            errors=ngettext("{n} error", "{n} errors", len(errors)).format(n=len(errors)),
+            warnings=ngettext("{n} warning", "{n} warnings", len(warns)).format(n=len(warns)))
+            if (errors or warns) else _("No problems found."))
+        text = _("Not saved: {reason}").format(reason=text) if self._refused else text
         if self.is_dirty():
-            text += " · unsaved changes"
+            text += " · " + _("unsaved changes")
         shown = visible(" · ".join([text, *extra]))  # one line; a message may quote outside text
         if shown != self._summary_shown:
             # One line that stays one line: redraw that line, not the layout below it.
