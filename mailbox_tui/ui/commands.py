@@ -134,6 +134,13 @@ class CommandsAnywhere:
         mailboxes = self._mailboxes(go=False)
         return mailboxes is not None and mailboxes.test_run is not None
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, its search line in the admin's language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
+
     def action_new_forward(self) -> None:
         if (mailboxes := self._mailboxes(go=True)) is not None:
             mailboxes.action_new()
