@@ -170,13 +170,13 @@ def test_wrong_fields_are_reported_in_swedish_and_json_stays_english(demo, tmp_p
     assert "Ingenting skrevs: 1 fel." in sv.stderr
     assert "users[1] FORMAT warning: Okända fält ignorerades: shoesize." in sv.stdout
     assert "isdisabled must be true or false, not 'maybe'." in en.stderr
-    assert "Nothing was written: 1 error(s)." in en.stderr
+    assert "Nothing was written: 1 error." in en.stderr
     outputs = [run(*lang, "--json", "import", path, "--db", f"sqlite:///{demo}").stdout
                for lang in ([], ["--lang", "sv"])]
     assert outputs[0] == outputs[1]
     findings = json.loads(outputs[0])["findings"]
     assert {f["message"] for f in findings} == {"isdisabled must be true or false, not 'maybe'.",
-                                               "Ignored unknown field(s): shoesize."}
+                                               "Ignored unknown field: shoesize."}
     assert counts(demo) == before
 
 
