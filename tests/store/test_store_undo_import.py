@@ -174,7 +174,7 @@ def test_undo_of_an_import_is_refused_when_one_of_its_records_was_deleted_since(
     event = imported(store, DOC)
     services.delete_mailbox(store, Mailbox.get(Mailbox.name == "Imported forward").id)
     before, kept = counts(), stored()
-    with pytest.raises(UndoRefused, match=r"1 record\(s\) changed since: mailbox 'Imported forward' \(.*deleted"):
+    with pytest.raises(UndoRefused, match=r"1 record changed since: mailbox 'Imported forward' \(.*deleted"):
         undo(store, event.id)
     assert (counts(), stored()) == (before, kept)
 
