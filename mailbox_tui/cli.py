@@ -256,7 +256,7 @@ def cmd_import(args) -> int:
         if report.secrets_note:
             print(i18n.said(report.secrets_note))
         if report.errors:
-            print(ngettext("Nothing was written: {n} error(s).", "Nothing was written: {n} error(s).",
+            print(ngettext("Nothing was written: {n} error.", "Nothing was written: {n} errors.",
                            len(report.errors)).format(n=count(len(report.errors))), file=sys.stderr)
         elif report.written:
             done = ", ".join(_("{created} created/{updated} updated {what}").format(
@@ -266,8 +266,8 @@ def cmd_import(args) -> int:
                 " History entry #{entry}: `mailbox-tui undo {entry}` undoes it as a whole.").format(entry=report.entry)
                 if report.entry else ""))
         else:
-            print(ngettext("Dry run: no errors, {n} warning(s); nothing written.",
-                           "Dry run: no errors, {n} warning(s); nothing written.",
+            print(ngettext("Dry run: no errors, {n} warning; nothing written.",
+                           "Dry run: no errors, {n} warnings; nothing written.",
                            len(report.findings)).format(n=count(len(report.findings))))
     return EXIT_FINDINGS if report.errors else EXIT_OK
 
@@ -287,8 +287,10 @@ def cmd_check(args) -> int:
         for f in found:
             print(f"{f.record} {f.record_id} {f.name!r} {f.finding.rule} {f.finding.severity.value}: "
                   f"{visible(f.finding.shown)}")
-        print(_("{errors} error(s), {warnings} warning(s).").format(errors=count(len(errs)),
-                                                                   warnings=count(len(found) - len(errs))))
+        warns = len(found) - len(errs)
+        print(_("{errors}, {warnings}").format(  # "4 errors, 1 warning", as the form's summary says it
+            errors=ngettext("{n} error", "{n} errors", len(errs)).format(n=count(len(errs))),
+            warnings=ngettext("{n} warning", "{n} warnings", warns).format(n=count(warns))) + ".")
     return EXIT_FINDINGS if errs else EXIT_OK
 
 
@@ -300,8 +302,8 @@ def cmd_rotate_key(args) -> int:
         rotated, where = rotate_key(store, args.out)
     shared = from_env or where.stat().st_mode & 0o040
     _print(args, {"rotated": rotated, "key": str(where)},
-           ngettext("Re-encrypted {n} stored password(s) under a new key, now in {where}.",
-                    "Re-encrypted {n} stored password(s) under a new key, now in {where}.", rotated).format(
+           ngettext("Re-encrypted {n} stored password under a new key, now in {where}.",
+                    "Re-encrypted {n} stored passwords under a new key, now in {where}.", rotated).format(
                n=count(rotated), where=visible(where))
            + (_(" Put its contents in MAILBOX_TUI_KEY.") if from_env else "")
            + (_(" Every admin who shares this key needs the new one.") if shared else ""))

@@ -54,7 +54,7 @@ def _test_progress(progress) -> None:
 
     outcome = progress.outcome
     if outcome is None:
-        print(ngettext("Testing {n} mailbox(es)…", "Testing {n} mailbox(es)…", progress.total).format(
+        print(ngettext("Testing {n} mailbox…", "Testing {n} mailboxes…", progress.total).format(
             n=number(progress.total)), file=sys.stderr)
         return
     line = f"[{progress.done}/{progress.total}] {visible(outcome.name)} <{visible(outcome.email)}> {_result(outcome)}"

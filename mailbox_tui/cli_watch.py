@@ -76,12 +76,12 @@ def cmd_watch(args) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     left = (_("nothing left claimed") if not summary.left_claimed else ngettext(
-        "{n} mailbox(es) left claimed (the database could not be reached): other watches take them over once the "
-        "claim timeout has passed, and on SQLite the next watch releases them",
-        "{n} mailbox(es) left claimed (the database could not be reached): other watches take them over once the "
+        "{n} mailbox left claimed (the database could not be reached): other watches take it over once the "
+        "claim timeout has passed, and on SQLite the next watch releases it",
+        "{n} mailboxes left claimed (the database could not be reached): other watches take them over once the "
         "claim timeout has passed, and on SQLite the next watch releases them", summary.left_claimed).format(
         n=summary.left_claimed))
-    rounds = ngettext("{n} round(s)", "{n} round(s)", summary.rounds).format(n=summary.rounds)
+    rounds = ngettext("{n} round", "{n} rounds", summary.rounds).format(n=summary.rounds)
     print(_("mailbox-tui: watch stopped: {tested} tested ({succeeded} succeeded, {failed} failed), {not_recorded} "
             "not recorded, in {rounds}; {left}.").format(
         tested=summary.tested, succeeded=summary.succeeded, failed=summary.failed,

@@ -83,9 +83,9 @@ class Watcher:
             self.summary.released = self._database(lambda: watch_claims.release_all(self.store)) or 0
             if self.summary.released:
                 n = self.summary.released
-                self.note(Line(f"released {n} mailbox(es) an earlier watch left claimed", ngettext(
-                    "released {n} mailbox(es) an earlier watch left claimed",
-                    "released {n} mailbox(es) an earlier watch left claimed", n).format(n=n)))
+                one, many = ("released {n} mailbox an earlier watch left claimed",
+                             "released {n} mailboxes an earlier watch left claimed")
+                self.note(Line((one if n == 1 else many).format(n=n), ngettext(one, many, n).format(n=n)))
         while not self.stop.is_set():
             if not self.round():
                 self.stop.wait(self.settings.tick)

@@ -283,9 +283,9 @@ def _refuse_foreign_tables(tables: list[str], url: str) -> None:
     tables = [t for t in tables if not t.startswith("sqlite_")]
     if tables and Meta._meta.table_name not in tables:
         shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
-        raise StoreError(say_n("{url} is not a mailbox-tui database: it already holds {n} other table(s) "
+        raise StoreError(say_n("{url} is not a mailbox-tui database: it already holds {n} other table "
                                "({tables}). Nothing was changed; give --db a new file or a mailbox-tui database.",
-                               "{url} is not a mailbox-tui database: it already holds {n} other table(s) "
+                               "{url} is not a mailbox-tui database: it already holds {n} other tables "
                                "({tables}). Nothing was changed; give --db a new file or a mailbox-tui database.",
                                len(tables), url=describe_url(url), tables=shown))
 

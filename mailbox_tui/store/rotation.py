@@ -139,10 +139,10 @@ def _reencrypt(rotating: KeyRing) -> int:
                 last = page[-1].id
     if unreadable:
         shown = ", ".join(unreadable[:5]) + (", …" if len(unreadable) > 5 else "")
-        raise StoreError(say_n("{n} stored password(s) can't be read with the current key ({records}): "
-                               "rotating would make them unreadable for good. Nothing was changed. Re-enter or clear "
-                               "them (mailbox-tui check lists them), then rotate again.",
-                               "{n} stored password(s) can't be read with the current key ({records}): "
+        raise StoreError(say_n("{n} stored password can't be read with the current key ({records}): "
+                               "rotating would make it unreadable for good. Nothing was changed. Re-enter or clear "
+                               "it (mailbox-tui check lists it), then rotate again.",
+                               "{n} stored passwords can't be read with the current key ({records}): "
                                "rotating would make them unreadable for good. Nothing was changed. Re-enter or clear "
                                "them (mailbox-tui check lists them), then rotate again.",
                                len(unreadable), records=shown))
@@ -188,10 +188,10 @@ def _prove(store: Store, new_key: bytes, pending: Path) -> None:
             retired = retired_key_path(Path(store.keyring.source))
             if not os.path.lexists(retired):
                 write_key_file(retired, store.keyring.keys)
-        raise StoreError(say_n("The database was re-encrypted, but {n} value(s) do not read under the new key: both "
+        raise StoreError(say_n("The database was re-encrypted, but {n} value does not read under the new key: both "
                                "keys are kept ({path} and the old one in {source}, or its .old copy). Keep both files "
                                "and run mailbox-tui check.",
-                               "The database was re-encrypted, but {n} value(s) do not read under the new key: both "
+                               "The database was re-encrypted, but {n} values do not read under the new key: both "
                                "keys are kept ({path} and the old one in {source}, or its .old copy). Keep both files "
                                "and run mailbox-tui check.", bad, path=str(pending), source=store.keyring.source))
 

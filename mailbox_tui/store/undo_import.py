@@ -76,8 +76,9 @@ class ImportUndone:
         text = history_words.listed(parts) if parts else say("nothing left to change")
         if self.skipped:
             names = ", ".join(self.skipped[:SHOWN]) + (", …" if len(self.skipped) > SHOWN else "")
-            text = say("{what}; skipped {count} record(s) already undone on their own: {names}", what=text,
-                       count=format(len(self.skipped), ","), names=names)
+            text = say_n("{what}; skipped {n} record already undone on its own: {names}",
+                         "{what}; skipped {n} records already undone on their own: {names}", len(self.skipped),
+                         what=text, names=names)
         return text
 
 
@@ -231,9 +232,11 @@ def undo_import(store: Store, row: ChangeEntry) -> ImportUndone:
         changed = len(check.changed_records)
         if changed:
             more = ", …" if changed > len(check.named) else ""
-            raise UndoRefused(say("Import #{id}: {count} record(s) changed since: {names}. Nothing was undone; "
-                                  "change them back by hand, or undo their own entries first.", id=row.id,
-                                  count=format(changed, ","), names=", ".join(check.named) + more))
+            raise UndoRefused(say_n("Import #{id}: {n} record changed since: {names}. Nothing was undone; "
+                                    "change it back by hand, or undo its own entry first.",
+                                    "Import #{id}: {n} records changed since: {names}. Nothing was undone; "
+                                    "change them back by hand, or undo their own entries first.", changed, id=row.id,
+                                    names=", ".join(check.named) + more))
         created, updated = import_changes(row.id)
         for kind, rid in check.skipped:
             counts = created if _was_created(row.id, kind, rid) else updated

@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from .. import i18n
-from ..i18n import N_, _, said, shown
+from ..i18n import N_, _, ngettext, said, shown
 from ..store.queries import VIEWS
 from .plain import markup_literal, plain
 
@@ -199,8 +199,10 @@ class CommandsAnywhere:
     def import_finished(self, path: Path, report) -> None:
         """What the import did, in the command line's words; the page on screen shows its records."""
         if report.errors:
-            self.notify(_("Nothing was imported from {path}: {n} error(s), the first: {error}. "
-                          "`mailbox-tui import --dry-run FILE` lists them all.")
+            self.notify(ngettext("Nothing was imported from {path}: {n} error: {error}. "
+                                 "`mailbox-tui import --dry-run FILE` shows it.",
+                                 "Nothing was imported from {path}: {n} errors, the first: {error}. "
+                                 "`mailbox-tui import --dry-run FILE` lists them all.", len(report.errors))
                         .format(path=path, n=i18n.number(len(report.errors)), error=said(str(report.errors[0]))),
                         severity="error", timeout=20)
             return

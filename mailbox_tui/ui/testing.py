@@ -31,7 +31,7 @@ class TestRun:
         p = self.last
         if p is None:
             n = len(self.mailbox_ids)
-            return ngettext("Testing {n} mailbox(es)… (x cancels)", "Testing {n} mailbox(es)… (x cancels)", n).format(
+            return ngettext("Testing {n} mailbox… (x cancels)", "Testing {n} mailboxes… (x cancels)", n).format(
                 n=number(n))
         text = (_("Cancelling: {done}/{total} · {succeeded} succeeded · {failed} failed (x cancels)")
                 if self.cancel.is_set() else

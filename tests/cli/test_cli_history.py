@@ -136,7 +136,7 @@ def test_undo_of_an_import_refused_through_the_cli_changes_nothing(db, tmp_path)
     doc.write_text(json.dumps({"users": [{"fullname": "Bob Dahl-Berg", "internalemailaddress": "bob@example.com"}]}))
     run("import", doc, "--db", db)
     out = run("undo", str(event["id"]), "--db", db, "--json", check=False)
-    assert out.returncode == 1 and "1 record(s) changed since: user 'bob@example.com' (Full Name)" in out.stderr
+    assert out.returncode == 1 and "1 record changed since: user 'bob@example.com' (Full Name)" in out.stderr
     assert "Traceback" not in out.stderr and PASSWORD not in out.stderr
     assert not [e for e in history(db) if e["action"] == "undo"]
 

@@ -74,7 +74,7 @@ def test_import_of_values_the_rules_refuse_lists_each_and_writes_nothing(db, tmp
     assert result.returncode == 1 and "Traceback" not in result.stderr
     for expected in ("profiles[1] FORMAT error: incomingportnumber must be a whole number, not 993.7.",
                      "profiles[1] R1 error:", "profiles[1] P13 error:", "profiles[1] M20 error:",
-                     "profiles[1] P6 error: Password is at most 200 characters.", "Nothing was written: 5 error(s)."):
+                     "profiles[1] P6 error: Password is at most 200 characters.", "Nothing was written: 5 errors."):
         assert expected in result.stderr, result.stderr
     assert len(result.stderr) < 2000
     assert rows(db) == before

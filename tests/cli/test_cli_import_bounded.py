@@ -115,7 +115,7 @@ def test_a_csv_row_with_fewer_values_than_its_header_is_refused_naming_the_row(d
     path = tmp_path / "users.csv"
     path.write_text("fullname,internalemailaddress\nAlice,alice@example.com\nBob\n")
     before = rows(db)
-    _refused(cli("import", path, "--db", db), "users.csv: row 2 has 1 value(s), but its header has 2 column(s).")
+    _refused(cli("import", path, "--db", db), "users.csv: row 2 has 1 value, but its header has 2 columns.")
     assert rows(db) == before
 
 

@@ -60,7 +60,7 @@ def test_import_json_with_a_control_character_in_a_mailbox_credential_is_refused
     before = rows(db)
     result = cli("import", path, "--db", db)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    assert "mailboxes[1] M20 error:" in result.stderr and "Nothing was written: 1 error(s)." in result.stderr
+    assert "mailboxes[1] M20 error:" in result.stderr and "Nothing was written: 1 error." in result.stderr
     _no_terminal_commands(result.stdout + result.stderr)
     assert rows(db) == before
 

@@ -56,7 +56,7 @@ def test_all_reports_json_and_exits_nonzero_when_a_test_fails(organisation, tmp_
     assert by_email["bob@example.com"]["result"] == "Failure"
     assert {a["step"] for a in by_email["bob@example.com"]["alerts"]} == {"authentication"}
     assert by_email["carol@example.com"]["result"] == "Not Run"
-    assert "Testing 3 mailbox(es)" in result.stderr and "[3/3]" in result.stderr
+    assert "Testing 3 mailboxes" in result.stderr and "[3/3]" in result.stderr
     log_text = log.read_text()
     assert "Login rejected" in log_text
     assert_no_secret(result.stdout, result.stderr, log_text)

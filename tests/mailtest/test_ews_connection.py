@@ -20,7 +20,7 @@ def test_signs_in_and_reads_the_first_mailboxs_inbox(sqlite_store, ews):
     user_mailbox(sqlite_store, profile.id, email="bob@contoso.com", allow_credentials=False)
     (check,) = test_connection(sqlite_store, profile.id)
     assert check.result is not None and check.result.ok, check
-    assert "Read the Inbox of bob@contoso.com through EWS (0 item(s))" in check.result.message
+    assert "Read the Inbox of bob@contoso.com through EWS (0 items)" in check.result.message
     assert check.endpoint.label.startswith("EWS 127.0.0.1:")
     (request,) = [r for r in ews.server.requests if r.status == 200]
     assert request.user == SERVICE_USER and request.impersonated == "bob@contoso.com" and request.folders == ("inbox",)

@@ -42,7 +42,7 @@ def test_a_service_account_with_impersonation_gets_success_in_all_three(sqlite_s
     profile = ews_profile(sqlite_store, ews)
     outcome = evaluate(sqlite_store, mailbox(sqlite_store, profile).id)
     assert statuses(outcome) == (S, S, S), outcome.as_dict()
-    assert "Read the Inbox of alice@contoso.com through EWS (3 item(s))" in outcome.checks["incoming"].message
+    assert "Read the Inbox of alice@contoso.com through EWS (3 items)" in outcome.checks["incoming"].message
     assert "impersonating the mailbox (ExchangeImpersonation)" in outcome.checks["incoming"].message
     assert "No mail was sent" in outcome.checks["outgoing"].message
     assert "calendar, the contacts and the tasks folders" in outcome.checks["act"].message

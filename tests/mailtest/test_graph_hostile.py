@@ -33,7 +33,7 @@ def test_drip_is_cut_at_the_profile_timeout(sqlite_store, graph):
     check, elapsed = _incoming(sqlite_store, graph)
     assert check.status == F and elapsed < 4
     assert check.message.startswith("Timed out after 2 s: 127.0.0.1:")
-    assert "byte(s) without finishing its answer for the Inbox" in check.message
+    assert "bytes without finishing its answer for the Inbox" in check.message
 
 
 def test_hang_is_cut_at_the_profile_timeout(sqlite_store, graph):

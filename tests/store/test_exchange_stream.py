@@ -112,11 +112,11 @@ def test_a_device_a_fifo_a_link_to_a_device_and_a_folder_in_place_of_a_csv_file_
 
 def test_a_csv_row_with_fewer_or_more_values_than_its_header_is_refused_with_its_number(tmp_path):
     path = tmp_path / "users.csv"
-    for body, count in (("A,a@example.com\nB\n", 1), ("A,a@example.com\nB,b@example.com,x\n", 3)):
+    for body, values in (("A,a@example.com\nB\n", "1 value"), ("A,a@example.com\nB,b@example.com,x\n", "3 values")):
         path.write_text("fullname,internalemailaddress\n" + body)
         with pytest.raises(ImportFileError) as err:
             read.read_document(path)
-        assert str(err.value) == f"{path}: row 2 has {count} value(s), but its header has 2 column(s)."
+        assert str(err.value) == f"{path}: row 2 has {values}, but its header has 2 columns."
 
 
 def test_a_value_over_the_limit_is_refused_and_one_at_the_limit_is_read(tmp_path):

@@ -162,7 +162,7 @@ def test_undo_of_an_import_is_refused_after_a_later_change_naming_the_records_an
     with pytest.raises(UndoRefused) as refused:
         undo(store, event.id)
     message = str(refused.value)
-    assert message.startswith(f"Import #{event.id}: 2 record(s) changed since: ")
+    assert message.startswith(f"Import #{event.id}: 2 records changed since: ")
     assert "user 'carla@example.com' (Full Name)" in message and "mailbox 'forward collector' (Name)" in message
     assert "Nothing was undone" in message and NEW_PW not in message and OLD_PW not in message
     assert (counts(), stored()) == (before, kept)
@@ -174,7 +174,7 @@ def test_undo_of_an_import_is_refused_when_one_of_its_records_was_deleted_since(
     event = imported(store, DOC)
     services.delete_mailbox(store, Mailbox.get(Mailbox.name == "Imported forward").id)
     before, kept = counts(), stored()
-    with pytest.raises(UndoRefused, match=r"1 record\(s\) changed since: mailbox 'Imported forward' \(.*deleted"):
+    with pytest.raises(UndoRefused, match=r"1 record changed since: mailbox 'Imported forward' \(.*deleted"):
         undo(store, event.id)
     assert (counts(), stored()) == (before, kept)
 
@@ -209,7 +209,7 @@ def test_records_already_undone_alone_are_skipped_and_said(org):
                                 ChangeEntry.record_id == alice.id).id)
     done = undo_import(store, ChangeEntry.get_by_id(event.id))
     assert sorted(done.skipped) == ["mailbox 'Support'", "queue 'Support'", "user 'alice@example.com'"]
-    assert "skipped 3 record(s) already undone on their own" in done.summary()
+    assert "skipped 3 records already undone on their own" in done.summary()
     assert done.deleted == {"user": 2, "mailbox": 3, "profile": 1}
     assert stored(tokens=False) == kept
     with pytest.raises(UndoRefused, match="came with import .* undone as a whole"):

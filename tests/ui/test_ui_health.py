@@ -168,4 +168,4 @@ async def test_a_flagged_profile_says_so_on_its_own_form(app, ui_store, flagged)
         form = await open_imap_profile(pilot, ui_store.seeded["imap"])
         usage = str(form.query_one("#usage").render())
         assert ("More than half of its mailboxes failed within the hour (3 of 5)" in usage) is flagged, usage
-        assert "mailbox(es) use this profile" in usage
+        assert "mailboxes use this profile" in usage

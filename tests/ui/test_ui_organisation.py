@@ -162,7 +162,7 @@ async def test_deleting_a_profile_says_how_many_mailboxes_lose_it_p11(app, ui_st
         await pilot.press("delete")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
-        assert "5 mailbox(es) use it" in str(app.screen.query_one("#question").render())
+        assert "5 mailboxes use it" in str(app.screen.query_one("#question").render())
         await pilot.press("y")
         await settle(pilot)
     assert not EmailServerProfile.select().where(EmailServerProfile.id == imap.id).exists()

@@ -141,7 +141,7 @@ async def test_an_import_with_an_error_writes_nothing_and_names_the_first_error(
         await import_by_palette(pilot, document)
         assert lookups.user_by_email("eve@example.com") is None
         errors = notices(app, "error")
-        assert any(m.startswith(f"Nothing was imported from {document}: 1 error(s)") for m in errors), errors
+        assert any(m.startswith(f"Nothing was imported from {document}: 1 error: ") for m in errors), errors
 
 
 def test_import_takes_only_a_file_or_a_folder_never_the_terminal(tmp_path, monkeypatch):

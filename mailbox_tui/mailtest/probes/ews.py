@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ...i18n import N_, say
+from ...i18n import N_, say, say_n
 from .attempt import Attempt
 from .explain import Stopped
 from .ews_session import ACT, FOLDER_NAMES, INCOMING, OUTGOING, SEND, EwsSession
@@ -47,11 +47,13 @@ def _incoming(e: EwsSession, found: Found) -> str:
     if total is None:
         return say("Read the Inbox of {email} through EWS (opened) {method}.", email=e.address, method=e.acting())
     if found:
-        return say("Read the Inbox of {email} through EWS ({count} item(s)) {method}. EWS URL found by Auto Discover: "
-                   "{url} ({reason}).", email=e.address, count=total, method=e.acting(), url=found[0],
-                   reason=found[1])
-    return say("Read the Inbox of {email} through EWS ({count} item(s)) {method}.", email=e.address, count=total,
-               method=e.acting())
+        return say_n("Read the Inbox of {email} through EWS ({n} item) {method}. EWS URL found by Auto Discover: "
+                     "{url} ({reason}).", "Read the Inbox of {email} through EWS ({n} items) {method}. EWS URL found "
+                     "by Auto Discover: {url} ({reason}).", total, email=e.address, method=e.acting(), url=found[0],
+                     reason=found[1])
+    return say_n("Read the Inbox of {email} through EWS ({n} item) {method}.",
+                 "Read the Inbox of {email} through EWS ({n} items) {method}.", total, email=e.address,
+                 method=e.acting())
 
 
 def _outgoing(e: EwsSession, found: Found) -> str:

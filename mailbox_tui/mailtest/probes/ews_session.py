@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from ...domain.exchange import EWS_RETIREMENT
 from ...domain.oauth import MICROSOFT_SCOPE
 from ...domain.outside_text import visible
-from ...i18n import N_, say
+from ...i18n import N_, say, say_n
 from ..limits import READ_LIMIT, ProbeLimit
 from .attempt import Attempt
 from .ews_auth import BASIC, BEARER, Signer, blob_header, server_token
@@ -172,9 +172,11 @@ class EwsSession:
     def judge(self, parsed: SoapAnswer, folders: tuple[str, ...]) -> list[int | None]:
         """Each folder's item count; Stopped naming the first folder refused."""
         if len(parsed.messages) != len(folders):
-            raise Stopped(say("{where} answered {count} response message(s) for {folders} folder(s): not the answer of "
-                              "Exchange Web Services.", where=self.a.ep.address, count=len(parsed.messages),
-                              folders=len(folders)))
+            raise Stopped(say_n("{where} answered {n} response message, not one for each folder asked ({folders}): "
+                                "not the answer of Exchange Web Services.",
+                                "{where} answered {n} response messages, not one for each folder asked ({folders}): "
+                                "not the answer of Exchange Web Services.", len(parsed.messages),
+                                where=self.a.ep.address, folders=len(folders)))
         for folder, message in zip(folders, parsed.messages):
             if message.response_class not in ("Success", "Warning"):
                 raise Stopped(self._refusal(message.code, message.text, FOLDER_NAMES[folder]), self.a.answer)
@@ -253,9 +255,11 @@ class EwsSession:
         if a.budget.expired or isinstance(exc, (TimeoutError, socket.timeout)):
             seconds = f"{a.ep.timeout:g}"
             if trickle:
-                return say("Timed out after {seconds} s: {where} sent {size} byte(s) without finishing its answer for "
-                           "{what}. Check the profile's location, or raise its timeout.", seconds=seconds,
-                           where=where, size=trickle, what=what)
+                return say_n("Timed out after {seconds} s: {where} sent {n} byte without finishing its answer for "
+                             "{what}. Check the profile's location, or raise its timeout.",
+                             "Timed out after {seconds} s: {where} sent {n} bytes without finishing its answer for "
+                             "{what}. Check the profile's location, or raise its timeout.", trickle, seconds=seconds,
+                             where=where, what=what)
             return say("Timed out after {seconds} s: {where} did not answer for {what}. Check the profile's location, "
                        "or raise its timeout.", seconds=seconds, where=where, what=what)
         if isinstance(exc, ProbeLimit):

@@ -12,7 +12,7 @@ import ssl
 from typing import Protocol
 
 from ...domain.options import TlsMode
-from ...i18n import N_, say
+from ...i18n import N_, say, say_n
 from ...domain.text import has_control_chars
 from ..limits import READ_LIMIT, Budget
 from .results import (
@@ -187,8 +187,9 @@ def _timed_out(a: AttemptFacts) -> str:
     elif step == TLS:
         what = say("the TLS handshake with {where} did not finish", where=where)
     elif trickle > 0:
-        what = say("{where} kept the {step} going, sending {size} byte(s) without finishing its answer (slower "
-                   "than any mail server)", where=where, step=step, size=trickle)
+        what = say_n("{where} kept the {step} going, sending {n} byte without finishing its answer (slower "
+                     "than any mail server)", "{where} kept the {step} going, sending {n} bytes without finishing "
+                     "its answer (slower than any mail server)", trickle, where=where, step=step)
     elif step == GREETING and ep.tls != TlsMode.IMPLICIT:
         what = say("{where} accepted the connection but sent no greeting (a port that expects SSL/TLS from the "
                    "start waits silently for a plain client)", where=where)

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from ...domain.exchange import graph_scope
 from ...domain.outside_text import visible
-from ...i18n import N_, say
+from ...i18n import N_, say, say_n
 from ..limits import READ_LIMIT, ProbeLimit
 from .attempt import Attempt
 from .explain import Stopped, short_answer
@@ -154,9 +154,11 @@ class _Graph:
         if a.budget.expired or isinstance(exc, (TimeoutError, socket.timeout)):
             seconds = f"{a.ep.timeout:g}"
             if trickle:
-                return say("Timed out after {seconds} s: {where} sent {size} byte(s) without finishing its answer for "
-                           "{what}. Check the profile's location, or raise its timeout.", seconds=seconds,
-                           where=where, size=trickle, what=what)
+                return say_n("Timed out after {seconds} s: {where} sent {n} byte without finishing its answer for "
+                             "{what}. Check the profile's location, or raise its timeout.",
+                             "Timed out after {seconds} s: {where} sent {n} bytes without finishing its answer for "
+                             "{what}. Check the profile's location, or raise its timeout.", trickle, seconds=seconds,
+                             where=where, what=what)
             return say("Timed out after {seconds} s: {where} did not answer for {what}. Check the profile's location, "
                        "or raise its timeout.", seconds=seconds, where=where, what=what)
         if isinstance(exc, ProbeLimit):
@@ -188,8 +190,9 @@ def _incoming(g: _Graph) -> str:
     total = folder.get("totalItemCount") if isinstance(folder, dict) else None
     g.call("GET", "mailFolders/inbox/messages?$top=1&$select=id", N_("the Inbox's messages"), MAIL_READ)
     if isinstance(total, int) and not isinstance(total, bool):
-        return say("Read the Inbox of {email} through Microsoft Graph ({count} message(s)): the app may read this "
-                   "mailbox.", email=g.address, count=total)
+        return say_n("Read the Inbox of {email} through Microsoft Graph ({n} message): the app may read this "
+                     "mailbox.", "Read the Inbox of {email} through Microsoft Graph ({n} messages): the app may read "
+                     "this mailbox.", total, email=g.address)
     return say("Read the Inbox of {email} through Microsoft Graph (its messages listed): the app may read this "
                "mailbox.", email=g.address)
 

@@ -6,7 +6,7 @@ import imaplib
 import socket
 
 from ...domain.options import TlsMode
-from ...i18n import say
+from ...i18n import say, say_n
 from ..limits import BoundedFile, Budget
 from .attempt import Attempt, before_login, greet
 from .explain import Stopped, exc_answer, login_rejected, method_not_offered, no_starttls, raw_answer
@@ -80,7 +80,11 @@ def imap_steps(a: Attempt) -> str:
                           "server.", where=ep.address), raw_answer(data))
     count = a.shown(data)
     a.heard(f"INBOX opened read-only: {count} message(s)")
-    return say("Signed in to {where} and opened INBOX read-only ({count} message(s)).", where=ep.label, count=count)
+    if not count.isdigit():  # the server's own words for its count, shown as they are
+        return say("Signed in to {where} and opened INBOX read-only (message count: {count}).", where=ep.label,
+                   count=count)
+    return say_n("Signed in to {where} and opened INBOX read-only ({n} message).",
+                 "Signed in to {where} and opened INBOX read-only ({n} messages).", int(count), where=ep.label)
 
 
 def _bearer_login(a: Attempt, conn, caps: set[str]):

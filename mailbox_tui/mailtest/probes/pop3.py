@@ -7,7 +7,7 @@ import poplib
 import socket
 
 from ...domain.options import TlsMode
-from ...i18n import say
+from ...i18n import say, say_n
 from ..limits import BoundedFile, Budget
 from .attempt import Attempt, before_login, greet
 from .explain import Stopped, exc_answer, login_rejected, method_not_offered, no_starttls
@@ -54,7 +54,8 @@ def pop3_steps(a: Attempt) -> str:
         raise Stopped(say("Signed in, but the mailbox could not be opened on {where}.", where=ep.address),
                        exc_answer(exc)) from None
     a.heard(f"+OK {count} {size}")
-    return say("Signed in to {where}; the mailbox holds {count} message(s).", where=ep.label, count=count)
+    return say_n("Signed in to {where}; the mailbox holds {n} message.",
+                 "Signed in to {where}; the mailbox holds {n} messages.", count, where=ep.label)
 
 
 def _password_login(a: Attempt, conn) -> bytes:

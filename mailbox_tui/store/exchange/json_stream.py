@@ -287,7 +287,7 @@ class JsonDocument:
                     raise cur.error("Expecting property name enclosed in double quotes")
                 section = cur.key()
                 if section not in SECTIONS:
-                    raise ImportFileError(say("Unknown section(s): {names}. Expected {sections}.",
+                    raise ImportFileError(say("Unknown section: {names}. Expected {sections}.",
                                               names=shown(section, 30), sections=", ".join(SECTIONS)))
                 if section in seen:
                     raise ImportFileError(say("{where}: section {name} appears twice in the document.",

@@ -130,8 +130,9 @@ class ImportPlan:
         unknown = sorted(str(k) for k in row if k not in known)
         if unknown:
             names = ", ".join(k if len(k) <= 30 else k[:29] + "…" for k in unknown[:5])
-            message = (say("Ignored unknown field(s): {names} and {n} more.", names=names, n=len(unknown) - 5)
-                       if len(unknown) > 5 else say("Ignored unknown field(s): {names}.", names=names))
+            message = (say("Ignored unknown fields: {names} and {n} more.", names=names, n=len(unknown) - 5)
+                       if len(unknown) > 5 else say("Ignored unknown fields: {names}.", names=names)
+                       if len(unknown) > 1 else say("Ignored unknown field: {names}.", names=names))
             self.add(section, row_no, Finding("FORMAT", unknown[0][:64], Severity.WARNING, message))
 
     def report_row(self, section: str, i: int, values: RowValues, explicit: list[Finding],

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..exchange_format import SECTIONS, csv_unguard, shown
 from .json_stream import JsonDocument, Mark
 from . import limits
-from ...i18n import N_, say
+from ...i18n import N_, say, say_n
 from .limits import THE_DOCUMENT, ImportFileError, input_too_large, most_characters, not_a_list, not_an_object
 
 STDIN = "-"
@@ -310,7 +310,9 @@ def require_document_shape(doc) -> dict[str, list[dict]]:
     unknown = [str(k) for k in doc if k not in SECTIONS]
     if unknown:
         names = ", ".join(shown(k, 30) for k in sorted(unknown)[:5])
-        raise ImportFileError(say("Unknown section(s): {names}. Expected {sections}.", names=names,
+        raise ImportFileError(say("Unknown section: {names}. Expected {sections}.", names=names,
+                                  sections=", ".join(SECTIONS)) if len(unknown) == 1 else
+                              say("Unknown sections: {names}. Expected {sections}.", names=names,
                                   sections=", ".join(SECTIONS)))
     for section, rows in doc.items():
         if rows is None:
@@ -343,8 +345,9 @@ def _csv_rows(file: _File) -> Iterator[dict]:
             if not number % 4096 and file.fh.tell() > limits.MAX_INPUT_BYTES:  # a file that grows as it is read
                 raise input_too_large(path)
             if len(values) != width:
-                raise ImportFileError(say("{path}: row {row} has {values} value(s), but its header has {columns} "
-                                          "column(s).", path=path, row=number, values=len(values), columns=width))
+                raise ImportFileError(say("{path}: row {row} has {first}, but its header has {second}.", path=path,
+                                          row=number, first=say_n("{n} value", "{n} values", len(values)),
+                                          second=say_n("{n} column", "{n} columns", width)))
             row = {}
             for key, value in zip(header, values):
                 row[key] = None if value == "" else csv_unguard(value)

@@ -33,12 +33,12 @@ class ImportReport:
         if not n:
             return ""
         if self.keep_secrets:
-            return say_n("P15: {n} row(s) send a stored secret to a new destination; --keep-secrets keeps them for "
-                         "it.", "P15: {n} row(s) send a stored secret to a new destination; --keep-secrets keeps "
+            return say_n("P15: {n} row sends a stored secret to a new destination; --keep-secrets keeps it for "
+                         "it.", "P15: {n} rows send a stored secret to a new destination; --keep-secrets keeps "
                          "them for it.", n)
-        return say_n("P15: {n} row(s) would send a stored secret to a new destination: the import clears them. Put "
-                     "the secrets in the file, or import with --keep-secrets to keep them for the new destination.",
-                     "P15: {n} row(s) would send a stored secret to a new destination: the import clears them. Put "
+        return say_n("P15: {n} row would send a stored secret to a new destination: the import clears it. Put "
+                     "the secret in the file, or import with --keep-secrets to keep it for the new destination.",
+                     "P15: {n} rows would send a stored secret to a new destination: the import clears them. Put "
                      "the secrets in the file, or import with --keep-secrets to keep them for the new destination.", n)
 
     def as_dict(self) -> dict:

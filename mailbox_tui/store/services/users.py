@@ -14,7 +14,7 @@ from .. import contexts, history
 from ..convert import user_columns, user_draft
 from ..database import Store, StoreError
 from ..models import AppUser, Mailbox, Queue
-from ...i18n import say
+from ...i18n import say, say_n
 from .guards import NotFound, guarded_update
 from .mailboxes import MAILBOXES, get_mailbox
 from .organisation import org_settings
@@ -87,12 +87,14 @@ def _refuse_if_owner(user_ids: list[int]) -> None:
     forwards = Mailbox.select().where(Mailbox.owner == user_id, Mailbox.kind == MailboxKind.FORWARD).count()
     name = AppUser.get_by_id(user_id).full_name
     if queues and forwards:
-        raise StoreError(say("{name} owns {queues} queue(s) and {forwards} forward mailbox(es): give them another "
-                             "owner first.", name=name, queues=queues, forwards=forwards))
+        raise StoreError(say("{name} owns {first} and {second}: give them another owner first.", name=name,
+                             first=say_n("{n} queue", "{n} queues", queues),
+                             second=say_n("{n} forward mailbox", "{n} forward mailboxes", forwards)))
     if queues:
-        raise StoreError(say("{name} owns {queues} queue(s): give them another owner first.", name=name, queues=queues))
-    raise StoreError(say("{name} owns {forwards} forward mailbox(es): give them another owner first.", name=name,
-                         forwards=forwards))
+        raise StoreError(say_n("{name} owns {n} queue: give it another owner first.",
+                               "{name} owns {n} queues: give them another owner first.", queues, name=name))
+    raise StoreError(say_n("{name} owns {n} forward mailbox: give it another owner first.",
+                           "{name} owns {n} forward mailboxes: give them another owner first.", forwards, name=name))
 
 
 def delete_users(store: Store, user_ids: list[int]) -> int:

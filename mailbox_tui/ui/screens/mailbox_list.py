@@ -6,7 +6,7 @@ import time
 
 from textual.binding import Binding
 
-from ...i18n import N_, _, number, pgettext, shown
+from ...i18n import N_, _, ngettext, number, pgettext, shown
 from ...domain.findings import RuleViolation
 from ...domain.options import MailboxKind, RecordState
 from ...store import queries
@@ -169,8 +169,9 @@ class MailboxListScreen(RecordListScreen):
         except (RuleViolation, StoreError) as exc:
             self.notify(said_error(exc), severity="error", timeout=10)
             return
-        self.app.offer_undo(mark, _("{what}: {changed} of {total} mailbox(es) changed.").format(
-            what=shown(what), changed=number(changed), total=number(len(ids))))
+        self.app.offer_undo(mark, ngettext("{what}: {changed} of {n} mailbox changed.",
+                                          "{what}: {changed} of {n} mailboxes changed.", len(ids)).format(
+            what=shown(what), changed=number(changed), n=number(len(ids))))
         self.table.marked.clear()
         self.after_change()
 

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Select
 
-from ...i18n import N_, _, number, shown
+from ...i18n import N_, _, ngettext, number, shown
 from ...domain.availability import profile_fields
 from ...domain.fields import PASSWORD, PROFILE_FIELDS, PROFILE_SECTIONS, form_fields, secret_fields
 from ...domain.fields import Field as Declared
@@ -78,11 +78,15 @@ class ProfileListScreen(RecordListScreen):
             return
         count = services.profile_usage(row.id)
         self.confirm_then(
-            _("Delete the server profile {name}? {count} mailbox(es) use it: it will be cleared from "
-              "them and their test results return to Not Run.").format(name=repr(row.name), count=number(count)),
+            (_("Delete the server profile {name}? No mailbox uses it.") if not count else ngettext(
+                "Delete the server profile {name}? {n} mailbox uses it: it will be cleared from it and its test "
+                "result returns to Not Run.",
+                "Delete the server profile {name}? {n} mailboxes use it: it will be cleared from them and their "
+                "test results return to Not Run.", count)).format(name=repr(row.name), n=number(count)),
             lambda: services.delete_profile(self.app.store, row.id),
-            lambda cleared: _("Deleted profile {name}; cleared it from {count} mailbox(es).").format(
-                name=repr(row.name), count=number(cleared)))
+            lambda cleared: ngettext("Deleted profile {name}; cleared it from {n} mailbox.",
+                                     "Deleted profile {name}; cleared it from {n} mailboxes.", cleared).format(
+                name=repr(row.name), n=number(cleared)))
 
 
 class ProfileFormScreen(DeclaredForm, RecordFormScreen):
@@ -121,8 +125,9 @@ class ProfileFormScreen(DeclaredForm, RecordFormScreen):
     def _usage_text(self) -> str:
         if self.is_new:
             return _("No mailbox uses this profile yet.")
-        text = _("{count} mailbox(es) use this profile. F6 lists them.").format(
-            count=number(services.profile_usage(self.base.id)))
+        usage = services.profile_usage(self.base.id)
+        text = ngettext("{n} mailbox uses this profile. F6 lists it.",
+                        "{n} mailboxes use this profile. F6 lists them.", usage).format(n=number(usage))
         alert = profile_alert(self.base.id)  # issue 24: more than half failed within the hour
         return f"{alert}\n{text}" if alert else text
 

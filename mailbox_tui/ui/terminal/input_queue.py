@@ -46,7 +46,7 @@ from textual.message import Message
 from textual.widgets import Input
 from textual.worker import WorkerState
 
-from ...i18n import N_, shown
+from ...i18n import N_, ngettext, shown
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ class InputQueue:
             if ahead:
                 self.dropped += ahead
                 log.info("ctrl+q went ahead of %d key(s) still waiting; they were dropped", ahead)
-                self.app.notify(shown(N_("ctrl+q: {n} key(s) typed before it were not used.")).format(n=ahead),
+                self.app.notify(ngettext("ctrl+q: {n} key typed before it was not used.",
+                                         "ctrl+q: {n} keys typed before it were not used.", ahead).format(n=ahead),
                                 severity="warning")
             self._post(quit_key)
         except Exception as error:  # noqa: BLE001
