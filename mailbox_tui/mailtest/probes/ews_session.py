@@ -6,7 +6,6 @@ ews_autodiscover.py asks Autodiscover with it."""
 from __future__ import annotations
 
 import http.client
-import socket
 import time
 from urllib.parse import urlsplit
 
@@ -19,7 +18,7 @@ from .attempt import Attempt
 from .ews_auth import BASIC, BEARER, Signer, blob_header, server_token
 from .ews_xml import NotEws, SoapAnswer, get_folder, soap_answer
 from .explain import Deferred, Stopped, short_answer
-from .graph_http import MIN_WAIT, RETRY_MARGIN, Answer, BoundedHTTPS, _sleep, request
+from .graph_http import MIN_WAIT, RETRY_MARGIN, Answer, BoundedHTTPS, _sleep, request, stalled
 from .results import AUTHENTICATION, CONNECT, DNS, MAILBOX_ACCESS, TLS
 
 INCOMING, OUTGOING, ACT = "incoming", "outgoing", "act"
@@ -251,19 +250,9 @@ class EwsSession:
             return say("{where} sent more than {size} KiB while answering for {what} (an EWS answer here is a few "
                        "KB), so the test stopped reading. Check that the profile's location is the EWS URL.",
                        where=where, size=READ_LIMIT // 1024, what=what)
-        trickle = a.budget.bytes_read - a.step_started_at
-        if a.budget.expired or isinstance(exc, (TimeoutError, socket.timeout)):
-            seconds = f"{a.ep.timeout:g}"
-            if trickle:
-                return say_n("Timed out after {seconds} s: {where} sent {n} byte without finishing its answer for "
-                             "{what}. Check the profile's location, or raise its timeout.",
-                             "Timed out after {seconds} s: {where} sent {n} bytes without finishing its answer for "
-                             "{what}. Check the profile's location, or raise its timeout.", trickle, seconds=seconds,
-                             where=where, what=what)
-            return say("Timed out after {seconds} s: {where} did not answer for {what}. Check the profile's location, "
-                       "or raise its timeout.", seconds=seconds, where=where, what=what)
-        if isinstance(exc, ProbeLimit):
-            return say("The test of {what} at {where} was stopped.", what=what, where=where)
+        stopped = stalled(a, exc, what)
+        if stopped:
+            return stopped
         if isinstance(exc, (http.client.HTTPException, ConnectionError, EOFError)):
             return say("{where} closed the connection or broke HTTP while answering for {what} ({error}): check "
                        "that the profile's location is the EWS URL.", where=where, what=what,

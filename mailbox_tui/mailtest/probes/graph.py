@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 from urllib.parse import quote, urlsplit
 
 from ...domain.exchange import graph_scope
 from ...domain.outside_text import visible
 from ...i18n import N_, say, say_n
-from ..limits import READ_LIMIT, ProbeLimit
+from ..limits import READ_LIMIT
 from .attempt import Attempt
 from .explain import Stopped, short_answer
-from .graph_http import Answer, BoundedHTTPS, request
+from .graph_http import Answer, BoundedHTTPS, request, stalled
 from .results import AUTHENTICATION, CONNECT, DNS, MAILBOX_ACCESS, TLS
 
 INCOMING, OUTGOING, SEND, ACT = "incoming", "outgoing", "send", "act"
@@ -150,19 +149,9 @@ class _Graph:
             return say("{where} sent more than {size} KiB while answering for {what} (a Graph answer here is a few "
                        "KB), so the test stopped reading. Check that the profile's location is the Graph base URL "
                        "(https://graph.microsoft.com).", where=where, size=READ_LIMIT // 1024, what=what)
-        trickle = a.budget.bytes_read - a.step_started_at
-        if a.budget.expired or isinstance(exc, (TimeoutError, socket.timeout)):
-            seconds = f"{a.ep.timeout:g}"
-            if trickle:
-                return say_n("Timed out after {seconds} s: {where} sent {n} byte without finishing its answer for "
-                             "{what}. Check the profile's location, or raise its timeout.",
-                             "Timed out after {seconds} s: {where} sent {n} bytes without finishing its answer for "
-                             "{what}. Check the profile's location, or raise its timeout.", trickle, seconds=seconds,
-                             where=where, what=what)
-            return say("Timed out after {seconds} s: {where} did not answer for {what}. Check the profile's location, "
-                       "or raise its timeout.", seconds=seconds, where=where, what=what)
-        if isinstance(exc, ProbeLimit):
-            return say("The test of {what} at {where} was stopped.", what=what, where=where)
+        stopped = stalled(a, exc, what)
+        if stopped:
+            return stopped
         if isinstance(exc, (http.client.HTTPException, ConnectionError, EOFError)):
             return say("{where} closed the connection or broke HTTP while answering for {what} ({error}): check that "
                        "the profile's location is Microsoft Graph.", where=where, what=what, error=type(exc).__name__)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 from dataclasses import dataclass
 
-from ...i18n import say
+from ...i18n import say, say_n
 from ..limits import Budget, ProbeLimit
 from .explain import Deferred
 from .results import MAILBOX_ACCESS
@@ -132,3 +133,22 @@ def _sleep(seconds: float, budget: Budget) -> None:
         time.sleep(min(0.1, left))
     if budget.stopped:
         raise ProbeLimit("stopped")
+
+
+def stalled(a, exc: BaseException, what: str) -> str:
+    """Why reading `what` stopped when the time ran out or the test was stopped (Graph and EWS alike), or ""."""
+    where = a.ep.address
+    trickle = a.budget.bytes_read - a.step_started_at
+    if a.budget.expired or isinstance(exc, (TimeoutError, socket.timeout)):
+        seconds = f"{a.ep.timeout:g}"
+        if trickle:
+            return say_n("Timed out after {seconds} s: {where} sent {n} byte without finishing its answer for "
+                         "{what}. Check the profile's location, or raise its timeout.",
+                         "Timed out after {seconds} s: {where} sent {n} bytes without finishing its answer for "
+                         "{what}. Check the profile's location, or raise its timeout.", trickle, seconds=seconds,
+                         where=where, what=what)
+        return say("Timed out after {seconds} s: {where} did not answer for {what}. Check the profile's location, "
+                   "or raise its timeout.", seconds=seconds, where=where, what=what)
+    if isinstance(exc, ProbeLimit):
+        return say("The test of {what} at {where} was stopped.", what=what, where=where)
+    return ""
