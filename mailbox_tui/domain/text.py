@@ -119,6 +119,33 @@ EMAIL_VALIDATOR_WORDS = (
     N_("A display name and angle brackets around the email address are not permitted here."),
     N_("An email address cannot have two letters followed by two dashes immediately after the @-sign or after a "
        "period, except Punycode."),
+    N_("The email address has the \"full-width\" at-sign (@) character instead of a regular at-sign."),
+    N_("The email address has the \"small commercial at\" character instead of a regular at-sign."),
+    N_("The display name contains invalid characters when not quoted: {answer}."),
+    N_("An open angle bracket at the start of the email address has to be followed by a close angle bracket at "
+       "the end."),
+    N_("There can't be anything after the email address."),
+    N_("Internationalized characters before the @-sign are not supported."),
+    N_("The email address contains invalid characters in quotes before the @-sign: {answer}."),
+    N_("The part after the @-sign contains invalid characters after Unicode normalization: {answer}."),
+    N_("The email address contains invalid characters after the @-sign after IDNA encoding."),
+    N_("The IPv6 address in brackets after the @-sign is not valid (It has a zone index)."),
+    N_("The part after the @-sign in brackets is not an IPv4 address and has no address literal tag."),
+    N_("The part after the @-sign contains invalid characters in brackets: {answer}."),
+    N_("The part after the @-sign contains an invalid address literal tag in brackets."),
+    N_("The email address is not valid ASCII."),
+    N_("After Unicode normalization: {reason}"),
+    N_("After the @-sign, periods cannot be separated by so many characters {answer}."),
+    N_("The IPv6 address in brackets after the @-sign is not valid ({answer})."),
+    N_("The address in brackets after the @-sign is not valid: It is not an IPv4 address ({answer}) or is missing "
+       "an address literal tag."),
+    N_("The email address is too long after the @-sign {answer}."),
+    N_("The email address is too long before the @-sign {answer}."),
+    N_("The email address is too long {answer}."),
+    N_("The part after the @-sign became invalid after normalizing to international characters ({answer})."),
+    N_("The part after the @-sign contains invalid characters ({answer})."),
+    N_("The part after the @-sign is invalid ({answer})."),
+    N_("The part after the @-sign is not valid IDNA ({answer})."),
 )
 
 
