@@ -11,7 +11,7 @@ import sys
 from .cli_args import MAX_INTEGER, _is_text, whole_number
 from .cli_common import EXIT_OK, _one_line, _open_store, _print
 from .domain.outside_text import visible
-from .i18n import _, said
+from .i18n import N_, _, said
 
 
 def add_history_commands(sub, common) -> None:
@@ -48,12 +48,12 @@ def since_arg(text: str):
 
 
 def limit_arg(text: str) -> int:
-    return whole_number(text, 1, MAX_INTEGER, "a number of entries")
+    return whole_number(text, 1, MAX_INTEGER, N_("a number of entries"))
 
 
 def entry_arg(text: str) -> int:
     """An entry's number as `history` shows it (#12) or bare; ASCII digits, up to what the database holds."""
-    return whole_number(text.removeprefix("#"), 1, MAX_INTEGER, "an entry number")
+    return whole_number(text.removeprefix("#"), 1, MAX_INTEGER, N_("an entry number"))
 
 
 def _who(e) -> str:

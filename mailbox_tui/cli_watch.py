@@ -13,7 +13,7 @@ import sys
 import threading
 
 from . import cli_common as cli
-from .i18n import _, ngettext
+from .i18n import N_, _, ngettext
 
 log = logging.getLogger("mailbox_tui.watch")
 
@@ -29,7 +29,7 @@ def add_watch_command(sub, common, connections, seconds, whole_number) -> None:
     watch.add_argument("--concurrency", type=connections, default=32, metavar="N",
                        help=_("connections at once, 1 to 1000 (default 32; each server also gets at most its "
                               "profile's Maximum Concurrent Connections)"))
-    watch.add_argument("--batch", type=lambda text: whole_number(text, 1, MAX_BATCH, "a number of mailboxes"),
+    watch.add_argument("--batch", type=lambda text: whole_number(text, 1, MAX_BATCH, N_("a number of mailboxes")),
                        metavar="N", help=_("mailboxes claimed per round (default 4 x --concurrency)"))
     watch.add_argument("--tick", type=seconds, default=5.0, metavar="SECONDS",
                        help=_("how often to look for due mailboxes while none are (default 5)"))

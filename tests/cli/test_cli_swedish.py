@@ -112,6 +112,8 @@ def test_the_installed_entry_point_reads_swedish_from_lang(tmp_path):
     (["check", "--nonsense"], "okända argument: --nonsense", "unrecognized arguments: --nonsense"),
     (["bogus"], "ogiltigt val: 'bogus'", "invalid choice: 'bogus'"),
     (["--lang", "de", "check"], "ogiltigt val: 'de'", "invalid choice: 'de'"),
+    (["history", "--limit", "x"], "'x' är inte ett antal poster", "'x' is not a number of entries"),
+    (["watch", "--batch", "0"], "ett antal postlådor är från 1 till", "a number of mailboxes is from 1"),
 ])
 def test_a_usage_error_is_one_swedish_sentence_and_exits_2(args, swedish, english):
     sv = run(*args, lang="sv_SE.UTF-8")
