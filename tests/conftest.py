@@ -40,6 +40,14 @@ def isolated_env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def swedish():
+    """The app's words in Swedish for this test (the fixture above puts English back after it)."""
+    from mailbox_tui import i18n
+
+    i18n.use(i18n.SWEDISH)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'mailboxes.db'}"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import pytest
 from domain_builders import (
     ALICE_ID,
     EXCHANGE_PROFILE,
@@ -22,7 +21,6 @@ from domain_builders import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbox_tui import i18n
 from mailbox_tui.domain import exchange, rule_examples
 from mailbox_tui.domain.availability import mailbox_fields, profile_fields
 from mailbox_tui.domain.context import EmailUse, ProfileContext, QueueContext, Stage, UserContext
@@ -32,13 +30,6 @@ from mailbox_tui.domain.records import MailboxDraft, PasswordEdit
 from mailbox_tui.domain.rules import check_mailbox, check_profile, check_queue, check_user
 from mailbox_tui.domain.text import EMAIL_VALIDATOR_WORDS
 from mailbox_tui.i18n import Said, said
-
-
-@pytest.fixture
-def swedish():
-    i18n.use(i18n.SWEDISH)
-    yield
-    i18n.use(i18n.ENGLISH)
 
 
 def one(findings, rule, field=None):

@@ -43,13 +43,6 @@ def _templates() -> list[str]:
 TEMPLATES = _templates()
 
 
-@pytest.fixture
-def swedish():
-    i18n.use(i18n.SWEDISH)
-    yield
-    i18n.use(i18n.ENGLISH)
-
-
 def _own(name: str) -> str:
     """Our own words for a placeholder that holds them, as they are stored (plain English)."""
     return {"what": "the Inbox", "label": "this machine's Kerberos identity", "fix": ROLE_FIX,

@@ -42,13 +42,6 @@ def _templates() -> list[str]:
 TEMPLATES = _templates()
 
 
-@pytest.fixture
-def swedish():
-    i18n.use(i18n.SWEDISH)
-    yield
-    i18n.use(i18n.ENGLISH)
-
-
 def _own(name: str):
     """Our own words for a placeholder that holds them: a real one of each kind."""
     return {"step": "authentication", "cause": CAUSE["credentials"].label, "what": "Incoming email",
