@@ -3,8 +3,8 @@
 Textual and rich are pinned exactly (pyproject.toml). tests/ui/test_textual_internals.py fails by
 name when an upgrade changes what is listed here: a private name gone or reshaped, or Textual code
 that the app copied no longer what it was copied from. It also fails when a module of ui/ uses a
-Textual internal without going through this one. Everything else in ui/ is Textual's public API
-(ui/terminal/input_queue.py is being moved there in its own change, issue 20).
+Textual internal without going through this one, or when more than three private names are listed
+(issue 20's bound). Everything else in ui/ is Textual's public API.
 
 To upgrade Textual: bump the pins, run that test, and for each failure read the new Textual code
 and adapt the user named below before updating what is recorded here.
@@ -34,9 +34,20 @@ from textual.app import App
 
 _register = App._register
 
+# textual.screen.Screen._refresh_layout: what a screen does when it is shown at a new size (it
+# places every widget: styles, sizes, the compositor's map) before its first paint. A screen that is
+# not current paints nothing, and Textual lays out only the current one, so the form built ahead
+# is laid out hidden this way (lay_out_hidden_screen): the first Enter then finds its size
+# unchanged and only paints, as every later Enter does. Without it: the first form opened is laid
+# out on Enter (about twice a later open over SSH). Used: Screen._refresh_layout(screen, size).
+from textual.screen import Screen
+
+_refresh_layout = Screen._refresh_layout
+
 PRIVATE_NAMES = {
     "textual._xterm_parser.XTermParser": "mailbox_tui.ui.terminal.driver.SshKeyParser",
     "textual.app.App._register": "mailbox_tui.ui.textual_internals.start_hidden_screen",
+    "textual.screen.Screen._refresh_layout": "mailbox_tui.ui.textual_internals.lay_out_hidden_screen",
 }
 
 
@@ -45,6 +56,17 @@ def start_hidden_screen(app: App, screen) -> None:
     it later finds it running, as an installed screen shown before. Nothing is drawn meanwhile."""
     if not screen.is_running:
         _register(app, app, screen)
+
+
+def lay_out_hidden_screen(screen: Screen) -> bool:
+    """Place `screen`'s widgets at the terminal's size while it is not shown (it is running and
+    not current), so showing it later only paints. Writes nothing to the terminal. False if it was
+    not laid out (shown already, not attached, or no size yet)."""
+    size = screen.app.size
+    if screen.is_current or not screen.is_attached or not size:
+        return False
+    _refresh_layout(screen, size)
+    return True
 
 
 # -- Textual code copied into the app --------------------------------------------------------
@@ -60,4 +82,4 @@ COPIED_CODE = {
     ),
 }
 
-__all__ = ["COPIED_CODE", "PRIVATE_NAMES", "XTermParser", "start_hidden_screen"]
+__all__ = ["COPIED_CODE", "PRIVATE_NAMES", "XTermParser", "lay_out_hidden_screen", "start_hidden_screen"]

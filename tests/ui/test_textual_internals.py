@@ -98,7 +98,26 @@ def app_register_shape(register) -> None:
     assert "if not _screen.is_running:" in inspect.getsource(App._get_screen)
 
 
-SHAPES = {"textual._xterm_parser.XTermParser": xterm_parser_shape, "textual.app.App._register": app_register_shape}
+def screen_refresh_layout_shape(refresh_layout) -> None:
+    """Screen._refresh_layout(self, size, scroll) places every widget (the compositor's reflow, the
+    widgets told their sizes) and paints only when the screen is current: lay_out_hidden_screen
+    relies on both."""
+    assert list(inspect.signature(refresh_layout).parameters) == ["self", "size", "scroll"]
+    source = inspect.getsource(refresh_layout)
+    assert "self._compositor.reflow(self, size)" in source
+    assert "widget._size_updated(" in source
+    paint = source.index("self._compositor_refresh()")
+    assert "if self.is_current:" in source[:paint], "a hidden screen laid out this way would paint"
+
+
+SHAPES = {"textual._xterm_parser.XTermParser": xterm_parser_shape, "textual.app.App._register": app_register_shape,
+          "textual.screen.Screen._refresh_layout": screen_refresh_layout_shape}
+
+
+def test_at_most_three_private_names():
+    """Issue 20's bound: every private Textual name the app uses is one of at most three, each
+    named in ui/textual_internals.py with the module that needs it."""
+    assert len(PRIVATE_NAMES) <= 3, sorted(PRIVATE_NAMES)
 
 
 @pytest.mark.parametrize("name", sorted(PRIVATE_NAMES))

@@ -86,7 +86,8 @@ class MailboxListScreen(RecordListScreen):
         if not queue.idle or keys_went or quiet < BUILD_AHEAD_QUIET:
             self.set_timer(max(BUILD_AHEAD_QUIET - quiet, BUILD_AHEAD_QUIET / 5), self._build_form_ahead)
             return
-        MailboxFormScreen.build_ahead(app)
+        row = self.table.current
+        MailboxFormScreen.build_ahead(app, row.id if row is not None else None)
 
     def _profile_id(self) -> int | None:
         return self.profile_scope[0] if self.profile_scope else None
