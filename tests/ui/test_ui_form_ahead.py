@@ -179,3 +179,24 @@ async def test_a_highlighted_mailbox_deleted_meanwhile_builds_the_form_for_a_new
         await settle(pilot)
         assert app.screen is ahead and ahead.base.id == first.id
         assert ahead.query_one("#name", Input).value == first.name and not ahead.is_dirty()
+
+
+async def test_keys_waiting_put_each_layout_pass_off(app, composed, monkeypatch):
+    """A layout pass takes tens of milliseconds: while keys wait in the input queue, none starts.
+    Keys held at the very moment a pass would start cannot be timed from a test, so the queue's
+    `idle` is made to say "keys waiting" for a while (a fake, for that moment only)."""
+    queue_type = type(app.input_queue)
+    real_idle = queue_type.idle
+    waiting = {"now": True}
+    monkeypatch.setattr(queue_type, "idle", property(lambda queue: not waiting["now"] and real_idle.fget(queue)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        waiting["now"] = False
+        await quiet_until_built(pilot)  # built while nothing waited...
+        ahead = app.get_screen(MailboxFormScreen.INSTALLED_AS)
+        waiting["now"] = True  # ...then keys wait before its first layout pass
+        ahead.laid_out_ahead = False
+        ahead.call_after_refresh(ahead._lay_out_ahead)
+        await pilot.pause(0.5)
+        assert not ahead.laid_out_ahead, "laid out while keys were waiting"
+        waiting["now"] = False
+        await wait_for(lambda: ahead.laid_out_ahead, timeout=10)
