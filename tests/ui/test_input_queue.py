@@ -194,6 +194,34 @@ def test_a_flood_of_keys_gives_one_notice_and_the_next_key_is_answered(runs):
     assert run.log_lines("the flood of keys is over"), "how many were dropped is logged"
 
 
+def test_a_stuck_keys_flood_ends_at_the_first_other_key_even_in_the_same_read(runs):
+    """A busy app reads the terminal late: the key typed after a stuck key can arrive right behind
+    the flood, in the same read. It is not part of the flood: it is answered."""
+    run = runs()
+    run.term.send(b"j" * 3000 + b"3")  # one write, one read: no gap in time between the flood and the 3
+    run.term.wait_for(lambda s: "Users" in title_line(s), timeout=20)
+    run.seconds_to_quit()
+    assert len(run.log_lines("a flood; keys are dropped")) == 1, "it was a flood"
+    over = run.log_lines("the flood of keys is over")
+    assert len(over) == 1, over
+    dropped = int(over[0].split("over: ")[1].split()[0])
+    assert 0 < dropped <= 3000, over  # some j's may have moved the cursor before the flood began
+
+
+def test_a_flood_of_mixed_keys_drops_until_the_keys_stop(runs):
+    """Text pasted without bracketed paste (keys of all kinds): a key right behind it is part of it
+    and dropped; typed after a pause, it is answered."""
+    run = runs()
+    run.term.send(b"jk" * 1500 + b"3")  # the 3 is one of the flood's keys: dropped
+    run.term.wait_for("Keys arrived faster", timeout=10)
+    run.term.wait_quiet()
+    assert "Mailboxes" in title_line(run.term.text()), "the 3 right behind the flood was dropped"
+    time.sleep(input_queue.FLOOD_GAP)
+    press_and_see(run, "3", "Users")  # after the pause: a key of its own
+    run.seconds_to_quit()
+    assert len(run.log_lines("the flood of keys is over")) == 1
+
+
 # -- ctrl+q in a form with unsaved changes (Pilot: the real app in-process) ----------------------
 
 async def open_dirty_user_form(pilot) -> RecordFormScreen:

@@ -27,6 +27,8 @@ ctrl+q keeps its place in line for at most QUIT_PATIENCE; then it goes ahead of 
 it, which are dropped (a form with unsaved changes still asks: see RecordFormScreen). More than
 HELD_BOUND keys waiting (a stuck key, a long paste without bracketed paste on a list) is a flood:
 the keys waiting and every key until they stop coming for FLOOD_GAP are dropped, with one notice.
+A flood of one key repeated (a stuck key) also ends at the first other key: a busy app reads the
+terminal late, so the key the admin types after the notice can reach it right behind the flood.
 Text for the focused input is not held back one key at a time, so a long paste into a field
 (up to TEXT_BOUND characters) is typed whole.
 
@@ -89,6 +91,11 @@ def is_quit(event) -> bool:
     return isinstance(event, events.Key) and event.key in QUIT_KEYS
 
 
+def key_of(event) -> str | None:
+    """The key a key event is (None for a paste: pasted text never counts as a repeated key)."""
+    return event.key if isinstance(event, events.Key) else None
+
+
 class InputQueue:
     """Holds keys and pastes as they arrive and releases each when the app has settled."""
 
@@ -107,6 +114,7 @@ class InputQueue:
         self._text_chars = 0  # held keys typed ahead into the focused input
         self._quits = 0  # held ctrl+q
         self._flood = 0  # keys dropped in the flood going on (0: none)
+        self._flood_key: str | None = None  # the one key the flood repeats (None: mixed keys, or a paste)
         self._last_arrival = float("-inf")  # when the last key arrived (the event's stamp)
         self._timeouts = 0  # settles in a row that ran out of time
         self._where_released = None  # screen, focus and stack when the last key went out
@@ -138,13 +146,13 @@ class InputQueue:
             held.quit_timer = asyncio.get_running_loop().call_later(QUIT_PATIENCE, self._quit_now, held)
         else:
             if self._flood:
-                if quiet_before < FLOOD_GAP:
+                if quiet_before < FLOOD_GAP and self._flood_key in (None, key_of(event)):
                     self._flood += 1
                     return
                 self._flood_over()
             held.text = self._goes_into_input(event)
             if self._text_chars >= TEXT_BOUND if held.text else self._counted >= HELD_BOUND:
-                self._flood_starts()
+                self._flood_starts(event)
                 return
         self.held.append(held)
         self._count(held, 1)
@@ -163,11 +171,15 @@ class InputQueue:
         else:
             self._counted += sign
 
-    def _flood_starts(self) -> None:
-        """Over the bound: every key held and every key until they stop coming for FLOOD_GAP is
-        dropped (ctrl+q is kept); one notice. Keys typed after that go as usual."""
+    def _flood_starts(self, over: events.Key | events.Paste | None = None) -> None:
+        """Over the bound (`over`: the key that went over it, if one did): every key held and every
+        key until they stop coming for FLOOD_GAP, or until another key than the one a flood repeats,
+        is dropped (ctrl+q is kept); one notice. Keys typed after that go as usual."""
         kept = deque(held for held in self.held if is_quit(held.event))
-        self._flood = 1 + len(self.held) - len(kept)  # the key over the bound, and those held
+        dropped = [held.event for held in self.held if not is_quit(held.event)] + ([over] if over else [])
+        repeated = {key_of(event) for event in dropped}
+        self._flood_key = repeated.pop() if len(repeated) == 1 else None
+        self._flood = 1 + len(self.held) - len(kept) if over else len(self.held) - len(kept)
         self.held, self._counted, self._text_chars = kept, 0, 0
         log.info("more than %d keys waiting: a flood; keys are dropped until they stop for %.2f s",
                  HELD_BOUND, FLOOD_GAP)
@@ -176,7 +188,7 @@ class InputQueue:
     def _flood_over(self) -> None:
         log.info("the flood of keys is over: %d key(s) were dropped", self._flood)
         self.dropped += self._flood
-        self._flood = 0
+        self._flood, self._flood_key = 0, None
 
     def start(self) -> None:
         """Begin releasing keys (once the first screen is pushed); keys held until then stay in order."""
