@@ -32,6 +32,7 @@ from ..widgets.titlebar import TitleBar
 from .declared_form import DeclaredForm, profile_options
 from ..widgets.completing import CompletingInput, UserEmailSuggester
 from .record_form import FORM_CSS, Field, RecordFormScreen, yes_no
+from .reused_screen import ReusedScreen
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def label(name: str) -> str:
     return found.shown_short if found else name
 
 
-class MailboxFormScreen(DeclaredForm, RecordFormScreen):
+class MailboxFormScreen(ReusedScreen, DeclaredForm, RecordFormScreen):
     """Returns True when something was saved."""
 
     RECORD = N_("mailbox")
@@ -160,6 +161,7 @@ class MailboxFormScreen(DeclaredForm, RecordFormScreen):
         if draft is not None:
             self.load(draft)
         elif self.built_ahead and not self.is_current:
+            self.styled_now()  # styled as it mounted
             self.call_after_refresh(self._lay_out_ahead)
 
     laid_out_ahead = False  # placed at the terminal's size while hidden (tests and the benchmark read it)
