@@ -92,6 +92,22 @@ async def wait_for(predicate, timeout: float = 30.0) -> None:
     await asyncio.wait_for(loop(), timeout)
 
 
+async def form_built_ahead(pilot, laid_out: bool = True):
+    """The admin reads the Mailboxes list, typing nothing: the mailbox form is built ahead (and, with
+    `laid_out`, laid out hidden) meanwhile. The form."""
+    from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
+
+    app = pilot.app
+    await settle(pilot)
+    await wait_for(lambda: app.is_screen_installed(MailboxFormScreen.INSTALLED_AS), timeout=10)
+    await settle(pilot)
+    form = app.get_screen(MailboxFormScreen.INSTALLED_AS)
+    if laid_out:
+        await wait_for(lambda: form.laid_out_ahead, timeout=10)
+        await settle(pilot)
+    return form
+
+
 async def open_test_connection(pilot):
     """From the Mailboxes page: the first profile's form, then F8; the Test Connection dialog, once its
     checks have run."""

@@ -8,7 +8,7 @@ refilled must look exactly like one built for the record."""
 from __future__ import annotations
 
 import pytest
-from support.ui import screen_lines, settle, wait_for
+from support.ui import form_built_ahead, screen_lines, settle, wait_for
 from textual.widgets import Input
 
 from mailbox_tui.store import services
@@ -32,9 +32,7 @@ def composed(monkeypatch) -> list[MailboxFormScreen]:
 
 async def quiet_until_built(pilot) -> None:
     """The admin reads the list, typing nothing: the form is built ahead meanwhile."""
-    await settle(pilot)
-    await wait_for(lambda: pilot.app.is_screen_installed(MailboxFormScreen.INSTALLED_AS), timeout=10)
-    await settle(pilot)
+    await form_built_ahead(pilot, laid_out=False)
 
 
 async def test_the_form_is_built_while_idle_and_the_first_enter_only_refills_it(app, ui_store, composed):
@@ -131,11 +129,7 @@ async def test_keys_typed_after_the_first_paint_put_the_build_off_until_they_sto
 
 
 async def laid_out_ahead(pilot) -> MailboxFormScreen:
-    await quiet_until_built(pilot)
-    ahead = pilot.app.get_screen(MailboxFormScreen.INSTALLED_AS)
-    await wait_for(lambda: ahead.laid_out_ahead, timeout=10)
-    await settle(pilot)
-    return ahead
+    return await form_built_ahead(pilot)
 
 
 async def test_the_form_is_built_for_the_highlighted_mailbox_and_laid_out_hidden(app, composed):

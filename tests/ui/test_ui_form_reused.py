@@ -7,7 +7,7 @@ open restyled or not; and it restyles exactly when the app's styles changed mean
 from __future__ import annotations
 
 import pytest
-from support.ui import settle, wait_for
+from support.ui import form_built_ahead, settle
 from textual.widgets import Input
 
 from mailbox_tui.ui.screens.mailbox_form import MailboxFormScreen
@@ -25,16 +25,6 @@ def restyled_whole(app, screen) -> list[tuple]:
     return styles_of(screen)
 
 
-async def built_ahead(pilot) -> MailboxFormScreen:
-    app = pilot.app
-    await settle(pilot)
-    await wait_for(lambda: app.is_screen_installed(MailboxFormScreen.INSTALLED_AS), timeout=10)
-    form = app.get_screen(MailboxFormScreen.INSTALLED_AS)
-    await wait_for(lambda: form.laid_out_ahead, timeout=10)
-    await settle(pilot)
-    return form
-
-
 async def open_highlighted(pilot, form: MailboxFormScreen) -> None:
     await pilot.press("enter")
     await settle(pilot)
@@ -49,7 +39,7 @@ async def back_to_list(pilot) -> None:
 
 async def test_opening_the_form_again_and_again_restyles_nothing_and_misses_nothing(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await built_ahead(pilot)
+        form = await form_built_ahead(pilot)
         await open_highlighted(pilot, form)  # the first Enter, on the form built ahead
         assert form.restyled_on_push == 0
         shown = styles_of(form)
@@ -67,7 +57,7 @@ async def test_opening_the_form_again_and_again_restyles_nothing_and_misses_noth
 
 async def test_a_form_opened_after_a_dialog_over_it_keeps_its_styles(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await built_ahead(pilot)
+        form = await form_built_ahead(pilot)
         await open_highlighted(pilot, form)
         await pilot.press("x", "escape")  # a change, then Escape: the discard dialog over the form
         await settle(pilot)
@@ -81,7 +71,7 @@ async def test_a_form_opened_after_a_dialog_over_it_keeps_its_styles(app):
 @pytest.mark.parametrize("change", ["theme", "terminal focus"])
 async def test_a_form_hidden_while_the_apps_styles_changed_is_restyled_when_shown(app, change):
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await built_ahead(pilot)
+        form = await form_built_ahead(pilot)
         before = styles_of(form)
         if change == "theme":
             app.theme = "textual-light"

@@ -20,7 +20,7 @@ class ReusedScreen:
     """Mixin for a Screen: pushing it again restyles it only if the app's styles changed meanwhile."""
 
     styled_under: tuple | None = None  # style_state() when this screen was last styled whole (None: unknown)
-    restyled_on_push = 0  # how many pushes restyled it whole (tests and the benchmark read it)
+    restyled_on_push = 0  # how many pushes restyled it whole (tests read it)
 
     def style_state(self) -> tuple:
         """What every node's styles depend on, outside the screen itself."""

@@ -179,7 +179,7 @@ class InputQueue:
         dropped = [held.event for held in self.held if not is_quit(held.event)] + ([over] if over else [])
         repeated = {key_of(event) for event in dropped}
         self._flood_key = repeated.pop() if len(repeated) == 1 else None
-        self._flood = 1 + len(self.held) - len(kept) if over else len(self.held) - len(kept)
+        self._flood = len(dropped)
         self.held, self._counted, self._text_chars = kept, 0, 0
         log.info("more than %d keys waiting: a flood; keys are dropped until they stop for %.2f s",
                  HELD_BOUND, FLOOD_GAP)
