@@ -7,7 +7,7 @@ from ..i18n import say
 from .fields import EMAIL, MAILBOX_FIELDS, PASSWORD
 from .findings import Finding, Severity
 from .options import ActMethod, ApprovalStatus, AuthMethod, IncomingMethod, MailboxKind, OutgoingMethod, TestStatus
-from .records import MAILBOX_FIELD_LABELS, MailboxDraft, OrgSettings, QueueDraft, UserDraft
+from .records import MAILBOX_FIELD_LABELS, MailboxDraft, OrgSettings, PasswordEdit, QueueDraft, UserDraft
 from .registry import SAVES, Record, Where, declare, rule
 from .rule_common import ALLOWED_INCOMING, ALLOWED_OUTGOING
 from .text import email_key
@@ -122,6 +122,23 @@ def new_user_mailbox(user: UserDraft, org: OrgSettings) -> MailboxDraft:
         approval=initial_approval(MailboxKind.USER, org),
     )
 
+
+
+def user_mailbox_maker(org: OrgSettings):
+    """new_user_mailbox for many users of one organisation (an import's): make(full name, email, state,
+    user id) gives the same draft, copied from one made once (half the cost, which counts at 100,000)."""
+    made = new_user_mailbox(UserDraft(), org).__dict__
+
+    def make(full_name: str, email: str, state: int, user_id: int | None) -> MailboxDraft:
+        draft = object.__new__(MailboxDraft)
+        values = draft.__dict__
+        values.update(made)
+        values["name"], values["email"], values["state"] = full_name.strip(), email.strip(), state
+        values["owner_id"] = values["regarding_id"] = user_id
+        values["password"] = PasswordEdit()
+        return draft
+
+    return make
 
 def new_forward_mailbox(owner_id: int | None, org: OrgSettings, profile_auth: int | None) -> MailboxDraft:
     """A forward mailbox as the form first shows it: the organisation's default profile, incoming by

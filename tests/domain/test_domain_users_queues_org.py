@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from domain_builders import (
     ALICE_ID,
     BOB_ID,
@@ -28,7 +30,7 @@ from mailbox_tui.domain.options import (
 )
 from mailbox_tui.domain.records import OrgSettings, PasswordEdit
 from mailbox_tui.domain.rules import check_mailbox, check_org_settings, check_queue, check_user
-from mailbox_tui.domain.effects import new_queue_mailbox, new_user_mailbox
+from mailbox_tui.domain.effects import new_queue_mailbox, new_user_mailbox, user_mailbox_maker
 
 
 def _email_of_length(n: int) -> str:
@@ -231,6 +233,22 @@ def test_u2_new_user_mailbox_has_empty_approval_when_not_required():
 def test_u2_new_user_mailbox_follows_the_user_status():
     assert new_user_mailbox(valid_user(state=RecordState.INACTIVE), _org()).state == RecordState.INACTIVE
 
+
+
+@given(name=st.text(max_size=20), email=st.text(max_size=30), state=st.sampled_from(list(RecordState)),
+       user_id=st.one_of(st.none(), st.integers(-(2**50), 2**40)), profile=st.one_of(st.none(), st.integers(-9, 9)),
+       methods=st.tuples(*[st.sampled_from(list(m)) for m in (IncomingMethod, OutgoingMethod, ActMethod)]),
+       approval=st.tuples(st.booleans(), st.booleans()))
+def test_u2_the_import_s_mailbox_maker_makes_what_new_user_mailbox_makes(name, email, state, user_id, profile,
+                                                                         methods, approval):
+    org = OrgSettings(profile, *methods, *approval)
+    make = user_mailbox_maker(org)
+    expected = new_user_mailbox(valid_user(full_name=name, email=email, state=state, id=user_id), org)
+    first, second = make(name, email, state, user_id), make(name, email, state, user_id)
+    assert first == expected and second == expected
+    assert type(first.kind) is type(expected.kind) and type(first.approval) is type(expected.approval)
+    first.password.new = "typed"  # each draft has a password edit of its own
+    assert second.password == PasswordEdit() and make(name, email, state, user_id).password == PasswordEdit()
 
 def test_u2_new_user_mailbox_is_valid_once_credentials_are_entered():
     mbox = new_user_mailbox(valid_user(), _org())
