@@ -22,7 +22,7 @@ def judge_planned_mailboxes(plan) -> None:
     planned, facts = plan.planned, plan.facts
     for start in range(0, len(planned), CHUNK):
         chunk = [(p, planned.draft(p)) for p in range(start, min(start + CHUNK, len(planned)))]
-        facts.prefetch_same_email([draft.email for _, draft in chunk])
+        facts.prefetch_same_email(chunk)
         for p, draft in chunk:
             facts.judging = (id(draft), p)
             ctx = contexts.mailbox_context(facts, draft)
@@ -34,6 +34,7 @@ def judge_planned_mailboxes(plan) -> None:
             if plan.build_rows and p < len(plan.users) and not planned.existing[p] and not plan.has_errors:
                 _keep_row(plan, p, draft)
     facts.judging = None
+    facts.forget_prefetch()
 
 
 def _report(plan, p: int, findings: list[Finding]) -> None:

@@ -11,7 +11,7 @@ from functools import partial
 
 from ...i18n import say
 from ...domain.fields import MAILBOX_FIELDS, QUEUE_FIELDS, USER_FIELDS
-from ...domain.effects import new_queue_mailbox, new_user_mailbox
+from ...domain.effects import new_queue_mailbox, user_mailbox_maker
 from ...domain.findings import Finding, Severity
 from ...domain.options import MailboxKind
 from ...domain.records import MailboxDraft, ProfileDraft, QueueDraft, UserDraft
@@ -66,6 +66,7 @@ class ImportPlan:
         self.report = ImportReport()
         self.has_errors = False  # whether the report has an error yet (without looking through its findings)
         self.org = services.org_settings(store)
+        self._user_box = user_mailbox_maker(self.org)  # U2, for each new user's mailbox
         self._next_placeholder = -1
         self.profiles: dict[str, tuple[int, ProfileDraft, bool]] = {}  # name_key -> (row, draft, existing)
         # The mailboxes it plans live in a temporary file (planned.py), numbered in the order it plans
@@ -107,7 +108,7 @@ class ImportPlan:
 
     def _new_user_box(self, p: int, user: tuple) -> MailboxDraft:
         """The new mailbox (U2) of the user planned with mailbox number p: (full name, email, state, …)."""
-        return new_user_mailbox(UserDraft(user[0], user[1], user[2], self.users.uid(p)), self.org)
+        return self._user_box(user[0], user[1], user[2], self.users.uid(p))
 
     def close(self) -> None:
         self.planned.close()
@@ -226,15 +227,18 @@ class ImportPlan:
                 existing_boxes[m.regarding_user_id] = m
         for (i, row), key in zip(batch, keys, strict=True):
             self._unknown_columns("users", i, row)
-            duplicate = bool(key) and (key in self.users or key in self._failed_users)
+            taken = bool(key) and key in self.users
+            duplicate = taken or (bool(key) and key in self._failed_users)
             old = existing.get(key) if key else None
             values = RowValues(row)
             draft = from_row(USER_FIELDS, values, user_draft(old) if old else UserDraft(version=0))
             edits = mailbox_method_edits(values)
-            email_text = shown(row.get("internalemailaddress"), 60, False)
-            explicit = [Finding("U1", "email", Severity.ERROR, say("{email} appears twice in this file.",
-                                                                   email=email_text))] if duplicate else []
+            explicit = [Finding("U1", "email", Severity.ERROR, say(
+                "{email} appears twice in this file.", email=shown(row.get("internalemailaddress"), 60, False)))
+            ] if duplicate else []
+            self.facts.user_key_taken = (key, taken)  # what U1 asks next, already known
             judged = check_user(draft, contexts.user_context(self.facts, draft))
+            self.facts.user_key_taken = None
             if self.report_row("users", i, values, explicit, judged) or duplicate:
                 if key and not duplicate:
                     self._failed_users.add(key)

@@ -37,7 +37,9 @@ class PlannedFacts:
         self._key_of: dict[int, str] = {}
         self._plans_of: dict[str, list[int]] = {}
         self._stored: dict[str, list[tuple]] = {}
+        self._with: dict[str, list[int]] = {}  # _planned_with of the keys of the chunk being judged
         self.judging: tuple[int, int] | None = None  # (id() of the draft being judged, its number)
+        self.user_key_taken: tuple[str, bool] | None = None  # (key, whether a user has it) of a users row
 
     # -- what the plan adds (the plan records the row under its natural key itself)
     def plan_profile(self, profile_id: int, facts: ProfileFacts) -> None:
@@ -87,7 +89,9 @@ class PlannedFacts:
     def other_mailboxes_with_email(self, key: str, mailbox: MailboxDraft, limit: int) -> Iterable[EmailUse]:
         """Other mailboxes with the address key `key` once every row is planned: the stored ones that
         have it, and the new ones the file plans with it. A key no planned mailbox has finds none."""
-        plans = self._planned_with(key)
+        plans = self._with.get(key)
+        if plans is None:
+            plans = self._planned_with(key)
         if not plans:
             return []
         judged = self.judging if self.judging is not None and self.judging[0] == id(mailbox) else None
@@ -131,6 +135,9 @@ class PlannedFacts:
         return key in self.plan.profiles
 
     def user_email_taken(self, key: str, user_id: int | None) -> bool:
+        known = self.user_key_taken
+        if known is not None and known[0] == key:
+            return known[1]
         return key in self.plan.users
 
     def queue_name_taken(self, key: str, queue_id: int | None) -> bool:
@@ -158,13 +165,31 @@ class PlannedFacts:
             plans = sorted([*plans, p])
         return plans
 
-    def prefetch_same_email(self, emails: list[str]) -> None:
-        """The stored mailboxes with these addresses, in one query for a chunk of planned mailboxes."""
-        keys = sorted({k for k in map(address_key, filter(None, emails)) if k and self._planned_with(k)})
+    def prefetch_same_email(self, chunk: list[tuple[int, MailboxDraft]]) -> None:
+        """What M5 asks about a chunk of planned mailboxes (number, draft as it stands): the planned
+        mailboxes with each one's address key, and the stored ones, in one query for the chunk. A user
+        row's mailbox whose key is its user's (note_email keeps no key for it) needs no look-up of the
+        key among the users: it is its own user's."""
+        with_key: dict[str, list[int]] = {}
+        users, key_of, plans_of = len(self.plan.users), self._key_of, self._plans_of
+        for p, draft in chunk:
+            key = address_key(draft.email) if draft.email else ""
+            if not key or key in with_key:
+                continue
+            if p < users and p not in key_of:
+                others = plans_of.get(key)
+                with_key[key] = sorted([*others, p]) if others else [p]
+            else:
+                with_key[key] = self._planned_with(key)
+        self._with = with_key
+        keys = sorted(k for k, plans in with_key.items() if plans)
         self._stored = {k: [] for k in keys}
         for mid, name, key, enabled in where_in(Mailbox, "email_key", keys,
                                                 ["id", "name", "email_key", "enabled_incoming"]):
             self._stored[key].append((mid, EmailUse(name, bool(enabled))))
+
+    def forget_prefetch(self) -> None:
+        self._with, self._stored = {}, {}
 
     def _stored_with(self, key: str) -> list[tuple]:
         if key not in self._stored:
