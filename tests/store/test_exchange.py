@@ -560,3 +560,19 @@ def test_an_import_pauses_the_cyclic_collector_and_always_restores_it(store, mon
         import_document(store, {"users": [{"fullname": "Gc Two", "internalemailaddress": "gc2@example.com"}]})
     assert gc.isenabled()
     assert AppUser.select().where(AppUser.email == "gc2@example.com").count() == 0
+
+
+def test_unknown_columns_are_named_once_per_row_and_known_ones_are_not(store):
+    """Every row is checked for columns the format does not know (a warning naming them, nothing else)."""
+    doc = {"users": [{"fullname": "Known Only", "internalemailaddress": "known@example.com"},
+                     {"fullname": "Shoes", "internalemailaddress": "shoes@example.com", "shoesize": 44},
+                     {"fullname": "Many", "internalemailaddress": "many@example.com",
+                      **{f"extra{n}": n for n in range(7)}}],
+           "mailboxes": [{"regarding": {"user": "known@example.com"}, "hatsize": 7}]}
+    report = import_document(store, doc, dry_run=True)
+    unknown = [(f.section, f.row, f.field, f.message) for f in report.findings if f.rule == "FORMAT"]
+    assert unknown == [("users", 2, "shoesize", "Ignored unknown field: shoesize."),
+                       ("users", 3, "extra0", "Ignored unknown fields: extra0, extra1, extra2, extra3, extra4 "
+                                             "and 2 more."),
+                       ("mailboxes", 1, "hatsize", "Ignored unknown field: hatsize.")]
+    assert not any(f.is_error for f in report.findings if f.rule == "FORMAT")
