@@ -3,6 +3,8 @@ new mailboxes for users and queues (U2, Q2), and the organisation defaults."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..i18n import say
 from .fields import EMAIL, MAILBOX_FIELDS, PASSWORD
 from .findings import Finding, Severity
@@ -123,8 +125,7 @@ def new_user_mailbox(user: UserDraft, org: OrgSettings) -> MailboxDraft:
     )
 
 
-
-def user_mailbox_maker(org: OrgSettings):
+def user_mailbox_maker(org: OrgSettings) -> Callable[[str, str, int, int | None], MailboxDraft]:
     """new_user_mailbox for many users of one organisation (an import's): make(full name, email, state,
     user id) gives the same draft, copied from one made once (half the cost, which counts at 100,000)."""
     made = new_user_mailbox(UserDraft(), org).__dict__
@@ -139,6 +140,7 @@ def user_mailbox_maker(org: OrgSettings):
         return draft
 
     return make
+
 
 def new_forward_mailbox(owner_id: int | None, org: OrgSettings, profile_auth: int | None) -> MailboxDraft:
     """A forward mailbox as the form first shows it: the organisation's default profile, incoming by
