@@ -234,7 +234,6 @@ def test_u2_new_user_mailbox_follows_the_user_status():
     assert new_user_mailbox(valid_user(state=RecordState.INACTIVE), _org()).state == RecordState.INACTIVE
 
 
-
 @given(name=st.text(max_size=20), email=st.text(max_size=30), state=st.sampled_from(list(RecordState)),
        user_id=st.one_of(st.none(), st.integers(-(2**50), 2**40)), profile=st.one_of(st.none(), st.integers(-9, 9)),
        methods=st.tuples(*[st.sampled_from(list(m)) for m in (IncomingMethod, OutgoingMethod, ActMethod)]),
@@ -249,6 +248,7 @@ def test_u2_the_import_s_mailbox_maker_makes_what_new_user_mailbox_makes(name, e
     assert type(first.kind) is type(expected.kind) and type(first.approval) is type(expected.approval)
     first.password.new = "typed"  # each draft has a password edit of its own
     assert second.password == PasswordEdit() and make(name, email, state, user_id).password == PasswordEdit()
+
 
 def test_u2_new_user_mailbox_is_valid_once_credentials_are_entered():
     mbox = new_user_mailbox(valid_user(), _org())
