@@ -227,8 +227,7 @@ class ImportPlan:
                 existing_boxes[m.regarding_user_id] = m
         for (i, row), key in zip(batch, keys, strict=True):
             self._unknown_columns("users", i, row)
-            taken = bool(key) and key in self.users
-            duplicate = taken or (bool(key) and key in self._failed_users)
+            duplicate = bool(key) and (key in self.users or key in self._failed_users)
             old = existing.get(key) if key else None
             values = RowValues(row)
             draft = from_row(USER_FIELDS, values, user_draft(old) if old else UserDraft(version=0))
@@ -236,9 +235,7 @@ class ImportPlan:
             explicit = [Finding("U1", "email", Severity.ERROR, say(
                 "{email} appears twice in this file.", email=shown(row.get("internalemailaddress"), 60, False)))
             ] if duplicate else []
-            self.facts.user_key_taken = (key, taken)  # what U1 asks next, already known
             judged = check_user(draft, contexts.user_context(self.facts, draft))
-            self.facts.user_key_taken = None
             if self.report_row("users", i, values, explicit, judged) or duplicate:
                 if key and not duplicate:
                     self._failed_users.add(key)

@@ -39,7 +39,6 @@ class PlannedFacts:
         self._stored: dict[str, list[tuple]] = {}
         self._with: dict[str, list[int]] = {}  # _planned_with of the keys of the chunk being judged
         self.judging: tuple[int, int] | None = None  # (id() of the draft being judged, its number)
-        self.user_key_taken: tuple[str, bool] | None = None  # (key, whether a user has it) of a users row
 
     # -- what the plan adds (the plan records the row under its natural key itself)
     def plan_profile(self, profile_id: int, facts: ProfileFacts) -> None:
@@ -135,9 +134,6 @@ class PlannedFacts:
         return key in self.plan.profiles
 
     def user_email_taken(self, key: str, user_id: int | None) -> bool:
-        known = self.user_key_taken
-        if known is not None and known[0] == key:
-            return known[1]
         return key in self.plan.users
 
     def queue_name_taken(self, key: str, queue_id: int | None) -> bool:
@@ -157,30 +153,26 @@ class PlannedFacts:
         if key:
             bisect.insort(self._plans_of.setdefault(key, []), p)
 
-    def _planned_with(self, key: str) -> list[int]:
-        """The planned mailboxes whose address has `key`, in the order they were planned."""
+    def _planned_with(self, key: str, user_box: int | None = None) -> list[int]:
+        """The planned mailboxes whose address has `key`, in the order they were planned. `user_box`: a
+        users row's mailbox known to have its user's key (no look-up among the users then)."""
         plans = self._plans_of.get(key, [])
-        p = self.plan.users.get(key)
+        p = self.plan.users.get(key) if user_box is None else user_box
         if p is not None and p not in self._key_of:
             plans = sorted([*plans, p])
         return plans
 
     def prefetch_same_email(self, chunk: list[tuple[int, MailboxDraft]]) -> None:
         """What M5 asks about a chunk of planned mailboxes (number, draft as it stands): the planned
-        mailboxes with each one's address key, and the stored ones, in one query for the chunk. A user
-        row's mailbox whose key is its user's (note_email keeps no key for it) needs no look-up of the
-        key among the users: it is its own user's."""
+        mailboxes with each one's address key, and the stored ones, in one query for the chunk. A users
+        row's mailbox whose key is its user's (note_email keeps no key for it) is its own user's."""
         with_key: dict[str, list[int]] = {}
-        users, key_of, plans_of = len(self.plan.users), self._key_of, self._plans_of
+        users = len(self.plan.users)
         for p, draft in chunk:
             key = address_key(draft.email) if draft.email else ""
-            if not key or key in with_key:
-                continue
-            if p < users and p not in key_of:
-                others = plans_of.get(key)
-                with_key[key] = sorted([*others, p]) if others else [p]
-            else:
-                with_key[key] = self._planned_with(key)
+            if key and key not in with_key:
+                own = p < users and p not in self._key_of
+                with_key[key] = self._planned_with(key, p if own else None)
         self._with = with_key
         keys = sorted(k for k, plans in with_key.items() if plans)
         self._stored = {k: [] for k in keys}
